@@ -1,0 +1,105 @@
+import { sort as defaultSort, resolution } from './core/resolve.ts'
+import type { ClockFn, DeltaOrder, RandomFn, ResolveFn, SortFn } from './core/types.ts'
+import { DEFAULT_LIMITS, type Limits } from './protocol/validate.ts'
+
+/** What `new Gossip(id, config)` accepts. Only `resolve` is required. */
+export interface GossipConfig {
+  /** Most updates one exchange sends; also the streams' highWaterMark. Default 10. */
+  mtu?: number
+  /** Updates kept in `history.memory`. Default 10 (when falsy). */
+  max_history?: number
+  /** `(gossip, update) => boolean`: apply `update`? See `base.resolution`. */
+  resolve: ResolveFn | null | undefined
+  /** Order of `history.memory`. Default `base.sort` (version, then source_id). */
+  sort?: SortFn
+  /** Which records go first when an exchange is cut at `mtu`. Default 'depth'. */
+  order?: DeltaOrder
+  /** Random source for digest order and ties. Default Math.random. */
+  random?: RandomFn
+  /**
+   * Physical clock for versions (a hybrid logical clock): a new version is at
+   * least `clock()`. Off by default, so versions count 1, 2, 3 as in the seed.
+   */
+  clock?: ClockFn
+  /** Incarnation of this node's writes; set by stores that restart without data. */
+  generation?: string
+  /** Bounds on what a peer may send. */
+  limits?: Partial<Limits>
+  /** Most entries accepted in one incoming digest. Default 65536. */
+  max_digest_entries?: number
+}
+
+export interface NormalizedConfig {
+  readonly mtu: number
+  readonly max_history: number
+  readonly resolve: ResolveFn
+  readonly sort: SortFn
+  readonly order: DeltaOrder
+  readonly random: RandomFn
+  readonly clock: ClockFn | undefined
+  readonly generation: string | undefined
+  readonly limits: Limits
+  readonly max_digest_entries: number
+}
+
+const BUILTINS = Object.keys(resolution)
+  .map((n) => `base.resolution.${n}`)
+  .join(', ')
+
+export class ConfigError extends TypeError {
+  override name = 'ConfigError'
+}
+
+function positiveInt(name: string, v: unknown, fallback: number): number {
+  if (v === undefined || v === null || v === 0) return fallback
+  if (typeof v !== 'number' || !(Number.isInteger(v) || v === Infinity) || v < 1) {
+    throw new ConfigError(`config.${name} must be a positive integer, got ${String(v)}`)
+  }
+  return v
+}
+
+function optionalFn<T>(name: string, v: unknown): T | undefined {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'function') throw new ConfigError(`config.${name} must be a function`)
+  return v as T
+}
+
+/** Validate and freeze a config, filling defaults. Throws `ConfigError` with the fix. */
+export function normalizeConfig(config: GossipConfig | undefined): NormalizedConfig {
+  if (config === undefined || config === null || typeof config !== 'object') {
+    throw new ConfigError(`new Gossip(id, config): config is required and must include resolve (one of ${BUILTINS}, or your own function)`)
+  }
+  if (typeof config.resolve !== 'function') {
+    throw new ConfigError(
+      `config.resolve is required: a function (gossip, update) => boolean that decides whether an update wins. ` +
+        `Built-in choices: ${BUILTINS}. lww_vs_current_vers (last write wins) is the usual one.`,
+    )
+  }
+  const order = config.order ?? 'depth'
+  if (order !== 'depth' && order !== 'breadth') {
+    throw new ConfigError(`config.order must be 'depth' or 'breadth', got ${String(order)}`)
+  }
+  const gen = config.generation
+  if (gen !== undefined && (typeof gen !== 'string' || gen === '' || gen.includes('\u0000'))) {
+    throw new ConfigError('config.generation must be a non-empty string without NUL')
+  }
+  const limits = Object.freeze({ ...DEFAULT_LIMITS, ...(config.limits ?? {}) })
+  for (const [k, v] of Object.entries(limits)) positiveInt(`limits.${k}`, v, 1)
+  return Object.freeze({
+    mtu: positiveInt('mtu', config.mtu, 10),
+    max_history: positiveInt('max_history', config.max_history, 10),
+    resolve: config.resolve,
+    sort: optionalFn<SortFn>('sort', config.sort) ?? defaultSort,
+    order,
+    random: optionalFn<RandomFn>('random', config.random) ?? Math.random,
+    clock: optionalFn<ClockFn>('clock', config.clock),
+    generation: gen,
+    limits,
+    max_digest_entries: positiveInt('max_digest_entries', config.max_digest_entries, 65536),
+  })
+}
+
+/** A fresh copy of the defaults each time, so callers may fill in `resolve` safely. */
+export function defaultConfig(): GossipConfig {
+  return { mtu: 10, max_history: 10, sort: defaultSort, resolve: null, order: 'depth' }
+}

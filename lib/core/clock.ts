@@ -1,0 +1,70 @@
+import { SourceLog } from './source-log.ts'
+import { sourceKey } from './types.ts'
+
+/**
+ * One replication source: a writer id and its incarnation (`gen`).
+ *
+ * `clock` is the highest version of this source that the replica holds in the
+ * sense of the paper's invariant (Eq. 2): every update of this source with a
+ * version at or below `clock` is held, or superseded by something held or
+ * still owed. It only moves forward, and only along ordered paths: a digest
+ * response (ascending, suffix-truncated) or a push whose predecessor is
+ * already covered.
+ */
+export class Source {
+  readonly key: string
+  clock = 0
+  readonly log = new SourceLog()
+  constructor(
+    readonly id: string,
+    readonly gen: string | undefined,
+  ) {
+    this.key = sourceKey(id, gen)
+  }
+}
+
+/** The replica's vector clock: every source it knows, by identity. */
+export class Clock {
+  private readonly byKey = new Map<string, Source>()
+
+  /** The source for (id, gen), created on first sight. */
+  intern(id: string, gen: string | undefined): Source {
+    const key = gen === undefined ? id : sourceKey(id, gen)
+    let s = this.byKey.get(key)
+    if (s === undefined) {
+      s = new Source(id, gen)
+      this.byKey.set(key, s)
+    }
+    return s
+  }
+
+  find(id: string, gen?: string): Source | undefined {
+    return this.byKey.get(gen === undefined ? id : sourceKey(id, gen))
+  }
+
+  /** Highest version held for a source, `-Infinity` when unknown (the seed's convention). */
+  get(id: string, gen?: string): number {
+    const s = this.find(id, gen)
+    return s === undefined || s.clock === 0 ? -Infinity : s.clock
+  }
+
+  /** Advance a source's clock; never moves it backwards. */
+  advance(source: Source, version: number): void {
+    if (version > source.clock) source.clock = version
+  }
+
+  get size(): number {
+    return this.byKey.size
+  }
+
+  values(): IterableIterator<Source> {
+    return this.byKey.values()
+  }
+
+  /** The clock as a plain object `{source_key: version}` (for inspection and tests). */
+  toJSON(): Record<string, number> {
+    const out: Record<string, number> = Object.create(null)
+    for (const s of this.byKey.values()) out[s.key] = s.clock
+    return out
+  }
+}

@@ -1,0 +1,80 @@
+import type { Source } from './clock.ts'
+import { shuffle } from './random.ts'
+import type { DeltaOrder, RandomFn, Rec } from './types.ts'
+
+/** Records of one source that the peer lacks: live slots from `from` on, `count` of them. */
+export interface Candidate {
+  readonly src: Source
+  readonly from: number
+  readonly count: number
+}
+
+export interface Selection {
+  /** Records to send, ascending by version within each source. */
+  readonly recs: Rec[]
+  /** Sources whose every pending record is in `recs`. */
+  readonly complete: Set<Source>
+  /** Some pending record was left for a later exchange. */
+  readonly truncated: boolean
+}
+
+/**
+ * Choose what one exchange sends when the peer lacks `candidates`.
+ *
+ * Rule 2 holds for every order: per source, records go in ascending version
+ * and only a suffix is left out, so the receiver's clock never passes a gap.
+ * - `depth` (scuttle-depth, the paper's winner): sources with the most
+ *   pending records first, ties in random order; each source is sent in full
+ *   before the next one starts.
+ * - `breadth` (scuttle-breadth): rank by rank, the oldest pending record of
+ *   every source (in random source order), then the second, and so on.
+ */
+export function selectDelta(candidates: Candidate[], mtu: number, order: DeltaOrder, random: RandomFn): Selection {
+  const recs: Rec[] = []
+  const complete = new Set<Source>()
+  let total = 0
+  for (const c of candidates) total += c.count
+
+  if (total <= mtu) {
+    for (const c of candidates) {
+      c.src.log.take(c.from, c.count, recs)
+      complete.add(c.src)
+    }
+    return { recs, complete, truncated: false }
+  }
+
+  const ordered = shuffle(candidates.slice(), random)
+  let budget = mtu
+  if (order === 'depth') {
+    // Array.prototype.sort is stable: equal counts keep their shuffled order.
+    ordered.sort((a, b) => b.count - a.count)
+    for (const c of ordered) {
+      if (budget === 0) break
+      const n = Math.min(c.count, budget)
+      c.src.log.take(c.from, n, recs)
+      budget -= n
+      if (n === c.count) complete.add(c.src)
+    }
+  } else {
+    const cursor = ordered.map((c) => c.from)
+    const left = ordered.map((c) => c.count)
+    const one: Rec[] = []
+    while (budget > 0) {
+      let progressed = false
+      for (let i = 0; i < ordered.length && budget > 0; i++) {
+        if (left[i] === 0) continue
+        one.length = 0
+        cursor[i] = ordered[i].src.log.take(cursor[i], 1, one)
+        recs.push(one[0])
+        left[i]--
+        budget--
+        progressed = true
+      }
+      if (!progressed) break
+    }
+    // Sources interleave; each source's cursor only moves forward, so its own
+    // records still go out in ascending version.
+    for (let i = 0; i < ordered.length; i++) if (left[i] === 0) complete.add(ordered[i].src)
+  }
+  return { recs, complete, truncated: true }
+}

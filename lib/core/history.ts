@@ -1,0 +1,129 @@
+import { EventEmitter } from 'eventemitter3'
+import type { Rec, SortFn } from './types.ts'
+import { sourceKey } from './types.ts'
+
+export interface HistoryEvents {
+  /** Every applied update, in the order it was applied. */
+  update: [update: Rec]
+  /** `memory` is over `max_history`; emitted before the oldest entries are dropped. */
+  compaction: [memory: Rec[], history: History]
+}
+
+/**
+ * The bounded, sorted record of recent updates.
+ *
+ * Invariants:
+ * - `memory` is sorted by `sort` and holds at most `max` entries after each write.
+ * - `bySource` holds exactly the entries of `memory`, per source, ascending by
+ *   version, so `news` answers without scanning memory.
+ *
+ * History is for observers (persistence, replay of recent changes); the
+ * protocol answers peers from state, never from here, because history forgets.
+ */
+export class History extends EventEmitter<HistoryEvents> {
+  readonly memory: Rec[] = []
+  private readonly bySource = new Map<string, Rec[]>()
+
+  constructor(
+    readonly max: number,
+    readonly sort: SortFn,
+  ) {
+    super()
+  }
+
+  /** Record an update, emit `update`, then compact past `max`. */
+  write(update: Rec): Rec {
+    const memory = this.memory
+    const n = memory.length
+    if (n === 0 || this.sort(memory[n - 1], update) <= 0) memory.push(update)
+    else memory.splice(this.upperBound(update), 0, update)
+    insertByVersion(this.perSource(update), update)
+
+    this.emit('update', update)
+
+    if (memory.length > this.max) {
+      const before = memory.length
+      this.emit('compaction', memory, this)
+      // A listener may have compacted memory itself: resynchronise the index.
+      if (memory.length !== before) this.reindex()
+      const excess = memory.length - this.max
+      if (excess > 0) {
+        const dropped = excess === 1 ? [memory.shift()!] : memory.splice(0, excess)
+        for (const d of dropped) this.unindex(d)
+      }
+    }
+    return update
+  }
+
+  /** Updates from `source_id` (and `gen`) with version above `version`, ascending. */
+  news(source_id: string, version: number, gen?: string): Rec[] {
+    const list = this.bySource.get(sourceKey(source_id, gen))
+    if (list === undefined) return []
+    let lo = 0
+    let hi = list.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (list[mid].version <= version) lo = mid + 1
+      else hi = mid
+    }
+    return list.slice(lo)
+  }
+
+  /** Rebuild the per-source index from `memory` (after outside changes to it). */
+  reindex(): void {
+    this.bySource.clear()
+    for (const u of this.memory) insertByVersion(this.perSource(u), u)
+  }
+
+  get length(): number {
+    return this.memory.length
+  }
+
+  private perSource(u: Rec): Rec[] {
+    const key = sourceKey(u.source_id, u.gen)
+    let list = this.bySource.get(key)
+    if (list === undefined) {
+      list = []
+      this.bySource.set(key, list)
+    }
+    return list
+  }
+
+  private unindex(u: Rec): void {
+    const key = sourceKey(u.source_id, u.gen)
+    const list = this.bySource.get(key)
+    if (list === undefined) return
+    const i = list[0] === u ? 0 : list.indexOf(u)
+    if (i === 0) list.shift()
+    else if (i > 0) list.splice(i, 1)
+    if (list.length === 0) this.bySource.delete(key)
+  }
+
+  private upperBound(u: Rec): number {
+    const memory = this.memory
+    let lo = 0
+    let hi = memory.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.sort(memory[mid], u) <= 0) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+}
+
+function insertByVersion(list: Rec[], u: Rec): void {
+  const n = list.length
+  if (n === 0 || list[n - 1].version <= u.version) {
+    list.push(u)
+    return
+  }
+  let lo = 0
+  let hi = n
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (list[mid].version <= u.version) lo = mid + 1
+    else hi = mid
+  }
+  list.splice(lo, 0, u)
+}

@@ -1,0 +1,217 @@
+import { Clock, type Source } from './clock.ts'
+import { History } from './history.ts'
+import { FAST, type FastResolve } from './resolve.ts'
+import type { ClockFn, JsonValue, Rec, ResolveFn, ResolveHost, SortFn, Versioned } from './types.ts'
+import { isVersion, makeRec } from '../protocol/validate.ts'
+
+export interface ReplicaOptions {
+  readonly id: string
+  /** Incarnation of this node's source; see ALGORITHM.md, restarts. */
+  readonly gen?: string
+  readonly resolve: ResolveFn
+  readonly sort: SortFn
+  readonly maxHistory: number
+  /** Physical time floor for new versions (a hybrid logical clock); off when absent. */
+  readonly now?: ClockFn
+  /** Caller-supplied key/value object: loaded at start, written through on every change. */
+  readonly state?: Record<string, unknown>
+}
+
+/** One peer conversation, as the replica sees it (implemented by `Session`). */
+export interface LocalListener {
+  /** A local write happened; false when it could not go out now. */
+  pushLocal(rec: Rec, prev: number): boolean
+}
+
+export interface ReplicaStats {
+  /** Updates applied (local and remote). */
+  applied: number
+  /** Remote updates refused by `resolve` (stale or losing). */
+  rejected: number
+  /** Remote updates that were already covered (duplicates of something held). */
+  redundant: number
+}
+
+const ABSENT: Versioned = Object.freeze({ version: -Infinity, value: null }) as Versioned
+
+/**
+ * The replicated key/value state of one node: the pure core.
+ *
+ * Invariants:
+ * - `map` holds, per key, the winning record under `resolve`; each record in
+ *   `map` is in exactly one source log (its source's), and nothing else is.
+ * - `version` is the highest version seen, local or remote; a local write
+ *   takes a version above it (and above `now()` when a physical clock is set),
+ *   so each source's versions strictly increase.
+ * - The clock of a source only advances along ordered paths (see Session).
+ *
+ * No I/O, timers or randomness happen here.
+ */
+export class Replica implements ResolveHost {
+  readonly id: string
+  readonly gen: string | undefined
+  readonly clock = new Clock()
+  readonly history: History
+  readonly self: Source
+  readonly sort: SortFn
+  readonly stats: ReplicaStats = { applied: 0, rejected: 0, redundant: 0 }
+  /** Highest version seen, local or remote. */
+  version = 0
+  /** What `resolve` receives as its first argument. */
+  host: ResolveHost = this
+
+  private readonly map = new Map<string, Rec>()
+  private readonly listeners = new Set<LocalListener>()
+  private readonly resolveFn: ResolveFn
+  private readonly fast: FastResolve | undefined
+  private readonly now: ClockFn | undefined
+  private readonly userState: Record<string, unknown> | undefined
+
+  constructor(opts: ReplicaOptions) {
+    this.id = opts.id
+    this.gen = opts.gen
+    this.sort = opts.sort
+    this.resolveFn = opts.resolve
+    this.fast = (opts.resolve as Partial<Record<typeof FAST, FastResolve>>)[FAST]
+    this.now = opts.now
+    this.history = new History(opts.maxHistory, opts.sort)
+    this.self = this.clock.intern(opts.id, opts.gen)
+    this.userState = opts.state
+    if (opts.state !== undefined) this.load(opts.state)
+  }
+
+  // ---- reading ----
+
+  get(key: string): Versioned {
+    const r = this.map.get(key)
+    return r === undefined || r.deleted === true ? ABSENT : { version: r.version, value: r.value }
+  }
+
+  record(key: string): Rec | undefined {
+    return this.map.get(key)
+  }
+
+  /** Keys with a live (not deleted) value. */
+  *keys(): IterableIterator<string> {
+    for (const [k, r] of this.map) if (r.deleted !== true) yield k
+  }
+
+  /** Every record held, tombstones included. */
+  records(): IterableIterator<Rec> {
+    return this.map.values()
+  }
+
+  /** Number of records held, tombstones included. */
+  get size(): number {
+    return this.map.size
+  }
+
+  // ---- writing ----
+
+  /**
+   * A local write: stamps a new version and applies it through `resolve`.
+   * Returns the record and whether it was applied; listeners hear of applied
+   * writes. `value` must already be validated.
+   */
+  writeLocal(key: string, value: JsonValue, deleted = false): { rec: Rec; applied: boolean; sent: boolean } {
+    let version = this.version + 1
+    if (this.now !== undefined) {
+      const t = Math.floor(this.now())
+      if (t > version) version = t
+    }
+    if (!isVersion(version)) throw new RangeError(`version ${version} is beyond the safe integer range`)
+    const rec = makeRec(key, deleted ? null : value, this.id, version, this.gen, deleted)
+    const cur = this.map.get(key)
+    if (!this.decide(cur, rec, this.self)) return { rec, applied: false, sent: true }
+    const prev = this.self.clock
+    this.version = version
+    this.clock.advance(this.self, version)
+    this.store(rec, this.self, cur)
+    let sent = true
+    for (const l of this.listeners) if (!l.pushLocal(rec, prev)) sent = false
+    return { rec, applied: true, sent }
+  }
+
+  /**
+   * A remote update (already validated): decided by `resolve` and stored if it
+   * wins. Does not move any clock except `version`: the caller knows whether
+   * it arrived along an ordered path.
+   */
+  applyRemote(rec: Rec, src: Source): boolean {
+    if (rec.version > this.version) this.version = rec.version
+    const cur = this.map.get(rec.key)
+    if (rec.version <= src.clock || (cur !== undefined && cur.version === rec.version && this.sort(cur, rec) === 0)) {
+      this.stats.redundant++
+    }
+    if (!this.decide(cur, rec, src)) {
+      this.stats.rejected++
+      return false
+    }
+    this.store(rec, src, cur)
+    return true
+  }
+
+  /** Source for a record's (source_id, gen), created on first sight. */
+  sourceOf(rec: Rec): Source {
+    return this.clock.intern(rec.source_id, rec.gen)
+  }
+
+  subscribe(l: LocalListener): void {
+    this.listeners.add(l)
+  }
+
+  unsubscribe(l: LocalListener): void {
+    this.listeners.delete(l)
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size
+  }
+
+  private decide(cur: Rec | undefined, rec: Rec, src: Source): boolean {
+    return this.fast !== undefined ? this.fast(cur, rec, src.clock) : this.resolveFn(this.host, rec) === true
+  }
+
+  private store(rec: Rec, src: Source, cur: Rec | undefined): void {
+    if (cur !== undefined) {
+      const old = cur.source_id === src.id && cur.gen === src.gen ? src : this.clock.find(cur.source_id, cur.gen)
+      old?.log.remove(cur)
+    }
+    src.log.insert(rec)
+    this.map.set(rec.key, rec)
+    this.stats.applied++
+    if (this.userState !== undefined) writeThrough(this.userState, rec)
+    this.history.write(rec)
+  }
+
+  /** Index a caller-supplied state object: its records become held, its sources covered. */
+  private load(state: Record<string, unknown>): void {
+    for (const key of Object.keys(state)) {
+      const e = state[key] as Partial<Rec> | null
+      if (typeof e !== 'object' || e === null || !isVersion(e.version)) {
+        throw new TypeError(`state[${JSON.stringify(key)}] must be {value, version} with a positive integer version`)
+      }
+      const source_id = typeof e.source_id === 'string' && e.source_id !== '' ? e.source_id : this.id
+      const gen = typeof e.gen === 'string' ? e.gen : source_id === this.id ? this.gen : undefined
+      const rec = makeRec(key, (e.value ?? null) as JsonValue, source_id, e.version, gen, e.deleted === true)
+      const src = this.clock.intern(source_id, gen)
+      const cur = this.map.get(key)
+      if (cur !== undefined) this.sourceOf(cur).log.remove(cur)
+      src.log.insert(rec)
+      this.map.set(key, rec)
+      // Every record of a source up to the highest one held is held: the
+      // snapshot came from a replica whose own clock covered at least that.
+      this.clock.advance(src, rec.version)
+      if (rec.version > this.version) this.version = rec.version
+    }
+  }
+}
+
+/** Store a record into a caller-supplied object without touching its prototype. */
+function writeThrough(state: Record<string, unknown>, rec: Rec): void {
+  if (rec.key === '__proto__') {
+    Object.defineProperty(state, rec.key, { value: rec, writable: true, enumerable: true, configurable: true })
+  } else {
+    state[rec.key] = rec
+  }
+}

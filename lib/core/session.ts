@@ -1,0 +1,246 @@
+import type { Source } from './clock.ts'
+import { selectDelta, type Candidate } from './delta.ts'
+import { shuffle } from './random.ts'
+import type { LocalListener, Replica } from './replica.ts'
+import type { DeltaOrder, RandomFn, Rec } from './types.ts'
+import { encodeDigest, encodeDone, encodePush, type DigestMsg, type Message, type WireMessage } from '../protocol/messages.ts'
+import { decode, type Limits } from '../protocol/validate.ts'
+
+/** What a session needs from the stream (or simulator) that carries it. */
+export interface SessionPort {
+  /** Queue a message for the peer. */
+  send(msg: WireMessage): void
+  /** Whether a push can be queued now without exceeding the outgoing buffer. */
+  room(): boolean
+  /** A peer object was refused; `reason` says why. */
+  invalid(reason: string, obj: unknown): void
+  /** Some updates could not go out now: start another exchange when there is room. */
+  wantExchange(): void
+}
+
+export interface SessionOptions {
+  /** Most updates one exchange sends. */
+  readonly mtu: number
+  readonly order: DeltaOrder
+  readonly random: RandomFn
+  readonly limits: Limits
+  /** Most entries accepted in one incoming digest. */
+  readonly maxDigestEntries: number
+}
+
+export interface SessionStats {
+  digestsSent: number
+  digestsReceived: number
+  updatesSent: number
+  updatesReceived: number
+  pushesSent: number
+  invalid: number
+}
+
+/**
+ * The protocol with one peer, as a pure state machine: messages in, messages
+ * out through `port`, no I/O of its own.
+ *
+ * An exchange is push-pull in three legs:
+ *   initiator -> digest; responder -> updates the initiator lacks, then its
+ *   own digest marked `reply`; initiator -> updates the responder lacks.
+ *
+ * Invariants:
+ * - `known[s]` is a version of source `s` up to which the peer holds
+ *   everything (from its digests, from what this session sent it in order on
+ *   this reliable, ordered link, and from what it sent us). Responses start
+ *   above `max(digest, known)`, so nothing the peer holds is sent again.
+ * - A source's clock advances on a response update (responses are ascending
+ *   per source and suffix-truncated), on a reply digest that followed a
+ *   complete response, or on a push whose `prev` the clock already covers.
+ */
+export class Session implements LocalListener {
+  readonly stats: SessionStats = {
+    digestsSent: 0,
+    digestsReceived: 0,
+    updatesSent: 0,
+    updatesReceived: 0,
+    pushesSent: 0,
+    invalid: 0,
+  }
+  private readonly known = new Map<Source, number>()
+  private pending: DigestMsg[] = []
+  private overflow = false
+  private readonly scratch: Message[] = []
+  /** Digests we sent that have not been answered by a reply digest. */
+  private awaiting = 0
+  private closed = false
+
+  constructor(
+    private readonly replica: Replica,
+    private readonly port: SessionPort,
+    private readonly opts: SessionOptions,
+  ) {
+    replica.subscribe(this)
+  }
+
+  /** Begin an exchange: send our digest. */
+  start(): void {
+    if (this.closed) return
+    this.sendDigest(false, false)
+    this.awaiting++
+  }
+
+  /** Whether an exchange we started is still waiting for the peer's reply digest. */
+  get inFlight(): boolean {
+    return this.awaiting > 0
+  }
+
+  /** Feed one untrusted object from the peer. Never throws for bad input. */
+  receive(obj: unknown): void {
+    if (this.closed) return
+    const msgs = this.scratch
+    msgs.length = 0
+    const reason = decode(obj, this.opts.limits, msgs)
+    if (reason !== null) {
+      this.stats.invalid++
+      this.port.invalid(reason, obj)
+      return
+    }
+    for (let i = 0; i < msgs.length; i++) this.handle(msgs[i])
+  }
+
+  /** Feed one validated message. */
+  handle(msg: Message): void {
+    if (this.closed) return
+    switch (msg.type) {
+      case 'update':
+        this.onUpdate(msg.rec, msg.prev)
+        return
+      case 'digest':
+        if (this.pending.length >= this.opts.maxDigestEntries) this.overflow = true
+        else this.pending.push(msg)
+        return
+      case 'done':
+        this.onDone(msg.reply, msg.more)
+        return
+    }
+  }
+
+  /** A local write: push it now if the peer is known to hold our previous one. */
+  pushLocal(rec: Rec, prev: number): boolean {
+    if (this.closed) return true
+    const self = this.replica.self
+    if ((this.known.get(self) ?? 0) < prev) return true // the next exchange carries it
+    if (!this.port.room()) {
+      this.port.wantExchange()
+      return false
+    }
+    this.port.send(encodePush(rec, prev))
+    this.known.set(self, rec.version)
+    this.stats.pushesSent++
+    return true
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.replica.unsubscribe(this)
+    this.pending = []
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  private onUpdate(rec: Rec, prev: number | undefined): void {
+    this.stats.updatesReceived++
+    const replica = this.replica
+    const src = replica.sourceOf(rec)
+    // Share one copy of the id: records from a parser each carry their own.
+    ;(rec as { source_id: string }).source_id = src.id
+    replica.applyRemote(rec, src)
+    if (prev === undefined) {
+      // A response update: the responder sent every record of this source
+      // between our digest and this one, and vouches for all of them.
+      if (this.stats.digestsSent > 0) replica.clock.advance(src, rec.version)
+    } else if (src.clock >= prev) {
+      replica.clock.advance(src, rec.version)
+    }
+  }
+
+  private onDone(reply: boolean, more: boolean): void {
+    this.stats.digestsReceived++
+    const entries = this.pending
+    this.pending = []
+    if (this.overflow) {
+      this.overflow = false
+      this.stats.invalid++
+      this.port.invalid(`digest longer than ${this.opts.maxDigestEntries} entries`, null)
+      return
+    }
+    const replica = this.replica
+    const digest = new Map<Source, number>()
+    for (const e of entries) {
+      // A complete response followed by the responder's digest: its clock is ours now.
+      const src = reply && !more ? replica.clock.intern(e.source_id, e.gen) : replica.clock.find(e.source_id, e.gen)
+      if (src === undefined) continue
+      if (reply && !more) replica.clock.advance(src, e.version)
+      digest.set(src, e.version)
+      if ((this.known.get(src) ?? 0) < e.version) this.known.set(src, e.version)
+    }
+
+    const truncated = this.respond(digest)
+    if (!reply) {
+      this.sendDigest(true, truncated)
+      return
+    }
+    if (this.awaiting > 0) this.awaiting--
+    if (truncated || more) this.port.wantExchange()
+  }
+
+  /**
+   * Send what the peer lacks; returns whether some of it was left for later.
+   * Only records a source's clock vouches for are served: a record held above
+   * the clock (a push that arrived out of order) waits until the clock
+   * reaches it, so a response never lets the receiver pass a gap.
+   */
+  private respond(digest: Map<Source, number>): boolean {
+    const candidates: Candidate[] = []
+    const known = this.known
+    for (const src of this.replica.clock.values()) {
+      const d = digest.get(src) ?? 0
+      const k = known.get(src) ?? 0
+      const floor = d > k ? d : k
+      const log = src.log
+      let count = 0
+      let from = 0
+      if (src.clock > floor && log.size > 0) {
+        from = log.firstAfter(floor)
+        count = log.liveFrom(from) - log.liveFrom(log.firstAfter(src.clock))
+      }
+      if (count > 0) candidates.push({ src, from, count })
+      // Nothing of ours above what the peer holds: it holds all we vouch for.
+      else if (src.clock > k) known.set(src, src.clock)
+    }
+    if (candidates.length === 0) return false
+    const sel = selectDelta(candidates, this.opts.mtu, this.opts.order, this.opts.random)
+    const port = this.port
+    for (const rec of sel.recs) port.send(rec)
+    this.stats.updatesSent += sel.recs.length
+    for (const c of candidates) {
+      if (sel.complete.has(c.src)) {
+        if ((known.get(c.src) ?? 0) < c.src.clock) known.set(c.src, c.src.clock)
+      }
+    }
+    // A truncated source: the peer holds it up to the last record sent.
+    for (const rec of sel.recs) {
+      const src = this.replica.sourceOf(rec)
+      if (!sel.complete.has(src) && (known.get(src) ?? 0) < rec.version) known.set(src, rec.version)
+    }
+    return sel.truncated
+  }
+
+  private sendDigest(reply: boolean, more: boolean): void {
+    const sources = shuffle(Array.from(this.replica.clock.values()), this.opts.random)
+    const port = this.port
+    for (const s of sources) port.send(encodeDigest(s.id, s.clock, s.gen))
+    port.send(encodeDone(reply, more))
+    this.stats.digestsSent++
+  }
+}

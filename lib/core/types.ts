@@ -1,0 +1,62 @@
+/**
+ * Records and wire-level value types shared by the pure core.
+ *
+ * A `Rec` is one update as stored in state and history and as sent on the
+ * wire: the seed's `{key, value, source_id, version}` plus optional extension
+ * fields. Records held by a replica are never mutated after they are stored;
+ * treat every record handed out by the library as read-only.
+ */
+
+/** Any value JSON can carry without loss (no undefined, NaN, Infinity, BigInt, cycles). */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+
+export interface Rec {
+  /** The key in the shared key space. */
+  readonly key: string
+  /** The value; `null` for a tombstone. */
+  readonly value: JsonValue
+  /** The node that wrote the update. */
+  readonly source_id: string
+  /** Strictly increasing per (source_id, gen); a Lamport time across the cluster. */
+  readonly version: number
+  /** Incarnation of the source: set when a node must not be confused with an earlier life. */
+  readonly gen?: string
+  /** Present and true on a tombstone written by `del`. */
+  readonly deleted?: true
+}
+
+/** What `get` returns: the seed's shape, exactly. */
+export interface Versioned {
+  version: number
+  value: JsonValue | null
+}
+
+/** Deterministic order over records: negative when `a` sorts before `b`. */
+export type SortFn = (a: Rec, b: Rec) => number
+
+/** The view of a replica a `resolve` function may consult. */
+export interface ResolveHost {
+  readonly id: string
+  get(key: string): Versioned
+  /** The full record currently held for `key`, tombstones included. */
+  record(key: string): Rec | undefined
+  readonly clock: { get(source_id: string, gen?: string): number }
+  sort: SortFn
+}
+
+/** `config.resolve`: true to apply `update` over what `gossip` holds for its key. */
+export type ResolveFn = (gossip: ResolveHost, update: Rec) => boolean
+
+/** How to fill an exchange when not everything fits in `mtu` (paper, section 3.2). */
+export type DeltaOrder = 'depth' | 'breadth'
+
+/** Uniform random in [0, 1); injected so that runs can be replayed. */
+export type RandomFn = () => number
+
+/** Returns the current time as a number comparable with versions; injected. */
+export type ClockFn = () => number
+
+/** Identity of a replication source: the writer's id plus its incarnation. */
+export function sourceKey(source_id: string, gen: string | undefined): string {
+  return gen === undefined ? source_id : source_id + '\u0000' + gen
+}

@@ -1,0 +1,173 @@
+import type { JsonValue, Rec } from '../core/types.ts'
+import type { Message } from './messages.ts'
+
+/**
+ * Validation of untrusted input: the one place where peer objects become
+ * typed messages. Nothing a peer sends reaches state without passing here, and
+ * nothing here throws: a bad object yields a reason string.
+ */
+
+export interface Limits {
+  /** Longest key accepted, in UTF-16 code units. */
+  readonly maxKeyLength: number
+  /** Longest `source_id` or `gen` accepted. */
+  readonly maxIdLength: number
+  /** Deepest nesting accepted inside a value. */
+  readonly maxValueDepth: number
+}
+
+export const DEFAULT_LIMITS: Limits = Object.freeze({
+  maxKeyLength: 4096,
+  maxIdLength: 256,
+  maxValueDepth: 64,
+})
+
+/** Why `value` cannot be carried losslessly as JSON, or null when it can. */
+export function jsonProblem(value: unknown, maxDepth: number): string | null {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return null
+    case 'number':
+      return Number.isFinite(value) ? null : `number ${value} is not representable in JSON`
+    case 'object':
+      return value === null ? null : nestedProblem(value, maxDepth, 1)
+    default:
+      return `${typeof value} is not a JSON value`
+  }
+}
+
+function nestedProblem(value: object, maxDepth: number, depth: number): string | null {
+  if (depth > maxDepth) return `value is nested deeper than ${maxDepth} levels (or is cyclic)`
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const p = itemProblem(value[i], maxDepth, depth)
+      if (p !== null) return p
+    }
+    return null
+  }
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) {
+    return `${proto?.constructor?.name ?? 'object'} instance is not a plain JSON object`
+  }
+  for (const k in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, k)) continue
+    const p = itemProblem((value as Record<string, unknown>)[k], maxDepth, depth)
+    if (p !== null) return p
+  }
+  return null
+}
+
+function itemProblem(v: unknown, maxDepth: number, depth: number): string | null {
+  if (typeof v === 'object' && v !== null) return nestedProblem(v, maxDepth, depth + 1)
+  if (v === undefined) return 'undefined is not a JSON value'
+  return jsonProblem(v, maxDepth)
+}
+
+function idProblem(field: string, v: unknown, limits: Limits): string | null {
+  if (typeof v !== 'string') return `${field} must be a string`
+  if (v.length === 0) return `${field} must not be empty`
+  if (v.length > limits.maxIdLength) return `${field} longer than ${limits.maxIdLength}`
+  if (v.indexOf('\u0000') !== -1) return `${field} must not contain NUL`
+  return null
+}
+
+/** A version is a positive safe integer. */
+export function isVersion(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1
+}
+
+/**
+ * Decode one untrusted object into messages appended to `out` (one, or two for
+ * a seed-style digest entry that also carries `done`). Returns null on success
+ * or the reason the object was refused; `out` is untouched on refusal.
+ */
+export function decode(obj: unknown, limits: Limits, out: Message[]): string | null {
+  if (typeof obj !== 'object' || obj === null) return `expected an object, got ${obj === null ? 'null' : typeof obj}`
+  if (Array.isArray(obj)) return 'expected an object, got an array'
+  const o = obj as Record<string, unknown>
+  const digest = o.digest
+  if (digest === true) return decodeDigest(o, limits, out)
+  if (digest !== undefined && digest !== false) return 'digest must be true when present'
+  return decodeUpdate(o, limits, out)
+}
+
+function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]): string | null {
+  const done = o.done
+  if (done !== undefined && typeof done !== 'boolean') return 'done must be a boolean'
+  const hasEntry = o.source_id !== undefined
+  if (!hasEntry && done !== true) return 'digest entry without source_id'
+  let version = 0
+  if (hasEntry) {
+    const p = idProblem('source_id', o.source_id, limits)
+    if (p !== null) return p
+    const v = o.version
+    // -Infinity (in-process) and null (its JSON form) mean "nothing held".
+    if (v === null || v === -Infinity) version = 0
+    else if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) version = v
+    else return 'digest version must be a non-negative safe integer'
+    if (o.gen !== undefined) {
+      const g = idProblem('gen', o.gen, limits)
+      if (g !== null) return g
+    }
+  }
+  for (const f of ['reply', 'more'] as const) {
+    const x = o[f]
+    if (x !== undefined && typeof x !== 'boolean') return `${f} must be a boolean`
+  }
+  if (hasEntry) {
+    out.push(
+      o.gen === undefined
+        ? { type: 'digest', source_id: o.source_id as string, version }
+        : { type: 'digest', source_id: o.source_id as string, version, gen: o.gen as string },
+    )
+  }
+  if (done === true) out.push({ type: 'done', reply: o.reply === true, more: o.more === true })
+  return null
+}
+
+function decodeUpdate(o: Record<string, unknown>, limits: Limits, out: Message[]): string | null {
+  const key = o.key
+  if (typeof key !== 'string') return 'update key must be a string'
+  if (key.length > limits.maxKeyLength) return `update key longer than ${limits.maxKeyLength}`
+  const p = idProblem('source_id', o.source_id, limits)
+  if (p !== null) return p
+  const version = o.version
+  if (!isVersion(version)) return 'update version must be a positive safe integer'
+  if (!('value' in o)) return 'update without value'
+  const value = o.value
+  const vp = jsonProblem(value, limits.maxValueDepth)
+  if (vp !== null) return vp
+  const gen = o.gen
+  if (gen !== undefined) {
+    const g = idProblem('gen', gen, limits)
+    if (g !== null) return g
+  }
+  const deleted = o.deleted
+  if (deleted !== undefined && typeof deleted !== 'boolean') return 'deleted must be a boolean'
+  if (deleted === true && value !== null) return 'a tombstone carries value null'
+  const prev = o.prev
+  if (prev !== undefined && !(typeof prev === 'number' && Number.isSafeInteger(prev) && prev >= 0 && prev < version)) {
+    return 'prev must be a safe integer below version'
+  }
+  const rec = makeRec(key, value as JsonValue, o.source_id as string, version, gen as string | undefined, deleted === true)
+  out.push(prev === undefined ? { type: 'update', rec } : { type: 'update', rec, prev: prev as number })
+  return null
+}
+
+/** A fresh record with exactly the record fields (no peer-supplied extras). */
+export function makeRec(
+  key: string,
+  value: JsonValue,
+  source_id: string,
+  version: number,
+  gen: string | undefined,
+  deleted: boolean,
+): Rec {
+  if (gen === undefined) {
+    return deleted ? { key, value: null, source_id, version, deleted: true } : { key, value, source_id, version }
+  }
+  return deleted
+    ? { key, value: null, source_id, version, gen, deleted: true }
+    : { key, value, source_id, version, gen }
+}

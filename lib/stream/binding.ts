@@ -1,0 +1,103 @@
+import type { Duplex } from 'readable-stream'
+import type { Replica } from '../core/replica.ts'
+import { Session, type SessionOptions, type SessionPort } from '../core/session.ts'
+import type { WireMessage } from '../protocol/messages.ts'
+
+/** Callbacks from a binding to the node that owns it. */
+export interface BindingOwner {
+  onInvalid(reason: string, obj: unknown, stream: Duplex): void
+  /** The stream's outgoing buffer has room again. */
+  onRoom(): void
+  onClose(binding: Binding): void
+}
+
+/**
+ * Connects one object-mode Duplex to one protocol `Session`.
+ *
+ * Backpressure, both ways:
+ * - outgoing: a response is at most `mtu` updates; pushes are only queued
+ *   while the buffer is under its highWaterMark, otherwise the session asks
+ *   for an exchange, started here once the reader has drained the buffer;
+ * - incoming: while our outgoing buffer is full, the write callback is held,
+ *   so a peer that never reads cannot make us buffer without bound.
+ */
+export class Binding implements SessionPort {
+  readonly session: Session
+  private heldCallback: ((err?: Error | null) => void) | null = null
+  private wanted = false
+  private pushed = 0
+  private digestEnd = 0
+  private closed = false
+
+  constructor(
+    private readonly stream: Duplex,
+    replica: Replica,
+    opts: SessionOptions,
+    private readonly owner: BindingOwner,
+  ) {
+    this.session = new Session(replica, this, opts)
+  }
+
+  // ---- SessionPort ----
+
+  send(msg: WireMessage): void {
+    if (this.closed) return
+    this.pushed++
+    this.stream.push(msg)
+  }
+
+  room(): boolean {
+    return !this.closed && this.stream.readableLength < this.stream.readableHighWaterMark
+  }
+
+  invalid(reason: string, obj: unknown): void {
+    this.owner.onInvalid(reason, obj, this.stream)
+  }
+
+  wantExchange(): void {
+    if (this.room() && !this.session.inFlight) this.exchange()
+    else this.wanted = true
+  }
+
+  // ---- stream side ----
+
+  /** Start an exchange unless our last digest still sits unread in the buffer. */
+  exchange(): void {
+    if (this.closed) return
+    if (this.digestEnd > this.pushed - this.stream.readableLength) return
+    this.wanted = false
+    this.session.start()
+    this.digestEnd = this.pushed
+  }
+
+  write(chunk: unknown, callback: (err?: Error | null) => void): void {
+    this.session.receive(chunk)
+    if (this.wanted && this.room() && !this.session.inFlight) this.exchange()
+    if (this.closed || this.room()) callback()
+    else this.heldCallback = callback
+  }
+
+  read(): void {
+    const cb = this.heldCallback
+    if (cb !== null && this.room()) {
+      this.heldCallback = null
+      cb()
+    }
+    if (this.wanted && this.room() && !this.session.inFlight) this.exchange()
+    this.owner.onRoom()
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.session.close()
+    const cb = this.heldCallback
+    this.heldCallback = null
+    cb?.()
+    this.owner.onClose(this)
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+}

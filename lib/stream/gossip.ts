@@ -1,0 +1,231 @@
+import { Duplex } from 'readable-stream'
+import { normalizeConfig, type GossipConfig, type NormalizedConfig } from '../config.ts'
+import type { Clock } from '../core/clock.ts'
+import type { History } from '../core/history.ts'
+import { Replica, type ReplicaStats } from '../core/replica.ts'
+import type { SessionOptions } from '../core/session.ts'
+import type { JsonValue, Rec, ResolveHost, SortFn, Versioned } from '../core/types.ts'
+import { jsonProblem } from '../protocol/validate.ts'
+import { Binding, type BindingOwner } from './binding.ts'
+import { PeerStream } from './peer-stream.ts'
+import { stateView } from './state-view.ts'
+
+export interface GossipEvents {
+  /** A peer object was refused (on any of this node's streams); nothing was applied. */
+  invalid: [reason: string, message: unknown, stream: Duplex]
+  /** A local `set`/`del` lost to the record already held, under `resolve`. */
+  rejected: [update: Rec]
+  /** After `set` returned false: every stream has room again. */
+  drain: []
+}
+
+export interface GossipStats extends ReplicaStats {
+  /** Peer objects refused, in total and by reason. */
+  invalid: number
+  invalidByReason: Record<string, number>
+  /** Open peer streams (`createStream`), plus the node itself once used as a stream. */
+  streams: number
+}
+
+/**
+ * A node of the cluster, and an object-mode Duplex stream to one peer.
+ *
+ * Pipe it to a peer (`a.pipe(b).pipe(a)`), or call `createStream()` once per
+ * peer: every stream shares this node's state and history and keeps its own
+ * exchange progress. Objects written to it are digests or updates from the
+ * peer; objects read from it are digests and updates for the peer.
+ */
+export class Gossip extends Duplex implements ResolveHost {
+  readonly id: string
+  readonly config: NormalizedConfig
+  /** `state[key] -> {value, version}`; the caller's object when one was given. */
+  readonly state: Record<string, any>
+  readonly sort: SortFn
+
+  private readonly replica: Replica
+  private readonly sessionOpts: SessionOptions
+  private readonly owner: BindingOwner
+  private readonly bindings = new Set<Binding>()
+  private own: Binding | null = null
+  private needDrain = false
+  private readonly invalidByReason: Record<string, number> = Object.create(null)
+  private invalidCount = 0
+
+  constructor(id: string, config: GossipConfig, state?: Record<string, unknown>) {
+    const cfg = normalizeConfig(config)
+    super({ objectMode: true, highWaterMark: cfg.mtu })
+    if (typeof id !== 'string' || id === '' || id.length > cfg.limits.maxIdLength || id.includes('\u0000')) {
+      throw new TypeError(`Gossip id must be a non-empty string of at most ${cfg.limits.maxIdLength} characters`)
+    }
+    if (state !== undefined && (typeof state !== 'object' || state === null)) {
+      throw new TypeError('state, when given, must be an object')
+    }
+    this.id = id
+    this.config = cfg
+    this.sort = cfg.sort
+    this.replica = new Replica({
+      id,
+      gen: cfg.generation,
+      resolve: cfg.resolve,
+      sort: cfg.sort,
+      maxHistory: cfg.max_history,
+      now: cfg.clock,
+      state,
+    })
+    this.replica.host = this
+    this.state = state ?? stateView(this.replica)
+    this.sessionOpts = {
+      mtu: cfg.mtu,
+      order: cfg.order,
+      random: cfg.random,
+      limits: cfg.limits,
+      maxDigestEntries: cfg.max_digest_entries,
+    }
+    this.owner = {
+      onInvalid: (reason, obj, stream) => {
+        this.invalidCount++
+        this.invalidByReason[reason] = (this.invalidByReason[reason] ?? 0) + 1
+        if (stream !== this) stream.emit('invalid', reason, obj)
+        this.emit('invalid', reason, obj, stream)
+      },
+      onRoom: () => {
+        if (!this.needDrain) return
+        for (const b of this.bindings) if (!b.room()) return
+        this.needDrain = false
+        this.emit('drain')
+      },
+      onClose: (b) => {
+        this.bindings.delete(b)
+      },
+    }
+  }
+
+  /** Highest version seen, local or remote. */
+  get version(): number {
+    return this.replica.version
+  }
+
+  /** Per source, the highest version held: `clock.get(source_id) -> version` (-Infinity if none). */
+  get clock(): Clock {
+    return this.replica.clock
+  }
+
+  get history(): History {
+    return this.replica.history
+  }
+
+  /**
+   * Write `key` locally with a new version. Returns false when some peer
+   * stream is full: the update will reach it by the next exchange; wait for
+   * `'drain'` before writing much more. Throws on a value JSON cannot carry.
+   */
+  set(key: string | number, value: JsonValue): boolean {
+    const k = this.checkKey(key)
+    const problem = jsonProblem(value, this.config.limits.maxValueDepth)
+    if (problem !== null) throw new TypeError(`gossip.set(${JSON.stringify(k)}): ${problem}`)
+    return this.local(k, value, false)
+  }
+
+  /** Delete `key`: a tombstone that replicates like any update. */
+  del(key: string | number): boolean {
+    return this.local(this.checkKey(key), null, true)
+  }
+
+  /** `{version, value}` for `key`, or `{version: -Infinity, value: null}` when absent. */
+  get(key: string | number): Versioned {
+    return this.replica.get(String(key))
+  }
+
+  /** The full record held for `key` (tombstones included), or undefined. Read-only. */
+  record(key: string | number): Rec | undefined {
+    return this.replica.record(String(key))
+  }
+
+  /** Keys that hold a value (not deleted). */
+  keys(): IterableIterator<string> {
+    return this.replica.keys()
+  }
+
+  /** Every record held, tombstones included. Read-only. */
+  records(): IterableIterator<Rec> {
+    return this.replica.records()
+  }
+
+  /** Start an exchange on this stream and on every stream from `createStream`. */
+  gossip(): void {
+    this.ownBinding().exchange()
+    for (const b of this.bindings) if (b !== this.own) b.exchange()
+  }
+
+  /** A new Duplex for one more peer. */
+  createStream(): PeerStream {
+    const s = new PeerStream(this.replica, this.sessionOpts, this.owner)
+    this.bindings.add(s._binding)
+    return s
+  }
+
+  get stats(): GossipStats {
+    return {
+      ...this.replica.stats,
+      invalid: this.invalidCount,
+      invalidByReason: { ...this.invalidByReason },
+      streams: this.bindings.size,
+    }
+  }
+
+  /** @internal the pure core, for simulators and tests */
+  get _replica(): Replica {
+    return this.replica
+  }
+
+  override _read(): void {
+    this.ownBinding().read()
+  }
+
+  override _write(chunk: unknown, _enc: BufferEncoding, callback: (err?: Error | null) => void): void {
+    this.ownBinding().write(chunk, callback)
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    this.own?.close()
+    this.push(null)
+    callback()
+  }
+
+  override _destroy(err: Error | null, callback: (error: Error | null) => void): void {
+    this.own?.close()
+    for (const b of Array.from(this.bindings)) b.close()
+    callback(err)
+  }
+
+  private ownBinding(): Binding {
+    if (this.own === null) {
+      this.own = new Binding(this, this.replica, this.sessionOpts, this.owner)
+      this.bindings.add(this.own)
+    }
+    return this.own
+  }
+
+  private checkKey(key: string | number): string {
+    if (typeof key === 'number' && Number.isFinite(key)) key = String(key)
+    if (typeof key !== 'string') throw new TypeError(`key must be a string, got ${typeof key}`)
+    if (key.length > this.config.limits.maxKeyLength) {
+      throw new RangeError(`key longer than limits.maxKeyLength (${this.config.limits.maxKeyLength})`)
+    }
+    return key
+  }
+
+  private local(key: string, value: JsonValue, deleted: boolean): boolean {
+    const { rec, applied, sent } = this.replica.writeLocal(key, value, deleted)
+    if (!applied) this.emit('rejected', rec)
+    if (!sent) this.needDrain = true
+    return sent
+  }
+}
+
+export interface Gossip {
+  on<K extends keyof GossipEvents>(event: K, listener: (...args: GossipEvents[K]) => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+  once<K extends keyof GossipEvents>(event: K, listener: (...args: GossipEvents[K]) => void): this
+  once(event: string | symbol, listener: (...args: any[]) => void): this
+}
