@@ -12,8 +12,6 @@ export interface Candidate {
 export interface Selection {
   /** Records to send, ascending by version within each source. */
   readonly recs: Rec[]
-  /** Sources whose every pending record is in `recs`. */
-  readonly complete: Set<Source>
   /** Some pending record was left for a later exchange. */
   readonly truncated: boolean
 }
@@ -31,16 +29,14 @@ export interface Selection {
  */
 export function selectDelta(candidates: Candidate[], mtu: number, order: DeltaOrder, random: RandomFn): Selection {
   const recs: Rec[] = []
-  const complete = new Set<Source>()
   let total = 0
   for (const c of candidates) total += c.count
 
   if (total <= mtu) {
     for (const c of candidates) {
       c.src.log.take(c.from, c.count, recs)
-      complete.add(c.src)
     }
-    return { recs, complete, truncated: false }
+    return { recs, truncated: false }
   }
 
   const ordered = shuffle(candidates.slice(), random)
@@ -53,7 +49,6 @@ export function selectDelta(candidates: Candidate[], mtu: number, order: DeltaOr
       const n = Math.min(c.count, budget)
       c.src.log.take(c.from, n, recs)
       budget -= n
-      if (n === c.count) complete.add(c.src)
     }
   } else {
     const cursor = ordered.map((c) => c.from)
@@ -74,7 +69,6 @@ export function selectDelta(candidates: Candidate[], mtu: number, order: DeltaOr
     }
     // Sources interleave; each source's cursor only moves forward, so its own
     // records still go out in ascending version.
-    for (let i = 0; i < ordered.length; i++) if (left[i] === 0) complete.add(ordered[i].src)
   }
-  return { recs, complete, truncated: true }
+  return { recs, truncated: true }
 }

@@ -42,8 +42,11 @@ export interface SessionStats {
  * out through `port`, no I/O of its own.
  *
  * An exchange is push-pull in three legs:
- *   initiator -> digest; responder -> updates the initiator lacks, then its
- *   own digest marked `reply`; initiator -> updates the responder lacks.
+ *   1. initiator -> its digest;
+ *   2. responder -> the updates the initiator lacks, then its own digest
+ *      marked `reply` (and `more` if the updates were cut at `mtu`);
+ *   3. initiator -> the updates the responder lacks, then the clock entries
+ *      it just brought the responder up to, closed by a `final` marker.
  *
  * Invariants:
  * - `known[s]` is a version of source `s` up to which the peer holds
@@ -51,8 +54,9 @@ export interface SessionStats {
  *   this reliable, ordered link, and from what it sent us). Responses start
  *   above `max(digest, known)`, so nothing the peer holds is sent again.
  * - A source's clock advances on a response update (responses are ascending
- *   per source and suffix-truncated), on a reply digest that followed a
- *   complete response, or on a push whose `prev` the clock already covers.
+ *   per source and suffix-truncated), to what the peer vouches for once a
+ *   complete response from it ends (a `reply` or `final` marker without
+ *   `more`), or on a push whose `prev` the clock already covers.
  */
 export class Session implements LocalListener {
   readonly stats: SessionStats = {
@@ -117,7 +121,7 @@ export class Session implements LocalListener {
         else this.pending.push(msg)
         return
       case 'done':
-        this.onDone(msg.reply, msg.more)
+        this.onDone(msg.reply, msg.more, msg.final)
         return
     }
   }
@@ -164,7 +168,7 @@ export class Session implements LocalListener {
     }
   }
 
-  private onDone(reply: boolean, more: boolean): void {
+  private onDone(reply: boolean, more: boolean, final: boolean): void {
     this.stats.digestsReceived++
     const entries = this.pending
     this.pending = []
@@ -174,24 +178,50 @@ export class Session implements LocalListener {
       this.port.invalid(`digest longer than ${this.opts.maxDigestEntries} entries`, null)
       return
     }
-    const replica = this.replica
+    const clock = this.replica.clock
+    const known = this.known
     const digest = new Map<Source, number>()
+    // Entries of a marker that ends a complete response are adopted below, so
+    // a source we have never seen is registered then; otherwise it is skipped
+    // (nothing of it is held here, so there is nothing to send).
+    const adopting = (reply || final) && !more
     for (const e of entries) {
-      // A complete response followed by the responder's digest: its clock is ours now.
-      const src = reply && !more ? replica.clock.intern(e.source_id, e.gen) : replica.clock.find(e.source_id, e.gen)
+      const src = adopting ? clock.intern(e.source_id, e.gen) : clock.find(e.source_id, e.gen)
       if (src === undefined) continue
-      if (reply && !more) replica.clock.advance(src, e.version)
       digest.set(src, e.version)
-      if ((this.known.get(src) ?? 0) < e.version) this.known.set(src, e.version)
+      if ((known.get(src) ?? 0) < e.version) known.set(src, e.version)
     }
 
-    const truncated = this.respond(digest)
+    if (final) {
+      // Leg 3 arrived: the initiator answered our reply digest.
+      if (!more) this.adoptKnown()
+      return
+    }
     if (!reply) {
+      // Leg 1 arrived: answer with updates, then our own digest.
+      const truncated = this.respond(digest)
       this.sendDigest(true, truncated)
       return
     }
+    // Leg 2 arrived: the responder's updates, then its digest.
+    if (!more) this.adoptKnown()
+    const truncated = this.respond(digest)
+    const port = this.port
+    for (const src of clock.values()) {
+      if (src.clock > (digest.get(src) ?? 0)) port.send(encodeDigest(src.id, src.clock, src.gen))
+    }
+    port.send(encodeDone(true, truncated, true))
     if (this.awaiting > 0) this.awaiting--
-    if (truncated || more) this.port.wantExchange()
+    if (truncated || more) port.wantExchange()
+  }
+
+  /**
+   * The peer just finished a complete response: everything it vouched for
+   * (its clock, as known here) is now held here too.
+   */
+  private adoptKnown(): void {
+    const clock = this.replica.clock
+    for (const [src, v] of this.known) clock.advance(src, v)
   }
 
   /**
@@ -203,6 +233,7 @@ export class Session implements LocalListener {
   private respond(digest: Map<Source, number>): boolean {
     const candidates: Candidate[] = []
     const known = this.known
+    const idle: Source[] = []
     for (const src of this.replica.clock.values()) {
       const d = digest.get(src) ?? 0
       const k = known.get(src) ?? 0
@@ -215,25 +246,24 @@ export class Session implements LocalListener {
         count = log.liveFrom(from) - log.liveFrom(log.firstAfter(src.clock))
       }
       if (count > 0) candidates.push({ src, from, count })
-      // Nothing of ours above what the peer holds: it holds all we vouch for.
-      else if (src.clock > k) known.set(src, src.clock)
+      else if (src.clock > k) idle.push(src)
     }
-    if (candidates.length === 0) return false
-    const sel = selectDelta(candidates, this.opts.mtu, this.opts.order, this.opts.random)
-    const port = this.port
-    for (const rec of sel.recs) port.send(rec)
-    this.stats.updatesSent += sel.recs.length
-    for (const c of candidates) {
-      if (sel.complete.has(c.src)) {
-        if ((known.get(c.src) ?? 0) < c.src.clock) known.set(c.src, c.src.clock)
+    const sel = candidates.length === 0 ? null : selectDelta(candidates, this.opts.mtu, this.opts.order, this.opts.random)
+    if (sel !== null) {
+      const port = this.port
+      for (const rec of sel.recs) {
+        port.send(rec)
+        const src = this.replica.sourceOf(rec)
+        if ((known.get(src) ?? 0) < rec.version) known.set(src, rec.version)
       }
+      this.stats.updatesSent += sel.recs.length
+      if (sel.truncated) return true
     }
-    // A truncated source: the peer holds it up to the last record sent.
-    for (const rec of sel.recs) {
-      const src = this.replica.sourceOf(rec)
-      if (!sel.complete.has(src) && (known.get(src) ?? 0) < rec.version) known.set(src, rec.version)
-    }
-    return sel.truncated
+    // A complete response: once the peer reads the marker that ends it (our
+    // reply digest, or our final), it adopts our clock for every source.
+    for (const src of idle) known.set(src, src.clock)
+    for (const c of candidates) if ((known.get(c.src) ?? 0) < c.src.clock) known.set(c.src, c.src.clock)
+    return false
   }
 
   private sendDigest(reply: boolean, more: boolean): void {

@@ -5,7 +5,7 @@ import type { Rec } from '../core/types.ts'
  *
  * On the wire they keep the seed's shapes (see PROTOCOL.md):
  * - digest entry: `{digest: true, source_id, version}` (+ `gen`)
- * - end of digest: `{digest: true, done: true}` (+ `reply`, `more`)
+ * - end of digest: `{digest: true, done: true}` (+ `reply`, `more`, `final`)
  * - update: `{key, value, source_id, version}` (+ `gen`, `deleted`, `prev`)
  * A seed-era digest entry may carry `done: true` as well; it decodes to a
  * `digest` followed by a `done`.
@@ -24,6 +24,8 @@ export interface DoneMsg {
   readonly reply: boolean
   /** The sender's updates for us were cut at `mtu`: more are waiting. */
   readonly more: boolean
+  /** Closes an exchange: the sender answered our reply digest; expect nothing more. */
+  readonly final: boolean
 }
 
 export interface UpdateMsg {
@@ -53,6 +55,7 @@ export interface WireDone {
   done: true
   reply?: true
   more?: true
+  final?: true
 }
 
 /** Wire object of an update pushed outside a digest response. */
@@ -66,10 +69,11 @@ export function encodeDigest(source_id: string, version: number, gen: string | u
     : { digest: true, source_id, version, gen }
 }
 
-export function encodeDone(reply: boolean, more: boolean): WireDone {
+export function encodeDone(reply: boolean, more: boolean, final = false): WireDone {
   const m: WireDone = { digest: true, done: true }
   if (reply) m.reply = true
   if (more) m.more = true
+  if (final) m.final = true
   return m
 }
 

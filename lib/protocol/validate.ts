@@ -111,7 +111,7 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
       if (g !== null) return g
     }
   }
-  for (const f of ['reply', 'more'] as const) {
+  for (const f of ['reply', 'more', 'final'] as const) {
     const x = o[f]
     if (x !== undefined && typeof x !== 'boolean') return `${f} must be a boolean`
   }
@@ -122,7 +122,7 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
         : { type: 'digest', source_id: o.source_id as string, version, gen: o.gen as string },
     )
   }
-  if (done === true) out.push({ type: 'done', reply: o.reply === true, more: o.more === true })
+  if (done === true) out.push({ type: 'done', reply: o.reply === true, more: o.more === true, final: o.final === true })
   return null
 }
 
