@@ -130,7 +130,10 @@ export class Session implements LocalListener {
   pushLocal(rec: Rec, prev: number): boolean {
     if (this.closed) return true
     const self = this.replica.self
-    if ((this.known.get(self) ?? 0) < prev) return true // the next exchange carries it
+    // Not known to hold our previous write (or no exchange yet told us what
+    // the peer holds): the next exchange carries this one.
+    const k = this.known.get(self)
+    if (k === undefined || k < prev) return this.port.room()
     if (!this.port.room()) {
       this.port.wantExchange()
       return false
@@ -226,9 +229,9 @@ export class Session implements LocalListener {
 
   /**
    * Send what the peer lacks; returns whether some of it was left for later.
-   * Only records a source's clock vouches for are served: a record held above
-   * the clock (a push that arrived out of order) waits until the clock
-   * reaches it, so a response never lets the receiver pass a gap.
+   * Records up to a source's clock go as response updates (the receiver's
+   * clock may follow them); a record held above the clock (it arrived out of
+   * order) goes as a push that cannot move the receiver's clock past a gap.
    */
   private respond(digest: Map<Source, number>): boolean {
     const candidates: Candidate[] = []
@@ -241,20 +244,27 @@ export class Session implements LocalListener {
       const log = src.log
       let count = 0
       let from = 0
-      if (src.clock > floor && log.size > 0) {
+      if (log.size > 0 && log.maxVersion > floor) {
         from = log.firstAfter(floor)
-        count = log.liveFrom(from) - log.liveFrom(log.firstAfter(src.clock))
+        count = log.liveFrom(from)
       }
       if (count > 0) candidates.push({ src, from, count })
-      else if (src.clock > k) idle.push(src)
+      else if (src.clock > k || !known.has(src)) idle.push(src)
     }
     const sel = candidates.length === 0 ? null : selectDelta(candidates, this.opts.mtu, this.opts.order, this.opts.random)
     if (sel !== null) {
       const port = this.port
       for (const rec of sel.recs) {
-        port.send(rec)
         const src = this.replica.sourceOf(rec)
-        if ((known.get(src) ?? 0) < rec.version) known.set(src, rec.version)
+        if (rec.version <= src.clock) {
+          port.send(rec)
+          if ((known.get(src) ?? 0) < rec.version) known.set(src, rec.version)
+        } else {
+          // Held above what the clock vouches for (it arrived out of order):
+          // sent, but as a push whose predecessor is the version just below,
+          // so the receiver's clock cannot jump a gap on our word.
+          port.send(encodePush(rec, rec.version - 1))
+        }
       }
       this.stats.updatesSent += sel.recs.length
       if (sel.truncated) return true

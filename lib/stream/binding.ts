@@ -6,8 +6,8 @@ import type { WireMessage } from '../protocol/messages.ts'
 /** Callbacks from a binding to the node that owns it. */
 export interface BindingOwner {
   onInvalid(reason: string, obj: unknown, stream: Duplex): void
-  /** The stream's outgoing buffer has room again. */
-  onRoom(): void
+  /** The reader of `binding` asked for more: its buffer is draining. */
+  onRoom(binding: Binding): void
   onClose(binding: Binding): void
 }
 
@@ -77,14 +77,20 @@ export class Binding implements SessionPort {
     else this.heldCallback = callback
   }
 
+  /**
+   * The reader wants more (the stream called `_read`). The buffer may still
+   * hold what it is about to take, so demand, not `room()`, decides here:
+   * resume a held write and start a wanted exchange. If nothing is pushed
+   * now, the stream calls `_read` again after our next push.
+   */
   read(): void {
     const cb = this.heldCallback
-    if (cb !== null && this.room()) {
+    if (cb !== null) {
       this.heldCallback = null
       cb()
     }
-    if (this.wanted && this.room() && !this.session.inFlight) this.exchange()
-    this.owner.onRoom()
+    if (this.wanted && !this.session.inFlight) this.exchange()
+    this.owner.onRoom(this)
   }
 
   close(): void {

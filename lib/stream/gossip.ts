@@ -88,9 +88,9 @@ export class Gossip extends Duplex implements ResolveHost {
         if (stream !== this) stream.emit('invalid', reason, obj)
         this.emit('invalid', reason, obj, stream)
       },
-      onRoom: () => {
+      onRoom: (reading) => {
         if (!this.needDrain) return
-        for (const b of this.bindings) if (!b.room()) return
+        for (const b of this.bindings) if (b !== reading && !b.room()) return
         this.needDrain = false
         this.emit('drain')
       },

@@ -1,0 +1,84 @@
+import test from 'tape'
+import { Replica } from '../../lib/core/replica.ts'
+import { resolution, sort } from '../../lib/core/resolve.ts'
+import { replica } from '../support/core.ts'
+
+test('local versions count up from 1 and stay above everything seen', (t) => {
+  const r = replica('a')
+  t.equal(r.writeLocal('x', 1).rec.version, 1, 'first write: version 1')
+  t.equal(r.writeLocal('y', 1).rec.version, 2, 'second: 2')
+  r.applyRemote({ key: 'z', value: 0, source_id: 'b', version: 40 }, r.clock.intern('b', undefined))
+  t.equal(r.version, 40, 'version is the highest seen, remote included')
+  t.equal(r.writeLocal('x', 2).rec.version, 41, 'the next local write goes above it (never silently dropped)')
+  t.equal(r.get('x').value, 2, 'and it is applied')
+  t.end()
+})
+
+test('a physical clock floors versions (hybrid logical clock)', (t) => {
+  let now = 1_000
+  const r = new Replica({ id: 'a', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, now: () => now })
+  t.equal(r.writeLocal('x', 1).rec.version, 1000, 'version follows the clock')
+  t.equal(r.writeLocal('x', 2).rec.version, 1001, 'same instant: still strictly increasing')
+  now = 500
+  t.equal(r.writeLocal('x', 3).rec.version, 1002, 'the clock going back never lowers versions')
+  t.end()
+})
+
+test('resolve is called with the host and the update; a refusal leaves state alone', (t) => {
+  const calls: unknown[] = []
+  const r = new Replica({
+    id: 'a',
+    resolve: (host, u) => {
+      calls.push([host, u.key])
+      return u.value !== 'no'
+    },
+    sort,
+    maxHistory: 10,
+  })
+  t.ok(r.writeLocal('k', 'yes').applied, 'accepted')
+  t.notOk(r.applyRemote({ key: 'k', value: 'no', source_id: 'b', version: 9 }, r.clock.intern('b', undefined)), 'refused')
+  t.equal(calls.length, 2, 'called for the local and the remote update')
+  t.equal((calls[0] as unknown[])[0], r, 'with the replica as host')
+  t.equal(r.get('k').value, 'yes', 'refused update not applied')
+  t.equal(r.stats.rejected, 1, 'counted')
+  t.end()
+})
+
+test('a caller-supplied state is loaded, indexed and written through', (t) => {
+  const state: Record<string, any> = {
+    a: { value: 1, version: 3, source_id: 'x' },
+    b: { value: 2, version: 7 }, // no source: taken as our own
+  }
+  const r = replica('me', { state })
+  t.equal(r.get('a').value, 1, 'loaded a')
+  t.equal(r.clock.get('x'), 3, 'clock covers the loaded source')
+  t.equal(r.clock.get('me'), 7, 'own source from entries without source_id')
+  t.equal(r.writeLocal('c', 3).rec.version, 8, 'new versions go above the loaded ones')
+  t.equal(state.c.value, 3, 'write-through')
+  t.equal(state.c.source_id, 'me', 'with the source')
+  t.end()
+})
+
+test('__proto__, constructor and prototype keys neither throw nor pollute', (t) => {
+  const state: Record<string, any> = {}
+  const r = replica('me', { state })
+  for (const key of ['__proto__', 'constructor', 'prototype', 'hasOwnProperty']) {
+    r.applyRemote({ key, value: { polluted: true }, source_id: 'evil', version: 5 }, r.clock.intern('evil', undefined))
+    t.deepEqual(r.get(key).value, { polluted: true }, `${key} stored as data`)
+  }
+  t.equal(({} as any).polluted, undefined, 'Object.prototype untouched')
+  t.equal(Object.getPrototypeOf(state), Object.prototype, 'the caller\'s object keeps its prototype')
+  t.ok(Object.prototype.hasOwnProperty.call(state, '__proto__'), '__proto__ is an own property of the caller\'s object')
+  t.end()
+})
+
+test('get reports absent keys and tombstones the seed\'s way', (t) => {
+  const r = replica('a')
+  t.deepEqual(r.get('nope'), { version: -Infinity, value: null }, 'absent')
+  r.writeLocal('k', 'v')
+  r.writeLocal('k', null, true)
+  t.deepEqual(r.get('k'), { version: -Infinity, value: null }, 'deleted reads as absent')
+  t.equal(r.record('k')?.deleted, true, 'the tombstone is held')
+  t.deepEqual([...r.keys()], [], 'keys() skips tombstones')
+  t.end()
+})

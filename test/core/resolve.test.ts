@@ -1,0 +1,99 @@
+import test from 'tape'
+import fc from 'fast-check'
+import { compareValues, resolution, sort } from '../../lib/core/resolve.ts'
+import type { JsonValue, Rec, ResolveHost } from '../../lib/core/types.ts'
+
+const r = (value: JsonValue, version: number, source_id: string, gen?: string): Rec =>
+  gen === undefined ? { key: 'k', value, source_id, version } : { key: 'k', value, source_id, version, gen }
+
+function host(current: Rec | undefined, clock = 0): ResolveHost {
+  return {
+    id: 'me',
+    get: () => (current ? { value: current.value, version: current.version } : { value: null, version: -Infinity }),
+    record: () => current,
+    clock: { get: () => (clock === 0 ? -Infinity : clock) },
+    sort,
+  }
+}
+
+test('sort: version, then source_id, then gen', (t) => {
+  t.ok(sort(r(1, 1, 'b'), r(1, 2, 'a')) < 0, 'lower version first')
+  t.ok(sort(r(1, 2, 'a'), r(1, 2, 'b')) < 0, 'tie on version: source_id decides')
+  t.ok(sort(r(1, 2, 'a'), r(1, 2, 'a', 'g1')) < 0, 'no gen before a gen')
+  t.ok(sort(r(1, 2, 'a', 'g1'), r(1, 2, 'a', 'g2')) < 0, 'gens compared')
+  t.equal(sort(r(1, 2, 'a'), r(9, 2, 'a')), 0, 'same identity compares equal')
+  t.end()
+})
+
+test('lww_vs_current_vers: newer wins, ties broken by source_id, stale refused', (t) => {
+  const lww = resolution.lww_vs_current_vers
+  t.ok(lww(host(undefined), r(1, 1, 'x')), 'absent key: apply')
+  t.ok(lww(host(r(1, 3, 'x')), r(2, 4, 'y')), 'newer version wins')
+  t.notOk(lww(host(r(1, 5, 'x')), r(2, 4, 'y')), 'stale update refused')
+  t.ok(lww(host(r(1, 5, 'a')), r(2, 5, 'b')), 'equal versions: higher source_id wins')
+  t.notOk(lww(host(r(1, 5, 'b')), r(2, 5, 'a')), 'equal versions: lower source_id loses')
+  t.notOk(lww(host(r(1, 5, 'a')), r(1, 5, 'a')), 'a duplicate is not applied again')
+  t.end()
+})
+
+test('lww_vs_clock: refuses what the clock already covers', (t) => {
+  const f = resolution.lww_vs_clock
+  t.notOk(f(host(undefined, 10), r(1, 7, 'x')), 'covered by the clock')
+  t.ok(f(host(undefined, 10), r(1, 11, 'x')), 'above the clock, key absent')
+  t.notOk(f(host(r(1, 20, 'z'), 10), r(1, 11, 'x')), 'above the clock but losing to the held record')
+  t.end()
+})
+
+test('strictly_order_values: the larger value wins whatever the versions', (t) => {
+  const f = resolution.strictly_order_values
+  t.ok(f(host(r(5, 9, 'x')), r(6, 1, 'y')), 'larger value, older version: applied')
+  t.notOk(f(host(r(5, 1, 'x')), r(4, 9, 'y')), 'smaller value refused')
+  t.ok(f(host(r(5, 1, 'a')), r(5, 2, 'a')), 'equal values: version breaks the tie')
+  t.end()
+})
+
+const json: fc.Arbitrary<JsonValue> = fc.jsonValue() as fc.Arbitrary<JsonValue>
+
+test('compareValues is a total order (antisymmetric, transitive, reflexive)', (t) => {
+  fc.assert(
+    fc.property(json, json, json, (a, b, c) => {
+      const ab = compareValues(a, b)
+      if (Math.sign(ab) !== -Math.sign(compareValues(b, a))) return false
+      if (compareValues(a, a) !== 0) return false
+      if (ab <= 0 && compareValues(b, c) <= 0 && compareValues(a, c) > 0) return false
+      return true
+    }),
+    { numRuns: 500, seed: 1 },
+  )
+  t.ok(compareValues(null, false) < 0 && compareValues(true, 0) < 0 && compareValues(9, 'a') < 0, 'type ranks')
+  t.ok(compareValues('a', []) < 0 && compareValues([], {}) < 0, 'strings < arrays < objects')
+  t.ok(compareValues([1, 2], [1, 3]) < 0 && compareValues({ a: 1 }, { a: 2 }) < 0, 'element-wise')
+  t.end()
+})
+
+test('built-in resolutions converge whatever the arrival order', (t) => {
+  // One update per (source, version): a source never reuses a version.
+  const arb = fc.uniqueArray(
+    fc.record({ v: fc.integer({ min: 1, max: 5 }), s: fc.constantFrom('a', 'b', 'c'), x: fc.integer({ min: 0, max: 3 }) }),
+    { minLength: 1, maxLength: 8, selector: (u) => `${u.s}@${u.v}` },
+  )
+  for (const [name, fn] of Object.entries(resolution)) {
+    fc.assert(
+      fc.property(arb, fc.nat(), (ups, seed) => {
+        const updates = ups.map((u) => r(u.x, u.v, u.s))
+        const apply = (order: Rec[]) => {
+          let cur: Rec | undefined
+          for (const u of order) if (fn(host(cur), u)) cur = u
+          return cur
+        }
+        const shuffled = updates.slice().sort((p, q) => ((p.version * 7 + seed) % 5) - ((q.version * 7 + seed) % 5))
+        const x = apply(updates)
+        const y = apply(shuffled.reverse())
+        return x !== undefined && y !== undefined && sort(x, y) === 0 && compareValues(x.value, y.value) === 0
+      }),
+      { numRuns: 300, seed: 5 },
+    )
+    t.pass(`${name}: same winner for every arrival order`)
+  }
+  t.end()
+})

@@ -1,0 +1,77 @@
+import test from 'tape'
+import { decode, DEFAULT_LIMITS, jsonProblem } from '../../lib/protocol/validate.ts'
+import type { Message } from '../../lib/protocol/messages.ts'
+
+const ok = (o: unknown) => {
+  const out: Message[] = []
+  const reason = decode(o, DEFAULT_LIMITS, out)
+  return { reason, out }
+}
+
+const BAD: [string, unknown][] = [
+  ['null', null],
+  ['number', 3],
+  ['array', [1]],
+  ['digest not true', { digest: 1, source_id: 'a', version: 1 }],
+  ['digest entry without source_id', { digest: true, version: 3 }],
+  ['digest source_id number', { digest: true, source_id: 5, version: 1 }],
+  ['digest NaN version', { digest: true, source_id: 'a', version: NaN }],
+  ['digest negative version', { digest: true, source_id: 'a', version: -2 }],
+  ['digest fractional version', { digest: true, source_id: 'a', version: 1.5 }],
+  ['done not boolean', { digest: true, done: 'yes' }],
+  ['update key missing', { value: 1, source_id: 'a', version: 1 }],
+  ['update key number', { key: 1, value: 1, source_id: 'a', version: 1 }],
+  ['update value missing', { key: 'k', source_id: 'a', version: 1 }],
+  ['update value undefined', { key: 'k', value: undefined, source_id: 'a', version: 1 }],
+  ['update value function', { key: 'k', value: () => 1, source_id: 'a', version: 1 }],
+  ['update value Infinity', { key: 'k', value: Infinity, source_id: 'a', version: 1 }],
+  ['update value nested NaN', { key: 'k', value: { a: [1, NaN] }, source_id: 'a', version: 1 }],
+  ['update value Date', { key: 'k', value: new Date(), source_id: 'a', version: 1 }],
+  ['update empty source_id', { key: 'k', value: 1, source_id: '', version: 1 }],
+  ['update source_id with NUL', { key: 'k', value: 1, source_id: 'a\u0000b', version: 1 }],
+  ['update version 0', { key: 'k', value: 1, source_id: 'a', version: 0 }],
+  ['update version unsafe', { key: 'k', value: 1, source_id: 'a', version: 2 ** 53 }],
+  ['update version string', { key: 'k', value: 1, source_id: 'a', version: '3' }],
+  ['update version Infinity', { key: 'k', value: 1, source_id: 'a', version: Infinity }],
+  ['tombstone with a value', { key: 'k', value: 1, source_id: 'a', version: 2, deleted: true }],
+  ['prev not below version', { key: 'k', value: 1, source_id: 'a', version: 2, prev: 2 }],
+  ['key too long', { key: 'x'.repeat(5000), value: 1, source_id: 'a', version: 1 }],
+  ['gen not a string', { key: 'k', value: 1, source_id: 'a', version: 1, gen: 4 }],
+]
+
+test('decode refuses each malformed shape with a reason', (t) => {
+  for (const [name, obj] of BAD) {
+    const { reason, out } = ok(obj)
+    t.ok(typeof reason === 'string' && reason.length > 0 && out.length === 0, `${name}: ${reason}`)
+  }
+  t.end()
+})
+
+test('decode accepts the seed\'s shapes and the extensions', (t) => {
+  t.deepEqual(ok({ digest: true, source_id: 'a', version: 4 }).out, [{ type: 'digest', source_id: 'a', version: 4 }], 'digest entry')
+  t.deepEqual(ok({ digest: true, done: true }).out, [{ type: 'done', reply: false, more: false, final: false }], 'end of digest')
+  t.deepEqual(
+    ok({ digest: true, source_id: 'a', version: -Infinity, done: true }).out.map((m) => m.type),
+    ['digest', 'done'],
+    'a seed entry carrying done decodes to both',
+  )
+  t.equal((ok({ digest: true, source_id: 'a', version: null }).out[0] as { version: number }).version, 0, 'null version (JSON of -Infinity) means none')
+  const u = ok({ key: 'k', value: { deep: [1, 'x'] }, source_id: 'a', version: 3, extra: 'dropped' }).out[0]
+  t.deepEqual(u, { type: 'update', rec: { key: 'k', value: { deep: [1, 'x'] }, source_id: 'a', version: 3 } }, 'update; unknown fields dropped')
+  const p = ok({ key: 'k', value: 1, source_id: 'a', version: 3, prev: 2 }).out[0]
+  t.equal((p as { prev?: number }).prev, 2, 'push keeps prev')
+  t.end()
+})
+
+test('jsonProblem: what set() refuses', (t) => {
+  const cyclic: Record<string, unknown> = {}
+  cyclic.self = cyclic
+  t.ok(jsonProblem(10n, 64)?.includes('bigint'), 'BigInt')
+  t.ok(jsonProblem(undefined, 64)?.includes('undefined'), 'undefined')
+  t.ok(jsonProblem(cyclic, 64)?.includes('cyclic'), 'cycle')
+  t.ok(jsonProblem([undefined], 64)?.includes('undefined'), 'undefined in an array')
+  t.ok(jsonProblem(new Map(), 64)?.includes('Map'), 'Map')
+  t.equal(jsonProblem({ a: [1, 'b', null, { c: true }] }, 64), null, 'plain JSON accepted')
+  t.equal(jsonProblem(Object.create(null), 64), null, 'null-prototype object accepted')
+  t.end()
+})

@@ -1,0 +1,58 @@
+/** Stream helpers for tests: JSON round trips and bounded waits on event-loop turns. */
+import { Transform } from 'readable-stream'
+import { Gossip, base, type GossipConfig } from '../../lib/index.ts'
+
+export function config(extra: Partial<GossipConfig> = {}): GossipConfig {
+  const c = base.config
+  c.resolve = base.resolution.lww_vs_current_vers
+  return { ...c, ...extra }
+}
+
+export function node(id: string, extra: Partial<GossipConfig> = {}, state?: Record<string, unknown>): Gossip {
+  return new Gossip(id, config(extra), state)
+}
+
+/** An object-mode transform that sends each object through JSON, as a wire would. */
+export function jsonWire(): Transform {
+  return new Transform({
+    objectMode: true,
+    transform(obj, _enc, cb) {
+      cb(null, JSON.parse(JSON.stringify(obj)))
+    },
+  })
+}
+
+/** Connect two duplexes both ways through JSON. */
+export function connect(a: NodeJS.ReadWriteStream | any, b: NodeJS.ReadWriteStream | any): void {
+  a.pipe(jsonWire()).pipe(b)
+  b.pipe(jsonWire()).pipe(a)
+}
+
+/** One turn of the event loop (after pending I/O callbacks and ticks). */
+export const turn = (): Promise<void> => new Promise((r) => setImmediate(r))
+
+/** Wait, turn by turn, until `cond` holds; throws after `maxTurns`. */
+export async function until(cond: () => boolean, maxTurns = 10_000, what = 'condition'): Promise<number> {
+  for (let i = 0; i < maxTurns; i++) {
+    if (cond()) return i
+    await turn()
+  }
+  throw new Error(`${what} not reached after ${maxTurns} event-loop turns`)
+}
+
+/** Let in-memory streams run until nothing changes for a few turns. */
+export async function quiet(turns = 5): Promise<void> {
+  for (let i = 0; i < turns; i++) await turn()
+}
+
+/** Same keys and records (version, source, value) on every node. */
+export function sameState(nodes: Gossip[]): boolean {
+  const dump = (g: Gossip) =>
+    JSON.stringify(
+      [...g.records()]
+        .map((r) => [r.key, r.version, r.source_id, r.value, r.deleted ?? false])
+        .sort((x, y) => (String(x[0]) < String(y[0]) ? -1 : 1)),
+    )
+  const first = dump(nodes[0])
+  return nodes.every((n) => dump(n) === first)
+}
