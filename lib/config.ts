@@ -84,7 +84,11 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
     throw new ConfigError('config.generation must be a non-empty string without NUL')
   }
   const limits = Object.freeze({ ...DEFAULT_LIMITS, ...(config.limits ?? {}) })
-  for (const [k, v] of Object.entries(limits)) positiveInt(`limits.${k}`, v, 1)
+  for (const [k, v] of Object.entries(limits)) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+      throw new ConfigError(`config.limits.${k} must be a positive integer, got ${String(v)}`)
+    }
+  }
   return Object.freeze({
     mtu: positiveInt('mtu', config.mtu, 10),
     max_history: positiveInt('max_history', config.max_history, 10),

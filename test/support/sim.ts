@@ -226,6 +226,44 @@ export class Sim {
     return true
   }
 
+  /**
+   * One synchronous gossip round: every node starts an exchange with a random
+   * peer at the same moment, and messages are delivered in ticks (everything
+   * queued at the start of a tick, then what that produced), so what a node
+   * learns in this round travels no further until the next one. This is the
+   * round of the epidemic analysis.
+   */
+  syncRound(): void {
+    const n = this.nodes.length
+    for (let i = 0; i < n; i++) {
+      let j = randomInt(this.random, n - 1)
+      if (j >= i) j++
+      this.nodes[i].sessions[j]!.start()
+      this.exchanges++
+    }
+    for (let tick = 0; tick < 100; tick++) {
+      const pending: [number, number, number][] = []
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          const q = this.links[i][j].queue.length
+          if (q) pending.push([i, j, q])
+        }
+      }
+      if (pending.length === 0) break
+      for (const [i, j, q] of pending) for (let k = 0; k < q; k++) this.deliver(i, j)
+    }
+    for (const node of this.nodes) for (const p of node.ports) if (p) p.wanted = false
+  }
+
+  /** Synchronous rounds until converged; returns the rounds used, or -1. */
+  settleSync(maxRounds = 200): number {
+    for (let round = 1; round <= maxRounds; round++) {
+      this.syncRound()
+      if (this.converged()) return round
+    }
+    return -1
+  }
+
   /** Random push-pull rounds (each node with one random peer) until converged; returns rounds used. */
   settle(maxRounds = 500): number {
     const n = this.nodes.length

@@ -1,0 +1,24 @@
+/** Every runnable example runs and reports success. */
+import test from 'tape'
+import { execFile } from 'node:child_process'
+import { resolve } from 'node:path'
+
+const root = resolve(import.meta.dirname, '..')
+
+function run(file: string, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, ['--import', 'tsx', file, ...args], { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1
+      done({ code, stdout, stderr })
+    })
+  })
+}
+
+test('examples/two-peers.ts converges', async (t) => {
+  const r = await run('examples/two-peers.ts')
+  t.equal(r.code, 0, 'exit 0')
+  t.match(r.stdout, /converged \(\d+ bytes on the wire\)/, 'reports convergence')
+  t.match(r.stdout, /bob applied greeting="hello"/, 'bob applied alice\'s write')
+  t.match(r.stdout, /"counter":\{"version":2,"value":2\}/, 'the concurrent write resolved to the higher source_id')
+  t.end()
+})
