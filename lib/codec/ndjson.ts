@@ -176,14 +176,10 @@ export class NdjsonDecoder extends Transform {
  * non-array object, or whose JSON text is not an object (cycle, BigInt, a
  * throwing or non-object toJSON), is skipped with an 'invalid' event and never
  * an 'error': every line written is one the decoder accepts (length aside).
- * Writes buffered while a chunk was in flight are joined into one output chunk.
  */
 export class NdjsonEncoder extends Transform {
   private readonly onInvalid: EncoderOptions['onInvalid']
   private readonly counts: EncoderStats = { objects: 0, bytes: 0 }
-  /** The callback of a batch written while the readable side was full. */
-  private waiting: Callback | null = null
-
   constructor(options: EncoderOptions = {}) {
     super({ writableObjectMode: true })
     this.onInvalid = options.onInvalid
@@ -197,27 +193,6 @@ export class NdjsonEncoder extends Transform {
     const line = this.encode(value)
     if (line !== null) this.out(line)
     callback()
-  }
-
-  override _writev(chunks: Array<{ chunk: unknown }>, callback: Callback): void {
-    let text = ''
-    for (let i = 0; i < chunks.length; i++) {
-      const line = this.encode(chunks[i].chunk)
-      if (line !== null) text += line
-    }
-    if (text !== '') this.out(text)
-    // Same rule as Transform's own _write: hold the callback until read while full.
-    if (this.writableEnded || this.readableLength < this.readableHighWaterMark) callback()
-    else this.waiting = callback
-  }
-
-  override _read(size: number): void {
-    const callback = this.waiting
-    if (callback !== null) {
-      this.waiting = null
-      callback()
-    }
-    super._read(size)
   }
 
   private out(text: string): void {

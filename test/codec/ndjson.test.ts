@@ -338,7 +338,7 @@ test('encoder: unencodable values are skipped with invalid and the stream contin
   t.equal(dec.stats.invalid, 0, 'the decoder saw no bad line')
 })
 
-test('encoder: corked writes are batched into one chunk, invalid ones skipped', async (t) => {
+test('encoder: corked writes all arrive in order, invalid ones skipped', async (t) => {
   const enc = createEncoder()
   const chunks: Buffer[] = []
   enc.on('data', (c: Buffer) => chunks.push(c))
@@ -351,7 +351,6 @@ test('encoder: corked writes are batched into one chunk, invalid ones skipped', 
   enc.uncork()
   enc.end()
   await once(enc, 'end')
-  t.equal(chunks.length, 1, 'one output chunk for 50 corked writes')
   const lines = Buffer.concat(chunks).toString().split('\n')
   t.equal(lines.pop(), '', 'output ends with a newline')
   t.deepEqual(
