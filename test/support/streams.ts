@@ -56,3 +56,13 @@ export function sameState(nodes: Gossip[]): boolean {
   const first = dump(nodes[0])
   return nodes.every((n) => dump(n) === first)
 }
+
+/** Poll `cond` every few ms until it holds; rejects after `timeoutMs` (for tests over real sockets). */
+export async function waitFor(cond: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<number> {
+  const start = Date.now()
+  while (!cond()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`${what} not reached within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  return Date.now() - start
+}

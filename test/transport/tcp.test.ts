@@ -1,0 +1,150 @@
+/** Peers over loopback TCP: convergence, reconnects, backpressure, hello checks, clean shutdown. */
+import test from 'tape'
+import * as net from 'node:net'
+import { Network, connect, listen, type Connection } from '../../lib/net.ts'
+import type { Gossip } from '../../lib/index.ts'
+import { node, sameState, waitFor } from '../support/streams.ts'
+
+async function cluster(n: number, opts: { mtu?: number; interval?: number; fanout?: number } = {}) {
+  const nodes = Array.from({ length: n }, (_, i) => node('n' + i, { mtu: opts.mtu ?? 100 }))
+  const nets = nodes.map((g) => new Network(g, { interval: opts.interval ?? 50, fanout: opts.fanout, backoff: { initial: 10, max: 200 } }))
+  const ports = await Promise.all(nets.map((x) => listen(x, { port: 0, host: '127.0.0.1' })))
+  return { nodes, nets, ports, close: () => Promise.all(nets.map((x) => x.close())) }
+}
+
+test('five nodes on loopback converge from writes at every node', async (t) => {
+  const { nodes, nets, ports, close } = await cluster(5)
+  for (let i = 0; i < 5; i++) {
+    connect(nets[i], { host: '127.0.0.1', port: ports[(i + 1) % 5].port })
+    connect(nets[i], { host: '127.0.0.1', port: ports[(i + 2) % 5].port })
+  }
+  await waitFor(() => nets.every((x) => x.peers.length >= 2), 10_000, 'connections')
+  for (let k = 0; k < 1000; k++) nodes[k % 5].set('k' + (k % 211), { k, from: k % 5 })
+  await waitFor(() => nodes.every((g) => g._replica.size === 211) && sameState(nodes), 20_000, 'convergence')
+  t.ok(sameState(nodes), 'every node holds the same 211 keys')
+  t.ok(nets.every((x) => x.peers.every((p) => p.bytesIn > 0 && p.bytesOut > 0)), 'bytes flowed on every connection')
+  await close()
+  t.end()
+})
+
+test('a connection destroyed mid-exchange reconnects and converges, nothing lost', async (t) => {
+  const { nodes, nets, ports, close } = await cluster(2, { mtu: 50, interval: 20 })
+  const [a, b] = nodes
+  for (let i = 0; i < 5000; i++) a.set('key-' + i, { i, pad: 'x'.repeat(40) })
+  const dialer = connect(nets[1], { host: '127.0.0.1', port: ports[0].port })
+  await waitFor(() => b._replica.size > 300, 20_000, 'first updates')
+  const conn = dialer.connection as Connection
+  t.ok(b._replica.size < 5000, `cut while ${b._replica.size} of 5000 had arrived`)
+  conn.socket.destroy()
+  await waitFor(() => dialer.connected && dialer.connection !== conn, 10_000, 'reconnect')
+  t.pass('the dialer reconnected')
+  await waitFor(() => b._replica.size === 5000, 30_000, 'all keys')
+  t.ok(sameState([a, b]), 'B holds all 5000, as A does')
+  await close()
+  t.end()
+})
+
+test('a reader that stops reading applies backpressure, then receives everything in order', async (t) => {
+  const { nodes, nets, ports, close } = await cluster(2, { mtu: 200, interval: 20 })
+  const [a, b] = nodes
+  connect(nets[1], { host: '127.0.0.1', port: ports[0].port })
+  await waitFor(() => nets[0].peers.length === 1 && nets[1].peers.length === 1, 10_000, 'connected')
+  const bConn = nets[1].peers[0] as Connection
+  // B stops reading its socket.
+  bConn.socket.unpipe(bConn.decoder)
+  bConn.socket.pause()
+  const seen: number[] = []
+  b.history.on('update', (u) => u.source_id === 'n0' && seen.push(u.version))
+  const value = 'v'.repeat(1000)
+  let falses = 0
+  for (let i = 0; i < 8000; i++) if (!a.set('k' + i, value + i)) falses++
+  t.ok(falses > 0, `set reported a full peer ${falses} times (about 8 MB written)`)
+  const aConn = nets[0].peers[0] as Connection
+  await new Promise((r) => setTimeout(r, 100))
+  const objects = aConn.stream!.readableLength + aConn.encoder.writableLength
+  const bytes = aConn.encoder.readableLength + aConn.socket.writableLength
+  t.ok(objects <= 2 * 200 + 16, `A holds ${objects} objects for the stalled peer (bounded by mtu), not 8000`)
+  t.ok(bytes < 1_000_000, `and ${bytes} bytes above the kernel's socket buffer`)
+  t.equal(seen.length, 0, 'nothing applied at B while it does not read')
+  bConn.socket.pipe(bConn.decoder)
+  bConn.socket.resume()
+  await waitFor(() => b._replica.size === 8000, 60_000, 'all 8000 at B')
+  t.ok(sameState([a, b]), 'B holds everything A holds')
+  t.deepEqual(seen, seen.slice().sort((x, y) => x - y), 'A\'s updates applied at B in ascending version')
+  await close()
+  t.end()
+})
+
+test('hello: another cluster, ourselves, garbage and silence are refused before any state flows', async (t) => {
+  const a = node('A')
+  a.set('secret', 1)
+  const netA = new Network(a, { cluster: 'blue', helloTimeout: 300 })
+  const { port } = await listen(netA, { port: 0 })
+  const refusals: string[] = []
+  netA.on('refused', (_addr, reason) => refusals.push(reason))
+
+  const b = node('B')
+  const netB = new Network(b, { cluster: 'green', backoff: { initial: 10_000 } })
+  const d1 = connect(netB, { host: '127.0.0.1', port })
+  await waitFor(() => refusals.some((r) => r.includes('cluster mismatch')), 5000, 'cluster refusal')
+  t.pass('a node of another cluster is refused')
+  t.equal(b.get('secret').version, -Infinity, 'and received nothing')
+
+  const self = connect(netA, { host: '127.0.0.1', port })
+  await waitFor(() => self.lastError === 'connected to itself', 5000, 'self refusal')
+  t.pass('a node that dials itself gives up')
+
+  const raw = net.connect(port, '127.0.0.1')
+  raw.write('{"key":"secret","value":2,"source_id":"x","version":99}\n')
+  await waitFor(() => refusals.some((r) => r.includes('expected a hello')), 5000, 'garbage refusal')
+  t.equal(a.get('secret').value, 1, 'an update instead of a hello changed nothing')
+
+  const silent = net.connect(port, '127.0.0.1')
+  await waitFor(() => refusals.includes('no hello in time'), 5000, 'hello timeout')
+  t.pass('a silent peer is dropped after the hello timeout')
+  raw.destroy()
+  silent.destroy()
+  d1.stop()
+  await netA.close()
+  await netB.close()
+  t.end()
+})
+
+test('a dialer to a closed port retries with growing delays', async (t) => {
+  const probe = net.createServer()
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r))
+  const port = (probe.address() as net.AddressInfo).port
+  await new Promise<void>((r) => probe.close(() => r()))
+  const n = new Network(node('A'), { backoff: { initial: 5, max: 80 } })
+  const lines: string[] = []
+  n.on('log', (l) => lines.push(l))
+  const d = connect(n, { host: '127.0.0.1', port })
+  await waitFor(() => d.attempts >= 5, 10_000, 'retries')
+  const delays = lines.filter((l) => l.includes('retrying')).map((l) => Number(/in (\d+) ms/.exec(l)![1]))
+  t.ok(delays.length >= 5 && delays[4] > delays[0], `delays grow: ${delays.slice(0, 5).join(', ')} ms`)
+  t.ok(lines[0].includes('connection refused'), 'the reason is logged')
+  await n.close()
+  t.end()
+})
+
+test('a node serves dozens of peers at once', async (t) => {
+  const hub = node('hub', { mtu: 100 })
+  for (let i = 0; i < 300; i++) hub.set('h' + i, i)
+  const hubNet = new Network(hub, { interval: 50 })
+  const { port } = await listen(hubNet, { port: 0 })
+  const leaves: Gossip[] = []
+  const nets: Network[] = []
+  for (let i = 0; i < 40; i++) {
+    const g = node('leaf' + i, { mtu: 100 })
+    g.set('leaf' + i, i)
+    const n = new Network(g, { interval: 50 })
+    connect(n, { host: '127.0.0.1', port })
+    leaves.push(g)
+    nets.push(n)
+  }
+  await waitFor(() => leaves.every((g) => g._replica.size === 340) && hub._replica.size === 340, 30_000, 'all 340 keys everywhere')
+  t.equal(hubNet.peers.length, 40, 'hub connected to 40 peers')
+  t.ok(sameState([hub, ...leaves]), 'all 41 nodes agree')
+  await Promise.all([hubNet.close(), ...nets.map((n) => n.close())])
+  t.end()
+})
