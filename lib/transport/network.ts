@@ -239,8 +239,11 @@ export class Network extends EventEmitter<NetworkEvents> {
     if (this.closing) return
     this.closing = true
     this.scheduler.stop()
-    await Promise.all([...this.closers].map((c) => c()))
+    // Stop accepting and dialling first, then end the connections, which a
+    // listening server waits for before it reports itself closed.
+    const stopping = [...this.closers].map((c) => c())
     for (const c of [...this.connections]) c.close('network closed')
+    await Promise.all(stopping)
   }
 
   /** One open stream per distinct peer id, for the scheduler. */

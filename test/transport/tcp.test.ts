@@ -148,3 +148,52 @@ test('a node serves dozens of peers at once', async (t) => {
   await Promise.all([hubNet.close(), ...nets.map((n) => n.close())])
   t.end()
 })
+
+test('a local write reaches a directly connected peer at once, not at the next round', async (t) => {
+  const a = node('A')
+  const b = node('B')
+  const netA = new Network(a, { interval: 3_600_000 })
+  const netB = new Network(b, { interval: 3_600_000 })
+  const { port } = await listen(netA, { port: 0 })
+  connect(netB, { host: '127.0.0.1', port })
+  await waitFor(() => netA.peers.length === 1 && netB.peers.length === 1, 10_000, 'connected')
+  await waitFor(() => b.clock.get('A') === a.clock.get('A') && a.clock.get('B') === b.clock.get('B'), 10_000, 'first exchange')
+  const ms = []
+  for (let i = 0; i < 20; i++) {
+    a.set('x', i)
+    b.set('y', i)
+    ms.push(await waitFor(() => b.get('x').value === i && a.get('y').value === i, 10_000, `write ${i}`))
+  }
+  t.equal(netA.scheduler.rounds, 0, 'no gossip round ran (interval one hour)')
+  t.ok(Math.max(...ms) < 1000, `each write arrived in ${Math.max(...ms)} ms at most`)
+  t.equal(b.clock.get('A'), a.clock.get('A'), 'and the receiver\'s clock kept in step (rule 3)')
+  await netA.close()
+  await netB.close()
+  t.end()
+})
+
+test('after close() nothing keeps the process alive', async (t) => {
+  const { execFile } = await import('node:child_process')
+  const script = `
+    import { Gossip, base } from './lib/index.ts'
+    import { Network, listen, connect } from './lib/net.ts'
+    const mk = (id) => new Gossip(id, { ...base.config, resolve: base.resolution.lww_vs_current_vers })
+    const a = new Network(mk('A'), { interval: 20 }), b = new Network(mk('B'), { interval: 20 })
+    const { port } = await listen(a, { port: 0 })
+    const d = connect(b, { host: '127.0.0.1', port })
+    connect(b, { host: '127.0.0.1', port: 1 }) // unreachable: retrying
+    while (!d.connected) await new Promise((r) => setTimeout(r, 5))
+    await a.close(); await b.close()
+    console.log('closed')
+  `
+  const started = Date.now()
+  const r = await new Promise<{ code: number | null; out: string }>((done) => {
+    const child = execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), timeout: 20_000 }, (err, stdout) =>
+      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout }),
+    )
+    child.stdin?.end()
+  })
+  t.equal(r.out.trim(), 'closed', 'closed both networks')
+  t.equal(r.code, 0, `the process exited by itself (${Date.now() - started} ms)`)
+  t.end()
+})
