@@ -1,0 +1,206 @@
+/**
+ * A local cluster of simple-scuttle node processes (the CLI in
+ * lib/cli/main.ts) under a steady write load, until they converge.
+ *
+ *   npm start
+ *   node --import tsx examples/cluster.ts --nodes 5 --duration 10 --rate 500 --keys 1000 [--json]
+ *
+ * Steps: start the nodes on loopback ports; connect them (every pair for up
+ * to 8 nodes, else a ring plus two seeded random links per node); send `set`
+ * at random nodes at `--rate` writes per second for `--duration` seconds;
+ * poll `stats` from every node and print progress; then poll until every node
+ * reports the same state hash and key count (at most 30 s), print a summary,
+ * and quit the nodes. Exits 0 only when every node ended with identical state.
+ */
+import { resolve } from 'node:path'
+import { seededRandom } from '../lib/core/random.ts'
+import { NodeProcess, type NodeStats } from './cluster/node-process.ts'
+import { CLUSTER_USAGE, parseClusterArgs, type ClusterOptions } from './cluster/options.ts'
+import { progressLine, summarize, summaryText } from './cluster/report.ts'
+
+const root = resolve(import.meta.dirname, '..')
+const CONVERGE_TIMEOUT_MS = 30_000
+const POLL_MS = 250
+const SETTLE_POLL_MS = 50
+const random = seededRandom(2026)
+const nodes: NodeProcess[] = []
+let aborting = false
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** A node died on its own: show what it said and stop the demo. */
+function onDeath(dead: NodeProcess): void {
+  if (aborting) return
+  aborting = true
+  process.stderr.write(`\nnode ${dead.id} exited unexpectedly (${dead.status}). Its stderr:\n${dead.stderr || '(empty)\n'}`)
+  for (const n of nodes) n.kill()
+  process.exit(1)
+}
+
+/** Pairs [i, j]: node i dials node j. */
+function topology(n: number): [number, number][] {
+  const edges = new Map<string, [number, number]>()
+  const add = (i: number, j: number) => {
+    const key = i < j ? `${i}-${j}` : `${j}-${i}`
+    if (i !== j && !edges.has(key)) edges.set(key, [i, j])
+  }
+  for (let i = 0; i < n; i++) {
+    if (n <= 8) for (let j = i + 1; j < n; j++) add(i, j)
+    else {
+      add(i, (i + 1) % n)
+      for (let tries = 0, made = 0; made < 2 && tries < 100; tries++) {
+        const j = Math.floor(random() * n)
+        const before = edges.size
+        add(i, j)
+        if (edges.size > before) made++
+      }
+    }
+  }
+  return [...edges.values()]
+}
+
+async function until(cond: () => Promise<boolean>, timeoutMs: number, everyMs: number): Promise<boolean> {
+  const end = performance.now() + timeoutMs
+  while (performance.now() < end) {
+    if (await cond()) return true
+    await sleep(everyMs)
+  }
+  return false
+}
+
+const pollAll = (): Promise<NodeStats[]> => Promise.all(nodes.map((n) => n.stats()))
+
+function sameState(stats: NodeStats[]): boolean {
+  return stats.every((s) => s.hash === stats[0].hash && s.keys === stats[0].keys)
+}
+
+async function run(opts: ClusterOptions): Promise<boolean> {
+  const log = (line: string) => (opts.json ? process.stderr : process.stdout).write(line + '\n')
+  const tty = (opts.json ? process.stderr : process.stdout).isTTY === true
+  const ids = Array.from({ length: opts.nodes }, (_, i) => `node-${i}`)
+  const args = ['--interval', '200']
+  nodes.push(...(await Promise.all(ids.map((id) => NodeProcess.start(root, id, args, onDeath)))))
+  log(`started ${nodes.length} nodes on ports ${nodes.map((n) => n.port).join(', ')}`)
+
+  const edges = topology(opts.nodes)
+  const degree = new Array<number>(opts.nodes).fill(0)
+  for (const [i, j] of edges) {
+    nodes[i].send(`connect 127.0.0.1:${nodes[j].port}`)
+    degree[i]++
+    degree[j]++
+  }
+  const meshed = await until(async () => (await pollAll()).every((s, i) => s.peers >= degree[i]), 20_000, 100)
+  if (!meshed) throw new Error('the nodes did not all connect within 20 s')
+  log(`connected: ${edges.length} links${opts.nodes <= 8 ? ' (every pair)' : ' (a ring plus random links)'}`)
+
+  // Writes: a steady rate, at random nodes, on random keys of the key space.
+  const written = new Set<number>()
+  let writes = 0
+  let printedAt = -Infinity
+  let busy = false
+  const start = performance.now()
+  let lastWrite = start
+  const total = Math.max(1, Math.round(opts.rate * opts.duration))
+  const report = (phase: string) => {
+    if (busy) return
+    busy = true
+    const writtenAtPoll = written.size
+    const writesAtPoll = writes
+    pollAll().then(
+      (stats) => {
+        busy = false
+        const now = performance.now()
+        const line = progressLine(now - start, phase, writesAtPoll, opts.keys, stats, writtenAtPoll)
+        const out = opts.json ? process.stderr : process.stdout
+        if (tty) out.write(`\r${line}\x1b[K`)
+        else if (now - printedAt >= 1000) {
+          printedAt = now
+          out.write(line + '\n')
+        }
+      },
+      () => (busy = false),
+    )
+  }
+  await new Promise<void>((done) => {
+    const timer = setInterval(() => {
+      const now = performance.now()
+      const due = Math.min(total, Math.floor(((now - start) / 1000) * opts.rate))
+      for (; writes < due; writes++) {
+        const key = Math.floor(random() * opts.keys)
+        const at = Math.floor(random() * nodes.length)
+        written.add(key)
+        nodes[at].send(`set k${key} ${JSON.stringify({ n: writes, by: nodes[at].id })}`)
+        lastWrite = now
+      }
+      if (writes >= total) {
+        clearInterval(timer)
+        clearInterval(poller)
+        done()
+      }
+    }, 5)
+    const poller = setInterval(() => report('writing'), POLL_MS)
+  })
+  const writeMs = lastWrite - start
+
+  // Settle: poll until every node holds the same state.
+  let last: NodeStats[] = []
+  let settledAt: number | null = null
+  const converged = await until(
+    async () => {
+      last = await pollAll()
+      if (!sameState(last)) return false
+      settledAt = performance.now()
+      return true
+    },
+    CONVERGE_TIMEOUT_MS,
+    SETTLE_POLL_MS,
+  )
+  const final = progressLine(performance.now() - start, converged ? 'settled' : 'timed out', writes, opts.keys, last, written.size)
+  ;(opts.json ? process.stderr : process.stdout).write(tty ? `\r${final}\x1b[K\n` : final + '\n')
+
+  const applied = nodes.reduce((n, x) => n + x.setsApplied, 0)
+  const summary = summarize(last, writes, applied, writeMs, settledAt === null ? null : settledAt - lastWrite, converged)
+  if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n')
+  else process.stdout.write('\n' + summaryText(summary) + '\n')
+  return converged
+}
+
+async function quitAll(): Promise<boolean> {
+  const exits = await Promise.all(nodes.map((n) => n.quit(5000)))
+  return exits.every((e) => e.code === 0)
+}
+
+const parsed = parseClusterArgs(process.argv.slice(2))
+if (!parsed.ok) {
+  process.stderr.write(`cluster: ${parsed.error}\n\n${CLUSTER_USAGE}\n`)
+  process.exit(2)
+}
+if (parsed.options.help) {
+  process.stdout.write(CLUSTER_USAGE + '\n')
+  process.exit(0)
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    aborting = true
+    for (const n of nodes) n.kill()
+    process.exit(130)
+  })
+}
+process.on('exit', () => {
+  for (const n of nodes) n.kill()
+})
+
+run(parsed.options).then(
+  async (converged) => {
+    const clean = await quitAll()
+    if (!clean) process.stderr.write('some nodes did not exit cleanly\n')
+    process.exit(converged ? 0 : 1)
+  },
+  (err: Error) => {
+    aborting = true
+    process.stderr.write(`cluster: ${err.message}\n`)
+    for (const n of nodes) if (n.stderr) process.stderr.write(`--- ${n.id} stderr:\n${n.stderr}\n`)
+    for (const n of nodes) n.kill()
+    process.exit(1)
+  },
+)

@@ -1,0 +1,74 @@
+/** Flags of the cluster demo (`examples/cluster.ts`). */
+import { parseArgs } from 'node:util'
+
+export interface ClusterOptions {
+  /** Node processes to start. */
+  nodes: number
+  /** Seconds of writing. */
+  duration: number
+  /** Writes per second, over all nodes together. */
+  rate: number
+  /** Size of the key space the writes draw from. */
+  keys: number
+  /** Print the summary as one JSON line on stdout (progress goes to stderr). */
+  json: boolean
+  help: boolean
+}
+
+export const CLUSTER_USAGE = `Usage: node --import tsx examples/cluster.ts [options]
+
+Starts node processes of the simple-scuttle CLI on loopback, connects them,
+writes at every node for a while, then waits until all hold the same state.
+
+Options:
+  --nodes <n>        node processes (default 3, at most 50)
+  --duration <s>     seconds of writing (default 5)
+  --rate <n>         writes per second over all nodes (default 200)
+  --keys <n>         size of the key space (default 500)
+  --json             print the summary as one JSON line
+  -h, --help         print this help
+
+Exit status: 0 when every node ends with identical state, 1 otherwise, 2 on bad flags.`
+
+function bounded(name: string, raw: string | undefined, fallback: number, min: number, max: number, integer: boolean): number {
+  if (raw === undefined) return fallback
+  const n = (integer ? /^\d+$/ : /^\d+(\.\d+)?$/).test(raw) ? Number(raw) : NaN
+  if (!(n >= min && n <= max)) {
+    throw new Error(`--${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}, got ${JSON.stringify(raw)}`)
+  }
+  return n
+}
+
+/** Parse the demo's flags; `error` says what is wrong. */
+export function parseClusterArgs(argv: string[]): { ok: true; options: ClusterOptions } | { ok: false; error: string } {
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        nodes: { type: 'string' },
+        duration: { type: 'string' },
+        rate: { type: 'string' },
+        keys: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+    return {
+      ok: true,
+      options: {
+        nodes: bounded('nodes', values.nodes, 3, 1, 50, true),
+        duration: bounded('duration', values.duration, 5, 0.1, 3600, false),
+        rate: bounded('rate', values.rate, 200, 1, 100_000, true),
+        keys: bounded('keys', values.keys, 500, 1, 10_000_000, true),
+        json: values.json === true,
+        help: values.help === true,
+      },
+    }
+  } catch (err) {
+    const msg = (err as Error).message
+    const unknown = /Unknown option '([^']+)'/.exec(msg)
+    return { ok: false, error: unknown ? `unknown flag ${unknown[1]}` : msg.split('. ')[0] }
+  }
+}

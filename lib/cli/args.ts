@@ -1,0 +1,160 @@
+/**
+ * Command-line flags of the `simple-scuttle` node.
+ *
+ * `parseCliArgs` is pure: it never reads `process`, prints or exits. Every
+ * problem comes back as one sentence naming the flag and what was given.
+ */
+import { parseArgs } from 'node:util'
+import { DEFAULT_LIMITS } from '../protocol/validate.ts'
+
+/** A TCP address to dial. */
+export interface HostPort {
+  host: string
+  port: number
+}
+
+export interface CliOptions {
+  /** This node's id (its `source_id` on the wire). Empty only with `help`. */
+  id: string
+  /** Port to listen on; 0 picks a free one. */
+  port: number
+  host: string
+  /** Peers to keep a connection to, in the order given. */
+  peers: HostPort[]
+  /** Cluster name; undefined means the network's default. */
+  cluster: string | undefined
+  /** Gossip round interval, ms. */
+  interval: number
+  /** Peers contacted per round. */
+  fanout: number
+  /** Most updates one exchange sends. */
+  mtu: number
+  /** Machine output: one JSON object per line on stdout. */
+  json: boolean
+  /** Print the usage and exit. */
+  help: boolean
+}
+
+export type ParseResult = { ok: true; options: CliOptions } | { ok: false; error: string }
+
+export const USAGE = `Usage: simple-scuttle --id <id> [options]
+
+A key/value node that replicates its state with its peers (Scuttlebutt gossip).
+Commands are read from stdin, one per line (type "help" for the list).
+
+Options:
+  --id <id>            this node's unique id (required)
+  --port <n>           TCP port to listen on; 0 picks a free one (default 0)
+  --host <addr>        address to listen on (default 127.0.0.1)
+  --peer <host:port>   a peer to connect to; repeat for several
+  --cluster <name>     cluster name; peers of another cluster are refused
+  --interval <ms>      gossip round interval (default 1000)
+  --fanout <n>         peers contacted per round (default 2)
+  --mtu <n>            most updates one exchange sends (default 100)
+  --json               machine output: one JSON object per line on stdout
+  -h, --help           print this help
+
+Exit codes: 0 normal, 1 unexpected error, 2 bad flags, 3 cannot listen.`
+
+const SPEC = {
+  id: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  peer: { type: 'string', multiple: true },
+  cluster: { type: 'string' },
+  interval: { type: 'string' },
+  fanout: { type: 'string' },
+  mtu: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+class FlagError extends Error {}
+
+/** An integer in [min, max] written in plain decimal digits, or a FlagError. */
+export function intFlag(name: string, raw: string, min: number, max: number): number {
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new FlagError(`--${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`)
+  }
+  return n
+}
+
+/**
+ * `host:port` (or `[v6addr]:port`) with a port in 1..65535; otherwise a
+ * string saying what is wrong ("must be host:port", "needs a port ...").
+ */
+export function parseHostPort(text: string): HostPort | string {
+  const m = /^(?:\[([^\]\s]+)\]|([^:\s\[\]]+)):([^:]*)$/.exec(text)
+  if (m === null) return 'must be host:port'
+  const port = /^\d{1,5}$/.test(m[3]) ? Number(m[3]) : NaN
+  if (!(port >= 1 && port <= 65535)) return 'needs a port between 1 and 65535'
+  return { host: m[1] ?? m[2], port }
+}
+
+function nonEmpty(name: string, raw: string): string {
+  if (raw.trim() === '') throw new FlagError(`--${name} must not be empty`)
+  return raw
+}
+
+/** Rewrites node:util's parse errors as one short sentence about the flag. */
+function parseArgsError(err: { code?: string; message: string }): string {
+  const flag = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1] ?? ''
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown flag ${flag}`
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${/'([^']*)'/.exec(err.message)?.[1] ?? ''}`.trim()
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /does not take an argument/.test(err.message) ? `${flag} does not take a value` : `${flag} needs a value`
+    default:
+      return err.message
+  }
+}
+
+/** Parse the node's flags (`argv` without the node binary and script). */
+export function parseCliArgs(argv: string[]): ParseResult {
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, options: SPEC, strict: true, allowPositionals: false, tokens: true })
+  } catch (err) {
+    return { ok: false, error: parseArgsError(err as { code?: string; message: string }) }
+  }
+  const { values, tokens } = parsed
+  const seen = new Set<string>()
+  for (const t of tokens) {
+    if (t.kind !== 'option' || t.name === 'peer') continue
+    if (seen.has(t.name)) return { ok: false, error: `--${t.name} given more than once` }
+    seen.add(t.name)
+  }
+  const help = values.help === true
+  try {
+    const id = values.id ?? ''
+    if (!help) {
+      if (values.id === undefined) throw new FlagError('--id is required')
+      if (id.trim() === '' || /\s/.test(id)) throw new FlagError(`--id must be non-empty, without spaces, got ${JSON.stringify(id)}`)
+      if (id.length > DEFAULT_LIMITS.maxIdLength) throw new FlagError(`--id must be at most ${DEFAULT_LIMITS.maxIdLength} characters`)
+    }
+    const peers = (values.peer ?? []).map((raw) => {
+      const hp = parseHostPort(raw)
+      if (typeof hp === 'string') throw new FlagError(`--peer ${hp}, got ${JSON.stringify(raw)}`)
+      return hp
+    })
+    const options: CliOptions = {
+      id,
+      port: values.port === undefined ? 0 : intFlag('port', values.port, 0, 65535),
+      host: values.host === undefined ? '127.0.0.1' : nonEmpty('host', values.host),
+      peers,
+      cluster: values.cluster === undefined ? undefined : nonEmpty('cluster', values.cluster),
+      interval: values.interval === undefined ? 1000 : intFlag('interval', values.interval, 1, 3_600_000),
+      fanout: values.fanout === undefined ? 2 : intFlag('fanout', values.fanout, 1, 10_000),
+      mtu: values.mtu === undefined ? 100 : intFlag('mtu', values.mtu, 1, 1_000_000),
+      json: values.json === true,
+      help,
+    }
+    return { ok: true, options }
+  } catch (err) {
+    if (err instanceof FlagError) return { ok: false, error: err.message }
+    throw err
+  }
+}

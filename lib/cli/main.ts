@@ -1,0 +1,185 @@
+/**
+ * The `simple-scuttle` node process: a `Gossip` with last-write-wins, a
+ * `Network` listening on TCP and dialling its `--peer`s, and a command line
+ * on stdin (see `commands.ts`).
+ *
+ * Output: results on stdout (text, or one JSON object per line with
+ * `--json`); network events on stderr as text, or on stdout as
+ * `{"event": ...}` lines with `--json`.
+ *
+ * Lifetime: the node runs until `quit`, SIGINT or SIGTERM, then closes the
+ * network and exits 0. The end of stdin does not stop it, so it can run as a
+ * service with stdin closed. Exit codes: 0 normal, 1 unexpected error,
+ * 2 bad flags, 3 cannot listen.
+ */
+import * as readline from 'node:readline'
+import { base } from '../base.ts'
+import { Gossip } from '../stream/gossip.ts'
+import { Network, type PeerInfo } from '../transport/network.ts'
+import { ListenError, listen } from '../transport/tcp.ts'
+import { USAGE, parseCliArgs, type CliOptions } from './args.ts'
+import { commandContext, dialOnce, formatResult, runCommand, type CommandContext } from './commands.ts'
+
+const EXIT_OK = 0
+const EXIT_ERROR = 1
+const EXIT_USAGE = 2
+const EXIT_LISTEN = 3
+
+/** Longest wait for the network to close on shutdown, ms. */
+const CLOSE_TIMEOUT_MS = 3000
+
+const writeOut = (line: string) => void process.stdout.write(line + '\n')
+const writeErr = (line: string) => void process.stderr.write(line + '\n')
+
+/** Write what is buffered on stdout and stderr, then exit with `code`. */
+function exitAfterFlush(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)))
+}
+
+/** Close `network`, waiting at most CLOSE_TIMEOUT_MS. */
+async function closeNetwork(network: Network): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), CLOSE_TIMEOUT_MS)))
+  const done = await Promise.race([network.close().then(() => true), timeout])
+  clearTimeout(timer)
+  return done
+}
+
+/** The node's output: results, events and notes, in the mode chosen by `--json`. */
+class Output {
+  /** Set while an interactive prompt is on screen, to redraw it after an event. */
+  rl: readline.Interface | null = null
+
+  constructor(private readonly json: boolean) {}
+
+  event(name: string, fields: Record<string, unknown>, text: string): void {
+    if (this.json) return writeOut(JSON.stringify({ event: name, ...fields }))
+    if (this.rl === null) return writeErr(text)
+    process.stdout.write('\r\x1b[K')
+    writeErr(text)
+    this.rl.prompt(true)
+  }
+}
+
+function peerFields(p: PeerInfo): Record<string, unknown> {
+  return { id: p.id, address: p.address, direction: p.direction }
+}
+
+function reportEvents(network: Network, output: Output): void {
+  network.on('connect', (p) => output.event('connect', peerFields(p), `connected: ${p.id} (${p.address}, ${p.direction})`))
+  network.on('disconnect', (p, reason) =>
+    output.event('disconnect', { ...peerFields(p), reason }, `disconnected: ${p.id || p.address}: ${reason}`),
+  )
+  network.on('refused', (address, reason) => output.event('refused', { address, reason }, `refused ${address}: ${reason}`))
+  network.on('invalid', (p, reason) => output.event('invalid', { ...peerFields(p), reason }, `invalid object from ${p.id}: ${reason}`))
+  network.on('log', (line) => output.event('log', { message: line }, line))
+}
+
+/** Read commands from stdin: a prompt on a terminal, else one command per line. */
+function readCommands(ctx: CommandContext, opts: CliOptions, output: Output, stop: (code: number) => void): void {
+  const interactive = process.stdin.isTTY === true && !opts.json
+  const rl = readline.createInterface({
+    input: process.stdin,
+    output: interactive ? process.stdout : undefined,
+    terminal: interactive,
+    crlfDelay: Infinity,
+  })
+  let quitting = false
+  rl.on('line', (line) => {
+    if (quitting) return
+    if (line.trim() !== '') {
+      const result = runCommand(ctx, line)
+      writeOut(formatResult(result, opts.json))
+      if (result.ok && result.cmd === 'quit') {
+        quitting = true
+        output.rl = null
+        rl.close()
+        return stop(EXIT_OK)
+      }
+    }
+    if (interactive) rl.prompt()
+  })
+  rl.on('close', () => {
+    output.rl = null
+    if (quitting) return
+    if (!opts.json) writeErr('stdin closed; the node keeps running (stop it with SIGINT or SIGTERM)')
+  })
+  if (interactive) {
+    rl.on('SIGINT', () => {
+      quitting = true
+      output.rl = null
+      rl.close()
+      stop(EXIT_OK)
+    })
+    output.rl = rl
+    rl.setPrompt(`${opts.id}> `)
+    rl.prompt()
+  }
+}
+
+/** Run the node with `argv` (the flags only). Resolves once it is up; it then runs until stopped. */
+async function main(argv: string[]): Promise<void> {
+  const parsed = parseCliArgs(argv)
+  if (!parsed.ok) {
+    writeErr(`simple-scuttle: ${parsed.error}\n\n${USAGE}`)
+    return exitAfterFlush(EXIT_USAGE)
+  }
+  const opts = parsed.options
+  if (opts.help) {
+    writeOut(USAGE)
+    return exitAfterFlush(EXIT_OK)
+  }
+
+  const gossip = new Gossip(opts.id, { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: opts.mtu })
+  const network = new Network(gossip, { cluster: opts.cluster, interval: opts.interval, fanout: opts.fanout })
+  const output = new Output(opts.json)
+
+  let listener
+  try {
+    listener = await listen(network, { port: opts.port, host: opts.host })
+  } catch (err) {
+    if (!(err instanceof ListenError)) throw err
+    writeErr(`simple-scuttle: ${err.message}`)
+    await closeNetwork(network)
+    return exitAfterFlush(EXIT_LISTEN)
+  }
+  reportEvents(network, output)
+  const { host, port } = listener
+  writeOut(opts.json ? JSON.stringify({ event: 'listening', host, port, id: opts.id }) : `listening on ${host}:${port}`)
+
+  let stopping = false
+  const stop = (code: number): void => {
+    if (stopping) return
+    stopping = true
+    closeNetwork(network).then(
+      (clean) => {
+        if (!clean) writeErr(`simple-scuttle: the network did not close within ${CLOSE_TIMEOUT_MS} ms`)
+        exitAfterFlush(code)
+      },
+      (err: unknown) => {
+        writeErr(`simple-scuttle: ${err instanceof Error ? err.message : String(err)}`)
+        exitAfterFlush(EXIT_ERROR)
+      },
+    )
+  }
+  const onSignal = () => {
+    if (stopping) process.exit(EXIT_ERROR)
+    stop(EXIT_OK)
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  const ctx = commandContext(gossip, network)
+  for (const peer of opts.peers) dialOnce(ctx, peer.host, peer.port)
+  readCommands(ctx, opts, output, stop)
+}
+
+function crash(err: unknown): void {
+  writeErr(`simple-scuttle: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+  exitAfterFlush(EXIT_ERROR)
+}
+
+// A reader that goes away must not take the node down with EPIPE.
+process.stdout.on('error', () => {})
+process.on('uncaughtException', crash)
+main(process.argv.slice(2)).catch(crash)

@@ -1,0 +1,118 @@
+/** The node's flag parser: defaults, every flag, and a clear message for each bad one. */
+import test from 'tape'
+import { USAGE, parseCliArgs, parseHostPort, type CliOptions } from '../../lib/cli/args.ts'
+
+function options(argv: string[]): CliOptions {
+  const r = parseCliArgs(argv)
+  if (!r.ok) throw new Error(`expected ${JSON.stringify(argv)} to parse, got: ${r.error}`)
+  return r.options
+}
+
+function error(argv: string[]): string {
+  const r = parseCliArgs(argv)
+  if (r.ok) throw new Error(`expected ${JSON.stringify(argv)} to be refused`)
+  return r.error
+}
+
+test('defaults: only --id given', (t) => {
+  t.deepEqual(options(['--id', 'a']), {
+    id: 'a',
+    port: 0,
+    host: '127.0.0.1',
+    peers: [],
+    cluster: undefined,
+    interval: 1000,
+    fanout: 2,
+    mtu: 100,
+    json: false,
+    help: false,
+  })
+  t.end()
+})
+
+test('every flag, in both --flag value and --flag=value forms', (t) => {
+  const o = options([
+    '--id=node-1',
+    '--port',
+    '4000',
+    '--host',
+    '0.0.0.0',
+    '--peer',
+    '127.0.0.1:4001',
+    '--peer=example.org:4002',
+    '--peer',
+    '[::1]:4003',
+    '--cluster',
+    'blue',
+    '--interval=250',
+    '--fanout',
+    '3',
+    '--mtu',
+    '50',
+    '--json',
+  ])
+  t.equal(o.id, 'node-1')
+  t.equal(o.port, 4000)
+  t.equal(o.host, '0.0.0.0')
+  t.deepEqual(o.peers, [
+    { host: '127.0.0.1', port: 4001 },
+    { host: 'example.org', port: 4002 },
+    { host: '::1', port: 4003 },
+  ])
+  t.equal(o.cluster, 'blue')
+  t.equal(o.interval, 250)
+  t.equal(o.fanout, 3)
+  t.equal(o.mtu, 50)
+  t.equal(o.json, true)
+  t.equal(options(['--id', 'a', '--port', '65535']).port, 65535, 'the highest port')
+  t.end()
+})
+
+test('--help needs no --id, and -h is the same', (t) => {
+  t.equal(options(['--help']).help, true)
+  t.equal(options(['-h']).help, true)
+  t.match(USAGE, /--peer <host:port>/, 'the usage lists the flags')
+  t.end()
+})
+
+test('bad flags give one clear message each', (t) => {
+  const cases: [string[], string][] = [
+    [[], '--id is required'],
+    [['--port', '1'], '--id is required'],
+    [['--id'], '--id needs a value'],
+    [['--id', ''], '--id must be non-empty, without spaces, got ""'],
+    [['--id', 'a b'], '--id must be non-empty, without spaces, got "a b"'],
+    [['--id', 'x'.repeat(257)], '--id must be at most 256 characters'],
+    [['--id', 'a', '--port', 'abc'], '--port must be an integer between 0 and 65535, got "abc"'],
+    [['--id', 'a', '--port', '65536'], '--port must be an integer between 0 and 65535, got "65536"'],
+    [['--id', 'a', '--port', '-1'], '--port needs a value'],
+    [['--id', 'a', '--port=-1'], '--port must be an integer between 0 and 65535, got "-1"'],
+    [['--id', 'a', '--port', '1.5'], '--port must be an integer between 0 and 65535, got "1.5"'],
+    [['--id', 'a', '--peer', 'x'], '--peer must be host:port, got "x"'],
+    [['--id', 'a', '--peer', 'x:'], '--peer needs a port between 1 and 65535, got "x:"'],
+    [['--id', 'a', '--peer', 'x:0'], '--peer needs a port between 1 and 65535, got "x:0"'],
+    [['--id', 'a', '--peer', 'x:70000'], '--peer needs a port between 1 and 65535, got "x:70000"'],
+    [['--id', 'a', '--peer', ':4000'], '--peer must be host:port, got ":4000"'],
+    [['--id', 'a', '--interval', '0'], '--interval must be an integer between 1 and 3600000, got "0"'],
+    [['--id', 'a', '--fanout', 'two'], '--fanout must be an integer between 1 and 10000, got "two"'],
+    [['--id', 'a', '--mtu', '0'], '--mtu must be an integer between 1 and 1000000, got "0"'],
+    [['--id', 'a', '--host', ''], '--host must not be empty'],
+    [['--id', 'a', '--cluster', ' '], '--cluster must not be empty'],
+    [['--id', 'a', '--verbose'], 'unknown flag --verbose'],
+    [['--id', 'a', '-x'], 'unknown flag -x'],
+    [['--id', 'a', 'extra'], 'unexpected argument extra'],
+    [['--id', 'a', '--json=yes'], '--json does not take a value'],
+    [['--id', 'a', '--port', '1', '--port', '2'], '--port given more than once'],
+    [['--id', 'a', '--id', 'b'], '--id given more than once'],
+  ]
+  for (const [argv, message] of cases) t.equal(error(argv), message, JSON.stringify(argv))
+  t.end()
+})
+
+test('parseHostPort', (t) => {
+  t.deepEqual(parseHostPort('localhost:80'), { host: 'localhost', port: 80 })
+  t.deepEqual(parseHostPort('[fe80::1]:9'), { host: 'fe80::1', port: 9 })
+  t.equal(parseHostPort('::1:80'), 'must be host:port', 'a bare IPv6 address needs brackets')
+  t.equal(parseHostPort('a:b'), 'needs a port between 1 and 65535')
+  t.end()
+})

@@ -1,0 +1,194 @@
+/**
+ * The CLI as child processes on loopback: replication between two nodes,
+ * exit codes (0 quit, 2 bad flags, 3 busy port), and a node that outlives
+ * its stdin. Every child is killed at the end, whatever happened.
+ */
+import test from 'tape'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import * as net from 'node:net'
+import { resolve } from 'node:path'
+
+const root = resolve(import.meta.dirname, '../..')
+const children = new Set<ChildProcessWithoutNullStreams>()
+
+/** Poll `cond` every 5 ms; rejects after `timeoutMs`. */
+async function waitFor<T>(cond: () => T | undefined | null | false, timeoutMs: number, what: string): Promise<T> {
+  const start = Date.now()
+  for (;;) {
+    const v = cond()
+    if (v !== undefined && v !== null && v !== false) return v
+    if (Date.now() - start > timeoutMs) throw new Error(`${what} not seen within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+class Cli {
+  readonly proc: ChildProcessWithoutNullStreams
+  readonly lines: string[] = []
+  stderr = ''
+  exitCode: number | null | undefined = undefined
+  readonly exited: Promise<number | null>
+  private partial = ''
+
+  constructor(args: string[]) {
+    this.proc = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { cwd: root })
+    children.add(this.proc)
+    this.proc.stdout.setEncoding('utf8')
+    this.proc.stderr.setEncoding('utf8')
+    this.proc.stdout.on('data', (d: string) => {
+      const parts = (this.partial + d).split('\n')
+      this.partial = parts.pop()!
+      this.lines.push(...parts)
+    })
+    this.proc.stderr.on('data', (d: string) => (this.stderr += d))
+    this.proc.stdin.on('error', () => {})
+    this.exited = new Promise((done) =>
+      this.proc.on('close', (code) => {
+        children.delete(this.proc)
+        this.exitCode = code
+        done(code)
+      }),
+    )
+  }
+
+  /** JSON lines printed so far, with their index. */
+  json(): Record<string, any>[] {
+    return this.lines.flatMap((l) => {
+      try {
+        return [JSON.parse(l)]
+      } catch {
+        return []
+      }
+    })
+  }
+
+  /** The first JSON line (after `skip` matching ones) that matches `pred`. */
+  nextJson(pred: (m: Record<string, any>) => boolean, skip = 0, timeoutMs = 15_000, what = 'a line'): Promise<Record<string, any>> {
+    return waitFor(() => this.json().filter(pred)[skip], timeoutMs, `${what} (stderr: ${this.stderr.slice(-500)})`)
+  }
+
+  send(line: string): void {
+    this.proc.stdin.write(line + '\n')
+  }
+
+  async port(): Promise<number> {
+    return (await this.nextJson((m) => m.event === 'listening', 0, 20_000, 'listening')).port
+  }
+}
+
+/** Wait for `cli` to exit; SIGKILL it after `ms`. */
+async function exitOf(cli: Cli, ms = 15_000): Promise<number | null> {
+  const timer = setTimeout(() => cli.proc.kill('SIGKILL'), ms)
+  const code = await cli.exited
+  clearTimeout(timer)
+  return code
+}
+
+test('two nodes replicate over --peer; a busy port exits 3; quit exits 0', async (t) => {
+  const a = new Cli(['--id', 'a', '--json', '--interval', '100'])
+  const portA = await a.port()
+  t.ok(portA > 0, `a listens on ${portA}`)
+  const listening = await a.nextJson((m) => m.event === 'listening')
+  t.deepEqual(listening, { event: 'listening', host: '127.0.0.1', port: portA, id: 'a' }, 'the listening line')
+
+  const b = new Cli(['--id', 'b', '--json', '--interval', '100', '--peer', `127.0.0.1:${portA}`])
+  await b.port()
+  const conn = await b.nextJson((m) => m.event === 'connect', 0, 15_000, 'connect event')
+  t.deepEqual([conn.id, conn.direction], ['a', 'out'], 'b reports its connection to a')
+
+  a.send('set greeting {"text": "hello", "n": 1}')
+  const set = await a.nextJson((m) => m.cmd === 'set')
+  t.equal(set.ok, true, 'a applied the set')
+
+  let polls = 0
+  const got = await waitFor(
+    () => {
+      const gets = b.json().filter((m) => m.cmd === 'get')
+      if (gets.length < polls) return undefined
+      const last = gets[gets.length - 1]
+      if (last?.found) return last
+      polls++
+      b.send('get greeting')
+      return undefined
+    },
+    15_000,
+    'the value at b',
+  )
+  t.deepEqual(got.value, { text: 'hello', n: 1 }, `b holds a's value (after ${polls} polls)`)
+  t.equal(got.source_id, 'a', 'written by a')
+
+  const busy = new Cli(['--id', 'c', '--port', String(portA)])
+  t.equal(await exitOf(busy), 3, 'a node on a busy port exits 3')
+  t.match(busy.stderr, new RegExp(`port ${portA} on 127\\.0\\.0\\.1 is already in use`), 'and says which port')
+
+  a.send('quit')
+  t.equal(await exitOf(a), 0, 'quit exits 0')
+  t.ok(a.json().some((m) => m.cmd === 'quit' && m.ok === true), 'a answered quit')
+  const gone = await b.nextJson((m) => m.event === 'disconnect', 0, 15_000, 'disconnect event')
+  t.equal(gone.id, 'a', 'b reports that a went away')
+  b.send('quit')
+  t.equal(await exitOf(b), 0, 'b quits too')
+  t.end()
+})
+
+test('bad flags exit 2 with the error and the usage on stderr', async (t) => {
+  const cases: [string[], string][] = [
+    [['--id', 'x', '--port', 'abc'], '--port must be an integer between 0 and 65535, got "abc"'],
+    [['--port', '0'], '--id is required'],
+    [['--id', 'x', '--peer', 'nowhere'], '--peer must be host:port, got "nowhere"'],
+    [['--id', 'x', '--bogus'], 'unknown flag --bogus'],
+  ]
+  for (const [args, message] of cases) {
+    const cli = new Cli(args)
+    t.equal(await exitOf(cli), 2, `${args.join(' ')}: exit 2`)
+    t.ok(cli.stderr.includes(message), `says: ${message}`)
+    t.ok(cli.stderr.includes('Usage: simple-scuttle'), 'and prints the usage')
+    t.equal(cli.lines.join(''), '', 'nothing on stdout')
+  }
+  const help = new Cli(['--help'])
+  t.equal(await exitOf(help), 0, '--help exits 0')
+  t.ok(help.lines.join('\n').includes('--peer <host:port>'), 'and prints the usage on stdout')
+  t.end()
+})
+
+test('text mode; the node outlives its stdin and stops on SIGTERM', async (t) => {
+  const cli = new Cli(['--id', 'svc', '--peer', '127.0.0.1:1'])
+  const line = await waitFor(() => cli.lines.find((l) => l.startsWith('listening on ')), 20_000, 'listening line')
+  const port = Number(/^listening on 127\.0\.0\.1:(\d+)$/.exec(line)?.[1])
+  t.ok(port > 0, `text mode prints "${line}"`)
+  cli.send('set k some text')
+  cli.send('get k')
+  await waitFor(() => cli.lines.includes('k = "some text" (version 1 from svc)'), 10_000, 'get result')
+  t.pass('results are printed as text')
+  await waitFor(() => /127\.0\.0\.1:1: connection refused; retrying in \d+ ms/.test(cli.stderr), 10_000, 'dial log')
+  t.pass('an unreachable --peer is logged on stderr, and retried')
+
+  cli.proc.stdin.end()
+  await waitFor(() => cli.stderr.includes('stdin closed; the node keeps running'), 10_000, 'stdin closed note')
+  const hello = await new Promise<string>((done, fail) => {
+    const s = net.connect(port, '127.0.0.1')
+    let data = ''
+    s.setEncoding('utf8')
+    s.on('data', (d: string) => {
+      data += d
+      if (data.includes('\n')) {
+        s.destroy()
+        done(data.split('\n')[0])
+      }
+    })
+    s.on('error', fail)
+  })
+  t.match(hello, /"id":"svc"/, 'after stdin ended the node still answers on its port')
+  t.equal(cli.exitCode, undefined, 'and has not exited')
+
+  cli.proc.kill('SIGTERM')
+  t.equal(await exitOf(cli), 0, 'SIGTERM closes the node with exit 0')
+  t.end()
+})
+
+test.onFinish(() => {
+  for (const c of children) c.kill('SIGKILL')
+})
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL')
+})

@@ -1,0 +1,78 @@
+/** The networked examples run to the end and report convergence. */
+import test from 'tape'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { resolve } from 'node:path'
+
+const root = resolve(import.meta.dirname, '..')
+const running = new Set<ChildProcess>()
+
+/** Run an example to its end (SIGKILL after `timeoutMs`). */
+function run(file: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    running.add(child)
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      running.delete(child)
+      done({ code, stdout, stderr })
+    })
+  })
+}
+
+test('examples/tcp-peers.ts: three peers over loopback TCP converge', async (t) => {
+  const r = await run('examples/tcp-peers.ts', [], 30_000)
+  t.equal(r.code, 0, 'exit 0')
+  t.match(r.stdout, /^converged in \d+ ms \(\d+ bytes on the wire\)$/m, 'reports convergence')
+  const states = r.stdout.split('\n').filter((l) => /^(alice|bob|carol): /.test(l))
+  t.equal(states.length, 3, 'prints the state of each node')
+  const values = states.map((l) => JSON.parse(l.slice(l.indexOf(' ') + 1)))
+  t.deepEqual(values[1], values[0], 'bob holds what alice holds')
+  t.deepEqual(values[2], values[0], 'carol holds what alice holds')
+  t.equal(values[0].counter, 2, 'the concurrent write resolved to the higher source_id')
+  t.notOk('temporary' in values[0], 'the deleted key is gone everywhere')
+  t.end()
+})
+
+test('examples/cluster.ts: three node processes under load converge', async (t) => {
+  const r = await run('examples/cluster.ts', ['--nodes', '3', '--duration', '2', '--rate', '100', '--json'], 120_000)
+  t.equal(r.code, 0, `exit 0${r.code === 0 ? '' : `; stderr: ${r.stderr.slice(-2000)}`}`)
+  const lines = r.stdout.trim().split('\n')
+  t.equal(lines.length, 1, 'with --json, stdout is one summary line')
+  let s: Record<string, any> = {}
+  try {
+    s = JSON.parse(lines[lines.length - 1])
+  } catch {
+    t.fail(`summary is not JSON: ${lines[lines.length - 1]}`)
+  }
+  t.equal(s.converged, true, 'the summary says converged')
+  t.equal(s.nodes, 3, 'three nodes')
+  t.ok(s.writes >= 190 && s.writes <= 210, `about 200 writes issued (${s.writes})`)
+  t.equal(s.writesApplied, s.writes, 'every write applied where it was sent')
+  for (const f of ['writeMs', 'writesPerSec', 'appliedPerSec', 'remoteApplied', 'wireBytes', 'bytesPerUpdate']) {
+    t.ok(typeof s[f] === 'number' && s[f] > 0, `${f} is positive (${s[f]})`)
+  }
+  t.ok(typeof s.convergeMs === 'number' && s.convergeMs >= 0, `time to converge is reported (${s.convergeMs} ms)`)
+  t.equal(new Set(s.hashes).size, 1, 'every node reports the same state hash')
+  t.ok(s.keys.every((k: number) => k === s.keys[0] && k > 0), `every node holds the same keys (${s.keys.join(' ')})`)
+  t.match(r.stderr, /lag \d+ keys missing at the slowest node/, 'progress lines go to stderr with --json')
+  t.end()
+})
+
+test('examples/cluster.ts refuses bad flags with exit 2', async (t) => {
+  const r = await run('examples/cluster.ts', ['--nodes', 'many'], 30_000)
+  t.equal(r.code, 2, 'exit 2')
+  t.match(r.stderr, /--nodes must be an integer between 1 and 50, got "many"/, 'names the flag')
+  t.end()
+})
+
+test.onFinish(() => {
+  for (const c of running) c.kill('SIGKILL')
+})
+process.on('exit', () => {
+  for (const c of running) c.kill('SIGKILL')
+})
