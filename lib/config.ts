@@ -23,6 +23,10 @@ export interface GossipConfig {
   clock?: ClockFn
   /** Incarnation of this node's writes; set by stores that restart without data. */
   generation?: string
+  /** Milliseconds a tombstone is kept before `collect()` forgets it. Default 24 h. */
+  tombstone_grace?: number
+  /** Wall time in ms, for tombstone ages. Default Date.now. */
+  time?: ClockFn
   /** Bounds on what a peer may send. */
   limits?: Partial<Limits>
   /** Most entries accepted in one incoming digest. Default 65536. */
@@ -38,6 +42,8 @@ export interface NormalizedConfig {
   readonly random: RandomFn
   readonly clock: ClockFn | undefined
   readonly generation: string | undefined
+  readonly tombstone_grace: number
+  readonly time: ClockFn
   readonly limits: Limits
   readonly max_digest_entries: number
 }
@@ -98,6 +104,8 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
     random: optionalFn<RandomFn>('random', config.random) ?? Math.random,
     clock: optionalFn<ClockFn>('clock', config.clock),
     generation: gen,
+    tombstone_grace: positiveInt('tombstone_grace', config.tombstone_grace, 24 * 60 * 60 * 1000),
+    time: optionalFn<ClockFn>('time', config.time) ?? Date.now,
     limits,
     max_digest_entries: positiveInt('max_digest_entries', config.max_digest_entries, 65536),
   })

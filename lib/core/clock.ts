@@ -14,6 +14,12 @@ import { sourceKey } from './types.ts'
 export class Source {
   readonly key: string
   clock = 0
+  /**
+   * Highest version of this source's tombstones collected here. A peer whose
+   * clock for the source is below it may still hold records those tombstones
+   * deleted: it is stale, and is reset rather than trusted.
+   */
+  gc = 0
   readonly log = new SourceLog()
   constructor(
     readonly id: string,

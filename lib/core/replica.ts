@@ -15,7 +15,12 @@ export interface ReplicaOptions {
   readonly now?: ClockFn
   /** Caller-supplied key/value object: loaded at start, written through on every change. */
   readonly state?: Record<string, unknown>
+  /** Milliseconds, for tombstone ages. Default: always 0 (nothing ever ages). */
+  readonly time?: ClockFn
 }
+
+/** Why a record left state without being superseded. */
+export type DropReason = 'collected' | 'reset'
 
 /** One peer conversation, as the replica sees it (implemented by `Session`). */
 export interface LocalListener {
@@ -24,6 +29,10 @@ export interface LocalListener {
 }
 
 export interface ReplicaStats {
+  /** Tombstones forgotten after their grace period. */
+  collected: number
+  /** Records dropped by a reset (deleted elsewhere, tombstone already forgotten). */
+  reset: number
   /** Updates applied (local and remote). */
   applied: number
   /** Remote updates refused by `resolve` (stale or losing). */
@@ -54,11 +63,13 @@ export class Replica implements ResolveHost {
   readonly history: History
   readonly self: Source
   readonly sort: SortFn
-  readonly stats: ReplicaStats = { applied: 0, rejected: 0, redundant: 0 }
+  readonly stats: ReplicaStats = { applied: 0, rejected: 0, redundant: 0, collected: 0, reset: 0 }
   /** Highest version seen, local or remote. */
   version = 0
   /** What `resolve` receives as its first argument. */
   host: ResolveHost = this
+  /** Called when a record leaves state without being superseded. */
+  onDrop: ((rec: Rec, reason: DropReason) => void) | null = null
 
   private readonly map = new Map<string, Rec>()
   private readonly listeners = new Set<LocalListener>()
@@ -66,6 +77,11 @@ export class Replica implements ResolveHost {
   private readonly fast: FastResolve | undefined
   private readonly now: ClockFn | undefined
   private readonly userState: Record<string, unknown> | undefined
+  private readonly time: ClockFn
+  /** Tombstones in the order they were applied, with the time they were applied. */
+  private tombs: Rec[] = []
+  private tombTimes: number[] = []
+  private tombHead = 0
 
   constructor(opts: ReplicaOptions) {
     this.id = opts.id
@@ -77,6 +93,7 @@ export class Replica implements ResolveHost {
     this.history = new History(opts.maxHistory, opts.sort)
     this.self = this.clock.intern(opts.id, opts.gen)
     this.userState = opts.state
+    this.time = opts.time ?? (() => 0)
     if (opts.state !== undefined) this.load(opts.state)
   }
 
@@ -140,6 +157,14 @@ export class Replica implements ResolveHost {
   applyRemote(rec: Rec, src: Source): boolean {
     if (rec.version > this.version) this.version = rec.version
     const cur = this.map.get(rec.key)
+    if (cur === undefined && rec.version <= src.clock) {
+      // Covered by the clock yet absent: it lost to something since
+      // forgotten (a collected tombstone). By the invariant it is not the
+      // key's winner, so refusing it is safe, and it keeps deleted keys out.
+      this.stats.redundant++
+      this.stats.rejected++
+      return false
+    }
     if (rec.version <= src.clock || (cur !== undefined && cur.version === rec.version && this.sort(cur, rec) === 0)) {
       this.stats.redundant++
     }
@@ -149,6 +174,17 @@ export class Replica implements ResolveHost {
     }
     this.store(rec, src, cur)
     return true
+  }
+
+  /**
+   * Move a source's clock forward to `version`. Having covered everything up
+   * to it counts as having seen it: later local writes go above it (so a
+   * write made after catching up with a delete, even one whose tombstone is
+   * already forgotten, is ordered after that delete).
+   */
+  advance(src: Source, version: number): void {
+    this.clock.advance(src, version)
+    if (version > this.version) this.version = version
   }
 
   /** Source for a record's (source_id, gen), created on first sight. */
@@ -180,8 +216,65 @@ export class Replica implements ResolveHost {
     src.log.insert(rec)
     this.map.set(rec.key, rec)
     this.stats.applied++
+    if (rec.deleted === true) this.noteTombstone(rec)
     if (this.userState !== undefined) writeThrough(this.userState, rec)
     this.history.write(rec)
+  }
+
+  private noteTombstone(rec: Rec): void {
+    this.tombs.push(rec)
+    this.tombTimes.push(this.time())
+  }
+
+  /**
+   * Forget tombstones applied at least `grace` ms before `now` that still
+   * hold their key. Each raises its source's `gc` floor. Returns how many.
+   */
+  collect(now: number, grace: number): number {
+    let n = 0
+    const tombs = this.tombs
+    while (this.tombHead < tombs.length && this.tombTimes[this.tombHead] + grace <= now) {
+      const t = tombs[this.tombHead++]
+      if (this.map.get(t.key) !== t) continue
+      const src = this.sourceOf(t)
+      if (t.version > src.gc) src.gc = t.version
+      this.remove(t, src, 'collected')
+      this.stats.collected++
+      n++
+    }
+    if (this.tombHead > 1024 && this.tombHead * 2 > tombs.length) {
+      this.tombs = tombs.slice(this.tombHead)
+      this.tombTimes = this.tombTimes.slice(this.tombHead)
+      this.tombHead = 0
+    }
+    return n
+  }
+
+  /** Tombstones held (not yet collected). */
+  get tombstones(): number {
+    let n = 0
+    for (let i = this.tombHead; i < this.tombs.length; i++) if (this.map.get(this.tombs[i].key) === this.tombs[i]) n++
+    return n
+  }
+
+  /**
+   * Drop a record a reset showed to be deleted elsewhere (its tombstone
+   * already forgotten there). No tombstone is written: the peer that reset
+   * us covers it.
+   */
+  dropForReset(rec: Rec): void {
+    if (this.map.get(rec.key) !== rec) return
+    this.remove(rec, this.sourceOf(rec), 'reset')
+    this.stats.reset++
+  }
+
+  private remove(rec: Rec, src: Source, reason: DropReason): void {
+    src.log.remove(rec)
+    this.map.delete(rec.key)
+    if (this.userState !== undefined && Object.prototype.hasOwnProperty.call(this.userState, rec.key)) {
+      delete this.userState[rec.key]
+    }
+    this.onDrop?.(rec, reason)
   }
 
   /** Index a caller-supplied state object: its records become held, its sources covered. */

@@ -92,23 +92,31 @@ export function decode(obj: unknown, limits: Limits, out: Message[]): string | n
   return decodeUpdate(o, limits, out)
 }
 
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+
 function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]): string | null {
+  if (o.reset !== undefined) return decodeReset(o, limits, out)
   const done = o.done
   if (done !== undefined && typeof done !== 'boolean') return 'done must be a boolean'
   const hasEntry = o.source_id !== undefined
   if (!hasEntry && done !== true) return 'digest entry without source_id'
   let version = 0
+  let gc = 0
   if (hasEntry) {
     const p = idProblem('source_id', o.source_id, limits)
     if (p !== null) return p
     const v = o.version
     // -Infinity (in-process) and null (its JSON form) mean "nothing held".
     if (v === null || v === -Infinity) version = 0
-    else if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) version = v
+    else if (isCount(v)) version = v
     else return 'digest version must be a non-negative safe integer'
     if (o.gen !== undefined) {
       const g = idProblem('gen', o.gen, limits)
       if (g !== null) return g
+    }
+    if (o.gc !== undefined) {
+      if (!isCount(o.gc)) return 'digest gc must be a non-negative safe integer'
+      gc = o.gc
     }
   }
   for (const f of ['reply', 'more', 'final'] as const) {
@@ -118,11 +126,29 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
   if (hasEntry) {
     out.push(
       o.gen === undefined
-        ? { type: 'digest', source_id: o.source_id as string, version }
-        : { type: 'digest', source_id: o.source_id as string, version, gen: o.gen as string },
+        ? { type: 'digest', source_id: o.source_id as string, version, gc }
+        : { type: 'digest', source_id: o.source_id as string, version, gen: o.gen as string, gc },
     )
   }
   if (done === true) out.push({ type: 'done', reply: o.reply === true, more: o.more === true, final: o.final === true })
+  return null
+}
+
+function decodeReset(o: Record<string, unknown>, limits: Limits, out: Message[]): string | null {
+  if (o.reset !== true) return 'reset must be true when present'
+  const p = idProblem('source_id', o.source_id, limits)
+  if (p !== null) return p
+  if (o.gen !== undefined) {
+    const g = idProblem('gen', o.gen, limits)
+    if (g !== null) return g
+  }
+  const { from, to } = o
+  if (!isCount(from) || !isCount(to) || to < from) return 'reset range must be safe integers with from <= to'
+  out.push(
+    o.gen === undefined
+      ? { type: 'reset', source_id: o.source_id as string, from, to }
+      : { type: 'reset', source_id: o.source_id as string, gen: o.gen as string, from, to },
+  )
   return null
 }
 

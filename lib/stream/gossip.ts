@@ -2,7 +2,7 @@ import { Duplex } from 'readable-stream'
 import { normalizeConfig, type GossipConfig, type NormalizedConfig } from '../config.ts'
 import type { Clock } from '../core/clock.ts'
 import type { History } from '../core/history.ts'
-import { Replica, type ReplicaStats } from '../core/replica.ts'
+import { Replica, type DropReason, type ReplicaStats } from '../core/replica.ts'
 import type { SessionOptions } from '../core/session.ts'
 import type { JsonValue, Rec, ResolveHost, SortFn, Versioned } from '../core/types.ts'
 import { jsonProblem } from '../protocol/validate.ts'
@@ -17,6 +17,12 @@ export interface GossipEvents {
   rejected: [update: Rec]
   /** After `set` returned false: every stream has room again. */
   drain: []
+  /**
+   * A record left state without being superseded: a tombstone forgotten
+   * after its grace period (`collected`), or a record a reset showed to be
+   * deleted elsewhere (`reset`). Persistence layers remove it too.
+   */
+  drop: [record: Rec, reason: DropReason]
 }
 
 export interface GossipStats extends ReplicaStats {
@@ -70,9 +76,11 @@ export class Gossip extends Duplex implements ResolveHost {
       sort: cfg.sort,
       maxHistory: cfg.max_history,
       now: cfg.clock,
+      time: cfg.time,
       state,
     })
     this.replica.host = this
+    this.replica.onDrop = (rec, reason) => this.emit('drop', rec, reason)
     this.state = state ?? stateView(this.replica)
     this.sessionOpts = {
       mtu: cfg.mtu,
@@ -149,6 +157,20 @@ export class Gossip extends Duplex implements ResolveHost {
   /** Every record held, tombstones included. Read-only. */
   records(): IterableIterator<Rec> {
     return this.replica.records()
+  }
+
+  /**
+   * Forget tombstones older than `config.tombstone_grace`. A `Network` calls
+   * this every round; call it yourself when you drive exchanges by hand.
+   * Returns how many were collected.
+   */
+  collect(now: number = this.config.time()): number {
+    return this.replica.collect(now, this.config.tombstone_grace)
+  }
+
+  /** Records held, tombstones included. */
+  get size(): number {
+    return this.replica.size
   }
 
   /** Start an exchange on this stream and on every stream from `createStream`. */

@@ -186,7 +186,10 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.timers = opts.timers ?? realTimers
     this.random = opts.random ?? gossip.config.random
     this.backoff = opts.backoff ?? {}
-    this.scheduler = new Scheduler(() => this.onePerPeer(), {
+    this.scheduler = new Scheduler(() => {
+      gossip.collect()
+      return this.onePerPeer()
+    }, {
       interval: opts.interval,
       fanout: opts.fanout,
       random: this.random,

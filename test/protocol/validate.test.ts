@@ -37,6 +37,10 @@ const BAD: [string, unknown][] = [
   ['prev not below version', { key: 'k', value: 1, source_id: 'a', version: 2, prev: 2 }],
   ['key too long', { key: 'x'.repeat(5000), value: 1, source_id: 'a', version: 1 }],
   ['gen not a string', { key: 'k', value: 1, source_id: 'a', version: 1, gen: 4 }],
+  ['digest gc negative', { digest: true, source_id: 'a', version: 1, gc: -1 }],
+  ['reset not true', { digest: true, reset: 1, source_id: 'a', from: 0, to: 1 }],
+  ['reset range reversed', { digest: true, reset: true, source_id: 'a', from: 5, to: 1 }],
+  ['reset without source', { digest: true, reset: true, from: 0, to: 1 }],
 ]
 
 test('decode refuses each malformed shape with a reason', (t) => {
@@ -48,7 +52,9 @@ test('decode refuses each malformed shape with a reason', (t) => {
 })
 
 test('decode accepts the seed\'s shapes and the extensions', (t) => {
-  t.deepEqual(ok({ digest: true, source_id: 'a', version: 4 }).out, [{ type: 'digest', source_id: 'a', version: 4 }], 'digest entry')
+  t.deepEqual(ok({ digest: true, source_id: 'a', version: 4 }).out, [{ type: 'digest', source_id: 'a', version: 4, gc: 0 }], 'digest entry')
+  t.deepEqual(ok({ digest: true, source_id: 'a', version: 4, gc: 3 }).out, [{ type: 'digest', source_id: 'a', version: 4, gc: 3 }], 'digest entry with a collected-tombstone floor')
+  t.deepEqual(ok({ digest: true, reset: true, source_id: 'a', from: 2, to: 9 }).out, [{ type: 'reset', source_id: 'a', from: 2, to: 9 }], 'reset chunk end')
   t.deepEqual(ok({ digest: true, done: true }).out, [{ type: 'done', reply: false, more: false, final: false }], 'end of digest')
   t.deepEqual(
     ok({ digest: true, source_id: 'a', version: -Infinity, done: true }).out.map((m) => m.type),

@@ -30,6 +30,8 @@ export interface SimOptions {
   /** Probability that a push finds the outgoing buffer full (and is skipped). */
   pushFullRate?: number
   maxHistory?: number
+  /** Tombstones are collected this long (virtual ms) after they were applied; off when absent. */
+  graceMs?: number
 }
 
 interface Link {
@@ -81,6 +83,12 @@ export class Sim {
   violations: string[] = []
   /** Winner per key over `writes` (kept incrementally). */
   private readonly winners = new Map<string, Rec>()
+  /** Virtual time, ms; advanced by `tick`. */
+  now = 0
+  readonly graceMs: number | undefined
+  /** Nodes cut off from the rest; messages across the cut are lost. */
+  readonly isolated = new Set<number>()
+  private readonly sessionOpts: ConstructorParameters<typeof Session>[2]
 
   constructor(opts: SimOptions) {
     this.random = seededRandom(opts.seed)
@@ -89,12 +97,21 @@ export class Sim {
     const resolve: ResolveFn = this.resolveKind === 'lww' ? resolution.lww_vs_current_vers : resolution.strictly_order_values
     const fullRate = opts.pushFullRate ?? 0
     const full = () => fullRate > 0 && this.random() < fullRate
+    this.full = full
+    this.graceMs = opts.graceMs
+    this.sessionOpts = {
+      mtu: this.mtu,
+      order: opts.order ?? 'depth',
+      random: this.random,
+      limits: DEFAULT_LIMITS,
+      maxDigestEntries: 65536,
+    }
     for (let i = 0; i < opts.nodes; i++) {
       this.links.push(Array.from({ length: opts.nodes }, () => ({ queue: [] })))
     }
     for (let i = 0; i < opts.nodes; i++) {
       const id = `n${i}`
-      const replica = new Replica({ id, resolve, sort, maxHistory: opts.maxHistory ?? 10 })
+      const replica = new Replica({ id, resolve, sort, maxHistory: opts.maxHistory ?? 10, time: () => this.now })
       const node: SimNode = { id, replica, sessions: [], ports: [] }
       for (let j = 0; j < opts.nodes; j++) {
         if (j === i) {
@@ -104,18 +121,49 @@ export class Sim {
         }
         const port = new SimPort(this.links[i][j], full)
         node.ports.push(port)
-        node.sessions.push(
-          new Session(replica, port, {
-            mtu: this.mtu,
-            order: opts.order ?? 'depth',
-            random: this.random,
-            limits: DEFAULT_LIMITS,
-            maxDigestEntries: 65536,
-          }),
-        )
+        node.sessions.push(new Session(replica, port, this.sessionOpts))
       }
       this.nodes.push(node)
     }
+  }
+
+  private readonly full: () => boolean
+
+  /** A local delete at node `i`. */
+  del(i: number, key: string): boolean {
+    return this.write(i, key, null, true)
+  }
+
+  /** Advance virtual time and let every node collect its old tombstones. */
+  tick(ms = 1): void {
+    this.now += ms
+    if (this.graceMs === undefined) return
+    for (const n of this.nodes) n.replica.collect(this.now, this.graceMs)
+  }
+
+  /** Cut `nodes` off from the others: exchanges across the cut do not happen, messages are lost. */
+  partition(nodes: number[]): void {
+    for (const i of nodes) this.isolated.add(i)
+  }
+
+  /** Heal the cut: connections across it start over with fresh sessions, as after a reconnect. */
+  heal(): void {
+    const n = this.nodes.length
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        if (i === j || this.isolated.has(i) === this.isolated.has(j)) continue
+        this.nodes[i].sessions[j]!.close()
+        this.links[i][j].queue.length = 0
+        const port = new SimPort(this.links[i][j], this.full)
+        this.nodes[i].ports[j] = port
+        this.nodes[i].sessions[j] = new Session(this.nodes[i].replica, port, this.sessionOpts)
+      }
+    }
+    this.isolated.clear()
+  }
+
+  private cut(i: number, j: number): boolean {
+    return this.isolated.size > 0 && this.isolated.has(i) !== this.isolated.has(j)
   }
 
   /** A local write at node `i`; pushes are delivered at once. */
@@ -132,6 +180,7 @@ export class Sim {
 
   /** One exchange initiated by `i` with `j`, delivered to quiescence (with continuations). */
   exchange(i: number, j: number): void {
+    if (this.cut(i, j)) return
     const s = this.nodes[i].sessions[j]!
     let rounds = 0
     s.start()
@@ -170,6 +219,7 @@ export class Sim {
 
   private deliver(from: number, to: number): void {
     const msg = this.links[from][to].queue.shift() as Record<string, unknown>
+    if (this.cut(from, to)) return
     const node = this.nodes[to]
     this.messages++
     if (msg.digest !== true) {
@@ -188,12 +238,16 @@ export class Sim {
     return c !== -Infinity && u.version <= c
   }
 
-  /** Design rule 4 at node `i`, or null when it holds. */
+  /**
+   * Design rule 4 at node `i`, or null when it holds. A collected tombstone
+   * counts as held when the node holds nothing for its key.
+   */
   invariantAt(i: number): string | null {
     const r = this.nodes[i].replica
     for (const [key, g] of this.winners) {
       const held = r.record(key)
       if (held !== undefined && sort(held, g) === 0) continue
+      if (held === undefined && g.deleted === true) continue
       const c = r.clock.get(g.source_id, g.gen)
       if (c === -Infinity || g.version > c) continue
       return `node ${this.nodes[i].id} key ${key}: lacks winner ${g.source_id}@${g.version} but clock says ${c}`
@@ -212,6 +266,48 @@ export class Sim {
   /** The global winner per key. */
   oracle(): Map<string, Rec> {
     return this.winners
+  }
+
+  /** Keys with a value (not deleted) in the oracle. */
+  liveOracle(): Map<string, Rec> {
+    const m = new Map<string, Rec>()
+    for (const [k, g] of this.winners) if (g.deleted !== true) m.set(k, g)
+    return m
+  }
+
+  /**
+   * Every node holds exactly the oracle's live records, and no tombstone the
+   * oracle does not have (tombstones themselves may have been collected).
+   */
+  convergedLive(): boolean {
+    const live = this.liveOracle()
+    for (const n of this.nodes) {
+      let count = 0
+      for (const rec of n.replica.records()) {
+        if (rec.deleted === true) {
+          const g = this.winners.get(rec.key)
+          if (g === undefined || sort(g, rec) !== 0) return false
+          continue
+        }
+        count++
+        const g = live.get(rec.key)
+        if (g === undefined || sort(g, rec) !== 0) return false
+      }
+      if (count !== live.size) return false
+    }
+    return true
+  }
+
+  /** Keys some node shows a value for although the oracle says they were deleted. */
+  resurrected(): string[] {
+    const out: string[] = []
+    for (const n of this.nodes) {
+      for (const rec of n.replica.records()) {
+        const g = this.winners.get(rec.key)
+        if (rec.deleted !== true && g !== undefined && g.deleted === true) out.push(`${n.id}:${rec.key}`)
+      }
+    }
+    return out
   }
 
   /** Every node holds exactly the oracle's records. */
@@ -265,7 +361,7 @@ export class Sim {
   }
 
   /** Random push-pull rounds (each node with one random peer) until converged; returns rounds used. */
-  settle(maxRounds = 500): number {
+  settle(maxRounds = 500, done: () => boolean = () => this.converged()): number {
     const n = this.nodes.length
     for (let round = 1; round <= maxRounds; round++) {
       for (let i = 0; i < n; i++) {
@@ -273,7 +369,7 @@ export class Sim {
         if (j >= i) j++
         this.exchange(i, j)
       }
-      if (this.converged()) return round
+      if (done()) return round
     }
     return -1
   }
