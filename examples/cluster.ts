@@ -5,14 +5,18 @@
  *   npm start
  *   node --import tsx examples/cluster.ts --nodes 5 --duration 10 --rate 500 --keys 1000 [--json]
  *
- * Steps: start the nodes on loopback ports; connect them (every pair for up
- * to 8 nodes, else a ring plus two seeded random links per node); send `set`
- * at random nodes at `--rate` writes per second for `--duration` seconds;
+ * Steps: start the nodes on loopback ports, each with its log in a temporary
+ * folder; connect them (every pair for up to 8 nodes, else a ring plus two
+ * seeded random links per node); send `set` at random nodes at `--rate`
+ * writes per second for `--duration` seconds, killing one node (SIGKILL) at
+ * 35% of the writes and restarting it from its log at 65%;
  * poll `stats` from every node and print progress; then poll until every node
  * reports the same state hash and key count (at most 30 s), print a summary,
  * and quit the nodes. Exits 0 only when every node ended with identical state.
  */
-import { resolve } from 'node:path'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import { join, resolve } from 'node:path'
 import { seededRandom } from '../lib/core/random.ts'
 import { NodeProcess, type NodeStats } from './cluster/node-process.ts'
 import { CLUSTER_USAGE, parseClusterArgs, type ClusterOptions } from './cluster/options.ts'
@@ -25,6 +29,12 @@ const SETTLE_POLL_MS = 50
 const random = seededRandom(2026)
 const nodes: NodeProcess[] = []
 let aborting = false
+/** Each node keeps its log in a folder here; removed on exit. */
+const dataRoot = fs.mkdtempSync(join(os.tmpdir(), 'simple-scuttle-cluster-'))
+/** The node killed and restarted mid-run, while it is down. */
+let down: number | null = null
+/** `set`s applied by nodes that have since been replaced. */
+let appliedByReplaced = 0
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
@@ -33,6 +43,14 @@ function onDeath(dead: NodeProcess): void {
   if (aborting) return
   aborting = true
   process.stderr.write(`\nnode ${dead.id} exited unexpectedly (${dead.status}). Its stderr:\n${dead.stderr || '(empty)\n'}`)
+  for (const n of nodes) n.kill()
+  process.exit(1)
+}
+
+function onStartFailure(err: Error): void {
+  if (aborting) return
+  aborting = true
+  process.stderr.write(`\ncould not restart a node: ${err.message}\n`)
   for (const n of nodes) n.kill()
   process.exit(1)
 }
@@ -69,6 +87,8 @@ async function until(cond: () => Promise<boolean>, timeoutMs: number, everyMs: n
 }
 
 const pollAll = (): Promise<NodeStats[]> => Promise.all(nodes.map((n) => n.stats()))
+/** Stats of every node, null for the one that is down. */
+const pollLive = (): Promise<(NodeStats | null)[]> => Promise.all(nodes.map((n, i) => (i === down ? Promise.resolve(null) : n.stats())))
 
 function sameState(stats: NodeStats[]): boolean {
   return stats.every((s) => s.hash === stats[0].hash && s.keys === stats[0].keys)
@@ -78,8 +98,8 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   const log = (line: string) => (opts.json ? process.stderr : process.stdout).write(line + '\n')
   const tty = (opts.json ? process.stderr : process.stdout).isTTY === true
   const ids = Array.from({ length: opts.nodes }, (_, i) => `node-${i}`)
-  const args = ['--interval', '200']
-  nodes.push(...(await Promise.all(ids.map((id) => NodeProcess.start(root, id, args, onDeath)))))
+  const args = (id: string) => ['--interval', '200', '--data', join(dataRoot, id)]
+  nodes.push(...(await Promise.all(ids.map((id) => NodeProcess.start(root, id, args(id), onDeath)))))
   log(`started ${nodes.length} nodes on ports ${nodes.map((n) => n.port).join(', ')}`)
 
   const edges = topology(opts.nodes)
@@ -106,7 +126,7 @@ async function run(opts: ClusterOptions): Promise<boolean> {
     busy = true
     const writtenAtPoll = written.size
     const writesAtPoll = writes
-    pollAll().then(
+    pollLive().then(
       (stats) => {
         busy = false
         const now = performance.now()
@@ -121,18 +141,46 @@ async function run(opts: ClusterOptions): Promise<boolean> {
       () => (busy = false),
     )
   }
+  // Midway, one node crashes and later comes back from its log.
+  const victim = opts.restart && nodes.length >= 2 ? nodes.length - 1 : -1
+  const killAt = Math.floor(total * 0.35)
+  const restartAt = Math.floor(total * 0.65)
+  let restarting = false
+  const crashAndRestart = () => {
+    if (victim < 0) return
+    if (down === null && !restarting && writes >= killAt && writes < restartAt) {
+      down = victim
+      nodes[victim].kill()
+      log(`\n${((performance.now() - start) / 1000).toFixed(1)}s killed ${nodes[victim].id} (SIGKILL); the others keep writing`)
+    } else if (down !== null && !restarting && writes >= restartAt) {
+      restarting = true
+      const old = nodes[victim]
+      NodeProcess.start(root, old.id, [...args(old.id), '--port', String(old.port)], onDeath).then((fresh) => {
+        appliedByReplaced += old.setsApplied
+        nodes[victim] = fresh
+        for (const [i, j] of edges) {
+          if (i === victim) fresh.send(`connect 127.0.0.1:${nodes[j].port}`)
+          if (j === victim) fresh.send(`connect 127.0.0.1:${nodes[i].port}`)
+        }
+        down = null
+        log(`\n${((performance.now() - start) / 1000).toFixed(1)}s restarted ${fresh.id} from its log: ${fresh.loaded} records loaded`)
+      }, onStartFailure)
+    }
+  }
   await new Promise<void>((done) => {
     const timer = setInterval(() => {
       const now = performance.now()
       const due = Math.min(total, Math.floor(((now - start) / 1000) * opts.rate))
+      crashAndRestart()
       for (; writes < due; writes++) {
         const key = Math.floor(random() * opts.keys)
-        const at = Math.floor(random() * nodes.length)
+        let at = Math.floor(random() * nodes.length)
+        if (at === down) at = (at + 1) % nodes.length
         written.add(key)
         nodes[at].send(`set k${key} ${JSON.stringify({ n: writes, by: nodes[at].id })}`)
         lastWrite = now
       }
-      if (writes >= total) {
+      if (writes >= total && down === null) {
         clearInterval(timer)
         clearInterval(poller)
         done()
@@ -158,7 +206,7 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   const final = progressLine(performance.now() - start, converged ? 'settled' : 'timed out', writes, opts.keys, last, written.size)
   ;(opts.json ? process.stderr : process.stdout).write(tty ? `\r${final}\x1b[K\n` : final + '\n')
 
-  const applied = nodes.reduce((n, x) => n + x.setsApplied, 0)
+  const applied = appliedByReplaced + nodes.reduce((n, x) => n + x.setsApplied, 0)
   const summary = summarize(last, writes, applied, writeMs, settledAt === null ? null : settledAt - lastWrite, converged)
   if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n')
   else process.stdout.write('\n' + summaryText(summary) + '\n')
@@ -188,6 +236,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 process.on('exit', () => {
   for (const n of nodes) n.kill()
+  fs.rmSync(dataRoot, { recursive: true, force: true })
 })
 
 run(parsed.options).then(

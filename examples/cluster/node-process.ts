@@ -29,6 +29,8 @@ const STDERR_KEPT = 64 * 1024
 
 export class NodeProcess {
   port = 0
+  /** Records the node loaded from its log at start (`--data`). */
+  loaded = 0
   /** `set` results: applied at this node, and refused. */
   setsApplied = 0
   setsFailed = 0
@@ -56,7 +58,8 @@ export class NodeProcess {
     args: string[],
     onDeath: (n: NodeProcess) => void,
   ) {
-    const argv = ['--import', 'tsx', 'lib/cli/main.ts', '--id', id, '--port', '0', '--json', ...args]
+    const argv = ['--import', 'tsx', 'lib/cli/main.ts', '--id', id, '--json', ...args]
+    if (!args.includes('--port')) argv.push('--port', '0')
     this.child = spawn(process.execPath, argv, { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] })
     this.child.stdin.on('error', () => {
       /* the exit handler reports a dead node */
@@ -140,6 +143,7 @@ export class NodeProcess {
       return
     }
     if (msg.event === 'listening') this.port = msg.port as number
+    if (msg.event === 'loaded') this.loaded = msg.records as number
     if (msg.cmd === 'set') {
       if (msg.ok === true && msg.applied === true) this.setsApplied++
       else this.setsFailed++

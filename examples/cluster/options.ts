@@ -10,6 +10,8 @@ export interface ClusterOptions {
   rate: number
   /** Size of the key space the writes draw from. */
   keys: number
+  /** Kill one node mid-run and restart it from its log. */
+  restart: boolean
   /** Print the summary as one JSON line on stdout (progress goes to stderr). */
   json: boolean
   help: boolean
@@ -17,14 +19,18 @@ export interface ClusterOptions {
 
 export const CLUSTER_USAGE = `Usage: node --import tsx examples/cluster.ts [options]
 
-Starts node processes of the simple-scuttle CLI on loopback, connects them,
-writes at every node for a while, then waits until all hold the same state.
+Starts node processes of the simple-scuttle CLI on loopback, each keeping
+its state in a log in a temporary folder, connects them, and writes at every
+node for a while. Midway one node is killed (SIGKILL) and later restarted
+from its log while the others keep going. Then it waits until all hold the
+same state.
 
 Options:
   --nodes <n>        node processes (default 3, at most 50)
   --duration <s>     seconds of writing (default 5)
   --rate <n>         writes per second over all nodes (default 200)
   --keys <n>         size of the key space (default 500)
+  --no-restart       do not kill and restart a node during the run
   --json             print the summary as one JSON line
   -h, --help         print this help
 
@@ -51,6 +57,7 @@ export function parseClusterArgs(argv: string[]): { ok: true; options: ClusterOp
         duration: { type: 'string' },
         rate: { type: 'string' },
         keys: { type: 'string' },
+        'no-restart': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -62,6 +69,7 @@ export function parseClusterArgs(argv: string[]): { ok: true; options: ClusterOp
         duration: bounded('duration', values.duration, 5, 0.1, 3600, false),
         rate: bounded('rate', values.rate, 200, 1, 100_000, true),
         keys: bounded('keys', values.keys, 500, 1, 10_000_000, true),
+        restart: values['no-restart'] !== true,
         json: values.json === true,
         help: values.help === true,
       },

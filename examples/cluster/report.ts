@@ -12,8 +12,9 @@ export function bytes(n: number): string {
  * One progress line. `lag` is the number of distinct keys written (up to the
  * moment of the poll) that the slowest node does not hold yet.
  */
-export function progressLine(elapsedMs: number, phase: string, writes: number, keySpace: number, stats: NodeStats[], written: number): string {
-  const held = stats.map((s) => `${s.keys}/${keySpace}`).join(' ')
+export function progressLine(elapsedMs: number, phase: string, writes: number, keySpace: number, all: (NodeStats | null)[], written: number): string {
+  const held = all.map((s) => (s === null ? 'down' : `${s.keys}/${keySpace}`)).join(' ')
+  const stats = all.filter((s): s is NodeStats => s !== null)
   const wire = stats.reduce((n, s) => n + s.bytesOut, 0)
   const lag = written - Math.min(...stats.map((s) => s.keys))
   return `${(elapsedMs / 1000).toFixed(1)}s ${phase} | writes ${writes} | keys ${held} | wire ${bytes(wire)} | lag ${lag} keys missing at the slowest node`

@@ -29,6 +29,12 @@ export interface CliOptions {
   fanout: number
   /** Most updates one exchange sends. */
   mtu: number
+  /** Folder of the node's log; undefined keeps state in memory only. */
+  data: string | undefined
+  /** When an applied update is on disk (with `data`). */
+  durability: 'write' | 'batch' | 'none'
+  /** Tombstones are forgotten this long after they were applied, ms. */
+  grace: number
   /** Machine output: one JSON object per line on stdout. */
   json: boolean
   /** Print the usage and exit. */
@@ -51,10 +57,15 @@ Options:
   --interval <ms>      gossip round interval (default 1000)
   --fanout <n>         peers contacted per round (default 2)
   --mtu <n>            most updates one exchange sends (default 100)
+  --data <dir>         keep state in an append-only log in <dir> (survives restarts)
+  --durability <mode>  with --data: write (fsync each update), batch (fsync
+                       every 10 ms, default) or none
+  --grace <ms>         keep tombstones of deleted keys this long (default 86400000)
   --json               machine output: one JSON object per line on stdout
   -h, --help           print this help
 
-Exit codes: 0 normal, 1 unexpected error, 2 bad flags, 3 cannot listen.`
+Exit codes: 0 normal, 1 unexpected error, 2 bad flags, 3 cannot listen,
+4 cannot open the data folder.`
 
 const SPEC = {
   id: { type: 'string' },
@@ -65,6 +76,9 @@ const SPEC = {
   interval: { type: 'string' },
   fanout: { type: 'string' },
   mtu: { type: 'string' },
+  data: { type: 'string' },
+  durability: { type: 'string' },
+  grace: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const
@@ -112,6 +126,12 @@ function parseArgsError(err: { code?: string; message: string }): string {
   }
 }
 
+function durabilityFlag(raw: string | undefined): CliOptions['durability'] {
+  if (raw === undefined) return 'batch'
+  if (raw === 'write' || raw === 'batch' || raw === 'none') return raw
+  throw new FlagError(`--durability must be write, batch or none, got ${JSON.stringify(raw)}`)
+}
+
 /** Parse the node's flags (`argv` without the node binary and script). */
 export function parseCliArgs(argv: string[]): ParseResult {
   let parsed
@@ -149,6 +169,9 @@ export function parseCliArgs(argv: string[]): ParseResult {
       interval: values.interval === undefined ? 1000 : intFlag('interval', values.interval, 1, 3_600_000),
       fanout: values.fanout === undefined ? 2 : intFlag('fanout', values.fanout, 1, 10_000),
       mtu: values.mtu === undefined ? 100 : intFlag('mtu', values.mtu, 1, 1_000_000),
+      data: values.data === undefined ? undefined : nonEmpty('data', values.data),
+      durability: durabilityFlag(values.durability),
+      grace: values.grace === undefined ? 86_400_000 : intFlag('grace', values.grace, 1, Number.MAX_SAFE_INTEGER),
       json: values.json === true,
       help,
     }

@@ -8,13 +8,16 @@
  * `{"event": ...}` lines with `--json`.
  *
  * Lifetime: the node runs until `quit`, SIGINT or SIGTERM, then closes the
- * network and exits 0. The end of stdin does not stop it, so it can run as a
- * service with stdin closed. Exit codes: 0 normal, 1 unexpected error,
- * 2 bad flags, 3 cannot listen.
+ * network (and its log, with --data) and exits 0. The end of stdin does not
+ * stop it, so it can run as a service with stdin closed. Exit codes:
+ * 0 normal, 1 unexpected error, 2 bad flags, 3 cannot listen, 4 cannot open
+ * the data folder (for instance a corrupt log).
  */
 import * as readline from 'node:readline'
 import { base } from '../base.ts'
 import { Gossip } from '../stream/gossip.ts'
+import { openDurable } from '../store/durable.ts'
+import type { LogStore } from '../store/log-store.ts'
 import { Network, type PeerInfo } from '../transport/network.ts'
 import { ListenError, listen } from '../transport/tcp.ts'
 import { USAGE, parseCliArgs, type CliOptions } from './args.ts'
@@ -24,6 +27,7 @@ const EXIT_OK = 0
 const EXIT_ERROR = 1
 const EXIT_USAGE = 2
 const EXIT_LISTEN = 3
+const EXIT_DATA = 4
 
 /** Longest wait for the network to close on shutdown, ms. */
 const CLOSE_TIMEOUT_MS = 3000
@@ -130,7 +134,24 @@ async function main(argv: string[]): Promise<void> {
     return exitAfterFlush(EXIT_OK)
   }
 
-  const gossip = new Gossip(opts.id, { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: opts.mtu })
+  const config = { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: opts.mtu, tombstone_grace: opts.grace }
+  let gossip: Gossip
+  let store: LogStore | null = null
+  if (opts.data === undefined) {
+    gossip = new Gossip(opts.id, config)
+  } else {
+    try {
+      const durable = openDurable(opts.id, config, { dir: opts.data, durability: opts.durability })
+      gossip = durable.gossip
+      store = durable.store
+      for (const w of durable.warnings) writeErr(`simple-scuttle: warning: ${w}`)
+      if (opts.json) writeOut(JSON.stringify({ event: 'loaded', records: durable.loaded, dir: opts.data, generation: store.generation }))
+      else writeErr(`loaded ${durable.loaded} records from ${opts.data}`)
+    } catch (err) {
+      writeErr(`simple-scuttle: cannot open ${opts.data}: ${err instanceof Error ? err.message : String(err)}`)
+      return exitAfterFlush(EXIT_DATA)
+    }
+  }
   const network = new Network(gossip, { cluster: opts.cluster, interval: opts.interval, fanout: opts.fanout })
   const output = new Output(opts.json)
 
@@ -141,6 +162,7 @@ async function main(argv: string[]): Promise<void> {
     if (!(err instanceof ListenError)) throw err
     writeErr(`simple-scuttle: ${err.message}`)
     await closeNetwork(network)
+    store?.close()
     return exitAfterFlush(EXIT_LISTEN)
   }
   reportEvents(network, output)
@@ -153,6 +175,7 @@ async function main(argv: string[]): Promise<void> {
     stopping = true
     closeNetwork(network).then(
       (clean) => {
+        store?.close()
         if (!clean) writeErr(`simple-scuttle: the network did not close within ${CLOSE_TIMEOUT_MS} ms`)
         exitAfterFlush(code)
       },

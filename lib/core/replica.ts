@@ -19,6 +19,22 @@ export interface ReplicaOptions {
   readonly time?: ClockFn
 }
 
+/** A source's progress, as saved and restored. */
+export interface SourceState {
+  readonly id: string
+  readonly gen: string | undefined
+  readonly clock: number
+  readonly gc: number
+}
+
+/** What `Replica.restore` loads. */
+export interface RestoreSnapshot {
+  readonly records: Iterable<Rec>
+  readonly sources: Iterable<SourceState>
+  /** New local versions go above this. */
+  readonly version: number
+}
+
 /** Why a record left state without being superseded. */
 export type DropReason = 'collected' | 'reset'
 
@@ -275,6 +291,41 @@ export class Replica implements ResolveHost {
       delete this.userState[rec.key]
     }
     this.onDrop?.(rec, reason)
+  }
+
+  /**
+   * Load a saved replica: its records, its sources' clocks and gc floors, and
+   * a version floor (new local writes go above it). Call before any session
+   * exists. Records replace what is held for their keys; no history events.
+   */
+  restore(snapshot: RestoreSnapshot): void {
+    if (this.listeners.size > 0) throw new Error('restore() must run before any stream is created')
+    for (const rec of snapshot.records) {
+      const src = this.clock.intern(rec.source_id, rec.gen)
+      const cur = this.map.get(rec.key)
+      if (cur !== undefined) this.sourceOf(cur).log.remove(cur)
+      src.log.insert(rec)
+      this.map.set(rec.key, rec)
+      if (rec.deleted === true) this.noteTombstone(rec)
+      if (rec.version > this.version) this.version = rec.version
+    }
+    for (const s of snapshot.sources) {
+      const src = this.clock.intern(s.id, s.gen)
+      this.clock.advance(src, s.clock)
+      if (s.gc > src.gc) src.gc = s.gc
+    }
+    // Every write of this node's own source is held here.
+    let own = 0
+    for (const r of this.self.log) if (r.version > own) own = r.version
+    this.clock.advance(this.self, own)
+    if (snapshot.version > this.version) this.version = snapshot.version
+  }
+
+  /** Clocks and gc floors of every known source, for saving. */
+  sources(): SourceState[] {
+    const out: SourceState[] = []
+    for (const s of this.clock.values()) out.push({ id: s.id, gen: s.gen, clock: s.clock, gc: s.gc })
+    return out
   }
 
   /** Index a caller-supplied state object: its records become held, its sources covered. */

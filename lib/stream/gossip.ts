@@ -2,7 +2,7 @@ import { Duplex } from 'readable-stream'
 import { normalizeConfig, type GossipConfig, type NormalizedConfig } from '../config.ts'
 import type { Clock } from '../core/clock.ts'
 import type { History } from '../core/history.ts'
-import { Replica, type DropReason, type ReplicaStats } from '../core/replica.ts'
+import { Replica, type DropReason, type ReplicaStats, type RestoreSnapshot, type SourceState } from '../core/replica.ts'
 import type { SessionOptions } from '../core/session.ts'
 import type { JsonValue, Rec, ResolveHost, SortFn, Versioned } from '../core/types.ts'
 import { jsonProblem } from '../protocol/validate.ts'
@@ -166,6 +166,20 @@ export class Gossip extends Duplex implements ResolveHost {
    */
   collect(now: number = this.config.time()): number {
     return this.replica.collect(now, this.config.tombstone_grace)
+  }
+
+  /**
+   * Load saved state (records, clocks, a version floor) before any stream
+   * exists. Stores call this; see `openDurable`.
+   */
+  restore(snapshot: RestoreSnapshot): void {
+    if (this.bindings.size > 0) throw new Error('gossip.restore() must run before any stream is used')
+    this.replica.restore(snapshot)
+  }
+
+  /** Clocks and gc floors of every known source, for saving. */
+  sources(): SourceState[] {
+    return this.replica.sources()
   }
 
   /** Records held, tombstones included. */

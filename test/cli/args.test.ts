@@ -24,9 +24,22 @@ test('defaults: only --id given', (t) => {
     interval: 1000,
     fanout: 2,
     mtu: 100,
+    data: undefined,
+    durability: 'batch',
+    grace: 86_400_000,
     json: false,
     help: false,
   })
+  t.end()
+})
+
+test('persistence flags', (t) => {
+  const o = options(['--id', 'a', '--data', '/tmp/x', '--durability', 'write', '--grace', '5000'])
+  t.equal(o.data, '/tmp/x', '--data')
+  t.equal(o.durability, 'write', '--durability')
+  t.equal(o.grace, 5000, '--grace')
+  t.equal(error(['--id', 'a', '--durability', 'sometimes']), '--durability must be write, batch or none, got "sometimes"', 'bad durability')
+  t.equal(error(['--id', 'a', '--data', '']), '--data must not be empty', 'empty data folder')
   t.end()
 })
 

@@ -1,0 +1,139 @@
+import test from 'tape'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { base } from '../../lib/index.ts'
+import { LogCorruptError, readLog } from '../../lib/store/log-format.ts'
+import { LogStore } from '../../lib/store/log-store.ts'
+import { openDurable } from '../../lib/store/durable.ts'
+
+const cfg = { ...base.config, resolve: base.resolution.lww_vs_current_vers }
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'scuttle-log-'))
+const file = (dir: string) => path.join(dir, 'log.ndjson')
+
+test('restart from the log is exact: values, versions, sources, tombstones, clocks', (t) => {
+  const dir = tmp()
+  const a = openDurable('A', cfg, { dir })
+  a.gossip.set('x', 1)
+  a.gossip.set('y', { deep: [1, 2] })
+  a.gossip.del('x')
+  a.gossip.write({ key: 'z', value: 'from B', source_id: 'B', version: 5 })
+  a.gossip.write({ digest: true, done: true })
+  const before = [...a.gossip.records()].map((r) => JSON.stringify(r)).sort()
+  const version = a.gossip.version
+  a.store.close()
+  const b = openDurable('A', cfg, { dir })
+  t.deepEqual([...b.gossip.records()].map((r) => JSON.stringify(r)).sort(), before, 'same records, tombstone included')
+  t.equal(b.gossip.get('x').version, -Infinity, 'the deleted key reads as absent')
+  t.equal(b.store.generation, a.store.generation, 'same generation: the node resumes its own sequence')
+  t.ok(b.gossip.version >= version, 'versions continue above what was used')
+  b.gossip.set('w', 1)
+  t.ok(b.gossip.get('w').version > version, 'a new write goes above the old ones')
+  b.store.close()
+  fs.rmSync(dir, { recursive: true })
+  t.end()
+})
+
+test('a torn last line is ignored with a warning and cut before new appends', (t) => {
+  const dir = tmp()
+  const a = openDurable('A', cfg, { dir, durability: 'write' })
+  a.gossip.set('x', 1)
+  a.store.close()
+  fs.appendFileSync(file(dir), '{"key":"half","value":')
+  const b = openDurable('A', cfg, { dir, durability: 'write' })
+  t.equal(b.warnings.length, 1, 'one warning')
+  t.match(b.warnings[0], /torn last line/, b.warnings[0])
+  t.equal(b.gossip.get('x').value, 1, 'the good lines loaded')
+  b.gossip.set('y', 2)
+  b.store.close()
+  const c = readLog(file(dir))
+  t.deepEqual(c.warnings, [], 'after the next append the log is clean again')
+  t.equal(c.records.get('y')?.value, 2, 'and holds the new write')
+  fs.rmSync(dir, { recursive: true })
+  t.end()
+})
+
+test('a corrupt line in the middle is an error naming its line', (t) => {
+  const dir = tmp()
+  const a = openDurable('A', cfg, { dir, durability: 'write' })
+  for (let i = 0; i < 5; i++) a.gossip.set('k' + i, i)
+  a.store.close()
+  const lines = fs.readFileSync(file(dir), 'utf8').split('\n')
+  lines[3] = '{"key": garbage'
+  fs.writeFileSync(file(dir), lines.join('\n'))
+  t.throws(() => openDurable('A', cfg, { dir }), (e: unknown) => e instanceof LogCorruptError && e.line === 4 && /line 4 is corrupt/.test(e.message), 'LogCorruptError at line 4')
+  fs.rmSync(dir, { recursive: true })
+  t.end()
+})
+
+test('a log of another node is refused', (t) => {
+  const dir = tmp()
+  openDurable('A', cfg, { dir }).store.close()
+  t.throws(() => new LogStore('B', { dir }), /belongs to node "A"/, 'names the owner')
+  fs.rmSync(dir, { recursive: true })
+  t.end()
+})
+
+test('a fresh folder gets a new generation; the same folder keeps it', (t) => {
+  const d1 = tmp()
+  const d2 = tmp()
+  const g1 = new LogStore('A', { dir: d1 }).generation
+  const g2 = new LogStore('A', { dir: d2 }).generation
+  t.notEqual(g1, g2, 'two fresh folders, two generations')
+  t.equal(new LogStore('A', { dir: d1 }).generation, g1, 'reopening keeps it')
+  fs.rmSync(d1, { recursive: true })
+  fs.rmSync(d2, { recursive: true })
+  t.end()
+})
+
+test('compaction: 100k overwrites of 1k keys leave a log within a small multiple of the live state', (t) => {
+  const dir = tmp()
+  const a = openDurable('A', cfg, { dir, durability: 'none' })
+  for (let i = 0; i < 100_000; i++) a.gossip.set('key-' + (i % 1000), { i, pad: 'x'.repeat(50) })
+  a.store.flush()
+  const size = fs.statSync(file(dir)).size
+  const live = [...a.gossip.records()].reduce((n, r) => n + JSON.stringify(r).length + 1, 0)
+  const uncompacted = 100_000 * (live / 1000)
+  t.ok(a.store.stats.compactions > 0, `${a.store.stats.compactions} compactions ran`)
+  t.ok(size <= 5 * live, `log ${size} bytes vs live state ${live} bytes (${(size / live).toFixed(1)}x; ${(uncompacted / 1e6).toFixed(1)} MB without compaction)`)
+  t.notOk(fs.existsSync(path.join(dir, 'log.ndjson.tmp')), 'no temp file left')
+  const before = [...a.gossip.records()].map((r) => JSON.stringify(r)).sort()
+  a.store.close()
+  const b = openDurable('A', cfg, { dir })
+  t.deepEqual([...b.gossip.records()].map((r) => JSON.stringify(r)).sort(), before, 'a restart from the compacted log is exact')
+  b.store.close()
+  fs.rmSync(dir, { recursive: true })
+  t.end()
+})
+
+test('a leftover temp file from a crash during compaction is ignored', (t) => {
+  const dir = tmp()
+  const a = openDurable('A', cfg, { dir, durability: 'write' })
+  a.gossip.set('x', 1)
+  a.store.close()
+  fs.writeFileSync(path.join(dir, 'log.ndjson.tmp'), '{"store":1,"id":"A","gen":"zzz"}\n{"key":"bogus"')
+  const b = openDurable('A', cfg, { dir })
+  t.equal(b.gossip.get('x').value, 1, 'the real log loaded')
+  t.equal(b.gossip.get('bogus').version, -Infinity, 'the half-written compaction did not')
+  t.notOk(fs.existsSync(path.join(dir, 'log.ndjson.tmp')), 'and was removed')
+  b.store.close()
+  fs.rmSync(dir, { recursive: true })
+  t.end()
+})
+
+test('collected tombstones and reset drops are logged, so a restart does not bring them back', (t) => {
+  const dir = tmp()
+  let now = 0
+  const a = openDurable('A', { ...cfg, time: () => now, tombstone_grace: 100 }, { dir, durability: 'write' })
+  a.gossip.set('gone', 1)
+  a.gossip.del('gone')
+  now = 1000
+  t.equal(a.gossip.collect(), 1, 'collected')
+  // No clean close: the process stops without writing a clock snapshot.
+  const b = openDurable('A', cfg, { dir })
+  t.equal(b.gossip.record('gone'), undefined, 'the collected tombstone stays gone')
+  t.ok(b.gossip.sources().some((s) => s.id === 'A' && s.gc > 0), 'and the gc floor was restored')
+  b.store.close()
+  fs.rmSync(dir, { recursive: true })
+  t.end()
+})
