@@ -52,7 +52,11 @@ test('examples/cluster.ts: three node processes under load converge', async (t) 
   t.equal(s.converged, true, 'the summary says converged')
   t.equal(s.nodes, 3, 'three nodes')
   t.ok(s.writes >= 190 && s.writes <= 210, `about 200 writes issued (${s.writes})`)
-  t.equal(s.writesApplied, s.writes, 'every write applied where it was sent')
+  // Writes sent to the node at the moment it is killed may never be answered.
+  t.ok(s.writesApplied >= s.writes - 20 && s.writesApplied <= s.writes, `writes applied where they were sent (${s.writesApplied} of ${s.writes})`)
+  t.match(r.stderr, /killed node-2 \(SIGKILL\)/, 'one node was killed mid-run')
+  const restarted = /restarted node-2 from its log: (\d+) records loaded/.exec(r.stderr)
+  t.ok(restarted !== null && Number(restarted[1]) > 0, `and restarted from its log (${restarted?.[1]} records loaded)`)
   for (const f of ['writeMs', 'writesPerSec', 'appliedPerSec', 'remoteApplied', 'wireBytes', 'bytesPerUpdate']) {
     t.ok(typeof s[f] === 'number' && s[f] > 0, `${f} is positive (${s[f]})`)
   }

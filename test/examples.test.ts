@@ -22,3 +22,17 @@ test('examples/two-peers.ts converges', async (t) => {
   t.match(r.stdout, /"counter":\{"version":2,"value":2\}/, 'the concurrent write resolved to the higher source_id')
   t.end()
 })
+
+test('examples/persist.ts: state survives a restart, and a second run builds on it', async (t) => {
+  const { mkdtempSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const dir = mkdtempSync(resolve(tmpdir(), 'scuttle-persist-example-'))
+  const first = await run('examples/persist.ts', [dir])
+  t.equal(first.code, 0, 'first run exits 0')
+  t.match(first.stdout, /after restarting: \{"answer":42,"greeting":"hello","runs":1\}/, 'the restart shows the written keys, not the deleted one')
+  const second = await run('examples/persist.ts', [dir])
+  t.match(second.stdout, /opened .*: 4 records loaded/, 'the second run loads 4 records (one a tombstone)')
+  t.match(second.stdout, /after restarting: \{"answer":42,"greeting":"hello","runs":2\}/, 'and its own write lands on top')
+  rmSync(dir, { recursive: true, force: true })
+  t.end()
+})

@@ -186,6 +186,43 @@ test('text mode; the node outlives its stdin and stops on SIGTERM', async (t) =>
   t.end()
 })
 
+test('--data: state survives quit and restart; a corrupt log exits 4', async (t) => {
+  const fs = await import('node:fs')
+  const os = await import('node:os')
+  const dir = fs.mkdtempSync(resolve(os.tmpdir(), 'scuttle-cli-data-'))
+  const a = new Cli(['--id', 'keeper', '--json', '--data', dir])
+  const loaded0 = await a.nextJson((m) => m.event === 'loaded', 0, 20_000, 'loaded')
+  t.equal(loaded0.records, 0, 'a fresh folder loads nothing')
+  a.send('set colour "blue"')
+  a.send('set gone 1')
+  a.send('del gone')
+  await a.nextJson((m) => m.cmd === 'del', 0, 10_000, 'del result')
+  a.send('quit')
+  t.equal(await exitOf(a), 0, 'quit exits 0')
+
+  const b = new Cli(['--id', 'keeper', '--json', '--data', dir])
+  const loaded = await b.nextJson((m) => m.event === 'loaded', 0, 20_000, 'loaded')
+  t.equal(loaded.records, 2, 'the restart loads its 2 records (one a tombstone)')
+  b.send('get colour')
+  const got = await b.nextJson((m) => m.cmd === 'get', 0, 10_000, 'get result')
+  t.equal(got.value, 'blue', 'the value survived')
+  b.send('get gone')
+  const gone = await b.nextJson((m) => m.cmd === 'get', 1, 10_000, 'second get result')
+  t.ok(gone.value === null || gone.value === undefined, 'the deleted key stays deleted')
+  b.send('quit')
+  t.equal(await exitOf(b), 0, 'quit exits 0')
+
+  const file = resolve(dir, 'log.ndjson')
+  const lines = fs.readFileSync(file, 'utf8').split('\n')
+  lines[1] = '{"broken'
+  fs.writeFileSync(file, lines.join('\n'))
+  const c = new Cli(['--id', 'keeper', '--json', '--data', dir])
+  t.equal(await exitOf(c), 4, 'a corrupt log exits 4')
+  t.match(c.stderr, /line 2 is corrupt/, 'naming the line')
+  fs.rmSync(dir, { recursive: true, force: true })
+  t.end()
+})
+
 test.onFinish(() => {
   for (const c of children) c.kill('SIGKILL')
 })
