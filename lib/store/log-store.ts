@@ -31,7 +31,7 @@ export interface StoreOptions {
   batchMs?: number
   /** Rewrite the log once it is this many times the live state. Default 4. */
   compactRatio?: number
-  /** Never compact a log smaller than this, bytes. Default 1 MiB. */
+  /** Never compact a log smaller than this, bytes. Default 256 KiB. */
   minCompactBytes?: number
   /** Also consider compacting whenever history emits 'compaction'. Default false. */
   compactOnHistory?: boolean
@@ -97,7 +97,7 @@ export class LogStore {
     this.opts = {
       batchMs: opts.batchMs ?? 10,
       compactRatio: opts.compactRatio ?? 4,
-      minCompactBytes: opts.minCompactBytes ?? 1 << 20,
+      minCompactBytes: opts.minCompactBytes ?? 256 * 1024,
       compactOnHistory: opts.compactOnHistory ?? false,
       snapshotEvery: opts.snapshotEvery ?? 10_000,
       snapshotMs: opts.snapshotMs ?? 1000,
