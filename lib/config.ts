@@ -27,6 +27,12 @@ export interface GossipConfig {
   tombstone_grace?: number
   /** Wall time in ms, for tombstone ages. Default Date.now. */
   time?: ClockFn
+  /**
+   * Set when messages between peers may be lost, duplicated or reordered
+   * (UDP, unreliable data channels): every update then carries its chain link
+   * and every digest an acknowledgement. Default false (TCP, pipes).
+   */
+  lossy?: boolean
   /** Bounds on what a peer may send. */
   limits?: Partial<Limits>
   /** Most entries accepted in one incoming digest. Default 65536. */
@@ -44,6 +50,7 @@ export interface NormalizedConfig {
   readonly generation: string | undefined
   readonly tombstone_grace: number
   readonly time: ClockFn
+  readonly lossy: boolean
   readonly limits: Limits
   readonly max_digest_entries: number
 }
@@ -106,6 +113,7 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
     generation: gen,
     tombstone_grace: positiveInt('tombstone_grace', config.tombstone_grace, 24 * 60 * 60 * 1000),
     time: optionalFn<ClockFn>('time', config.time) ?? Date.now,
+    lossy: config.lossy === true,
     limits,
     max_digest_entries: positiveInt('max_digest_entries', config.max_digest_entries, 65536),
   })

@@ -2,8 +2,18 @@ import type { Source } from './clock.ts'
 import { selectDelta, type Candidate } from './delta.ts'
 import { shuffle } from './random.ts'
 import type { LocalListener, Replica } from './replica.ts'
+import { ResetReceiver, ResetSender } from './reset.ts'
 import type { DeltaOrder, RandomFn, Rec } from './types.ts'
-import { encodeDigest, encodeDone, encodePush, encodeReset, type DigestMsg, type Message, type ResetMsg, type WireMessage } from '../protocol/messages.ts'
+import {
+  encodeDigest,
+  encodeDone,
+  encodePush,
+  encodeReset,
+  type DigestMsg,
+  type Message,
+  type ResetMsg,
+  type WireMessage,
+} from '../protocol/messages.ts'
 import { decode, type Limits } from '../protocol/validate.ts'
 
 /** What a session needs from the stream (or simulator) that carries it. */
@@ -26,6 +36,13 @@ export interface SessionOptions {
   readonly limits: Limits
   /** Most entries accepted in one incoming digest. */
   readonly maxDigestEntries: number
+  /**
+   * The link may lose, duplicate or reorder messages: every update carries
+   * its chain link (`prev`) and every end of digest an `ack`. On a reliable,
+   * ordered link (the default) responses keep the seed's exact shapes and
+   * their order is the chain.
+   */
+  readonly lossy?: boolean
 }
 
 export interface SessionStats {
@@ -41,7 +58,8 @@ export interface SessionStats {
 
 /**
  * The protocol with one peer, as a pure state machine: messages in, messages
- * out through `port`, no I/O of its own.
+ * out through `port`, no I/O of its own. Correct over links that lose,
+ * duplicate or reorder messages; efficient over reliable ordered ones.
  *
  * An exchange is push-pull in three legs:
  *   1. initiator -> its digest;
@@ -51,14 +69,18 @@ export interface SessionStats {
  *      it just brought the responder up to, closed by a `final` marker.
  *
  * Invariants:
- * - `known[s]` is a version of source `s` up to which the peer holds
- *   everything (from its digests, from what this session sent it in order on
- *   this reliable, ordered link, and from what it sent us). Responses start
- *   above `max(digest, known)`, so nothing the peer holds is sent again.
- * - A source's clock advances on a response update (responses are ascending
- *   per source and suffix-truncated), to what the peer vouches for once a
- *   complete response from it ends (a `reply` or `final` marker without
- *   `more`), or on a push whose `prev` the clock already covers.
+ * - Every update is a link in a chain: all records of its source in
+ *   (prev, version] that the sender vouches for were sent, this one last.
+ *   `prev` is explicit on lossy links and on pushes; inside a response on a
+ *   reliable link it is the record before it (the order is the chain). A
+ *   receiver moves a clock only along links, so no loss, duplicate or
+ *   reordering can make a clock pass a record it lacks.
+ * - A response starts above what the peer claims (its digests) or what is
+ *   still on its way to it (sent, not yet acknowledged by its `ack` count):
+ *   nothing is sent twice on a sound link, and anything lost is sent again.
+ * - A peer's clock is adopted only from the marker that ends a complete
+ *   response, and per source only when our clock reached the `upto` the
+ *   peer announced for it (all of the response arrived).
  */
 export class Session implements LocalListener {
   readonly stats: SessionStats = {
@@ -70,32 +92,29 @@ export class Session implements LocalListener {
     invalid: 0,
     staleDropped: 0,
   }
-  private readonly known = new Map<Source, number>()
+  /** Objects sent and received on this link; the peer's `ack` counts ours. */
+  private sent = 0
+  private received = 0
+  private acked = 0
+  /** Per source, the highest version the peer's digests claimed. */
+  private readonly peerClock = new Map<Source, number>()
+  /** Per source, the highest vouched version sent to the peer and the message that carried it. */
+  private readonly inflight = new Map<Source, { v: number; seq: number }>()
+  /** Per source, where the last response left the peer (for `upto`). */
+  private readonly upto = new Map<Source, number>()
   private pending: DigestMsg[] = []
   private overflow = false
   private readonly scratch: Message[] = []
   /** Digests we sent that have not been answered by a reply digest. */
   private awaiting = 0
   private closed = false
-  /**
-   * The peer is behind a tombstone we collected: it may hold records that
-   * were deleted, so its updates are dropped until a reset has swept it.
-   */
+  /** The peer is behind a tombstone we collected: its updates are dropped until it is reset. */
   private peerStale = false
-  /** We are behind a tombstone the peer collected: we send nothing and accept its reset. */
+  /** We are behind a tombstone the peer collected: we send nothing and take its reset. */
   private selfStale = false
-  /** Per source, how far the reset of a stale peer has gone (null: no reset running). */
-  private resetCursor: Map<Source, number> | null = null
-  /** Keys received per source since that source's last reset marker. */
-  private readonly sinceMarker = new Map<Source, Set<string>>()
-  /**
-   * While stale, clock advances wait here until the reset completes: a clock
-   * may only claim a source once every stale record, of any source, that a
-   * collected tombstone of it deleted has been swept.
-   */
-  private readonly deferred = new Map<Source, number>()
-  /** Updates dropped from a stale peer since the last end of digest: no adopting its clock then. */
   private droppedSinceDone = 0
+  private readonly resetOut = new ResetSender()
+  private readonly resetIn = new ResetReceiver()
   /** The peer's collected-tombstone floors, from its last whole digest. */
   private peerGc = new Map<Source, number>()
 
@@ -110,11 +129,11 @@ export class Session implements LocalListener {
   /** Begin an exchange: send our digest. */
   start(): void {
     if (this.closed) return
-    // The peer answers our digest knowing our gc floors, and holds its
-    // updates back itself if it is stale; whether it is stale in our eyes is
-    // decided again from the digest it sends after them.
+    // The peer answers knowing our gc floors and holds itself back if it is
+    // stale; whether it is stale in our eyes is decided from its next digest.
     this.peerStale = false
     this.droppedSinceDone = 0
+    this.upto.clear()
     this.sendDigest(false, false)
     this.awaiting++
   }
@@ -127,6 +146,7 @@ export class Session implements LocalListener {
   /** Feed one untrusted object from the peer. Never throws for bad input. */
   receive(obj: unknown): void {
     if (this.closed) return
+    this.received++
     const msgs = this.scratch
     msgs.length = 0
     const reason = decode(obj, this.opts.limits, msgs)
@@ -150,7 +170,7 @@ export class Session implements LocalListener {
         else this.pending.push(msg)
         return
       case 'done':
-        this.onDone(msg.reply, msg.more, msg.final)
+        this.onDone(msg.reply, msg.more, msg.final, msg.ack)
         return
       case 'reset':
         this.onReset(msg)
@@ -161,18 +181,17 @@ export class Session implements LocalListener {
   /** A local write: push it now if the peer is known to hold our previous one. */
   pushLocal(rec: Rec, prev: number): boolean {
     if (this.closed) return true
-    if (this.selfStale) return this.port.room()
+    // Until the peer has told us where it stands, or while we are stale,
+    // the next exchange carries our writes.
+    if (this.selfStale || this.stats.digestsReceived === 0) return this.port.room()
     const self = this.replica.self
-    // Not known to hold our previous write (or no exchange yet told us what
-    // the peer holds): the next exchange carries this one.
-    const k = this.known.get(self)
-    if (k === undefined || k < prev) return this.port.room()
+    if (this.floor(self) < prev) return this.port.room()
     if (!this.port.room()) {
       this.port.wantExchange()
       return false
     }
-    this.port.send(encodePush(rec, prev))
-    this.known.set(self, rec.version)
+    this.send(encodePush(rec, prev))
+    this.noteSent(self, rec.version)
     this.stats.pushesSent++
     return true
   }
@@ -188,6 +207,36 @@ export class Session implements LocalListener {
     return this.closed
   }
 
+  /** Our `ack` for the peer: objects received so far (lossy links only). */
+  private ackCount(): number | undefined {
+    return this.opts.lossy === true ? this.received : undefined
+  }
+
+  private send(msg: WireMessage): void {
+    this.sent++
+    this.port.send(msg)
+  }
+
+  /**
+   * The version of `src` the peer holds or is about to: what it claimed, or
+   * what we sent it that it has not acknowledged yet. A send it acknowledged
+   * without its clock showing it was lost (or could not be linked): it is
+   * forgotten, so the next response sends it again.
+   */
+  private floor(src: Source): number {
+    const claimed = this.peerClock.get(src) ?? 0
+    const f = this.inflight.get(src)
+    if (f === undefined) return claimed
+    if (f.v > claimed && f.seq > this.acked) return f.v
+    this.inflight.delete(src)
+    return claimed
+  }
+
+  private noteSent(src: Source, v: number): void {
+    const f = this.inflight.get(src)
+    if (f === undefined || f.v < v) this.inflight.set(src, { v, seq: this.sent })
+  }
+
   private onUpdate(rec: Rec, prev: number | undefined): void {
     this.stats.updatesReceived++
     if (this.peerStale) {
@@ -200,62 +249,29 @@ export class Session implements LocalListener {
     // Share one copy of the id: records from a parser each carry their own.
     ;(rec as { source_id: string }).source_id = src.id
     replica.applyRemote(rec, src)
-    if (prev === undefined) {
-      // A response update: the responder sent every record of this source
-      // between our digest and this one, and vouches for all of them.
-      if (this.selfStale) {
-        this.defer(src, rec.version)
-        let keys = this.sinceMarker.get(src)
-        if (keys === undefined) this.sinceMarker.set(src, (keys = new Set()))
-        keys.add(rec.key)
-      } else if (this.stats.digestsSent > 0) {
-        replica.advance(src, rec.version)
-      }
-    } else if (src.clock >= prev) {
-      replica.advance(src, rec.version)
-    }
+    // Without `prev`, a response on a reliable link: its order is the chain,
+    // from the digest we sent (an update we never asked for moves no clock).
+    const link = prev ?? (this.stats.digestsSent > 0 ? 0 : undefined)
+    if (link === undefined) return
+    if (this.selfStale) this.resetIn.onRecord(src, rec, link)
+    else if (src.clock >= link) replica.advance(src, rec.version)
   }
 
-  /**
-   * End of a reset chunk: the peer sent all its records of the source in
-   * (from, to]. Ours in that range that it did not send were deleted there
-   * (their tombstone is gone): drop them. Only a node that is stale with
-   * respect to this peer accepts a reset.
-   */
   private onReset(m: ResetMsg): void {
     if (!this.selfStale) {
       this.stats.invalid++
       this.port.invalid('reset from a peer we are not stale with', m)
       return
     }
-    const replica = this.replica
-    const src = replica.clock.intern(m.source_id, m.gen)
-    const kept = this.sinceMarker.get(src)
-    this.sinceMarker.delete(src)
-    const log = src.log
-    const doomed: Rec[] = []
-    const found: Rec[] = []
-    let slot = log.firstAfter(m.from)
-    while (true) {
-      found.length = 0
-      slot = log.take(slot, 1, found)
-      const r = found[0]
-      if (r === undefined || r.version > m.to) break
-      if (kept === undefined || !kept.has(r.key)) doomed.push(r)
-    }
-    for (const r of doomed) replica.dropForReset(r)
-    this.defer(src, m.to)
+    this.resetIn.onMarker(this.replica.clock.intern(m.source_id, m.gen), m, this.replica)
   }
 
-  private defer(src: Source, version: number): void {
-    if ((this.deferred.get(src) ?? 0) < version) this.deferred.set(src, version)
-  }
-
-  private onDone(reply: boolean, more: boolean, final: boolean): void {
+  private onDone(reply: boolean, more: boolean, final: boolean, ack: number): void {
     this.stats.digestsReceived++
+    if (ack > this.acked) this.acked = ack
     const entries = this.pending
     this.pending = []
-    this.sinceMarker.clear()
+    this.resetIn.endOfMessage()
     if (this.overflow) {
       this.overflow = false
       this.stats.invalid++
@@ -263,79 +279,87 @@ export class Session implements LocalListener {
       return
     }
     const clock = this.replica.clock
-    const known = this.known
-    const digest = new Map<Source, number>()
-    // Entries of a marker that ends a complete response are adopted below, so
-    // a source we have never seen is registered then; otherwise it is skipped
-    // (nothing of it is held here, so there is nothing to send).
+    // A marker ending a complete response is adopted from; only then are
+    // sources we have never seen registered (nothing of them is held here).
     const adopting = (reply || final) && !more
-    let selfStale = false
+    const digest = new Map<Source, number>()
     const peerGc = new Map<Source, number>()
+    let selfStale = false
     for (const e of entries) {
       const src = adopting || e.gc > 0 ? clock.intern(e.source_id, e.gen) : clock.find(e.source_id, e.gen)
       if (e.gc > (src?.clock ?? 0)) selfStale = true
       if (src === undefined) continue
-      if (e.gc > 0) peerGc.set(src, e.gc)
       digest.set(src, e.version)
-      if ((known.get(src) ?? 0) < e.version) known.set(src, e.version)
+      if (e.gc > 0) peerGc.set(src, e.gc)
+      if ((this.peerClock.get(src) ?? 0) < e.version) this.peerClock.set(src, e.version)
     }
+    const mayAdopt = adopting && !this.peerStale && this.droppedSinceDone === 0
+    this.droppedSinceDone = 0
 
     if (final) {
-      // Leg 3 arrived: the initiator answered our reply digest. After a
-      // reset, the markers already moved our clocks exactly as far as the
-      // reset went, so nothing is adopted then.
-      if (!more && !this.peerStale && !this.selfStale && this.droppedSinceDone === 0) this.adoptKnown()
-      this.droppedSinceDone = 0
-      if (!more) {
-        // The peer's whole response (a reset, when it saw us stale) is in.
-        for (const [src, v] of this.deferred) this.replica.advance(src, v)
-        this.deferred.clear()
-        this.selfStale = false
-      }
+      // Leg 3 arrived: the initiator answered our reply digest.
+      if (this.selfStale) {
+        if (!more && this.resetIn.finish(this.replica, true)) this.selfStale = false
+      } else if (mayAdopt) this.adopt(entries)
       this.inheritGc()
       return
     }
-    this.peerGc = peerGc
+
     // Legs 1 and 2 carry the peer's whole clock: staleness is decided here.
     let peerStale = this.isBehind(digest)
     if (selfStale && peerStale) {
       // Each side collected tombstones the other never saw. One must yield
       // or neither would move: the side whose newest collected tombstone is
       // older yields (on a tie, both wait).
-      const mine = this.maxGc()
       let theirs = 0
       for (const e of entries) if (e.gc > theirs) theirs = e.gc
+      const mine = this.maxGc()
       if (mine > theirs) selfStale = false
       else if (theirs > mine) peerStale = false
     }
+    if (this.selfStale && !selfStale) this.resetIn.finish(this.replica, false)
     this.selfStale = selfStale
     this.peerStale = peerStale
-    if (!peerStale) this.resetCursor = null
+    this.peerGc = peerGc
+    if (!peerStale) this.resetOut.stop()
 
     if (!reply) {
-      // Leg 1 arrived: answer with updates, then our own digest. A stale
-      // side sends nothing (and says `more`, so nothing is adopted); the
-      // healthy side starts its own exchange to reset the stale one.
+      // Leg 1 arrived: answer with updates, then our own digest. A stale side
+      // sends nothing (and says `more`, so nothing is adopted); the healthy
+      // side starts its own exchange to reset the stale one.
       const holdBack = this.selfStale || this.peerStale
-      const truncated = holdBack ? true : this.respond(digest)
+      this.upto.clear()
+      const truncated = holdBack ? true : this.respond()
       this.sendDigest(true, truncated)
       if (this.peerStale) this.port.wantExchange()
       return
     }
+
     // Leg 2 arrived: the responder's updates, then its digest.
-    if (!more && !this.peerStale && !this.selfStale && this.droppedSinceDone === 0) this.adoptKnown()
-    this.droppedSinceDone = 0
+    if (mayAdopt && !this.selfStale) this.adopt(entries)
     this.inheritGc()
-    const truncated = this.selfStale ? true : this.peerStale ? this.respondReset() : this.respond(digest)
-    const port = this.port
+    this.upto.clear()
+    const truncated = this.selfStale ? true : this.peerStale ? this.sendReset() : this.respond()
     if (!this.selfStale) {
       for (const src of clock.values()) {
-        if (src.clock > (digest.get(src) ?? 0)) port.send(encodeDigest(src.id, src.clock, src.gen))
+        const u = this.upto.get(src)
+        if (u !== undefined || src.clock > (digest.get(src) ?? 0)) this.send(encodeDigest(src.id, src.clock, src.gen, 0, u))
       }
     }
-    port.send(encodeDone(true, truncated, true))
+    this.send(encodeDone(true, truncated, true, this.ackCount()))
     if (this.awaiting > 0) this.awaiting--
-    if ((truncated && !this.selfStale) || (more && !this.selfStale)) port.wantExchange()
+    if ((truncated || more) && !this.selfStale) this.port.wantExchange()
+  }
+
+  /** Take on the peer's clock where the response that just ended reached us whole. */
+  private adopt(entries: DigestMsg[]): void {
+    const clock = this.replica.clock
+    for (const e of entries) {
+      const src = clock.find(e.source_id, e.gen)
+      if (src === undefined) continue
+      if (e.upto !== undefined && src.clock < e.upto) continue // part of the response was lost
+      this.replica.advance(src, e.version)
+    }
   }
 
   /**
@@ -362,108 +386,64 @@ export class Session implements LocalListener {
     return false
   }
 
-  /**
-   * Send a stale peer the next chunk of a reset: for every source, all our
-   * records up to our clock, in version ranges, each range closed by a marker
-   * telling the peer to drop what it holds in the range and we did not send.
-   * Returns whether more chunks remain.
-   */
-  private respondReset(): boolean {
-    const clock = this.replica.clock
-    if (this.resetCursor === null) {
-      this.resetCursor = new Map()
-      for (const src of clock.values()) if (src.clock > 0) this.resetCursor.set(src, 0)
-    }
-    const port = this.port
-    let budget = this.opts.mtu
-    const recs: Rec[] = []
-    for (const [src, from] of this.resetCursor) {
-      const log = src.log
-      const start = log.firstAfter(from)
-      const count = log.liveFrom(start) - log.liveFrom(log.firstAfter(src.clock))
-      if (count > 0 && budget === 0) break
-      const n = Math.min(count, budget)
-      recs.length = 0
-      log.take(start, n, recs)
-      for (const r of recs) port.send(r)
-      this.stats.updatesSent += n
-      budget -= n
-      const to = n === count ? src.clock : recs[n - 1].version
-      port.send(encodeReset(src.id, src.gen, from, to))
-      // The peer's clock for the source moves to `to` at the marker.
-      if ((this.known.get(src) ?? 0) < to) this.known.set(src, to)
-      if (to >= src.clock) this.resetCursor.delete(src)
-      else this.resetCursor.set(src, to)
-    }
-    if (this.resetCursor.size > 0) return true
-    // The peer sweeps as it reads this: from here on it is current.
-    this.resetCursor = null
-    this.peerStale = false
-    return false
-  }
-
-  /**
-   * The peer just finished a complete response: everything it vouched for
-   * (its clock, as known here) is now held here too.
-   */
-  private adoptKnown(): void {
-    for (const [src, v] of this.known) this.replica.advance(src, v)
+  /** The next chunk of the reset of a stale peer; returns whether more remain. */
+  private sendReset(): boolean {
+    const more = this.resetOut.next(
+      this.replica,
+      this.opts.mtu,
+      (rec, prev) => {
+        this.send(encodePush(rec, prev))
+        this.stats.updatesSent++
+      },
+      (src, from, to, n) => this.send(encodeReset(src.id, src.gen, from, to, n)),
+    )
+    // Once the peer has read the last chunk it is current again.
+    if (!more) this.peerStale = false
+    return more
   }
 
   /**
    * Send what the peer lacks; returns whether some of it was left for later.
-   * Records up to a source's clock go as response updates (the receiver's
-   * clock may follow them); a record held above the clock (it arrived out of
-   * order) goes as a push that cannot move the receiver's clock past a gap.
+   * Per source, records go in ascending version from the peer's floor, each
+   * linked to the one before. Records up to our clock are linked in a chain
+   * the receiver's clock may follow; a record held above our clock (it
+   * arrived out of order) is linked to its own version minus one, so it
+   * cannot move anyone's clock across a gap.
    */
-  private respond(digest: Map<Source, number>): boolean {
+  private respond(): boolean {
     const candidates: Candidate[] = []
-    const known = this.known
-    const idle: Source[] = []
+    const floors = new Map<Source, number>()
     for (const src of this.replica.clock.values()) {
-      const d = digest.get(src) ?? 0
-      const k = known.get(src) ?? 0
-      const floor = d > k ? d : k
+      const f = this.floor(src)
+      floors.set(src, f)
+      if (f > (this.peerClock.get(src) ?? 0)) this.upto.set(src, f)
       const log = src.log
-      let count = 0
-      let from = 0
-      if (log.size > 0 && log.maxVersion > floor) {
-        from = log.firstAfter(floor)
-        count = log.liveFrom(from)
-      }
+      if (log.size === 0 || log.maxVersion <= f) continue
+      const from = log.firstAfter(f)
+      const count = log.liveFrom(from)
       if (count > 0) candidates.push({ src, from, count })
-      else if (src.clock > k || !known.has(src)) idle.push(src)
     }
-    const sel = candidates.length === 0 ? null : selectDelta(candidates, this.opts.mtu, this.opts.order, this.opts.random)
-    if (sel !== null) {
-      const port = this.port
-      for (const rec of sel.recs) {
-        const src = this.replica.sourceOf(rec)
-        if (rec.version <= src.clock) {
-          port.send(rec)
-          if ((known.get(src) ?? 0) < rec.version) known.set(src, rec.version)
-        } else {
-          // Held above what the clock vouches for (it arrived out of order):
-          // sent, but as a push whose predecessor is the version just below,
-          // so the receiver's clock cannot jump a gap on our word.
-          port.send(encodePush(rec, rec.version - 1))
-        }
+    if (candidates.length === 0) return false
+    const sel = selectDelta(candidates, this.opts.mtu, this.opts.order, this.opts.random)
+    for (const rec of sel.recs) {
+      const src = this.replica.sourceOf(rec)
+      if (rec.version <= src.clock) {
+        this.send(this.opts.lossy === true ? encodePush(rec, floors.get(src)!) : rec)
+        floors.set(src, rec.version)
+        this.noteSent(src, rec.version)
+        this.upto.set(src, rec.version)
+      } else {
+        this.send(encodePush(rec, rec.version - 1))
       }
-      this.stats.updatesSent += sel.recs.length
-      if (sel.truncated) return true
     }
-    // A complete response: once the peer reads the marker that ends it (our
-    // reply digest, or our final), it adopts our clock for every source.
-    for (const src of idle) known.set(src, src.clock)
-    for (const c of candidates) if ((known.get(c.src) ?? 0) < c.src.clock) known.set(c.src, c.src.clock)
-    return false
+    this.stats.updatesSent += sel.recs.length
+    return sel.truncated
   }
 
   private sendDigest(reply: boolean, more: boolean): void {
     const sources = shuffle(Array.from(this.replica.clock.values()), this.opts.random)
-    const port = this.port
-    for (const s of sources) port.send(encodeDigest(s.id, s.clock, s.gen, s.gc))
-    port.send(encodeDone(reply, more))
+    for (const s of sources) this.send(encodeDigest(s.id, s.clock, s.gen, s.gc, reply ? this.upto.get(s) : undefined))
+    this.send(encodeDone(reply, more, false, this.ackCount()))
     this.stats.digestsSent++
   }
 }

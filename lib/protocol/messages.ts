@@ -6,8 +6,9 @@ import type { Rec } from '../core/types.ts'
  * On the wire they keep the seed's shapes (see PROTOCOL.md):
  * - digest entry: `{digest: true, source_id, version}` (+ `gen`, `gc`)
  * - reset chunk end: `{digest: true, reset: true, source_id, from, to}` (+ `gen`)
- * - end of digest: `{digest: true, done: true}` (+ `reply`, `more`, `final`)
+ * - end of digest: `{digest: true, done: true}` (+ `reply`, `more`, `final`, `ack`)
  * - update: `{key, value, source_id, version}` (+ `gen`, `deleted`, `prev`)
+ *   (`upto` on reply/final digest entries, `n` on reset chunk ends)
  * A seed-era digest entry may carry `done: true` as well; it decodes to a
  * `digest` followed by a `done`.
  */
@@ -22,6 +23,12 @@ export interface DigestMsg {
    * (forgotten); 0 when none. A peer whose clock is below it is stale.
    */
   readonly gc: number
+  /**
+   * In a `reply` or `final` digest: after the response this digest ends,
+   * the receiver should cover this source up to `upto`; if its clock does not
+   * reach it, part of the response was lost and the entry is not adopted.
+   */
+  readonly upto?: number
 }
 
 /**
@@ -35,6 +42,8 @@ export interface ResetMsg {
   readonly gen?: string
   readonly from: number
   readonly to: number
+  /** Records of the source sent in this chunk: a chunk that lost some is not swept. */
+  readonly n: number
 }
 
 export interface DoneMsg {
@@ -45,15 +54,19 @@ export interface DoneMsg {
   readonly more: boolean
   /** Closes an exchange: the sender answered our reply digest; expect nothing more. */
   readonly final: boolean
+  /** Objects the sender had received from us on this link when it sent this. */
+  readonly ack: number
 }
 
 export interface UpdateMsg {
   readonly type: 'update'
   readonly rec: Rec
   /**
-   * Set on a push outside a digest response: the version of the source's
-   * update immediately before this one. The receiver advances its clock only
-   * when it already covers `prev` (design rule 3).
+   * The link in the chain: every record of this source with a version in
+   * (prev, version) that the sender vouches for was sent before this one.
+   * The receiver advances its clock to `version` only when it already covers
+   * `prev` (design rule 3). Absent from peers of the seed's era: such an
+   * update is applied but moves no clock.
    */
   readonly prev?: number
 }
@@ -67,6 +80,7 @@ export interface WireDigest {
   version: number
   gen?: string
   gc?: number
+  upto?: number
 }
 
 /** Wire object closing a reset chunk. */
@@ -77,6 +91,7 @@ export interface WireReset {
   gen?: string
   from: number
   to: number
+  n: number
 }
 
 /** Wire object of the end of a digest. */
@@ -86,33 +101,41 @@ export interface WireDone {
   reply?: true
   more?: true
   final?: true
+  ack?: number
 }
 
-/** Wire object of an update pushed outside a digest response. */
+/** Wire object of an update with its chain link. */
 export type WirePush = Rec & { prev: number }
 
 export type WireMessage = WireDigest | WireDone | WireReset | Rec | WirePush
 
-export function encodeDigest(source_id: string, version: number, gen: string | undefined, gc = 0): WireDigest {
+export function encodeDigest(source_id: string, version: number, gen: string | undefined, gc = 0, upto?: number): WireDigest {
   const d: WireDigest = gen === undefined ? { digest: true, source_id, version } : { digest: true, source_id, version, gen }
   if (gc > 0) d.gc = gc
+  if (upto !== undefined) d.upto = upto
   return d
 }
 
-export function encodeReset(source_id: string, gen: string | undefined, from: number, to: number): WireReset {
+export function encodeReset(source_id: string, gen: string | undefined, from: number, to: number, n: number): WireReset {
   return gen === undefined
-    ? { digest: true, reset: true, source_id, from, to }
-    : { digest: true, reset: true, source_id, gen, from, to }
+    ? { digest: true, reset: true, source_id, from, to, n }
+    : { digest: true, reset: true, source_id, gen, from, to, n }
 }
 
-export function encodeDone(reply: boolean, more: boolean, final = false): WireDone {
+export function encodeDone(reply: boolean, more: boolean, final: boolean, ack: number | undefined): WireDone {
   const m: WireDone = { digest: true, done: true }
   if (reply) m.reply = true
   if (more) m.more = true
   if (final) m.final = true
+  if (ack !== undefined) m.ack = ack
   return m
 }
 
+/** A record with its chain link, as sent. */
 export function encodePush(rec: Rec, prev: number): WirePush {
-  return { ...rec, prev }
+  const w = { key: rec.key, value: rec.value, source_id: rec.source_id, version: rec.version } as WirePush
+  if (rec.gen !== undefined) (w as { gen?: string }).gen = rec.gen
+  if (rec.deleted === true) (w as { deleted?: true }).deleted = true
+  w.prev = prev
+  return w
 }

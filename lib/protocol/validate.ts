@@ -118,19 +118,27 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
       if (!isCount(o.gc)) return 'digest gc must be a non-negative safe integer'
       gc = o.gc
     }
+    if (o.upto !== undefined && !isCount(o.upto)) return 'digest upto must be a non-negative safe integer'
   }
+  if (o.ack !== undefined && !isCount(o.ack)) return 'ack must be a non-negative safe integer'
   for (const f of ['reply', 'more', 'final'] as const) {
     const x = o[f]
     if (x !== undefined && typeof x !== 'boolean') return `${f} must be a boolean`
   }
   if (hasEntry) {
-    out.push(
-      o.gen === undefined
-        ? { type: 'digest', source_id: o.source_id as string, version, gc }
-        : { type: 'digest', source_id: o.source_id as string, version, gen: o.gen as string, gc },
-    )
+    const d: { type: 'digest'; source_id: string; version: number; gc: number; gen?: string; upto?: number } = {
+      type: 'digest',
+      source_id: o.source_id as string,
+      version,
+      gc,
+    }
+    if (o.gen !== undefined) d.gen = o.gen as string
+    if (o.upto !== undefined) d.upto = o.upto as number
+    out.push(d)
   }
-  if (done === true) out.push({ type: 'done', reply: o.reply === true, more: o.more === true, final: o.final === true })
+  if (done === true) {
+    out.push({ type: 'done', reply: o.reply === true, more: o.more === true, final: o.final === true, ack: (o.ack as number | undefined) ?? 0 })
+  }
   return null
 }
 
@@ -142,12 +150,13 @@ function decodeReset(o: Record<string, unknown>, limits: Limits, out: Message[])
     const g = idProblem('gen', o.gen, limits)
     if (g !== null) return g
   }
-  const { from, to } = o
+  const { from, to, n } = o
   if (!isCount(from) || !isCount(to) || to < from) return 'reset range must be safe integers with from <= to'
+  if (!isCount(n)) return 'reset count n must be a non-negative safe integer'
   out.push(
     o.gen === undefined
-      ? { type: 'reset', source_id: o.source_id as string, from, to }
-      : { type: 'reset', source_id: o.source_id as string, gen: o.gen as string, from, to },
+      ? { type: 'reset', source_id: o.source_id as string, from, to, n }
+      : { type: 'reset', source_id: o.source_id as string, gen: o.gen as string, from, to, n },
   )
   return null
 }

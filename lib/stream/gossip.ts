@@ -88,6 +88,7 @@ export class Gossip extends Duplex implements ResolveHost {
       random: cfg.random,
       limits: cfg.limits,
       maxDigestEntries: cfg.max_digest_entries,
+      lossy: cfg.lossy,
     }
     this.owner = {
       onInvalid: (reason, obj, stream) => {

@@ -59,7 +59,7 @@ test('a reset marker from a peer we are not stale with is refused', (t) => {
   const a: Replica = replica('a')
   a.writeLocal('x', 1)
   const { A } = link(a, replica('b'))
-  A.s.receive({ digest: true, reset: true, source_id: 'a', from: 0, to: 99 })
+  A.s.receive({ digest: true, reset: true, source_id: 'a', from: 0, to: 99, n: 0 })
   t.equal(a.get('x').value, 1, 'nothing swept')
   t.ok(A.port.invalids.some((r) => r.includes('not stale')), 'reported as invalid')
   t.end()

@@ -32,6 +32,8 @@ export interface SimOptions {
   maxHistory?: number
   /** Tombstones are collected this long (virtual ms) after they were applied; off when absent. */
   graceMs?: number
+  /** Sessions speak the lossy-link protocol. */
+  lossy?: boolean
 }
 
 interface Link {
@@ -105,6 +107,7 @@ export class Sim {
       random: this.random,
       limits: DEFAULT_LIMITS,
       maxDigestEntries: 65536,
+      lossy: opts.lossy === true,
     }
     for (let i = 0; i < opts.nodes; i++) {
       this.links.push(Array.from({ length: opts.nodes }, () => ({ queue: [] })))
@@ -224,7 +227,7 @@ export class Sim {
     this.messages++
     if (msg.digest !== true) {
       this.updatesDelivered++
-      if (msg.prev === undefined && this.holds(node.replica, msg as unknown as Rec)) this.redundant++
+      if (this.holds(node.replica, msg as unknown as Rec)) this.redundant++
     }
     node.sessions[from]!.receive(msg)
     const v = this.invariantAt(to)
