@@ -54,6 +54,25 @@ function notObject(value: unknown): string | null {
   return value === null ? 'null' : Array.isArray(value) ? 'an array' : null
 }
 
+/**
+ * One line of text (without its `\n`): null for a blank line, the object it
+ * holds, or why it is refused. Never throws. An own `__proto__` key from
+ * JSON.parse stays an inert data property.
+ */
+export function parseLine(text: string): { value: object } | { reason: string } | null {
+  if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1)
+  if (text.trim() === '') return null
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    return { reason: err instanceof RangeError ? 'malformed JSON: too deeply nested' : 'malformed JSON' }
+  }
+  const got = notObject(value)
+  if (got !== null) return { reason: `expected an object, got ${got}` }
+  return { value: value as object }
+}
+
 /** Bytes (or strings) in, one plain object out per line. */
 export class NdjsonDecoder extends Transform {
   readonly maxLineLength: number
@@ -147,20 +166,12 @@ export class NdjsonDecoder extends Transform {
 
   /** One complete line of text, without its `\n`. */
   private line(text: string): void {
-    if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1)
-    if (text.trim() === '') return
+    const r = parseLine(text)
+    if (r === null) return
     this.counts.lines++
-    let value: unknown
-    try {
-      value = JSON.parse(text)
-    } catch (err) {
-      return this.reject(err instanceof RangeError ? 'malformed JSON: too deeply nested' : 'malformed JSON', text)
-    }
-    const got = notObject(value)
-    if (got !== null) return this.reject(`expected an object, got ${got}`, text)
-    // `value` is passed on untouched: an own `__proto__` key from JSON.parse stays inert.
+    if ('reason' in r) return this.reject(r.reason, text)
     this.counts.objects++
-    this.push(value)
+    this.push(r.value)
   }
 
   private reject(reason: string, sample: string): void {

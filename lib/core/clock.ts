@@ -32,6 +32,12 @@ export class Source {
 /** The replica's vector clock: every source it knows, by identity. */
 export class Clock {
   private readonly byKey = new Map<string, Source>()
+  /** Generations seen per node id. */
+  private readonly gens = new Map<string, number>()
+  /** How many times a node id showed up with one more generation (a node that lost its data). */
+  generationChanges = 0
+  /** Called when that happens. */
+  onNewGeneration: (() => void) | null = null
 
   /** The source for (id, gen), created on first sight. */
   intern(id: string, gen: string | undefined): Source {
@@ -40,6 +46,12 @@ export class Clock {
     if (s === undefined) {
       s = new Source(id, gen)
       this.byKey.set(key, s)
+      const n = this.gens.get(id) ?? 0
+      this.gens.set(id, n + 1)
+      if (n > 0) {
+        this.generationChanges++
+        this.onNewGeneration?.()
+      }
     }
     return s
   }

@@ -42,6 +42,8 @@ export type DropReason = 'collected' | 'reset'
 export interface LocalListener {
   /** A local write happened; false when it could not go out now. */
   pushLocal(rec: Rec, prev: number): boolean
+  /** A record this replica's clock already covered arrived and won: pass it on (`from` sent it). */
+  pushRepair(rec: Rec, from: LocalListener | null): void
 }
 
 export interface ReplicaStats {
@@ -49,6 +51,8 @@ export interface ReplicaStats {
   collected: number
   /** Records dropped by a reset (deleted elsewhere, tombstone already forgotten). */
   reset: number
+  /** Records received again after a node lost its data, and passed on. */
+  repaired: number
   /** Updates applied (local and remote). */
   applied: number
   /** Remote updates refused by `resolve` (stale or losing). */
@@ -79,13 +83,15 @@ export class Replica implements ResolveHost {
   readonly history: History
   readonly self: Source
   readonly sort: SortFn
-  readonly stats: ReplicaStats = { applied: 0, rejected: 0, redundant: 0, collected: 0, reset: 0 }
+  readonly stats: ReplicaStats = { applied: 0, rejected: 0, redundant: 0, collected: 0, reset: 0, repaired: 0 }
   /** Highest version seen, local or remote. */
   version = 0
   /** What `resolve` receives as its first argument. */
   host: ResolveHost = this
   /** Called when a record leaves state without being superseded. */
   onDrop: ((rec: Rec, reason: DropReason) => void) | null = null
+  /** `time()` when a node last showed up with a new generation; -Infinity if never. */
+  lastGenerationChange = -Infinity
 
   private readonly map = new Map<string, Rec>()
   private readonly listeners = new Set<LocalListener>()
@@ -110,6 +116,9 @@ export class Replica implements ResolveHost {
     this.self = this.clock.intern(opts.id, opts.gen)
     this.userState = opts.state
     this.time = opts.time ?? (() => 0)
+    this.clock.onNewGeneration = () => {
+      this.lastGenerationChange = this.time()
+    }
     if (opts.state !== undefined) this.load(opts.state)
   }
 
@@ -170,13 +179,13 @@ export class Replica implements ResolveHost {
    * wins. Does not move any clock except `version`: the caller knows whether
    * it arrived along an ordered path.
    */
-  applyRemote(rec: Rec, src: Source): boolean {
+  applyRemote(rec: Rec, src: Source, from: LocalListener | null = null): boolean {
     if (rec.version > this.version) this.version = rec.version
     const cur = this.map.get(rec.key)
-    if (cur === undefined && rec.version <= src.clock) {
-      // Covered by the clock yet absent: it lost to something since
-      // forgotten (a collected tombstone). By the invariant it is not the
-      // key's winner, so refusing it is safe, and it keeps deleted keys out.
+    const covered = rec.version <= src.clock
+    if (covered && cur === undefined && rec.version <= this.maxGc()) {
+      // Covered by the clock yet absent, and old enough to have lost to a
+      // tombstone since collected: refused, so deleted keys stay deleted.
       this.stats.redundant++
       this.stats.rejected++
       return false
@@ -189,7 +198,26 @@ export class Replica implements ResolveHost {
       return false
     }
     this.store(rec, src, cur)
+    if (covered) {
+      // Our clock claimed this record's place, yet it won: whatever had beaten
+      // it here is gone (a node lost its data). Pass it on, so the peers whose
+      // clocks skipped it too get it back.
+      this.stats.repaired++
+      for (const l of this.listeners) if (l !== from) l.pushRepair(rec, from)
+    }
     return true
+  }
+
+  /** Whether a node showed up with a new generation within the last `window` ms. */
+  recentGenerationChange(window: number): boolean {
+    return this.time() - this.lastGenerationChange < window
+  }
+
+  /** Highest version of any tombstone collected here. */
+  maxGc(): number {
+    let m = 0
+    for (const s of this.clock.values()) if (s.gc > m) m = s.gc
+    return m
   }
 
   /**

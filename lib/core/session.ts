@@ -37,6 +37,11 @@ export interface SessionOptions {
   /** Most entries accepted in one incoming digest. */
   readonly maxDigestEntries: number
   /**
+   * A session that starts within this many ms (replica time) of a node
+   * showing up with a new generation does one full resync. Default 1 h.
+   */
+  readonly repairWindow?: number
+  /**
    * The link may lose, duplicate or reorder messages: every update carries
    * its chain link (`prev`) and every end of digest an `ack`. On a reliable,
    * ordered link (the default) responses keep the seed's exact shapes and
@@ -117,6 +122,17 @@ export class Session implements LocalListener {
   private readonly resetIn = new ResetReceiver()
   /** The peer's collected-tombstone floors, from its last whole digest. */
   private peerGc = new Map<Source, number>()
+  /**
+   * Full resyncs: after a node lost its data, our clocks may claim records
+   * we skipped because something since lost beat them; so we ask each peer
+   * once for everything. `resyncSeen`: the generation changes already
+   * covered; `resyncing`: the one being covered now (-1: none).
+   */
+  private resyncSeen: number
+  private resyncing = -1
+  private readonly resyncFloor = new Map<Source, number>()
+  /** Per source, the highest record held above our clock already sent to this peer. */
+  private readonly heldAboveSent = new Map<Source, number>()
 
   constructor(
     private readonly replica: Replica,
@@ -124,6 +140,8 @@ export class Session implements LocalListener {
     private readonly opts: SessionOptions,
   ) {
     replica.subscribe(this)
+    const recent = replica.recentGenerationChange(opts.repairWindow ?? 3_600_000)
+    this.resyncSeen = recent ? -1 : replica.clock.generationChanges
   }
 
   /** Begin an exchange: send our digest. */
@@ -134,6 +152,11 @@ export class Session implements LocalListener {
     this.peerStale = false
     this.droppedSinceDone = 0
     this.upto.clear()
+    const changes = this.replica.clock.generationChanges
+    if (this.resyncing === -1 && changes > this.resyncSeen) {
+      this.resyncing = changes
+      this.resyncFloor.clear()
+    }
     this.sendDigest(false, false)
     this.awaiting++
   }
@@ -163,14 +186,14 @@ export class Session implements LocalListener {
     if (this.closed) return
     switch (msg.type) {
       case 'update':
-        this.onUpdate(msg.rec, msg.prev)
+        this.onUpdate(msg.rec, msg.prev, msg.rprev)
         return
       case 'digest':
         if (this.pending.length >= this.opts.maxDigestEntries) this.overflow = true
         else this.pending.push(msg)
         return
       case 'done':
-        this.onDone(msg.reply, msg.more, msg.final, msg.ack)
+        this.onDone(msg.reply, msg.more, msg.final, msg.ack, msg.resync)
         return
       case 'reset':
         this.onReset(msg)
@@ -194,6 +217,13 @@ export class Session implements LocalListener {
     this.noteSent(self, rec.version)
     this.stats.pushesSent++
     return true
+  }
+
+  /** A record that repaired a gap here: offer it to this peer too (it moves no clock). */
+  pushRepair(rec: Rec): void {
+    if (this.closed || this.selfStale || !this.port.room()) return
+    this.send(encodePush(rec, rec.version - 1))
+    this.stats.pushesSent++
   }
 
   close(): void {
@@ -237,7 +267,7 @@ export class Session implements LocalListener {
     if (f === undefined || f.v < v) this.inflight.set(src, { v, seq: this.sent })
   }
 
-  private onUpdate(rec: Rec, prev: number | undefined): void {
+  private onUpdate(rec: Rec, prev: number | undefined, rprev: number | undefined): void {
     this.stats.updatesReceived++
     if (this.peerStale) {
       this.stats.staleDropped++
@@ -248,7 +278,8 @@ export class Session implements LocalListener {
     const src = replica.sourceOf(rec)
     // Share one copy of the id: records from a parser each carry their own.
     ;(rec as { source_id: string }).source_id = src.id
-    replica.applyRemote(rec, src)
+    replica.applyRemote(rec, src, this)
+    if (rprev !== undefined && this.resyncing !== -1 && (this.resyncFloor.get(src) ?? 0) >= rprev) this.resyncFloor.set(src, rec.version)
     // Without `prev`, a response on a reliable link: its order is the chain,
     // from the digest we sent (an update we never asked for moves no clock).
     const link = prev ?? (this.stats.digestsSent > 0 ? 0 : undefined)
@@ -266,9 +297,13 @@ export class Session implements LocalListener {
     this.resetIn.onMarker(this.replica.clock.intern(m.source_id, m.gen), m, this.replica)
   }
 
-  private onDone(reply: boolean, more: boolean, final: boolean, ack: number): void {
+  private onDone(reply: boolean, more: boolean, final: boolean, ack: number | undefined, resync: boolean): void {
     this.stats.digestsReceived++
-    if (ack > this.acked) this.acked = ack
+    // A sender on a lossy link acknowledges; its digest entries may have
+    // been reordered with another digest's, so only entries that say what
+    // they vouch for (`upto`) are adopted from it.
+    const lossyPeer = ack !== undefined
+    if (ack !== undefined && ack > this.acked) this.acked = ack
     const entries = this.pending
     this.pending = []
     this.resetIn.endOfMessage()
@@ -291,7 +326,8 @@ export class Session implements LocalListener {
       if (src === undefined) continue
       digest.set(src, e.version)
       if (e.gc > 0) peerGc.set(src, e.gc)
-      if ((this.peerClock.get(src) ?? 0) < e.version) this.peerClock.set(src, e.version)
+      // A resync digest's versions are the peer's progress, not its clock.
+      if (!resync && (this.peerClock.get(src) ?? 0) < e.version) this.peerClock.set(src, e.version)
     }
     const mayAdopt = adopting && !this.peerStale && this.droppedSinceDone === 0
     this.droppedSinceDone = 0
@@ -300,13 +336,13 @@ export class Session implements LocalListener {
       // Leg 3 arrived: the initiator answered our reply digest.
       if (this.selfStale) {
         if (!more && this.resetIn.finish(this.replica, true)) this.selfStale = false
-      } else if (mayAdopt) this.adopt(entries)
+      } else if (mayAdopt) this.adopt(entries, lossyPeer)
       this.inheritGc()
       return
     }
 
     // Legs 1 and 2 carry the peer's whole clock: staleness is decided here.
-    let peerStale = this.isBehind(digest)
+    let peerStale = !resync && this.isBehind(digest)
     if (selfStale && peerStale) {
       // Each side collected tombstones the other never saw. One must yield
       // or neither would move: the side whose newest collected tombstone is
@@ -329,21 +365,25 @@ export class Session implements LocalListener {
       // side starts its own exchange to reset the stale one.
       const holdBack = this.selfStale || this.peerStale
       this.upto.clear()
-      const truncated = holdBack ? true : this.respond()
+      const truncated = holdBack ? true : this.respond(resync ? digest : null)
       this.sendDigest(true, truncated)
       if (this.peerStale) this.port.wantExchange()
       return
     }
 
     // Leg 2 arrived: the responder's updates, then its digest.
-    if (mayAdopt && !this.selfStale) this.adopt(entries)
+    if (this.resyncing !== -1 && !more) {
+      this.resyncSeen = this.resyncing
+      this.resyncing = -1
+    }
+    if (mayAdopt && !this.selfStale) this.adopt(entries, lossyPeer)
     this.inheritGc()
     this.upto.clear()
     const truncated = this.selfStale ? true : this.peerStale ? this.sendReset() : this.respond()
     if (!this.selfStale) {
       for (const src of clock.values()) {
-        const u = this.upto.get(src)
-        if (u !== undefined || src.clock > (digest.get(src) ?? 0)) this.send(encodeDigest(src.id, src.clock, src.gen, 0, u))
+        const u = this.uptoFor(src, truncated)
+        if (this.upto.has(src) || src.clock > (digest.get(src) ?? 0)) this.send(encodeDigest(src.id, src.clock, src.gen, 0, u))
       }
     }
     this.send(encodeDone(true, truncated, true, this.ackCount()))
@@ -352,12 +392,12 @@ export class Session implements LocalListener {
   }
 
   /** Take on the peer's clock where the response that just ended reached us whole. */
-  private adopt(entries: DigestMsg[]): void {
+  private adopt(entries: DigestMsg[], lossyPeer: boolean): void {
     const clock = this.replica.clock
     for (const e of entries) {
       const src = clock.find(e.source_id, e.gen)
       if (src === undefined) continue
-      if (e.upto !== undefined && src.clock < e.upto) continue // part of the response was lost
+      if (e.upto === undefined ? lossyPeer : src.clock < e.upto) continue // not vouched, or part of the response was lost
       this.replica.advance(src, e.version)
     }
   }
@@ -410,40 +450,98 @@ export class Session implements LocalListener {
    * arrived out of order) is linked to its own version minus one, so it
    * cannot move anyone's clock across a gap.
    */
-  private respond(): boolean {
+  private respond(exact: Map<Source, number> | null = null): boolean {
     const candidates: Candidate[] = []
     const floors = new Map<Source, number>()
     for (const src of this.replica.clock.values()) {
-      const f = this.floor(src)
+      // A resync asks from exactly its versions; otherwise from the floor.
+      const f = exact !== null ? (exact.get(src) ?? 0) : this.floor(src)
       floors.set(src, f)
-      if (f > (this.peerClock.get(src) ?? 0)) this.upto.set(src, f)
+      if (exact === null && f > (this.peerClock.get(src) ?? 0)) this.upto.set(src, f)
       const log = src.log
       if (log.size === 0 || log.maxVersion <= f) continue
       const from = log.firstAfter(f)
-      const count = log.liveFrom(from)
+      // Normally only records our clock vouches for count (and may cut the
+      // response); a resync takes everything.
+      const count = exact !== null ? log.liveFrom(from) : log.liveFrom(from) - log.liveFrom(log.firstAfter(src.clock))
       if (count > 0) candidates.push({ src, from, count })
     }
-    if (candidates.length === 0) return false
-    const sel = selectDelta(candidates, this.opts.mtu, this.opts.order, this.opts.random)
-    for (const rec of sel.recs) {
-      const src = this.replica.sourceOf(rec)
-      if (rec.version <= src.clock) {
-        this.send(this.opts.lossy === true ? encodePush(rec, floors.get(src)!) : rec)
-        floors.set(src, rec.version)
-        this.noteSent(src, rec.version)
-        this.upto.set(src, rec.version)
-      } else {
-        this.send(encodePush(rec, rec.version - 1))
-      }
+    const sel = candidates.length === 0 ? null : selectDelta(candidates, this.opts.mtu, this.opts.order, this.opts.random)
+    const recs = sel?.recs ?? []
+    const resyncPrev = exact !== null ? new Map(floors) : null
+    for (const rec of recs) this.sendRecord(rec, floors, resyncPrev)
+    let sent = recs.length
+    if (exact === null && sel?.truncated !== true) sent += this.sendHeldAbove(this.opts.mtu - sent)
+    this.stats.updatesSent += sent
+    return sel?.truncated === true
+  }
+
+  /**
+   * Send one record of a response. Records up to our clock are linked in a
+   * chain the receiver's clock may follow; a record held above our clock (it
+   * arrived out of order) is linked to its own version minus one, so it
+   * cannot move anyone's clock across a gap.
+   */
+  private sendRecord(rec: Rec, floors: Map<Source, number>, resyncPrev: Map<Source, number> | null): void {
+    const src = this.replica.sourceOf(rec)
+    const rprev = resyncPrev?.get(src)
+    if (resyncPrev !== null) resyncPrev.set(src, rec.version)
+    if (rec.version <= src.clock) {
+      const prev = floors.get(src)!
+      this.send(this.opts.lossy === true || rprev !== undefined ? encodePush(rec, prev, rprev) : rec)
+      floors.set(src, rec.version)
+      this.noteSent(src, rec.version)
+      this.upto.set(src, rec.version)
+    } else {
+      this.send(encodePush(rec, rec.version - 1, rprev))
     }
-    this.stats.updatesSent += sel.recs.length
-    return sel.truncated
+  }
+
+  /**
+   * Records held above our clock (their predecessors never reached us; after
+   * a node lost its data, perhaps never will) go to each peer once per
+   * session, when a response has room left, and never cut a response.
+   */
+  private sendHeldAbove(budget: number): number {
+    let sent = 0
+    const out: Rec[] = []
+    for (const src of this.replica.clock.values()) {
+      if (budget <= 0) break
+      const log = src.log
+      const floor = Math.max(src.clock, this.peerClock.get(src) ?? 0, this.heldAboveSent.get(src) ?? 0)
+      if (log.size === 0 || log.maxVersion <= floor) continue
+      out.length = 0
+      log.take(log.firstAfter(floor), budget, out)
+      for (const rec of out) {
+        this.send(encodePush(rec, rec.version - 1))
+        this.heldAboveSent.set(src, rec.version)
+      }
+      budget -= out.length
+      sent += out.length
+    }
+    return sent
+  }
+
+  /**
+   * The `upto` of a reply or final entry. On a lossy link every entry of a
+   * complete response carries one (entries without it are not adopted) and
+   * a cut response's carry none; on a reliable link only where the peer must
+   * check that it received what we sent.
+   */
+  private uptoFor(src: Source, cut: boolean): number | undefined {
+    if (this.opts.lossy !== true) return this.upto.get(src)
+    if (cut) return undefined
+    return this.upto.get(src) ?? this.peerClock.get(src) ?? 0
   }
 
   private sendDigest(reply: boolean, more: boolean): void {
     const sources = shuffle(Array.from(this.replica.clock.values()), this.opts.random)
-    for (const s of sources) this.send(encodeDigest(s.id, s.clock, s.gen, s.gc, reply ? this.upto.get(s) : undefined))
-    this.send(encodeDone(reply, more, false, this.ackCount()))
+    const resync = !reply && this.resyncing !== -1
+    for (const s of sources) {
+      const version = resync ? (this.resyncFloor.get(s) ?? 0) : s.clock
+      this.send(encodeDigest(s.id, version, s.gen, s.gc, reply ? this.uptoFor(s, more) : undefined))
+    }
+    this.send(encodeDone(reply, more, false, this.ackCount(), resync))
     this.stats.digestsSent++
   }
 }

@@ -54,8 +54,16 @@ export interface DoneMsg {
   readonly more: boolean
   /** Closes an exchange: the sender answered our reply digest; expect nothing more. */
   readonly final: boolean
-  /** Objects the sender had received from us on this link when it sent this. */
-  readonly ack: number
+  /**
+   * Objects the sender had received from us on this link when it sent this.
+   * Present only from a sender on a lossy link.
+   */
+  readonly ack?: number
+  /**
+   * This digest asks for everything: its versions are how far a full resync
+   * has come, not the sender's clock. Answer from exactly those versions.
+   */
+  readonly resync: boolean
 }
 
 export interface UpdateMsg {
@@ -69,6 +77,12 @@ export interface UpdateMsg {
    * update is applied but moves no clock.
    */
   readonly prev?: number
+  /**
+   * In a response to a resync: the version of the record sent before this
+   * one of the same source in that response (or the requested version), so
+   * the requester can tell how far the resync came without gaps.
+   */
+  readonly rprev?: number
 }
 
 export type Message = DigestMsg | DoneMsg | UpdateMsg | ResetMsg
@@ -102,6 +116,7 @@ export interface WireDone {
   more?: true
   final?: true
   ack?: number
+  resync?: true
 }
 
 /** Wire object of an update with its chain link. */
@@ -122,20 +137,22 @@ export function encodeReset(source_id: string, gen: string | undefined, from: nu
     : { digest: true, reset: true, source_id, gen, from, to, n }
 }
 
-export function encodeDone(reply: boolean, more: boolean, final: boolean, ack: number | undefined): WireDone {
+export function encodeDone(reply: boolean, more: boolean, final: boolean, ack: number | undefined, resync = false): WireDone {
   const m: WireDone = { digest: true, done: true }
   if (reply) m.reply = true
   if (more) m.more = true
   if (final) m.final = true
   if (ack !== undefined) m.ack = ack
+  if (resync) m.resync = true
   return m
 }
 
-/** A record with its chain link, as sent. */
-export function encodePush(rec: Rec, prev: number): WirePush {
+/** A record with its chain link (and, in a resync response, its resync link), as sent. */
+export function encodePush(rec: Rec, prev: number, rprev?: number): WirePush {
   const w = { key: rec.key, value: rec.value, source_id: rec.source_id, version: rec.version } as WirePush
   if (rec.gen !== undefined) (w as { gen?: string }).gen = rec.gen
   if (rec.deleted === true) (w as { deleted?: true }).deleted = true
   w.prev = prev
+  if (rprev !== undefined) (w as { rprev?: number }).rprev = rprev
   return w
 }

@@ -121,7 +121,7 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
     if (o.upto !== undefined && !isCount(o.upto)) return 'digest upto must be a non-negative safe integer'
   }
   if (o.ack !== undefined && !isCount(o.ack)) return 'ack must be a non-negative safe integer'
-  for (const f of ['reply', 'more', 'final'] as const) {
+  for (const f of ['reply', 'more', 'final', 'resync'] as const) {
     const x = o[f]
     if (x !== undefined && typeof x !== 'boolean') return `${f} must be a boolean`
   }
@@ -137,7 +137,15 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
     out.push(d)
   }
   if (done === true) {
-    out.push({ type: 'done', reply: o.reply === true, more: o.more === true, final: o.final === true, ack: (o.ack as number | undefined) ?? 0 })
+    const d: { type: 'done'; reply: boolean; more: boolean; final: boolean; resync: boolean; ack?: number } = {
+      type: 'done',
+      reply: o.reply === true,
+      more: o.more === true,
+      final: o.final === true,
+      resync: o.resync === true,
+    }
+    if (o.ack !== undefined) d.ack = o.ack as number
+    out.push(d)
   }
   return null
 }
@@ -185,8 +193,15 @@ function decodeUpdate(o: Record<string, unknown>, limits: Limits, out: Message[]
   if (prev !== undefined && !(typeof prev === 'number' && Number.isSafeInteger(prev) && prev >= 0 && prev < version)) {
     return 'prev must be a safe integer below version'
   }
+  const rprev = o.rprev
+  if (rprev !== undefined && !(typeof rprev === 'number' && Number.isSafeInteger(rprev) && rprev >= 0 && rprev < version)) {
+    return 'rprev must be a safe integer below version'
+  }
   const rec = makeRec(key, value as JsonValue, o.source_id as string, version, gen as string | undefined, deleted === true)
-  out.push(prev === undefined ? { type: 'update', rec } : { type: 'update', rec, prev: prev as number })
+  const m: { type: 'update'; rec: Rec; prev?: number; rprev?: number } = { type: 'update', rec }
+  if (prev !== undefined) m.prev = prev as number
+  if (rprev !== undefined) m.rprev = rprev as number
+  out.push(m)
   return null
 }
 

@@ -117,6 +117,33 @@ function replay(o: Record<string, unknown>, r: Recovered): string | null {
   return 'unknown line'
 }
 
+/** An empty recovery state, filled by `replayLine`. */
+export function emptyRecovery(): Recovered {
+  return { header: { store: 0, id: '', gen: '' }, records: new Map(), sources: [], version: 0, warnings: [], lines: 0, bytes: 0, goodBytes: 0 }
+}
+
+/**
+ * Apply line number `lineNo` (1-based) of a log. Returns null, or why the
+ * line is unusable ('not JSON', 'not an object', or a content problem): the
+ * caller decides whether that is a torn tail or corruption.
+ */
+export function replayLine(text: string, lineNo: number, r: Recovered): string | null {
+  let o: unknown
+  try {
+    o = JSON.parse(text)
+  } catch {
+    return 'not JSON'
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'not an object'
+  if (lineNo === 1) {
+    const h = o as Partial<Header>
+    if (h.store !== LOG_VERSION || typeof h.id !== 'string' || typeof h.gen !== 'string') return 'missing or unknown header'
+    r.header = h as Header
+    return null
+  }
+  return replay(o as Record<string, unknown>, r)
+}
+
 /**
  * Read a log. A last line without its newline, or one that does not parse,
  * is a write torn by a crash: ignored with a warning. Any other bad line is
@@ -124,7 +151,7 @@ function replay(o: Record<string, unknown>, r: Recovered): string | null {
  */
 export function readLog(file: string): Recovered {
   const fd = fs.openSync(file, 'r')
-  const r: Recovered = { header: { store: 0, id: '', gen: '' }, records: new Map(), sources: [], version: 0, warnings: [], lines: 0, bytes: 0, goodBytes: 0 }
+  const r = emptyRecovery()
   try {
     const chunk = Buffer.allocUnsafe(1 << 20)
     let carry: Buffer<ArrayBufferLike> = Buffer.alloc(0)
@@ -143,39 +170,21 @@ export function readLog(file: string): Recovered {
         if (pendingBad !== null) throw new LogCorruptError(file, pendingBad.line, pendingBad.reason)
         const text = buf.toString('utf8', start, nl)
         start = nl + 1
-        if (text.trim() === '') {
-          r.goodBytes = base + start
-          continue
-        }
-        let o: unknown
-        try {
-          o = JSON.parse(text)
-        } catch {
-          pendingBad = { line: lineNo, reason: 'not JSON' }
-          continue
-        }
-        if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-          pendingBad = { line: lineNo, reason: 'not an object' }
-          continue
-        }
-        if (lineNo === 1) {
-          const h = o as Partial<Header>
-          if (h.store !== LOG_VERSION || typeof h.id !== 'string' || typeof h.gen !== 'string') {
-            throw new LogCorruptError(file, 1, 'missing or unknown header')
+        if (text.trim() !== '') {
+          const problem = replayLine(text, lineNo, r)
+          if (problem === 'not JSON' || problem === 'not an object') {
+            pendingBad = { line: lineNo, reason: problem }
+            continue
           }
-          r.header = h as Header
-          r.goodBytes = base + start
-          continue
+          if (problem !== null) throw new LogCorruptError(file, lineNo, problem)
         }
-        const problem = replay(o as Record<string, unknown>, r)
-        if (problem !== null) throw new LogCorruptError(file, lineNo, problem)
         r.goodBytes = base + start
       }
       base += start
       carry = Buffer.from(buf.subarray(start))
     }
-    // A bad line followed only by more data would have thrown above; a bad
-    // last line, or a last line without newline, is a torn write.
+    // A bad line followed by more lines threw above; a bad last line, or a
+    // last line without its newline, is a torn write.
     if (pendingBad !== null) r.warnings.push(`${file}: ignored a torn last line (line ${pendingBad.line}, ${pendingBad.reason})`)
     if (carry.length > 0) r.warnings.push(`${file}: ignored a torn last line (line ${lineNo + 1}, no newline)`)
     r.lines = lineNo
