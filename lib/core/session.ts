@@ -326,8 +326,8 @@ export class Session implements LocalListener {
       if (src === undefined) continue
       digest.set(src, e.version)
       if (e.gc > 0) peerGc.set(src, e.gc)
-      // A resync digest's versions are the peer's progress, not its clock.
-      if (!resync && (this.peerClock.get(src) ?? 0) < e.version) this.peerClock.set(src, e.version)
+      // A resync request's versions are the peer's progress, not its clock.
+      if (!(resync && !reply) && (this.peerClock.get(src) ?? 0) < e.version) this.peerClock.set(src, e.version)
     }
     const mayAdopt = adopting && !this.peerStale && this.droppedSinceDone === 0
     this.droppedSinceDone = 0
@@ -342,7 +342,7 @@ export class Session implements LocalListener {
     }
 
     // Legs 1 and 2 carry the peer's whole clock: staleness is decided here.
-    let peerStale = !resync && this.isBehind(digest)
+    let peerStale = !(resync && !reply) && this.isBehind(digest)
     if (selfStale && peerStale) {
       // Each side collected tombstones the other never saw. One must yield
       // or neither would move: the side whose newest collected tombstone is
@@ -366,17 +366,20 @@ export class Session implements LocalListener {
       const holdBack = this.selfStale || this.peerStale
       this.upto.clear()
       const truncated = holdBack ? true : this.respond(resync ? digest : null)
-      this.sendDigest(true, truncated)
+      this.sendDigest(true, truncated, resync)
       if (this.peerStale) this.port.wantExchange()
       return
     }
 
-    // Leg 2 arrived: the responder's updates, then its digest.
-    if (this.resyncing !== -1 && !more) {
+    // Leg 2 arrived: the responder's updates, then its digest. After a
+    // resync nothing is adopted: it answered from how far the resync had
+    // come, which can be above our clock; its chain links still move clocks.
+    // (The responder marks the end of its answer to a resync with `resync`.)
+    if (resync && !more && this.resyncing !== -1) {
       this.resyncSeen = this.resyncing
       this.resyncing = -1
     }
-    if (mayAdopt && !this.selfStale) this.adopt(entries, lossyPeer)
+    if (mayAdopt && !this.selfStale && !resync) this.adopt(entries, lossyPeer)
     this.inheritGc()
     this.upto.clear()
     const truncated = this.selfStale ? true : this.peerStale ? this.sendReset() : this.respond()
@@ -534,14 +537,15 @@ export class Session implements LocalListener {
     return this.upto.get(src) ?? this.peerClock.get(src) ?? 0
   }
 
-  private sendDigest(reply: boolean, more: boolean): void {
+  /** Our digest; `answersResync`: it ends our answer to the peer's resync. */
+  private sendDigest(reply: boolean, more: boolean, answersResync = false): void {
     const sources = shuffle(Array.from(this.replica.clock.values()), this.opts.random)
     const resync = !reply && this.resyncing !== -1
     for (const s of sources) {
       const version = resync ? (this.resyncFloor.get(s) ?? 0) : s.clock
       this.send(encodeDigest(s.id, version, s.gen, s.gc, reply ? this.uptoFor(s, more) : undefined))
     }
-    this.send(encodeDone(reply, more, false, this.ackCount(), resync))
+    this.send(encodeDone(reply, more, false, this.ackCount(), resync || answersResync))
     this.stats.digestsSent++
   }
 }

@@ -60,8 +60,10 @@ export interface DoneMsg {
    */
   readonly ack?: number
   /**
-   * This digest asks for everything: its versions are how far a full resync
-   * has come, not the sender's clock. Answer from exactly those versions.
+   * Without `reply`: this digest asks for everything; its versions are how
+   * far a full resync has come, not the sender's clock; answer from exactly
+   * those versions. With `reply`: this digest ends such an answer, so the
+   * receiver adopts nothing from it.
    */
   readonly resync: boolean
 }

@@ -137,16 +137,15 @@ export class FaultSim {
     this.faults.crashes++
     if (!diskLost) return
     this.faults.diskLosses++
-    // Writes whose only copy was here are gone, unless another node holds
-    // them or has seen them (its clock covers them: superseded or collected).
-    const knows = (o: FNode, w: Rec) => {
+    // Writes no other node holds are gone with this disk (a node that still
+    // has its log counts: it will come back with what it held).
+    const holds = (o: FNode, w: Rec) => {
       if (o === n || !o.joined || o.wiped) return false
       const h = o.replica.record(w.key)
-      return (h !== undefined && sort(h, w) === 0) || o.replica.clock.get(w.source_id, w.gen) >= w.version
+      return h !== undefined && sort(h, w) === 0
     }
     for (const w of this.writes) {
-      if (this.excluded.has(w) || w.source_id !== n.id || w.gen !== n.gen) continue
-      if (!this.nodes.some((o) => knows(o, w))) this.exclude(w)
+      if (!this.excluded.has(w) && !this.nodes.some((o) => holds(o, w))) this.exclude(w)
     }
     n.log = []
     n.wiped = true
