@@ -1,5 +1,5 @@
 import { sort as defaultSort, resolution } from './core/resolve.ts'
-import type { ClockFn, DeltaOrder, RandomFn, ResolveFn, SortFn } from './core/types.ts'
+import type { AcceptFn, ClockFn, DeltaOrder, RandomFn, ResolveFn, SignFn, SortFn, VerifyFn } from './core/types.ts'
 import { DEFAULT_LIMITS, type Limits } from './protocol/validate.ts'
 
 /** What `new Gossip(id, config)` accepts. Only `resolve` is required. */
@@ -33,6 +33,14 @@ export interface GossipConfig {
    * and every digest an acknowledgement. Default false (TCP, pipes).
    */
   lossy?: boolean
+  /** Signs this node's own updates (see `simple-scuttle/security`). */
+  sign?: SignFn
+  /** Verifies every remote update's signature; unsigned or bad ones are refused. */
+  verify?: VerifyFn
+  /** Authorisation: `(update, peer) => boolean`; false refuses the update. */
+  accept?: AcceptFn
+  /** How far above the highest version seen a remote version may be. Default 2^40. */
+  max_version_jump?: number
   /** Bounds on what a peer may send. */
   limits?: Partial<Limits>
   /** Most entries accepted in one incoming digest. Default 65536. */
@@ -51,6 +59,10 @@ export interface NormalizedConfig {
   readonly tombstone_grace: number
   readonly time: ClockFn
   readonly lossy: boolean
+  readonly sign: SignFn | undefined
+  readonly verify: VerifyFn | undefined
+  readonly accept: AcceptFn | undefined
+  readonly max_version_jump: number
   readonly limits: Limits
   readonly max_digest_entries: number
 }
@@ -114,6 +126,10 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
     tombstone_grace: positiveInt('tombstone_grace', config.tombstone_grace, 24 * 60 * 60 * 1000),
     time: optionalFn<ClockFn>('time', config.time) ?? Date.now,
     lossy: config.lossy === true,
+    sign: optionalFn<SignFn>('sign', config.sign),
+    verify: optionalFn<VerifyFn>('verify', config.verify),
+    accept: optionalFn<AcceptFn>('accept', config.accept),
+    max_version_jump: positiveInt('max_version_jump', config.max_version_jump, 2 ** 40),
     limits,
     max_digest_entries: positiveInt('max_digest_entries', config.max_digest_entries, 65536),
   })

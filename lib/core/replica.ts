@@ -1,7 +1,7 @@
 import { Clock, type Source } from './clock.ts'
 import { History } from './history.ts'
 import { FAST, type FastResolve } from './resolve.ts'
-import type { ClockFn, JsonValue, Rec, ResolveFn, ResolveHost, SortFn, Versioned } from './types.ts'
+import type { AcceptFn, ClockFn, JsonValue, PeerLabel, Rec, ResolveFn, ResolveHost, SignFn, SortFn, VerifyFn, Versioned } from './types.ts'
 import { isVersion, makeRec } from '../protocol/validate.ts'
 
 export interface ReplicaOptions {
@@ -17,6 +17,17 @@ export interface ReplicaOptions {
   readonly state?: Record<string, unknown>
   /** Milliseconds, for tombstone ages. Default: always 0 (nothing ever ages). */
   readonly time?: ClockFn
+  /** Signs this node's own records. */
+  readonly sign?: SignFn
+  /** Checks a remote record's signature; records that fail are refused. */
+  readonly verify?: VerifyFn
+  /** Admits (true) or refuses a remote update, knowing who sent it. */
+  readonly accept?: AcceptFn
+  /**
+   * A remote version may be at most this far above the highest version seen
+   * (or the physical clock). Default 2^40.
+   */
+  readonly maxVersionJump?: number
 }
 
 /** A source's progress, as saved and restored. */
@@ -100,6 +111,10 @@ export class Replica implements ResolveHost {
   private readonly now: ClockFn | undefined
   private readonly userState: Record<string, unknown> | undefined
   private readonly time: ClockFn
+  private readonly sign: SignFn | undefined
+  private readonly verify: VerifyFn | undefined
+  private readonly accept: AcceptFn | undefined
+  private readonly maxJump: number
   /** Tombstones in the order they were applied, with the time they were applied. */
   private tombs: Rec[] = []
   private tombTimes: number[] = []
@@ -116,6 +131,10 @@ export class Replica implements ResolveHost {
     this.self = this.clock.intern(opts.id, opts.gen)
     this.userState = opts.state
     this.time = opts.time ?? (() => 0)
+    this.sign = opts.sign
+    this.verify = opts.verify
+    this.accept = opts.accept
+    this.maxJump = opts.maxVersionJump ?? 2 ** 40
     this.clock.onNewGeneration = () => {
       this.lastGenerationChange = this.time()
     }
@@ -162,7 +181,8 @@ export class Replica implements ResolveHost {
       if (t > version) version = t
     }
     if (!isVersion(version)) throw new RangeError(`version ${version} is beyond the safe integer range`)
-    const rec = makeRec(key, deleted ? null : value, this.id, version, this.gen, deleted)
+    const bare = makeRec(key, deleted ? null : value, this.id, version, this.gen, deleted)
+    const rec = this.sign === undefined ? bare : makeRec(key, bare.value, this.id, version, this.gen, deleted, this.sign(bare))
     const cur = this.map.get(key)
     if (!this.decide(cur, rec, this.self)) return { rec, applied: false, sent: true }
     const prev = this.self.clock
@@ -206,6 +226,28 @@ export class Replica implements ResolveHost {
       for (const l of this.listeners) if (l !== from) l.pushRepair(rec, from)
     }
     return true
+  }
+
+  /**
+   * Why a remote update must be refused outright, or null to go on to
+   * `resolve`: a version implausibly far ahead (a forged one would burn the
+   * version space), a bad or missing signature, or the `accept` hook's no.
+   */
+  admit(rec: Rec, peer: PeerLabel): string | null {
+    if (!this.plausible(rec.version)) return 'version too far ahead'
+    if (this.verify !== undefined && !this.verify(rec)) return rec.sig === undefined ? 'unsigned update' : 'bad signature'
+    if (this.accept !== undefined && !this.accept(rec, peer)) return 'not accepted'
+    return null
+  }
+
+  /** Whether a version a peer claims is within reach of what we have seen. */
+  plausible(version: number): boolean {
+    let base = this.version
+    if (this.now !== undefined) {
+      const t = this.now()
+      if (t > base) base = t
+    }
+    return version <= base + this.maxJump
   }
 
   /** Whether a node showed up with a new generation within the last `window` ms. */
@@ -365,7 +407,7 @@ export class Replica implements ResolveHost {
       }
       const source_id = typeof e.source_id === 'string' && e.source_id !== '' ? e.source_id : this.id
       const gen = typeof e.gen === 'string' ? e.gen : source_id === this.id ? this.gen : undefined
-      const rec = makeRec(key, (e.value ?? null) as JsonValue, source_id, e.version, gen, e.deleted === true)
+      const rec = makeRec(key, (e.value ?? null) as JsonValue, source_id, e.version, gen, e.deleted === true, typeof e.sig === 'string' ? e.sig : undefined)
       const src = this.clock.intern(source_id, gen)
       const cur = this.map.get(key)
       if (cur !== undefined) this.sourceOf(cur).log.remove(cur)

@@ -3,7 +3,7 @@ import { selectDelta, type Candidate } from './delta.ts'
 import { shuffle } from './random.ts'
 import type { LocalListener, Replica } from './replica.ts'
 import { ResetReceiver, ResetSender } from './reset.ts'
-import type { DeltaOrder, RandomFn, Rec } from './types.ts'
+import type { DeltaOrder, PeerLabel, RandomFn, Rec } from './types.ts'
 import {
   encodeDigest,
   encodeDone,
@@ -41,6 +41,8 @@ export interface SessionOptions {
    * showing up with a new generation does one full resync. Default 1 h.
    */
   readonly repairWindow?: number
+  /** Who is at the other end, for the replica's `accept` hook. */
+  readonly peer?: PeerLabel
   /**
    * The link may lose, duplicate or reorder messages: every update carries
    * its chain link (`prev`) and every end of digest an `ack`. On a reliable,
@@ -275,6 +277,13 @@ export class Session implements LocalListener {
       return
     }
     const replica = this.replica
+    const refused = replica.admit(rec, this.opts.peer ?? {})
+    if (refused !== null) {
+      // Refused outright: not applied, and no clock moves past it.
+      this.stats.invalid++
+      this.port.invalid(refused, rec)
+      return
+    }
     const src = replica.sourceOf(rec)
     // Share one copy of the id: records from a parser each carry their own.
     ;(rec as { source_id: string }).source_id = src.id
@@ -289,7 +298,7 @@ export class Session implements LocalListener {
   }
 
   private onReset(m: ResetMsg): void {
-    if (!this.selfStale) {
+    if (!this.selfStale || !this.replica.plausible(m.to)) {
       this.stats.invalid++
       this.port.invalid('reset from a peer we are not stale with', m)
       return
@@ -321,8 +330,9 @@ export class Session implements LocalListener {
     const peerGc = new Map<Source, number>()
     let selfStale = false
     for (const e of entries) {
-      const src = adopting || e.gc > 0 ? clock.intern(e.source_id, e.gen) : clock.find(e.source_id, e.gen)
+      let src = clock.find(e.source_id, e.gen)
       if (e.gc > (src?.clock ?? 0)) selfStale = true
+      if (src === undefined && adopting && e.version > 0 && clock.size < this.opts.limits.maxSources) src = clock.intern(e.source_id, e.gen)
       if (src === undefined) continue
       digest.set(src, e.version)
       if (e.gc > 0) peerGc.set(src, e.gc)
@@ -401,6 +411,7 @@ export class Session implements LocalListener {
       const src = clock.find(e.source_id, e.gen)
       if (src === undefined) continue
       if (e.upto === undefined ? lossyPeer : src.clock < e.upto) continue // not vouched, or part of the response was lost
+      if (!this.replica.plausible(e.version)) continue
       this.replica.advance(src, e.version)
     }
   }

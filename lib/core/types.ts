@@ -23,7 +23,22 @@ export interface Rec {
   readonly gen?: string
   /** Present and true on a tombstone written by `del`. */
   readonly deleted?: true
+  /** The source's signature over the record's canonical bytes (signed clusters only). */
+  readonly sig?: string
 }
+
+/** Who sent a remote update, for `accept`. */
+export interface PeerLabel {
+  /** The peer's node id, when the transport knows it (its hello). */
+  readonly id?: string
+}
+
+/** `config.sign`: a signature for one of this node's own records. */
+export type SignFn = (rec: Rec) => string
+/** `config.verify`: whether `rec.sig` is its source's signature over it. */
+export type VerifyFn = (rec: Rec) => boolean
+/** `config.accept`: whether to admit a remote update at all (authorisation). */
+export type AcceptFn = (update: Rec, peer: PeerLabel) => boolean
 
 /** What `get` returns: the seed's shape, exactly. */
 export interface Versioned {

@@ -154,6 +154,7 @@ export function encodePush(rec: Rec, prev: number, rprev?: number): WirePush {
   const w = { key: rec.key, value: rec.value, source_id: rec.source_id, version: rec.version } as WirePush
   if (rec.gen !== undefined) (w as { gen?: string }).gen = rec.gen
   if (rec.deleted === true) (w as { deleted?: true }).deleted = true
+  if (rec.sig !== undefined) (w as { sig?: string }).sig = rec.sig
   w.prev = prev
   if (rprev !== undefined) (w as { rprev?: number }).rprev = rprev
   return w

@@ -14,12 +14,15 @@ export interface Limits {
   readonly maxIdLength: number
   /** Deepest nesting accepted inside a value. */
   readonly maxValueDepth: number
+  /** Most sources a peer's digests may make this node track. */
+  readonly maxSources: number
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxKeyLength: 4096,
   maxIdLength: 256,
   maxValueDepth: 64,
+  maxSources: 65536,
 })
 
 /** Why `value` cannot be carried losslessly as JSON, or null when it can. */
@@ -193,11 +196,13 @@ function decodeUpdate(o: Record<string, unknown>, limits: Limits, out: Message[]
   if (prev !== undefined && !(typeof prev === 'number' && Number.isSafeInteger(prev) && prev >= 0 && prev < version)) {
     return 'prev must be a safe integer below version'
   }
+  const sig = o.sig
+  if (sig !== undefined && (typeof sig !== 'string' || sig.length > 1024)) return 'sig must be a string of at most 1024 characters'
   const rprev = o.rprev
   if (rprev !== undefined && !(typeof rprev === 'number' && Number.isSafeInteger(rprev) && rprev >= 0 && rprev < version)) {
     return 'rprev must be a safe integer below version'
   }
-  const rec = makeRec(key, value as JsonValue, o.source_id as string, version, gen as string | undefined, deleted === true)
+  const rec = makeRec(key, value as JsonValue, o.source_id as string, version, gen as string | undefined, deleted === true, sig as string | undefined)
   const m: { type: 'update'; rec: Rec; prev?: number; rprev?: number } = { type: 'update', rec }
   if (prev !== undefined) m.prev = prev as number
   if (rprev !== undefined) m.rprev = rprev as number
@@ -213,11 +218,17 @@ export function makeRec(
   version: number,
   gen: string | undefined,
   deleted: boolean,
+  sig?: string,
 ): Rec {
-  if (gen === undefined) {
-    return deleted ? { key, value: null, source_id, version, deleted: true } : { key, value, source_id, version }
-  }
-  return deleted
-    ? { key, value: null, source_id, version, gen, deleted: true }
-    : { key, value, source_id, version, gen }
+  const r = (
+    gen === undefined
+      ? deleted
+        ? { key, value: null, source_id, version, deleted: true }
+        : { key, value, source_id, version }
+      : deleted
+        ? { key, value: null, source_id, version, gen, deleted: true }
+        : { key, value, source_id, version, gen }
+  ) as Rec
+  if (sig !== undefined) (r as { sig?: string }).sig = sig
+  return r
 }

@@ -80,7 +80,7 @@ function raiseGc(r: Recovered, id: string, gen: string | undefined, version: num
 function replay(o: Record<string, unknown>, r: Recovered): string | null {
   if (typeof o.key === 'string') {
     if (typeof o.source_id !== 'string' || !isVersion(o.version) || !('value' in o)) return 'bad record'
-    const rec = makeRec(o.key, o.value as JsonValue, o.source_id, o.version, typeof o.gen === 'string' ? o.gen : undefined, o.deleted === true)
+    const rec = makeRec(o.key, o.value as JsonValue, o.source_id, o.version, typeof o.gen === 'string' ? o.gen : undefined, o.deleted === true, typeof o.sig === 'string' ? o.sig : undefined)
     r.records.set(rec.key, rec)
     if (rec.version > r.version) r.version = rec.version
     return null

@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.ts'
 import type { History } from '../core/history.ts'
 import { Replica, type DropReason, type ReplicaStats, type RestoreSnapshot, type SourceState } from '../core/replica.ts'
 import type { SessionOptions } from '../core/session.ts'
-import type { JsonValue, Rec, ResolveHost, SortFn, Versioned } from '../core/types.ts'
+import type { JsonValue, PeerLabel, Rec, ResolveHost, SortFn, Versioned } from '../core/types.ts'
 import { jsonProblem } from '../protocol/validate.ts'
 import { Binding, type BindingOwner } from './binding.ts'
 import { PeerStream } from './peer-stream.ts'
@@ -77,6 +77,10 @@ export class Gossip extends Duplex implements ResolveHost {
       maxHistory: cfg.max_history,
       now: cfg.clock,
       time: cfg.time,
+      sign: cfg.sign,
+      verify: cfg.verify,
+      accept: cfg.accept,
+      maxVersionJump: cfg.max_version_jump,
       state,
     })
     this.replica.host = this
@@ -194,9 +198,9 @@ export class Gossip extends Duplex implements ResolveHost {
     for (const b of this.bindings) if (b !== this.own) b.exchange()
   }
 
-  /** A new Duplex for one more peer. */
-  createStream(): PeerStream {
-    const s = new PeerStream(this.replica, this.sessionOpts, this.owner)
+  /** A new Duplex for one more peer; `peer.id` (when known) is passed to `config.accept`. */
+  createStream(opts: { peer?: PeerLabel } = {}): PeerStream {
+    const s = new PeerStream(this.replica, opts.peer === undefined ? this.sessionOpts : { ...this.sessionOpts, peer: opts.peer }, this.owner)
     this.bindings.add(s._binding)
     return s
   }

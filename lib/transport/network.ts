@@ -124,7 +124,7 @@ export class Connection implements PeerInfo {
         const id = (first as { id: string }).id
         if (id === net.gossip.id) return this.refuse('connected to itself')
         this.id = id
-        const stream = net.gossip.createStream()
+        const stream = net.gossip.createStream({ peer: { id } })
         this.stream = stream
         stream.on('invalid', (reason: string) => this.refusedObject(reason))
         stream.on('error', (err: Error) => this.close(`stream error: ${err.message}`))

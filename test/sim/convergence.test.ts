@@ -31,7 +31,7 @@ test('12 nodes, both orders, both built-in orders of values, mtu 1..20', (t) => 
     for (const resolve of ['lww', 'values'] as const) {
       for (const mtu of [1, 3, 20]) {
         const { sim, rounds } = run(1000 + mtu, 12, mtu, order, resolve, 400)
-        t.ok(sim.writes.length > 50, `${order}/${resolve}/mtu ${mtu}: ${sim.writes.length} writes`)
+        t.ok(sim.writes.length > 40, `${order}/${resolve}/mtu ${mtu}: ${sim.writes.length} writes`)
         t.deepEqual(sim.violations, [], 'invariant held after every message')
         t.ok(rounds > 0 && sim.converged(), `converged to the oracle in ${rounds} rounds after writes stopped`)
         t.equal(sim.redundant, 0, `no update sent to a node that held it (${sim.updatesDelivered} delivered)`)

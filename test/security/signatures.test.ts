@@ -1,0 +1,116 @@
+/** Signed updates, the accept hook and the version-jump bound. */
+import test from 'tape'
+import { Gossip, base, type Rec } from '../../lib/index.ts'
+import { generateSigningKeys, signer, verifier } from '../../lib/security.ts'
+import { quiet, sameState, until } from '../support/streams.ts'
+
+const keys = { a: generateSigningKeys(), b: generateSigningKeys(), mallory: generateSigningKeys() }
+const publicKeys = { a: keys.a.publicKey, b: keys.b.publicKey }
+
+function signed(id: 'a' | 'b', extra: object = {}): Gossip {
+  return new Gossip(id, {
+    ...base.config,
+    resolve: base.resolution.lww_vs_current_vers,
+    sign: signer(keys[id].privateKey),
+    verify: verifier(publicKeys),
+    ...extra,
+  })
+}
+
+function refusals(g: Gossip): string[] {
+  const out: string[] = []
+  g.on('invalid', (reason) => out.push(reason))
+  return out
+}
+
+test('signed nodes replicate; every record carries its source\'s signature', async (t) => {
+  const a = signed('a')
+  const b = signed('b')
+  a.pipe(b).pipe(a)
+  a.set('x', 1)
+  b.set('y', { nested: [1, 2] })
+  a.gossip()
+  await until(() => sameState([a, b]) && a.size === 2)
+  t.equal(typeof b.record('x')?.sig, 'string', 'b holds a\'s record with its signature')
+  t.ok(verifier(publicKeys)(b.record('x') as Rec), 'and it verifies')
+  t.equal(a.stats.invalid + b.stats.invalid, 0, 'nothing refused')
+  t.end()
+})
+
+test('a relay cannot alter another source\'s update', async (t) => {
+  const a = signed('a')
+  a.set('balance', 10)
+  const original = a.record('balance') as Rec
+  const b = signed('b')
+  const seen = refusals(b)
+  b.write({ ...original, value: 1_000_000 }) // the relay changed the value
+  b.write({ ...original, key: 'other' }) // or the key
+  b.write({ ...original, version: original.version + 5 }) // or the version
+  await quiet()
+  t.deepEqual(seen, ['bad signature', 'bad signature', 'bad signature'], 'all three refused')
+  t.equal(b.size, 0, 'nothing applied')
+  b.write(original)
+  await quiet()
+  t.equal(b.get('balance').value, 10, 'the genuine update is applied')
+  t.end()
+})
+
+test('a forged or unsigned update is refused; an old signed update cannot be replayed as new', async (t) => {
+  const a = signed('a')
+  a.set('k', 'first')
+  const old = a.record('k') as Rec
+  a.set('k', 'second')
+  const latest = a.record('k') as Rec
+  const b = signed('b')
+  const seen = refusals(b)
+  const forged = { key: 'k', value: 'evil', source_id: 'a', version: 99 }
+  b.write({ ...forged, sig: signer(keys.mallory.privateKey)(forged) }) // signed with the wrong key
+  b.write(forged) // unsigned
+  b.write({ key: 'k', value: 'x', source_id: 'nobody', version: 3, sig: 'AAAA' }) // unknown source
+  b.write(latest)
+  b.write(old) // replayed
+  await quiet()
+  t.deepEqual(seen, ['bad signature', 'unsigned update', 'bad signature'], 'forgeries refused')
+  t.equal(b.get('k').value, 'second', 'the replay of the older update did not win')
+  t.equal(b.stats.rejected, 1, 'it was refused by resolve, as stale')
+  t.end()
+})
+
+test('accept: the application decides which sources may write which keys', async (t) => {
+  const accepted: [string, string | undefined][] = []
+  const b = new Gossip('b', {
+    ...base.config,
+    resolve: base.resolution.lww_vs_current_vers,
+    accept: (u, peer) => {
+      accepted.push([u.key, peer.id])
+      return u.key.startsWith(`${u.source_id}/`)
+    },
+  })
+  const seen = refusals(b)
+  const fromA = b.createStream({ peer: { id: 'a' } })
+  fromA.write({ key: 'a/profile', value: 1, source_id: 'a', version: 1 })
+  fromA.write({ key: 'c/profile', value: 1, source_id: 'a', version: 2 })
+  await quiet()
+  t.equal(b.get('a/profile').value, 1, 'a may write under a/')
+  t.equal(b.get('c/profile').version, -Infinity, 'but not under c/')
+  t.deepEqual(seen, ['not accepted'], 'refused with a reason')
+  t.deepEqual(accepted, [['a/profile', 'a'], ['c/profile', 'a']], 'the hook sees the peer\'s id')
+  t.end()
+})
+
+test('a forged enormous version is refused and cannot block a source', async (t) => {
+  const a = new Gossip('a', { ...base.config, resolve: base.resolution.lww_vs_current_vers })
+  const b = new Gossip('b', { ...base.config, resolve: base.resolution.lww_vs_current_vers })
+  const seen = refusals(b)
+  b.write({ key: 'k', value: 'forged', source_id: 'a', version: Number.MAX_SAFE_INTEGER - 1 })
+  await quiet()
+  t.deepEqual(seen, ['version too far ahead'], 'refused')
+  t.equal(b.version, 0, 'b\'s version did not jump')
+  a.pipe(b).pipe(a)
+  a.set('k', 'real')
+  a.gossip()
+  await until(() => b.get('k').value === 'real')
+  t.pass('the real source\'s later writes still reach b')
+  t.ok(b.set('own', 1), 'and b can still write')
+  t.end()
+})
