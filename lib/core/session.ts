@@ -323,16 +323,17 @@ export class Session implements LocalListener {
       return
     }
     const clock = this.replica.clock
-    // A marker ending a complete response is adopted from; only then are
-    // sources we have never seen registered (nothing of them is held here).
+    // A marker ending a complete response is adopted from.
     const adopting = (reply || final) && !more
     const digest = new Map<Source, number>()
     const peerGc = new Map<Source, number>()
     let selfStale = false
     for (const e of entries) {
-      let src = clock.find(e.source_id, e.gen)
+      // Sources we hold nothing of are not registered from digests: nothing
+      // of theirs is to be sent or adopted, and a peer cannot make us track
+      // sources at will.
+      const src = clock.find(e.source_id, e.gen)
       if (e.gc > (src?.clock ?? 0)) selfStale = true
-      if (src === undefined && adopting && e.version > 0 && clock.size < this.opts.limits.maxSources) src = clock.intern(e.source_id, e.gen)
       if (src === undefined) continue
       digest.set(src, e.version)
       if (e.gc > 0) peerGc.set(src, e.gc)

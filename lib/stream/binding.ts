@@ -24,6 +24,12 @@ export interface BindingOwner {
 export class Binding implements SessionPort {
   readonly session: Session
   private heldCallback: ((err?: Error | null) => void) | null = null
+  /**
+   * The reader asked for more (`_read`) and we have pushed nothing since. The
+   * stream calls `_read` again only after our next push, so while this is
+   * set a write must never wait for `_read`.
+   */
+  private demand = false
   private wanted = false
   private pushed = 0
   private digestEnd = 0
@@ -42,6 +48,7 @@ export class Binding implements SessionPort {
 
   send(msg: WireMessage): void {
     if (this.closed) return
+    this.demand = false
     this.pushed++
     this.stream.push(msg)
   }
@@ -73,7 +80,7 @@ export class Binding implements SessionPort {
   write(chunk: unknown, callback: (err?: Error | null) => void): void {
     this.session.receive(chunk)
     if (this.wanted && this.room() && !this.session.inFlight) this.exchange()
-    if (this.closed || this.room()) callback()
+    if (this.closed || this.room() || this.demand) callback()
     else this.heldCallback = callback
   }
 
@@ -84,6 +91,7 @@ export class Binding implements SessionPort {
    * now, the stream calls `_read` again after our next push.
    */
   read(): void {
+    this.demand = true
     const cb = this.heldCallback
     if (cb !== null) {
       this.heldCallback = null
