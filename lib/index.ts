@@ -4,6 +4,7 @@
  */
 export { Gossip, type GossipEvents, type GossipStats } from './stream/gossip.ts'
 export { PeerStream, type PeerStreamEvents } from './stream/peer-stream.ts'
+export { WireStream, type WireStreamEvents, type WireStreamOptions } from './stream/wire-stream.ts'
 export { base } from './base.ts'
 export { ConfigError, type GossipConfig, type NormalizedConfig } from './config.ts'
 export { History, type HistoryEvents } from './core/history.ts'

@@ -61,7 +61,8 @@ function notObject(value: unknown): string | null {
  */
 export function parseLine(text: string): { value: object } | { reason: string } | null {
   if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1)
-  if (text.trim() === '') return null
+  // The common case, a line that starts an object, skips the blank test.
+  if (text.charCodeAt(0) !== 123 && text.trim() === '') return null
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -73,44 +74,84 @@ export function parseLine(text: string): { value: object } | { reason: string } 
   return { value: value as object }
 }
 
-/** Bytes (or strings) in, one plain object out per line. */
-export class NdjsonDecoder extends Transform {
-  readonly maxLineLength: number
-  private readonly onInvalid: DecoderOptions['onInvalid']
-  private readonly counts: DecoderStats = { lines: 0, objects: 0, invalid: 0, bytes: 0 }
+/**
+ * Splits bytes into lines and lines into objects, with the decoder's rules:
+ * at most `maxLineLength` bytes of an unfinished line are held; an over-long
+ * line is reported once and skipped to its `\n`; each byte is looked at a
+ * bounded number of times; UTF-8 is decoded only on whole lines. Calls
+ * `onObject` for each object and `onInvalid` for each refused line.
+ */
+export class LineReader {
+  readonly stats: DecoderStats = { lines: 0, objects: 0, invalid: 0, bytes: 0 }
   /** The unfinished line, as copies; their total length is `held` <= maxLineLength. */
   private pieces: Buffer[] = []
   private held = 0
   /** Set while discarding the rest of an over-long line (already reported) up to its `\n`. */
   private skipping = false
 
-  constructor(options: DecoderOptions = {}) {
-    super({ readableObjectMode: true })
-    const max = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH
-    if (!Number.isSafeInteger(max) || max < 1) throw new RangeError('maxLineLength must be a positive integer')
-    this.maxLineLength = max
-    this.onInvalid = options.onInvalid
+  constructor(
+    readonly maxLineLength: number,
+    private readonly onObject: (value: object) => void,
+    private readonly onInvalid: (reason: string, sample: string) => void,
+  ) {
+    if (!Number.isSafeInteger(maxLineLength) || maxLineLength < 1) throw new RangeError('maxLineLength must be a positive integer')
   }
 
-  get stats(): DecoderStats {
-    return { ...this.counts }
-  }
-
-  override _transform(chunk: Buffer | string, encoding: BufferEncoding, callback: Callback): void {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk
-    this.counts.bytes += buf.length
+  /** Feed the next bytes. */
+  feed(buf: Buffer): void {
+    this.stats.bytes += buf.length
     let start = 0
-    for (let nl = buf.indexOf(NL, start); nl !== -1; nl = buf.indexOf(NL, start)) {
+    let nl = buf.indexOf(NL, start)
+    if (nl !== -1 && this.held === 0 && !this.skipping) {
+      // Fast path: the whole lines of this chunk parsed in one go.
+      const last = buf.lastIndexOf(NL)
+      if (last > nl && last < this.maxLineLength * 64 && this.batch(buf, last)) {
+        start = last + 1
+        nl = -1
+      }
+    }
+    for (; nl !== -1; nl = buf.indexOf(NL, start)) {
       this.endLine(buf, start, nl)
       start = nl + 1
     }
     if (start < buf.length) this.hold(buf, start, buf.length)
-    callback()
   }
 
-  override _flush(callback: Callback): void {
+  /**
+   * Parse `buf[0, end)` (whole lines) as one JSON array. Succeeds only when
+   * every line is a short, plain JSON object: then each goes to `onObject`
+   * and true is returned; otherwise nothing is consumed and the lines are
+   * taken one by one (with their own reasons for any refusal).
+   */
+  private batch(buf: Buffer, end: number): boolean {
+    const text = buf.toString('utf8', 0, end)
+    let prev = -1
+    let lines = 0
+    for (let i = text.indexOf('\n'); ; i = text.indexOf('\n', i + 1)) {
+      const stop = i === -1 ? text.length : i
+      // Every line must start an object and be short enough (and have no \r).
+      if (text.charCodeAt(prev + 1) !== 123 || stop - prev - 1 > this.maxLineLength || text.charCodeAt(stop - 1) === 13) return false
+      lines++
+      if (i === -1) break
+      prev = i
+    }
+    let values: unknown[]
+    try {
+      values = JSON.parse('[' + text.replaceAll('\n', ',') + ']') as unknown[]
+    } catch {
+      return false
+    }
+    if (values.length !== lines) return false
+    for (const v of values) if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
+    this.stats.lines += lines
+    this.stats.objects += lines
+    for (const v of values) this.onObject(v as object)
+    return true
+  }
+
+  /** The input ended: a last line without its `\n` still counts. */
+  end(): void {
     if (this.held > 0) this.line(this.takeHeld())
-    callback()
   }
 
   /** Keep `buf[start, end)`, the start of a line whose end has not arrived. */
@@ -160,7 +201,7 @@ export class NdjsonDecoder extends Transform {
     const sample = Buffer.concat(parts, Math.min(SAMPLE_BYTES, n + end - start)).toString('utf8')
     this.pieces = []
     this.held = 0
-    this.counts.lines++
+    this.stats.lines++
     this.reject(`line longer than ${this.maxLineLength} bytes`, sample)
   }
 
@@ -168,17 +209,51 @@ export class NdjsonDecoder extends Transform {
   private line(text: string): void {
     const r = parseLine(text)
     if (r === null) return
-    this.counts.lines++
+    this.stats.lines++
     if ('reason' in r) return this.reject(r.reason, text)
-    this.counts.objects++
-    this.push(r.value)
+    this.stats.objects++
+    this.onObject(r.value)
   }
 
   private reject(reason: string, sample: string): void {
     if (sample.length > SAMPLE_LENGTH) sample = sample.slice(0, SAMPLE_LENGTH)
-    this.counts.invalid++
-    this.onInvalid?.(reason, sample)
-    this.emit('invalid', reason, sample)
+    this.stats.invalid++
+    this.onInvalid(reason, sample)
+  }
+}
+
+/** Bytes (or strings) in, one plain object out per line (a Transform over `LineReader`). */
+export class NdjsonDecoder extends Transform {
+  private readonly reader: LineReader
+
+  constructor(options: DecoderOptions = {}) {
+    super({ readableObjectMode: true })
+    this.reader = new LineReader(
+      options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
+      (value) => this.push(value),
+      (reason, sample) => {
+        options.onInvalid?.(reason, sample)
+        this.emit('invalid', reason, sample)
+      },
+    )
+  }
+
+  get maxLineLength(): number {
+    return this.reader.maxLineLength
+  }
+
+  get stats(): DecoderStats {
+    return { ...this.reader.stats }
+  }
+
+  override _transform(chunk: Buffer | string, encoding: BufferEncoding, callback: Callback): void {
+    this.reader.feed(typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk)
+    callback()
+  }
+
+  override _flush(callback: Callback): void {
+    this.reader.end()
+    callback()
   }
 }
 

@@ -42,10 +42,12 @@ export class History extends EventEmitter<HistoryEvents> {
     this.emit('update', update)
 
     if (memory.length > this.max) {
-      const before = memory.length
-      this.emit('compaction', memory, this)
-      // A listener may have compacted memory itself: resynchronise the index.
-      if (memory.length !== before) this.reindex()
+      if (this.listenerCount('compaction') > 0) {
+        const before = memory.length
+        this.emit('compaction', memory, this)
+        // A listener may have compacted memory itself: resynchronise the index.
+        if (memory.length !== before) this.reindex()
+      }
       const excess = memory.length - this.max
       if (excess > 0) {
         const dropped = excess === 1 ? [memory.shift()!] : memory.splice(0, excess)

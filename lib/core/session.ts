@@ -107,8 +107,9 @@ export class Session implements LocalListener {
   private readonly peerClock = new Map<Source, number>()
   /** Per source, the highest vouched version sent to the peer and the message that carried it. */
   private readonly inflight = new Map<Source, { v: number; seq: number }>()
-  /** Per source, where the last response left the peer (for `upto`). */
+  /** Per source, where the current response (all its parts) leaves the peer (for `upto`). */
   private readonly upto = new Map<Source, number>()
+  private streamingResponse = false
   private pending: DigestMsg[] = []
   private overflow = false
   private readonly scratch: Message[] = []
@@ -168,13 +169,16 @@ export class Session implements LocalListener {
     return this.awaiting > 0
   }
 
-  /** Feed one untrusted object from the peer. Never throws for bad input. */
-  receive(obj: unknown): void {
+  /**
+   * Feed one untrusted object from the peer. Never throws for bad input.
+   * `fresh`: the object was just parsed here and nobody else holds it.
+   */
+  receive(obj: unknown, fresh = false): void {
     if (this.closed) return
     this.received++
     const msgs = this.scratch
     msgs.length = 0
-    const reason = decode(obj, this.opts.limits, msgs)
+    const reason = decode(obj, this.opts.limits, msgs, fresh)
     if (reason !== null) {
       this.stats.invalid++
       this.port.invalid(reason, obj)
@@ -195,7 +199,7 @@ export class Session implements LocalListener {
         else this.pending.push(msg)
         return
       case 'done':
-        this.onDone(msg.reply, msg.more, msg.final, msg.ack, msg.resync)
+        this.onDone(msg.reply, msg.more, msg.final, msg.ack, msg.resync, msg.stream)
         return
       case 'reset':
         this.onReset(msg)
@@ -306,7 +310,7 @@ export class Session implements LocalListener {
     this.resetIn.onMarker(this.replica.clock.intern(m.source_id, m.gen), m, this.replica)
   }
 
-  private onDone(reply: boolean, more: boolean, final: boolean, ack: number | undefined, resync: boolean): void {
+  private onDone(reply: boolean, more: boolean, final: boolean, ack: number | undefined, resync: boolean, stream: boolean): void {
     this.stats.digestsReceived++
     // A sender on a lossy link acknowledges; its digest entries may have
     // been reordered with another digest's, so only entries that say what
@@ -377,7 +381,9 @@ export class Session implements LocalListener {
       const holdBack = this.selfStale || this.peerStale
       this.upto.clear()
       const truncated = holdBack ? true : this.respond(resync ? digest : null)
-      this.sendDigest(true, truncated, resync)
+      // A cut answer to an ordinary digest goes on by itself as the link drains.
+      this.streaming = truncated && !holdBack && !resync
+      this.sendDigest(true, truncated, resync, this.streaming)
       if (this.peerStale) this.port.wantExchange()
       return
     }
@@ -393,16 +399,49 @@ export class Session implements LocalListener {
     if (mayAdopt && !this.selfStale && !resync) this.adopt(entries, lossyPeer)
     this.inheritGc()
     this.upto.clear()
+    const ordinary = !this.selfStale && !this.peerStale
     const truncated = this.selfStale ? true : this.peerStale ? this.sendReset() : this.respond()
-    if (!this.selfStale) {
-      for (const src of clock.values()) {
-        const u = this.uptoFor(src, truncated)
-        if (this.upto.has(src) || src.clock > (digest.get(src) ?? 0)) this.send(encodeDigest(src.id, src.clock, src.gen, 0, u))
-      }
-    }
-    this.send(encodeDone(true, truncated, true, this.ackCount()))
+    this.streaming = ordinary && truncated
+    if (!this.selfStale) this.sendFinalEntries(digest, truncated)
+    this.send(encodeDone(true, truncated, true, this.ackCount(), false, this.streaming))
     if (this.awaiting > 0) this.awaiting--
-    if ((truncated || more) && !this.selfStale) this.port.wantExchange()
+    // A cut reset, or a cut answer the peer does not stream, needs another exchange.
+    if (!this.selfStale && ((truncated && !this.streaming) || (more && !stream))) this.port.wantExchange()
+  }
+
+  /** Clock entries (with `upto`) for what a response just brought the peer up to. */
+  private sendFinalEntries(digest: Map<Source, number> | null, cut: boolean): void {
+    for (const src of this.replica.clock.values()) {
+      const u = this.uptoFor(src, cut)
+      const behind = digest === null ? src.clock > (this.peerClock.get(src) ?? 0) : src.clock > (digest.get(src) ?? 0)
+      if (this.upto.has(src) || behind) this.send(encodeDigest(src.id, src.clock, src.gen, 0, u))
+    }
+  }
+
+  /** Whether a cut response is waiting to go on as the link drains. */
+  get streaming(): boolean {
+    return this.streamingResponse
+  }
+
+  private set streaming(v: boolean) {
+    this.streamingResponse = v
+  }
+
+  /**
+   * Send the next part of a cut response (the link has room): from where the
+   * peer stands, counting what is on its way. When nothing is left, close it
+   * with our clock entries and a `final` marker.
+   */
+  continueStream(): void {
+    if (!this.streamingResponse || this.closed || this.selfStale || this.peerStale) {
+      this.streamingResponse = false
+      return
+    }
+    if (this.respond()) return
+    this.streamingResponse = false
+    this.sendFinalEntries(null, false)
+    this.send(encodeDone(true, false, true, this.ackCount()))
+    this.upto.clear()
   }
 
   /** Take on the peer's clock where the response that just ended reached us whole. */
@@ -549,15 +588,18 @@ export class Session implements LocalListener {
     return this.upto.get(src) ?? this.peerClock.get(src) ?? 0
   }
 
-  /** Our digest; `answersResync`: it ends our answer to the peer's resync. */
-  private sendDigest(reply: boolean, more: boolean, answersResync = false): void {
+  /**
+   * Our digest; `answersResync`: it ends our answer to the peer's resync;
+   * `stream`: our cut answer goes on by itself.
+   */
+  private sendDigest(reply: boolean, more: boolean, answersResync = false, stream = false): void {
     const sources = shuffle(Array.from(this.replica.clock.values()), this.opts.random)
     const resync = !reply && this.resyncing !== -1
     for (const s of sources) {
       const version = resync ? (this.resyncFloor.get(s) ?? 0) : s.clock
       this.send(encodeDigest(s.id, version, s.gen, s.gc, reply ? this.uptoFor(s, more) : undefined))
     }
-    this.send(encodeDone(reply, more, false, this.ackCount(), resync || answersResync))
+    this.send(encodeDone(reply, more, false, this.ackCount(), resync || answersResync, stream))
     this.stats.digestsSent++
   }
 }

@@ -66,6 +66,12 @@ export interface DoneMsg {
    * receiver adopts nothing from it.
    */
   readonly resync: boolean
+  /**
+   * With `more`: the sender goes on with this response by itself as the
+   * link drains, and closes it with a `final` marker; no new exchange is
+   * needed for the rest.
+   */
+  readonly stream: boolean
 }
 
 export interface UpdateMsg {
@@ -119,6 +125,7 @@ export interface WireDone {
   final?: true
   ack?: number
   resync?: true
+  stream?: true
 }
 
 /** Wire object of an update with its chain link. */
@@ -139,13 +146,14 @@ export function encodeReset(source_id: string, gen: string | undefined, from: nu
     : { digest: true, reset: true, source_id, gen, from, to, n }
 }
 
-export function encodeDone(reply: boolean, more: boolean, final: boolean, ack: number | undefined, resync = false): WireDone {
+export function encodeDone(reply: boolean, more: boolean, final: boolean, ack: number | undefined, resync = false, stream = false): WireDone {
   const m: WireDone = { digest: true, done: true }
   if (reply) m.reply = true
   if (more) m.more = true
   if (final) m.final = true
   if (ack !== undefined) m.ack = ack
   if (resync) m.resync = true
+  if (stream) m.stream = true
   return m
 }
 

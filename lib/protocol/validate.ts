@@ -84,15 +84,19 @@ export function isVersion(v: unknown): v is number {
  * Decode one untrusted object into messages appended to `out` (one, or two for
  * a seed-style digest entry that also carries `done`). Returns null on success
  * or the reason the object was refused; `out` is untouched on refusal.
+ *
+ * `fresh`: the object was just parsed and nobody else holds it, so a valid
+ * update with exactly the record's fields may become the record itself
+ * (otherwise the record is always a copy).
  */
-export function decode(obj: unknown, limits: Limits, out: Message[]): string | null {
+export function decode(obj: unknown, limits: Limits, out: Message[], fresh = false): string | null {
   if (typeof obj !== 'object' || obj === null) return `expected an object, got ${obj === null ? 'null' : typeof obj}`
   if (Array.isArray(obj)) return 'expected an object, got an array'
   const o = obj as Record<string, unknown>
   const digest = o.digest
   if (digest === true) return decodeDigest(o, limits, out)
   if (digest !== undefined && digest !== false) return 'digest must be true when present'
-  return decodeUpdate(o, limits, out)
+  return decodeUpdate(o, limits, out, fresh)
 }
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
@@ -124,7 +128,7 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
     if (o.upto !== undefined && !isCount(o.upto)) return 'digest upto must be a non-negative safe integer'
   }
   if (o.ack !== undefined && !isCount(o.ack)) return 'ack must be a non-negative safe integer'
-  for (const f of ['reply', 'more', 'final', 'resync'] as const) {
+  for (const f of ['reply', 'more', 'final', 'resync', 'stream'] as const) {
     const x = o[f]
     if (x !== undefined && typeof x !== 'boolean') return `${f} must be a boolean`
   }
@@ -140,12 +144,13 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
     out.push(d)
   }
   if (done === true) {
-    const d: { type: 'done'; reply: boolean; more: boolean; final: boolean; resync: boolean; ack?: number } = {
+    const d: { type: 'done'; reply: boolean; more: boolean; final: boolean; resync: boolean; stream: boolean; ack?: number } = {
       type: 'done',
       reply: o.reply === true,
       more: o.more === true,
       final: o.final === true,
       resync: o.resync === true,
+      stream: o.stream === true,
     }
     if (o.ack !== undefined) d.ack = o.ack as number
     out.push(d)
@@ -172,7 +177,7 @@ function decodeReset(o: Record<string, unknown>, limits: Limits, out: Message[])
   return null
 }
 
-function decodeUpdate(o: Record<string, unknown>, limits: Limits, out: Message[]): string | null {
+function decodeUpdate(o: Record<string, unknown>, limits: Limits, out: Message[], fresh: boolean): string | null {
   const key = o.key
   if (typeof key !== 'string') return 'update key must be a string'
   if (key.length > limits.maxKeyLength) return `update key longer than ${limits.maxKeyLength}`
@@ -202,12 +207,22 @@ function decodeUpdate(o: Record<string, unknown>, limits: Limits, out: Message[]
   if (rprev !== undefined && !(typeof rprev === 'number' && Number.isSafeInteger(rprev) && rprev >= 0 && rprev < version)) {
     return 'rprev must be a safe integer below version'
   }
-  const rec = makeRec(key, value as JsonValue, o.source_id as string, version, gen as string | undefined, deleted === true, sig as string | undefined)
+  const rec =
+    fresh && prev === undefined && rprev === undefined && deleted !== false && countKeys(o) === 4 + (gen !== undefined ? 1 : 0) + (deleted === true ? 1 : 0) + (sig !== undefined ? 1 : 0)
+      ? (o as unknown as Rec)
+      : makeRec(key, value as JsonValue, o.source_id as string, version, gen as string | undefined, deleted === true, sig as string | undefined)
   const m: { type: 'update'; rec: Rec; prev?: number; rprev?: number } = { type: 'update', rec }
   if (prev !== undefined) m.prev = prev as number
   if (rprev !== undefined) m.rprev = rprev as number
   out.push(m)
   return null
+}
+
+/** Own enumerable keys of a plain object, counted without allocating. */
+function countKeys(o: object): number {
+  let n = 0
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) n++
+  return n
 }
 
 /** A fresh record with exactly the record fields (no peer-supplied extras). */

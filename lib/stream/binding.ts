@@ -3,6 +3,36 @@ import type { Replica } from '../core/replica.ts'
 import { Session, type SessionOptions, type SessionPort } from '../core/session.ts'
 import type { WireMessage } from '../protocol/messages.ts'
 
+/**
+ * Where a binding's outgoing messages go: the readable side of its stream,
+ * as objects or as framed bytes. Units are objects or bytes.
+ */
+export interface Outlet {
+  /** Queue one message for the reader. */
+  put(msg: WireMessage): void
+  /** Units queued so far. */
+  position(): number
+  /** Units the reader has taken so far. */
+  consumed(): number
+  /** Whether the reader is behind by a highWaterMark or more. */
+  full(): boolean
+}
+
+/** The outlet of an object-mode stream: messages are its objects. */
+export function objectOutlet(stream: Duplex, onPush: () => void): Outlet {
+  let put = 0
+  return {
+    put(msg) {
+      put++
+      onPush()
+      stream.push(msg)
+    },
+    position: () => put,
+    consumed: () => put - stream.readableLength,
+    full: () => stream.readableLength >= stream.readableHighWaterMark,
+  }
+}
+
 /** Callbacks from a binding to the node that owns it. */
 export interface BindingOwner {
   onInvalid(reason: string, obj: unknown, stream: Duplex): void
@@ -12,7 +42,7 @@ export interface BindingOwner {
 }
 
 /**
- * Connects one object-mode Duplex to one protocol `Session`.
+ * Connects one Duplex (objects, or framed bytes) to one protocol `Session`.
  *
  * Backpressure, both ways:
  * - outgoing: a response is at most `mtu` updates; pushes are only queued
@@ -31,7 +61,6 @@ export class Binding implements SessionPort {
    */
   private demand = false
   private wanted = false
-  private pushed = 0
   private digestEnd = 0
   private closed = false
 
@@ -40,21 +69,27 @@ export class Binding implements SessionPort {
     replica: Replica,
     opts: SessionOptions,
     private readonly owner: BindingOwner,
+    outlet?: Outlet,
   ) {
+    this.outlet = outlet ?? objectOutlet(stream, () => this.pushed())
     this.session = new Session(replica, this, opts)
   }
+  private readonly outlet: Outlet
 
   // ---- SessionPort ----
 
   send(msg: WireMessage): void {
     if (this.closed) return
+    this.outlet.put(msg)
+  }
+
+  /** The outlet handed something to the stream (which resets its `_read` state). */
+  pushed(): void {
     this.demand = false
-    this.pushed++
-    this.stream.push(msg)
   }
 
   room(): boolean {
-    return !this.closed && this.stream.readableLength < this.stream.readableHighWaterMark
+    return !this.closed && !this.outlet.full()
   }
 
   invalid(reason: string, obj: unknown): void {
@@ -71,14 +106,20 @@ export class Binding implements SessionPort {
   /** Start an exchange unless our last digest still sits unread in the buffer. */
   exchange(): void {
     if (this.closed) return
-    if (this.digestEnd > this.pushed - this.stream.readableLength) return
+    if (this.digestEnd > this.outlet.consumed()) return
     this.wanted = false
     this.session.start()
-    this.digestEnd = this.pushed
+    this.digestEnd = this.outlet.position()
   }
 
   write(chunk: unknown, callback: (err?: Error | null) => void): void {
     this.session.receive(chunk)
+    this.settle(callback)
+  }
+
+  /** After some input was processed: let the writer go on, unless our output is full. */
+  settle(callback: (err?: Error | null) => void): void {
+    if (this.session.streaming && this.room()) this.session.continueStream()
     if (this.wanted && this.room() && !this.session.inFlight) this.exchange()
     if (this.closed || this.room() || this.demand) callback()
     else this.heldCallback = callback
@@ -97,6 +138,7 @@ export class Binding implements SessionPort {
       this.heldCallback = null
       cb()
     }
+    if (this.session.streaming) this.session.continueStream()
     if (this.wanted && !this.session.inFlight) this.exchange()
     this.owner.onRoom(this)
   }

@@ -8,6 +8,7 @@ import type { JsonValue, PeerLabel, Rec, ResolveHost, SortFn, Versioned } from '
 import { jsonProblem } from '../protocol/validate.ts'
 import { Binding, type BindingOwner } from './binding.ts'
 import { PeerStream } from './peer-stream.ts'
+import { WireStream, type WireStreamOptions } from './wire-stream.ts'
 import { stateView } from './state-view.ts'
 
 export interface GossipEvents {
@@ -201,6 +202,18 @@ export class Gossip extends Duplex implements ResolveHost {
   /** A new Duplex for one more peer; `peer.id` (when known) is passed to `config.accept`. */
   createStream(opts: { peer?: PeerLabel } = {}): PeerStream {
     const s = new PeerStream(this.replica, opts.peer === undefined ? this.sessionOpts : { ...this.sessionOpts, peer: opts.peer }, this.owner)
+    this.bindings.add(s._binding)
+    return s
+  }
+
+  /**
+   * A byte Duplex for one more peer that speaks ndjson itself: pipe it to a
+   * socket both ways (`socket.pipe(s).pipe(socket)`), no codec needed. The
+   * fastest way to connect a peer over any byte stream.
+   */
+  createWireStream(opts: { peer?: PeerLabel } & WireStreamOptions = {}): WireStream {
+    const sessionOpts = opts.peer === undefined ? this.sessionOpts : { ...this.sessionOpts, peer: opts.peer }
+    const s = new WireStream(this.replica, sessionOpts, this.owner, opts)
     this.bindings.add(s._binding)
     return s
   }

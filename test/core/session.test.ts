@@ -31,13 +31,19 @@ test('a second exchange sends no update at all', (t) => {
   t.end()
 })
 
-test('a truncated exchange asks for a follow-up until everything is across', (t) => {
+test('a cut response goes on by itself, mtu at a time, and closes with a final marker', (t) => {
   const a = replica('a')
   const b = replica('b')
   for (let i = 0; i < 25; i++) a.writeLocal('k' + i, i)
-  const { exchange } = link(b, a, 10)
-  t.equal(exchange(), 3, '25 records at mtu 10: three exchanges')
+  const { exchange, log } = link(b, a, 10)
+  t.equal(exchange(), 1, 'one exchange')
   t.equal(b.size, 25, 'all 25 arrived')
+  const fromA = log.filter((l) => l.from === 'b').map((l) => l.msg)
+  const dones = fromA.filter((m) => m.done === true)
+  t.equal(dones[0].more, true, 'the reply said more')
+  t.equal(dones[0].stream, true, 'and that the rest would follow by itself')
+  t.equal(dones[dones.length - 1].final, true, 'the stream ended with a final marker')
+  t.equal(b.clock.get('a'), a.clock.get('a'), 'after which b adopted a\'s clock')
   t.end()
 })
 

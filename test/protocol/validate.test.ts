@@ -58,8 +58,8 @@ test('decode accepts the seed\'s shapes and the extensions', (t) => {
   t.deepEqual(ok({ digest: true, source_id: 'a', version: 4 }).out, [{ type: 'digest', source_id: 'a', version: 4, gc: 0 }], 'digest entry')
   t.deepEqual(ok({ digest: true, source_id: 'a', version: 4, gc: 3 }).out, [{ type: 'digest', source_id: 'a', version: 4, gc: 3 }], 'digest entry with a collected-tombstone floor')
   t.deepEqual(ok({ digest: true, reset: true, source_id: 'a', from: 2, to: 9, n: 3 }).out, [{ type: 'reset', source_id: 'a', from: 2, to: 9, n: 3 }], 'reset chunk end')
-  t.deepEqual(ok({ digest: true, done: true }).out, [{ type: 'done', reply: false, more: false, final: false, resync: false }], 'end of digest')
-  t.deepEqual(ok({ digest: true, done: true, reply: true, ack: 12 }).out, [{ type: 'done', reply: true, more: false, final: false, resync: false, ack: 12 }], 'end of digest with an acknowledgement')
+  t.deepEqual(ok({ digest: true, done: true }).out, [{ type: 'done', reply: false, more: false, final: false, resync: false, stream: false }], 'end of digest')
+  t.deepEqual(ok({ digest: true, done: true, reply: true, ack: 12 }).out, [{ type: 'done', reply: true, more: false, final: false, resync: false, stream: false, ack: 12 }], 'end of digest with an acknowledgement')
   t.deepEqual(
     ok({ digest: true, source_id: 'a', version: -Infinity, done: true }).out.map((m) => m.type),
     ['digest', 'done'],

@@ -82,7 +82,13 @@ export function link(a: Replica, b: Replica, mtu = 10, order: DeltaOrder = 'dept
     A.s.start()
     n++
     run()
-    while (A.port.wants || B.port.wants) {
+    while (A.port.wants || B.port.wants || A.s.streaming || B.s.streaming) {
+      if (A.s.streaming || B.s.streaming) {
+        if (A.s.streaming) A.s.continueStream()
+        if (B.s.streaming) B.s.continueStream()
+        run()
+        continue
+      }
       if (A.port.wants) {
         A.port.wants = 0
         A.s.start()

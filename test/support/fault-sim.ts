@@ -93,6 +93,7 @@ export class FaultSim {
   messages = 0
   private readonly sessionOpts: SessionOptions
   private readonly deferred = new Map<number, () => void>()
+  private readonly continuing = new Set<Session>()
 
   constructor(readonly opts: FaultOptions) {
     this.random = seededRandom(opts.seed)
@@ -257,6 +258,16 @@ export class FaultSim {
       }
       this.messages++
       this.sessions.get(`${m.to}>${m.from}`)?.receive(parsed.value)
+      // Links drain as messages are delivered: streamed responses go on.
+      for (const sess of this.sessions.values()) {
+        if (sess.streaming && !this.continuing.has(sess)) {
+          this.continuing.add(sess)
+          this.later(() => {
+            this.continuing.delete(sess)
+            sess.continueStream()
+          })
+        }
+      }
       const v = this.invariantAt(m.to)
       if (v !== null && this.violations.length < 5) this.violations.push(`t=${this.now.toFixed(1)} ${m.from}->${m.to}: ${v}`)
     }

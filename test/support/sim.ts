@@ -193,7 +193,12 @@ export class Sim {
     while (rounds++ < 10_000) {
       const pi = this.nodes[i].ports[j]!
       const pj = this.nodes[j].ports[i]!
-      if (pi.wanted) {
+      const si = this.nodes[i].sessions[j]!
+      const sj = this.nodes[j].sessions[i]!
+      // A cut response goes on by itself once the link has drained.
+      if (si.streaming) si.continueStream()
+      else if (sj.streaming) sj.continueStream()
+      else if (pi.wanted) {
         pi.wanted = false
         s.start()
         this.exchanges++
@@ -352,6 +357,16 @@ export class Sim {
       for (const [i, j, q] of pending) for (let k = 0; k < q; k++) this.deliver(i, j)
     }
     for (const node of this.nodes) for (const p of node.ports) if (p) p.wanted = false
+    // Streamed responses finish on their own; let them, tick by tick.
+    for (let guard = 0; guard < 10_000; guard++) {
+      let any = false
+      for (const node of this.nodes) for (const sess of node.sessions) if (sess?.streaming) {
+        sess.continueStream()
+        any = true
+      }
+      if (!any) break
+      this.drain()
+    }
   }
 
   /** Synchronous rounds until converged; returns the rounds used, or -1. */

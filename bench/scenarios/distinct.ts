@@ -1,0 +1,45 @@
+/**
+ * (a) Two connected nodes; A sets N distinct keys; time until B holds all N.
+ *   node --import tsx bench/scenarios/distinct.ts <ours|scuttlebutt> <N>
+ * Both implementations first move 5,000 warm-up keys, so the JIT is warm.
+ */
+import { emit, joinOurs, joinScuttlebutt, ours, peakRssMB, ScuttlebuttModel, until } from './common.ts'
+
+const [impl, nArg] = process.argv.slice(2)
+const n = Number(nArg)
+const WARM = 5000
+const value = (i: number) => ({ i, name: 'item-' + i })
+
+if (impl === 'ours') {
+  const a = ours('A')
+  const b = ours('B')
+  const { sa, sb, bytes } = joinOurs(a, b)
+  sa.gossip()
+  await until(() => sa.stats.digestsReceived > 0 && sb.stats.digestsReceived > 0)
+  for (let i = 0; i < WARM; i++) a.set('warm-' + i, value(i))
+  await until(() => b.size === WARM)
+  const bytes0 = bytes()
+  const t0 = performance.now()
+  for (let i = 0; i < n; i++) a.set('key-' + i, value(i))
+  await until(() => b.size === WARM + n)
+  const ms = performance.now() - t0
+  emit({ ms, ups: (n / ms) * 1000, rssMB: peakRssMB(), bytesPerUpdate: (bytes() - bytes0) / n })
+} else {
+  const Model = ScuttlebuttModel()
+  const a = new Model()
+  const b = new Model()
+  const { synced, bytes } = joinScuttlebutt(a, b)
+  await until(synced)
+  let have = 0
+  b.on('update', () => have++)
+  for (let i = 0; i < WARM; i++) a.set('warm-' + i, value(i))
+  await until(() => have >= WARM)
+  const bytes0 = bytes()
+  const t0 = performance.now()
+  for (let i = 0; i < n; i++) a.set('key-' + i, value(i))
+  await until(() => have >= WARM + n)
+  const ms = performance.now() - t0
+  if (Object.keys(b.toJSON()).length !== WARM + n) throw new Error('scuttlebutt: B does not hold every key')
+  emit({ ms, ups: (n / ms) * 1000, rssMB: peakRssMB(), bytesPerUpdate: (bytes() - bytes0) / n })
+}
+process.exit(0)

@@ -1,0 +1,123 @@
+import { Duplex } from 'readable-stream'
+import { DEFAULT_MAX_LINE_LENGTH, LineReader } from '../codec/ndjson.ts'
+import type { Replica } from '../core/replica.ts'
+import type { SessionOptions, SessionStats } from '../core/session.ts'
+import type { WireMessage } from '../protocol/messages.ts'
+import { Binding, type BindingOwner, type Outlet } from './binding.ts'
+
+export interface WireStreamOptions {
+  /** Longest line accepted from the peer, bytes. Default 1 MiB. */
+  maxLineLength?: number
+  /** Bytes of output the reader may fall behind before pushes wait. Default 256 KiB. */
+  highWaterMark?: number
+}
+
+export interface WireStreamEvents {
+  /** A peer line or object was refused; the stream carries on with the next one. */
+  invalid: [reason: string, sample: unknown]
+}
+
+/**
+ * One peer's byte stream, speaking ndjson itself: bytes in and out, the same
+ * protocol as `PeerStream` behind a codec, without an object stream per hop.
+ * Messages sent in one turn of the event loop leave as one chunk.
+ *
+ * Invariants: every object written is one line; input lines are bounded by
+ * `maxLineLength` and refused lines change nothing (`invalid` event); the
+ * output buffer (pending text plus the readable buffer) only grows past the
+ * highWaterMark by one response (at most `mtu` updates).
+ */
+export class WireStream extends Duplex {
+  private readonly binding: Binding
+  private readonly reader: LineReader
+  private pending: string[] = []
+  private pendingBytes = 0
+  private scheduled = false
+  private putBytes = 0
+  private pushedBytes = 0
+  private readonly limit: number
+
+  /** @internal use `gossip.createWireStream()` */
+  constructor(replica: Replica, opts: SessionOptions, owner: BindingOwner, wire: WireStreamOptions = {}) {
+    const limit = wire.highWaterMark ?? 256 * 1024
+    super({ readableHighWaterMark: limit, writableHighWaterMark: 64 * 1024 })
+    this.limit = limit
+    const outlet: Outlet = {
+      put: (msg) => this.put(msg),
+      position: () => this.putBytes,
+      consumed: () => this.pushedBytes - this.readableLength,
+      full: () => this.pendingBytes + this.readableLength >= this.limit,
+    }
+    this.binding = new Binding(this, replica, opts, owner, outlet)
+    this.reader = new LineReader(
+      wire.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
+      (obj) => this.binding.session.receive(obj, true),
+      (reason, sample) => owner.onInvalid(reason, sample, this),
+    )
+  }
+
+  /** Start an exchange with this peer now. */
+  gossip(): void {
+    this.binding.exchange()
+  }
+
+  get stats(): Readonly<SessionStats> & { bytesIn: number; bytesOut: number } {
+    return { ...this.binding.session.stats, bytesIn: this.reader.stats.bytes, bytesOut: this.putBytes }
+  }
+
+  /** @internal */
+  get _binding(): Binding {
+    return this.binding
+  }
+
+  private put(msg: WireMessage): void {
+    const line = JSON.stringify(msg) + '\n'
+    this.pending.push(line)
+    this.pendingBytes += line.length
+    this.putBytes += line.length
+    if (!this.scheduled) {
+      this.scheduled = true
+      queueMicrotask(() => this.flush())
+    }
+  }
+
+  private flush(): void {
+    this.scheduled = false
+    if (this.pending.length === 0) return
+    const text = this.pending.length === 1 ? this.pending[0] : this.pending.join('')
+    this.pending = []
+    this.pendingBytes = 0
+    this.pushedBytes += text.length
+    this.binding.pushed()
+    this.push(text)
+  }
+
+  override _read(): void {
+    this.binding.read()
+  }
+
+  override _write(chunk: Buffer | string, enc: BufferEncoding, callback: (err?: Error | null) => void): void {
+    this.reader.feed(typeof chunk === 'string' ? Buffer.from(chunk, enc) : chunk)
+    this.binding.settle(callback)
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    this.reader.end()
+    this.flush()
+    this.binding.close()
+    this.push(null)
+    callback()
+  }
+
+  override _destroy(err: Error | null, callback: (error: Error | null) => void): void {
+    this.binding.close()
+    callback(err)
+  }
+}
+
+export interface WireStream {
+  on<K extends keyof WireStreamEvents>(event: K, listener: (...args: WireStreamEvents[K]) => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+  once<K extends keyof WireStreamEvents>(event: K, listener: (...args: WireStreamEvents[K]) => void): this
+  once(event: string | symbol, listener: (...args: any[]) => void): this
+}
