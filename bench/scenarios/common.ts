@@ -27,14 +27,18 @@ export function ours(id: string, mtu = 1000, extra: object = {}): Gossip {
   return new Gossip(id, { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu, ...extra })
 }
 
-/** A byte counter that passes bytes through; also counts lines starting with `[` (npm scuttlebutt's updates). */
-export function meter(): PassThrough & { bytes: number; arrays: number } {
+/**
+ * A byte counter that passes bytes through; with `countArrays`, it also
+ * counts lines that start with `[` (npm scuttlebutt's update lines).
+ */
+export function meter(countArrays = false): PassThrough & { bytes: number; arrays: number } {
   const m = new PassThrough() as PassThrough & { bytes: number; arrays: number }
   m.bytes = 0
   m.arrays = 0
   let atStart = true
   m.on('data', (d: Buffer) => {
     m.bytes += d.length
+    if (!countArrays) return
     for (let i = 0; i < d.length; i++) {
       if (atStart && d[i] === 0x5b) m.arrays++
       atStart = d[i] === 0x0a
@@ -55,14 +59,14 @@ export function joinOurs(a: Gossip, b: Gossip) {
 }
 
 /** Two npm scuttlebutt models joined the same way (their streams already speak JSON lines). */
-export function joinScuttlebutt(a: ScuttlebuttModelInstance, b: ScuttlebuttModelInstance) {
+export function joinScuttlebutt(a: ScuttlebuttModelInstance, b: ScuttlebuttModelInstance, countLines = false) {
   const sa = a.createStream()
   const sb = b.createStream()
   let synced = 0
   sa.on('sync', () => synced++)
   sb.on('sync', () => synced++)
-  const ab = meter()
-  const ba = meter()
+  const ab = meter(countLines)
+  const ba = meter(countLines)
   sa.pipe(ab).pipe(sb)
   sb.pipe(ba).pipe(sa)
   return { sa, sb, bytes: () => ab.bytes + ba.bytes, updateLines: () => ab.arrays + ba.arrays, synced: () => synced === 2 }

@@ -36,7 +36,7 @@ if (impl === 'ours') {
 } else {
   const Model = ScuttlebuttModel()
   const nodes = Array.from({ length: count }, () => new Model())
-  const links = nodes.map((m, i) => joinScuttlebutt(m, nodes[(i + 1) % count]))
+  const links = nodes.map((m, i) => joinScuttlebutt(m, nodes[(i + 1) % count], true))
   await until(() => links.every((l) => l.synced()))
   const counts = nodes.map(() => 0)
   // Every update line that crosses a link reaches a node (applied or not).
