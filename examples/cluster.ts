@@ -4,6 +4,7 @@
  *
  *   npm start
  *   node --import tsx examples/cluster.ts --nodes 5 --duration 10 --rate 500 --keys 1000 [--json]
+ *   node --import tsx examples/cluster.ts --secret "$(openssl rand -hex 32)"
  *
  * Steps: start the nodes on loopback ports, each with its log in a temporary
  * folder; connect them (every pair for up to 8 nodes, else a ring plus two
@@ -13,6 +14,8 @@
  * poll `stats` from every node and print progress; then poll until every node
  * reports the same state hash and key count (at most 30 s), print a summary,
  * and quit the nodes. Exits 0 only when every node ended with identical state.
+ * With `--secret`, every node (the restarted one too) runs with `--secret`,
+ * so every link is TLS-PSK.
  */
 import * as fs from 'node:fs'
 import * as os from 'node:os'
@@ -98,9 +101,12 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   const log = (line: string) => (opts.json ? process.stderr : process.stdout).write(line + '\n')
   const tty = (opts.json ? process.stderr : process.stdout).isTTY === true
   const ids = Array.from({ length: opts.nodes }, (_, i) => `node-${i}`)
-  const args = (id: string) => ['--interval', '200', '--data', join(dataRoot, id)]
+  const secret = opts.secret === undefined ? [] : ['--secret', opts.secret]
+  const args = (id: string) => ['--interval', '200', '--data', join(dataRoot, id), ...secret]
   nodes.push(...(await Promise.all(ids.map((id) => NodeProcess.start(root, id, args(id), onDeath)))))
-  log(`started ${nodes.length} nodes on ports ${nodes.map((n) => n.port).join(', ')}`)
+  const modes = [...new Set(nodes.map((n) => n.tls))]
+  const links = modes.map((m) => (m === 'secret' ? 'TLS-PSK (cluster secret)' : m === 'certificate' ? 'mutual TLS' : 'plain TCP')).join(' and ')
+  log(`started ${nodes.length} nodes on ports ${nodes.map((n) => n.port).join(', ')}; links: ${links}`)
 
   const edges = topology(opts.nodes)
   const degree = new Array<number>(opts.nodes).fill(0)

@@ -1,8 +1,28 @@
 /**
- * simple-scuttle/net: peers over byte streams and TCP (Node.js).
+ * simple-scuttle/net: peers over byte streams, TCP and TLS (Node.js).
  */
 export { Network, Connection, type NetworkOptions, type NetworkEvents, type PeerInfo, type Direction } from './transport/network.ts'
-export { listen, connect, Dialer, ListenError, type ListenOptions, type Listener, type DialOptions } from './transport/tcp.ts'
+export {
+  listen,
+  connect,
+  openTcp,
+  Dialer,
+  ListenError,
+  type ListenOptions,
+  type Listener,
+  type DialOptions,
+  type Target,
+  type LinkAttempt,
+  type Opener,
+} from './transport/tcp.ts'
+export {
+  tlsOpener,
+  PSK_CIPHERS,
+  PSK_TLS_VERSION,
+  type TlsOptions,
+  type TlsCertificateOptions,
+  type TlsSecretOptions,
+} from './transport/tls.ts'
 export { Scheduler, type SchedulerOptions, type Exchangeable } from './transport/scheduler.ts'
 export { backoffDelay, realTimers, type Timers, type BackoffOptions } from './transport/timers.ts'
 export { createDecoder, createEncoder, NdjsonDecoder, NdjsonEncoder, type DecoderOptions, type EncoderOptions } from './codec/ndjson.ts'

@@ -67,10 +67,30 @@ test('examples/cluster.ts: three node processes under load converge', async (t) 
   t.end()
 })
 
+test('examples/cluster.ts --secret: nodes linked by TLS-PSK converge', async (t) => {
+  const r = await run('examples/cluster.ts', ['--nodes', '3', '--duration', '1', '--rate', '100', '--secret', 'cluster-secret-for-tests', '--json'], 120_000)
+  t.equal(r.code, 0, `exit 0${r.code === 0 ? '' : `; stderr: ${r.stderr.slice(-2000)}`}`)
+  t.match(r.stderr, /started 3 nodes on ports [\d, ]+; links: TLS-PSK \(cluster secret\)$/m, 'every node reported TLS-PSK links')
+  let s: Record<string, any> = {}
+  try {
+    s = JSON.parse(r.stdout.trim())
+  } catch {
+    t.fail(`summary is not JSON: ${r.stdout}`)
+  }
+  t.equal(s.converged, true, 'the summary says converged')
+  t.ok(s.remoteApplied > 0, `updates crossed the encrypted links (${s.remoteApplied} applied away from their writer)`)
+  t.equal(new Set(s.hashes).size, 1, 'every node reports the same state hash')
+  t.match(r.stderr, /restarted node-2 from its log/, 'the restarted node rejoined with the secret')
+  t.end()
+})
+
 test('examples/cluster.ts refuses bad flags with exit 2', async (t) => {
   const r = await run('examples/cluster.ts', ['--nodes', 'many'], 30_000)
   t.equal(r.code, 2, 'exit 2')
   t.match(r.stderr, /--nodes must be an integer between 1 and 50, got "many"/, 'names the flag')
+  const empty = await run('examples/cluster.ts', ['--secret', ' '], 30_000)
+  t.equal(empty.code, 2, 'an empty --secret: exit 2')
+  t.match(empty.stderr, /--secret must not be empty/, 'names the flag')
   t.end()
 })
 

@@ -29,6 +29,8 @@ const STDERR_KEPT = 64 * 1024
 
 export class NodeProcess {
   port = 0
+  /** The node's link security, from its `listening` line: 'plain', 'secret' (TLS-PSK) or 'certificate' (mutual TLS). */
+  tls = 'plain'
   /** Records the node loaded from its log at start (`--data`). */
   loaded = 0
   /** `set` results: applied at this node, and refused. */
@@ -142,7 +144,10 @@ export class NodeProcess {
     } catch {
       return
     }
-    if (msg.event === 'listening') this.port = msg.port as number
+    if (msg.event === 'listening') {
+      this.port = msg.port as number
+      this.tls = typeof msg.tls === 'string' ? msg.tls : 'plain'
+    }
     if (msg.event === 'loaded') this.loaded = msg.records as number
     if (msg.cmd === 'set') {
       if (msg.ok === true && msg.applied === true) this.setsApplied++

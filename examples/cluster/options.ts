@@ -12,6 +12,8 @@ export interface ClusterOptions {
   keys: number
   /** Kill one node mid-run and restart it from its log. */
   restart: boolean
+  /** Cluster secret: every node runs with `--secret` (TLS-PSK links). Undefined: plain TCP. */
+  secret: string | undefined
   /** Print the summary as one JSON line on stdout (progress goes to stderr). */
   json: boolean
   help: boolean
@@ -31,6 +33,8 @@ Options:
   --rate <n>         writes per second over all nodes (default 200)
   --keys <n>         size of the key space (default 500)
   --no-restart       do not kill and restart a node during the run
+  --secret <text>    run every node with --secret <text>: links encrypted and
+                     authenticated with a cluster secret (TLS-PSK)
   --json             print the summary as one JSON line
   -h, --help         print this help
 
@@ -43,6 +47,11 @@ function bounded(name: string, raw: string | undefined, fallback: number, min: n
     throw new Error(`--${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}, got ${JSON.stringify(raw)}`)
   }
   return n
+}
+
+function secretFlag(raw: string | undefined): string | undefined {
+  if (raw !== undefined && raw.trim() === '') throw new Error('--secret must not be empty')
+  return raw
 }
 
 /** Parse the demo's flags; `error` says what is wrong. */
@@ -58,6 +67,7 @@ export function parseClusterArgs(argv: string[]): { ok: true; options: ClusterOp
         rate: { type: 'string' },
         keys: { type: 'string' },
         'no-restart': { type: 'boolean' },
+        secret: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -70,6 +80,7 @@ export function parseClusterArgs(argv: string[]): { ok: true; options: ClusterOp
         rate: bounded('rate', values.rate, 200, 1, 100_000, true),
         keys: bounded('keys', values.keys, 500, 1, 10_000_000, true),
         restart: values['no-restart'] !== true,
+        secret: secretFlag(values.secret),
         json: values.json === true,
         help: values.help === true,
       },

@@ -7,6 +7,16 @@
 import { parseArgs } from 'node:util'
 import { DEFAULT_LIMITS } from '../protocol/validate.ts'
 
+/**
+ * How links are secured, as given on the command line (files are read by
+ * main.ts): mutual TLS with certificate files, or a cluster secret given
+ * as text or in a file.
+ */
+export type TlsFlags =
+  | { kind: 'certificate'; certFile: string; keyFile: string; caFile: string }
+  | { kind: 'secret'; secret: string }
+  | { kind: 'secret-file'; secretFile: string }
+
 /** A TCP address to dial. */
 export interface HostPort {
   host: string
@@ -35,6 +45,8 @@ export interface CliOptions {
   durability: 'write' | 'batch' | 'none'
   /** Tombstones are forgotten this long after they were applied, ms. */
   grace: number
+  /** TLS for every link (listening, --peer and `connect`); undefined means plain TCP. */
+  tls: TlsFlags | undefined
   /** Machine output: one JSON object per line on stdout. */
   json: boolean
   /** Print the usage and exit. */
@@ -61,11 +73,19 @@ Options:
   --durability <mode>  with --data: write (fsync each update), batch (fsync
                        every 10 ms, default) or none
   --grace <ms>         keep tombstones of deleted keys this long (default 86400000)
+  --tls-cert <file>    mutual TLS: this node's certificate (PEM), signed by the CA
+  --tls-key <file>     mutual TLS: its private key (PEM)
+  --tls-ca <file>      mutual TLS: the cluster CA (PEM); peers must present a
+                       certificate it signed (the three --tls-* go together)
+  --secret <text>      encrypt and authenticate every link with a cluster
+                       secret (TLS-PSK); every node needs the same one
+  --secret-file <file> the cluster secret, read from a file (not shown by ps);
+                       --secret* and --tls-* exclude each other
   --json               machine output: one JSON object per line on stdout
   -h, --help           print this help
 
-Exit codes: 0 normal, 1 unexpected error, 2 bad flags, 3 cannot listen,
-4 cannot open the data folder.`
+Exit codes: 0 normal, 1 unexpected error, 2 bad flags (unreadable TLS files
+included), 3 cannot listen, 4 cannot open the data folder.`
 
 const SPEC = {
   id: { type: 'string' },
@@ -79,6 +99,11 @@ const SPEC = {
   data: { type: 'string' },
   durability: { type: 'string' },
   grace: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  secret: { type: 'string' },
+  'secret-file': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const
@@ -132,6 +157,31 @@ function durabilityFlag(raw: string | undefined): CliOptions['durability'] {
   throw new FlagError(`--durability must be write, batch or none, got ${JSON.stringify(raw)}`)
 }
 
+type TlsValues = Partial<Record<'tls-cert' | 'tls-key' | 'tls-ca' | 'secret' | 'secret-file', string>>
+
+/** The TLS mode chosen by the flags: all three --tls-* flags, or one --secret flag, or none. */
+function tlsFlags(values: TlsValues): TlsFlags | undefined {
+  const certFlags = (['tls-cert', 'tls-key', 'tls-ca'] as const).filter((f) => values[f] !== undefined)
+  const secretFlags = (['secret', 'secret-file'] as const).filter((f) => values[f] !== undefined)
+  if (certFlags.length > 0 && secretFlags.length > 0) {
+    throw new FlagError(`--${secretFlags[0]} cannot be combined with --${certFlags[0]}: use certificates or a cluster secret, not both`)
+  }
+  if (secretFlags.length === 2) throw new FlagError('--secret and --secret-file cannot be combined: give the secret one way')
+  if (values.secret !== undefined) return { kind: 'secret', secret: nonEmpty('secret', values.secret) }
+  if (values['secret-file'] !== undefined) return { kind: 'secret-file', secretFile: nonEmpty('secret-file', values['secret-file']) }
+  if (certFlags.length === 0) return undefined
+  const missing = (['tls-cert', 'tls-key', 'tls-ca'] as const).filter((f) => values[f] === undefined)
+  if (missing.length > 0) {
+    throw new FlagError(`--tls-cert, --tls-key and --tls-ca go together; missing ${missing.map((f) => '--' + f).join(' and ')}`)
+  }
+  return {
+    kind: 'certificate',
+    certFile: nonEmpty('tls-cert', values['tls-cert']!),
+    keyFile: nonEmpty('tls-key', values['tls-key']!),
+    caFile: nonEmpty('tls-ca', values['tls-ca']!),
+  }
+}
+
 /** Parse the node's flags (`argv` without the node binary and script). */
 export function parseCliArgs(argv: string[]): ParseResult {
   let parsed
@@ -172,6 +222,7 @@ export function parseCliArgs(argv: string[]): ParseResult {
       data: values.data === undefined ? undefined : nonEmpty('data', values.data),
       durability: durabilityFlag(values.durability),
       grace: values.grace === undefined ? 86_400_000 : intFlag('grace', values.grace, 1, Number.MAX_SAFE_INTEGER),
+      tls: tlsFlags(values),
       json: values.json === true,
       help,
     }

@@ -11,6 +11,7 @@ import type { JsonValue } from '../core/types.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import { connect, type Dialer } from '../transport/tcp.ts'
 import type { Network } from '../transport/network.ts'
+import type { TlsOptions } from '../transport/tls.ts'
 import { parseHostPort } from './args.ts'
 
 export interface CommandContext {
@@ -18,6 +19,8 @@ export interface CommandContext {
   readonly network: Network
   /** Outbound peers by "host:port", so that one address is dialled once. */
   readonly dialers: Map<string, Dialer>
+  /** TLS for dialled peers, the same as the node's listener; undefined for plain TCP. */
+  readonly tls: TlsOptions | undefined
 }
 
 /** A command that did its work; the other fields depend on `cmd`. */
@@ -48,9 +51,9 @@ export const COMMANDS: readonly string[] = [
   'quit                close the network and exit',
 ]
 
-/** Create the context for a node. */
-export function commandContext(gossip: Gossip, network: Network): CommandContext {
-  return { gossip, network, dialers: new Map() }
+/** Create the context for a node; `tls` secures the links it dials. */
+export function commandContext(gossip: Gossip, network: Network, tls?: TlsOptions): CommandContext {
+  return { gossip, network, dialers: new Map(), tls }
 }
 
 /** Keep a connection to `host:port` (once per address); returns the dialer and whether it is new. */
@@ -58,7 +61,7 @@ export function dialOnce(ctx: CommandContext, host: string, port: number): { dia
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
   const known = ctx.dialers.get(address)
   if (known !== undefined) return { dialer: known, fresh: false }
-  const dialer = connect(ctx.network, { host, port })
+  const dialer = connect(ctx.network, { host, port, tls: ctx.tls })
   ctx.dialers.set(address, dialer)
   return { dialer, fresh: true }
 }

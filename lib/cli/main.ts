@@ -10,8 +10,12 @@
  * Lifetime: the node runs until `quit`, SIGINT or SIGTERM, then closes the
  * network (and its log, with --data) and exits 0. The end of stdin does not
  * stop it, so it can run as a service with stdin closed. Exit codes:
- * 0 normal, 1 unexpected error, 2 bad flags, 3 cannot listen, 4 cannot open
- * the data folder (for instance a corrupt log).
+ * 0 normal, 1 unexpected error, 2 bad flags (TLS files that cannot be read
+ * or loaded included), 3 cannot listen, 4 cannot open the data folder (for
+ * instance a corrupt log).
+ *
+ * With `--tls-*` or `--secret*`, the listener and every dialled peer
+ * (`--peer`, `connect`) use the same TLS mode.
  */
 import * as readline from 'node:readline'
 import { base } from '../base.ts'
@@ -20,8 +24,10 @@ import { openDurable } from '../store/durable.ts'
 import type { LogStore } from '../store/log-store.ts'
 import { Network, type PeerInfo } from '../transport/network.ts'
 import { ListenError, listen } from '../transport/tcp.ts'
+import type { TlsOptions } from '../transport/tls.ts'
 import { USAGE, parseCliArgs, type CliOptions } from './args.ts'
 import { commandContext, dialOnce, formatResult, runCommand, type CommandContext } from './commands.ts'
+import { loadTls } from './tls-files.ts'
 
 const EXIT_OK = 0
 const EXIT_ERROR = 1
@@ -134,6 +140,14 @@ async function main(argv: string[]): Promise<void> {
     return exitAfterFlush(EXIT_OK)
   }
 
+  let tls: TlsOptions | undefined
+  try {
+    tls = opts.tls === undefined ? undefined : loadTls(opts.tls)
+  } catch (err) {
+    writeErr(`simple-scuttle: ${(err as Error).message}`)
+    return exitAfterFlush(EXIT_USAGE)
+  }
+
   const config = { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: opts.mtu, tombstone_grace: opts.grace }
   let gossip: Gossip
   let store: LogStore | null = null
@@ -157,17 +171,21 @@ async function main(argv: string[]): Promise<void> {
 
   let listener
   try {
-    listener = await listen(network, { port: opts.port, host: opts.host })
+    listener = await listen(network, { port: opts.port, host: opts.host, tls })
   } catch (err) {
-    if (!(err instanceof ListenError)) throw err
+    // A TypeError: the TLS files were read but do not hold a usable certificate, key or CA.
+    if (!(err instanceof ListenError) && !(err instanceof TypeError)) throw err
     writeErr(`simple-scuttle: ${err.message}`)
     await closeNetwork(network)
     store?.close()
-    return exitAfterFlush(EXIT_LISTEN)
+    return exitAfterFlush(err instanceof ListenError ? EXIT_LISTEN : EXIT_USAGE)
   }
   reportEvents(network, output)
   const { host, port } = listener
-  writeOut(opts.json ? JSON.stringify({ event: 'listening', host, port, id: opts.id }) : `listening on ${host}:${port}`)
+  // The link mode is shown only when TLS is on, so plain output is unchanged.
+  const mode = tls === undefined ? undefined : 'secret' in tls ? 'secret' : 'certificate'
+  const modeText = mode === undefined ? '' : mode === 'secret' ? ' (TLS-PSK)' : ' (mutual TLS)'
+  writeOut(opts.json ? JSON.stringify({ event: 'listening', host, port, id: opts.id, tls: mode }) : `listening on ${host}:${port}${modeText}`)
 
   let stopping = false
   const stop = (code: number): void => {
@@ -192,7 +210,7 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
 
-  const ctx = commandContext(gossip, network)
+  const ctx = commandContext(gossip, network, tls)
   for (const peer of opts.peers) dialOnce(ctx, peer.host, peer.port)
   readCommands(ctx, opts, output, stop)
 }

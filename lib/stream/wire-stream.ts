@@ -71,10 +71,10 @@ export class WireStream extends Duplex {
   }
 
   private put(msg: WireMessage): void {
-    const line = JSON.stringify(msg) + '\n'
+    const line = JSON.stringify(msg)
     this.pending.push(line)
-    this.pendingBytes += line.length
-    this.putBytes += line.length
+    this.pendingBytes += line.length + 1
+    this.putBytes += line.length + 1
     if (!this.scheduled) {
       this.scheduled = true
       queueMicrotask(() => this.flush())
@@ -84,7 +84,7 @@ export class WireStream extends Duplex {
   private flush(): void {
     this.scheduled = false
     if (this.pending.length === 0) return
-    const text = this.pending.length === 1 ? this.pending[0] : this.pending.join('')
+    const text = this.pending.join('\n') + '\n'
     this.pending = []
     this.pendingBytes = 0
     this.pushedBytes += text.length

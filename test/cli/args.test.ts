@@ -27,9 +27,48 @@ test('defaults: only --id given', (t) => {
     data: undefined,
     durability: 'batch',
     grace: 86_400_000,
+    tls: undefined,
     json: false,
     help: false,
   })
+  t.end()
+})
+
+test('TLS flags: certificates, a secret, or a secret file', (t) => {
+  t.deepEqual(options(['--id', 'a', '--tls-cert', 'a.crt', '--tls-key=a.key', '--tls-ca', 'ca.crt']).tls, {
+    kind: 'certificate',
+    certFile: 'a.crt',
+    keyFile: 'a.key',
+    caFile: 'ca.crt',
+  })
+  t.deepEqual(options(['--id', 'a', '--secret', 's3cret']).tls, { kind: 'secret', secret: 's3cret' })
+  t.deepEqual(options(['--id', 'a', '--secret-file', '/etc/cluster.key']).tls, { kind: 'secret-file', secretFile: '/etc/cluster.key' })
+  t.match(USAGE, /--tls-cert <file>/, 'the usage lists --tls-cert')
+  t.match(USAGE, /--secret-file <file>/, 'and --secret-file')
+  t.end()
+})
+
+test('TLS flags: incomplete or conflicting combinations give one clear message', (t) => {
+  const cases: [string[], string][] = [
+    [['--tls-cert', 'a.crt'], '--tls-cert, --tls-key and --tls-ca go together; missing --tls-key and --tls-ca'],
+    [['--tls-cert', 'a.crt', '--tls-key', 'a.key'], '--tls-cert, --tls-key and --tls-ca go together; missing --tls-ca'],
+    [['--tls-ca', 'ca.crt'], '--tls-cert, --tls-key and --tls-ca go together; missing --tls-cert and --tls-key'],
+    [['--secret', 'x', '--secret-file', 'f'], '--secret and --secret-file cannot be combined: give the secret one way'],
+    [
+      ['--secret', 'x', '--tls-cert', 'a', '--tls-key', 'b', '--tls-ca', 'c'],
+      '--secret cannot be combined with --tls-cert: use certificates or a cluster secret, not both',
+    ],
+    [['--secret-file', 'f', '--tls-ca', 'c'], '--secret-file cannot be combined with --tls-ca: use certificates or a cluster secret, not both'],
+    [['--secret', ''], '--secret must not be empty'],
+    [['--secret', '  '], '--secret must not be empty'],
+    [['--secret-file', ''], '--secret-file must not be empty'],
+    [['--tls-cert', '', '--tls-key', 'b', '--tls-ca', 'c'], '--tls-cert must not be empty'],
+    [['--secret'], '--secret needs a value'],
+    [['--tls-key'], '--tls-key needs a value'],
+    [['--secret', 'a', '--secret', 'b'], '--secret given more than once'],
+    [['--tls-ca', 'a', '--tls-ca', 'b', '--tls-cert', 'c', '--tls-key', 'd'], '--tls-ca given more than once'],
+  ]
+  for (const [argv, message] of cases) t.equal(error(['--id', 'a', ...argv]), message, JSON.stringify(argv))
   t.end()
 })
 
