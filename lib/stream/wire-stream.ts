@@ -65,6 +65,11 @@ export class WireStream extends Duplex {
     return { ...this.binding.session.stats, bytesIn: this.reader.stats.bytes, bytesOut: this.putBytes }
   }
 
+  /** Bytes of output the reader has not taken yet (queued, and in the readable buffer). */
+  get waiting(): number {
+    return this.pendingBytes + this.readableLength
+  }
+
   /** @internal */
   get _binding(): Binding {
     return this.binding

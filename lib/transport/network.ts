@@ -1,10 +1,10 @@
 import { EventEmitter } from 'eventemitter3'
 import type { Duplex } from 'node:stream'
-import { createDecoder, createEncoder, type NdjsonDecoder, type NdjsonEncoder } from '../codec/ndjson.ts'
+import { DEFAULT_MAX_LINE_LENGTH, parseLine } from '../codec/ndjson.ts'
 import type { RandomFn } from '../core/types.ts'
 import { helloProblem, makeHello } from '../protocol/hello.ts'
 import type { Gossip } from '../stream/gossip.ts'
-import type { PeerStream } from '../stream/peer-stream.ts'
+import type { WireStream } from '../stream/wire-stream.ts'
 import { Scheduler } from './scheduler.ts'
 import { realTimers, type BackoffOptions, type Timers } from './timers.ts'
 
@@ -54,18 +54,18 @@ export interface NetworkEvents {
 }
 
 /**
- * One byte-stream connection: codec, hello, then a `PeerStream` of the node.
- * Whatever the peer or the socket does, nothing here throws or emits 'error'
- * outside: every failure ends in `close(reason)`.
+ * One byte-stream connection: the hello, then a `WireStream` of the node
+ * (ndjson both ways). Whatever the peer or the socket does, nothing here
+ * throws or emits 'error' outside: every failure ends in `close(reason)`.
  */
 export class Connection implements PeerInfo {
   id = ''
-  readonly decoder: NdjsonDecoder
-  readonly encoder: NdjsonEncoder
-  stream: PeerStream | null = null
+  stream: WireStream | null = null
   invalid = 0
   private closed = false
   private helloTimer: unknown = null
+  private helloBytesIn = 0
+  private helloBytesOut = 0
   private readonly onClose: ((reason: string) => void)[] = []
 
   constructor(
@@ -73,17 +73,14 @@ export class Connection implements PeerInfo {
     readonly socket: Duplex,
     readonly address: string,
     readonly direction: Direction,
-  ) {
-    this.decoder = createDecoder({ maxLineLength: net.maxLineLength })
-    this.encoder = createEncoder()
-  }
+  ) {}
 
   get bytesIn(): number {
-    return this.decoder.stats.bytes
+    return this.helloBytesIn + (this.stream?.stats.bytesIn ?? 0)
   }
 
   get bytesOut(): number {
-    return this.encoder.stats.bytes
+    return this.helloBytesOut + (this.stream?.stats.bytesOut ?? 0)
   }
 
   get isClosed(): boolean {
@@ -98,42 +95,50 @@ export class Connection implements PeerInfo {
 
   /** Start: send our hello, wait for the peer's. Resolves once gossip flows. */
   open(): Promise<Connection> {
-    const { socket, decoder, encoder, net } = this
+    const { socket, net } = this
+    const maxLine = net.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH
     return new Promise((resolve, reject) => {
       this.whenClosed((reason) => reject(new Error(reason)))
       socket.on('error', (err: Error) => this.close(`socket error: ${err.message}`))
       socket.on('close', () => this.close('connection closed'))
       socket.on('end', () => this.close('peer ended the connection'))
-      decoder.on('error', (err: Error) => this.close(`decoder error: ${err.message}`))
-      encoder.on('error', (err: Error) => this.close(`encoder error: ${err.message}`))
-      decoder.on('invalid', (reason: string) => this.refusedObject(reason))
-      encoder.on('invalid', (reason: string) => net.emit('log', `${this.address}: could not encode an object: ${reason}`))
-      socket.pipe(decoder)
-      encoder.pipe(socket)
-      encoder.write(makeHello(net.gossip.id, net.cluster))
+      const hello = JSON.stringify(makeHello(net.gossip.id, net.cluster)) + '\n'
+      this.helloBytesOut = Buffer.byteLength(hello)
+      socket.write(hello)
       this.helloTimer = net.timers.setTimeout(() => this.refuse('no hello in time'), net.helloTimeout)
 
-      const onReadable = () => {
-        const first = decoder.read()
-        if (first === null) return
-        decoder.off('readable', onReadable)
+      // The peer's first line is its hello; what follows it belongs to the protocol.
+      let head: Buffer = Buffer.alloc(0)
+      const onData = (chunk: Buffer) => {
+        head = head.length === 0 ? chunk : Buffer.concat([head, chunk])
+        const nl = head.indexOf(10)
+        if (nl === -1) {
+          if (head.length > maxLine) this.refuse('expected a hello object')
+          return
+        }
+        socket.off('data', onData)
         net.timers.clearTimeout(this.helloTimer)
         this.helloTimer = null
+        this.helloBytesIn = nl + 1
+        const parsed = parseLine(head.toString('utf8', 0, nl))
+        const first = parsed !== null && 'value' in parsed ? parsed.value : null
         const problem = helloProblem(first, net.cluster, net.gossip.config.limits.maxIdLength)
         if (problem !== null) return this.refuse(problem)
         const id = (first as { id: string }).id
         if (id === net.gossip.id) return this.refuse('connected to itself')
         this.id = id
-        const stream = net.gossip.createStream({ peer: { id } })
+        const stream = net.gossip.createWireStream({ peer: { id }, maxLineLength: maxLine })
         this.stream = stream
         stream.on('invalid', (reason: string) => this.refusedObject(reason))
         stream.on('error', (err: Error) => this.close(`stream error: ${err.message}`))
         stream.on('close', () => this.close('stream closed'))
-        decoder.pipe(stream).pipe(encoder)
+        if (head.length > nl + 1) stream.write(head.subarray(nl + 1))
+        socket.pipe(stream).pipe(socket)
         stream.gossip()
         resolve(this)
       }
-      decoder.on('readable', onReadable)
+      socket.on('data', onData)
+      socket.resume() // a dialler may hand the socket over paused, its first bytes put back
     })
   }
 
@@ -142,8 +147,6 @@ export class Connection implements PeerInfo {
     this.closed = true
     if (this.helloTimer !== null) this.net.timers.clearTimeout(this.helloTimer)
     this.stream?.destroy()
-    this.decoder.destroy()
-    this.encoder.destroy()
     this.socket.destroy()
     for (const fn of this.onClose.splice(0)) fn(reason)
   }
@@ -250,8 +253,8 @@ export class Network extends EventEmitter<NetworkEvents> {
   }
 
   /** One open stream per distinct peer id, for the scheduler. */
-  private onePerPeer(): PeerStream[] {
-    const byId = new Map<string, PeerStream>()
+  private onePerPeer(): WireStream[] {
+    const byId = new Map<string, WireStream>()
     for (const c of this.connections) {
       if (c.stream !== null && !c.isClosed && !byId.has(c.id)) byId.set(c.id, c.stream)
     }
