@@ -104,5 +104,6 @@ export function until(cond: () => boolean, ms = 600_000): Promise<void> {
 }
 
 export function emit(r: Result): void {
-  process.stdout.write(JSON.stringify(r) + '\n')
+  const cpu = process.cpuUsage()
+  process.stdout.write(JSON.stringify({ ...r, cpuMs: (cpu.user + cpu.system) / 1000 }) + '\n')
 }

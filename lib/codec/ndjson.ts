@@ -102,10 +102,16 @@ export class LineReader {
     this.stats.bytes += buf.length
     let start = 0
     let nl = buf.indexOf(NL, start)
-    if (nl !== -1 && this.held === 0 && !this.skipping) {
+    if (nl !== -1 && (this.held > 0 || this.skipping)) {
+      // Finish the line begun in an earlier chunk first.
+      this.endLine(buf, 0, nl)
+      start = nl + 1
+      nl = buf.indexOf(NL, start)
+    }
+    if (nl !== -1) {
       // Fast path: the whole lines of this chunk parsed in one go.
       const last = buf.lastIndexOf(NL)
-      if (last > nl && last < this.maxLineLength * 64 && this.batch(buf, last)) {
+      if (last > nl && last - start < this.maxLineLength * 64 && this.batch(buf, start, last)) {
         start = last + 1
         nl = -1
       }
@@ -118,13 +124,13 @@ export class LineReader {
   }
 
   /**
-   * Parse `buf[0, end)` (whole lines) as one JSON array. Succeeds only when
-   * every line is a short, plain JSON object: then each goes to `onObject`
-   * and true is returned; otherwise nothing is consumed and the lines are
-   * taken one by one (with their own reasons for any refusal).
+   * Parse `buf[from, end)` (whole lines) as one JSON array. Succeeds only
+   * when every line is a short, plain JSON object: then each goes to
+   * `onObject` and true is returned; otherwise nothing is consumed and the
+   * lines are taken one by one (with their own reasons for any refusal).
    */
-  private batch(buf: Buffer, end: number): boolean {
-    const text = buf.toString('utf8', 0, end)
+  private batch(buf: Buffer, from: number, end: number): boolean {
+    const text = buf.toString('utf8', from, end)
     let prev = -1
     let lines = 0
     for (let i = text.indexOf('\n'); ; i = text.indexOf('\n', i + 1)) {

@@ -14,12 +14,17 @@ import {
   type ResetMsg,
   type WireMessage,
 } from '../protocol/messages.ts'
-import { decode, type Limits } from '../protocol/validate.ts'
+import { decode, readUpdate, type Limits, type UpdateSlot } from '../protocol/validate.ts'
 
 /** What a session needs from the stream (or simulator) that carries it. */
 export interface SessionPort {
   /** Queue a message for the peer. */
   send(msg: WireMessage): void
+  /**
+   * Queue a record with its chain link (the same as `send(encodePush(rec,
+   * prev))`); a port that serializes may do it without the extra object.
+   */
+  sendLinked?(rec: Rec, prev: number): void
   /** Whether a push can be queued now without exceeding the outgoing buffer. */
   room(): boolean
   /** A peer object was refused; `reason` says why. */
@@ -113,6 +118,7 @@ export class Session implements LocalListener {
   private pending: DigestMsg[] = []
   private overflow = false
   private readonly scratch: Message[] = []
+  private readonly slot: UpdateSlot = { rec: null as unknown as Rec, prev: undefined, rprev: undefined }
   /** Digests we sent that have not been answered by a reply digest. */
   private awaiting = 0
   private closed = false
@@ -176,6 +182,18 @@ export class Session implements LocalListener {
   receive(obj: unknown, fresh = false): void {
     if (this.closed) return
     this.received++
+    // Updates, by far the most common, skip the message objects.
+    if (typeof obj === 'object' && obj !== null && !Array.isArray(obj) && (obj as { digest?: unknown }).digest === undefined) {
+      const slot = this.slot
+      const reason = readUpdate(obj as Record<string, unknown>, this.opts.limits, fresh, slot)
+      if (reason !== null) {
+        this.stats.invalid++
+        this.port.invalid(reason, obj)
+        return
+      }
+      this.onUpdate(slot.rec, slot.prev, slot.rprev)
+      return
+    }
     const msgs = this.scratch
     msgs.length = 0
     const reason = decode(obj, this.opts.limits, msgs, fresh)
@@ -219,7 +237,7 @@ export class Session implements LocalListener {
       this.port.wantExchange()
       return false
     }
-    this.send(encodePush(rec, prev))
+    this.sendLinked(rec, prev)
     this.noteSent(self, rec.version)
     this.stats.pushesSent++
     return true
@@ -251,6 +269,12 @@ export class Session implements LocalListener {
   private send(msg: WireMessage): void {
     this.sent++
     this.port.send(msg)
+  }
+
+  private sendLinked(rec: Rec, prev: number): void {
+    this.sent++
+    if (this.port.sendLinked !== undefined) this.port.sendLinked(rec, prev)
+    else this.port.send(encodePush(rec, prev))
   }
 
   /**

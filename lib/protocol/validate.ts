@@ -178,6 +178,28 @@ function decodeReset(o: Record<string, unknown>, limits: Limits, out: Message[])
 }
 
 function decodeUpdate(o: Record<string, unknown>, limits: Limits, out: Message[], fresh: boolean): string | null {
+  const slot: UpdateSlot = { rec: null as unknown as Rec, prev: undefined, rprev: undefined }
+  const reason = readUpdate(o, limits, fresh, slot)
+  if (reason !== null) return reason
+  const m: { type: 'update'; rec: Rec; prev?: number; rprev?: number } = { type: 'update', rec: slot.rec }
+  if (slot.prev !== undefined) m.prev = slot.prev
+  if (slot.rprev !== undefined) m.rprev = slot.rprev
+  out.push(m)
+  return null
+}
+
+/** Where `readUpdate` puts a valid update (reusable: it is overwritten each time). */
+export interface UpdateSlot {
+  rec: Rec
+  prev: number | undefined
+  rprev: number | undefined
+}
+
+/**
+ * Validate an object that is not a digest as an update, into `slot`.
+ * Returns null, or the reason it was refused (`slot` then holds nothing new).
+ */
+export function readUpdate(o: Record<string, unknown>, limits: Limits, fresh: boolean, slot: UpdateSlot): string | null {
   const key = o.key
   if (typeof key !== 'string') return 'update key must be a string'
   if (key.length > limits.maxKeyLength) return `update key longer than ${limits.maxKeyLength}`
@@ -207,14 +229,14 @@ function decodeUpdate(o: Record<string, unknown>, limits: Limits, out: Message[]
   if (rprev !== undefined && !(typeof rprev === 'number' && Number.isSafeInteger(rprev) && rprev >= 0 && rprev < version)) {
     return 'rprev must be a safe integer below version'
   }
-  const rec =
-    fresh && prev === undefined && rprev === undefined && deleted !== false && countKeys(o) === 4 + (gen !== undefined ? 1 : 0) + (deleted === true ? 1 : 0) + (sig !== undefined ? 1 : 0)
+  // A fresh object with exactly the record's fields is kept as the record.
+  const exact = fresh && prev === undefined && rprev === undefined && countKeys(o) === 4 + (gen !== undefined ? 1 : 0) + (deleted !== undefined ? 1 : 0) + (sig !== undefined ? 1 : 0)
+  slot.rec =
+    exact && deleted !== false
       ? (o as unknown as Rec)
       : makeRec(key, value as JsonValue, o.source_id as string, version, gen as string | undefined, deleted === true, sig as string | undefined)
-  const m: { type: 'update'; rec: Rec; prev?: number; rprev?: number } = { type: 'update', rec }
-  if (prev !== undefined) m.prev = prev as number
-  if (rprev !== undefined) m.rprev = rprev as number
-  out.push(m)
+  slot.prev = prev as number | undefined
+  slot.rprev = rprev as number | undefined
   return null
 }
 

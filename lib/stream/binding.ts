@@ -1,7 +1,8 @@
 import type { Duplex } from 'readable-stream'
 import type { Replica } from '../core/replica.ts'
 import { Session, type SessionOptions, type SessionPort } from '../core/session.ts'
-import type { WireMessage } from '../protocol/messages.ts'
+import { encodePush, type WireMessage } from '../protocol/messages.ts'
+import type { Rec } from '../core/types.ts'
 
 /**
  * Where a binding's outgoing messages go: the readable side of its stream,
@@ -10,6 +11,8 @@ import type { WireMessage } from '../protocol/messages.ts'
 export interface Outlet {
   /** Queue one message for the reader. */
   put(msg: WireMessage): void
+  /** Queue a record with its chain link, when the outlet can do so cheaply. */
+  putLinked?(rec: Rec, prev: number): void
   /** Units queued so far. */
   position(): number
   /** Units the reader has taken so far. */
@@ -81,6 +84,12 @@ export class Binding implements SessionPort {
   send(msg: WireMessage): void {
     if (this.closed) return
     this.outlet.put(msg)
+  }
+
+  sendLinked(rec: Rec, prev: number): void {
+    if (this.closed) return
+    if (this.outlet.putLinked !== undefined) this.outlet.putLinked(rec, prev)
+    else this.outlet.put(encodePush(rec, prev))
   }
 
   /** The outlet handed something to the stream (which resets its `_read` state). */

@@ -2,6 +2,7 @@ import { Duplex } from 'readable-stream'
 import { DEFAULT_MAX_LINE_LENGTH, LineReader } from '../codec/ndjson.ts'
 import type { Replica } from '../core/replica.ts'
 import type { SessionOptions, SessionStats } from '../core/session.ts'
+import type { Rec } from '../core/types.ts'
 import type { WireMessage } from '../protocol/messages.ts'
 import { Binding, type BindingOwner, type Outlet } from './binding.ts'
 
@@ -44,6 +45,7 @@ export class WireStream extends Duplex {
     this.limit = limit
     const outlet: Outlet = {
       put: (msg) => this.put(msg),
+      putLinked: (rec, prev) => this.putLine(linkedLine(rec, prev)),
       position: () => this.putBytes,
       consumed: () => this.pushedBytes - this.readableLength,
       full: () => this.pendingBytes + this.readableLength >= this.limit,
@@ -76,7 +78,10 @@ export class WireStream extends Duplex {
   }
 
   private put(msg: WireMessage): void {
-    const line = JSON.stringify(msg)
+    this.putLine(JSON.stringify(msg))
+  }
+
+  private putLine(line: string): void {
     this.pending.push(line)
     this.pendingBytes += line.length + 1
     this.putBytes += line.length + 1
@@ -118,6 +123,12 @@ export class WireStream extends Duplex {
     this.binding.close()
     callback(err)
   }
+}
+
+/** A record's JSON line with `"prev"` added, without building another object. */
+function linkedLine(rec: Rec, prev: number): string {
+  const json = JSON.stringify(rec)
+  return json.slice(0, -1) + ',"prev":' + prev + '}'
 }
 
 export interface WireStream {
