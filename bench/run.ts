@@ -24,20 +24,34 @@ type Row = Record<string, number>
 
 function measure(script: string, args: (string | number)[], gc = false): Row[] {
   const rows: Row[] = []
-  for (let r = 0; r < runs; r++) {
-    const out = spawnSync(process.execPath, [...(gc ? ['--expose-gc'] : []), '--import', 'tsx', `bench/scenarios/${script}`, ...args.map(String)], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 600_000,
-    })
-    const line = out.stdout.trim().split('\n').pop() ?? ''
-    try {
-      rows.push(JSON.parse(line))
-    } catch {
-      throw new Error(`${script} ${args.join(' ')} failed: ${out.stderr.slice(-1000)}`)
-    }
-  }
+  for (let r = 0; r < runs; r++) rows.push(once(script, args, gc))
   return rows
+}
+
+/** Runs of two variants, alternated so that drift in the machine's load falls on both alike. */
+function measurePair(script: string, a: (string | number)[], b: (string | number)[], gc = false): [Row[], Row[]] {
+  const ra: Row[] = []
+  const rb: Row[] = []
+  for (let r = 0; r < runs; r++) {
+    ra.push(once(script, a, gc))
+    rb.push(once(script, b, gc))
+  }
+  return [ra, rb]
+}
+
+/** One run of a scenario in a fresh process: the JSON object of its last output line. */
+function once(script: string, args: (string | number)[], gc: boolean): Row {
+  const out = spawnSync(process.execPath, [...(gc ? ['--expose-gc'] : []), '--import', 'tsx', `bench/scenarios/${script}`, ...args.map(String)], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 600_000,
+  })
+  const line = out.stdout.trim().split('\n').pop() ?? ''
+  try {
+    return JSON.parse(line)
+  } catch {
+    throw new Error(`${script} ${args.join(' ')} failed: ${out.stderr.slice(-1000)}`)
+  }
 }
 
 function median(rows: Row[], key: string): number {
@@ -61,8 +75,7 @@ const targets: string[] = []
 const want = (id: string) => only === undefined || only.includes(id)
 
 function compare(id: string, label: string, script: string, args: (string | number)[], extra?: (r: Row[]) => string, gc = false): { ours: Row[]; theirs: Row[] } {
-  const ours = measure(script, ['ours', ...args], gc)
-  const theirs = measure(script, ['scuttlebutt', ...args], gc)
+  const [ours, theirs] = measurePair(script, ['ours', ...args], ['scuttlebutt', ...args], gc)
   for (const [impl, rows] of [['simple-scuttle', ours], ['scuttlebutt 5.6.15', theirs]] as const) {
     lines.push({
       scenario: `(${id}) ${label}`,
@@ -96,8 +109,7 @@ if (want('c')) {
 }
 if (want('d')) speedup('d', 'empty B catches up 100k keys', compare('d', 'empty B joins A holding 100k keys', 'catchup.ts', [100_000]), 3)
 if (want('e')) {
-  const ours = measure('tcp.ts', ['ours', 200_000])
-  const raw = measure('tcp.ts', ['raw', 200_000])
+  const [ours, raw] = measurePair('tcp.ts', ['ours', 200_000], ['raw', 200_000])
   for (const [impl, rows] of [['simple-scuttle', ours], ['raw ndjson (no replication)', raw]] as const) {
     lines.push({ scenario: '(e) loopback TCP, 200k updates', impl, ms: median(rows, 'ms'), ups: median(rows, 'ups'), rssMB: median(rows, 'rssMB'), bytes: NaN, note: '' })
   }
