@@ -19,13 +19,21 @@ const from = arg('from', 1)
 const count = arg('schedules', 100_000)
 const started = Date.now()
 let failed = 0
+let writes = 0
+let messages = 0
+const totals: Record<string, number> = {}
 for (let seed = from; seed < from + count; seed++) {
   const r = runSchedule(seed)
+  writes += r.writes
+  messages += r.messages
+  for (const [k, v] of Object.entries(r.faults)) totals[k] = (totals[k] ?? 0) + v
   if (!r.ok) {
     failed++
     console.log(`FAIL seed ${seed}: ${r.problems[0]}\n  replay: npm run soak -- --seed ${seed}`)
   }
   if ((seed - from + 1) % 10_000 === 0) console.log(`${seed - from + 1} schedules, ${failed} failed, ${((Date.now() - started) / 1000).toFixed(0)} s`)
 }
+console.log(`faults injected: ${Object.entries(totals).map(([k, v]) => `${k} ${v}`).join(', ')}`)
+console.log(`${writes} writes, ${messages} messages delivered`)
 console.log(`${count} schedules from seed ${from}: ${failed} failed`)
 process.exit(failed ? 1 : 0)

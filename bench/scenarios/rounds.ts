@@ -13,7 +13,7 @@ const trials = Number(trialsArg)
 let total = 0
 const t0 = performance.now()
 for (let s = 0; s < trials; s++) {
-  const sim = new Sim({ nodes: n, seed: 1000 + s })
+  const sim = new Sim({ nodes: n, seed: 1000 + s, lazy: true })
   sim.write(0, 'x', 1)
   total += sim.settleSync(1000)
 }

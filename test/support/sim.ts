@@ -34,6 +34,12 @@ export interface SimOptions {
   graceMs?: number
   /** Sessions speak the lossy-link protocol. */
   lossy?: boolean
+  /**
+   * Open a pair's sessions and links only when they first exchange (for
+   * large clusters, where a full mesh would not fit in memory). Default:
+   * every pair is connected from the start.
+   */
+  lazy?: boolean
 }
 
 interface Link {
@@ -75,8 +81,10 @@ export class Sim {
   /** Every applied local write, in order. */
   readonly writes: Rec[] = []
   readonly mtu: number
-  /** links[i][j]: messages from i to j not yet delivered. */
+  /** links[i][j]: messages from i to j not yet delivered (holes: not connected yet). */
   private readonly links: Link[][] = []
+  /** Every link made, in order: [from, to, link]. */
+  private readonly active: [number, number, Link][] = []
   private readonly resolveKind: 'lww' | 'values'
   messages = 0
   updatesDelivered = 0
@@ -109,25 +117,31 @@ export class Sim {
       maxDigestEntries: 65536,
       lossy: opts.lossy === true,
     }
-    for (let i = 0; i < opts.nodes; i++) {
-      this.links.push(Array.from({ length: opts.nodes }, () => ({ queue: [] })))
-    }
-    for (let i = 0; i < opts.nodes; i++) {
+    const n = opts.nodes
+    for (let i = 0; i < n; i++) {
+      this.links.push(new Array<Link>(n))
       const id = `n${i}`
       const replica = new Replica({ id, resolve, sort, maxHistory: opts.maxHistory ?? 10, time: () => this.now })
-      const node: SimNode = { id, replica, sessions: [], ports: [] }
-      for (let j = 0; j < opts.nodes; j++) {
-        if (j === i) {
-          node.sessions.push(undefined)
-          node.ports.push(undefined)
-          continue
-        }
-        const port = new SimPort(this.links[i][j], full)
-        node.ports.push(port)
-        node.sessions.push(new Session(replica, port, this.sessionOpts))
-      }
-      this.nodes.push(node)
+      this.nodes.push({ id, replica, sessions: new Array<Session | undefined>(n), ports: new Array<SimPort | undefined>(n) })
     }
+    if (opts.lazy === true) return
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (j !== i) this.open(i, j)
+  }
+
+  /** Node i's side of its connection to j: a link from i to j, a port on it and a session. */
+  private open(i: number, j: number): void {
+    const link: Link = { queue: [] }
+    this.links[i][j] = link
+    this.active.push([i, j, link])
+    const port = new SimPort(link, this.full)
+    this.nodes[i].ports[j] = port
+    this.nodes[i].sessions[j] = new Session(this.nodes[i].replica, port, this.sessionOpts)
+  }
+
+  /** Connect i and j, both ways, unless they already are. */
+  private ensure(i: number, j: number): void {
+    if (this.links[i][j] === undefined) this.open(i, j)
+    if (this.links[j][i] === undefined) this.open(j, i)
   }
 
   private readonly full: () => boolean
@@ -154,7 +168,7 @@ export class Sim {
     const n = this.nodes.length
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
-        if (i === j || this.isolated.has(i) === this.isolated.has(j)) continue
+        if (i === j || this.isolated.has(i) === this.isolated.has(j) || this.links[i][j] === undefined) continue
         this.nodes[i].sessions[j]!.close()
         this.links[i][j].queue.length = 0
         const port = new SimPort(this.links[i][j], this.full)
@@ -184,6 +198,7 @@ export class Sim {
   /** One exchange initiated by `i` with `j`, delivered to quiescence (with continuations). */
   exchange(i: number, j: number): void {
     if (this.cut(i, j)) return
+    this.ensure(i, j)
     const s = this.nodes[i].sessions[j]!
     let rounds = 0
     s.start()
@@ -216,9 +231,7 @@ export class Sim {
     const busy: [number, number][] = []
     for (;;) {
       busy.length = 0
-      for (let i = 0; i < this.links.length; i++) {
-        for (let j = 0; j < this.links.length; j++) if (this.links[i][j].queue.length) busy.push([i, j])
-      }
+      for (const [i, j, link] of this.active) if (link.queue.length) busy.push([i, j])
       if (busy.length === 0) return
       const [i, j] = busy[randomInt(this.random, busy.length)]
       this.deliver(i, j)
@@ -342,17 +355,13 @@ export class Sim {
     for (let i = 0; i < n; i++) {
       let j = randomInt(this.random, n - 1)
       if (j >= i) j++
+      this.ensure(i, j)
       this.nodes[i].sessions[j]!.start()
       this.exchanges++
     }
     for (let tick = 0; tick < 100; tick++) {
       const pending: [number, number, number][] = []
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j < n; j++) {
-          const q = this.links[i][j].queue.length
-          if (q) pending.push([i, j, q])
-        }
-      }
+      for (const [i, j, link] of this.active) if (link.queue.length) pending.push([i, j, link.queue.length])
       if (pending.length === 0) break
       for (const [i, j, q] of pending) for (let k = 0; k < q; k++) this.deliver(i, j)
     }
