@@ -29,6 +29,9 @@ export class Source {
   }
 }
 
+/** Generations of one id that digests alone may announce (see `Clock.announce`). */
+const MAX_ANNOUNCED = 2
+
 /** The replica's vector clock: every source it knows, by identity. */
 export class Clock {
   private readonly byKey = new Map<string, Source>()
@@ -38,6 +41,12 @@ export class Clock {
   generationChanges = 0
   /** Called when that happens. */
   onNewGeneration: (() => void) | null = null
+  /**
+   * Generations of known ids that digests named before any record of theirs
+   * arrived, at most MAX_ANNOUNCED per id (a peer cannot make us resync at
+   * will); a generation leaves this set when its first record arrives.
+   */
+  private readonly announced = new Map<string, Set<string>>()
 
   /** The source for (id, gen), created on first sight. */
   intern(id: string, gen: string | undefined): Source {
@@ -48,12 +57,34 @@ export class Clock {
       this.byKey.set(key, s)
       const n = this.gens.get(id) ?? 0
       this.gens.set(id, n + 1)
-      if (n > 0) {
+      const known = gen !== undefined && this.announced.get(id)?.delete(gen) === true
+      if (n > 0 && !known) {
         this.generationChanges++
         this.onNewGeneration?.()
       }
     }
     return s
+  }
+
+  /**
+   * A digest named generation `gen` of a node id we know under other
+   * generations, and we hold nothing of it: that node lost its data and came
+   * back. It counts as a generation change (once), so sessions resync and
+   * records its loss left covered-but-missing here come back, even when no
+   * record of the new generation ever reaches us. The source itself is not
+   * registered.
+   */
+  announce(id: string, gen: string | undefined): void {
+    if (gen === undefined || !this.gens.has(id) || this.byKey.has(sourceKey(id, gen))) return
+    let seen = this.announced.get(id)
+    if (seen === undefined) {
+      seen = new Set()
+      this.announced.set(id, seen)
+    }
+    if (seen.has(gen) || seen.size >= MAX_ANNOUNCED) return
+    seen.add(gen)
+    this.generationChanges++
+    this.onNewGeneration?.()
   }
 
   find(id: string, gen?: string): Source | undefined {

@@ -359,10 +359,13 @@ export class Session implements LocalListener {
     for (const e of entries) {
       // Sources we hold nothing of are not registered from digests: nothing
       // of theirs is to be sent or adopted, and a peer cannot make us track
-      // sources at will.
+      // sources at will. A new generation of a known node is noted, though.
       const src = clock.find(e.source_id, e.gen)
       if (e.gc > (src?.clock ?? 0)) selfStale = true
-      if (src === undefined) continue
+      if (src === undefined) {
+        clock.announce(e.source_id, e.gen)
+        continue
+      }
       digest.set(src, e.version)
       if (e.gc > 0) peerGc.set(src, e.gc)
       // A resync request's versions are the peer's progress, not its clock.

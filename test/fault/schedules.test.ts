@@ -39,6 +39,8 @@ const regressions: [number, string][] = [
   [207, 'a write held only by a node that lost its disk stayed in the oracle'],
   [1100, 'clocks adopted from a resync answer, whose floors ran ahead of the clock'],
   [19028, 'a second answer to a resync, arriving after the first ended it, was adopted'],
+  [6948, 'a write superseded by one lost with a disk stayed missing on nodes that never saw a record of the new generation'],
+  [57137, 'the same, seen as a missing live key'],
 ]
 for (const [seed, what] of regressions) {
   test(`regression, seed ${seed}: ${what}`, (t) => {
