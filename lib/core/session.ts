@@ -186,23 +186,21 @@ export class Session implements LocalListener {
     if (typeof obj === 'object' && obj !== null && !Array.isArray(obj) && (obj as { digest?: unknown }).digest === undefined) {
       const slot = this.slot
       const reason = readUpdate(obj as Record<string, unknown>, this.opts.limits, fresh, slot)
-      if (reason !== null) {
-        this.stats.invalid++
-        this.port.invalid(reason, obj)
-        return
-      }
-      this.onUpdate(slot.rec, slot.prev, slot.rprev)
+      if (reason !== null) this.refuse(reason, obj)
+      else this.onUpdate(slot.rec, slot.prev, slot.rprev)
       return
     }
     const msgs = this.scratch
     msgs.length = 0
     const reason = decode(obj, this.opts.limits, msgs, fresh)
-    if (reason !== null) {
-      this.stats.invalid++
-      this.port.invalid(reason, obj)
-      return
-    }
+    if (reason !== null) return this.refuse(reason, obj)
     for (let i = 0; i < msgs.length; i++) this.handle(msgs[i])
+  }
+
+  /** A peer object failed validation: count it and report why. */
+  private refuse(reason: string, obj: unknown): void {
+    this.stats.invalid++
+    this.port.invalid(reason, obj)
   }
 
   /** Feed one validated message. */
@@ -308,8 +306,7 @@ export class Session implements LocalListener {
     const refused = replica.admit(rec, this.opts.peer ?? {})
     if (refused !== null) {
       // Refused outright: not applied, and no clock moves past it.
-      this.stats.invalid++
-      this.port.invalid(refused, rec)
+      this.refuse(refused, rec)
       return
     }
     const src = replica.sourceOf(rec)
@@ -327,8 +324,7 @@ export class Session implements LocalListener {
 
   private onReset(m: ResetMsg): void {
     if (!this.selfStale || !this.replica.plausible(m.to)) {
-      this.stats.invalid++
-      this.port.invalid('reset from a peer we are not stale with', m)
+      this.refuse('reset from a peer we are not stale with', m)
       return
     }
     this.resetIn.onMarker(this.replica.clock.intern(m.source_id, m.gen), m, this.replica)
@@ -346,8 +342,7 @@ export class Session implements LocalListener {
     this.resetIn.endOfMessage()
     if (this.overflow) {
       this.overflow = false
-      this.stats.invalid++
-      this.port.invalid(`digest longer than ${this.opts.maxDigestEntries} entries`, null)
+      this.refuse(`digest longer than ${this.opts.maxDigestEntries} entries`, null)
       return
     }
     const clock = this.replica.clock
