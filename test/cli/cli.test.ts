@@ -4,71 +4,16 @@
  * its stdin. Every child is killed at the end, whatever happened.
  */
 import test from 'tape'
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { CliProcess, killAll, waitFor } from '../support/cli-process.ts'
 import * as net from 'node:net'
 import { resolve } from 'node:path'
 
-const root = resolve(import.meta.dirname, '../..')
-const children = new Set<ChildProcessWithoutNullStreams>()
 
-/** Poll `cond` every 5 ms; rejects after `timeoutMs`. */
-async function waitFor<T>(cond: () => T | undefined | null | false, timeoutMs: number, what: string): Promise<T> {
-  const start = Date.now()
-  for (;;) {
-    const v = cond()
-    if (v !== undefined && v !== null && v !== false) return v
-    if (Date.now() - start > timeoutMs) throw new Error(`${what} not seen within ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
-
-class Cli {
-  readonly proc: ChildProcessWithoutNullStreams
-  readonly lines: string[] = []
-  stderr = ''
-  exitCode: number | null | undefined = undefined
-  readonly exited: Promise<number | null>
-  private partial = ''
-
-  constructor(args: string[]) {
-    this.proc = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { cwd: root })
-    children.add(this.proc)
-    this.proc.stdout.setEncoding('utf8')
-    this.proc.stderr.setEncoding('utf8')
-    this.proc.stdout.on('data', (d: string) => {
-      const parts = (this.partial + d).split('\n')
-      this.partial = parts.pop()!
-      this.lines.push(...parts)
-    })
-    this.proc.stderr.on('data', (d: string) => (this.stderr += d))
-    this.proc.stdin.on('error', () => {})
-    this.exited = new Promise((done) =>
-      this.proc.on('close', (code) => {
-        children.delete(this.proc)
-        this.exitCode = code
-        done(code)
-      }),
-    )
-  }
-
-  /** JSON lines printed so far, with their index. */
-  json(): Record<string, any>[] {
-    return this.lines.flatMap((l) => {
-      try {
-        return [JSON.parse(l)]
-      } catch {
-        return []
-      }
-    })
-  }
-
+/** A node process, with helpers for its `--json` output. */
+class Cli extends CliProcess {
   /** The first JSON line (after `skip` matching ones) that matches `pred`. */
   nextJson(pred: (m: Record<string, any>) => boolean, skip = 0, timeoutMs = 15_000, what = 'a line'): Promise<Record<string, any>> {
     return waitFor(() => this.json().filter(pred)[skip], timeoutMs, `${what} (stderr: ${this.stderr.slice(-500)})`)
-  }
-
-  send(line: string): void {
-    this.proc.stdin.write(line + '\n')
   }
 
   async port(): Promise<number> {
@@ -224,8 +169,8 @@ test('--data: state survives quit and restart; a corrupt log exits 4', async (t)
 })
 
 test.onFinish(() => {
-  for (const c of children) c.kill('SIGKILL')
+  killAll()
 })
 process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL')
+  killAll()
 })

@@ -6,71 +6,18 @@
  * killed at the end, whatever happened.
  */
 import test from 'tape'
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { CliProcess, killAll, waitFor } from '../support/cli-process.ts'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { makeTestPki } from '../support/certs.ts'
 
-const root = resolve(import.meta.dirname, '../..')
-const children = new Set<ChildProcessWithoutNullStreams>()
 const tmp = fs.mkdtempSync(join(os.tmpdir(), 'scuttle-cli-tls-'))
 
-/** Poll `cond` every 5 ms; rejects after `timeoutMs`. */
-async function waitFor<T>(cond: () => T | undefined | null | false, timeoutMs: number, what: string): Promise<T> {
-  const start = Date.now()
-  for (;;) {
-    const v = cond()
-    if (v !== undefined && v !== null && v !== false) return v
-    if (Date.now() - start > timeoutMs) throw new Error(`${what} not seen within ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
-
 /** A node process with `--json`, read line by line. */
-class Cli {
-  readonly proc: ChildProcessWithoutNullStreams
-  readonly lines: string[] = []
-  stderr = ''
-  readonly exited: Promise<number | null>
-  private partial = ''
-
-  constructor(args: string[]) {
-    this.proc = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { cwd: root })
-    children.add(this.proc)
-    this.proc.stdout.setEncoding('utf8')
-    this.proc.stderr.setEncoding('utf8')
-    this.proc.stdout.on('data', (d: string) => {
-      const parts = (this.partial + d).split('\n')
-      this.partial = parts.pop()!
-      this.lines.push(...parts)
-    })
-    this.proc.stderr.on('data', (d: string) => (this.stderr += d))
-    this.proc.stdin.on('error', () => {})
-    this.exited = new Promise((done) =>
-      this.proc.on('close', (code) => {
-        children.delete(this.proc)
-        done(code)
-      }),
-    )
-  }
-
-  json(): Record<string, any>[] {
-    return this.lines.flatMap((l) => {
-      try {
-        return [JSON.parse(l)]
-      } catch {
-        return []
-      }
-    })
-  }
-
+class Cli extends CliProcess {
   nextJson(pred: (m: Record<string, any>) => boolean, what: string, timeoutMs = 15_000): Promise<Record<string, any>> {
     return waitFor(() => this.json().find(pred), timeoutMs, `${what} (stderr: ${this.stderr.slice(-500)})`)
-  }
-
-  send(line: string): void {
-    this.proc.stdin.write(line + '\n')
   }
 
   listening(): Promise<Record<string, any>> {
@@ -78,7 +25,7 @@ class Cli {
   }
 
   /** Send `get key` until the node holds a value; resolves with the get result. */
-  async valueOf(key: string, timeoutMs = 15_000): Promise<Record<string, any>> {
+  async valueAt(key: string, timeoutMs = 15_000): Promise<Record<string, any>> {
     let asked = 0
     return waitFor(
       () => {
@@ -119,7 +66,7 @@ test('--secret: two nodes replicate a set; another secret and a plain node are r
   t.deepEqual([conn.id, conn.direction], ['a', 'out'], 'b (secret from a file, trailing newline ignored) connects to a')
 
   a.send('set greeting {"text": "hello"}')
-  const got = await b.valueOf('greeting')
+  const got = await b.valueAt('greeting')
   t.deepEqual([got.value, got.source_id], [{ text: 'hello' }, 'a'], "b holds a's value")
 
   const c = new Cli(['--id', 'c', ...base, '--secret', 'another-secret', '--peer', `127.0.0.1:${listening.port}`])
@@ -164,7 +111,7 @@ test('mutual TLS: the connect command dials with the node\'s certificates', asyn
     b.send(`connect 127.0.0.1:${port}`)
     await b.nextJson((m) => m.event === 'connect' && m.id === 'a', 'connect event')
     b.send('set colour "green"')
-    const got = await a.valueOf('colour')
+    const got = await a.valueAt('colour')
     t.equal(got.value, 'green', "a holds b's value")
     for (const n of [a, b]) t.equal(await n.quit(), 0, 'quit exits 0')
   } finally {
@@ -196,9 +143,9 @@ test('TLS files that cannot be used exit 2 with the reason', async (t) => {
 })
 
 test.onFinish(() => {
-  for (const c of children) c.kill('SIGKILL')
+  killAll()
   fs.rmSync(tmp, { recursive: true, force: true })
 })
 process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL')
+  killAll()
 })
