@@ -32,10 +32,18 @@ test('a connection destroyed mid-exchange reconnects and converges, nothing lost
   const [a, b] = nodes
   for (let i = 0; i < 5000; i++) a.set('key-' + i, { i, pad: 'x'.repeat(40) })
   const dialer = connect(nets[1], { host: '127.0.0.1', port: ports[0].port })
-  await waitFor(() => b._replica.size > 300, 20_000, 'first updates')
-  const conn = dialer.connection as Connection
-  t.ok(b._replica.size < 5000, `cut while ${b._replica.size} of 5000 had arrived`)
-  conn.socket.destroy()
+  // Cut the socket from inside B's update event once 300 keys are in, so the
+  // cut always lands mid-exchange, however fast the link is.
+  let conn: Connection | undefined
+  let cutAt = 0
+  b.history.on('update', () => {
+    if (conn !== undefined || b._replica.size < 300) return
+    conn = dialer.connection as Connection
+    cutAt = b._replica.size
+    conn.socket.destroy()
+  })
+  await waitFor(() => conn !== undefined, 20_000, 'first updates')
+  t.ok(cutAt < 5000, `cut while ${cutAt} of 5000 had arrived`)
   await waitFor(() => dialer.connected && dialer.connection !== conn, 10_000, 'reconnect')
   t.pass('the dialer reconnected')
   await waitFor(() => b._replica.size === 5000, 30_000, 'all keys')
