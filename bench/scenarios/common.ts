@@ -47,7 +47,11 @@ export function meter(countArrays = false): PassThrough & { bytes: number; array
   return m
 }
 
-/** Two of our nodes joined by ndjson over in-memory byte pipes; returns their streams and the byte meters. */
+/**
+ * Two of our nodes joined by ndjson over in-memory byte pipes; returns their
+ * streams, the bytes sent, and whether each side has had a digest (after
+ * `sa.gossip()`, pushes flow once it holds).
+ */
 export function joinOurs(a: Gossip, b: Gossip) {
   const sa = a.createWireStream()
   const sb = b.createWireStream()
@@ -55,7 +59,7 @@ export function joinOurs(a: Gossip, b: Gossip) {
   const ba = meter()
   sa.pipe(ab).pipe(sb)
   sb.pipe(ba).pipe(sa)
-  return { sa, sb, bytes: () => ab.bytes + ba.bytes }
+  return { sa, sb, bytes: () => ab.bytes + ba.bytes, synced: () => sa.stats.digestsReceived > 0 && sb.stats.digestsReceived > 0 }
 }
 
 /** Two npm scuttlebutt models joined the same way (their streams already speak JSON lines). */

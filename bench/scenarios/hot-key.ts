@@ -16,9 +16,9 @@ const heapMB = () => {
 if (impl === 'ours') {
   const a = ours('A')
   const b = ours('B')
-  const { sa, sb, bytes } = joinOurs(a, b)
+  const { sa, bytes, synced } = joinOurs(a, b)
   sa.gossip()
-  await until(() => sa.stats.digestsReceived > 0 && sb.stats.digestsReceived > 0)
+  await until(synced)
   const base = heapMB()
   const t0 = performance.now()
   for (let i = 0; i < n; i++) a.set('hot', { i })

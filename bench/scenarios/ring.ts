@@ -18,7 +18,7 @@ if (impl === 'ours') {
   const links = nodes.map((g, i) => joinOurs(g, nodes[(i + 1) % count]))
   // Settle the first exchange on every link, so pushes can flow.
   for (const l of links) l.sa.gossip()
-  await until(() => links.every((l) => l.sa.stats.digestsReceived > 0 && l.sb.stats.digestsReceived > 0))
+  await until(() => links.every((l) => l.synced()))
   const base = nodes.reduce((s, g) => s + g.stats.applied, 0)
   const received0 = links.reduce((s, l) => s + l.sa.stats.updatesReceived + l.sb.stats.updatesReceived, 0)
   const random = seededRandom(7)

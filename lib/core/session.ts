@@ -244,7 +244,7 @@ export class Session implements LocalListener {
   /** A record that repaired a gap here: offer it to this peer too (it moves no clock). */
   pushRepair(rec: Rec): void {
     if (this.closed || this.selfStale || !this.port.room()) return
-    this.send(encodePush(rec, rec.version - 1))
+    this.sendLinked(rec, rec.version - 1)
     this.stats.pushesSent++
   }
 
@@ -508,7 +508,7 @@ export class Session implements LocalListener {
       this.replica,
       this.opts.mtu,
       (rec, prev) => {
-        this.send(encodePush(rec, prev))
+        this.sendLinked(rec, prev)
         this.stats.updatesSent++
       },
       (src, from, to, n) => this.send(encodeReset(src.id, src.gen, from, to, n)),
@@ -589,7 +589,7 @@ export class Session implements LocalListener {
       out.length = 0
       log.take(log.firstAfter(floor), budget, out)
       for (const rec of out) {
-        this.send(encodePush(rec, rec.version - 1))
+        this.sendLinked(rec, rec.version - 1)
         this.heldAboveSent.set(src, rec.version)
       }
       budget -= out.length
