@@ -33,7 +33,7 @@ bob.history.on('update', (u) => console.log(`bob applied ${u.key}=${JSON.stringi
 alice.set('greeting', 'hello')
 alice.set('counter', 1)
 bob.set('name', 'Bob')
-bob.set('counter', 2) // concurrent with alice's: same version, higher source_id wins
+bob.set('counter', 2) // concurrent with alice's: the higher version wins (ties: the higher source_id)
 
 alice.gossip()
 

@@ -2,7 +2,14 @@ import { sort as defaultSort, resolution } from './core/resolve.ts'
 import type { AcceptFn, ClockFn, DeltaOrder, RandomFn, ResolveFn, SignFn, SortFn, VerifyFn } from './core/types.ts'
 import { DEFAULT_LIMITS, type Limits } from './protocol/validate.ts'
 
-/** What `new Gossip(id, config)` accepts. Only `resolve` is required. */
+/**
+ * What `new Gossip(id, config)` accepts. Only `resolve` is required.
+ *
+ * The seed's names (`mtu`, `max_history`, `resolve`, `sort`) are kept;
+ * options added since are camelCase. Older spellings (`tombstone_grace`,
+ * `max_digest_entries`, `max_version_jump`, `clock`, `time`) are still
+ * accepted, with a deprecation warning.
+ */
 export interface GossipConfig {
   /** Most updates one exchange sends; also the streams' highWaterMark. Default 10. */
   mtu?: number
@@ -17,16 +24,21 @@ export interface GossipConfig {
   /** Random source for digest order and ties. Default Math.random. */
   random?: RandomFn
   /**
-   * Physical clock for versions (a hybrid logical clock): a new version is at
-   * least `clock()`. Off by default, so versions count 1, 2, 3 as in the seed.
+   * Wall-clock time in ms (default `Date.now`). Versions are hybrid logical
+   * clock values: a new version is at least `now()` in µs and above every
+   * version seen. It also ages tombstones and is compared with peers' clocks.
    */
-  clock?: ClockFn
+  now?: ClockFn
+  /**
+   * How far, in ms, a peer's clock may be ahead of (or behind) ours. A remote
+   * version more than this ahead of `now()` is refused, and so is a peer
+   * whose hello shows a larger skew. Default 300,000 (5 minutes).
+   */
+  maxClockOffset?: number
   /** Incarnation of this node's writes; set by stores that restart without data. */
   generation?: string
-  /** Milliseconds a tombstone is kept before `collect()` forgets it. Default 24 h. */
-  tombstone_grace?: number
-  /** Wall time in ms, for tombstone ages. Default Date.now. */
-  time?: ClockFn
+  /** Milliseconds another source's tombstone is kept before `collect()` forgets it. Default 24 h. */
+  tombstoneGrace?: number
   /**
    * Set when messages between peers may be lost, duplicated or reordered
    * (UDP, unreliable data channels): every update then carries its chain link
@@ -39,12 +51,20 @@ export interface GossipConfig {
   verify?: VerifyFn
   /** Authorisation: `(update, peer) => boolean`; false refuses the update. */
   accept?: AcceptFn
-  /** How far above the highest version seen a remote version may be. Default 2^40. */
-  max_version_jump?: number
   /** Bounds on what a peer may send. */
   limits?: Partial<Limits>
   /** Most entries accepted in one incoming digest. Default 65536. */
+  maxDigestEntries?: number
+  /** @deprecated use `tombstoneGrace` */
+  tombstone_grace?: number
+  /** @deprecated use `maxDigestEntries` */
   max_digest_entries?: number
+  /** @deprecated remote versions are bounded by `maxClockOffset` */
+  max_version_jump?: number
+  /** @deprecated use `now` (ms); this one returned µs */
+  clock?: ClockFn
+  /** @deprecated use `now` */
+  time?: ClockFn
 }
 
 export interface NormalizedConfig {
@@ -54,17 +74,19 @@ export interface NormalizedConfig {
   readonly sort: SortFn
   readonly order: DeltaOrder
   readonly random: RandomFn
-  readonly clock: ClockFn | undefined
+  /** Wall-clock ms: hello clocks and tombstone ages. */
+  readonly now: ClockFn
+  /** The physical part of new versions, µs. */
+  readonly versionClock: ClockFn
+  readonly maxClockOffset: number
   readonly generation: string | undefined
-  readonly tombstone_grace: number
-  readonly time: ClockFn
+  readonly tombstoneGrace: number
   readonly lossy: boolean
   readonly sign: SignFn | undefined
   readonly verify: VerifyFn | undefined
   readonly accept: AcceptFn | undefined
-  readonly max_version_jump: number
   readonly limits: Limits
-  readonly max_digest_entries: number
+  readonly maxDigestEntries: number
 }
 
 const BUILTINS = Object.keys(resolution)
@@ -73,6 +95,18 @@ const BUILTINS = Object.keys(resolution)
 
 export class ConfigError extends TypeError {
   override name = 'ConfigError'
+}
+
+const warned = new Set<string>()
+
+/** Warn once per process that an option was renamed or replaced. */
+export function deprecated(name: string, advice: string): void {
+  if (warned.has(name)) return
+  warned.add(name)
+  const text = `simple-scuttle: config.${name} is deprecated; ${advice}`
+  const proc = (globalThis as { process?: { emitWarning?: (w: string, type: string) => void } }).process
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(text, 'DeprecationWarning')
+  else console.warn(text)
 }
 
 function positiveInt(name: string, v: unknown, fallback: number): number {
@@ -87,6 +121,17 @@ function optionalFn<T>(name: string, v: unknown): T | undefined {
   if (v === undefined || v === null) return undefined
   if (typeof v !== 'function') throw new ConfigError(`config.${name} must be a function`)
   return v as T
+}
+
+/** The value of a renamed option: the new name wins; the old one is used with a warning. */
+function renamed<T>(config: GossipConfig, name: keyof GossipConfig, old: keyof GossipConfig): T | undefined {
+  const v = config[name] as T | undefined
+  const o = config[old] as T | undefined
+  if (o !== undefined && o !== null) {
+    deprecated(old, `use ${name}`)
+    if (v === undefined || v === null) return o
+  }
+  return v
 }
 
 /** Validate and freeze a config, filling defaults. Throws `ConfigError` with the fix. */
@@ -114,6 +159,21 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
       throw new ConfigError(`config.limits.${k} must be a positive integer, got ${String(v)}`)
     }
   }
+  if (config.max_version_jump !== undefined && config.max_version_jump !== null) {
+    deprecated('max_version_jump', 'remote versions are now bounded by maxClockOffset (ms ahead of this node\'s clock); the option is ignored')
+  }
+  const offset = config.maxClockOffset ?? 300_000
+  if (typeof offset !== 'number' || !Number.isFinite(offset) || offset < 0) {
+    throw new ConfigError(`config.maxClockOffset must be a non-negative number of ms, got ${String(offset)}`)
+  }
+  // One wall clock; the old µs `clock` and ms `time` still work, with a warning.
+  const nowFn = optionalFn<ClockFn>('now', config.now)
+  const clockUs = optionalFn<ClockFn>('clock', config.clock)
+  const timeMs = optionalFn<ClockFn>('time', config.time)
+  if (clockUs !== undefined) deprecated('clock', 'use now (wall-clock ms; versions are µs of it)')
+  if (timeMs !== undefined) deprecated('time', 'use now')
+  const now: ClockFn = nowFn ?? timeMs ?? (clockUs !== undefined ? () => clockUs() / 1000 : Date.now)
+  const versionClock: ClockFn = clockUs ?? (nowFn !== undefined ? () => nowFn() * 1000 : timeMs !== undefined ? () => timeMs() * 1000 : () => Date.now() * 1000)
   return Object.freeze({
     mtu: positiveInt('mtu', config.mtu, 10),
     max_history: positiveInt('max_history', config.max_history, 10),
@@ -121,17 +181,17 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
     sort: optionalFn<SortFn>('sort', config.sort) ?? defaultSort,
     order,
     random: optionalFn<RandomFn>('random', config.random) ?? Math.random,
-    clock: optionalFn<ClockFn>('clock', config.clock),
+    now,
+    versionClock,
+    maxClockOffset: offset,
     generation: gen,
-    tombstone_grace: positiveInt('tombstone_grace', config.tombstone_grace, 24 * 60 * 60 * 1000),
-    time: optionalFn<ClockFn>('time', config.time) ?? Date.now,
+    tombstoneGrace: positiveInt('tombstoneGrace', renamed<number>(config, 'tombstoneGrace', 'tombstone_grace'), 24 * 60 * 60 * 1000),
     lossy: config.lossy === true,
     sign: optionalFn<SignFn>('sign', config.sign),
     verify: optionalFn<VerifyFn>('verify', config.verify),
     accept: optionalFn<AcceptFn>('accept', config.accept),
-    max_version_jump: positiveInt('max_version_jump', config.max_version_jump, 2 ** 40),
     limits,
-    max_digest_entries: positiveInt('max_digest_entries', config.max_digest_entries, 65536),
+    maxDigestEntries: positiveInt('maxDigestEntries', renamed<number>(config, 'maxDigestEntries', 'max_digest_entries'), 65536),
   })
 }
 

@@ -148,7 +148,7 @@ async function main(argv: string[]): Promise<void> {
     return exitAfterFlush(EXIT_USAGE)
   }
 
-  const config = { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: opts.mtu, tombstone_grace: opts.grace }
+  const config = { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: opts.mtu, tombstoneGrace: opts.grace }
   let gossip: Gossip
   let store: LogStore | null = null
   if (opts.data === undefined) {

@@ -16,6 +16,9 @@ export interface HistoryEvents {
  * - `memory` is sorted by `sort` and holds at most `max` entries after each write.
  * - `bySource` holds exactly the entries of `memory`, per source, ascending by
  *   version, so `news` answers without scanning memory.
+ * - A `sort` that throws leaves memory unchanged (`place` runs it before any
+ *   change); a listener that throws does not stop the other listeners or the
+ *   write: its error goes to `onListenerError`.
  *
  * History is for observers (persistence, replay of recent changes); the
  * protocol answers peers from state, never from here, because history forgets.
@@ -23,6 +26,8 @@ export interface HistoryEvents {
 export class History extends EventEmitter<HistoryEvents> {
   readonly memory: Rec[] = []
   private readonly bySource = new Map<string, Rec[]>()
+  /** Where an error thrown by an event listener goes (the write itself goes on). */
+  onListenerError: ((err: unknown, event: keyof HistoryEvents) => void) | null = null
 
   constructor(
     readonly max: number,
@@ -33,18 +38,33 @@ export class History extends EventEmitter<HistoryEvents> {
 
   /** Record an update, emit `update`, then compact past `max`. */
   write(update: Rec): Rec {
+    return this.commit(update, this.place(update))
+  }
+
+  /**
+   * Where `update` goes in `memory` (calls `sort`, which may throw; nothing
+   * changes here). Pass the result to `commit` before any other write.
+   */
+  place(update: Rec): number {
     const memory = this.memory
     const n = memory.length
-    if (n === 0 || this.sort(memory[n - 1], update) <= 0) memory.push(update)
-    else memory.splice(this.upperBound(update), 0, update)
+    if (n === 0 || this.sort(memory[n - 1], update) <= 0) return n
+    return this.upperBound(update)
+  }
+
+  /** Insert `update` at `pos` (from `place`), emit `update`, compact. */
+  commit(update: Rec, pos: number): Rec {
+    const memory = this.memory
+    if (pos === memory.length) memory.push(update)
+    else memory.splice(pos, 0, update)
     insertByVersion(this.perSource(update), update)
 
-    this.emit('update', update)
+    this.safeEmit('update', update)
 
     if (memory.length > this.max) {
       if (this.listenerCount('compaction') > 0) {
         const before = memory.length
-        this.emit('compaction', memory, this)
+        this.safeEmit('compaction', memory, this)
         // A listener may have compacted memory itself: resynchronise the index.
         if (memory.length !== before) this.reindex()
       }
@@ -79,6 +99,23 @@ export class History extends EventEmitter<HistoryEvents> {
 
   get length(): number {
     return this.memory.length
+  }
+
+  /** Call each listener of `event`; one that throws is reported and the others still run. */
+  private safeEmit<K extends keyof HistoryEvents>(event: K, ...args: HistoryEvents[K]): void {
+    if (this.listenerCount(event) === 0) return
+    const report = this.onListenerError
+    if (report === null) {
+      ;(this.emit as (e: K, ...a: HistoryEvents[K]) => boolean)(event, ...args)
+      return
+    }
+    for (const fn of this.listeners(event)) {
+      try {
+        ;(fn as (...a: HistoryEvents[K]) => void).apply(this, args)
+      } catch (err) {
+        report(err, event)
+      }
+    }
   }
 
   private perSource(u: Rec): Rec[] {

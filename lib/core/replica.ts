@@ -4,6 +4,9 @@ import { FAST, type FastResolve } from './resolve.ts'
 import type { AcceptFn, ClockFn, JsonValue, PeerLabel, Rec, ResolveFn, ResolveHost, SignFn, SortFn, VerifyFn, Versioned } from './types.ts'
 import { isVersion, makeRec } from '../protocol/validate.ts'
 
+/** Default bound on how far a remote version may be ahead of the local clock: 5 minutes, in µs. */
+export const DEFAULT_MAX_OFFSET_US = 5 * 60 * 1_000_000
+
 export interface ReplicaOptions {
   readonly id: string
   /** Incarnation of this node's source; see ALGORITHM.md, restarts. */
@@ -11,8 +14,16 @@ export interface ReplicaOptions {
   readonly resolve: ResolveFn
   readonly sort: SortFn
   readonly maxHistory: number
-  /** Physical time floor for new versions (a hybrid logical clock); off when absent. */
+  /**
+   * Physical time in µs: the floor of new versions (a hybrid logical clock)
+   * and the reference for the bound on remote versions. Default: always 0,
+   * so versions count 1, 2, 3 (deterministic tests and simulations).
+   */
   readonly now?: ClockFn
+  /** A remote version may be at most this many µs ahead of `now()`. Default 5 minutes. */
+  readonly maxOffset?: number
+  /** Most sources tracked; a record of one more is refused. Default unbounded. */
+  readonly maxSources?: number
   /** Caller-supplied key/value object: loaded at start, written through on every change. */
   readonly state?: Record<string, unknown>
   /** Milliseconds, for tombstone ages. Default: always 0 (nothing ever ages). */
@@ -23,11 +34,6 @@ export interface ReplicaOptions {
   readonly verify?: VerifyFn
   /** Admits (true) or refuses a remote update, knowing who sent it. */
   readonly accept?: AcceptFn
-  /**
-   * A remote version may be at most this far above the highest version seen
-   * (or the physical clock). Default 2^40.
-   */
-  readonly maxVersionJump?: number
 }
 
 /** A source's progress, as saved and restored. */
@@ -46,8 +52,34 @@ export interface RestoreSnapshot {
   readonly version: number
 }
 
-/** Why a record left state without being superseded. */
-export type DropReason = 'collected' | 'reset'
+/** Why a record left state without being superseded: a tombstone forgotten after its grace period. */
+export type DropReason = 'collected'
+
+/**
+ * Where every change to state is recorded before it happens (a store's
+ * log). A method that throws refuses the change: state stays as it was.
+ */
+export interface Journal {
+  /** `rec` is about to enter state, as a local write or a remote update. */
+  append(rec: Rec): void
+  /** `rec` is about to leave state without being superseded. */
+  remove(rec: Rec, reason: DropReason): void
+}
+
+/**
+ * A change refused because a user function (`resolve`, `sort`, `accept`,
+ * `verify`, `sign`) or the journal threw. State is unchanged; `cause` is
+ * what was thrown.
+ */
+export class RefusedError extends Error {
+  override name = 'RefusedError'
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(reason, options)
+  }
+}
 
 /** One peer conversation, as the replica sees it (implemented by `Session`). */
 export interface LocalListener {
@@ -60,8 +92,6 @@ export interface LocalListener {
 export interface ReplicaStats {
   /** Tombstones forgotten after their grace period. */
   collected: number
-  /** Records dropped by a reset (deleted elsewhere, tombstone already forgotten). */
-  reset: number
   /** Records received again after a node lost its data, and passed on. */
   repaired: number
   /** Updates applied (local and remote). */
@@ -70,9 +100,15 @@ export interface ReplicaStats {
   rejected: number
   /** Remote updates that were already covered (duplicates of something held). */
   redundant: number
+  /** Errors thrown by history listeners (the update was applied all the same). */
+  listenerErrors: number
 }
 
 const ABSENT: Versioned = Object.freeze({ version: -Infinity, value: null }) as Versioned
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
 
 /**
  * The replicated key/value state of one node: the pure core.
@@ -81,8 +117,14 @@ const ABSENT: Versioned = Object.freeze({ version: -Infinity, value: null }) as 
  * - `map` holds, per key, the winning record under `resolve`; each record in
  *   `map` is in exactly one source log (its source's), and nothing else is.
  * - `version` is the highest version seen, local or remote; a local write
- *   takes a version above it (and above `now()` when a physical clock is set),
- *   so each source's versions strictly increase.
+ *   takes a version above it and at least `now()`, so each source's versions
+ *   strictly increase and follow physical time.
+ * - No remote version above `now() + maxOffset` is admitted, so no sequence of
+ *   messages can carry versions toward the end of the safe integers.
+ * - A change happens whole or not at all: every user function and the
+ *   journal run before state is touched, and one that throws refuses it.
+ * - This node keeps its own tombstones (only other sources' are collected),
+ *   so a peer that missed one of its deletes can always get it from it.
  * - The clock of a source only advances along ordered paths (see Session).
  *
  * No I/O, timers or randomness happen here.
@@ -94,27 +136,32 @@ export class Replica implements ResolveHost {
   readonly history: History
   readonly self: Source
   readonly sort: SortFn
-  readonly stats: ReplicaStats = { applied: 0, rejected: 0, redundant: 0, collected: 0, reset: 0, repaired: 0 }
+  readonly stats: ReplicaStats = { applied: 0, rejected: 0, redundant: 0, collected: 0, repaired: 0, listenerErrors: 0 }
   /** Highest version seen, local or remote. */
   version = 0
   /** What `resolve` receives as its first argument. */
   host: ResolveHost = this
   /** Called when a record leaves state without being superseded. */
   onDrop: ((rec: Rec, reason: DropReason) => void) | null = null
+  /** Called when a history listener throws. */
+  onListenerError: ((err: unknown) => void) | null = null
+  /** Records every change before it happens; null when nothing is persisted. */
+  journal: Journal | null = null
   /** `time()` when a node last showed up with a new generation; -Infinity if never. */
   lastGenerationChange = -Infinity
+  readonly maxOffset: number
+  readonly maxSources: number
 
   private readonly map = new Map<string, Rec>()
   private readonly listeners = new Set<LocalListener>()
   private readonly resolveFn: ResolveFn
   private readonly fast: FastResolve | undefined
-  private readonly now: ClockFn | undefined
+  readonly now: ClockFn
   private readonly userState: Record<string, unknown> | undefined
   private readonly time: ClockFn
   private readonly sign: SignFn | undefined
   private readonly verify: VerifyFn | undefined
   private readonly accept: AcceptFn | undefined
-  private readonly maxJump: number
   /** Tombstones in the order they were applied, with the time they were applied. */
   private tombs: Rec[] = []
   private tombTimes: number[] = []
@@ -126,15 +173,20 @@ export class Replica implements ResolveHost {
     this.sort = opts.sort
     this.resolveFn = opts.resolve
     this.fast = (opts.resolve as Partial<Record<typeof FAST, FastResolve>>)[FAST]
-    this.now = opts.now
+    this.now = opts.now ?? (() => 0)
+    this.maxOffset = opts.maxOffset ?? DEFAULT_MAX_OFFSET_US
+    this.maxSources = opts.maxSources ?? Infinity
     this.history = new History(opts.maxHistory, opts.sort)
+    this.history.onListenerError = (err) => {
+      this.stats.listenerErrors++
+      this.onListenerError?.(err)
+    }
     this.self = this.clock.intern(opts.id, opts.gen)
     this.userState = opts.state
     this.time = opts.time ?? (() => 0)
     this.sign = opts.sign
     this.verify = opts.verify
     this.accept = opts.accept
-    this.maxJump = opts.maxVersionJump ?? 2 ** 40
     this.clock.onNewGeneration = () => {
       this.lastGenerationChange = this.time()
     }
@@ -172,32 +224,41 @@ export class Replica implements ResolveHost {
   /**
    * A local write: stamps a new version and applies it through `resolve`.
    * Returns the record and whether it was applied; listeners hear of applied
-   * writes. `value` must already be validated.
+   * writes. `value` must already be validated. Throws a `RefusedError` (state
+   * unchanged) when `sign`, `resolve`, `sort` or the journal throws.
    */
   writeLocal(key: string, value: JsonValue, deleted = false): { rec: Rec; applied: boolean; sent: boolean } {
     let version = this.version + 1
-    if (this.now !== undefined) {
-      const t = Math.floor(this.now())
-      if (t > version) version = t
-    }
+    const t = Math.floor(this.now())
+    if (t > version) version = t
     if (!isVersion(version)) throw new RangeError(`version ${version} is beyond the safe integer range`)
     const bare = makeRec(key, deleted ? null : value, this.id, version, this.gen, deleted)
-    const rec = this.sign === undefined ? bare : makeRec(key, bare.value, this.id, version, this.gen, deleted, this.sign(bare))
+    let rec = bare
+    if (this.sign !== undefined) {
+      let sig: string
+      try {
+        sig = this.sign(bare)
+      } catch (err) {
+        throw new RefusedError(`config.sign threw: ${describe(err)}`, { cause: err })
+      }
+      rec = makeRec(key, bare.value, this.id, version, this.gen, deleted, sig)
+    }
     const cur = this.map.get(key)
     if (!this.decide(cur, rec, this.self)) return { rec, applied: false, sent: true }
+    this.commit(rec, this.self, cur)
     const prev = this.self.clock
     this.version = version
     this.clock.advance(this.self, version)
-    this.store(rec, this.self, cur)
     let sent = true
     for (const l of this.listeners) if (!l.pushLocal(rec, prev)) sent = false
     return { rec, applied: true, sent }
   }
 
   /**
-   * A remote update (already validated): decided by `resolve` and stored if it
-   * wins. Does not move any clock except `version`: the caller knows whether
-   * it arrived along an ordered path.
+   * A remote update (already admitted): decided by `resolve` and stored if
+   * it wins. Moves no clock except `version`: the caller knows whether it
+   * arrived along an ordered path. Throws a `RefusedError` (state unchanged)
+   * when `resolve`, `sort` or the journal throws.
    */
   applyRemote(rec: Rec, src: Source, from: LocalListener | null = null): boolean {
     if (rec.version > this.version) this.version = rec.version
@@ -210,14 +271,14 @@ export class Replica implements ResolveHost {
       this.stats.rejected++
       return false
     }
-    if (rec.version <= src.clock || (cur !== undefined && cur.version === rec.version && this.sort(cur, rec) === 0)) {
+    if (covered || (cur !== undefined && cur.version === rec.version && cur.source_id === rec.source_id && cur.gen === rec.gen)) {
       this.stats.redundant++
     }
     if (!this.decide(cur, rec, src)) {
       this.stats.rejected++
       return false
     }
-    this.store(rec, src, cur)
+    this.commit(rec, src, cur)
     if (covered) {
       // Our clock claimed this record's place, yet it won: whatever had beaten
       // it here is gone (a node lost its data). Pass it on, so the peers whose
@@ -230,24 +291,34 @@ export class Replica implements ResolveHost {
 
   /**
    * Why a remote update must be refused outright, or null to go on to
-   * `resolve`: a version implausibly far ahead (a forged one would burn the
-   * version space), a bad or missing signature, or the `accept` hook's no.
+   * `resolve`: a version too far ahead of our clock (a skewed or forged
+   * one), a bad or missing signature, the `accept` hook's no, or one of
+   * those functions throwing.
    */
   admit(rec: Rec, peer: PeerLabel): string | null {
-    if (!this.plausible(rec.version)) return 'version too far ahead'
-    if (this.verify !== undefined && !this.verify(rec)) return rec.sig === undefined ? 'unsigned update' : 'bad signature'
-    if (this.accept !== undefined && !this.accept(rec, peer)) return 'not accepted'
+    if (!this.plausible(rec.version)) return 'version too far ahead of this node\'s clock (clock skew?)'
+    if (this.verify !== undefined) {
+      let ok: boolean
+      try {
+        ok = this.verify(rec) === true
+      } catch (err) {
+        return `config.verify threw: ${describe(err)}`
+      }
+      if (!ok) return rec.sig === undefined ? 'unsigned update' : 'bad signature'
+    }
+    if (this.accept !== undefined) {
+      try {
+        if (this.accept(rec, peer) !== true) return 'not accepted'
+      } catch (err) {
+        return `config.accept threw: ${describe(err)}`
+      }
+    }
     return null
   }
 
-  /** Whether a version a peer claims is within reach of what we have seen. */
+  /** Whether a version a peer claims is within `maxOffset` of our physical clock. */
   plausible(version: number): boolean {
-    let base = this.version
-    if (this.now !== undefined) {
-      const t = this.now()
-      if (t > base) base = t
-    }
-    return version <= base + this.maxJump
+    return version <= this.now() + this.maxOffset
   }
 
   /** Whether a node showed up with a new generation within the last `window` ms. */
@@ -278,6 +349,14 @@ export class Replica implements ResolveHost {
     return this.clock.intern(rec.source_id, rec.gen)
   }
 
+  /** Like `sourceOf`, but undefined when the source is new and `maxSources` are already tracked. */
+  admitSource(rec: Rec): Source | undefined {
+    const known = this.clock.find(rec.source_id, rec.gen)
+    if (known !== undefined) return known
+    if (this.clock.size >= this.maxSources) return undefined
+    return this.clock.intern(rec.source_id, rec.gen)
+  }
+
   subscribe(l: LocalListener): void {
     this.listeners.add(l)
   }
@@ -291,20 +370,58 @@ export class Replica implements ResolveHost {
   }
 
   private decide(cur: Rec | undefined, rec: Rec, src: Source): boolean {
-    return this.fast !== undefined ? this.fast(cur, rec, src.clock) : this.resolveFn(this.host, rec) === true
+    if (this.fast !== undefined) return this.fast(cur, rec, src.clock)
+    try {
+      return this.resolveFn(this.host, rec) === true
+    } catch (err) {
+      throw new RefusedError(`config.resolve threw: ${describe(err)}`, { cause: err })
+    }
   }
 
-  private store(rec: Rec, src: Source, cur: Rec | undefined): void {
+  /** Store `rec` over `cur`: user functions and the journal first, then state, whole. */
+  private commit(rec: Rec, src: Source, cur: Rec | undefined): void {
+    let pos: number
+    try {
+      pos = this.history.place(rec)
+    } catch (err) {
+      throw new RefusedError(`config.sort threw: ${describe(err)}`, { cause: err })
+    }
+    const userState = this.userState
+    if (userState !== undefined) {
+      try {
+        writeThrough(userState, rec.key, rec)
+      } catch (err) {
+        throw new RefusedError(`the state object threw: ${describe(err)}`, { cause: err })
+      }
+    }
+    if (this.journal !== null) {
+      try {
+        this.journal.append(rec)
+      } catch (err) {
+        if (userState !== undefined) {
+          try {
+            writeThrough(userState, rec.key, cur)
+          } catch {
+            // The state object refuses to be restored; the replica is still right.
+          }
+        }
+        throw new RefusedError(`not stored: ${describe(err)}`, { cause: err })
+      }
+    }
+    this.replace(rec, src, cur)
+    this.stats.applied++
+    if (rec.deleted === true) this.noteTombstone(rec)
+    this.history.commit(rec, pos)
+  }
+
+  /** Put `rec` in state and its source's log, in place of `cur` (the record held for its key). */
+  private replace(rec: Rec, src: Source, cur: Rec | undefined): void {
     if (cur !== undefined) {
       const old = cur.source_id === src.id && cur.gen === src.gen ? src : this.clock.find(cur.source_id, cur.gen)
       old?.log.remove(cur)
     }
     src.log.insert(rec)
     this.map.set(rec.key, rec)
-    this.stats.applied++
-    if (rec.deleted === true) this.noteTombstone(rec)
-    if (this.userState !== undefined) writeThrough(this.userState, rec)
-    this.history.write(rec)
   }
 
   private noteTombstone(rec: Rec): void {
@@ -313,20 +430,42 @@ export class Replica implements ResolveHost {
   }
 
   /**
-   * Forget tombstones applied at least `grace` ms before `now` that still
-   * hold their key. Each raises its source's `gc` floor. Returns how many.
+   * Forget other sources' tombstones applied at least `grace` ms before
+   * `now` that still hold their key. Each raises its source's `gc` floor.
+   * This node's own tombstones are kept. Returns how many were forgotten;
+   * stops early (to try again later) when the journal refuses a removal.
    */
   collect(now: number, grace: number): number {
     let n = 0
     const tombs = this.tombs
     while (this.tombHead < tombs.length && this.tombTimes[this.tombHead] + grace <= now) {
-      const t = tombs[this.tombHead++]
-      if (this.map.get(t.key) !== t) continue
+      const t = tombs[this.tombHead]
+      if (this.map.get(t.key) !== t || (t.source_id === this.id && t.gen === this.gen)) {
+        this.tombHead++
+        continue
+      }
       const src = this.sourceOf(t)
+      if (this.journal !== null) {
+        try {
+          this.journal.remove(t, 'collected')
+        } catch {
+          break
+        }
+      }
+      this.tombHead++
       if (t.version > src.gc) src.gc = t.version
-      this.remove(t, src, 'collected')
+      src.log.remove(t)
+      this.map.delete(t.key)
+      if (this.userState !== undefined) {
+        try {
+          writeThrough(this.userState, t.key, undefined)
+        } catch {
+          // The caller's object keeps a forgotten tombstone; state here is right.
+        }
+      }
       this.stats.collected++
       n++
+      this.onDrop?.(t, 'collected')
     }
     if (this.tombHead > 1024 && this.tombHead * 2 > tombs.length) {
       this.tombs = tombs.slice(this.tombHead)
@@ -344,26 +483,6 @@ export class Replica implements ResolveHost {
   }
 
   /**
-   * Drop a record a reset showed to be deleted elsewhere (its tombstone
-   * already forgotten there). No tombstone is written: the peer that reset
-   * us covers it.
-   */
-  dropForReset(rec: Rec): void {
-    if (this.map.get(rec.key) !== rec) return
-    this.remove(rec, this.sourceOf(rec), 'reset')
-    this.stats.reset++
-  }
-
-  private remove(rec: Rec, src: Source, reason: DropReason): void {
-    src.log.remove(rec)
-    this.map.delete(rec.key)
-    if (this.userState !== undefined && Object.prototype.hasOwnProperty.call(this.userState, rec.key)) {
-      delete this.userState[rec.key]
-    }
-    this.onDrop?.(rec, reason)
-  }
-
-  /**
    * Load a saved replica: its records, its sources' clocks and gc floors, and
    * a version floor (new local writes go above it). Call before any session
    * exists. Records replace what is held for their keys; no history events.
@@ -372,10 +491,7 @@ export class Replica implements ResolveHost {
     if (this.listeners.size > 0) throw new Error('restore() must run before any stream is created')
     for (const rec of snapshot.records) {
       const src = this.clock.intern(rec.source_id, rec.gen)
-      const cur = this.map.get(rec.key)
-      if (cur !== undefined) this.sourceOf(cur).log.remove(cur)
-      src.log.insert(rec)
-      this.map.set(rec.key, rec)
+      this.replace(rec, src, this.map.get(rec.key))
       if (rec.deleted === true) this.noteTombstone(rec)
       if (rec.version > this.version) this.version = rec.version
     }
@@ -409,10 +525,7 @@ export class Replica implements ResolveHost {
       const gen = typeof e.gen === 'string' ? e.gen : source_id === this.id ? this.gen : undefined
       const rec = makeRec(key, (e.value ?? null) as JsonValue, source_id, e.version, gen, e.deleted === true, typeof e.sig === 'string' ? e.sig : undefined)
       const src = this.clock.intern(source_id, gen)
-      const cur = this.map.get(key)
-      if (cur !== undefined) this.sourceOf(cur).log.remove(cur)
-      src.log.insert(rec)
-      this.map.set(key, rec)
+      this.replace(rec, src, this.map.get(key))
       // Every record of a source up to the highest one held is held: the
       // snapshot came from a replica whose own clock covered at least that.
       this.clock.advance(src, rec.version)
@@ -421,11 +534,13 @@ export class Replica implements ResolveHost {
   }
 }
 
-/** Store a record into a caller-supplied object without touching its prototype. */
-function writeThrough(state: Record<string, unknown>, rec: Rec): void {
-  if (rec.key === '__proto__') {
-    Object.defineProperty(state, rec.key, { value: rec, writable: true, enumerable: true, configurable: true })
+/** Store (or, for undefined, delete) a key of a caller-supplied object without touching its prototype. */
+function writeThrough(state: Record<string, unknown>, key: string, rec: Rec | undefined): void {
+  if (rec === undefined) {
+    if (Object.prototype.hasOwnProperty.call(state, key)) delete state[key]
+  } else if (key === '__proto__') {
+    Object.defineProperty(state, key, { value: rec, writable: true, enumerable: true, configurable: true })
   } else {
-    state[rec.key] = rec
+    state[key] = rec
   }
 }

@@ -1,19 +1,10 @@
 import type { Source } from './clock.ts'
 import { selectDelta, type Candidate } from './delta.ts'
 import { shuffle } from './random.ts'
-import type { LocalListener, Replica } from './replica.ts'
-import { ResetReceiver, ResetSender } from './reset.ts'
+import { RefusedError, type LocalListener, type Replica } from './replica.ts'
 import type { DeltaOrder, PeerLabel, RandomFn, Rec } from './types.ts'
-import {
-  encodeDigest,
-  encodeDone,
-  encodePush,
-  encodeReset,
-  type DigestMsg,
-  type Message,
-  type ResetMsg,
-  type WireMessage,
-} from '../protocol/messages.ts'
+import { sourceKey } from './types.ts'
+import { encodeDigest, encodeDone, encodePush, type DigestMsg, type DoneMsg, type Message, type WireMessage } from '../protocol/messages.ts'
 import { decode, readUpdate, type Limits, type UpdateSlot } from '../protocol/validate.ts'
 
 /** What a session needs from the stream (or simulator) that carries it. */
@@ -64,8 +55,14 @@ export interface SessionStats {
   updatesReceived: number
   pushesSent: number
   invalid: number
-  /** Updates dropped because the peer was stale (behind a collected tombstone). */
+  /** Old updates dropped because the peer is behind a tombstone we collected. */
   staleDropped: number
+}
+
+/** One whole digest from the peer: its entries and the marker that ended them. */
+interface Digest {
+  readonly entries: DigestMsg[]
+  readonly end: DoneMsg
 }
 
 /**
@@ -84,9 +81,17 @@ export interface SessionStats {
  * - Every update is a link in a chain: all records of its source in
  *   (prev, version] that the sender vouches for were sent, this one last.
  *   `prev` is explicit on lossy links and on pushes; inside a response on a
- *   reliable link it is the record before it (the order is the chain). A
- *   receiver moves a clock only along links, so no loss, duplicate or
- *   reordering can make a clock pass a record it lacks.
+ *   reliable link it is the record of the same source before it in the
+ *   response. A clock moves only along links whose `prev` it covers, and an
+ *   update without `prev` that is not part of a response to one of our
+ *   digests moves no clock. A refused update breaks its chain.
+ * - Nobody vouches across a tombstone it forgot: a responder whose `gc`
+ *   floor for a source is above the peer's floor sends that source's
+ *   records unlinked, and a receiver never adopts a clock entry whose `gc`
+ *   is above its own clock. Nothing a peer says makes a node drop a record.
+ * - Updates from a peer that is behind one of our `gc` floors, with a
+ *   version at or below that floor, are dropped: they may be records a
+ *   forgotten tombstone deleted.
  * - A response starts above what the peer claims (its digests) or what is
  *   still on its way to it (sent, not yet acknowledged by its `ack` count):
  *   nothing is sent twice on a sound link, and anything lost is sent again.
@@ -121,16 +126,18 @@ export class Session implements LocalListener {
   private readonly slot: UpdateSlot = { rec: null as unknown as Rec, prev: undefined, rprev: undefined }
   /** Digests we sent that have not been answered by a reply digest. */
   private awaiting = 0
+  /** Responses of the peer to our digests that have not ended yet. */
+  private open = 0
+  /**
+   * Per source key, the highest version the peer sent us on this link as a
+   * response record, or that we did not take: the implicit `prev` of its
+   * next response record of that source.
+   */
+  private readonly heads = new Map<string, number>()
   private closed = false
-  /** The peer is behind a tombstone we collected: its updates are dropped until it is reset. */
-  private peerStale = false
-  /** We are behind a tombstone the peer collected: we send nothing and take its reset. */
-  private selfStale = false
+  /** The peer is behind our gc floors: its updates at or below this version are dropped. */
+  private peerLimit = 0
   private droppedSinceDone = 0
-  private readonly resetOut = new ResetSender()
-  private readonly resetIn = new ResetReceiver()
-  /** The peer's collected-tombstone floors, from its last whole digest. */
-  private peerGc = new Map<Source, number>()
   /**
    * Full resyncs: after a node lost its data, our clocks may claim records
    * we skipped because something since lost beat them; so we ask each peer
@@ -140,6 +147,8 @@ export class Session implements LocalListener {
   private resyncSeen: number
   private resyncing = -1
   private readonly resyncFloor = new Map<Source, number>()
+  /** Per source whose tombstones we forgot above the peer's floor, the highest record sent it unlinked. */
+  private readonly unlinkedSent = new Map<Source, number>()
   /** Per source, the highest record held above our clock already sent to this peer. */
   private readonly heldAboveSent = new Map<Source, number>()
 
@@ -156,9 +165,6 @@ export class Session implements LocalListener {
   /** Begin an exchange: send our digest. */
   start(): void {
     if (this.closed) return
-    // The peer answers knowing our gc floors and holds itself back if it is
-    // stale; whether it is stale in our eyes is decided from its next digest.
-    this.peerStale = false
     this.droppedSinceDone = 0
     this.upto.clear()
     const changes = this.replica.clock.generationChanges
@@ -214,21 +220,20 @@ export class Session implements LocalListener {
         if (this.pending.length >= this.opts.maxDigestEntries) this.overflow = true
         else this.pending.push(msg)
         return
-      case 'done':
-        this.onDone(msg.reply, msg.more, msg.final, msg.ack, msg.resync, msg.stream)
+      case 'done': {
+        const entries = this.pending
+        this.pending = []
+        this.onDigest({ entries, end: msg })
         return
-      case 'reset':
-        this.onReset(msg)
-        return
+      }
     }
   }
 
   /** A local write: push it now if the peer is known to hold our previous one. */
   pushLocal(rec: Rec, prev: number): boolean {
     if (this.closed) return true
-    // Until the peer has told us where it stands, or while we are stale,
-    // the next exchange carries our writes.
-    if (this.selfStale || this.stats.digestsReceived === 0) return this.port.room()
+    // Until the peer has told us where it stands, the next exchange carries our writes.
+    if (this.stats.digestsReceived === 0) return this.port.room()
     const self = this.replica.self
     if (this.floor(self) < prev) return this.port.room()
     if (!this.port.room()) {
@@ -243,7 +248,7 @@ export class Session implements LocalListener {
 
   /** A record that repaired a gap here: offer it to this peer too (it moves no clock). */
   pushRepair(rec: Rec): void {
-    if (this.closed || this.selfStale || !this.port.room()) return
+    if (this.closed || !this.port.room()) return
     this.sendLinked(rec, rec.version - 1)
     this.stats.pushesSent++
   }
@@ -297,138 +302,135 @@ export class Session implements LocalListener {
 
   private onUpdate(rec: Rec, prev: number | undefined, rprev: number | undefined): void {
     this.stats.updatesReceived++
-    if (this.peerStale) {
+    if (rec.version <= this.peerLimit) {
       this.stats.staleDropped++
       this.droppedSinceDone++
+      this.breakChain(sourceKey(rec.source_id, rec.gen), rec.version)
       return
     }
     const replica = this.replica
     const refused = replica.admit(rec, this.opts.peer ?? {})
-    if (refused !== null) {
-      // Refused outright: not applied, and no clock moves past it.
-      this.refuse(refused, rec)
+    const src = refused === null ? replica.admitSource(rec) : undefined
+    if (refused !== null || src === undefined) {
+      this.breakChain(sourceKey(rec.source_id, rec.gen), rec.version)
+      this.refuse(refused ?? `too many sources (limits.maxSources is ${replica.maxSources})`, rec)
       return
     }
-    const src = replica.sourceOf(rec)
     // Share one copy of the id: records from a parser each carry their own.
     ;(rec as { source_id: string }).source_id = src.id
-    replica.applyRemote(rec, src, this)
-    if (rprev !== undefined && this.resyncing !== -1 && (this.resyncFloor.get(src) ?? 0) >= rprev) this.resyncFloor.set(src, rec.version)
-    // Without `prev`, a response on a reliable link: its order is the chain,
-    // from the digest we sent (an update we never asked for moves no clock).
-    const link = prev ?? (this.stats.digestsSent > 0 ? 0 : undefined)
-    if (link === undefined) return
-    if (this.selfStale) this.resetIn.onRecord(src, rec, link)
-    else if (src.clock >= link) replica.advance(src, rec.version)
-  }
-
-  private onReset(m: ResetMsg): void {
-    if (!this.selfStale || !this.replica.plausible(m.to)) {
-      this.refuse('reset from a peer we are not stale with', m)
+    // Inside a response on a reliable link the chain is implicit: the record
+    // of the same source the peer sent before it on this link. An update with
+    // no `prev` that answers nothing we asked moves no clock.
+    let link = prev
+    if (link === undefined && this.open > 0) {
+      link = this.heads.get(src.key) ?? 0
+      if (rec.version > link) this.heads.set(src.key, rec.version)
+    }
+    try {
+      replica.applyRemote(rec, src, this)
+    } catch (err) {
+      if (!(err instanceof RefusedError)) throw err
+      this.breakChain(src.key, rec.version)
+      this.refuse(err.reason, rec)
       return
     }
-    this.resetIn.onMarker(this.replica.clock.intern(m.source_id, m.gen), m, this.replica)
+    if (rprev !== undefined && this.resyncing !== -1 && (this.resyncFloor.get(src) ?? 0) >= rprev) this.resyncFloor.set(src, rec.version)
+    if (link !== undefined && src.clock >= link) replica.advance(src, rec.version)
   }
 
-  private onDone(reply: boolean, more: boolean, final: boolean, ack: number | undefined, resync: boolean, stream: boolean): void {
+  /**
+   * An update of this source was not taken: the peer's later records of it
+   * on this link (which count it as sent) must not carry our clock past it.
+   */
+  private breakChain(key: string, version: number): void {
+    if ((this.heads.get(key) ?? 0) < version) this.heads.set(key, version)
+  }
+
+  /** A whole digest arrived: its entries, then the marker `end`. */
+  private onDigest(d: Digest): void {
+    const end = d.end
     this.stats.digestsReceived++
     // A sender on a lossy link acknowledges; its digest entries may have
     // been reordered with another digest's, so only entries that say what
     // they vouch for (`upto`) are adopted from it.
-    const lossyPeer = ack !== undefined
-    if (ack !== undefined && ack > this.acked) this.acked = ack
-    const entries = this.pending
-    this.pending = []
-    this.resetIn.endOfMessage()
+    if (end.ack !== undefined && end.ack > this.acked) this.acked = end.ack
+    // A `reply` or `final` marker ends one response of the peer, unless the
+    // response goes on by itself (`more` with `stream`).
+    if ((end.reply || end.final) && !(end.more && end.stream) && this.open > 0) this.open--
     if (this.overflow) {
       this.overflow = false
       this.refuse(`digest longer than ${this.opts.maxDigestEntries} entries`, null)
       return
     }
+    const resyncRequest = end.resync && !end.reply
     const clock = this.replica.clock
-    // A marker ending a complete response is adopted from.
-    const adopting = (reply || final) && !more
     const digest = new Map<Source, number>()
-    const peerGc = new Map<Source, number>()
-    let selfStale = false
-    for (const e of entries) {
+    for (const e of d.entries) {
       // Sources we hold nothing of are not registered from digests: nothing
       // of theirs is to be sent or adopted, and a peer cannot make us track
       // sources at will. A new generation of a known node is noted, though.
       const src = clock.find(e.source_id, e.gen)
-      if (e.gc > (src?.clock ?? 0)) selfStale = true
       if (src === undefined) {
         clock.announce(e.source_id, e.gen)
         continue
       }
       digest.set(src, e.version)
-      if (e.gc > 0) peerGc.set(src, e.gc)
       // A resync request's versions are the peer's progress, not its clock.
-      if (!(resync && !reply) && (this.peerClock.get(src) ?? 0) < e.version) this.peerClock.set(src, e.version)
+      if (!resyncRequest && (this.peerClock.get(src) ?? 0) < e.version) this.peerClock.set(src, e.version)
     }
-    const mayAdopt = adopting && !this.peerStale && this.droppedSinceDone === 0
+    // A marker ending a complete response is adopted from, unless some of it was dropped.
+    const mayAdopt = (end.reply || end.final) && !end.more && this.droppedSinceDone === 0
     this.droppedSinceDone = 0
 
-    if (final) {
+    if (end.final) {
       // Leg 3 arrived: the initiator answered our reply digest.
-      if (this.selfStale) {
-        if (!more && this.resetIn.finish(this.replica, true)) this.selfStale = false
-      } else if (mayAdopt) this.adopt(entries, lossyPeer)
-      this.inheritGc()
+      if (mayAdopt) this.adopt(d.entries, end.ack !== undefined)
       return
     }
+    // Legs 1 and 2 carry the peer's whole clock: whether it is behind our floors is decided here.
+    if (!resyncRequest) this.peerLimit = this.behind(digest)
+    if (!end.reply) this.answer(resyncRequest ? digest : null)
+    else this.finish(d, digest, mayAdopt)
+  }
 
-    // Legs 1 and 2 carry the peer's whole clock: staleness is decided here.
-    let peerStale = !(resync && !reply) && this.isBehind(digest)
-    if (selfStale && peerStale) {
-      // Each side collected tombstones the other never saw. One must yield
-      // or neither would move: the side whose newest collected tombstone is
-      // older yields (on a tie, both wait).
-      let theirs = 0
-      for (const e of entries) if (e.gc > theirs) theirs = e.gc
-      const mine = this.maxGc()
-      if (mine > theirs) selfStale = false
-      else if (theirs > mine) peerStale = false
-    }
-    if (this.selfStale && !selfStale) this.resetIn.finish(this.replica, false)
-    this.selfStale = selfStale
-    this.peerStale = peerStale
-    this.peerGc = peerGc
-    if (!peerStale) this.resetOut.stop()
+  /** Leg 1 arrived: answer with updates, then our own digest (marked `reply`). */
+  private answer(resync: Map<Source, number> | null): void {
+    this.upto.clear()
+    const truncated = this.respond(resync)
+    // A cut answer to an ordinary digest goes on by itself as the link drains.
+    this.streaming = truncated && resync === null
+    this.sendDigest(true, truncated, resync !== null, this.streaming)
+    this.open++
+  }
 
-    if (!reply) {
-      // Leg 1 arrived: answer with updates, then our own digest. A stale side
-      // sends nothing (and says `more`, so nothing is adopted); the healthy
-      // side starts its own exchange to reset the stale one.
-      const holdBack = this.selfStale || this.peerStale
-      this.upto.clear()
-      const truncated = holdBack ? true : this.respond(resync ? digest : null)
-      // A cut answer to an ordinary digest goes on by itself as the link drains.
-      this.streaming = truncated && !holdBack && !resync
-      this.sendDigest(true, truncated, resync, this.streaming)
-      if (this.peerStale) this.port.wantExchange()
-      return
-    }
-
-    // Leg 2 arrived: the responder's updates, then its digest. After a
-    // resync nothing is adopted: it answered from how far the resync had
-    // come, which can be above our clock; its chain links still move clocks.
-    // (The responder marks the end of its answer to a resync with `resync`.)
-    if (resync && !more && this.resyncing !== -1) {
+  /** Leg 2 arrived: the responder's updates, then its digest; send leg 3. */
+  private finish(d: Digest, digest: Map<Source, number>, mayAdopt: boolean): void {
+    const end = d.end
+    // After a resync nothing is adopted: it answered from how far the resync
+    // had come, which can be above our clock; its chain links still move
+    // clocks. (The responder marks the end of its answer to a resync with `resync`.)
+    if (end.resync && !end.more && this.resyncing !== -1) {
       this.resyncSeen = this.resyncing
       this.resyncing = -1
     }
-    if (mayAdopt && !this.selfStale && !resync) this.adopt(entries, lossyPeer)
-    this.inheritGc()
+    if (mayAdopt && !end.resync) this.adopt(d.entries, end.ack !== undefined)
     this.upto.clear()
-    const ordinary = !this.selfStale && !this.peerStale
-    const truncated = this.selfStale ? true : this.peerStale ? this.sendReset() : this.respond()
-    this.streaming = ordinary && truncated
-    if (!this.selfStale) this.sendFinalEntries(digest, truncated)
+    const truncated = this.respond()
+    this.streaming = truncated
+    this.sendFinalEntries(digest, truncated)
     this.send(encodeDone(true, truncated, true, this.ackCount(), false, this.streaming))
     if (this.awaiting > 0) this.awaiting--
-    // A cut reset, or a cut answer the peer does not stream, needs another exchange.
-    if (!this.selfStale && ((truncated && !this.streaming) || (more && !stream))) this.port.wantExchange()
+    // A cut answer the peer does not stream needs another exchange.
+    if (end.more && !end.stream) this.port.wantExchange()
+  }
+
+  /** The highest of our gc floors that the peer's clock (its digest) is below; 0 when none. */
+  private behind(digest: Map<Source, number>): number {
+    let limit = 0
+    for (const src of this.replica.clock.values()) {
+      if (src.gc > limit && (digest.get(src) ?? 0) < src.gc) limit = src.gc
+    }
+    return limit
   }
 
   /** Clock entries (with `upto`) for what a response just brought the peer up to. */
@@ -436,7 +438,7 @@ export class Session implements LocalListener {
     for (const src of this.replica.clock.values()) {
       const u = this.uptoFor(src, cut)
       const behind = digest === null ? src.clock > (this.peerClock.get(src) ?? 0) : src.clock > (digest.get(src) ?? 0)
-      if (this.upto.has(src) || behind) this.send(encodeDigest(src.id, src.clock, src.gen, 0, u))
+      if (this.upto.has(src) || behind) this.send(encodeDigest(src.id, src.clock, src.gen, src.gc, u))
     }
   }
 
@@ -455,7 +457,7 @@ export class Session implements LocalListener {
    * with our clock entries and a `final` marker.
    */
   continueStream(): void {
-    if (!this.streamingResponse || this.closed || this.selfStale || this.peerStale) {
+    if (!this.streamingResponse || this.closed) {
       this.streamingResponse = false
       return
     }
@@ -473,49 +475,11 @@ export class Session implements LocalListener {
       const src = clock.find(e.source_id, e.gen)
       if (src === undefined) continue
       if (e.upto === undefined ? lossyPeer : src.clock < e.upto) continue // not vouched, or part of the response was lost
+      // The peer forgot tombstones of this source that we may lack: it cannot vouch for them.
+      if (e.gc > src.clock) continue
       if (!this.replica.plausible(e.version)) continue
       this.replica.advance(src, e.version)
     }
-  }
-
-  /**
-   * Where our clock has caught up with a peer's collected-tombstone floor, we
-   * take the floor on: we may have caught up through that peer, which no
-   * longer holds those tombstones, so we must not let anyone below the floor
-   * pass for current either.
-   */
-  private inheritGc(): void {
-    for (const [src, g] of this.peerGc) if (src.clock >= g && src.gc < g) src.gc = g
-  }
-
-  private maxGc(): number {
-    let m = 0
-    for (const src of this.replica.clock.values()) if (src.gc > m) m = src.gc
-    return m
-  }
-
-  /** The peer's clock (its digest) is below a tombstone we collected. */
-  private isBehind(digest: Map<Source, number>): boolean {
-    for (const src of this.replica.clock.values()) {
-      if (src.gc > 0 && (digest.get(src) ?? 0) < src.gc) return true
-    }
-    return false
-  }
-
-  /** The next chunk of the reset of a stale peer; returns whether more remain. */
-  private sendReset(): boolean {
-    const more = this.resetOut.next(
-      this.replica,
-      this.opts.mtu,
-      (rec, prev) => {
-        this.sendLinked(rec, prev)
-        this.stats.updatesSent++
-      },
-      (src, from, to, n) => this.send(encodeReset(src.id, src.gen, from, to, n)),
-    )
-    // Once the peer has read the last chunk it is current again.
-    if (!more) this.peerStale = false
-    return more
   }
 
   /**
@@ -523,8 +487,9 @@ export class Session implements LocalListener {
    * Per source, records go in ascending version from the peer's floor, each
    * linked to the one before. Records up to our clock are linked in a chain
    * the receiver's clock may follow; a record held above our clock (it
-   * arrived out of order) is linked to its own version minus one, so it
-   * cannot move anyone's clock across a gap.
+   * arrived out of order), or of a source whose tombstones we forgot above
+   * the peer's floor, is linked to its own version minus one, so it cannot
+   * move anyone's clock across a gap.
    */
   private respond(exact: Map<Source, number> | null = null): boolean {
     const candidates: Candidate[] = []
@@ -533,10 +498,13 @@ export class Session implements LocalListener {
       // A resync asks from exactly its versions; otherwise from the floor.
       const f = exact !== null ? (exact.get(src) ?? 0) : this.floor(src)
       floors.set(src, f)
-      if (exact === null && f > (this.peerClock.get(src) ?? 0)) this.upto.set(src, f)
+      const vouched = src.gc <= f
+      if (exact === null && vouched && f > (this.peerClock.get(src) ?? 0)) this.upto.set(src, f)
+      // Records we cannot link for the peer go to it once per session.
+      const start = vouched || exact !== null ? f : Math.max(f, this.unlinkedSent.get(src) ?? 0)
       const log = src.log
-      if (log.size === 0 || log.maxVersion <= f) continue
-      const from = log.firstAfter(f)
+      if (log.size === 0 || log.maxVersion <= start) continue
+      const from = log.firstAfter(start)
       // Normally only records our clock vouches for count (and may cut the
       // response); a resync takes everything.
       const count = exact !== null ? log.liveFrom(from) : log.liveFrom(from) - log.liveFrom(log.firstAfter(src.clock))
@@ -552,24 +520,20 @@ export class Session implements LocalListener {
     return sel?.truncated === true
   }
 
-  /**
-   * Send one record of a response. Records up to our clock are linked in a
-   * chain the receiver's clock may follow; a record held above our clock (it
-   * arrived out of order) is linked to its own version minus one, so it
-   * cannot move anyone's clock across a gap.
-   */
+  /** Send one record of a response, linked as `respond` says. */
   private sendRecord(rec: Rec, floors: Map<Source, number>, resyncPrev: Map<Source, number> | null): void {
     const src = this.replica.sourceOf(rec)
     const rprev = resyncPrev?.get(src)
     if (resyncPrev !== null) resyncPrev.set(src, rec.version)
-    if (rec.version <= src.clock) {
-      const prev = floors.get(src)!
+    const prev = floors.get(src)!
+    if (rec.version <= src.clock && src.gc <= prev) {
       this.send(this.opts.lossy === true || rprev !== undefined ? encodePush(rec, prev, rprev) : rec)
       floors.set(src, rec.version)
       this.noteSent(src, rec.version)
       this.upto.set(src, rec.version)
     } else {
       this.send(encodePush(rec, rec.version - 1, rprev))
+      if (rec.version <= src.clock) this.unlinkedSent.set(src, rec.version)
     }
   }
 
@@ -623,5 +587,7 @@ export class Session implements LocalListener {
     }
     this.send(encodeDone(reply, more, false, this.ackCount(), resync || answersResync, stream))
     this.stats.digestsSent++
+    // The peer answers this digest with a response (leg 2 or leg 3).
+    if (!reply) this.open++
   }
 }

@@ -5,10 +5,9 @@ import type { Rec } from '../core/types.ts'
  *
  * On the wire they keep the seed's shapes (see PROTOCOL.md):
  * - digest entry: `{digest: true, source_id, version}` (+ `gen`, `gc`)
- * - reset chunk end: `{digest: true, reset: true, source_id, from, to}` (+ `gen`)
  * - end of digest: `{digest: true, done: true}` (+ `reply`, `more`, `final`, `ack`)
  * - update: `{key, value, source_id, version}` (+ `gen`, `deleted`, `prev`)
- *   (`upto` on reply/final digest entries, `n` on reset chunk ends)
+ *   (`upto` on reply/final digest entries; `resync`, `stream` on ends)
  * A seed-era digest entry may carry `done: true` as well; it decodes to a
  * `digest` followed by a `done`.
  */
@@ -20,7 +19,8 @@ export interface DigestMsg {
   readonly gen?: string
   /**
    * Highest version of the source's tombstones the sender has collected
-   * (forgotten); 0 when none. A peer whose clock is below it is stale.
+   * (forgotten); 0 when none. The sender cannot vouch for that source below
+   * it, so a receiver whose clock is lower adopts nothing of it.
    */
   readonly gc: number
   /**
@@ -29,21 +29,6 @@ export interface DigestMsg {
    * reach it, part of the response was lost and the entry is not adopted.
    */
   readonly upto?: number
-}
-
-/**
- * Closes one chunk of a reset: the sender's current records of the source
- * with versions in (from, to] were all just sent; the receiver drops its own
- * records of the source in that range that were not among them.
- */
-export interface ResetMsg {
-  readonly type: 'reset'
-  readonly source_id: string
-  readonly gen?: string
-  readonly from: number
-  readonly to: number
-  /** Records of the source sent in this chunk: a chunk that lost some is not swept. */
-  readonly n: number
 }
 
 export interface DoneMsg {
@@ -93,7 +78,7 @@ export interface UpdateMsg {
   readonly rprev?: number
 }
 
-export type Message = DigestMsg | DoneMsg | UpdateMsg | ResetMsg
+export type Message = DigestMsg | DoneMsg | UpdateMsg
 
 /** Wire object of a digest entry. */
 export interface WireDigest {
@@ -103,17 +88,6 @@ export interface WireDigest {
   gen?: string
   gc?: number
   upto?: number
-}
-
-/** Wire object closing a reset chunk. */
-export interface WireReset {
-  digest: true
-  reset: true
-  source_id: string
-  gen?: string
-  from: number
-  to: number
-  n: number
 }
 
 /** Wire object of the end of a digest. */
@@ -131,19 +105,13 @@ export interface WireDone {
 /** Wire object of an update with its chain link. */
 export type WirePush = Rec & { prev: number }
 
-export type WireMessage = WireDigest | WireDone | WireReset | Rec | WirePush
+export type WireMessage = WireDigest | WireDone | Rec | WirePush
 
 export function encodeDigest(source_id: string, version: number, gen: string | undefined, gc = 0, upto?: number): WireDigest {
   const d: WireDigest = gen === undefined ? { digest: true, source_id, version } : { digest: true, source_id, version, gen }
   if (gc > 0) d.gc = gc
   if (upto !== undefined) d.upto = upto
   return d
-}
-
-export function encodeReset(source_id: string, gen: string | undefined, from: number, to: number, n: number): WireReset {
-  return gen === undefined
-    ? { digest: true, reset: true, source_id, from, to, n }
-    : { digest: true, reset: true, source_id, gen, from, to, n }
 }
 
 export function encodeDone(reply: boolean, more: boolean, final: boolean, ack: number | undefined, resync = false, stream = false): WireDone {

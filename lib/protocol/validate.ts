@@ -102,7 +102,7 @@ export function decode(obj: unknown, limits: Limits, out: Message[], fresh = fal
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 
 function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]): string | null {
-  if (o.reset !== undefined) return decodeReset(o, limits, out)
+  if (o.reset !== undefined) return 'resets are not accepted: only a writer\'s own records can remove its records'
   const done = o.done
   if (done !== undefined && typeof done !== 'boolean') return 'done must be a boolean'
   const hasEntry = o.source_id !== undefined
@@ -155,25 +155,6 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
     if (o.ack !== undefined) d.ack = o.ack as number
     out.push(d)
   }
-  return null
-}
-
-function decodeReset(o: Record<string, unknown>, limits: Limits, out: Message[]): string | null {
-  if (o.reset !== true) return 'reset must be true when present'
-  const p = idProblem('source_id', o.source_id, limits)
-  if (p !== null) return p
-  if (o.gen !== undefined) {
-    const g = idProblem('gen', o.gen, limits)
-    if (g !== null) return g
-  }
-  const { from, to, n } = o
-  if (!isCount(from) || !isCount(to) || to < from) return 'reset range must be safe integers with from <= to'
-  if (!isCount(n)) return 'reset count n must be a non-negative safe integer'
-  out.push(
-    o.gen === undefined
-      ? { type: 'reset', source_id: o.source_id as string, from, to, n }
-      : { type: 'reset', source_id: o.source_id as string, gen: o.gen as string, from, to, n },
-  )
   return null
 }
 

@@ -15,18 +15,13 @@ export interface Durable {
  * A `Gossip` backed by a log in `store.dir`: state, clocks and version
  * leases survive restarts. A node restarted with its folder resumes where it
  * was; one restarted with an empty folder gets a new generation, so its new
- * writes never collide with its earlier life's. Unless `config.clock` is
- * given, versions follow wall time (a hybrid logical clock: microsecond
- * resolution, never below the highest version seen + 1), so that new writes
- * of a restarted node win over what its earlier life wrote.
+ * writes never collide with its earlier life's. Versions follow wall time
+ * as on every node (a hybrid logical clock), so that new writes of a
+ * restarted node win over what its earlier life wrote.
  */
 export function openDurable(id: string, config: GossipConfig, storeOpts: StoreOptions): Durable {
   const store = new LogStore(id, storeOpts)
-  const gossip = new Gossip(id, {
-    ...config,
-    generation: store.generation,
-    clock: config.clock ?? (() => Date.now() * 1000),
-  })
+  const gossip = new Gossip(id, { ...config, generation: store.generation })
   store.attach(gossip)
   return {
     gossip,

@@ -122,8 +122,21 @@ export class Binding implements SessionPort {
   }
 
   write(chunk: unknown, callback: (err?: Error | null) => void): void {
-    this.session.receive(chunk)
+    this.receive(chunk, false)
     this.settle(callback)
+  }
+
+  /**
+   * Feed one peer object to the session. Peer input never throws there; if
+   * a defect in this library does, the object is refused and reported, and
+   * the stream goes on.
+   */
+  receive(obj: unknown, fresh: boolean): void {
+    try {
+      this.session.receive(obj, fresh)
+    } catch (err) {
+      this.owner.onInvalid(`internal error: ${err instanceof Error ? err.message : String(err)}`, obj, this.stream)
+    }
   }
 
   /** After some input was processed: let the writer go on, unless our output is full. */

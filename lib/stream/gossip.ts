@@ -2,7 +2,7 @@ import { Duplex } from 'readable-stream'
 import { normalizeConfig, type GossipConfig, type NormalizedConfig } from '../config.ts'
 import type { Clock } from '../core/clock.ts'
 import type { History } from '../core/history.ts'
-import { Replica, type DropReason, type ReplicaStats, type RestoreSnapshot, type SourceState } from '../core/replica.ts'
+import { Replica, type DropReason, type Journal, type ReplicaStats, type RestoreSnapshot, type SourceState } from '../core/replica.ts'
 import type { SessionOptions } from '../core/session.ts'
 import type { JsonValue, PeerLabel, Rec, ResolveHost, SortFn, Versioned } from '../core/types.ts'
 import { jsonProblem } from '../protocol/validate.ts'
@@ -19,11 +19,15 @@ export interface GossipEvents {
   /** After `set` returned false: every stream has room again. */
   drain: []
   /**
-   * A record left state without being superseded: a tombstone forgotten
-   * after its grace period (`collected`), or a record a reset showed to be
-   * deleted elsewhere (`reset`). Persistence layers remove it too.
+   * A record left state without being superseded: another source's
+   * tombstone forgotten after its grace period (`collected`).
    */
   drop: [record: Rec, reason: DropReason]
+  /**
+   * A listener of this node (on `history`, or on these events) threw. The
+   * update it was told about was applied all the same; nothing else stops.
+   */
+  listenerError: [error: unknown, event: string]
 }
 
 export interface GossipStats extends ReplicaStats {
@@ -76,37 +80,39 @@ export class Gossip extends Duplex implements ResolveHost {
       resolve: cfg.resolve,
       sort: cfg.sort,
       maxHistory: cfg.max_history,
-      now: cfg.clock,
-      time: cfg.time,
+      now: cfg.versionClock,
+      maxOffset: cfg.maxClockOffset * 1000,
+      maxSources: cfg.limits.maxSources,
+      time: cfg.now,
       sign: cfg.sign,
       verify: cfg.verify,
       accept: cfg.accept,
-      maxVersionJump: cfg.max_version_jump,
       state,
     })
     this.replica.host = this
-    this.replica.onDrop = (rec, reason) => this.emit('drop', rec, reason)
+    this.replica.onDrop = (rec, reason) => this.report('drop', rec, reason)
+    this.replica.onListenerError = (err) => this.report('listenerError', err, 'history')
     this.state = state ?? stateView(this.replica)
     this.sessionOpts = {
       mtu: cfg.mtu,
       order: cfg.order,
       random: cfg.random,
       limits: cfg.limits,
-      maxDigestEntries: cfg.max_digest_entries,
+      maxDigestEntries: cfg.maxDigestEntries,
       lossy: cfg.lossy,
     }
     this.owner = {
       onInvalid: (reason, obj, stream) => {
         this.invalidCount++
         this.invalidByReason[reason] = (this.invalidByReason[reason] ?? 0) + 1
-        if (stream !== this) stream.emit('invalid', reason, obj)
-        this.emit('invalid', reason, obj, stream)
+        if (stream !== this) this.reportOn(stream, 'invalid', reason, obj)
+        this.report('invalid', reason, obj, stream)
       },
       onRoom: (reading) => {
         if (!this.needDrain) return
         for (const b of this.bindings) if (b !== reading && !b.room()) return
         this.needDrain = false
-        this.emit('drain')
+        this.report('drain')
       },
       onClose: (b) => {
         this.bindings.delete(b)
@@ -155,23 +161,33 @@ export class Gossip extends Duplex implements ResolveHost {
     return this.replica.record(String(key))
   }
 
-  /** Keys that hold a value (not deleted). */
-  keys(): IterableIterator<string> {
-    return this.replica.keys()
+  /** Keys that hold a value (not deleted), as a new array. */
+  keys(): string[] {
+    return Array.from(this.replica.keys())
   }
 
-  /** Every record held, tombstones included. Read-only. */
-  records(): IterableIterator<Rec> {
-    return this.replica.records()
+  /** Every record held, tombstones included, as a new array of read-only records. */
+  records(): Rec[] {
+    return Array.from(this.replica.records())
   }
 
   /**
-   * Forget tombstones older than `config.tombstone_grace`. A `Network` calls
-   * this every round; call it yourself when you drive exchanges by hand.
-   * Returns how many were collected.
+   * Forget other sources' tombstones older than `config.tombstoneGrace`
+   * (this node keeps its own, so that a peer which missed one of its deletes
+   * can still get it). A `Network` calls this every round; call it yourself
+   * when you drive exchanges by hand. Returns how many were collected.
    */
-  collect(now: number = this.config.time()): number {
-    return this.replica.collect(now, this.config.tombstone_grace)
+  collect(now: number = this.config.now()): number {
+    return this.replica.collect(now, this.config.tombstoneGrace)
+  }
+
+  /**
+   * Record every change in `journal` before it happens (stores use this:
+   * see `openDurable`). A journal that throws refuses the change: a local
+   * `set` throws, a remote update is refused and comes again later.
+   */
+  attachJournal(journal: Journal | null): void {
+    this.replica.journal = journal
   }
 
   /**
@@ -271,9 +287,32 @@ export class Gossip extends Duplex implements ResolveHost {
 
   private local(key: string, value: JsonValue, deleted: boolean): boolean {
     const { rec, applied, sent } = this.replica.writeLocal(key, value, deleted)
-    if (!applied) this.emit('rejected', rec)
+    if (!applied) this.report('rejected', rec)
     if (!sent) this.needDrain = true
     return sent
+  }
+
+  /**
+   * Emit an event of this node (or of one of its peer streams) without
+   * letting a listener that throws unwind into the protocol: its error is
+   * counted and reported as `listenerError`.
+   */
+  private report(event: string, ...args: unknown[]): void {
+    this.reportOn(this, event, ...args)
+  }
+
+  private reportOn(target: Duplex, event: string, ...args: unknown[]): void {
+    try {
+      target.emit(event, ...args)
+    } catch (err) {
+      this.replica.stats.listenerErrors++
+      if (event === 'listenerError') return
+      try {
+        this.emit('listenerError', err, event)
+      } catch {
+        // A listenerError listener that throws is not reported again.
+      }
+    }
   }
 }
 

@@ -53,7 +53,7 @@ export class WireStream extends Duplex {
     this.binding = new Binding(this, replica, opts, owner, outlet)
     this.reader = new LineReader(
       wire.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
-      (obj) => this.binding.session.receive(obj, true),
+      (obj) => this.binding.receive(obj, true),
       (reason, sample) => owner.onInvalid(reason, sample, this),
     )
   }

@@ -121,18 +121,22 @@ test('a leftover temp file from a crash during compaction is ignored', (t) => {
   t.end()
 })
 
-test('collected tombstones and reset drops are logged, so a restart does not bring them back', (t) => {
+test('collected tombstones are logged, so a restart does not bring them back; own tombstones are kept', (t) => {
   const dir = tmp()
   let now = 0
-  const a = openDurable('A', { ...cfg, time: () => now, tombstone_grace: 100 }, { dir, durability: 'write' })
-  a.gossip.set('gone', 1)
-  a.gossip.del('gone')
+  const a = openDurable('A', { ...cfg, now: () => now, tombstoneGrace: 100 }, { dir, durability: 'write' })
+  a.gossip.write({ key: 'gone', value: 1, source_id: 'B', version: 1 })
+  a.gossip.write({ key: 'gone', value: null, deleted: true, source_id: 'B', version: 2 })
+  a.gossip.set('mine', 1)
+  a.gossip.del('mine')
   now = 1000
-  t.equal(a.gossip.collect(), 1, 'collected')
+  t.equal(a.gossip.collect(), 1, 'collected B\'s tombstone')
+  t.equal(a.gossip.record('mine')?.deleted, true, 'A keeps its own tombstone')
   // No clean close: the process stops without writing a clock snapshot.
   const b = openDurable('A', cfg, { dir })
   t.equal(b.gossip.record('gone'), undefined, 'the collected tombstone stays gone')
-  t.ok(b.gossip.sources().some((s) => s.id === 'A' && s.gc > 0), 'and the gc floor was restored')
+  t.ok(b.gossip.sources().some((s) => s.id === 'B' && s.gc === 2), 'and the gc floor was restored')
+  t.equal(b.gossip.record('mine')?.deleted, true, 'the own tombstone is still there')
   b.store.close()
   fs.rmSync(dir, { recursive: true })
   t.end()

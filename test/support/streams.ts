@@ -2,10 +2,14 @@
 import { Transform } from 'readable-stream'
 import { Gossip, base, type GossipConfig } from '../../lib/index.ts'
 
+/**
+ * A config for tests: last write wins, and a wall clock frozen at 0, so
+ * versions count 1, 2, 3 (pass `now` to move time).
+ */
 export function config(extra: Partial<GossipConfig> = {}): GossipConfig {
   const c = base.config
   c.resolve = base.resolution.lww_vs_current_vers
-  return { ...c, ...extra }
+  return { ...c, now: () => 0, ...extra }
 }
 
 export function node(id: string, extra: Partial<GossipConfig> = {}, state?: Record<string, unknown>): Gossip {
