@@ -1,7 +1,7 @@
 /**
  * simple-scuttle/net: peers over byte streams, TCP and TLS (Node.js).
  */
-export { Network, Connection, type NetworkOptions, type NetworkEvents, type PeerInfo, type Direction } from './transport/network.ts'
+export { Network, Connection, type NetworkOptions, type NetworkEvents, type NetworkStats, type PeerInfo, type Direction } from './transport/network.ts'
 export {
   listen,
   connect,

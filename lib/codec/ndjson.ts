@@ -97,11 +97,15 @@ export class LineReader {
     if (!Number.isSafeInteger(maxLineLength) || maxLineLength < 1) throw new RangeError('maxLineLength must be a positive integer')
   }
 
-  /** Feed the next bytes. */
+  /**
+   * Feed the next bytes. How the input is cut into chunks never changes
+   * what is decoded: every line is parsed on its own (`parseLine`) and its
+   * length is counted in bytes, whether it arrived whole or in pieces.
+   */
   feed(buf: Buffer): void {
     this.stats.bytes += buf.length
     let start = 0
-    let nl = buf.indexOf(NL, start)
+    let nl = buf.indexOf(NL)
     if (nl !== -1 && (this.held > 0 || this.skipping)) {
       // Finish the line begun in an earlier chunk first.
       this.endLine(buf, 0, nl)
@@ -109,50 +113,21 @@ export class LineReader {
       nl = buf.indexOf(NL, start)
     }
     if (nl !== -1) {
-      // Fast path: the whole lines of this chunk parsed in one go.
+      // The whole lines of this chunk: one UTF-8 decode, then line by line.
+      // A newline byte is never part of a multi-byte character, so the
+      // decoded text has its newlines exactly where the bytes do.
       const last = buf.lastIndexOf(NL)
-      if (last > nl && last - start < this.maxLineLength * 64 && this.batch(buf, start, last)) {
-        start = last + 1
-        nl = -1
+      const text = buf.toString('utf8', start, last)
+      let from = 0
+      for (; nl !== -1 && nl <= last; nl = buf.indexOf(NL, start)) {
+        const to = nl === last ? text.length : text.indexOf('\n', from)
+        if (nl - start > this.maxLineLength) this.tooLong(buf, start, nl)
+        else if (nl > start) this.line(text.slice(from, to))
+        from = to + 1
+        start = nl + 1
       }
     }
-    for (; nl !== -1; nl = buf.indexOf(NL, start)) {
-      this.endLine(buf, start, nl)
-      start = nl + 1
-    }
     if (start < buf.length) this.hold(buf, start, buf.length)
-  }
-
-  /**
-   * Parse `buf[from, end)` (whole lines) as one JSON array. Succeeds only
-   * when every line is a short, plain JSON object: then each goes to
-   * `onObject` and true is returned; otherwise nothing is consumed and the
-   * lines are taken one by one (with their own reasons for any refusal).
-   */
-  private batch(buf: Buffer, from: number, end: number): boolean {
-    const text = buf.toString('utf8', from, end)
-    let prev = -1
-    let lines = 0
-    for (let i = text.indexOf('\n'); ; i = text.indexOf('\n', i + 1)) {
-      const stop = i === -1 ? text.length : i
-      // Every line must start an object and be short enough (and have no \r).
-      if (text.charCodeAt(prev + 1) !== 123 || stop - prev - 1 > this.maxLineLength || text.charCodeAt(stop - 1) === 13) return false
-      lines++
-      if (i === -1) break
-      prev = i
-    }
-    let values: unknown[]
-    try {
-      values = JSON.parse('[' + text.replaceAll('\n', ',') + ']') as unknown[]
-    } catch {
-      return false
-    }
-    if (values.length !== lines) return false
-    for (const v of values) if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
-    this.stats.lines += lines
-    this.stats.objects += lines
-    for (const v of values) this.onObject(v as object)
-    return true
   }
 
   /** The input ended: a last line without its `\n` still counts. */

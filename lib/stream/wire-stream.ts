@@ -24,9 +24,10 @@ export interface WireStreamEvents {
  * Messages sent in one turn of the event loop leave as one chunk.
  *
  * Invariants: every object written is one line; input lines are bounded by
- * `maxLineLength` and refused lines change nothing (`invalid` event); the
- * output buffer (pending text plus the readable buffer) only grows past the
- * highWaterMark by one response (at most `mtu` updates).
+ * `maxLineLength` bytes and refused lines change nothing (`invalid` event);
+ * the output buffer (pending text plus the readable buffer, counted in
+ * bytes) only grows past the highWaterMark by one response (at most `mtu`
+ * updates).
  */
 export class WireStream extends Duplex {
   private readonly binding: Binding
@@ -82,9 +83,10 @@ export class WireStream extends Duplex {
   }
 
   private putLine(line: string): void {
+    const bytes = Buffer.byteLength(line) + 1
     this.pending.push(line)
-    this.pendingBytes += line.length + 1
-    this.putBytes += line.length + 1
+    this.pendingBytes += bytes
+    this.putBytes += bytes
     if (!this.scheduled) {
       this.scheduled = true
       queueMicrotask(() => this.flush())
@@ -94,12 +96,12 @@ export class WireStream extends Duplex {
   private flush(): void {
     this.scheduled = false
     if (this.pending.length === 0) return
-    const text = this.pending.join('\n') + '\n'
+    const chunk = Buffer.from(this.pending.join('\n') + '\n', 'utf8')
     this.pending = []
     this.pendingBytes = 0
-    this.pushedBytes += text.length
+    this.pushedBytes += chunk.length
     this.binding.pushed()
-    this.push(text)
+    this.push(chunk)
   }
 
   override _read(): void {

@@ -83,7 +83,9 @@ export function listen(network: Network, opts: ListenOptions): Promise<Listener>
     server.once('error', onError)
     server.listen(opts.port, host, () => {
       server.off('error', onError)
-      server.on('error', (err) => network.emit('log', `listener error: ${err.message}`))
+      // Accept errors (EMFILE, ENFILE: out of file descriptors) leave the
+      // server listening; they are logged without repeating, never thrown.
+      server.on('error', (err: NodeJS.ErrnoException) => network.rateLog.line(`listener ${err.code ?? ''}`, `listener error: ${err.message}`))
       const addr = server.address() as net.AddressInfo
       const close = () =>
         new Promise<void>((done) => {

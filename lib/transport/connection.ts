@@ -1,0 +1,188 @@
+import type { Duplex } from 'node:stream'
+import { DEFAULT_MAX_LINE_LENGTH, parseLine } from '../codec/ndjson.ts'
+import { helloProblem, makeHello } from '../protocol/hello.ts'
+import type { WireStream } from '../stream/wire-stream.ts'
+import type { Network } from './network.ts'
+
+export type Direction = 'in' | 'out'
+
+/** A connected peer, as reported in events and `network.peers`. */
+export interface PeerInfo {
+  readonly id: string
+  readonly address: string
+  readonly direction: Direction
+  /** Bytes received and sent on this connection. */
+  readonly bytesIn: number
+  readonly bytesOut: number
+  /** Objects refused from this peer (malformed lines and invalid messages). */
+  readonly invalid: number
+}
+
+/**
+ * One byte-stream connection: the hello, then a `WireStream` of the node
+ * (ndjson both ways). Whatever the peer or the socket does, nothing here
+ * throws or emits 'error' outside: every failure ends in `close(reason)`.
+ *
+ * Budgets (from the network's options): the hello must come within
+ * `helloTimeout`; past it, `sweep` closes a connection that sent nothing for
+ * `idleTimeout` or left its output full for `stallTimeout`, and a peer that
+ * sends more than `invalidBudget` invalid objects in a minute is cut off.
+ */
+export class Connection implements PeerInfo {
+  id = ''
+  stream: WireStream | null = null
+  invalid = 0
+  private closed = false
+  private helloTimer: unknown = null
+  private helloBytesIn = 0
+  private helloBytesOut = 0
+  private readonly onClose: ((reason: string) => void)[] = []
+  /** Idle and stall tracking, updated by `sweep`. */
+  private seenIn = -1
+  private seenInAt = 0
+  private stalledSince = -1
+  /** Invalid objects in the current one-minute window. */
+  private invalidWindow = 0
+  private invalidWindowAt = 0
+
+  constructor(
+    private readonly net: Network,
+    readonly socket: Duplex,
+    readonly address: string,
+    readonly direction: Direction,
+  ) {
+    this.seenInAt = net.timers.now()
+  }
+
+  get bytesIn(): number {
+    return this.helloBytesIn + (this.stream?.stats.bytesIn ?? 0)
+  }
+
+  get bytesOut(): number {
+    return this.helloBytesOut + (this.stream?.stats.bytesOut ?? 0)
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  /** Run `fn` once the connection is closed (at once if it already is). */
+  whenClosed(fn: (reason: string) => void): void {
+    if (this.closed) fn('closed')
+    else this.onClose.push(fn)
+  }
+
+  /** Start: send our hello, wait for the peer's. Resolves once gossip flows. */
+  open(): Promise<Connection> {
+    const { socket, net } = this
+    const maxLine = net.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH
+    const gossip = net.gossip
+    return new Promise((resolve, reject) => {
+      this.whenClosed((reason) => reject(new Error(reason)))
+      socket.on('error', (err: Error) => this.close(`socket error: ${err.message}`))
+      socket.on('close', () => this.close('connection closed'))
+      socket.on('end', () => this.close('peer ended the connection'))
+      const hello = JSON.stringify(makeHello(gossip.id, net.cluster, gossip.config.now())) + '\n'
+      this.helloBytesOut = Buffer.byteLength(hello)
+      socket.write(hello)
+      this.helloTimer = net.timers.setTimeout(() => this.refuse('no hello in time'), net.helloTimeout)
+
+      // The peer's first line is its hello; what follows it belongs to the protocol.
+      let head: Buffer = Buffer.alloc(0)
+      const onData = (chunk: Buffer) => {
+        head = head.length === 0 ? chunk : Buffer.concat([head, chunk])
+        const nl = head.indexOf(10)
+        if (nl === -1) {
+          if (head.length > maxLine) this.refuse('expected a hello object')
+          return
+        }
+        socket.off('data', onData)
+        net.timers.clearTimeout(this.helloTimer)
+        this.helloTimer = null
+        this.helloBytesIn = nl + 1
+        const parsed = parseLine(head.toString('utf8', 0, nl))
+        const first = parsed !== null && 'value' in parsed ? parsed.value : null
+        const problem = helloProblem(first, {
+          cluster: net.cluster,
+          maxIdLength: gossip.config.limits.maxIdLength,
+          now: gossip.config.now(),
+          maxClockOffset: gossip.config.maxClockOffset,
+        })
+        if (problem !== null) return this.refuse(problem)
+        const id = (first as { id: string }).id
+        if (id === gossip.id) return this.refuse('connected to itself')
+        this.id = id
+        const stream = gossip.createWireStream({ peer: { id }, maxLineLength: maxLine })
+        this.stream = stream
+        stream.on('invalid', (reason: string) => this.refusedObject(reason))
+        stream.on('error', (err: Error) => this.close(`stream error: ${err.message}`))
+        stream.on('close', () => this.close('stream closed'))
+        if (head.length > nl + 1) stream.write(head.subarray(nl + 1))
+        socket.pipe(stream).pipe(socket)
+        stream.gossip()
+        resolve(this)
+      }
+      socket.on('data', onData)
+      socket.resume() // a dialler may hand the socket over paused, its first bytes put back
+    })
+  }
+
+  close(reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    if (this.helloTimer !== null) this.net.timers.clearTimeout(this.helloTimer)
+    this.stream?.destroy()
+    this.socket.destroy()
+    for (const fn of this.onClose.splice(0)) fn(reason)
+  }
+
+  /**
+   * Enforce the idle and stall budgets at time `now`; returns whether the
+   * connection has been quiet for a third of `idleTimeout` (it deserves an
+   * exchange, which makes an honest peer answer).
+   */
+  sweep(now: number): boolean {
+    const stream = this.stream
+    if (this.closed || stream === null) return false
+    const net = this.net
+    const bytesIn = this.bytesIn
+    if (bytesIn !== this.seenIn) {
+      this.seenIn = bytesIn
+      this.seenInAt = now
+    } else if (now - this.seenInAt >= net.idleTimeout) {
+      net.count('idle')
+      this.close(`idle: nothing received for ${Math.round((now - this.seenInAt) / 1000)} s`)
+      return false
+    }
+    if (stream.waiting >= stream.readableHighWaterMark) {
+      if (this.stalledSince < 0) this.stalledSince = now
+      else if (now - this.stalledSince >= net.stallTimeout) {
+        net.count('stalled')
+        this.close(`the peer does not read: ${stream.waiting} bytes waiting for ${Math.round((now - this.stalledSince) / 1000)} s`)
+        return false
+      }
+    } else this.stalledSince = -1
+    return now - this.seenInAt >= net.idleTimeout / 3
+  }
+
+  private refuse(reason: string): void {
+    this.net.emit('refused', this.address, reason)
+    this.close(`refused: ${reason}`)
+  }
+
+  private refusedObject(reason: string): void {
+    this.invalid++
+    const net = this.net
+    net.emit('invalid', this, reason)
+    net.rateLog.line(`invalid ${this.address}`, `${this.id} (${this.address}): invalid object: ${reason}`)
+    const now = net.timers.now()
+    if (now - this.invalidWindowAt >= 60_000) {
+      this.invalidWindowAt = now
+      this.invalidWindow = 0
+    }
+    if (++this.invalidWindow > net.invalidBudget) {
+      net.count('invalid')
+      this.close(`too many invalid objects (more than ${net.invalidBudget} in a minute)`)
+    }
+  }
+}
