@@ -15,6 +15,12 @@ export class Source {
   readonly key: string
   clock = 0
   /**
+   * Highest version of this source's records this node has actually seen
+   * (admitted, whether or not it won). The clock is never adopted above it:
+   * no peer's word can make this node claim versions no record showed it.
+   */
+  seen = 0
+  /**
    * Highest version of this source's tombstones collected here. A peer whose
    * clock for the source is below it may still hold records those tombstones
    * deleted: it is stale, and is reset rather than trusted.

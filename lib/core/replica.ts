@@ -262,6 +262,7 @@ export class Replica implements ResolveHost {
    */
   applyRemote(rec: Rec, src: Source, from: LocalListener | null = null): boolean {
     if (rec.version > this.version) this.version = rec.version
+    if (rec.version > src.seen) src.seen = rec.version
     const cur = this.map.get(rec.key)
     const covered = rec.version <= src.clock
     if (covered && cur === undefined && rec.version <= this.maxGc()) {
@@ -331,6 +332,14 @@ export class Replica implements ResolveHost {
     let m = 0
     for (const s of this.clock.values()) if (s.gc > m) m = s.gc
     return m
+  }
+
+  /**
+   * Take on a peer's clock for a source, never above a version a record of
+   * that source showed this node (see `Source.seen`).
+   */
+  adopt(src: Source, version: number): void {
+    this.advance(src, version < src.seen ? version : src.seen)
   }
 
   /**
@@ -416,6 +425,7 @@ export class Replica implements ResolveHost {
 
   /** Put `rec` in state and its source's log, in place of `cur` (the record held for its key). */
   private replace(rec: Rec, src: Source, cur: Rec | undefined): void {
+    if (rec.version > src.seen) src.seen = rec.version
     if (cur !== undefined) {
       const old = cur.source_id === src.id && cur.gen === src.gen ? src : this.clock.find(cur.source_id, cur.gen)
       old?.log.remove(cur)
@@ -498,6 +508,7 @@ export class Replica implements ResolveHost {
     for (const s of snapshot.sources) {
       const src = this.clock.intern(s.id, s.gen)
       this.clock.advance(src, s.clock)
+      if (s.clock > src.seen) src.seen = s.clock
       if (s.gc > src.gc) src.gc = s.gc
     }
     // Every write of this node's own source is held here.

@@ -354,9 +354,12 @@ export class Session implements LocalListener {
     // been reordered with another digest's, so only entries that say what
     // they vouch for (`upto`) are adopted from it.
     if (end.ack !== undefined && end.ack > this.acked) this.acked = end.ack
-    // A `reply` or `final` marker ends one response of the peer, unless the
-    // response goes on by itself (`more` with `stream`).
-    if ((end.reply || end.final) && !(end.more && end.stream) && this.open > 0) this.open--
+    // A `reply` or `final` marker ends one response of the peer to a digest
+    // of ours, unless the response goes on by itself (`more` with `stream`).
+    // Only such a marker may be adopted from.
+    const ends = (end.reply || end.final) && !(end.more && end.stream)
+    const answered = ends && this.open > 0
+    if (answered) this.open--
     if (this.overflow) {
       this.overflow = false
       this.refuse(`digest longer than ${this.opts.maxDigestEntries} entries`, null)
@@ -379,7 +382,7 @@ export class Session implements LocalListener {
       if (!resyncRequest && (this.peerClock.get(src) ?? 0) < e.version) this.peerClock.set(src, e.version)
     }
     // A marker ending a complete response is adopted from, unless some of it was dropped.
-    const mayAdopt = (end.reply || end.final) && !end.more && this.droppedSinceDone === 0
+    const mayAdopt = answered && !end.more && this.droppedSinceDone === 0
     this.droppedSinceDone = 0
 
     if (end.final) {
@@ -468,7 +471,10 @@ export class Session implements LocalListener {
     this.upto.clear()
   }
 
-  /** Take on the peer's clock where the response that just ended reached us whole. */
+  /**
+   * Take on the peer's clock where the response that just ended reached us
+   * whole, never above what records of each source showed us.
+   */
   private adopt(entries: DigestMsg[], lossyPeer: boolean): void {
     const clock = this.replica.clock
     for (const e of entries) {
@@ -477,8 +483,7 @@ export class Session implements LocalListener {
       if (e.upto === undefined ? lossyPeer : src.clock < e.upto) continue // not vouched, or part of the response was lost
       // The peer forgot tombstones of this source that we may lack: it cannot vouch for them.
       if (e.gc > src.clock) continue
-      if (!this.replica.plausible(e.version)) continue
-      this.replica.advance(src, e.version)
+      this.replica.adopt(src, e.version)
     }
   }
 

@@ -1,0 +1,226 @@
+/**
+ * What a peer's word can and cannot do to a node (design rules 9-11):
+ * versions bounded by physical time, no drops on a peer's say-so, clocks
+ * that move only along chains inside responses and never above what records
+ * showed, user functions and the journal contained.
+ */
+import test from 'tape'
+import { Replica, RefusedError } from '../../lib/core/replica.ts'
+import { resolution, sort } from '../../lib/core/resolve.ts'
+import type { Rec, ResolveFn } from '../../lib/core/types.ts'
+import { link, replica, session } from '../support/core.ts'
+
+const rec = (key: string, version: number, source_id = 'b', extra: Partial<Rec> = {}): Rec => ({ key, value: version, source_id, version, ...extra }) as Rec
+
+/** A replica of `b`'s writes 1..n, as a victim holds them after a clean exchange. */
+function victimWithB(n: number): Replica {
+  const b = replica('b')
+  for (let i = 1; i <= n; i++) b.writeLocal('k' + i, i)
+  const v = replica('v')
+  link(b, v).exchange()
+  return v
+}
+
+test('an update without prev that answers no digest of ours moves no clock', (t) => {
+  const v = victimWithB(8)
+  t.equal(v.clock.get('b'), 8, 'the victim covers b up to 8')
+  const { s } = session(v)
+  s.receive({ key: 'far', value: 1, source_id: 'b', version: 1000 })
+  t.equal(v.get('far').value, 1, 'the update is applied (it is a real value)')
+  t.equal(v.clock.get('b'), 8, 'but the clock does not jump over 9..999')
+  // After a digest of ours, a reply marker closes the response; later updates are outside again.
+  s.start()
+  s.receive({ digest: true, done: true, reply: true })
+  s.receive({ key: 'later', value: 1, source_id: 'b', version: 2000 })
+  t.equal(v.clock.get('b'), 8, 'an update after the response ended moves no clock either')
+  t.end()
+})
+
+test('inside a response, a refused record breaks its chain', (t) => {
+  let refuseNext = true
+  const accept = (u: Rec) => !(refuseNext && u.key === 'bad')
+  const v = new Replica({ id: 'v', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, accept })
+  const { s, port } = session(v)
+  s.start()
+  s.receive(rec('a1', 1))
+  s.receive(rec('bad', 2))
+  s.receive(rec('a3', 3))
+  t.deepEqual(port.invalids, ['not accepted'], 'the middle record was refused')
+  t.equal(v.clock.get('b'), 1, 'the clock stops below the refused record')
+  t.equal(v.get('a3').value, 3, 'the record after it is held all the same')
+  refuseNext = false
+  s.receive({ digest: true, done: true, reply: true })
+  t.equal(v.clock.get('b'), 1, 'and the end of the response adopts nothing past the break (no upto reached)')
+  t.end()
+})
+
+test('a peer cannot make a node adopt versions no record showed it', (t) => {
+  const v = victimWithB(5)
+  const { s } = session(v)
+  // Unsolicited: a final marker nobody asked for.
+  s.receive({ digest: true, source_id: 'b', version: 1_000_000 })
+  s.receive({ digest: true, done: true, reply: true, final: true })
+  t.equal(v.clock.get('b'), 5, 'an unsolicited final is not adopted')
+  // Solicited: the peer answers our digest, but claims more than it showed.
+  s.start()
+  s.receive(rec('k6', 6))
+  s.receive({ digest: true, source_id: 'b', version: 1_000_000 })
+  s.receive({ digest: true, done: true, reply: true })
+  t.equal(v.clock.get('b'), 6, 'adoption stops at the highest record of b seen (6)')
+  t.end()
+})
+
+test('a gc floor from a peer drops nothing and stops adoption across it', (t) => {
+  const v = victimWithB(110)
+  const { s, port } = session(v)
+  s.start()
+  s.receive({ digest: true, source_id: 'b', version: 0, gc: 1_000_000_000 })
+  s.receive({ digest: true, done: true, reply: true })
+  s.receive({ digest: true, reset: true, source_id: 'b', from: 0, to: 1e15, n: 0 })
+  t.equal(v.clock.find('b')!.log.size, 110, 'every record of b is still held')
+  t.equal(v.clock.get('b'), 110, 'and the clock still covers them')
+  t.ok(port.invalids.some((r) => /resets are not accepted/.test(r)), 'the reset was refused as invalid')
+  t.end()
+})
+
+test('a responder that forgot tombstones above the peer\'s floor sends unlinked records, and the peer adopts nothing of that source', (t) => {
+  let now = 0
+  const c = replica('c')
+  const r = new Replica({ id: 'r', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => now })
+  c.writeLocal('x', 1)
+  c.writeLocal('gone', 1)
+  c.writeLocal('gone', null, true) // c's tombstone, version 3
+  c.writeLocal('y', 4)
+  link(c, r).exchange()
+  now = 10_000
+  t.equal(r.collect(now, 100), 1, 'r forgot c\'s tombstone')
+  t.equal(c.collect(now, 100), 0, 'c keeps its own tombstone')
+  const late = replica('late')
+  const L = link(late, r)
+  L.exchange()
+  const fromR = L.log.filter((l) => l.from === 'b' && l.msg.digest !== true).map((l) => l.msg)
+  t.ok(fromR.length === 2 && fromR.every((m) => m.prev === (m.version as number) - 1), 'r sent x and y linked only to themselves')
+  t.ok(late.clock.get('c') < 3, `the late node's clock for c (${late.clock.get('c')}) did not pass the forgotten tombstone (3)`)
+  link(late, c).exchange()
+  t.equal(late.record('gone')?.deleted, true, 'from the writer it gets the tombstone')
+  t.equal(late.clock.get('c'), 4, 'and its clock catches up through the writer\'s chain')
+  t.end()
+})
+
+test('a peer behind our gc floor has its old updates dropped and its new ones taken', (t) => {
+  let now = 0
+  const r = new Replica({ id: 'r', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => now })
+  const { s } = session(r)
+  s.receive(rec('gone', 5, 'x', { value: null, deleted: true }))
+  now = 10_000
+  r.collect(now, 100)
+  t.equal(r.clock.find('x')!.gc, 5, 'r forgot x\'s tombstone at 5')
+  s.receive({ digest: true, source_id: 'x', version: 1 })
+  s.receive({ digest: true, done: true })
+  s.receive({ key: 'gone', value: 'stale', source_id: 'y', version: 4, prev: 0 })
+  t.equal(r.record('gone'), undefined, 'an old update (version 4, at or below the floor) is dropped')
+  t.equal(s.stats.staleDropped, 1, 'and counted')
+  s.receive({ key: 'fresh', value: 1, source_id: 'y', version: 6, prev: 0 })
+  t.equal(r.get('fresh').value, 1, 'a newer one is taken')
+  t.end()
+})
+
+test('remote versions are bounded by the physical clock, so no chain of messages exhausts the version space', (t) => {
+  const nowUs = 1_000_000
+  const v = new Replica({ id: 'v', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, now: () => nowUs, maxOffset: 500 })
+  const { s, port } = session(v)
+  s.start()
+  let version = 0
+  for (let i = 0; i < 8193; i++) {
+    const next = version + 2 ** 40 - 1
+    s.receive({ key: 'k', value: i, source_id: 'evil', version: next, prev: version })
+    version = next
+  }
+  t.ok(v.version <= nowUs + 500, `the highest version seen stays within the offset (${v.version})`)
+  t.equal(port.invalids.length, 8193, 'every jump beyond the offset is refused')
+  const { rec: own } = v.writeLocal('mine', 1)
+  t.ok(own.version > 0 && Number.isSafeInteger(own.version), 'and the node still writes')
+  t.end()
+})
+
+test('a resolve, sort or accept that throws refuses that update and leaves state unchanged', (t) => {
+  const throwingOnTombstones: ResolveFn = (g, u) => (u.value as { n: number }).n > ((g.get(u.key).value as { n: number } | null)?.n ?? -1)
+  const v = new Replica({ id: 'v', resolve: throwingOnTombstones, sort, maxHistory: 10 })
+  const { s, port } = session(v)
+  s.receive(rec('k', 1, 'b', { value: { n: 1 } }))
+  s.receive(rec('k', 2, 'b', { value: null, deleted: true }))
+  t.equal(port.invalids.length, 1, 'the delete was refused')
+  t.match(port.invalids[0], /^config\.resolve threw: /, 'with the cause')
+  t.deepEqual(v.get('k').value, { n: 1 }, 'state unchanged')
+  t.throws(() => v.writeLocal('k', null, true), RefusedError, 'a local delete throws to the caller')
+  t.deepEqual(v.get('k').value, { n: 1 }, 'and changes nothing')
+
+  let bad = false
+  const w = new Replica({ id: 'w', resolve: resolution.lww_vs_current_vers, sort: (a, b) => { if (bad) throw new Error('boom'); return sort(a, b) }, maxHistory: 10 })
+  w.writeLocal('a', 1)
+  w.writeLocal('b', 1)
+  bad = true
+  const W = session(w)
+  W.s.receive(rec('c', 1, 'z'))
+  t.deepEqual(W.port.invalids, ['config.sort threw: boom'], 'a throwing sort refuses the remote update')
+  t.equal(w.record('c'), undefined, 'nothing of it was stored')
+  t.equal(w.history.memory.length, 2, 'history unchanged')
+  t.end()
+})
+
+test('a history listener that throws does not stop the update or the stream', (t) => {
+  const v = replica('v')
+  const errors: unknown[] = []
+  v.onListenerError = (e) => errors.push(e)
+  v.history.on('update', () => {
+    throw new Error('listener bug')
+  })
+  let second = 0
+  v.history.on('update', () => second++)
+  const { s } = session(v)
+  s.receive(rec('k', 1))
+  t.equal(v.get('k').value, 1, 'applied')
+  t.equal(second, 1, 'the other listener ran')
+  t.equal(errors.length, 1, 'the error was reported')
+  t.equal(v.stats.listenerErrors, 1, 'and counted')
+  t.end()
+})
+
+test('limits.maxSources is enforced: records of one source too many are refused', (t) => {
+  const v = new Replica({ id: 'v', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, maxSources: 10 })
+  const { s, port } = session(v)
+  for (let i = 0; i < 1001; i++) s.receive(rec('k' + i, 1, 'src' + i))
+  t.equal(v.clock.size, 10, '10 sources tracked (this node and 9 others)')
+  t.equal(port.invalids.length, 1001 - 9, 'the others refused')
+  t.match(port.invalids[0], /too many sources/, 'with a reason')
+  t.end()
+})
+
+test('a journal that refuses keeps state unchanged; a local write throws the cause', (t) => {
+  const v = replica('v')
+  let fail = false
+  v.journal = {
+    append() {
+      if (fail) throw new Error('ENOSPC: no space left on device')
+    },
+    remove() {},
+  }
+  v.writeLocal('a', 1)
+  fail = true
+  const err = (() => {
+    try {
+      v.writeLocal('a', 2)
+    } catch (e) {
+      return e as RefusedError
+    }
+  })()
+  t.ok(err instanceof RefusedError && /ENOSPC/.test(err.message) && err.cause instanceof Error, 'set throws, naming the disk error')
+  t.equal(v.get('a').value, 1, 'state unchanged')
+  const { s, port } = session(v)
+  s.start()
+  s.receive(rec('r', 1))
+  t.equal(v.record('r'), undefined, 'a remote update is not taken')
+  t.equal(v.clock.get('b'), -Infinity, 'and no clock moves past it')
+  t.match(port.invalids[0], /^not stored: ENOSPC/, 'it is reported')
+  t.end()
+})
