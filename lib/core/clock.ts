@@ -1,3 +1,4 @@
+import { clockHash, Fingerprint } from './fingerprint.ts'
 import { SourceLog } from './source-log.ts'
 import { sourceKey } from './types.ts'
 
@@ -103,9 +104,15 @@ export class Clock {
     return s === undefined || s.clock === 0 ? -Infinity : s.clock
   }
 
+  /** Fingerprint of every (source, clock) with a clock above 0, kept as clocks move. */
+  readonly fingerprint = new Fingerprint()
+
   /** Advance a source's clock; never moves it backwards. */
   advance(source: Source, version: number): void {
-    if (version > source.clock) source.clock = version
+    if (version <= source.clock) return
+    if (source.clock > 0) this.fingerprint.toggle(clockHash(source.key, source.clock))
+    source.clock = version
+    this.fingerprint.toggle(clockHash(source.key, version))
   }
 
   get size(): number {

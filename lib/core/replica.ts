@@ -1,4 +1,5 @@
 import { Clock, type Source } from './clock.ts'
+import { Fingerprint, recordHash } from './fingerprint.ts'
 import { History } from './history.ts'
 import { FAST, type FastResolve } from './resolve.ts'
 import type { AcceptFn, ClockFn, JsonValue, PeerLabel, Rec, ResolveFn, ResolveHost, SignFn, SortFn, VerifyFn, Versioned } from './types.ts'
@@ -139,6 +140,8 @@ export class Replica implements ResolveHost {
   readonly stats: ReplicaStats = { applied: 0, rejected: 0, redundant: 0, collected: 0, repaired: 0, listenerErrors: 0 }
   /** Highest version seen, local or remote. */
   version = 0
+  /** Fingerprint of the live records held (tombstones left out): see fingerprint.ts. */
+  readonly fingerprint = new Fingerprint()
   /** What `resolve` receives as its first argument. */
   host: ResolveHost = this
   /** Called when a record leaves state without being superseded. */
@@ -322,6 +325,11 @@ export class Replica implements ResolveHost {
     return version <= this.now() + this.maxOffset
   }
 
+  /** The replica's wall clock, ms (tombstone ages, repair windows). */
+  timeMs(): number {
+    return this.time()
+  }
+
   /** Whether a node showed up with a new generation within the last `window` ms. */
   recentGenerationChange(window: number): boolean {
     return this.time() - this.lastGenerationChange < window
@@ -429,9 +437,11 @@ export class Replica implements ResolveHost {
     if (cur !== undefined) {
       const old = cur.source_id === src.id && cur.gen === src.gen ? src : this.clock.find(cur.source_id, cur.gen)
       old?.log.remove(cur)
+      if (cur.deleted !== true) this.fingerprint.toggle(recordHash(cur))
     }
     src.log.insert(rec)
     this.map.set(rec.key, rec)
+    if (rec.deleted !== true) this.fingerprint.toggle(recordHash(rec))
   }
 
   private noteTombstone(rec: Rec): void {

@@ -59,6 +59,12 @@ export interface SessionStats {
   staleDropped: number
 }
 
+/** The refusal that means this node will never take the record (its `accept` said no). */
+const NOT_ACCEPTED = 'not accepted'
+
+/** Least time between two verification resyncs on one session, ms. */
+const VERIFY_WINDOW = 10 * 60 * 1000
+
 /** One whole digest from the peer: its entries and the marker that ended them. */
 interface Digest {
   readonly entries: DigestMsg[]
@@ -137,6 +143,12 @@ export class Session implements LocalListener {
   private closed = false
   /** The peer is behind our gc floors: its updates at or below this version are dropped. */
   private peerLimit = 0
+  /**
+   * We are behind the peer's gc floors: it forgot tombstones we never got, so
+   * our records at or below this version may be ones those deleted. We hold
+   * them back from it (it would drop them) and vouch for nothing below it.
+   */
+  private selfLimit = 0
   private droppedSinceDone = 0
   /**
    * Full resyncs: after a node lost its data, our clocks may claim records
@@ -147,6 +159,21 @@ export class Session implements LocalListener {
   private resyncSeen: number
   private resyncing = -1
   private readonly resyncFloor = new Map<Source, number>()
+  /**
+   * Complete exchanges in a row that ended with equal clocks but different
+   * states (fingerprints); at 2 a verification resync is due, at most once
+   * per `VERIFY_WINDOW` ms.
+   */
+  private mismatches = 0
+  private verifyDue = false
+  /**
+   * Per source key, the lowest version of a record not taken from this peer
+   * since the last refetch: clock entries are adopted only below it.
+   */
+  private readonly broken = new Map<string, number>()
+  /** A record was not taken: the next exchange we start asks from exactly our clock. */
+  private refetchDue = false
+  private lastVerify = -Infinity
   /** Per source whose tombstones we forgot above the peer's floor, the highest record sent it unlinked. */
   private readonly unlinkedSent = new Map<Source, number>()
   /** Per source, the highest record held above our clock already sent to this peer. */
@@ -168,9 +195,16 @@ export class Session implements LocalListener {
     this.droppedSinceDone = 0
     this.upto.clear()
     const changes = this.replica.clock.generationChanges
-    if (this.resyncing === -1 && changes > this.resyncSeen) {
-      this.resyncing = changes
+    if (this.resyncing === -1 && (changes > this.resyncSeen || this.verifyDue || this.refetchDue)) {
+      // After a node lost its data, or a state that differs at equal clocks:
+      // everything, from version 0. After a record was not taken: from our clock.
+      const full = changes > this.resyncSeen || this.verifyDue
+      this.resyncing = Math.max(changes, this.resyncSeen)
       this.resyncFloor.clear()
+      if (!full) for (const src of this.replica.clock.values()) if (src.clock > 0) this.resyncFloor.set(src, src.clock)
+      this.verifyDue = false
+      this.refetchDue = false
+      this.broken.clear()
     }
     this.sendDigest(false, false)
     this.awaiting++
@@ -248,7 +282,7 @@ export class Session implements LocalListener {
 
   /** A record that repaired a gap here: offer it to this peer too (it moves no clock). */
   pushRepair(rec: Rec): void {
-    if (this.closed || !this.port.room()) return
+    if (this.closed || rec.version <= this.selfLimit || !this.port.room()) return
     this.sendLinked(rec, rec.version - 1)
     this.stats.pushesSent++
   }
@@ -305,14 +339,19 @@ export class Session implements LocalListener {
     if (rec.version <= this.peerLimit) {
       this.stats.staleDropped++
       this.droppedSinceDone++
-      this.breakChain(sourceKey(rec.source_id, rec.gen), rec.version)
+      // Dropped on purpose (it may be a record a forgotten tombstone deleted): not asked for again.
+      const key = sourceKey(rec.source_id, rec.gen)
+      if ((this.heads.get(key) ?? 0) < rec.version) this.heads.set(key, rec.version)
       return
     }
     const replica = this.replica
     const refused = replica.admit(rec, this.opts.peer ?? {})
     const src = refused === null ? replica.admitSource(rec) : undefined
     if (refused !== null || src === undefined) {
-      this.breakChain(sourceKey(rec.source_id, rec.gen), rec.version)
+      // Refused by this node's own policy: the record will never be taken,
+      // so its chain goes on past it. Any other refusal may pass (a clock
+      // that catches up, a genuine copy from an honest peer).
+      if (refused !== NOT_ACCEPTED) this.breakChain(sourceKey(rec.source_id, rec.gen), rec.version)
       this.refuse(refused ?? `too many sources (limits.maxSources is ${replica.maxSources})`, rec)
       return
     }
@@ -321,11 +360,16 @@ export class Session implements LocalListener {
     // Inside a response on a reliable link the chain is implicit: the record
     // of the same source the peer sent before it on this link. An update with
     // no `prev` that answers nothing we asked moves no clock.
+    // Outside a response, an explicit link counts only from the source
+    // itself (its own writes, pushed in order): a node passing on someone
+    // else's record cannot vouch that nothing of it came in between.
     let link = prev
-    if (link === undefined && this.open > 0) {
-      link = this.heads.get(src.key) ?? 0
-      if (rec.version > link) this.heads.set(src.key, rec.version)
-    }
+    if (this.open > 0) {
+      if (link === undefined) {
+        link = this.heads.get(src.key) ?? 0
+        if (rec.version > link) this.heads.set(src.key, rec.version)
+      }
+    } else if (link !== undefined && rec.source_id !== this.opts.peer?.id) link = undefined
     try {
       replica.applyRemote(rec, src, this)
     } catch (err) {
@@ -340,10 +384,15 @@ export class Session implements LocalListener {
 
   /**
    * An update of this source was not taken: the peer's later records of it
-   * on this link (which count it as sent) must not carry our clock past it.
+   * on this link (which count it as sent) must not carry our clock past it,
+   * nor may its clock entries, until a refetch has asked for it again
+   * (the next exchange we start asks from exactly our clock).
    */
   private breakChain(key: string, version: number): void {
     if ((this.heads.get(key) ?? 0) < version) this.heads.set(key, version)
+    const b = this.broken.get(key)
+    if (b === undefined || version < b) this.broken.set(key, version)
+    this.refetchDue = true
   }
 
   /** A whole digest arrived: its entries, then the marker `end`. */
@@ -387,11 +436,17 @@ export class Session implements LocalListener {
 
     if (end.final) {
       // Leg 3 arrived: the initiator answered our reply digest.
-      if (mayAdopt) this.adopt(d.entries, end.ack !== undefined)
+      if (mayAdopt) {
+        this.adopt(d.entries, end.ack !== undefined)
+        this.compare(end)
+      }
       return
     }
-    // Legs 1 and 2 carry the peer's whole clock: whether it is behind our floors is decided here.
-    if (!resyncRequest) this.peerLimit = this.behind(digest)
+    // Legs 1 and 2 carry the peer's whole clock and floors: who is behind whom is decided here.
+    if (!resyncRequest) {
+      this.peerLimit = this.behind(digest)
+      this.selfLimit = this.ahead(d.entries)
+    }
     if (!end.reply) this.answer(resyncRequest ? digest : null)
     else this.finish(d, digest, mayAdopt)
   }
@@ -416,12 +471,15 @@ export class Session implements LocalListener {
       this.resyncSeen = this.resyncing
       this.resyncing = -1
     }
-    if (mayAdopt && !end.resync) this.adopt(d.entries, end.ack !== undefined)
+    if (mayAdopt && !end.resync) {
+      this.adopt(d.entries, end.ack !== undefined)
+      this.compare(end)
+    }
     this.upto.clear()
     const truncated = this.respond()
     this.streaming = truncated
     this.sendFinalEntries(digest, truncated)
-    this.send(encodeDone(true, truncated, true, this.ackCount(), false, this.streaming))
+    this.send(encodeDone(true, truncated, true, this.ackCount(), false, this.streaming, truncated ? undefined : this.fingerprints()))
     if (this.awaiting > 0) this.awaiting--
     // A cut answer the peer does not stream needs another exchange.
     if (end.more && !end.stream) this.port.wantExchange()
@@ -433,6 +491,14 @@ export class Session implements LocalListener {
     for (const src of this.replica.clock.values()) {
       if (src.gc > limit && (digest.get(src) ?? 0) < src.gc) limit = src.gc
     }
+    return limit
+  }
+
+  /** The highest of the peer's gc floors that our clock is below; 0 when none. */
+  private ahead(entries: DigestMsg[]): number {
+    const clock = this.replica.clock
+    let limit = 0
+    for (const e of entries) if (e.gc > limit && e.gc > (clock.find(e.source_id, e.gen)?.clock ?? 0)) limit = e.gc
     return limit
   }
 
@@ -467,8 +533,33 @@ export class Session implements LocalListener {
     if (this.respond()) return
     this.streamingResponse = false
     this.sendFinalEntries(null, false)
-    this.send(encodeDone(true, false, true, this.ackCount()))
+    this.send(encodeDone(true, false, true, this.ackCount(), false, false, this.fingerprints()))
     this.upto.clear()
+  }
+
+  /** Our state and clock fingerprints, sent on markers that end a complete response. */
+  private fingerprints(): { sum: string; ck: string } {
+    return { sum: this.replica.fingerprint.toString(), ck: this.replica.clock.fingerprint.toString() }
+  }
+
+  /**
+   * A complete response ended: if our clock now equals the peer's and our
+   * states differ, one of us lacks what its clock claims. Twice in a row
+   * (once can be a write in flight), and a resync is due.
+   */
+  private compare(end: DoneMsg): void {
+    if (end.sum === undefined || end.ck === undefined || end.ck !== this.replica.clock.fingerprint.toString()) return
+    if (end.sum === this.replica.fingerprint.toString()) {
+      this.mismatches = 0
+      return
+    }
+    if (++this.mismatches < 2) return
+    const now = this.replica.timeMs()
+    if (now - this.lastVerify < VERIFY_WINDOW) return
+    this.mismatches = 0
+    this.lastVerify = now
+    this.verifyDue = true
+    this.port.wantExchange()
   }
 
   /**
@@ -483,7 +574,9 @@ export class Session implements LocalListener {
       if (e.upto === undefined ? lossyPeer : src.clock < e.upto) continue // not vouched, or part of the response was lost
       // The peer forgot tombstones of this source that we may lack: it cannot vouch for them.
       if (e.gc > src.clock) continue
-      this.replica.adopt(src, e.version)
+      // Never past a record this peer sent that we did not take.
+      const b = this.broken.get(src.key)
+      this.replica.adopt(src, b !== undefined && b <= e.version ? b - 1 : e.version)
     }
   }
 
@@ -503,10 +596,11 @@ export class Session implements LocalListener {
       // A resync asks from exactly its versions; otherwise from the floor.
       const f = exact !== null ? (exact.get(src) ?? 0) : this.floor(src)
       floors.set(src, f)
-      const vouched = src.gc <= f
+      const vouched = src.gc <= f && this.selfLimit <= f
       if (exact === null && vouched && f > (this.peerClock.get(src) ?? 0)) this.upto.set(src, f)
-      // Records we cannot link for the peer go to it once per session.
-      const start = vouched || exact !== null ? f : Math.max(f, this.unlinkedSent.get(src) ?? 0)
+      // Records we cannot link for the peer go to it once per session; ours
+      // at or below a floor of the peer's we are behind are held back.
+      const start = vouched || exact !== null ? f : Math.max(f, this.unlinkedSent.get(src) ?? 0, this.selfLimit)
       const log = src.log
       if (log.size === 0 || log.maxVersion <= start) continue
       const from = log.firstAfter(start)
@@ -531,7 +625,7 @@ export class Session implements LocalListener {
     const rprev = resyncPrev?.get(src)
     if (resyncPrev !== null) resyncPrev.set(src, rec.version)
     const prev = floors.get(src)!
-    if (rec.version <= src.clock && src.gc <= prev) {
+    if (rec.version <= src.clock && src.gc <= prev && this.selfLimit <= prev) {
       this.send(this.opts.lossy === true || rprev !== undefined ? encodePush(rec, prev, rprev) : rec)
       floors.set(src, rec.version)
       this.noteSent(src, rec.version)
@@ -553,7 +647,7 @@ export class Session implements LocalListener {
     for (const src of this.replica.clock.values()) {
       if (budget <= 0) break
       const log = src.log
-      const floor = Math.max(src.clock, this.peerClock.get(src) ?? 0, this.heldAboveSent.get(src) ?? 0)
+      const floor = Math.max(src.clock, this.peerClock.get(src) ?? 0, this.heldAboveSent.get(src) ?? 0, this.selfLimit)
       if (log.size === 0 || log.maxVersion <= floor) continue
       out.length = 0
       log.take(log.firstAfter(floor), budget, out)
@@ -590,7 +684,8 @@ export class Session implements LocalListener {
       const version = resync ? (this.resyncFloor.get(s) ?? 0) : s.clock
       this.send(encodeDigest(s.id, version, s.gen, s.gc, reply ? this.uptoFor(s, more) : undefined))
     }
-    this.send(encodeDone(reply, more, false, this.ackCount(), resync || answersResync, stream))
+    const complete = reply && !more && !answersResync
+    this.send(encodeDone(reply, more, false, this.ackCount(), resync || answersResync, stream, complete ? this.fingerprints() : undefined))
     this.stats.digestsSent++
     // The peer answers this digest with a response (leg 2 or leg 3).
     if (!reply) this.open++

@@ -57,6 +57,14 @@ export interface DoneMsg {
    * needed for the rest.
    */
   readonly stream: boolean
+  /**
+   * On a marker that ends a complete response: the sender's state and clock
+   * fingerprints (16 hex digits each) when it sent it. Equal clocks with
+   * different states, again and again, mean one side lacks what its clock
+   * claims: the receiver resyncs.
+   */
+  readonly sum?: string
+  readonly ck?: string
 }
 
 export interface UpdateMsg {
@@ -100,6 +108,8 @@ export interface WireDone {
   ack?: number
   resync?: true
   stream?: true
+  sum?: string
+  ck?: string
 }
 
 /** Wire object of an update with its chain link. */
@@ -114,7 +124,15 @@ export function encodeDigest(source_id: string, version: number, gen: string | u
   return d
 }
 
-export function encodeDone(reply: boolean, more: boolean, final: boolean, ack: number | undefined, resync = false, stream = false): WireDone {
+export function encodeDone(
+  reply: boolean,
+  more: boolean,
+  final: boolean,
+  ack: number | undefined,
+  resync = false,
+  stream = false,
+  fingerprints?: { sum: string; ck: string },
+): WireDone {
   const m: WireDone = { digest: true, done: true }
   if (reply) m.reply = true
   if (more) m.more = true
@@ -122,6 +140,10 @@ export function encodeDone(reply: boolean, more: boolean, final: boolean, ack: n
   if (ack !== undefined) m.ack = ack
   if (resync) m.resync = true
   if (stream) m.stream = true
+  if (fingerprints !== undefined) {
+    m.sum = fingerprints.sum
+    m.ck = fingerprints.ck
+  }
   return m
 }
 

@@ -99,6 +99,7 @@ export function decode(obj: unknown, limits: Limits, out: Message[], fresh = fal
   return decodeUpdate(o, limits, out, fresh)
 }
 
+const HEX16 = /^[0-9a-f]{16}$/
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 
 function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]): string | null {
@@ -132,6 +133,10 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
     const x = o[f]
     if (x !== undefined && typeof x !== 'boolean') return `${f} must be a boolean`
   }
+  for (const f of ['sum', 'ck'] as const) {
+    const x = o[f]
+    if (x !== undefined && !(typeof x === 'string' && HEX16.test(x))) return `${f} must be 16 hex digits`
+  }
   if (hasEntry) {
     const d: { type: 'digest'; source_id: string; version: number; gc: number; gen?: string; upto?: number } = {
       type: 'digest',
@@ -144,7 +149,7 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
     out.push(d)
   }
   if (done === true) {
-    const d: { type: 'done'; reply: boolean; more: boolean; final: boolean; resync: boolean; stream: boolean; ack?: number } = {
+    const d: { type: 'done'; reply: boolean; more: boolean; final: boolean; resync: boolean; stream: boolean; ack?: number; sum?: string; ck?: string } = {
       type: 'done',
       reply: o.reply === true,
       more: o.more === true,
@@ -153,6 +158,8 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
       stream: o.stream === true,
     }
     if (o.ack !== undefined) d.ack = o.ack as number
+    if (o.sum !== undefined) d.sum = o.sum as string
+    if (o.ck !== undefined) d.ck = o.ck as string
     out.push(d)
   }
   return null

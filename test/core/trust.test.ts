@@ -36,21 +36,38 @@ test('an update without prev that answers no digest of ours moves no clock', (t)
   t.end()
 })
 
-test('inside a response, a refused record breaks its chain', (t) => {
-  let refuseNext = true
-  const accept = (u: Rec) => !(refuseNext && u.key === 'bad')
+test('inside a response, a refused record breaks its chain, and the next exchange asks for it again', (t) => {
+  const verify = (u: Rec) => u.sig === 'good'
+  const v = new Replica({ id: 'v', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, verify })
+  const { s, port } = session(v)
+  s.start()
+  s.receive(rec('a1', 1, 'b', { sig: 'good' }))
+  s.receive(rec('bad', 2, 'b', { sig: 'forged' }))
+  s.receive(rec('a3', 3, 'b', { sig: 'good' }))
+  t.deepEqual(port.invalids, ['bad signature'], 'the middle record was refused')
+  t.equal(v.clock.get('b'), 1, 'the clock stops below the refused record')
+  t.equal(v.get('a3').value, 3, 'the record after it is held all the same')
+  s.receive({ digest: true, source_id: 'b', version: 3 })
+  s.receive({ digest: true, done: true, reply: true })
+  t.equal(v.clock.get('b'), 1, 'and the end of the response adopts nothing past the break')
+  port.take()
+  s.start()
+  const asked = port.take()
+  t.deepEqual(asked.filter((m) => m.source_id === 'b').map((m) => m.version), [1], 'the next exchange asks from exactly our clock for b')
+  t.equal(asked[asked.length - 1].resync, true, 'as a resync, so the peer answers from there whatever it thinks it sent')
+  t.end()
+})
+
+test('a record this node\'s accept refuses does not hold its source\'s clock back', (t) => {
+  const accept = (u: Rec) => u.key !== 'forbidden'
   const v = new Replica({ id: 'v', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, accept })
   const { s, port } = session(v)
   s.start()
   s.receive(rec('a1', 1))
-  s.receive(rec('bad', 2))
+  s.receive(rec('forbidden', 2))
   s.receive(rec('a3', 3))
-  t.deepEqual(port.invalids, ['not accepted'], 'the middle record was refused')
-  t.equal(v.clock.get('b'), 1, 'the clock stops below the refused record')
-  t.equal(v.get('a3').value, 3, 'the record after it is held all the same')
-  refuseNext = false
-  s.receive({ digest: true, done: true, reply: true })
-  t.equal(v.clock.get('b'), 1, 'and the end of the response adopts nothing past the break (no upto reached)')
+  t.deepEqual(port.invalids, ['not accepted'], 'refused by policy')
+  t.equal(v.clock.get('b'), 3, 'the chain goes on past it: it will never be taken anyway')
   t.end()
 })
 
@@ -222,5 +239,45 @@ test('a journal that refuses keeps state unchanged; a local write throws the cau
   t.equal(v.record('r'), undefined, 'a remote update is not taken')
   t.equal(v.clock.get('b'), -Infinity, 'and no clock moves past it')
   t.match(port.invalids[0], /^not stored: ENOSPC/, 'it is reported')
+  t.end()
+})
+
+test('outside a response, only the source itself can link its records', (t) => {
+  const v = victimWithB(3)
+  const relay = session(v, 10, 'depth', 1, 'c')
+  relay.s.receive(rec('k9', 9, 'b', { prev: 3 } as Partial<Rec>))
+  t.equal(v.clock.get('b'), 3, 'c passing on b\'s record with a link moves no clock')
+  const fromB = session(v, 10, 'depth', 1, 'b')
+  fromB.s.receive(rec('k4', 4, 'b', { prev: 3 } as Partial<Rec>))
+  t.equal(v.clock.get('b'), 4, 'b pushing its own next write does')
+  t.end()
+})
+
+test('a record hidden by a lying peer comes back: equal clocks with different states trigger a resync', (t) => {
+  let now = 0
+  const mk = (id: string) => new Replica({ id, resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => now })
+  const b = mk('b')
+  for (let i = 1; i <= 5; i++) b.writeLocal('k' + i, i)
+  const honest = mk('h')
+  link(b, honest).exchange()
+  const v = mk('v')
+  // A liar answers v's digest with b's records 1, 2 and 5 only, as if 3 and 4 did not exist.
+  const liar = session(v, 10, 'depth', 1, 'liar')
+  liar.s.start()
+  for (const k of [1, 2, 5]) liar.s.receive(b.record('k' + k))
+  liar.s.receive({ digest: true, source_id: 'b', version: 5 })
+  liar.s.receive({ digest: true, done: true, reply: true })
+  t.equal(v.clock.get('b'), 5, 'v\'s clock claims b up to 5')
+  t.equal(v.record('k3'), undefined, 'while k3 and k4 are hidden from it')
+  const L = link(v, honest)
+  L.exchange()
+  t.equal(v.record('k3'), undefined, 'an ordinary exchange with an honest peer sends nothing (equal clocks)')
+  now += 1000
+  L.exchange()
+  now += 1000
+  L.exchange()
+  t.equal(v.get('k3').value, 3, 'after the mismatch was seen twice, a resync brought k3 back')
+  t.equal(v.get('k4').value, 4, 'and k4')
+  t.equal(v.fingerprint.toString(), honest.fingerprint.toString(), 'the states now match')
   t.end()
 })

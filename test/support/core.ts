@@ -47,9 +47,10 @@ export function sessionOpts(mtu = 10, order: DeltaOrder = 'depth', seed = 1): Se
   return { mtu, order, random: seededRandom(seed), limits: DEFAULT_LIMITS, maxDigestEntries: 65536 }
 }
 
-export function session(r: Replica, mtu = 10, order: DeltaOrder = 'depth', seed = 1): { s: Session; port: CapturePort } {
+export function session(r: Replica, mtu = 10, order: DeltaOrder = 'depth', seed = 1, peer?: string): { s: Session; port: CapturePort } {
   const port = new CapturePort()
-  return { s: new Session(r, port, sessionOpts(mtu, order, seed)), port }
+  const opts = sessionOpts(mtu, order, seed)
+  return { s: new Session(r, port, peer === undefined ? opts : { ...opts, peer: { id: peer } }), port }
 }
 
 /** Updates (not digests) among captured messages. */
@@ -59,8 +60,8 @@ export function updates(msgs: Record<string, unknown>[]): Record<string, unknown
 
 /** Two replicas' sessions wired to each other; `run` delivers until both are quiet. */
 export function link(a: Replica, b: Replica, mtu = 10, order: DeltaOrder = 'depth') {
-  const A = session(a, mtu, order, 11)
-  const B = session(b, mtu, order, 12)
+  const A = session(a, mtu, order, 11, b.id)
+  const B = session(b, mtu, order, 12, a.id)
   const log: { from: 'a' | 'b'; msg: Record<string, unknown> }[] = []
   const run = () => {
     for (let guard = 0; guard < 100_000; guard++) {

@@ -201,7 +201,7 @@ export class FaultSim {
         },
         wantExchange: () => this.later(() => this.sessions.get(`${a}>${b}`)?.start()),
       }
-      this.sessions.set(`${a}>${b}`, new Session(this.nodes[a].replica, port, this.sessionOpts))
+      this.sessions.set(`${a}>${b}`, new Session(this.nodes[a].replica, port, { ...this.sessionOpts, peer: { id: this.nodes[b].id } }))
     }
   }
 

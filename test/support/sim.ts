@@ -135,7 +135,7 @@ export class Sim {
     this.active.push([i, j, link])
     const port = new SimPort(link, this.full)
     this.nodes[i].ports[j] = port
-    this.nodes[i].sessions[j] = new Session(this.nodes[i].replica, port, this.sessionOpts)
+    this.nodes[i].sessions[j] = new Session(this.nodes[i].replica, port, { ...this.sessionOpts, peer: { id: `n${j}` } })
   }
 
   /** Connect i and j, both ways, unless they already are. */
@@ -173,7 +173,7 @@ export class Sim {
         this.links[i][j].queue.length = 0
         const port = new SimPort(this.links[i][j], this.full)
         this.nodes[i].ports[j] = port
-        this.nodes[i].sessions[j] = new Session(this.nodes[i].replica, port, this.sessionOpts)
+        this.nodes[i].sessions[j] = new Session(this.nodes[i].replica, port, { ...this.sessionOpts, peer: { id: `n${j}` } })
       }
     }
     this.isolated.clear()
