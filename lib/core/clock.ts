@@ -1,4 +1,4 @@
-import { clockHash, Fingerprint } from './fingerprint.ts'
+import { Fingerprint } from './fingerprint.ts'
 import { SourceLog } from './source-log.ts'
 import { sourceKey } from './types.ts'
 
@@ -21,6 +21,8 @@ export class Source {
    * no peer's word can make this node claim versions no record showed it.
    */
   seen = 0
+  /** Fingerprint of this source's live records held (see fingerprint.ts). */
+  readonly fp = new Fingerprint()
   /**
    * Highest version of this source's tombstones collected here. A peer whose
    * clock for the source is below it may still hold records those tombstones
@@ -104,15 +106,9 @@ export class Clock {
     return s === undefined || s.clock === 0 ? -Infinity : s.clock
   }
 
-  /** Fingerprint of every (source, clock) with a clock above 0, kept as clocks move. */
-  readonly fingerprint = new Fingerprint()
-
   /** Advance a source's clock; never moves it backwards. */
   advance(source: Source, version: number): void {
-    if (version <= source.clock) return
-    if (source.clock > 0) this.fingerprint.toggle(clockHash(source.key, source.clock))
-    source.clock = version
-    this.fingerprint.toggle(clockHash(source.key, version))
+    if (version > source.clock) source.clock = version
   }
 
   get size(): number {

@@ -2,15 +2,16 @@ import type { Rec } from './types.ts'
 
 /**
  * Order-independent 64-bit fingerprints (two 32-bit lanes, XOR-combined):
- * adding or removing an item is one XOR, so a replica keeps fingerprints
- * of its state and of its clock up to date at O(1) per change.
+ * adding or removing an item is one XOR, so each source keeps the
+ * fingerprint of its live records up to date at O(1) per change.
  *
- * Two honest nodes whose clock fingerprints are equal and that hold the
- * same live records have equal state fingerprints; a difference that
- * persists over exchanges means one of them lacks something its clock
- * claims (a peer lied about completeness, or a defect): it is repaired by
- * a resync. Tombstones are left out, since nodes forget them at different
- * times.
+ * Two honest nodes at the same clock for a source hold the same live
+ * records of it once writes have settled. A difference that persists at an
+ * unchanged clock means one of them lacks what its clock claims (a peer
+ * lied about completeness, a writer told nodes different stories, or a
+ * defect): the records of that source are exchanged in full. Tombstones
+ * count until their grace period is over, when every node leaves them out
+ * (forgets them, or for its own, keeps them unfingerprinted).
  */
 export class Fingerprint {
   hi = 0
@@ -64,12 +65,5 @@ export function recordHash(rec: Rec): readonly [number, number] {
   mixString(rec.source_id, pair[0] ^ 0x2f, pair[1] ^ 0x7b)
   if (rec.gen !== undefined) mixString(rec.gen, pair[0] ^ 0x13, pair[1] ^ 0x61)
   mixNumber(rec.version)
-  return pair
-}
-
-/** The fingerprint of one clock entry: a source and the version it is at. */
-export function clockHash(sourceKey: string, version: number): readonly [number, number] {
-  mixString(sourceKey, 0x9e3779b9, 0x7f4a7c15)
-  mixNumber(version)
   return pair
 }

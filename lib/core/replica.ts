@@ -1,5 +1,5 @@
 import { Clock, type Source } from './clock.ts'
-import { Fingerprint, recordHash } from './fingerprint.ts'
+import { recordHash } from './fingerprint.ts'
 import { History } from './history.ts'
 import { FAST, type FastResolve } from './resolve.ts'
 import type { AcceptFn, ClockFn, JsonValue, PeerLabel, Rec, ResolveFn, ResolveHost, SignFn, SortFn, VerifyFn, Versioned } from './types.ts'
@@ -140,8 +140,6 @@ export class Replica implements ResolveHost {
   readonly stats: ReplicaStats = { applied: 0, rejected: 0, redundant: 0, collected: 0, repaired: 0, listenerErrors: 0 }
   /** Highest version seen, local or remote. */
   version = 0
-  /** Fingerprint of the live records held (tombstones left out): see fingerprint.ts. */
-  readonly fingerprint = new Fingerprint()
   /** What `resolve` receives as its first argument. */
   host: ResolveHost = this
   /** Called when a record leaves state without being superseded. */
@@ -165,6 +163,11 @@ export class Replica implements ResolveHost {
   private readonly sign: SignFn | undefined
   private readonly verify: VerifyFn | undefined
   private readonly accept: AcceptFn | undefined
+  /**
+   * This node's own tombstones older than the grace period: kept, but left
+   * out of their source's fingerprint, as other nodes have forgotten them.
+   */
+  private readonly aged = new Set<Rec>()
   /** Tombstones in the order they were applied, with the time they were applied. */
   private tombs: Rec[] = []
   private tombTimes: number[] = []
@@ -436,12 +439,14 @@ export class Replica implements ResolveHost {
     if (rec.version > src.seen) src.seen = rec.version
     if (cur !== undefined) {
       const old = cur.source_id === src.id && cur.gen === src.gen ? src : this.clock.find(cur.source_id, cur.gen)
-      old?.log.remove(cur)
-      if (cur.deleted !== true) this.fingerprint.toggle(recordHash(cur))
+      if (old !== undefined) {
+        old.log.remove(cur)
+        if (!this.aged.delete(cur)) old.fp.toggle(recordHash(cur))
+      }
     }
     src.log.insert(rec)
     this.map.set(rec.key, rec)
-    if (rec.deleted !== true) this.fingerprint.toggle(recordHash(rec))
+    src.fp.toggle(recordHash(rec))
   }
 
   private noteTombstone(rec: Rec): void {
@@ -452,19 +457,27 @@ export class Replica implements ResolveHost {
   /**
    * Forget other sources' tombstones applied at least `grace` ms before
    * `now` that still hold their key. Each raises its source's `gc` floor.
-   * This node's own tombstones are kept. Returns how many were forgotten;
-   * stops early (to try again later) when the journal refuses a removal.
+   * This node's own tombstones are kept (left out of its fingerprint from
+   * then on, like the forgotten ones elsewhere). Returns how many were
+   * forgotten; stops early (to try again later) when the journal refuses a
+   * removal.
    */
   collect(now: number, grace: number): number {
     let n = 0
     const tombs = this.tombs
     while (this.tombHead < tombs.length && this.tombTimes[this.tombHead] + grace <= now) {
       const t = tombs[this.tombHead]
-      if (this.map.get(t.key) !== t || (t.source_id === this.id && t.gen === this.gen)) {
+      if (this.map.get(t.key) !== t) {
         this.tombHead++
         continue
       }
       const src = this.sourceOf(t)
+      if (t.source_id === this.id && t.gen === this.gen) {
+        this.tombHead++
+        src.fp.toggle(recordHash(t))
+        this.aged.add(t)
+        continue
+      }
       if (this.journal !== null) {
         try {
           this.journal.remove(t, 'collected')
@@ -475,6 +488,7 @@ export class Replica implements ResolveHost {
       this.tombHead++
       if (t.version > src.gc) src.gc = t.version
       src.log.remove(t)
+      src.fp.toggle(recordHash(t))
       this.map.delete(t.key)
       if (this.userState !== undefined) {
         try {

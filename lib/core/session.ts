@@ -40,6 +40,12 @@ export interface SessionOptions {
   /** Who is at the other end, for the replica's `accept` hook. */
   readonly peer?: PeerLabel
   /**
+   * How often (ms, replica time) a digest we start carries per-source
+   * fingerprints, so that records a peer's lies or a writer's different
+   * stories kept from us are found and exchanged. Default 60,000.
+   */
+  readonly verifyInterval?: number
+  /**
    * The link may lose, duplicate or reorder messages: every update carries
    * its chain link (`prev`) and every end of digest an `ack`. On a reliable,
    * ordered link (the default) responses keep the seed's exact shapes and
@@ -61,9 +67,6 @@ export interface SessionStats {
 
 /** The refusal that means this node will never take the record (its `accept` said no). */
 const NOT_ACCEPTED = 'not accepted'
-
-/** Least time between two verification resyncs on one session, ms. */
-const VERIFY_WINDOW = 10 * 60 * 1000
 
 /** One whole digest from the peer: its entries and the marker that ended them. */
 interface Digest {
@@ -159,13 +162,16 @@ export class Session implements LocalListener {
   private resyncSeen: number
   private resyncing = -1
   private readonly resyncFloor = new Map<Source, number>()
+  /** When we last sent a digest with fingerprints (replica time, ms). */
+  private lastVerify = -Infinity
   /**
-   * Complete exchanges in a row that ended with equal clocks but different
-   * states (fingerprints); at 2 a verification resync is due, at most once
-   * per `VERIFY_WINDOW` ms.
+   * Sources whose fingerprints differed from the peer's at an equal clock,
+   * with what was compared: the same difference at the next verification
+   * means the records of that source are sent in full (`fullSend`).
    */
-  private mismatches = 0
-  private verifyDue = false
+  private readonly suspects = new Map<Source, string>()
+  /** Per source to send in full (unlinked), the version sent up to. */
+  private readonly fullSend = new Map<Source, number>()
   /**
    * Per source key, the lowest version of a record not taken from this peer
    * since the last refetch: clock entries are adopted only below it.
@@ -173,7 +179,6 @@ export class Session implements LocalListener {
   private readonly broken = new Map<string, number>()
   /** A record was not taken: the next exchange we start asks from exactly our clock. */
   private refetchDue = false
-  private lastVerify = -Infinity
   /** Per source whose tombstones we forgot above the peer's floor, the highest record sent it unlinked. */
   private readonly unlinkedSent = new Map<Source, number>()
   /** Per source, the highest record held above our clock already sent to this peer. */
@@ -195,18 +200,20 @@ export class Session implements LocalListener {
     this.droppedSinceDone = 0
     this.upto.clear()
     const changes = this.replica.clock.generationChanges
-    if (this.resyncing === -1 && (changes > this.resyncSeen || this.verifyDue || this.refetchDue)) {
-      // After a node lost its data, or a state that differs at equal clocks:
-      // everything, from version 0. After a record was not taken: from our clock.
-      const full = changes > this.resyncSeen || this.verifyDue
+    if (this.resyncing === -1 && (changes > this.resyncSeen || this.refetchDue)) {
+      // After a node lost its data: everything, from version 0. After a
+      // record was not taken: from our clock.
+      const full = changes > this.resyncSeen
       this.resyncing = Math.max(changes, this.resyncSeen)
       this.resyncFloor.clear()
       if (!full) for (const src of this.replica.clock.values()) if (src.clock > 0) this.resyncFloor.set(src, src.clock)
-      this.verifyDue = false
       this.refetchDue = false
       this.broken.clear()
     }
-    this.sendDigest(false, false)
+    const now = this.replica.timeMs()
+    const verify = now - this.lastVerify >= (this.opts.verifyInterval ?? 60_000)
+    if (verify) this.lastVerify = now
+    this.sendDigest(false, false, false, false, verify)
     this.awaiting++
   }
 
@@ -436,29 +443,59 @@ export class Session implements LocalListener {
 
     if (end.final) {
       // Leg 3 arrived: the initiator answered our reply digest.
-      if (mayAdopt) {
-        this.adopt(d.entries, end.ack !== undefined)
-        this.compare(end)
-      }
+      if (mayAdopt) this.adopt(d.entries, end.ack !== undefined)
       return
     }
     // Legs 1 and 2 carry the peer's whole clock and floors: who is behind whom is decided here.
+    let verify = false
     if (!resyncRequest) {
       this.peerLimit = this.behind(digest)
       this.selfLimit = this.ahead(d.entries)
+      verify = this.verify(d.entries)
     }
-    if (!end.reply) this.answer(resyncRequest ? digest : null)
+    if (!end.reply) this.answer(resyncRequest ? digest : null, verify)
     else this.finish(d, digest, mayAdopt)
   }
 
-  /** Leg 1 arrived: answer with updates, then our own digest (marked `reply`). */
-  private answer(resync: Map<Source, number> | null): void {
+  /**
+   * Leg 1 arrived: answer with updates, then our own digest (marked
+   * `reply`; with fingerprints if the peer's carried them).
+   */
+  private answer(resync: Map<Source, number> | null, verify: boolean): void {
     this.upto.clear()
     const truncated = this.respond(resync)
     // A cut answer to an ordinary digest goes on by itself as the link drains.
     this.streaming = truncated && resync === null
-    this.sendDigest(true, truncated, resync !== null, this.streaming)
+    this.sendDigest(true, truncated, resync !== null, this.streaming, verify)
     this.open++
+  }
+
+  /**
+   * Compare the peer's per-source fingerprints (when its digest carries
+   * them) with ours at equal clocks. A difference seen twice in a row with
+   * nothing changed in between is real: send that source's records in full.
+   * Returns whether the digest carried fingerprints.
+   */
+  private verify(entries: DigestMsg[]): boolean {
+    let carried = false
+    const clock = this.replica.clock
+    for (const e of entries) {
+      if (e.fp === undefined) continue
+      carried = true
+      const src = clock.find(e.source_id, e.gen)
+      if (src === undefined) continue
+      const mine = src.fp.toString()
+      if (src.clock !== e.version || mine === e.fp) {
+        this.suspects.delete(src)
+        continue
+      }
+      const what = `${e.version}|${e.fp}|${mine}`
+      if (this.suspects.get(src) === what) {
+        this.suspects.delete(src)
+        if (!this.fullSend.has(src)) this.fullSend.set(src, 0)
+      } else this.suspects.set(src, what)
+    }
+    return carried
   }
 
   /** Leg 2 arrived: the responder's updates, then its digest; send leg 3. */
@@ -471,15 +508,12 @@ export class Session implements LocalListener {
       this.resyncSeen = this.resyncing
       this.resyncing = -1
     }
-    if (mayAdopt && !end.resync) {
-      this.adopt(d.entries, end.ack !== undefined)
-      this.compare(end)
-    }
+    if (mayAdopt && !end.resync) this.adopt(d.entries, end.ack !== undefined)
     this.upto.clear()
     const truncated = this.respond()
     this.streaming = truncated
     this.sendFinalEntries(digest, truncated)
-    this.send(encodeDone(true, truncated, true, this.ackCount(), false, this.streaming, truncated ? undefined : this.fingerprints()))
+    this.send(encodeDone(true, truncated, true, this.ackCount(), false, this.streaming))
     if (this.awaiting > 0) this.awaiting--
     // A cut answer the peer does not stream needs another exchange.
     if (end.more && !end.stream) this.port.wantExchange()
@@ -533,33 +567,8 @@ export class Session implements LocalListener {
     if (this.respond()) return
     this.streamingResponse = false
     this.sendFinalEntries(null, false)
-    this.send(encodeDone(true, false, true, this.ackCount(), false, false, this.fingerprints()))
+    this.send(encodeDone(true, false, true, this.ackCount()))
     this.upto.clear()
-  }
-
-  /** Our state and clock fingerprints, sent on markers that end a complete response. */
-  private fingerprints(): { sum: string; ck: string } {
-    return { sum: this.replica.fingerprint.toString(), ck: this.replica.clock.fingerprint.toString() }
-  }
-
-  /**
-   * A complete response ended: if our clock now equals the peer's and our
-   * states differ, one of us lacks what its clock claims. Twice in a row
-   * (once can be a write in flight), and a resync is due.
-   */
-  private compare(end: DoneMsg): void {
-    if (end.sum === undefined || end.ck === undefined || end.ck !== this.replica.clock.fingerprint.toString()) return
-    if (end.sum === this.replica.fingerprint.toString()) {
-      this.mismatches = 0
-      return
-    }
-    if (++this.mismatches < 2) return
-    const now = this.replica.timeMs()
-    if (now - this.lastVerify < VERIFY_WINDOW) return
-    this.mismatches = 0
-    this.lastVerify = now
-    this.verifyDue = true
-    this.port.wantExchange()
   }
 
   /**
@@ -576,7 +585,11 @@ export class Session implements LocalListener {
       if (e.gc > src.clock) continue
       // Never past a record this peer sent that we did not take.
       const b = this.broken.get(src.key)
-      this.replica.adopt(src, b !== undefined && b <= e.version ? b - 1 : e.version)
+      const v = b !== undefined && b <= e.version ? b - 1 : e.version
+      // A source's own word about its own clock is taken whole; anyone
+      // else's only as far as records of that source showed us.
+      if (src.id === this.opts.peer?.id) this.replica.advance(src, v)
+      else this.replica.adopt(src, v)
     }
   }
 
@@ -614,7 +627,10 @@ export class Session implements LocalListener {
     const resyncPrev = exact !== null ? new Map(floors) : null
     for (const rec of recs) this.sendRecord(rec, floors, resyncPrev)
     let sent = recs.length
-    if (exact === null && sel?.truncated !== true) sent += this.sendHeldAbove(this.opts.mtu - sent)
+    if (exact === null && sel?.truncated !== true) {
+      sent += this.sendHeldAbove(this.opts.mtu - sent)
+      sent += this.sendFull(this.opts.mtu - sent)
+    }
     this.stats.updatesSent += sent
     return sel?.truncated === true
   }
@@ -662,6 +678,28 @@ export class Session implements LocalListener {
   }
 
   /**
+   * Records of sources whose fingerprints stayed different from the peer's
+   * (see `verify`), all of them, unlinked, as budget allows; they never cut a
+   * response, and go on in the next ones.
+   */
+  private sendFull(budget: number): number {
+    let sent = 0
+    const out: Rec[] = []
+    for (const [src, upto] of this.fullSend) {
+      if (budget <= 0) break
+      out.length = 0
+      const log = src.log
+      log.take(log.firstAfter(upto), budget, out)
+      for (const rec of out) if (rec.version > this.selfLimit) this.sendLinked(rec, rec.version - 1)
+      budget -= out.length
+      sent += out.length
+      if (out.length === 0 || out[out.length - 1].version >= log.maxVersion) this.fullSend.delete(src)
+      else this.fullSend.set(src, out[out.length - 1].version)
+    }
+    return sent
+  }
+
+  /**
    * The `upto` of a reply or final entry. On a lossy link every entry of a
    * complete response carries one (entries without it are not adopted) and
    * a cut response's carry none; on a reliable link only where the peer must
@@ -675,17 +713,18 @@ export class Session implements LocalListener {
 
   /**
    * Our digest; `answersResync`: it ends our answer to the peer's resync;
-   * `stream`: our cut answer goes on by itself.
+   * `stream`: our cut answer goes on by itself; `fingerprints`: each entry
+   * carries the fingerprint of our live records of its source.
    */
-  private sendDigest(reply: boolean, more: boolean, answersResync = false, stream = false): void {
+  private sendDigest(reply: boolean, more: boolean, answersResync = false, stream = false, fingerprints = false): void {
     const sources = shuffle(Array.from(this.replica.clock.values()), this.opts.random)
     const resync = !reply && this.resyncing !== -1
+    const fp = fingerprints && !resync
     for (const s of sources) {
       const version = resync ? (this.resyncFloor.get(s) ?? 0) : s.clock
-      this.send(encodeDigest(s.id, version, s.gen, s.gc, reply ? this.uptoFor(s, more) : undefined))
+      this.send(encodeDigest(s.id, version, s.gen, s.gc, reply ? this.uptoFor(s, more) : undefined, fp ? s.fp.toString() : undefined))
     }
-    const complete = reply && !more && !answersResync
-    this.send(encodeDone(reply, more, false, this.ackCount(), resync || answersResync, stream, complete ? this.fingerprints() : undefined))
+    this.send(encodeDone(reply, more, false, this.ackCount(), resync || answersResync, stream))
     this.stats.digestsSent++
     // The peer answers this digest with a response (leg 2 or leg 3).
     if (!reply) this.open++

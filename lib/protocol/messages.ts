@@ -29,6 +29,12 @@ export interface DigestMsg {
    * reach it, part of the response was lost and the entry is not adopted.
    */
   readonly upto?: number
+  /**
+   * On verification digests: the fingerprint (16 hex digits) of the
+   * sender's live records of this source. At an equal clock a difference
+   * that persists means the records of this source are exchanged in full.
+   */
+  readonly fp?: string
 }
 
 export interface DoneMsg {
@@ -57,14 +63,6 @@ export interface DoneMsg {
    * needed for the rest.
    */
   readonly stream: boolean
-  /**
-   * On a marker that ends a complete response: the sender's state and clock
-   * fingerprints (16 hex digits each) when it sent it. Equal clocks with
-   * different states, again and again, mean one side lacks what its clock
-   * claims: the receiver resyncs.
-   */
-  readonly sum?: string
-  readonly ck?: string
 }
 
 export interface UpdateMsg {
@@ -96,6 +94,7 @@ export interface WireDigest {
   gen?: string
   gc?: number
   upto?: number
+  fp?: string
 }
 
 /** Wire object of the end of a digest. */
@@ -108,8 +107,6 @@ export interface WireDone {
   ack?: number
   resync?: true
   stream?: true
-  sum?: string
-  ck?: string
 }
 
 /** Wire object of an update with its chain link. */
@@ -117,22 +114,15 @@ export type WirePush = Rec & { prev: number }
 
 export type WireMessage = WireDigest | WireDone | Rec | WirePush
 
-export function encodeDigest(source_id: string, version: number, gen: string | undefined, gc = 0, upto?: number): WireDigest {
+export function encodeDigest(source_id: string, version: number, gen: string | undefined, gc = 0, upto?: number, fp?: string): WireDigest {
   const d: WireDigest = gen === undefined ? { digest: true, source_id, version } : { digest: true, source_id, version, gen }
   if (gc > 0) d.gc = gc
   if (upto !== undefined) d.upto = upto
+  if (fp !== undefined) d.fp = fp
   return d
 }
 
-export function encodeDone(
-  reply: boolean,
-  more: boolean,
-  final: boolean,
-  ack: number | undefined,
-  resync = false,
-  stream = false,
-  fingerprints?: { sum: string; ck: string },
-): WireDone {
+export function encodeDone(reply: boolean, more: boolean, final: boolean, ack: number | undefined, resync = false, stream = false): WireDone {
   const m: WireDone = { digest: true, done: true }
   if (reply) m.reply = true
   if (more) m.more = true
@@ -140,10 +130,6 @@ export function encodeDone(
   if (ack !== undefined) m.ack = ack
   if (resync) m.resync = true
   if (stream) m.stream = true
-  if (fingerprints !== undefined) {
-    m.sum = fingerprints.sum
-    m.ck = fingerprints.ck
-  }
   return m
 }
 

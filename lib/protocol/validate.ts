@@ -127,18 +127,16 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
       gc = o.gc
     }
     if (o.upto !== undefined && !isCount(o.upto)) return 'digest upto must be a non-negative safe integer'
+    if (o.fp !== undefined && !(typeof o.fp === 'string' && HEX16.test(o.fp))) return 'digest fp must be 16 hex digits'
   }
   if (o.ack !== undefined && !isCount(o.ack)) return 'ack must be a non-negative safe integer'
   for (const f of ['reply', 'more', 'final', 'resync', 'stream'] as const) {
     const x = o[f]
     if (x !== undefined && typeof x !== 'boolean') return `${f} must be a boolean`
   }
-  for (const f of ['sum', 'ck'] as const) {
-    const x = o[f]
-    if (x !== undefined && !(typeof x === 'string' && HEX16.test(x))) return `${f} must be 16 hex digits`
-  }
+
   if (hasEntry) {
-    const d: { type: 'digest'; source_id: string; version: number; gc: number; gen?: string; upto?: number } = {
+    const d: { type: 'digest'; source_id: string; version: number; gc: number; gen?: string; upto?: number; fp?: string } = {
       type: 'digest',
       source_id: o.source_id as string,
       version,
@@ -146,10 +144,11 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
     }
     if (o.gen !== undefined) d.gen = o.gen as string
     if (o.upto !== undefined) d.upto = o.upto as number
+    if (o.fp !== undefined) d.fp = o.fp as string
     out.push(d)
   }
   if (done === true) {
-    const d: { type: 'done'; reply: boolean; more: boolean; final: boolean; resync: boolean; stream: boolean; ack?: number; sum?: string; ck?: string } = {
+    const d: { type: 'done'; reply: boolean; more: boolean; final: boolean; resync: boolean; stream: boolean; ack?: number } = {
       type: 'done',
       reply: o.reply === true,
       more: o.more === true,
@@ -158,8 +157,6 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
       stream: o.stream === true,
     }
     if (o.ack !== undefined) d.ack = o.ack as number
-    if (o.sum !== undefined) d.sum = o.sum as string
-    if (o.ck !== undefined) d.ck = o.ck as string
     out.push(d)
   }
   return null

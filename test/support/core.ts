@@ -43,13 +43,14 @@ export class CapturePort implements SessionPort {
   }
 }
 
-export function sessionOpts(mtu = 10, order: DeltaOrder = 'depth', seed = 1): SessionOptions {
-  return { mtu, order, random: seededRandom(seed), limits: DEFAULT_LIMITS, maxDigestEntries: 65536 }
+export function sessionOpts(mtu = 10, order: DeltaOrder = 'depth', seed = 1, verifyInterval?: number): SessionOptions {
+  const o: SessionOptions = { mtu, order, random: seededRandom(seed), limits: DEFAULT_LIMITS, maxDigestEntries: 65536 }
+  return verifyInterval === undefined ? o : { ...o, verifyInterval }
 }
 
-export function session(r: Replica, mtu = 10, order: DeltaOrder = 'depth', seed = 1, peer?: string): { s: Session; port: CapturePort } {
+export function session(r: Replica, mtu = 10, order: DeltaOrder = 'depth', seed = 1, peer?: string, verifyInterval?: number): { s: Session; port: CapturePort } {
   const port = new CapturePort()
-  const opts = sessionOpts(mtu, order, seed)
+  const opts = sessionOpts(mtu, order, seed, verifyInterval)
   return { s: new Session(r, port, peer === undefined ? opts : { ...opts, peer: { id: peer } }), port }
 }
 
@@ -59,9 +60,9 @@ export function updates(msgs: Record<string, unknown>[]): Record<string, unknown
 }
 
 /** Two replicas' sessions wired to each other; `run` delivers until both are quiet. */
-export function link(a: Replica, b: Replica, mtu = 10, order: DeltaOrder = 'depth') {
-  const A = session(a, mtu, order, 11, b.id)
-  const B = session(b, mtu, order, 12, a.id)
+export function link(a: Replica, b: Replica, mtu = 10, order: DeltaOrder = 'depth', verifyInterval?: number) {
+  const A = session(a, mtu, order, 11, b.id, verifyInterval)
+  const B = session(b, mtu, order, 12, a.id, verifyInterval)
   const log: { from: 'a' | 'b'; msg: Record<string, unknown> }[] = []
   const run = () => {
     for (let guard = 0; guard < 100_000; guard++) {

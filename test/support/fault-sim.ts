@@ -24,6 +24,12 @@ import { Session, type SessionOptions } from '../../lib/core/session.ts'
 import type { RandomFn, Rec } from '../../lib/core/types.ts'
 import { DEFAULT_LIMITS } from '../../lib/protocol/validate.ts'
 import { clockLine, dropLine, emptyRecovery, headerLine, recordLine, replayLine } from '../../lib/store/log-format.ts'
+import { HostilePeer, simSigner, simVerifier } from './hostile.ts'
+
+/** Index of the hostile member in links and messages. */
+const H = -2
+/** Clock bound of the simulated replicas, µs (the library's default, 5 minutes). */
+const OFFSET_US = 300_000_000
 
 export interface FaultOptions {
   seed: number
@@ -39,6 +45,8 @@ export interface FaultOptions {
   maxDelay: number
   mtu: number
   graceMs: number
+  /** A hostile member joins: in a plain or a signed cluster. */
+  hostile: 'none' | 'plain' | 'signed'
 }
 
 interface Msg {
@@ -85,7 +93,8 @@ export class FaultSim {
   private readonly group = new Map<number, number>()
   private gens = 0
   faultsOn = true
-  readonly faults: Record<string, number> = { lost: 0, duplicated: 0, delayed: 0, partitions: 0, crashes: 0, diskLosses: 0, joins: 0, invalid: 0 }
+  readonly faults: Record<string, number> = { lost: 0, duplicated: 0, delayed: 0, partitions: 0, crashes: 0, diskLosses: 0, joins: 0, invalid: 0, hostile: 0, hidden: 0 }
+  readonly hostile: HostilePeer | null
   readonly writes: Rec[] = []
   private readonly excluded = new Set<Rec>()
   private readonly winners = new Map<string, Rec>()
@@ -97,7 +106,8 @@ export class FaultSim {
 
   constructor(readonly opts: FaultOptions) {
     this.random = seededRandom(opts.seed)
-    this.sessionOpts = { mtu: opts.mtu, order: opts.seed % 2 ? 'depth' : 'breadth', random: this.random, limits: DEFAULT_LIMITS, maxDigestEntries: 65536, lossy: opts.lossy }
+    this.sessionOpts = { mtu: opts.mtu, order: opts.seed % 2 ? 'depth' : 'breadth', random: this.random, limits: DEFAULT_LIMITS, maxDigestEntries: 65536, lossy: opts.lossy, verifyInterval: 100 }
+    this.hostile = opts.hostile === 'none' ? null : new HostilePeer(this.random, opts.hostile === 'signed', 12)
     for (let i = 0; i < opts.nodes + opts.lateJoiners; i++) this.nodes.push(new FNode(i, `n${i}`))
     for (let i = 0; i < opts.nodes; i++) this.boot(i, false)
   }
@@ -113,7 +123,19 @@ export class FaultSim {
       n.gen = `g${++this.gens}`
       n.log = [headerLine({ store: 1, id: n.id, gen: n.gen })]
     }
-    const replica = new Replica({ id: n.id, gen: n.gen, resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => this.now })
+    const signed = this.opts.hostile === 'signed'
+    const replica = new Replica({
+      id: n.id,
+      gen: n.gen,
+      resolve: resolution.lww_vs_current_vers,
+      sort,
+      maxHistory: 10,
+      time: () => this.now,
+      now: () => this.now * 1000,
+      maxOffset: OFFSET_US,
+      sign: signed ? simSigner() : undefined,
+      verify: signed ? simVerifier() : undefined,
+    })
     if (fromLog) replica.restore({ records: r.records.values(), sources: r.sources, version: r.version })
     replica.history.on('update', (u) => {
       n.log.push(recordLine(u))
@@ -128,6 +150,7 @@ export class FaultSim {
     n.joined = true
     n.wiped = false
     for (let j = 0; j < this.nodes.length; j++) if (j !== i) this.reconnect(i, j)
+    if (this.hostile !== null) this.reconnect(i, H)
   }
 
   private crash(i: number, diskLost: boolean): void {
@@ -135,6 +158,7 @@ export class FaultSim {
     if (!n.alive) return
     n.alive = false
     for (let j = 0; j < this.nodes.length; j++) if (j !== i) this.disconnect(i, j)
+    if (this.hostile !== null) this.disconnect(i, H)
     this.faults.crashes++
     if (!diskLost) return
     this.faults.diskLosses++
@@ -146,7 +170,7 @@ export class FaultSim {
       return h !== undefined && sort(h, w) === 0
     }
     for (const w of this.writes) {
-      if (!this.excluded.has(w) && !this.nodes.some((o) => holds(o, w))) this.exclude(w)
+      if (!this.excluded.has(w) && !this.nodes.some((o) => holds(o, w)) && this.hostile?.holds(w) !== true) this.exclude(w)
     }
     n.log = []
     n.wiped = true
@@ -175,7 +199,10 @@ export class FaultSim {
     return i < j ? `${i}-${j}` : `${j}-${i}`
   }
 
+  /** Whether i and j can talk; the hostile member reaches every live node. */
   private up(i: number, j: number): boolean {
+    if (i === H) return this.nodes[j].alive
+    if (j === H) return this.nodes[i].alive
     return this.nodes[i].alive && this.nodes[j].alive && (this.group.get(i) ?? 0) === (this.group.get(j) ?? 0)
   }
 
@@ -193,6 +220,7 @@ export class FaultSim {
     if (!this.up(i, j)) return
     const e = this.epoch.get(this.pair(i, j))!
     for (const [a, b] of [[i, j], [j, i]]) {
+      if (a === H) continue // the hostile member has no session: it says what it likes
       const port = {
         send: (msg: object) => this.enqueue(a, b, e, JSON.stringify(msg)),
         room: () => true,
@@ -201,7 +229,8 @@ export class FaultSim {
         },
         wantExchange: () => this.later(() => this.sessions.get(`${a}>${b}`)?.start()),
       }
-      this.sessions.set(`${a}>${b}`, new Session(this.nodes[a].replica, port, { ...this.sessionOpts, peer: { id: this.nodes[b].id } }))
+      const peer = b === H ? 'evil' : this.nodes[b].id
+      this.sessions.set(`${a}>${b}`, new Session(this.nodes[a].replica, port, { ...this.sessionOpts, peer: { id: peer } }))
     }
   }
 
@@ -257,6 +286,10 @@ export class FaultSim {
         continue
       }
       this.messages++
+      if (m.to === H) {
+        this.hostile?.observe(parsed.value as Record<string, unknown>)
+        continue
+      }
       this.sessions.get(`${m.to}>${m.from}`)?.receive(parsed.value)
       // Links drain as messages are delivered: streamed responses go on.
       for (const sess of this.sessions.values()) {
@@ -269,7 +302,11 @@ export class FaultSim {
         }
       }
       const v = this.invariantAt(m.to)
-      if (v !== null && this.violations.length < 5) this.violations.push(`t=${this.now.toFixed(1)} ${m.from}->${m.to}: ${v}`)
+      if (v === null) continue
+      // With a hostile member, a node can be lied to about completeness;
+      // what must hold is that it is repaired: the final state is checked.
+      if (this.hostile !== null) this.faults.hidden++
+      else if (this.violations.length < 5) this.violations.push(`t=${this.now.toFixed(1)} ${m.from}->${m.to}: ${v}`)
     }
     this.now = Math.max(this.now, until)
   }
@@ -317,9 +354,14 @@ export class FaultSim {
       const live = this.alive()
       const x = r()
       const i = live[randomInt(r, live.length)]
+      if (this.hostile !== null && r() < 0.35) {
+        const target = live[randomInt(r, live.length)]
+        for (const line of this.hostile.burst(this.now * 1000, OFFSET_US)) this.enqueue(H, target, this.epoch.get(this.pair(H, target)) ?? 0, line)
+        this.faults.hostile++
+      }
       if (x < 0.3) this.write(i, r() < 0.2)
       else if (x < 0.85) {
-        const j = live[randomInt(r, live.length)]
+        const j = this.hostile !== null && r() < 0.1 ? H : live[randomInt(r, live.length)]
         if (j !== i) this.sessions.get(`${i}>${j}`)?.start()
       } else if (x < 0.89 && live.length > 2) this.crash(i, r() < 0.3)
       else if (x < 0.93) {
@@ -334,6 +376,8 @@ export class FaultSim {
     this.faultsOn = false
     for (const n of this.nodes) if (!n.alive) this.boot(n.index, true)
     this.heal()
+    // The hostile member hands every genuine record it kept to everyone, then says nothing more.
+    if (this.hostile !== null) for (const n of this.nodes) for (const line of this.hostile.dump()) this.enqueue(H, n.index, this.epoch.get(this.pair(H, n.index)) ?? 0, line)
     let settled = false
     for (let round = 0; round < 200 && !settled; round++) {
       for (const a of this.alive()) {
@@ -369,16 +413,26 @@ export class FaultSim {
     }
   }
 
-  /** Every node's live records are the oracle's live winners, and it holds no other tombstone. */
+  /**
+   * Every node's live records of honest keys are the oracle's live winners,
+   * it holds no other tombstone, and all nodes hold the same records of the
+   * hostile member's keys.
+   */
   converged(): boolean {
     return this.diff() === ''
   }
 
   private diff(): string {
+    let hostileKeys: string | null = null
     for (const n of this.nodes) {
       if (!n.alive) return `${n.id} is down`
       let live = 0
+      const theirs: string[] = []
       for (const rec of n.replica.records()) {
+        if (rec.key.startsWith('x')) {
+          theirs.push(`${rec.key}=${rec.source_id}@${rec.version}`)
+          continue
+        }
         const g = this.winners.get(rec.key)
         if (g === undefined || sort(g, rec) !== 0) return `${n.id} holds ${rec.key}=${JSON.stringify(rec.value)} (${rec.source_id}/${rec.gen}@${rec.version}), oracle ${g ? `${g.source_id}/${g.gen}@${g.version}` : 'none'}`
         if (rec.deleted !== true) live++
@@ -386,6 +440,9 @@ export class FaultSim {
       let want = 0
       for (const g of this.winners.values()) if (g.deleted !== true) want++
       if (live !== want) return `${n.id} holds ${live} live keys, oracle ${want}`
+      const mine = theirs.sort().join(',')
+      if (hostileKeys === null) hostileKeys = mine
+      else if (hostileKeys !== mine) return `${n.id} holds the hostile member's keys as ${mine}, ${this.nodes[0].id} as ${hostileKeys}`
     }
     return ''
   }
@@ -405,6 +462,7 @@ export function defaultFaultOptions(seed: number): FaultOptions {
     maxDelay: r() * 6,
     mtu: 1 + randomInt(r, 12),
     graceMs: 100_000,
+    hostile: (['none', 'none', 'plain', 'signed'] as const)[randomInt(r, 4)],
   }
 }
 
