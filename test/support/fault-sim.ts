@@ -24,6 +24,7 @@ import { Session, type SessionOptions } from '../../lib/core/session.ts'
 import type { RandomFn, Rec } from '../../lib/core/types.ts'
 import { DEFAULT_LIMITS } from '../../lib/protocol/validate.ts'
 import { clockLine, dropLine, emptyRecovery, headerLine, recordLine, replayLine } from '../../lib/store/log-format.ts'
+import { TimedHeap } from './heap.ts'
 import { HostilePeer, simSigner, simVerifier } from './hostile.ts'
 
 /** Index of the hostile member in links and messages. */
@@ -85,7 +86,7 @@ export class FaultSim {
   readonly nodes: FNode[] = []
   now = 0
   private seq = 0
-  private queue: Msg[] = []
+  private readonly queue = new TimedHeap<Msg>()
   private readonly linkAt = new Map<string, number>()
   /** Connection epoch per unordered pair; sessions live as long as their epoch. */
   private readonly epoch = new Map<string, number>()
@@ -266,13 +267,8 @@ export class FaultSim {
   /** Deliver everything due up to `until` (virtual ms), in time order. */
   run(until: number): void {
     for (;;) {
-      let k = -1
-      for (let i = 0; i < this.queue.length; i++) {
-        const m = this.queue[i]
-        if (m.at <= until && (k === -1 || m.at < this.queue[k].at || (m.at === this.queue[k].at && m.seq < this.queue[k].seq))) k = i
-      }
-      if (k === -1) break
-      const m = this.queue.splice(k, 1)[0]
+      const m = this.queue.popUntil(until)
+      if (m === undefined) break
       this.now = Math.max(this.now, m.at)
       if (m.from === -1) {
         this.deferred.get(m.seq)?.()
