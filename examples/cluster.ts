@@ -20,7 +20,7 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import { join, resolve } from 'node:path'
-import { seededRandom } from '../lib/core/random.ts'
+import { seededRandom } from 'simple-scuttle'
 import { NodeProcess, type NodeStats } from './cluster/node-process.ts'
 import { CLUSTER_USAGE, parseClusterArgs, type ClusterOptions } from './cluster/options.ts'
 import { progressLine, summarize, summaryText } from './cluster/report.ts'
