@@ -34,10 +34,15 @@ const nodes: NodeProcess[] = []
 let aborting = false
 /** Each node keeps its log in a folder here; removed on exit. */
 const dataRoot = fs.mkdtempSync(join(os.tmpdir(), 'simple-scuttle-cluster-'))
-/** The node killed and restarted mid-run, while it is down. */
+/** The node killed and restarted mid-run, while it is down (or being killed). */
 let down: number | null = null
 /** `set`s applied by nodes that have since been replaced. */
 let appliedByReplaced = 0
+/**
+ * Counters of node lives that have ended (the killed node's), taken just
+ * before the kill: added to the live nodes' so that totals never drop.
+ */
+const ended = { bytesOut: 0, applied: 0 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
@@ -124,11 +129,16 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   let writes = 0
   let printedAt = -Infinity
   let busy = false
+  /** Set from the moment the victim is taken out until its last counters are in `ended`. */
+  let killing = false
   const start = performance.now()
   let lastWrite = start
   const total = Math.max(1, Math.round(opts.rate * opts.duration))
+  // No write is sent while a poll is out (the write timer waits for
+  // `busy` to clear, then sends what fell due), so the keys written and the
+  // key counts of a progress line are of the same moment: lag is exact.
   const report = (phase: string) => {
-    if (busy) return
+    if (busy || killing) return
     busy = true
     const writtenAtPoll = written.size
     const writesAtPoll = writes
@@ -136,7 +146,7 @@ async function run(opts: ClusterOptions): Promise<boolean> {
       (stats) => {
         busy = false
         const now = performance.now()
-        const line = progressLine(now - start, phase, writesAtPoll, opts.keys, stats, writtenAtPoll)
+        const line = progressLine(now - start, phase, writesAtPoll, opts.keys, stats, writtenAtPoll, ended.bytesOut)
         const out = opts.json ? process.stderr : process.stdout
         if (tty) out.write(`\r${line}\x1b[K`)
         else if (now - printedAt >= 1000) {
@@ -155,10 +165,25 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   const crashAndRestart = () => {
     if (victim < 0) return
     if (down === null && !restarting && writes >= killAt && writes < restartAt) {
+      // No more writes go to it; its last counters (bytes sent, updates
+      // applied) are asked for first, so the totals keep them, then SIGKILL.
       down = victim
-      nodes[victim].kill()
-      log(`\n${((performance.now() - start) / 1000).toFixed(1)}s killed ${nodes[victim].id} (SIGKILL); the others keep writing`)
-    } else if (down !== null && !restarting && writes >= restartAt) {
+      killing = true
+      const dying = nodes[victim]
+      dying.stats().then(
+        (s) => {
+          ended.bytesOut += s.bytesOut
+          ended.applied += s.applied
+        },
+        () => {
+          /* no answer: the totals miss this life's counters */
+        },
+      ).then(() => {
+        killing = false
+        dying.kill()
+        log(`\n${((performance.now() - start) / 1000).toFixed(1)}s killed ${dying.id} (SIGKILL); the others keep writing`)
+      })
+    } else if (down !== null && !restarting && !killing && writes >= restartAt) {
       restarting = true
       const old = nodes[victim]
       NodeProcess.start(root, old.id, [...args(old.id), '--port', String(old.port)], onDeath).then((fresh) => {
@@ -175,6 +200,7 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   }
   await new Promise<void>((done) => {
     const timer = setInterval(() => {
+      if (busy) return // a progress poll is out: see report()
       const now = performance.now()
       const due = Math.min(total, Math.floor(((now - start) / 1000) * opts.rate))
       crashAndRestart()
@@ -209,11 +235,11 @@ async function run(opts: ClusterOptions): Promise<boolean> {
     CONVERGE_TIMEOUT_MS,
     SETTLE_POLL_MS,
   )
-  const final = progressLine(performance.now() - start, converged ? 'settled' : 'timed out', writes, opts.keys, last, written.size)
+  const final = progressLine(performance.now() - start, converged ? 'settled' : 'timed out', writes, opts.keys, last, written.size, ended.bytesOut)
   ;(opts.json ? process.stderr : process.stdout).write(tty ? `\r${final}\x1b[K\n` : final + '\n')
 
   const applied = appliedByReplaced + nodes.reduce((n, x) => n + x.setsApplied, 0)
-  const summary = summarize(last, writes, applied, writeMs, settledAt === null ? null : settledAt - lastWrite, converged)
+  const summary = summarize(last, ended, writes, applied, writeMs, settledAt === null ? null : settledAt - lastWrite, converged)
   if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n')
   else process.stdout.write('\n' + summaryText(summary) + '\n')
   return converged
