@@ -3,6 +3,7 @@
  * lib/cli/main.ts) under a steady write load, until they converge.
  *
  *   npm start
+ *   npm start --silent -- --json   # stdout: the summary only (--silent drops npm's banner)
  *   node --import tsx examples/cluster.ts --nodes 5 --duration 10 --rate 500 --keys 1000 [--json]
  *   node --import tsx examples/cluster.ts --secret "$(openssl rand -hex 32)"
  *
@@ -11,7 +12,9 @@
  * seeded random links per node); send `set` at random nodes at `--rate`
  * writes per second for `--duration` seconds, killing one node (SIGKILL) at
  * 35% of the writes and restarting it from its log at 65%;
- * poll `stats` from every node and print progress; then poll until every node
+ * poll `stats` from every node and print progress (no write is sent while a
+ * poll is out, so each line's counts are of one moment; the killed node's
+ * counters are taken before the kill and stay in the totals); then poll until every node
  * reports the same state hash and key count (at most 30 s), print a summary,
  * and quit the nodes. Exits 0 only when every node ended with identical state.
  * With `--secret`, every node (the restarted one too) runs with `--secret`,

@@ -8,8 +8,13 @@ const running = new Set<ChildProcess>()
 
 /** Run an example to its end (SIGKILL after `timeoutMs`). */
 function run(file: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runCommand(process.execPath, ['--import', 'tsx', file, ...args], timeoutMs)
+}
+
+/** Run a command in the repository to its end (SIGKILL after `timeoutMs`). */
+function runCommand(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
     running.add(child)
     let stdout = ''
     let stderr = ''
@@ -90,6 +95,25 @@ test('examples/cluster.ts --secret: nodes linked by TLS-PSK converge', async (t)
   t.ok(s.remoteApplied > 0, `updates crossed the encrypted links (${s.remoteApplied} applied away from their writer)`)
   t.equal(new Set(s.hashes).size, 1, 'every node reports the same state hash')
   t.match(r.stderr, /restarted node-2 from its log/, 'the restarted node rejoined with the secret')
+  t.end()
+})
+
+test('npm start --silent -- --json: stdout is the one JSON summary line (as the README says)', async (t) => {
+  // npm prints its banner on stdout unless --silent; the README tells script users to pass it.
+  const cli = process.env.npm_execpath
+  const [cmd, pre] = cli !== undefined && /\.[cm]?js$/.test(cli) ? [process.execPath, [cli]] : ['npm', []]
+  const r = await runCommand(cmd, [...pre, 'start', '--silent', '--', '--json', '--nodes', '2', '--duration', '1', '--rate', '50', '--no-restart'], 120_000)
+  t.equal(r.code, 0, `exit 0${r.code === 0 ? '' : `; stderr: ${r.stderr.slice(-2000)}`}`)
+  const lines = r.stdout.split('\n').filter((l) => l !== '')
+  t.equal(lines.length, 1, 'one line on stdout')
+  let s: Record<string, any> = {}
+  try {
+    s = JSON.parse(lines[0] ?? '')
+  } catch {
+    t.fail(`not JSON: ${r.stdout}`)
+  }
+  t.equal(s.converged, true, 'the JSON summary, converged')
+  t.match(r.stderr, /^started 2 nodes on ports/m, 'the progress went to stderr')
   t.end()
 })
 
