@@ -35,8 +35,8 @@ const SETTLE_POLL_MS = 50
 const random = seededRandom(2026)
 const nodes: NodeProcess[] = []
 let aborting = false
-/** Each node keeps its log in a folder here; removed on exit. */
-const dataRoot = fs.mkdtempSync(join(os.tmpdir(), 'simple-scuttle-cluster-'))
+/** Each node keeps its log in a folder here; made once the flags are good, removed on exit. */
+let dataRoot: string | null = null
 /** The node killed and restarted mid-run, while it is down (or being killed). */
 let down: number | null = null
 /** `set`s applied by nodes that have since been replaced. */
@@ -110,7 +110,9 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   const tty = (opts.json ? process.stderr : process.stdout).isTTY === true
   const ids = Array.from({ length: opts.nodes }, (_, i) => `node-${i}`)
   const secret = opts.secret === undefined ? [] : ['--secret', opts.secret]
-  const args = (id: string) => ['--interval', '200', '--data', join(dataRoot, id), ...secret]
+  const dataDir = fs.mkdtempSync(join(os.tmpdir(), 'simple-scuttle-cluster-'))
+  dataRoot = dataDir
+  const args = (id: string) => ['--interval', '200', '--data', join(dataDir, id), ...secret]
   nodes.push(...(await Promise.all(ids.map((id) => NodeProcess.start(root, id, args(id), onDeath)))))
   const modes = [...new Set(nodes.map((n) => n.tls))]
   const links = modes.map((m) => (m === 'secret' ? 'TLS-PSK (cluster secret)' : m === 'certificate' ? 'mutual TLS' : 'plain TCP')).join(' and ')
@@ -271,7 +273,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 process.on('exit', () => {
   for (const n of nodes) n.kill()
-  fs.rmSync(dataRoot, { recursive: true, force: true })
+  if (dataRoot !== null) fs.rmSync(dataRoot, { recursive: true, force: true })
 })
 
 run(parsed.options).then(

@@ -12,9 +12,9 @@ function run(file: string, args: string[], timeoutMs: number): Promise<{ code: n
 }
 
 /** Run a command in the repository to its end (SIGKILL after `timeoutMs`). */
-function runCommand(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCommand(cmd: string, args: string[], timeoutMs: number, env = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
     running.add(child)
     let stdout = ''
     let stderr = ''
@@ -124,6 +124,25 @@ test('examples/cluster.ts refuses bad flags with exit 2', async (t) => {
   const empty = await run('examples/cluster.ts', ['--secret', ' '], 30_000)
   t.equal(empty.code, 2, 'an empty --secret: exit 2')
   t.match(empty.stderr, /--secret must not be empty/, 'names the flag')
+  t.end()
+})
+
+test('examples/cluster.ts leaves no folder in the temporary directory, after bad flags, --help or a run', async (t) => {
+  const { mkdtempSync, readdirSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  // A temporary directory of its own (TMPDIR), so that nothing else's folders count.
+  const tmp = mkdtempSync(join(tmpdir(), 'scuttle-cluster-tmpdir-'))
+  const env = { ...process.env, TMPDIR: tmp }
+  const bad = await runCommand(process.execPath, ['--import', 'tsx', 'examples/cluster.ts', '--nodes', 'many'], 30_000, env)
+  t.equal(bad.code, 2, 'bad flags: exit 2')
+  const help = await runCommand(process.execPath, ['--import', 'tsx', 'examples/cluster.ts', '--help'], 30_000, env)
+  t.equal(help.code, 0, '--help: exit 0')
+  const ran = await runCommand(process.execPath, ['--import', 'tsx', 'examples/cluster.ts', '--nodes', '2', '--duration', '0.5', '--rate', '50', '--json'], 120_000, env)
+  t.equal(ran.code, 0, 'a short run: exit 0')
+  // tsx keeps its compile cache there (tsx-<uid>): not the example's.
+  t.deepEqual(readdirSync(tmp).filter((f) => !/^tsx-\d+$/.test(f)), [], 'nothing left behind')
+  rmSync(tmp, { recursive: true, force: true })
   t.end()
 })
 
