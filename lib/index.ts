@@ -1,10 +1,10 @@
+// The declarations use Node's types (Buffer, streams, sockets): load them
+// for apps whose tsconfig lists no "types" (the `tsc --init` default).
+/// <reference types="node" preserve="true" />
 /**
  * simple-scuttle: replicate key/value state between peers with the
  * Scuttlebutt anti-entropy protocol.
  */
-// The declarations use Node's types (Buffer, streams, sockets): load them
-// for apps whose tsconfig lists no "types" (the `tsc --init` default).
-/// <reference types="node" preserve="true" />
 export { Gossip, type GossipEvents, type GossipStats } from './stream/gossip.ts'
 export { PeerStream, type PeerStreamEvents } from './stream/peer-stream.ts'
 export { WireStream, type WireStreamEvents, type WireStreamOptions } from './stream/wire-stream.ts'

@@ -1,9 +1,9 @@
-/**
- * simple-scuttle/net: peers over byte streams, TCP and TLS (Node.js).
- */
 // The declarations use Node's types (Buffer, streams, sockets): load them
 // for apps whose tsconfig lists no "types" (the `tsc --init` default).
 /// <reference types="node" preserve="true" />
+/**
+ * simple-scuttle/net: peers over byte streams, TCP and TLS (Node.js).
+ */
 export { Network, Connection, type NetworkOptions, type NetworkEvents, type PeerInfo, type Direction } from './transport/network.ts'
 export {
   listen,

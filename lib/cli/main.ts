@@ -86,9 +86,17 @@ class Output {
   /** Set while an interactive prompt is on screen, to redraw it after an event. */
   rl: readline.Interface | null = null
 
+  /** The 'log' line that would repeat the 'refused' event just printed. */
+  private refusalRepeat: string | null = null
+
   constructor(private readonly json: boolean) {}
 
   event(name: string, fields: Record<string, unknown>, text: string): void {
+    // A TLS refusal comes as a 'refused' event followed at once by a 'log'
+    // line saying the same (refuseLink in lib/transport/tls.ts): print it once.
+    const repeat = name === 'log' && fields.message === this.refusalRepeat
+    this.refusalRepeat = name === 'refused' ? `${String(fields.address)}: link refused: ${String(fields.reason)}` : null
+    if (repeat) return
     if (this.json) return writeOut(JSON.stringify({ event: name, ...fields }))
     if (this.rl === null) return writeErr(text)
     process.stdout.write('\r\x1b[K')
@@ -106,19 +114,9 @@ function reportEvents(network: Network, output: Output): void {
   network.on('disconnect', (p, reason) =>
     output.event('disconnect', { ...peerFields(p), reason }, `disconnected: ${p.id || p.address}: ${reason}`),
   )
-  // A TLS refusal comes as a 'refused' event followed at once by a 'log'
-  // line saying the same (refuseLink in lib/transport/tls.ts): print it once.
-  let refusalLine: string | null = null
-  network.on('refused', (address, reason) => {
-    output.event('refused', { address, reason }, `refused ${address}: ${reason}`)
-    refusalLine = `${address}: link refused: ${reason}`
-  })
+  network.on('refused', (address, reason) => output.event('refused', { address, reason }, `refused ${address}: ${reason}`))
   network.on('invalid', (p, reason) => output.event('invalid', { ...peerFields(p), reason }, `invalid object from ${p.id}: ${reason}`))
-  network.on('log', (line) => {
-    const repeat = line === refusalLine
-    refusalLine = null
-    if (!repeat) output.event('log', { message: line }, line)
-  })
+  network.on('log', (line) => output.event('log', { message: line }, line))
 }
 
 /** Read commands from stdin: a prompt on a terminal, else one command per line. */
