@@ -1,7 +1,10 @@
 /**
  * The benchmark suite: every scenario, for simple-scuttle and (where it
  * applies) npm scuttlebutt@5.6.15, each run several times in fresh
- * processes; prints a table of medians and writes it to bench/results.md.
+ * processes; prints a table of medians. A run of every scenario writes it
+ * to bench/results.md (tracked, quoted in the README); a run of some
+ * (`--only`) writes .bench-results/partial.md instead (not tracked), so
+ * the full table is never replaced by a part of it.
  *
  *   npm run bench                 # 5 runs each
  *   npm run bench -- --runs 3     # fewer
@@ -9,16 +12,44 @@
  */
 import { spawnSync } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
-import { writeFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { relative, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
 
 const root = resolve(import.meta.dirname, '..')
-const arg = (name: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? undefined : process.argv[i + 1]
+const SCENARIOS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'm']
+const USAGE = `Usage: npm run bench -- [--runs N] [--only ${SCENARIOS.join(',')}]
+
+  --runs N         runs of each scenario, each in a fresh process (default 5)
+  --only a,d       some scenarios only; the table then goes to
+                   .bench-results/partial.md, not bench/results.md`
+
+/** The flags, or exit 2 with the usage: an unknown flag never starts a run. */
+function flags(): { runs: number; only: string[] | undefined } {
+  const fail = (why: string): never => {
+    process.stderr.write(`bench: ${why}\n\n${USAGE}\n`)
+    process.exit(2)
+  }
+  let values: { runs?: string; only?: string; help?: boolean } = {}
+  try {
+    values = parseArgs({ args: process.argv.slice(2), strict: true, allowPositionals: false, options: { runs: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }).values
+  } catch (err) {
+    const msg = (err as Error).message
+    fail(/Unknown option '([^']+)'/.exec(msg)?.[1] !== undefined ? `unknown flag ${/Unknown option '([^']+)'/.exec(msg)![1]}` : msg.split('. ')[0]!)
+  }
+  if (values.help === true) {
+    process.stdout.write(USAGE + '\n')
+    process.exit(0)
+  }
+  const runs = values.runs === undefined ? 5 : /^\d+$/.test(values.runs) ? Number(values.runs) : NaN
+  if (!(runs >= 1 && runs <= 1000)) fail(`--runs must be an integer between 1 and 1000, got ${JSON.stringify(values.runs)}`)
+  const only = values.only?.split(',').map((x) => x.trim())
+  const unknown = only?.filter((x) => !SCENARIOS.includes(x)) ?? []
+  if (only !== undefined && (only.length === 0 || unknown.length > 0)) fail(`--only takes scenarios among ${SCENARIOS.join(',')}, got ${JSON.stringify(values.only)}`)
+  return { runs, only }
 }
-const runs = Number(arg('runs') ?? 5)
-const only = arg('only')?.split(',')
+const { runs, only } = flags()
+const full = only === undefined || SCENARIOS.every((x) => only.includes(x))
 
 type Row = Record<string, number>
 
@@ -151,4 +182,7 @@ const table = [
   '',
 ].join('\n')
 console.log(table)
-writeFileSync(resolve(root, 'bench/results.md'), table)
+const out = full ? resolve(root, 'bench/results.md') : resolve(root, '.bench-results/partial.md')
+mkdirSync(resolve(out, '..'), { recursive: true })
+writeFileSync(out, table)
+console.log(`written to ${relative(root, out)}${full ? '' : ' (a partial run: bench/results.md is left as it was)'}`)

@@ -3,6 +3,7 @@
  * lib/cli/main.ts) under a steady write load, until they converge.
  *
  *   npm start
+ *   npm start --silent -- --json   # stdout: the summary only (--silent drops npm's banner)
  *   node --import tsx examples/cluster.ts --nodes 5 --duration 10 --rate 500 --keys 1000 [--json]
  *   node --import tsx examples/cluster.ts --secret "$(openssl rand -hex 32)"
  *
@@ -11,7 +12,9 @@
  * seeded random links per node); send `set` at random nodes at `--rate`
  * writes per second for `--duration` seconds, killing one node (SIGKILL) at
  * 35% of the writes and restarting it from its log at 65%;
- * poll `stats` from every node and print progress; then poll until every node
+ * poll `stats` from every node and print progress (no write is sent while a
+ * poll is out, so each line's counts are of one moment; the killed node's
+ * counters are taken before the kill and stay in the totals); then poll until every node
  * reports the same state hash and key count (at most 30 s), print a summary,
  * and quit the nodes. Exits 0 only when every node ended with identical state.
  * With `--secret`, every node (the restarted one too) runs with `--secret`,
@@ -20,7 +23,7 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import { join, resolve } from 'node:path'
-import { seededRandom } from '../lib/core/random.ts'
+import { seededRandom } from 'simple-scuttle'
 import { NodeProcess, type NodeStats } from './cluster/node-process.ts'
 import { CLUSTER_USAGE, parseClusterArgs, type ClusterOptions } from './cluster/options.ts'
 import { progressLine, summarize, summaryText } from './cluster/report.ts'
@@ -32,12 +35,17 @@ const SETTLE_POLL_MS = 50
 const random = seededRandom(2026)
 const nodes: NodeProcess[] = []
 let aborting = false
-/** Each node keeps its log in a folder here; removed on exit. */
-const dataRoot = fs.mkdtempSync(join(os.tmpdir(), 'simple-scuttle-cluster-'))
-/** The node killed and restarted mid-run, while it is down. */
+/** Each node keeps its log in a folder here; made once the flags are good, removed on exit. */
+let dataRoot: string | null = null
+/** The node killed and restarted mid-run, while it is down (or being killed). */
 let down: number | null = null
 /** `set`s applied by nodes that have since been replaced. */
 let appliedByReplaced = 0
+/**
+ * Counters of node lives that have ended (the killed node's), taken just
+ * before the kill: added to the live nodes' so that totals never drop.
+ */
+const ended = { bytesOut: 0, applied: 0 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
@@ -102,7 +110,9 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   const tty = (opts.json ? process.stderr : process.stdout).isTTY === true
   const ids = Array.from({ length: opts.nodes }, (_, i) => `node-${i}`)
   const secret = opts.secret === undefined ? [] : ['--secret', opts.secret]
-  const args = (id: string) => ['--interval', '200', '--data', join(dataRoot, id), ...secret]
+  const dataDir = fs.mkdtempSync(join(os.tmpdir(), 'simple-scuttle-cluster-'))
+  dataRoot = dataDir
+  const args = (id: string) => ['--interval', '200', '--data', join(dataDir, id), ...secret]
   nodes.push(...(await Promise.all(ids.map((id) => NodeProcess.start(root, id, args(id), onDeath)))))
   const modes = [...new Set(nodes.map((n) => n.tls))]
   const links = modes.map((m) => (m === 'secret' ? 'TLS-PSK (cluster secret)' : m === 'certificate' ? 'mutual TLS' : 'plain TCP')).join(' and ')
@@ -124,11 +134,16 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   let writes = 0
   let printedAt = -Infinity
   let busy = false
+  /** Set from the moment the victim is taken out until its last counters are in `ended`. */
+  let killing = false
   const start = performance.now()
   let lastWrite = start
   const total = Math.max(1, Math.round(opts.rate * opts.duration))
+  // No write is sent while a poll is out (the write timer waits for
+  // `busy` to clear, then sends what fell due), so the keys written and the
+  // key counts of a progress line are of the same moment: lag is exact.
   const report = (phase: string) => {
-    if (busy) return
+    if (busy || killing) return
     busy = true
     const writtenAtPoll = written.size
     const writesAtPoll = writes
@@ -136,7 +151,7 @@ async function run(opts: ClusterOptions): Promise<boolean> {
       (stats) => {
         busy = false
         const now = performance.now()
-        const line = progressLine(now - start, phase, writesAtPoll, opts.keys, stats, writtenAtPoll)
+        const line = progressLine(now - start, phase, writesAtPoll, opts.keys, stats, writtenAtPoll, ended.bytesOut)
         const out = opts.json ? process.stderr : process.stdout
         if (tty) out.write(`\r${line}\x1b[K`)
         else if (now - printedAt >= 1000) {
@@ -155,10 +170,25 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   const crashAndRestart = () => {
     if (victim < 0) return
     if (down === null && !restarting && writes >= killAt && writes < restartAt) {
+      // No more writes go to it; its last counters (bytes sent, updates
+      // applied) are asked for first, so the totals keep them, then SIGKILL.
       down = victim
-      nodes[victim].kill()
-      log(`\n${((performance.now() - start) / 1000).toFixed(1)}s killed ${nodes[victim].id} (SIGKILL); the others keep writing`)
-    } else if (down !== null && !restarting && writes >= restartAt) {
+      killing = true
+      const dying = nodes[victim]
+      dying.stats().then(
+        (s) => {
+          ended.bytesOut += s.bytesOut
+          ended.applied += s.applied
+        },
+        () => {
+          /* no answer: the totals miss this life's counters */
+        },
+      ).then(() => {
+        killing = false
+        dying.kill()
+        log(`\n${((performance.now() - start) / 1000).toFixed(1)}s killed ${dying.id} (SIGKILL); the others keep writing`)
+      })
+    } else if (down !== null && !restarting && !killing && writes >= restartAt) {
       restarting = true
       const old = nodes[victim]
       NodeProcess.start(root, old.id, [...args(old.id), '--port', String(old.port)], onDeath).then((fresh) => {
@@ -175,6 +205,7 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   }
   await new Promise<void>((done) => {
     const timer = setInterval(() => {
+      if (busy) return // a progress poll is out: see report()
       const now = performance.now()
       const due = Math.min(total, Math.floor(((now - start) / 1000) * opts.rate))
       crashAndRestart()
@@ -209,11 +240,11 @@ async function run(opts: ClusterOptions): Promise<boolean> {
     CONVERGE_TIMEOUT_MS,
     SETTLE_POLL_MS,
   )
-  const final = progressLine(performance.now() - start, converged ? 'settled' : 'timed out', writes, opts.keys, last, written.size)
+  const final = progressLine(performance.now() - start, converged ? 'settled' : 'timed out', writes, opts.keys, last, written.size, ended.bytesOut)
   ;(opts.json ? process.stderr : process.stdout).write(tty ? `\r${final}\x1b[K\n` : final + '\n')
 
   const applied = appliedByReplaced + nodes.reduce((n, x) => n + x.setsApplied, 0)
-  const summary = summarize(last, writes, applied, writeMs, settledAt === null ? null : settledAt - lastWrite, converged)
+  const summary = summarize(last, ended, writes, applied, writeMs, settledAt === null ? null : settledAt - lastWrite, converged)
   if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n')
   else process.stdout.write('\n' + summaryText(summary) + '\n')
   return converged
@@ -242,7 +273,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 process.on('exit', () => {
   for (const n of nodes) n.kill()
-  fs.rmSync(dataRoot, { recursive: true, force: true })
+  if (dataRoot !== null) fs.rmSync(dataRoot, { recursive: true, force: true })
 })
 
 run(parsed.options).then(

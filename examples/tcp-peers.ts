@@ -5,9 +5,11 @@
  *   node --import tsx examples/tcp-peers.ts
  *
  * Exits 0 once the three hold the same state, 1 if they do not within 10 s.
+ * It imports the package by name, as an app does: copied into a project
+ * that has simple-scuttle installed, it runs as it is.
  */
-import { Gossip, base } from '../lib/index.ts'
-import { Network, connect, listen } from '../lib/net.ts'
+import { Gossip, base } from 'simple-scuttle'
+import { Network, connect, listen } from 'simple-scuttle/net'
 
 const TIMEOUT_MS = 10_000
 
@@ -17,30 +19,35 @@ function makeNode(id: string): Gossip {
 
 /** Every record, tombstones included, as sorted JSON: equal strings mean equal state. */
 function dump(g: Gossip): string {
-  const rows = [...g.records()].map((r) => [r.key, r.version, r.source_id, r.value, r.deleted === true])
+  const rows = g.records().map((r) => [r.key, r.version, r.source_id, r.value, r.deleted === true])
   return JSON.stringify(rows.sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)))
 }
 
-const ids = ['alice', 'bob', 'carol']
-const nodes = ids.map(makeNode)
+const alice = makeNode('alice')
+const bob = makeNode('bob')
+const carol = makeNode('carol')
+const nodes = [alice, bob, carol]
 const nets = nodes.map((g) => new Network(g, { interval: 100 }))
 for (const net of nets) net.on('connect', (p) => console.log(`${net.gossip.id} connected to ${p.id} (${p.direction})`))
 const listeners = await Promise.all(nets.map((net) => listen(net, { port: 0, host: '127.0.0.1' })))
-nets.forEach((net, i) => connect(net, { host: '127.0.0.1', port: listeners[(i + 1) % 3].port }))
+nets.forEach((net, i) => {
+  const next = listeners[(i + 1) % listeners.length]
+  if (next !== undefined) connect(net, { host: '127.0.0.1', port: next.port })
+})
 
-nodes[0].set('greeting', 'hello from alice')
-nodes[0].set('counter', 1)
-nodes[1].set('colour', { name: 'teal', hex: '#008080' })
-nodes[1].set('counter', 2) // concurrent with alice's: same version, the higher source_id wins
-nodes[2].set('list', [1, 2, 3])
-nodes[2].set('temporary', true)
-nodes[2].del('temporary')
+alice.set('greeting', 'hello from alice')
+alice.set('counter', 1)
+bob.set('colour', { name: 'teal', hex: '#008080' })
+bob.set('counter', 2) // concurrent with alice's: same version, the higher source_id wins
+carol.set('list', [1, 2, 3])
+carol.set('temporary', true)
+carol.del('temporary')
 
 const started = performance.now()
 let converged = false
 while (performance.now() - started < TIMEOUT_MS) {
-  const first = dump(nodes[0])
-  if (nodes.every((g) => dump(g) === first) && [...nodes[0].records()].length === 5) {
+  const first = dump(alice)
+  if (nodes.every((g) => dump(g) === first) && alice.records().length === 5) {
     converged = true
     break
   }
@@ -48,7 +55,7 @@ while (performance.now() - started < TIMEOUT_MS) {
 }
 
 for (const g of nodes) {
-  const state = Object.fromEntries([...g.keys()].sort().map((k) => [k, g.get(k).value]))
+  const state = Object.fromEntries(g.keys().sort().map((k) => [k, g.get(k).value]))
   console.log(`${g.id}: ${JSON.stringify(state)}`)
 }
 const wire = nets.reduce((n, net) => n + net.peers.reduce((m, p) => m + p.bytesOut, 0), 0)

@@ -3,10 +3,13 @@
  * the ndjson codec in between: the same wiring as over TCP or a WebSocket.
  *
  *   node --import tsx examples/two-peers.ts
+ *
+ * It imports the package by name, as an app does: copied into a project
+ * that has simple-scuttle installed, it runs as it is.
  */
 import { PassThrough } from 'node:stream'
-import { Gossip, base } from '../lib/index.ts'
-import { createDecoder, createEncoder } from '../lib/codec/ndjson.ts'
+import { Gossip, base } from 'simple-scuttle'
+import { createDecoder, createEncoder } from 'simple-scuttle/net'
 
 function makeNode(id: string): Gossip {
   const config = base.config
@@ -37,12 +40,12 @@ bob.set('counter', 2) // concurrent with alice's: the higher version wins (ties:
 
 alice.gossip()
 
-const state = (g: Gossip) => JSON.stringify(Object.fromEntries([...g.keys()].sort().map((k) => [k, g.get(k)])))
+const state = (g: Gossip) => JSON.stringify(Object.fromEntries(g.keys().sort().map((k) => [k, g.get(k)])))
 
 // Let the streams run until both sides agree (bounded: a few thousand loop turns).
 let turns = 0
 const check = () => {
-  const same = state(alice) === state(bob) && [...alice.keys()].length === 3
+  const same = state(alice) === state(bob) && alice.keys().length === 3
   if (!same && ++turns < 5000) return void setImmediate(check)
   console.log('alice:', state(alice))
   console.log('bob:  ', state(bob))

@@ -1,3 +1,6 @@
+// The declarations use Node's types (Buffer, streams, sockets): load them
+// for apps whose tsconfig lists no "types" (the `tsc --init` default).
+/// <reference types="node" preserve="true" />
 /**
  * simple-scuttle/store: a node's state, clocks and version leases in an
  * append-only log on disk (Node.js).

@@ -38,3 +38,28 @@ test('examples/persist.ts: state survives a restart, and a second run builds on 
   rmSync(dir, { recursive: true, force: true })
   t.end()
 })
+
+test('examples/persist.ts without a folder: a usage line and exit 2, no folder made', async (t) => {
+  const { readdirSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const before = new Set(readdirSync(tmpdir()))
+  const r = await run('examples/persist.ts')
+  t.equal(r.code, 2, 'exit 2')
+  t.match(r.stderr, /usage: node --import tsx examples\/persist\.ts <dir>/, 'says the folder is required')
+  t.equal(r.stdout, '', 'opens nothing')
+  const made = readdirSync(tmpdir()).filter((f) => !before.has(f) && f.startsWith('simple-scuttle-persist'))
+  t.deepEqual(made, [], 'no folder left in the temporary directory')
+  t.end()
+})
+
+test('the examples import the package by name, never the repository\'s files', async (t) => {
+  const { readdirSync, readFileSync } = await import('node:fs')
+  const files = readdirSync(resolve(root, 'examples'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))
+  t.ok(files.length >= 4, `${files.length} example files`)
+  for (const f of files) {
+    const text = readFileSync(resolve(root, 'examples', f), 'utf8')
+    const bad = [...text.matchAll(/from '(\.\.\/[^']*|[^']*\blib\/[^']*)'/g)].map((m) => m[1])
+    t.deepEqual(bad, [], `${f}: imports only 'simple-scuttle', its subpaths, node: modules and files of examples/`)
+  }
+  t.end()
+})

@@ -2,21 +2,61 @@
  * Soak the fault simulator: `npm run soak` runs 100,000 seeded schedules
  * (`-- --schedules N --from S` to change), printing every failing seed with
  * the command that replays it; `-- --seed S` replays one, verbosely.
+ * Unknown flags are refused with the usage (exit 2), so a mistyped flag
+ * never starts the full soak.
  */
+import { parseArgs } from 'node:util'
 import { runSchedule, defaultFaultOptions } from './support/fault-sim.ts'
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? fallback : Number(process.argv[i + 1])
+const USAGE = `Usage: npm run soak -- [--schedules N] [--from S]
+       npm run soak -- --seed S
+
+  --schedules N   schedules to run (default 100000)
+  --from S        first seed (default 1); seeds S .. S+N-1 are run
+  --seed S        replay the schedule of one seed and print it in full`
+
+function usageError(why: string): never {
+  process.stderr.write(`soak: ${why}\n\n${USAGE}\n`)
+  process.exit(2)
 }
-const one = arg('seed', NaN)
-if (!Number.isNaN(one)) {
+
+function integer(name: string, raw: string | undefined, fallback: number, min: number): number {
+  if (raw === undefined) return fallback
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN
+  if (!Number.isSafeInteger(n) || n < min) usageError(`--${name} must be an integer of at least ${min}, got ${JSON.stringify(raw)}`)
+  return n
+}
+
+let values: { schedules?: string; from?: string; seed?: string; help?: boolean } = {}
+try {
+  values = parseArgs({
+    args: process.argv.slice(2),
+    strict: true,
+    allowPositionals: false,
+    options: { schedules: { type: 'string' }, from: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  }).values
+} catch (err) {
+  const msg = (err as Error).message
+  const unknown = /Unknown option '([^']+)'/.exec(msg)?.[1]
+  const hint = unknown === '--runs' ? ' (the number of schedules is --schedules N)' : ''
+  usageError(unknown !== undefined ? `unknown flag ${unknown}${hint}` : msg.split('. ')[0]!)
+}
+if (values.help === true) {
+  process.stdout.write(USAGE + '\n')
+  process.exit(0)
+}
+if (values.seed !== undefined && (values.schedules !== undefined || values.from !== undefined)) {
+  usageError('--seed replays one schedule: it does not combine with --schedules or --from')
+}
+
+if (values.seed !== undefined) {
+  const one = integer('seed', values.seed, 0, 0)
   const r = runSchedule(one)
   console.log(JSON.stringify({ options: defaultFaultOptions(one), ...r }, null, 2))
   process.exit(r.ok ? 0 : 1)
 }
-const from = arg('from', 1)
-const count = arg('schedules', 100_000)
+const from = integer('from', values.from, 1, 0)
+const count = integer('schedules', values.schedules, 100_000, 1)
 const started = Date.now()
 let failed = 0
 let writes = 0

@@ -9,13 +9,24 @@ export function bytes(n: number): string {
 }
 
 /**
- * One progress line. `lag` is the number of distinct keys written (up to the
- * moment of the poll) that the slowest node does not hold yet.
+ * One progress line. `written` is the number of distinct keys written up to
+ * the poll that gave `all` (no write is sent while a poll is out), so `lag`,
+ * the keys the slowest node does not hold yet, compares counts of the same
+ * moment. `endedBytes`: bytes sent by node lives that have ended (a killed
+ * node's), so that the wire total never drops.
  */
-export function progressLine(elapsedMs: number, phase: string, writes: number, keySpace: number, all: (NodeStats | null)[], written: number): string {
+export function progressLine(
+  elapsedMs: number,
+  phase: string,
+  writes: number,
+  keySpace: number,
+  all: (NodeStats | null)[],
+  written: number,
+  endedBytes: number,
+): string {
   const held = all.map((s) => (s === null ? 'down' : `${s.keys}/${keySpace}`)).join(' ')
   const stats = all.filter((s): s is NodeStats => s !== null)
-  const wire = stats.reduce((n, s) => n + s.bytesOut, 0)
+  const wire = endedBytes + stats.reduce((n, s) => n + s.bytesOut, 0)
   const lag = written - Math.min(...stats.map((s) => s.keys))
   return `${(elapsedMs / 1000).toFixed(1)}s ${phase} | writes ${writes} | keys ${held} | wire ${bytes(wire)} | lag ${lag} keys missing at the slowest node`
 }
@@ -35,7 +46,7 @@ export interface Summary {
   appliedPerSec: number
   /** Updates applied at a node other than the one written to. */
   remoteApplied: number
-  /** Bytes sent by all nodes (hellos, digests and updates). */
+  /** Bytes sent by all nodes (hellos, digests and updates), the killed node's first life included. */
   wireBytes: number
   /** wireBytes / remoteApplied. */
   bytesPerUpdate: number
@@ -44,17 +55,21 @@ export interface Summary {
   converged: boolean
 }
 
-/** The summary from the final stats of every node. */
+/**
+ * The summary from the final stats of every node, plus the counters of node
+ * lives that ended before (`ended`: the killed node's, taken before the kill).
+ */
 export function summarize(
   stats: NodeStats[],
+  ended: { bytesOut: number; applied: number },
   writes: number,
   writesApplied: number,
   writeMs: number,
   convergeMs: number | null,
   converged: boolean,
 ): Summary {
-  const applied = stats.reduce((n, s) => n + s.applied, 0)
-  const wireBytes = stats.reduce((n, s) => n + s.bytesOut, 0)
+  const applied = ended.applied + stats.reduce((n, s) => n + s.applied, 0)
+  const wireBytes = ended.bytesOut + stats.reduce((n, s) => n + s.bytesOut, 0)
   const remoteApplied = applied - writesApplied
   const spanMs = writeMs + (convergeMs ?? 0)
   const round = (x: number) => Math.round(x * 10) / 10

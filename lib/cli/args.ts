@@ -114,9 +114,31 @@ class FlagError extends Error {}
 export function intFlag(name: string, raw: string, min: number, max: number): number {
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new FlagError(`--${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`)
+    const range = /^-?\d+$/.test(raw) ? ' (out of range)' : ''
+    throw new FlagError(`--${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}${range}`)
   }
   return n
+}
+
+/** Flags whose value is a number: `--port -1` is a value there, not a flag. */
+const NUMERIC_FLAGS = new Set(['port', 'interval', 'fanout', 'mtu', 'grace'])
+
+/**
+ * `--port -1` as `--port=-1`, so that a negative number reaches `intFlag`
+ * and is refused as out of range; node:util's parseArgs would take `-1` for
+ * a flag and say that `--port` has no value.
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const flag = /^--([a-z-]+)$/.exec(argv[i]!)?.[1]
+    const next = argv[i + 1]
+    if (flag !== undefined && NUMERIC_FLAGS.has(flag) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`--${flag}=${next}`)
+      i++
+    } else out.push(argv[i]!)
+  }
+  return out
 }
 
 /**
@@ -186,7 +208,7 @@ function tlsFlags(values: TlsValues): TlsFlags | undefined {
 export function parseCliArgs(argv: string[]): ParseResult {
   let parsed
   try {
-    parsed = parseArgs({ args: argv, options: SPEC, strict: true, allowPositionals: false, tokens: true })
+    parsed = parseArgs({ args: joinNegativeValues(argv), options: SPEC, strict: true, allowPositionals: false, tokens: true })
   } catch (err) {
     return { ok: false, error: parseArgsError(err as { code?: string; message: string }) }
   }
@@ -225,6 +247,9 @@ export function parseCliArgs(argv: string[]): ParseResult {
       tls: tlsFlags(values),
       json: values.json === true,
       help,
+    }
+    if (values.durability !== undefined && options.data === undefined) {
+      throw new FlagError('--durability needs --data <dir>: without it the node keeps its state in memory only')
     }
     return { ok: true, options }
   } catch (err) {

@@ -17,6 +17,8 @@
  * With `--tls-*` or `--secret*`, the listener and every dialled peer
  * (`--peer`, `connect`) use the same TLS mode.
  */
+import * as fs from 'node:fs'
+import * as path from 'node:path'
 import * as readline from 'node:readline'
 import { base } from '../base.ts'
 import { Gossip } from '../stream/gossip.ts'
@@ -55,14 +57,46 @@ async function closeNetwork(network: Network): Promise<boolean> {
   return done
 }
 
+/**
+ * Why `dir` cannot be the data folder, or null: it, or the nearest part of
+ * its path that exists, is a file (or anything else but a folder).
+ */
+function notAFolder(dir: string): string | null {
+  let at = path.resolve(dir)
+  for (;;) {
+    let st: fs.Stats | undefined
+    try {
+      st = fs.statSync(at)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return null // openDurable says what is wrong
+    }
+    if (st !== undefined) {
+      if (st.isDirectory()) return null
+      return at === path.resolve(dir) ? 'it is not a folder' : `${at} is not a folder`
+    }
+    const up = path.dirname(at)
+    if (up === at) return null
+    at = up
+  }
+}
+
 /** The node's output: results, events and notes, in the mode chosen by `--json`. */
 class Output {
   /** Set while an interactive prompt is on screen, to redraw it after an event. */
   rl: readline.Interface | null = null
 
+  /** The 'log' line that would repeat the 'refused' event just printed. */
+  private refusalRepeat: string | null = null
+
   constructor(private readonly json: boolean) {}
 
   event(name: string, fields: Record<string, unknown>, text: string): void {
+    // A TLS refusal comes as a 'refused' event followed at once by a 'log'
+    // line saying the same (refuseLink in lib/transport/tls.ts): print it once.
+    const repeat = name === 'log' && fields.message === this.refusalRepeat
+    this.refusalRepeat = name === 'refused' ? `${String(fields.address)}: link refused: ${String(fields.reason)}` : null
+    if (repeat) return
     if (this.json) return writeOut(JSON.stringify({ event: name, ...fields }))
     if (this.rl === null) return writeErr(text)
     process.stdout.write('\r\x1b[K')
@@ -154,6 +188,11 @@ async function main(argv: string[]): Promise<void> {
   if (opts.data === undefined) {
     gossip = new Gossip(opts.id, config)
   } else {
+    const problem = notAFolder(opts.data)
+    if (problem !== null) {
+      writeErr(`simple-scuttle: cannot use --data ${opts.data}: ${problem}`)
+      return exitAfterFlush(EXIT_DATA)
+    }
     try {
       const durable = openDurable(opts.id, config, { dir: opts.data, durability: opts.durability })
       gossip = durable.gossip

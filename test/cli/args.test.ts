@@ -79,6 +79,13 @@ test('persistence flags', (t) => {
   t.equal(o.grace, 5000, '--grace')
   t.equal(error(['--id', 'a', '--durability', 'sometimes']), '--durability must be write, batch or none, got "sometimes"', 'bad durability')
   t.equal(error(['--id', 'a', '--data', '']), '--data must not be empty', 'empty data folder')
+  t.equal(
+    error(['--id', 'a', '--durability', 'write']),
+    '--durability needs --data <dir>: without it the node keeps its state in memory only',
+    '--durability without --data is refused',
+  )
+  t.equal(error(['--id', 'a', '--durability', 'none', '--port', '0']), '--durability needs --data <dir>: without it the node keeps its state in memory only', 'whatever the mode')
+  t.equal(options(['--id', 'a', '--data', 'd', '--durability', 'none']).durability, 'none', 'with --data it is taken')
   t.end()
 })
 
@@ -136,18 +143,23 @@ test('bad flags give one clear message each', (t) => {
     [['--id', 'a b'], '--id must be non-empty, without spaces, got "a b"'],
     [['--id', 'x'.repeat(257)], '--id must be at most 256 characters'],
     [['--id', 'a', '--port', 'abc'], '--port must be an integer between 0 and 65535, got "abc"'],
-    [['--id', 'a', '--port', '65536'], '--port must be an integer between 0 and 65535, got "65536"'],
-    [['--id', 'a', '--port', '-1'], '--port needs a value'],
-    [['--id', 'a', '--port=-1'], '--port must be an integer between 0 and 65535, got "-1"'],
+    [['--id', 'a', '--port', '65536'], '--port must be an integer between 0 and 65535, got "65536" (out of range)'],
+    [['--id', 'a', '--port', '-1'], '--port must be an integer between 0 and 65535, got "-1" (out of range)'],
+    [['--id', 'a', '--port=-1'], '--port must be an integer between 0 and 65535, got "-1" (out of range)'],
+    [['--id', 'a', '--port', '-1.5'], '--port must be an integer between 0 and 65535, got "-1.5"'],
+    [['--id', 'a', '--grace', '-5'], '--grace must be an integer between 1 and 9007199254740991, got "-5" (out of range)'],
+    [['--id', 'a', '--port'], '--port needs a value'],
+    [['--id', 'a', '--port', '--json'], '--port needs a value'],
+    [['--id', 'a', '--cluster', '-1'], '--cluster needs a value'],
     [['--id', 'a', '--port', '1.5'], '--port must be an integer between 0 and 65535, got "1.5"'],
     [['--id', 'a', '--peer', 'x'], '--peer must be host:port, got "x"'],
     [['--id', 'a', '--peer', 'x:'], '--peer needs a port between 1 and 65535, got "x:"'],
     [['--id', 'a', '--peer', 'x:0'], '--peer needs a port between 1 and 65535, got "x:0"'],
     [['--id', 'a', '--peer', 'x:70000'], '--peer needs a port between 1 and 65535, got "x:70000"'],
     [['--id', 'a', '--peer', ':4000'], '--peer must be host:port, got ":4000"'],
-    [['--id', 'a', '--interval', '0'], '--interval must be an integer between 1 and 3600000, got "0"'],
+    [['--id', 'a', '--interval', '0'], '--interval must be an integer between 1 and 3600000, got "0" (out of range)'],
     [['--id', 'a', '--fanout', 'two'], '--fanout must be an integer between 1 and 10000, got "two"'],
-    [['--id', 'a', '--mtu', '0'], '--mtu must be an integer between 1 and 1000000, got "0"'],
+    [['--id', 'a', '--mtu', '0'], '--mtu must be an integer between 1 and 1000000, got "0" (out of range)'],
     [['--id', 'a', '--host', ''], '--host must not be empty'],
     [['--id', 'a', '--cluster', ' '], '--cluster must not be empty'],
     [['--id', 'a', '--verbose'], 'unknown flag --verbose'],

@@ -82,6 +82,8 @@ test('bad flags exit 2 with the error and the usage on stderr', async (t) => {
     [['--port', '0'], '--id is required'],
     [['--id', 'x', '--peer', 'nowhere'], '--peer must be host:port, got "nowhere"'],
     [['--id', 'x', '--bogus'], 'unknown flag --bogus'],
+    [['--id', 'x', '--port', '-1'], '--port must be an integer between 0 and 65535, got "-1" (out of range)'],
+    [['--id', 'x', '--durability', 'write'], '--durability needs --data <dir>'],
   ]
   for (const [args, message] of cases) {
     const cli = new Cli(args)
@@ -164,6 +166,24 @@ test('--data: state survives quit and restart; a corrupt log exits 4', async (t)
   const c = new Cli(['--id', 'keeper', '--json', '--data', dir])
   t.equal(await exitOf(c), 4, 'a corrupt log exits 4')
   t.match(c.stderr, /line 2 is corrupt/, 'naming the line')
+  fs.rmSync(dir, { recursive: true, force: true })
+  t.end()
+})
+
+test('--data that is a file, or under a file: exit 4, "not a folder"', async (t) => {
+  const fs = await import('node:fs')
+  const os = await import('node:os')
+  const dir = fs.mkdtempSync(resolve(os.tmpdir(), 'scuttle-cli-file-'))
+  const file = resolve(dir, 'a-file')
+  fs.writeFileSync(file, 'not a folder\n')
+  const a = new Cli(['--id', 'x', '--json', '--data', file])
+  t.equal(await exitOf(a), 4, '--data <a file>: exit 4 (cannot open the data folder)')
+  t.equal(a.stderr.trim(), `simple-scuttle: cannot use --data ${file}: it is not a folder`, 'says it is not a folder')
+  t.equal(a.lines.join(''), '', 'nothing on stdout')
+  const b = new Cli(['--id', 'x', '--json', '--data', resolve(file, 'sub')])
+  t.equal(await exitOf(b), 4, '--data <a file>/sub: exit 4')
+  t.equal(b.stderr.trim(), `simple-scuttle: cannot use --data ${resolve(file, 'sub')}: ${file} is not a folder`, 'names the part that is a file')
+  t.equal(fs.readFileSync(file, 'utf8'), 'not a folder\n', 'the file is left as it was')
   fs.rmSync(dir, { recursive: true, force: true })
   t.end()
 })

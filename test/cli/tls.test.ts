@@ -91,6 +91,27 @@ test('--secret: two nodes replicate a set; another secret and a plain node are r
     'a is connected to b only',
   )
   for (const n of [a, b, c, p]) t.equal(await n.quit(), 0, 'quit exits 0')
+  // Each refusal at the listener is one line: the 'refused' event, not also a 'log' line.
+  const refusals = a.json().filter((m) => m.event === 'refused')
+  const mentions = a.json().filter((m) => /wrong cluster secret|does not speak TLS/.test(JSON.stringify(m)))
+  t.ok(refusals.length >= 2, `a refused ${refusals.length} links`)
+  t.equal(mentions.length, refusals.length, 'and printed each refusal once')
+  t.end()
+})
+
+test('text mode: the listener prints each TLS refusal on one stderr line', async (t) => {
+  const a = new Cli(['--id', 'a', '--interval', '100', '--secret', 'blue-whale-42'])
+  const port = Number(await waitFor(() => /listening on 127\.0\.0\.1:(\d+)/.exec(a.lines.join('\n'))?.[1], 20_000, 'listening line'))
+  const c = new Cli(['--id', 'c', ...base, '--secret', 'another-secret', '--peer', `127.0.0.1:${port}`])
+  // c redials with backoff: wait for two refusals at a.
+  await waitFor(() => (a.stderr.match(/^refused /gm) ?? []).length >= 2, 20_000, 'two refusals at a')
+  t.equal(await c.quit(), 0, 'c quits')
+  a.send('quit')
+  t.equal(await a.exited, 0, 'a quits')
+  const lines = a.stderr.split('\n').filter((l) => l.includes('wrong cluster secret'))
+  const refused = lines.filter((l) => /^refused 127\.0\.0\.1:\d+: wrong cluster secret \(PSK identity "simple-scuttle"\)$/.test(l))
+  t.ok(refused.length >= 2, `${refused.length} refusals printed`)
+  t.deepEqual(lines, refused, 'every line about the wrong secret is a refusal line: none printed twice')
   t.end()
 })
 
