@@ -25,6 +25,7 @@ import { Gossip } from '../stream/gossip.ts'
 import { openDurable } from '../store/durable.ts'
 import type { LogStore } from '../store/log-store.ts'
 import { Network, type PeerInfo } from '../transport/network.ts'
+import { RateLog, withRepeats } from '../transport/rate-log.ts'
 import { ListenError, listen } from '../transport/tcp.ts'
 import type { TlsOptions } from '../transport/tls.ts'
 import { USAGE, parseCliArgs, type CliOptions } from './args.ts'
@@ -86,17 +87,9 @@ class Output {
   /** Set while an interactive prompt is on screen, to redraw it after an event. */
   rl: readline.Interface | null = null
 
-  /** The 'log' line that would repeat the 'refused' event just printed. */
-  private refusalRepeat: string | null = null
-
   constructor(private readonly json: boolean) {}
 
   event(name: string, fields: Record<string, unknown>, text: string): void {
-    // A TLS refusal comes as a 'refused' event followed at once by a 'log'
-    // line saying the same (refuseLink in lib/transport/tls.ts): print it once.
-    const repeat = name === 'log' && fields.message === this.refusalRepeat
-    this.refusalRepeat = name === 'refused' ? `${String(fields.address)}: link refused: ${String(fields.reason)}` : null
-    if (repeat) return
     if (this.json) return writeOut(JSON.stringify({ event: name, ...fields }))
     if (this.rl === null) return writeErr(text)
     process.stdout.write('\r\x1b[K')
@@ -114,7 +107,12 @@ function reportEvents(network: Network, output: Output): void {
   network.on('disconnect', (p, reason) =>
     output.event('disconnect', { ...peerFields(p), reason }, `disconnected: ${p.id || p.address}: ${reason}`),
   )
-  network.on('refused', (address, reason) => output.event('refused', { address, reason }, `refused ${address}: ${reason}`))
+  // A flood of refusals (a connection storm) prints one line per reason every 10 s, with a count.
+  const refusals = new RateLog<{ address: string; reason: string }>(
+    (line, repeats, f) => output.event('refused', repeats > 0 ? { ...f, repeats } : f, withRepeats(line, repeats)),
+    () => Date.now(),
+  )
+  network.on('refused', (address, reason) => refusals.line(`refused ${reason}`, `refused ${address}: ${reason}`, { address, reason }))
   // Invalid objects reach the output through the network's rate-limited log lines, never one line each.
   network.on('log', (line) => output.event('log', { message: line }, line))
 }

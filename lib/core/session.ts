@@ -472,8 +472,9 @@ export class Session implements LocalListener {
 
   /**
    * Compare the peer's per-source fingerprints (when its digest carries
-   * them) with ours at equal clocks. A difference seen twice in a row with
-   * nothing changed in between is real: send that source's records in full.
+   * them) with ours. A difference seen twice in a row with nothing changed
+   * in between (both clocks and both fingerprints the same) is no write in
+   * flight: it is real, and that source's records are sent in full.
    * Returns whether the digest carried fingerprints.
    */
   private verify(entries: DigestMsg[]): boolean {
@@ -485,11 +486,11 @@ export class Session implements LocalListener {
       const src = clock.find(e.source_id, e.gen)
       if (src === undefined) continue
       const mine = src.fp.toString()
-      if (src.clock !== e.version || mine === e.fp) {
+      if (mine === e.fp) {
         this.suspects.delete(src)
         continue
       }
-      const what = `${e.version}|${e.fp}|${mine}`
+      const what = `${src.clock}|${e.version}|${mine}|${e.fp}`
       if (this.suspects.get(src) === what) {
         this.suspects.delete(src)
         if (!this.fullSend.has(src)) this.fullSend.set(src, 0)

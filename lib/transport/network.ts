@@ -4,7 +4,7 @@ import type { RandomFn } from '../core/types.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
 import { Connection, type Direction, type PeerInfo } from './connection.ts'
-import { RateLog } from './rate-log.ts'
+import { RateLog, withRepeats } from './rate-log.ts'
 import { Scheduler } from './scheduler.ts'
 import { realTimers, type BackoffOptions, type Timers } from './timers.ts'
 
@@ -106,7 +106,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.timers = opts.timers ?? realTimers
     this.random = opts.random ?? gossip.config.random
     this.backoff = opts.backoff ?? {}
-    this.rateLog = new RateLog((line) => this.emit('log', line), () => this.timers.now())
+    this.rateLog = new RateLog((line, n) => this.emit('log', withRepeats(line, n)), () => this.timers.now())
     this.scheduler = new Scheduler(() => {
       gossip.collect()
       return this.onePerPeer()

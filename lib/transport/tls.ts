@@ -19,8 +19,8 @@
  * which under TLS 1.3 is the only sign that it accepted our certificate), so
  * no protocol line, the hello included, is exchanged with a peer that failed
  * authentication. Every failed handshake is reported once as a 'refused'
- * event `(address, reason)` (see tls-reasons.ts for the reasons); a listener
- * also writes a 'log' line, a dialler's retry line says the same. Failures
+ * event `(address, reason)` (see tls-reasons.ts for the reasons); a
+ * dialler's retry line says the same. Failures
  * before a TCP connection exists (refused port, unreachable host) are not
  * refusals, as with plain TCP.
  */
@@ -138,10 +138,9 @@ function secretSetup(secret: string | Buffer, identity: string | undefined): Sec
   }
 }
 
-/** Report a refused link: a 'refused' event and a log line. */
+/** Report a refused link: a 'refused' event, as for a refused hello. */
 export function refuseLink(network: Network, address: string, reason: string): void {
   network.emit('refused', address, reason)
-  network.emit('log', `${address}: link refused: ${reason}`)
 }
 
 /**
