@@ -147,6 +147,8 @@ export class Engine {
     let total = 0
     for (const src of this.replica.clock.values()) {
       const f = theirs.get(src.key) ?? 0
+      // Candidates lie in (f, clock]: none when the peer covers our clock.
+      if (f >= src.clock) continue
       const log = src.log
       if (log.size === 0 || log.maxVersion <= f) continue
       const from = log.firstAfter(f)
