@@ -47,7 +47,7 @@ function label(v: number): string {
 export function linePlot(p: Plot): string {
   const W = p.width ?? 760
   const H = p.height ?? 420
-  const m = { left: 70, right: 170, top: 40, bottom: 55 }
+  const m = { left: 70, right: 170, top: 50, bottom: 55 }
   const pw = W - m.left - m.right
   const ph = H - m.top - m.bottom
   let x0 = Infinity
@@ -90,12 +90,13 @@ export function linePlot(p: Plot): string {
   out.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`)
   out.push(`<text x="${m.left + pw / 2}" y="${H - 12}" text-anchor="middle">${esc(p.xLabel)}</text>`)
   out.push(`<text transform="translate(18 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(p.yLabel)}</text>`)
-  for (const mk of p.markers ?? []) {
-    if (mk.x < x0 || mk.x > x1) continue
+  ;(p.markers ?? []).forEach((mk, i) => {
+    if (mk.x < x0 || mk.x > x1) return
     const x = sx(mk.x).toFixed(1)
     out.push(`<line x1="${x}" y1="${m.top}" x2="${x}" y2="${m.top + ph}" stroke="#999" stroke-dasharray="3 3"/>`)
-    out.push(`<text x="${x}" y="${m.top - 4}" text-anchor="middle" font-size="10" fill="#555">${esc(mk.label)}</text>`)
-  }
+    // Labels alternate between two heights so that close markers stay readable.
+    out.push(`<text x="${x}" y="${m.top - 4 - (i % 2) * 11}" text-anchor="middle" font-size="10" fill="#555">${esc(mk.label)}</text>`)
+  })
   p.series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]
     const pts: string[] = []

@@ -1,4 +1,5 @@
 import test from 'tape'
+import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { Engine, type Delta, type DigestEntry } from '../../lib/core/engine.ts'
 import { seededRandom, randomInt } from '../../lib/core/random.ts'
@@ -239,5 +240,15 @@ test('an engine over an existing replica reads and writes it', (t) => {
   e.set('k', 1)
   t.deepEqual(replica.get('k'), { version: 1, value: 1 })
   t.equal(e.id, 'x')
+  t.end()
+})
+
+test('layering: engine.ts and flow.ts import nothing from streams, transports, stores or node:, and use no timers, Date or Math.random', (t) => {
+  for (const file of ['engine.ts', 'flow.ts']) {
+    const src = readFileSync(new URL(`../../lib/core/${file}`, import.meta.url), 'utf8')
+    const imports = [...src.matchAll(/from '([^']+)'/g)].map((m) => m[1])
+    t.ok(imports.every((p) => p.startsWith('./') || p.startsWith('../protocol/')), `${file} imports only core and protocol: ${imports.join(', ')}`)
+    t.notOk(/setTimeout|setInterval|Date\.|Math\.random/.test(src), `${file}: no timers, clock or ambient randomness`)
+  }
   t.end()
 })
