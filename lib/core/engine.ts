@@ -1,0 +1,288 @@
+import { selectDelta, type Candidate } from './delta.ts'
+import { RefusedError, Replica, type ReplicaOptions } from './replica.ts'
+import { resolution, sort } from './resolve.ts'
+import type { DeltaOrder, JsonValue, PeerLabel, RandomFn, Rec, Versioned } from './types.ts'
+import { sourceKey } from './types.ts'
+import { encodePush, type WirePush } from '../protocol/messages.ts'
+import { DEFAULT_LIMITS, jsonProblem, readUpdate, type Limits, type UpdateSlot } from '../protocol/validate.ts'
+
+/**
+ * A public sans-I/O core: the Scuttlebutt exchange as four pure operations
+ * over one replica, for embedding the protocol in another transport or a
+ * simulator. A push-pull exchange between p and q is
+ *
+ *     const dq = q.digest()
+ *     const toQ = p.deltasFor(dq, { mtu, order, random })   // p -> q
+ *     q.apply(toQ.deltas)
+ *     const toP = q.deltasFor(p.digest(), { mtu, order, random })
+ *     p.apply(toP.deltas)
+ *
+ * (the paper's three legs: q's digest, p's deltas with p's digest, q's
+ * deltas). Nothing here does I/O, reads a clock or draws randomness of its
+ * own: time is the replica's injected `now`, randomness the `random` given.
+ *
+ * Rules kept (ALGORITHM.md; the same as `Session` for a digest answered
+ * from state):
+ * - A response holds, per source, the records above the peer's digest entry
+ *   up to our clock, in ascending version; when more than `mtu` want to go,
+ *   each source keeps a prefix (only a suffix is cut), sources chosen by
+ *   `order` (`selectDelta`).
+ * - Records we cannot vouch for go out with an explicit chain link to their
+ *   own version minus one, so they move nobody's clock: records held above
+ *   our clock (they arrived out of order), and those of a source whose
+ *   tombstones we forgot above the peer's entry. Held-above records never
+ *   cut a response and go only when it was not cut.
+ * - On receipt, a record without `prev` chains from the record of the same
+ *   source before it in the same response (the first one from the digest
+ *   the response answers, which our clock covers); a record moves our clock
+ *   only if the clock covers its link. A record refused (invalid, not
+ *   admitted, or a user function threw) breaks its source's chain for the
+ *   rest of the response.
+ *
+ * Not covered here (use `Session`): per-connection memory of what the peer
+ * already holds, pushes of new writes, adoption of the peer's clock after a
+ * complete response, resyncs after data loss and resets of stale peers.
+ */
+
+/** One entry of a digest: "of this source I hold everything up to `version`". */
+export interface DigestEntry {
+  readonly source_id: string
+  readonly gen?: string
+  readonly version: number
+  /** Highest version of this source's tombstones the sender collected; absent means 0. */
+  readonly gc?: number
+}
+
+/** An update as it goes on the wire: a record, or a record with its explicit chain link. */
+export type Delta = Rec | WirePush
+
+export interface DeltaOptions {
+  /** Most deltas in the response (Infinity: no limit). */
+  readonly mtu: number
+  /** Which sources go first when not everything fits. Default 'depth'. */
+  readonly order?: DeltaOrder
+  /** Breaks ties; uniform in [0, 1). */
+  readonly random: RandomFn
+}
+
+export interface DeltaSet {
+  /** The response, in the order to send and apply it. */
+  readonly deltas: Delta[]
+  /** How many deltas wanted to go out (records the peer lacks that we vouch for), before the MTU cut. */
+  readonly candidates: number
+  /** Some candidate was left for a later exchange. */
+  readonly truncated: boolean
+}
+
+export interface ApplyResult {
+  /** Records that entered state. */
+  applied: number
+  /** Records `resolve` turned down (an older or losing write). */
+  rejected: number
+  /** Records already covered or held here: sent for nothing. */
+  redundant: number
+  /** Records refused before `resolve`: invalid, not admitted, or a user function threw. */
+  refused: number
+  /** Records that moved this node's clock. */
+  advanced: number
+  /** Why each refused record was refused, in order. */
+  reasons: string[]
+}
+
+export interface EngineOptions extends Partial<Omit<ReplicaOptions, 'id'>> {
+  readonly id: string
+  /** Bounds on what `apply` accepts. Default `DEFAULT_LIMITS`. */
+  readonly limits?: Limits
+  /** Who the deltas come from, for the `accept` hook. */
+  readonly peer?: PeerLabel
+}
+
+export class Engine {
+  readonly replica: Replica
+  private readonly limits: Limits
+  private readonly peer: PeerLabel
+  private readonly slot: UpdateSlot = { rec: null as unknown as Rec, prev: undefined, rprev: undefined }
+
+  /**
+   * Over a new replica (defaults: last write wins, the default sort, a
+   * history of 10), or over an existing one, which may also serve sessions.
+   */
+  constructor(opts: EngineOptions | Replica) {
+    if (opts instanceof Replica) {
+      this.replica = opts
+      this.limits = DEFAULT_LIMITS
+      this.peer = {}
+      return
+    }
+    this.replica = new Replica({ resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, ...opts })
+    this.limits = opts.limits ?? DEFAULT_LIMITS
+    this.peer = opts.peer ?? {}
+  }
+
+  get id(): string {
+    return this.replica.id
+  }
+
+  /** This node's clock as a digest: every source it knows, with its version (and gc floor when any). */
+  digest(): DigestEntry[] {
+    const out: DigestEntry[] = []
+    for (const s of this.replica.clock.values()) {
+      const e: { source_id: string; version: number; gen?: string; gc?: number } = { source_id: s.id, version: s.clock }
+      if (s.gen !== undefined) e.gen = s.gen
+      if (s.gc > 0) e.gc = s.gc
+      out.push(e)
+    }
+    return out
+  }
+
+  /** What a peer whose digest is `peer` lacks, ordered and cut at `mtu` (see the rules above). */
+  deltasFor(peer: Iterable<DigestEntry>, opts: DeltaOptions): DeltaSet {
+    const theirs = new Map<string, number>()
+    for (const e of peer) {
+      const k = sourceKey(e.source_id, e.gen)
+      const v = Number.isFinite(e.version) && e.version > 0 ? e.version : 0
+      if ((theirs.get(k) ?? 0) < v) theirs.set(k, v)
+    }
+    const candidates: Candidate[] = []
+    let total = 0
+    for (const src of this.replica.clock.values()) {
+      const f = theirs.get(src.key) ?? 0
+      // Candidates lie in (f, clock]: none when the peer covers our clock.
+      if (f >= src.clock) continue
+      const log = src.log
+      if (log.size === 0 || log.maxVersion <= f) continue
+      const from = log.firstAfter(f)
+      // Only records our clock vouches for count; those above it never cut a response.
+      const count = log.liveFrom(from) - log.liveFrom(log.firstAfter(src.clock))
+      if (count > 0) {
+        candidates.push({ src, from, count })
+        total += count
+      }
+    }
+    const mtu = opts.mtu
+    const sel = candidates.length === 0 ? null : selectDelta(candidates, mtu, opts.order ?? 'depth', opts.random)
+    const deltas: Delta[] = []
+    for (const rec of sel?.recs ?? []) {
+      const src = this.replica.sourceOf(rec)
+      // Forgotten tombstones above the peer's entry: we cannot vouch for the gap.
+      deltas.push(src.gc <= (theirs.get(src.key) ?? 0) ? rec : encodePush(rec, rec.version - 1))
+    }
+    const truncated = sel?.truncated === true
+    if (!truncated) this.heldAbove(theirs, mtu - deltas.length, deltas)
+    return { deltas, candidates: total, truncated }
+  }
+
+  /** Records held above our clock that the peer's digest does not cover, unlinked, within `budget`. */
+  private heldAbove(theirs: Map<string, number>, budget: number, out: Delta[]): void {
+    const recs: Rec[] = []
+    for (const src of this.replica.clock.values()) {
+      if (budget <= 0) return
+      const log = src.log
+      const floor = Math.max(src.clock, theirs.get(src.key) ?? 0)
+      if (log.size === 0 || log.maxVersion <= floor) continue
+      recs.length = 0
+      log.take(log.firstAfter(floor), budget, recs)
+      for (const rec of recs) out.push(encodePush(rec, rec.version - 1))
+      budget -= recs.length
+    }
+  }
+
+  /**
+   * Apply a response to one of this node's digests (another engine's
+   * `deltasFor`, in its order). Each object is validated as untrusted input.
+   */
+  apply(deltas: Iterable<unknown>): ApplyResult {
+    const r: ApplyResult = { applied: 0, rejected: 0, redundant: 0, refused: 0, advanced: 0, reasons: [] }
+    const replica = this.replica
+    const redundantBefore = replica.stats.redundant
+    // Per source key: the implicit link of the next record without `prev`.
+    const heads = new Map<string, number>()
+    const slot = this.slot
+    for (const obj of deltas) {
+      const bad = typeof obj !== 'object' || obj === null || Array.isArray(obj) ? 'expected an update object' : readUpdate(obj as Record<string, unknown>, this.limits, false, slot)
+      if (bad !== null) {
+        r.refused++
+        r.reasons.push(bad)
+        // An invalid record of a known source still breaks that source's chain.
+        const o = obj as { source_id?: unknown; gen?: unknown } | null
+        if (o !== null && typeof o === 'object' && typeof o.source_id === 'string') {
+          heads.set(sourceKey(o.source_id, typeof o.gen === 'string' ? o.gen : undefined), Infinity)
+        }
+        continue
+      }
+      const rec = slot.rec
+      const key = sourceKey(rec.source_id, rec.gen)
+      const refused = replica.admit(rec, this.peer)
+      const src = refused === null ? replica.admitSource(rec) : undefined
+      if (src === undefined) {
+        r.refused++
+        r.reasons.push(refused ?? `too many sources (maxSources is ${replica.maxSources})`)
+        breakChain(heads, key, rec.version)
+        continue
+      }
+      let link = slot.prev
+      if (link === undefined) {
+        link = heads.get(key) ?? 0
+        if (rec.version > link) heads.set(key, rec.version)
+      }
+      try {
+        if (replica.applyRemote(rec, src)) r.applied++
+        else r.rejected++
+      } catch (err) {
+        if (!(err instanceof RefusedError)) throw err
+        r.refused++
+        r.reasons.push(err.reason)
+        breakChain(heads, key, rec.version)
+        continue
+      }
+      if (src.clock >= link && rec.version > src.clock) {
+        replica.advance(src, rec.version)
+        r.advanced++
+      }
+    }
+    r.redundant = replica.stats.redundant - redundantBefore
+    return r
+  }
+
+  /** A local write; returns the record (stamped with its version). */
+  set(key: string, value: JsonValue): Rec {
+    return this.write(key, value, false)
+  }
+
+  /** A local delete (a tombstone); returns it. */
+  del(key: string): Rec {
+    return this.write(key, null, true)
+  }
+
+  private write(key: string, value: JsonValue, deleted: boolean): Rec {
+    if (typeof key !== 'string') throw new TypeError('key must be a string')
+    const problem = jsonProblem(value, this.limits.maxValueDepth)
+    if (problem !== null) throw new TypeError(problem)
+    return this.replica.writeLocal(key, value, deleted).rec
+  }
+
+  /** The value and version held for `key` (`{version: -Infinity, value: null}` when absent or deleted). */
+  get(key: string): Versioned {
+    return this.replica.get(key)
+  }
+
+  /** The version this node holds of `key`, tombstones included; 0 when it holds nothing. */
+  versionOf(key: string): number {
+    return this.replica.record(key)?.version ?? 0
+  }
+
+  /** The whole record held for `key`, tombstones included. */
+  record(key: string): Rec | undefined {
+    return this.replica.record(key)
+  }
+
+  /** This node's clock for a source; 0 when it holds nothing of it. */
+  clockOf(source_id: string, gen?: string): number {
+    return this.replica.clock.find(source_id, gen)?.clock ?? 0
+  }
+}
+
+/** A record of this source was not taken: later ones in the response must not carry the clock past it. */
+function breakChain(heads: Map<string, number>, key: string, version: number): void {
+  if ((heads.get(key) ?? 0) < version) heads.set(key, version)
+}

@@ -1,0 +1,185 @@
+/**
+ * Flow control of update rates, as in the Scuttlebutt paper (van Renesse et
+ * al., LADIS 2008, section 4): when the network cannot carry every update,
+ * participants agree on how fast each of them may write.
+ *
+ * Every participant p has a *desired* rate ρ_p (how fast the application
+ * would like to write) and an *allowed* rate τ_p; it writes at min(ρ_p, τ_p).
+ * Rates are in updates per second.
+ *
+ * Two mechanisms move τ:
+ * - **Pairwise redistribution** at every exchange (`share`, `redistribute`):
+ *   both sides learn (ρ, τ) of the other and split their joint allowance
+ *   S = τ_p + τ_q so that each gets its desire plus half of the surplus,
+ *   τ'_p = ρ_p + (S − ρ_p − ρ_q) / 2. Where the surplus is negative (the pair
+ *   wants more than S) the split is max-min fair instead: both get S/2 when
+ *   both want at least that much, otherwise the smaller desire is granted in
+ *   full and the other side gets the rest. Invariants: τ'_p + τ'_q = S (up to
+ *   rounding), and no τ' is negative when τ_p, τ_q, ρ_p, ρ_q are not.
+ *   Redistribution never changes the cluster's total allowance.
+ * - **AIMD** on the total (`FlowControl.sent`): after each message a node
+ *   sends, it compares how many deltas it wanted to send (the candidates)
+ *   with the MTU. φ1 consecutive overflows (candidates > MTU) multiply τ by
+ *   α; φ2 consecutive messages that fit (candidates ≤ MTU) add β. Either
+ *   event resets both counters; an overflow breaks a run of fits and a fit
+ *   breaks a run of overflows. τ stays positive: α is in (0, 1], β ≥ 0.
+ *
+ * Units: β is an amount of rate (updates per second) added at each increase
+ * event, as in the paper; it is not multiplied by elapsed time. With one
+ * exchange started per second, a node sends about two delta messages per
+ * second (its own exchange and the one a random peer starts with it).
+ *
+ * Pure: no timers, no clock, no randomness. Time enters only as the `dt`
+ * of `allowance`, given by the caller.
+ */
+
+export interface FlowOptions {
+  /** Multiplicative decrease factor, in (0, 1]. Default 0.75. */
+  readonly alpha?: number
+  /** Additive increase, in updates per second, per increase event. Default 0.05. */
+  readonly beta?: number
+  /** Consecutive overflowing messages that trigger a decrease. Default 3. */
+  readonly phi1?: number
+  /** Consecutive messages that fit that trigger an increase. Default 3. */
+  readonly phi2?: number
+}
+
+/** The paper's parameters (section 4, Figure 3). */
+export const FLOW_DEFAULTS: Readonly<Required<FlowOptions>> = Object.freeze({ alpha: 0.75, beta: 0.05, phi1: 3, phi2: 3 })
+
+/** One participant's rates, as carried by an exchange. */
+export interface Rates {
+  /** ρ: the rate the application would like to write at. */
+  readonly desired: number
+  /** τ: the rate it may write at. */
+  readonly allowed: number
+}
+
+/** What one call to `FlowControl.sent` did to τ. */
+export type AimdEvent = 'decrease' | 'increase' | null
+
+/** The rate a participant actually writes at: min(ρ, τ). */
+export function effectiveRate(r: Rates): number {
+  return Math.min(r.desired, r.allowed)
+}
+
+/**
+ * The new allowed rate of `self` after an exchange with `peer`. Each side
+ * computes its own share from the same four numbers; `share(p, q) + share(q,
+ * p)` is `p.allowed + q.allowed` up to rounding.
+ */
+export function share(self: Rates, peer: Rates): number {
+  const total = self.allowed + peer.allowed
+  const wanted = self.desired + peer.desired
+  if (wanted <= total) return self.desired + (total - wanted) / 2
+  // Capacity is short: max-min fairness over [0, total].
+  const half = total / 2
+  if (self.desired >= half && peer.desired >= half) return half
+  if (self.desired < peer.desired) return self.desired
+  if (peer.desired < self.desired) return total - peer.desired
+  return half // equal desires below half cannot be short of capacity; kept for safety
+}
+
+/**
+ * Both new allowed rates of a pair, with the sum kept exactly: the second
+ * is computed as the remainder of the first.
+ */
+export function redistribute(p: Rates, q: Rates): [number, number] {
+  const total = p.allowed + q.allowed
+  const a = share(p, q)
+  return [a, Math.max(0, total - a)]
+}
+
+function check(name: string, v: number, ok: boolean): void {
+  if (!ok) throw new RangeError(`flow control: ${name} is out of range (${v})`)
+}
+
+/**
+ * One participant's flow-control state: ρ, τ and the AIMD counters.
+ *
+ * Invariants: `allowed` ≥ 0, and > 0 while it and every desire it meets
+ * are (a participant that desires nothing may be granted nothing); `over`
+ * < φ1 and `under` < φ2 between calls; at most one of them is non-zero.
+ */
+export class FlowControl implements Rates {
+  desired: number
+  allowed: number
+  /** Consecutive overflowing messages since the last event. */
+  over = 0
+  /** Consecutive messages that fit since the last event. */
+  under = 0
+  readonly alpha: number
+  readonly beta: number
+  readonly phi1: number
+  readonly phi2: number
+  /** Fractional writes owed by `allowance`, in [0, 1); a caller may seed it to spread writes. */
+  credit = 0
+
+  constructor(desired: number, allowed: number, opts: FlowOptions = {}) {
+    this.alpha = opts.alpha ?? FLOW_DEFAULTS.alpha
+    this.beta = opts.beta ?? FLOW_DEFAULTS.beta
+    this.phi1 = opts.phi1 ?? FLOW_DEFAULTS.phi1
+    this.phi2 = opts.phi2 ?? FLOW_DEFAULTS.phi2
+    check('alpha', this.alpha, this.alpha > 0 && this.alpha <= 1)
+    check('beta', this.beta, this.beta >= 0 && Number.isFinite(this.beta))
+    check('phi1', this.phi1, Number.isInteger(this.phi1) && this.phi1 >= 1)
+    check('phi2', this.phi2, Number.isInteger(this.phi2) && this.phi2 >= 1)
+    check('desired', desired, desired >= 0 && Number.isFinite(desired))
+    check('allowed', allowed, allowed >= 0 && Number.isFinite(allowed))
+    this.desired = desired
+    this.allowed = allowed
+  }
+
+  /** min(ρ, τ): the rate this participant writes at. */
+  get rate(): number {
+    return Math.min(this.desired, this.allowed)
+  }
+
+  /** (ρ, τ) as carried by an exchange. */
+  rates(): Rates {
+    return { desired: this.desired, allowed: this.allowed }
+  }
+
+  /** Take this side's share after an exchange in which the peer carried `peer`. */
+  exchange(peer: Rates): void {
+    this.allowed = share(this, peer)
+  }
+
+  /** Redistribute between two participants that just exchanged (a simulator sees both). */
+  static pair(p: FlowControl, q: FlowControl): void {
+    const [a, b] = redistribute(p, q)
+    p.allowed = a
+    q.allowed = b
+  }
+
+  /**
+   * A message just went out: `candidates` deltas wanted to go, `mtu` could.
+   * Applies AIMD and says what it did.
+   */
+  sent(candidates: number, mtu: number): AimdEvent {
+    if (candidates > mtu) {
+      this.under = 0
+      if (++this.over < this.phi1) return null
+      this.over = 0
+      this.allowed *= this.alpha
+      return 'decrease'
+    }
+    this.over = 0
+    if (++this.under < this.phi2) return null
+    this.under = 0
+    this.allowed += this.beta
+    return 'increase'
+  }
+
+  /**
+   * How many writes this participant may make in the next `dt` seconds at
+   * min(ρ, τ); fractions carry over to the next call, so over any run of
+   * calls the count is the integral of the rate, rounded down.
+   */
+  allowance(dt: number): number {
+    this.credit += this.rate * dt
+    const n = Math.floor(this.credit)
+    this.credit -= n
+    return n
+  }
+}

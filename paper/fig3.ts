@@ -1,0 +1,129 @@
+import { seededRandom } from '../lib/core/random.ts'
+import type { FlowOptions } from '../lib/core/flow.ts'
+import { above, below, claim, fmt, inRange, type Criterion } from './criteria.ts'
+import { LibraryModel } from './library.ts'
+import { at, mean, peak, slope } from './metrics.ts'
+import { simulate, type Trace } from './sim.ts'
+
+/**
+ * Figure 3 of the paper: flow control. Every participant desires `desired`
+ * updates per second, far more than the network carries, and starts allowed
+ * `initial`; pairwise redistribution and AIMD (lib/core/flow.ts) find the
+ * rate the MTU sustains. The MTU drops from `mtu[0]` to `mtu[1]` at `dropAt`.
+ * Run once per cluster size; then once without flow control (every
+ * participant writes `noFlowRate` per second) at the largest size.
+ */
+export interface Fig3Config {
+  readonly sizes: readonly number[]
+  readonly keys: number
+  readonly seed: number
+  readonly duration: number
+  readonly dropAt: number
+  readonly mtu: readonly [number, number]
+  readonly desired: number
+  readonly initial: number
+  readonly flow?: FlowOptions
+  readonly noFlowRate: number
+  /** Windows [from, to): the plateau before the drop, the transition, the plateau after. */
+  readonly plateau1: readonly [number, number]
+  readonly transition: readonly [number, number]
+  readonly plateau2: readonly [number, number]
+}
+
+/** The paper's setup: N=64 and N=128, ρ=10/s, τ from 0.2, α=0.75, β=0.05, MTU 100 then 50 at t=90. */
+export const FIG3: Fig3Config = {
+  sizes: [64, 128],
+  keys: 64,
+  seed: 2008,
+  duration: 180,
+  dropAt: 90,
+  mtu: [100, 50],
+  desired: 10,
+  initial: 0.2,
+  flow: { alpha: 0.75, beta: 0.05, phi1: 3, phi2: 3 },
+  noFlowRate: 1,
+  plateau1: [60, 90],
+  transition: [90, 120],
+  plateau2: [120, 181],
+}
+
+export interface Fig3Run {
+  readonly n: number
+  readonly flow: boolean
+  readonly trace: Trace
+}
+
+export function runFig3(c: Fig3Config, n: number, flow: boolean): Fig3Run {
+  const model = new LibraryModel(n, c.keys, 'depth', seededRandom(c.seed + n + 1))
+  const trace = simulate(model, {
+    n,
+    keys: c.keys,
+    seed: c.seed + n,
+    duration: c.duration,
+    mtu: (t) => (t < c.dropAt ? c.mtu[0] : c.mtu[1]),
+    ...(flow ? { flow: { desired: c.desired, initial: c.initial, options: c.flow } } : { rate: () => c.noFlowRate }),
+  })
+  return { n, flow, trace }
+}
+
+export interface Fig3Measures {
+  readonly tau1: number
+  readonly tau2: number
+  readonly stale1: number
+  readonly stale2: number
+  readonly transitionPeak: number
+}
+
+export function measure(c: Fig3Config, tr: Trace): Fig3Measures {
+  return {
+    tau1: mean(tr.t, tr.meanTau, ...c.plateau1),
+    tau2: mean(tr.t, tr.meanTau, ...c.plateau2),
+    stale1: mean(tr.t, tr.maxStale, ...c.plateau1),
+    stale2: mean(tr.t, tr.maxStale, ...c.plateau2),
+    transitionPeak: peak(tr.t, tr.maxStale, ...c.transition),
+  }
+}
+
+/**
+ * The issue's expected values (from the paper's Figure 3 and a reference
+ * simulation), for the sizes 64 and 128: plateau ranges are given for those
+ * two sizes only.
+ */
+const PLATEAU: Record<number, [number, number]> = { 64: [1.5, 2.4], 128: [0.8, 1.3] }
+
+export function fig3Criteria(c: Fig3Config, runs: readonly Fig3Run[]): Criterion[] {
+  const F = 'Fig 3'
+  const out: Criterion[] = []
+  const fl = runs.filter((r) => r.flow)
+  const ms = fl.map((r) => ({ n: r.n, m: measure(c, r.trace) }))
+  const [p1, p2] = [c.plateau1, c.plateau2].map(([a, b]) => `t=${a}..${Math.min(b, c.duration)}`)
+  for (const { n, m } of ms) {
+    const range = PLATEAU[n]
+    if (range !== undefined) out.push(inRange(F, `N=${n}: mean allowed rate τ, ${p1} (/s)`, m.tau1, range[0], range[1]))
+    out.push(inRange(F, `N=${n}: τ after the MTU halves / τ before`, m.tau2 / m.tau1, 0.4, 0.7))
+    out.push(below(F, `N=${n}: mean max staleness, ${p1} (s)`, m.stale1, 8))
+    out.push(below(F, `N=${n}: mean max staleness, ${p2} (s)`, m.stale2, 8))
+    out.push(below(F, `N=${n}: peak max staleness, transition t=${c.transition[0]}..${c.transition[1]} (s)`, m.transitionPeak, 25))
+  }
+  for (let i = 1; i < ms.length; i++) {
+    const a = ms[0]
+    const b = ms[i]
+    for (const [win, key] of [[p1, 'tau1'], [p2, 'tau2']] as const) {
+      const ratio = (b.n * b.m[key]) / (a.n * a.m[key])
+      out.push(inRange(F, `N·τ at N=${b.n} / at N=${a.n}, ${win} (${fmt(b.n * b.m[key], 0)} / ${fmt(a.n * a.m[key], 0)})`, ratio, 0.8, 1.2))
+    }
+  }
+  const off = runs.find((r) => !r.flow)
+  if (off !== undefined) {
+    const on = runs.find((r) => r.flow && r.n === off.n)
+    const tr = off.trace
+    const end = c.duration
+    out.push(above(F, `no flow control, N=${off.n}: max staleness slope t=${c.transition[1]}..${end} (s/s), keeps growing`, slope(tr.t, tr.maxStale, c.transition[1], end), 0, 3))
+    if (on !== undefined) {
+      const a = at(on.trace.t, on.trace.maxStale, end)
+      const b = at(tr.t, tr.maxStale, end)
+      out.push(claim(F, `N=${off.n}: max staleness at t=${end}, flow control vs none`, '≥ 3x lower', `${fmt(a, 1)} s vs ${fmt(b, 1)} s (${fmt(b / a, 1)}x)`, b >= 3 * a))
+    }
+  }
+  return out
+}

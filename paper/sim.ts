@@ -1,0 +1,142 @@
+import { FlowControl, type FlowOptions } from '../lib/core/flow.ts'
+import { randomInt, seededRandom } from '../lib/core/random.ts'
+import { WriteLog, staleness } from './metrics.ts'
+
+/**
+ * The paper's experimental setup as a discrete-time driver (sections 3.3 and
+ * 4): N participants, each the only writer of its K keys; each starts one
+ * push-pull exchange per second with a uniformly random other participant,
+ * at its own fixed phase within the second; each writes a uniformly random
+ * one of its keys at a given rate (or, with flow control, at min(ρ, τ)).
+ * Exchanges are instantaneous. Time advances in ticks of 1/ticksPerSecond s.
+ *
+ * The driver owns the workload (phases, partners, keys written, from one
+ * seeded stream) and the measurements; a `Model` does the protocol. Two
+ * models given the same scenario see the same workload draws, so they
+ * differ only in what their protocols do (and their own tie-breaks).
+ */
+export interface Model {
+  /** held[q][key]: the version node q holds of key (0: none); key = owner * K + k. */
+  readonly held: Float64Array[]
+  /** Node `node` writes its key `key` at time `t`; returns the version stamped. */
+  write(node: number, key: number, t: number): number
+  /** A push-pull exchange started by `p` with `q` under `mtu`. */
+  exchange(p: number, q: number, mtu: number): ExchangeResult
+}
+
+export interface ExchangeResult {
+  /** Deltas that wanted to go from the responder to the initiator (leg 2). */
+  readonly toInitiator: number
+  /** Deltas that wanted to go from the initiator to the responder (leg 3). */
+  readonly toResponder: number
+  /** Deltas sent in both legs. */
+  readonly sent: number
+  /** Deltas the receiver already held. */
+  readonly redundant: number
+}
+
+export interface Scenario {
+  readonly n: number
+  readonly keys: number
+  readonly seed: number
+  /** Seconds simulated; samples at t = 0, 1, ..., duration. */
+  readonly duration: number
+  readonly ticksPerSecond?: number
+  /** MTU in force at time t (Infinity: none). */
+  mtu(t: number): number
+  /** Writes per second of every participant at time t (without flow control). */
+  rate?(t: number): number
+  /** Flow control: every participant desires `desired` writes/s and starts allowed `initial`. */
+  readonly flow?: { readonly desired: number; readonly initial: number; readonly options?: FlowOptions }
+}
+
+export interface Trace {
+  readonly t: number[]
+  /** Stale mappings at each sample. */
+  readonly stale: number[]
+  /** Maximum staleness (s) at each sample: time since the key's latest write. */
+  readonly maxStale: number[]
+  /** Maximum time out of date (s): since the first write the node lacks. */
+  readonly maxBehind: number[]
+  /** Mean, least and greatest allowed rate τ over participants (flow control only). */
+  readonly meanTau: number[]
+  readonly minTau: number[]
+  readonly maxTau: number[]
+  redundant: number
+  sent: number
+  writes: number
+  exchanges: number
+}
+
+export function simulate(model: Model, s: Scenario): Trace {
+  const tps = s.ticksPerSecond ?? 20
+  const dt = 1 / tps
+  const wl = seededRandom(s.seed)
+  const slot = Array.from({ length: s.n }, () => randomInt(wl, tps))
+  const credit = Array.from({ length: s.n }, () => wl())
+  const flow = s.flow === undefined ? null : Array.from({ length: s.n }, (_, i) => {
+    const f = new FlowControl(s.flow!.desired, s.flow!.initial, s.flow!.options)
+    f.credit = credit[i]
+    return f
+  })
+  const log = new WriteLog(s.n * s.keys)
+  const trace: Trace = { t: [], stale: [], maxStale: [], maxBehind: [], meanTau: [], minTau: [], maxTau: [], redundant: 0, sent: 0, writes: 0, exchanges: 0 }
+  const ticks = Math.round(s.duration * tps)
+  for (let i = 0; i <= ticks; i++) {
+    const t = i / tps
+    if (i % tps === 0) sample(trace, model, log, t, flow)
+    if (i === ticks) break
+    for (let node = 0; node < s.n; node++) {
+      let due: number
+      if (flow !== null) due = flow[node].allowance(dt)
+      else {
+        credit[node] += s.rate!(t) * dt
+        due = Math.floor(credit[node])
+        credit[node] -= due
+      }
+      for (let w = 0; w < due; w++) {
+        const key = node * s.keys + randomInt(wl, s.keys)
+        log.record(key, model.write(node, key, t), t)
+        trace.writes++
+      }
+    }
+    const phase = i % tps
+    const mtu = s.mtu(t)
+    for (let p = 0; p < s.n; p++) {
+      if (slot[p] !== phase) continue
+      let q = randomInt(wl, s.n - 1)
+      if (q >= p) q++
+      if (flow !== null) FlowControl.pair(flow[p], flow[q])
+      const r = model.exchange(p, q, mtu)
+      if (flow !== null) {
+        flow[q].sent(r.toInitiator, mtu)
+        flow[p].sent(r.toResponder, mtu)
+      }
+      trace.redundant += r.redundant
+      trace.sent += r.sent
+      trace.exchanges++
+    }
+  }
+  return trace
+}
+
+function sample(trace: Trace, model: Model, log: WriteLog, t: number, flow: FlowControl[] | null): void {
+  const st = staleness(model.held, log, t)
+  trace.t.push(t)
+  trace.stale.push(st.stale)
+  trace.maxStale.push(st.max)
+  trace.maxBehind.push(st.maxBehind)
+  if (flow !== null) {
+    let sum = 0
+    let lo = Infinity
+    let hi = -Infinity
+    for (const f of flow) {
+      sum += f.allowed
+      if (f.allowed < lo) lo = f.allowed
+      if (f.allowed > hi) hi = f.allowed
+    }
+    trace.meanTau.push(sum / flow.length)
+    trace.minTau.push(lo)
+    trace.maxTau.push(hi)
+  }
+}

@@ -1,0 +1,254 @@
+import test from 'tape'
+import { readFileSync } from 'node:fs'
+import fc from 'fast-check'
+import { Engine, type Delta, type DigestEntry } from '../../lib/core/engine.ts'
+import { seededRandom, randomInt } from '../../lib/core/random.ts'
+import { Replica } from '../../lib/core/replica.ts'
+import { resolution, sort } from '../../lib/core/resolve.ts'
+import type { DeltaOrder, Rec } from '../../lib/core/types.ts'
+
+/** An engine holding, for each source, `n` records at versions 1..n (keys `${src}-${v}`). */
+function holder(counts: Record<string, number>, id = 'holder'): Engine {
+  const state: Record<string, unknown> = {}
+  for (const [src, n] of Object.entries(counts)) {
+    for (let v = 1; v <= n; v++) state[`${src}-${v}`] = { value: v, version: v, source_id: src }
+  }
+  return new Engine({ id, state })
+}
+
+const digestOf = (entries: Record<string, number>): DigestEntry[] => Object.entries(entries).map(([source_id, version]) => ({ source_id, version }))
+const tag = (d: Delta) => `${d.source_id}${d.version}`
+
+/** One push-pull exchange: q's digest, p's deltas, then q's deltas for p's digest. */
+function exchange(p: Engine, q: Engine, mtu: number, order: DeltaOrder, random: () => number) {
+  const toQ = p.deltasFor(q.digest(), { mtu, order, random })
+  const rq = q.apply(toQ.deltas)
+  const toP = q.deltasFor(p.digest(), { mtu, order, random })
+  const rp = p.apply(toP.deltas)
+  return { toQ, toP, redundant: rq.redundant + rp.redundant }
+}
+
+test('digest: the clock of every source known, as {source_id, gen?, version}', (t) => {
+  const e = new Engine({ id: 'a', gen: 'g1' })
+  t.deepEqual(e.digest(), [{ source_id: 'a', gen: 'g1', version: 0 }], 'nothing written yet')
+  e.set('x', 1)
+  e.set('y', 2)
+  t.deepEqual(e.digest(), [{ source_id: 'a', gen: 'g1', version: 2 }])
+  const h = holder({ r: 3, s: 1 })
+  t.deepEqual(h.digest().filter((d) => d.source_id !== 'holder'), [{ source_id: 'r', version: 3 }, { source_id: 's', version: 1 }])
+  t.end()
+})
+
+test('set, del, get and the version known of each key', (t) => {
+  const e = new Engine({ id: 'a' })
+  const r = e.set('k', { v: 1 })
+  t.equal(r.version, 1)
+  t.deepEqual(e.get('k'), { version: 1, value: { v: 1 } })
+  t.equal(e.versionOf('k'), 1)
+  const d = e.del('k')
+  t.equal(d.deleted, true)
+  t.deepEqual(e.get('k'), { version: -Infinity, value: null }, 'deleted reads as absent')
+  t.equal(e.versionOf('k'), 2, 'the tombstone is the version known')
+  t.equal(e.versionOf('nothing'), 0)
+  t.throws(() => e.set('bad', NaN), /not representable/, 'values are checked')
+  t.end()
+})
+
+test('two engines converge through digest / deltasFor / apply, with nothing sent twice', (t) => {
+  const a = new Engine({ id: 'a' })
+  const b = new Engine({ id: 'b' })
+  for (let i = 0; i < 7; i++) a.set(`a${i}`, i)
+  for (let i = 0; i < 4; i++) b.set(`b${i}`, i)
+  b.set('shared', 'from b')
+  a.set('shared', 'from a') // a's version 8 beats b's 5
+  const { toQ, toP, redundant } = exchange(a, b, 100, 'depth', seededRandom(1))
+  t.equal(toQ.deltas.length, 8, 'a sends its 8 records')
+  t.equal(toP.deltas.length, 4, 'b sends its 4 live ones (its "shared" lost to a\'s)')
+  t.equal(redundant, 0)
+  for (const k of ['a0', 'a6', 'b0', 'b3']) t.deepEqual(a.get(k), b.get(k), `${k} agrees`)
+  t.deepEqual(a.get('shared'), { version: 8, value: 'from a' }, 'last write wins on both')
+  t.deepEqual(b.get('shared'), a.get('shared'))
+  t.equal(a.clockOf('a'), b.clockOf('a'), 'clocks of a equal')
+  t.equal(a.clockOf('b'), 4, 'a covers b up to the last record b could send (no clock adoption here: see Session)')
+  const again = exchange(a, b, 100, 'depth', seededRandom(2))
+  t.equal(again.toQ.deltas.length + again.toP.deltas.length, 0, 'a second exchange sends nothing')
+  t.end()
+})
+
+test('many engines under a small MTU converge, never redundant, keeping the paper\'s invariant', (t) => {
+  for (const order of ['depth', 'breadth'] as const) {
+    const random = seededRandom(order === 'depth' ? 7 : 8)
+    const nodes = Array.from({ length: 6 }, (_, i) => new Engine({ id: `n${i}` }))
+    const winner = new Map<string, Rec>()
+    let redundant = 0
+    for (let step = 0; step < 400; step++) {
+      const w = nodes[randomInt(random, nodes.length)]
+      if (step < 250) {
+        const rec = w.set(`k${randomInt(random, 30)}`, step)
+        const cur = winner.get(rec.key)
+        if (cur === undefined || sort(rec, cur) > 0) winner.set(rec.key, rec)
+      }
+      const p = nodes[randomInt(random, nodes.length)]
+      let q = nodes[randomInt(random, nodes.length - 1)]
+      if (q === p) q = nodes[nodes.length - 1]
+      redundant += exchange(p, q, 3, order, random).redundant
+      // Eq. 2: every node holds each key's winner or its clock is below it.
+      for (const n of nodes) {
+        for (const [k, rec] of winner) {
+          if (n.record(k) !== undefined && sort(n.record(k)!, rec) === 0) continue
+          if (n.clockOf(rec.source_id) >= rec.version) {
+            t.fail(`${order}: ${n.id} covers ${k}@${rec.version} without holding it`)
+            return t.end()
+          }
+        }
+      }
+    }
+    for (let round = 0; round < 200; round++) for (const p of nodes) exchange(p, nodes[randomInt(random, nodes.length)], 3, order, random)
+    const ok = nodes.every((n) => [...winner].every(([k, rec]) => n.record(k) !== undefined && sort(n.record(k)!, rec) === 0))
+    t.ok(ok, `${order}: every node holds every winner`)
+    t.equal(redundant, 0, `${order}: no delta was sent to a node that had it`)
+  }
+  t.end()
+})
+
+test('depth: the source with the most pending records first, sent in full; candidates count them all', (t) => {
+  const h = holder({ x: 2, y: 5, z: 3 })
+  const r = h.deltasFor([], { mtu: 6, order: 'depth', random: seededRandom(1) })
+  t.deepEqual(r.deltas.map(tag), ['y1', 'y2', 'y3', 'y4', 'y5', 'z1'])
+  t.equal(r.candidates, 10, '10 records wanted to go out')
+  t.equal(r.truncated, true)
+  const all = h.deltasFor([], { mtu: 100, random: seededRandom(1) })
+  t.equal(all.deltas.length, 10)
+  t.equal(all.candidates, 10)
+  t.equal(all.truncated, false)
+  t.end()
+})
+
+test('breadth: rank by rank across sources, each source ascending', (t) => {
+  const h = holder({ x: 2, y: 5, z: 3 })
+  const r = h.deltasFor(digestOf({ y: 1 }), { mtu: 7, order: 'breadth', random: seededRandom(9) })
+  const v = r.deltas.map((d) => `${d.source_id}${d.version}`)
+  t.deepEqual(v.slice(0, 3).sort(), ['x1', 'y2', 'z1'], 'first the oldest pending of every source')
+  t.deepEqual(v.slice(3, 6).sort(), ['x2', 'y3', 'z2'], 'then the second')
+  t.ok(v[6] === 'y4' || v[6] === 'z3', 'then the third rank, y4 or z3 in random order')
+  t.equal(r.candidates, 9, 'y1 is held by the peer')
+  t.end()
+})
+
+test('property: for random states and MTU, min(mtu, total) deltas, per source a prefix in ascending version, depth order by pending count when cut', (t) => {
+  const sources = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), fc.tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 14 })))
+  fc.assert(
+    fc.property(sources, fc.integer({ min: 1, max: 40 }), fc.constantFrom<DeltaOrder>('depth', 'breadth'), fc.integer(), (spec, mtu, order, seed) => {
+      const counts: Record<string, number> = {}
+      const peer: Record<string, number> = {}
+      let total = 0
+      for (const [s, [n, claim]] of Object.entries(spec)) {
+        counts[s] = n
+        peer[s] = Math.min(claim, n + 2)
+        total += Math.max(0, n - peer[s])
+      }
+      const h = holder(counts)
+      const r = h.deltasFor(digestOf(peer), { mtu, order, random: seededRandom(seed) })
+      if (r.candidates !== total || r.deltas.length !== Math.min(mtu, total)) return false
+      const sent = new Map<string, number[]>()
+      const seq: string[] = []
+      for (const d of r.deltas) {
+        if ('prev' in d) return false // everything here is vouched for
+        sent.set(d.source_id, [...(sent.get(d.source_id) ?? []), d.version])
+        if (seq[seq.length - 1] !== d.source_id) seq.push(d.source_id)
+      }
+      for (const [s, vs] of sent) {
+        // A prefix of what the peer lacks: peer+1, peer+2, ...
+        if (!vs.every((v, i) => v === peer[s] + 1 + i)) return false
+      }
+      // When everything fits the order does not matter; when cut, depth sends the most pending first.
+      if (order === 'depth' && total > mtu) {
+        if (seq.length !== sent.size) return false // each source in one block
+        const pending = seq.map((s) => counts[s] - peer[s])
+        for (let i = 1; i < pending.length; i++) if (pending[i] > pending[i - 1]) return false
+      }
+      return true
+    }),
+    { numRuns: 500 },
+  )
+  t.pass('500 random states')
+  t.end()
+})
+
+test('apply: a refused record breaks its source\'s chain for the rest of the response', (t) => {
+  const h = holder({ s: 5 })
+  const rec = new Engine({ id: 'r', accept: (u) => u.key !== 's-3' })
+  const { deltas } = h.deltasFor(rec.digest(), { mtu: 100, random: seededRandom(1) })
+  const res = rec.apply(deltas)
+  t.equal(res.applied, 4, 's-1, s-2, s-4, s-5 applied')
+  t.equal(res.refused, 1)
+  t.deepEqual(res.reasons, ['not accepted'])
+  t.equal(rec.clockOf('s'), 2, 'the clock stops below the refused record')
+  t.equal(res.advanced, 2)
+  // The next exchange asks again from 2, and once s-3 is acceptable the chain completes.
+  const again = h.deltasFor(rec.digest(), { mtu: 100, random: seededRandom(1) })
+  t.deepEqual(again.deltas.map(tag), ['s3', 's4', 's5'], 'asked again from version 2')
+  t.end()
+})
+
+test('apply: invalid objects are refused and break their chain; other sources go on', (t) => {
+  const e = new Engine({ id: 'e' })
+  const res = e.apply([
+    { key: 'a', value: 1, source_id: 'p', version: 1 },
+    { key: 'b', value: 2, source_id: 'p', version: -4 },
+    { key: 'c', value: 3, source_id: 'p', version: 3 },
+    { key: 'd', value: 4, source_id: 'q', version: 2 },
+    'junk',
+  ])
+  t.equal(res.refused, 2)
+  t.equal(res.applied, 3)
+  t.equal(e.clockOf('p'), 1, 'p stops at the invalid record')
+  t.equal(e.clockOf('q'), 2, 'q is unaffected')
+  t.end()
+})
+
+test('records held above the clock go out unlinked, never as candidates, and move no clock', (t) => {
+  const a = new Engine({ id: 'a' })
+  // s-1 never arrived; s-2 came with its explicit link (prev 1): held above the clock.
+  a.apply([{ key: 'k2', value: 2, source_id: 's', version: 2, prev: 1 }])
+  t.equal(a.clockOf('s'), 0, 'held above the clock')
+  t.equal(a.versionOf('k2'), 2)
+  const b = new Engine({ id: 'b' })
+  const r = a.deltasFor(b.digest(), { mtu: 10, random: seededRandom(1) })
+  t.equal(r.candidates, 0, 'not a candidate')
+  t.deepEqual(r.deltas, [{ key: 'k2', value: 2, source_id: 's', version: 2, prev: 1 }], 'sent with its own link')
+  b.apply(r.deltas)
+  t.equal(b.versionOf('k2'), 2, 'b holds it')
+  t.equal(b.clockOf('s'), 0, 'and its clock does not pass the gap')
+  t.end()
+})
+
+test('applying a response twice is counted as redundant and changes nothing', (t) => {
+  const h = holder({ s: 4 })
+  const e = new Engine({ id: 'e' })
+  const { deltas } = h.deltasFor(e.digest(), { mtu: 100, random: seededRandom(3) })
+  t.equal(e.apply(deltas).redundant, 0)
+  const second = e.apply(deltas)
+  t.equal(second.redundant, 4)
+  t.equal(second.applied, 0)
+  t.end()
+})
+
+test('an engine over an existing replica reads and writes it', (t) => {
+  const replica = new Replica({ id: 'x', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10 })
+  const e = new Engine(replica)
+  e.set('k', 1)
+  t.deepEqual(replica.get('k'), { version: 1, value: 1 })
+  t.equal(e.id, 'x')
+  t.end()
+})
+
+test('layering: engine.ts and flow.ts import nothing from streams, transports, stores or node:, and use no timers, Date or Math.random', (t) => {
+  for (const file of ['engine.ts', 'flow.ts']) {
+    const src = readFileSync(new URL(`../../lib/core/${file}`, import.meta.url), 'utf8')
+    const imports = [...src.matchAll(/from '([^']+)'/g)].map((m) => m[1])
+    t.ok(imports.every((p) => p.startsWith('./') || p.startsWith('../protocol/')), `${file} imports only core and protocol: ${imports.join(', ')}`)
+    t.notOk(/setTimeout|setInterval|Date\.|Math\.random/.test(src), `${file}: no timers, clock or ambient randomness`)
+  }
+  t.end()
+})
