@@ -65,6 +65,9 @@ export interface SessionStats {
   staleDropped: number
 }
 
+/** Records of a streamed response between two of its part markers, at least. */
+const PART = 1000
+
 /** The refusal that means this node will never take the record (its `accept` said no). */
 const NOT_ACCEPTED = 'not accepted'
 
@@ -143,6 +146,14 @@ export class Session implements LocalListener {
    * next response record of that source.
    */
   private readonly heads = new Map<string, number>()
+  /**
+   * Per source, how far the links of the response in progress carry our
+   * clock; taken on when the peer ends the response (or a part of it) with
+   * a marker.
+   */
+  private readonly earned = new Map<Source, number>()
+  /** Records sent in the current streamed response since its last part marker. */
+  private sinceMarker = 0
   private closed = false
   /** The peer is behind our gc floors: its updates at or below this version are dropped. */
   private peerLimit = 0
@@ -370,13 +381,20 @@ export class Session implements LocalListener {
     // Outside a response, an explicit link counts only from the source
     // itself (its own writes, pushed in order): a node passing on someone
     // else's record cannot vouch that nothing of it came in between.
+    // Links inside a response move the clock only once the peer ends the
+    // response with a marker: an update pushed into a response that never
+    // ends moves nothing.
     let link = prev
+    let own = false
     if (this.open > 0) {
       if (link === undefined) {
         link = this.heads.get(src.key) ?? 0
         if (rec.version > link) this.heads.set(src.key, rec.version)
       }
-    } else if (link !== undefined && rec.source_id !== this.opts.peer?.id) link = undefined
+    } else if (link !== undefined) {
+      if (rec.source_id === this.opts.peer?.id) own = true
+      else link = undefined
+    }
     try {
       replica.applyRemote(rec, src, this)
     } catch (err) {
@@ -386,7 +404,19 @@ export class Session implements LocalListener {
       return
     }
     if (rprev !== undefined && this.resyncing !== -1 && (this.resyncFloor.get(src) ?? 0) >= rprev) this.resyncFloor.set(src, rec.version)
-    if (link !== undefined && src.clock >= link) replica.advance(src, rec.version)
+    if (link === undefined) return
+    if (own) {
+      if (src.clock >= link) replica.advance(src, rec.version)
+      return
+    }
+    const reach = Math.max(src.clock, this.earned.get(src) ?? 0)
+    if (reach >= link && rec.version > reach) this.earned.set(src, rec.version)
+  }
+
+  /** The peer ended (part of) a response: the clock moves its links earned take effect. */
+  private commit(): void {
+    for (const [src, v] of this.earned) this.replica.advance(src, v)
+    this.earned.clear()
   }
 
   /**
@@ -413,6 +443,11 @@ export class Session implements LocalListener {
     // A `reply` or `final` marker ends one response of the peer to a digest
     // of ours, unless the response goes on by itself (`more` with `stream`).
     // Only such a marker may be adopted from.
+    const answer = (end.reply || end.final) && this.open > 0
+    if (answer) this.commit()
+    // A part marker of a streamed response (`final` with `more` and `stream`)
+    // only commits what its part earned.
+    if (end.final && end.more && end.stream) return
     const ends = (end.reply || end.final) && !(end.more && end.stream)
     const answered = ends && this.open > 0
     if (answered) this.open--
@@ -565,7 +600,18 @@ export class Session implements LocalListener {
       this.streamingResponse = false
       return
     }
-    if (this.respond()) return
+    const before = this.stats.updatesSent
+    if (this.respond()) {
+      // A long stream is cut into parts, so that a receiver's clock keeps up
+      // with it (links move clocks only at markers).
+      this.sinceMarker += this.stats.updatesSent - before
+      if (this.sinceMarker >= PART) {
+        this.sinceMarker = 0
+        this.send(encodeDone(true, true, true, this.ackCount(), false, true))
+      }
+      return
+    }
+    this.sinceMarker = 0
     this.streamingResponse = false
     this.sendFinalEntries(null, false)
     this.send(encodeDone(true, false, true, this.ackCount()))

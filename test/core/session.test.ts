@@ -49,8 +49,7 @@ test('a cut response goes on by itself, mtu at a time, and closes with a final m
 
 test('a live push advances the clock only when its predecessor is covered', (t) => {
   const b = replica('b')
-  const { s } = session(b)
-  s.start() // b asked once, so response updates count as ordered
+  const { s } = session(b, 10, 'depth', 1, 'a') // the source itself pushing its own writes
   s.receive({ key: 'x', value: 1, source_id: 'a', version: 5, prev: 0 })
   t.equal(b.clock.get('a'), 5, 'prev 0 is covered: clock 5')
   s.receive({ key: 'y', value: 1, source_id: 'a', version: 9, prev: 7 })

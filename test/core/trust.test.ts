@@ -21,6 +21,17 @@ function victimWithB(n: number): Replica {
   return v
 }
 
+test('an update pushed into a response that never ends moves no clock', (t) => {
+  const v = victimWithB(8)
+  const { s } = session(v)
+  s.start()
+  s.receive({ key: 'gap', value: 1, source_id: 'b', version: 1000 })
+  t.equal(v.clock.get('b'), 8, 'no marker from the peer: the clock stays')
+  s.close()
+  t.equal(v.clock.get('b'), 8, 'and the session ending does not move it either')
+  t.end()
+})
+
 test('an update without prev that answers no digest of ours moves no clock', (t) => {
   const v = victimWithB(8)
   t.equal(v.clock.get('b'), 8, 'the victim covers b up to 8')
@@ -45,11 +56,11 @@ test('inside a response, a refused record breaks its chain, and the next exchang
   s.receive(rec('bad', 2, 'b', { sig: 'forged' }))
   s.receive(rec('a3', 3, 'b', { sig: 'good' }))
   t.deepEqual(port.invalids, ['bad signature'], 'the middle record was refused')
-  t.equal(v.clock.get('b'), 1, 'the clock stops below the refused record')
+  t.equal(v.clock.get('b'), -Infinity, 'no clock moves before the response ends')
   t.equal(v.get('a3').value, 3, 'the record after it is held all the same')
   s.receive({ digest: true, source_id: 'b', version: 3 })
   s.receive({ digest: true, done: true, reply: true })
-  t.equal(v.clock.get('b'), 1, 'and the end of the response adopts nothing past the break')
+  t.equal(v.clock.get('b'), 1, 'at its end the clock stops below the refused record, and adopts nothing past it')
   port.take()
   s.start()
   const asked = port.take()
@@ -66,6 +77,7 @@ test('a record this node\'s accept refuses does not hold its source\'s clock bac
   s.receive(rec('a1', 1))
   s.receive(rec('forbidden', 2))
   s.receive(rec('a3', 3))
+  s.receive({ digest: true, done: true, reply: true })
   t.deepEqual(port.invalids, ['not accepted'], 'refused by policy')
   t.equal(v.clock.get('b'), 3, 'the chain goes on past it: it will never be taken anyway')
   t.end()
