@@ -136,8 +136,17 @@ export class Session implements LocalListener {
   private overflow = false
   private readonly scratch: Message[] = []
   private readonly slot: UpdateSlot = { rec: null as unknown as Rec, prev: undefined, rprev: undefined }
-  /** Digests we sent that have not been answered by a reply digest. */
-  private awaiting = 0
+  /** An exchange we started is waiting for the peer's reply digest. */
+  private awaiting = false
+  /**
+   * Answers owed to the peer, written when our output has room again: the
+   * latest leg-1 digest to answer, and our leg 3. Output never grows by more
+   * than one answer of each while the peer does not read, and input is
+   * always read, so two nodes whose outputs are both full cannot wait on
+   * each other.
+   */
+  private owedAnswer: (() => void) | null = null
+  private owedFinish: (() => void) | null = null
   /** Responses of the peer to our digests that have not ended yet. */
   private open = 0
   /**
@@ -225,12 +234,12 @@ export class Session implements LocalListener {
     const verify = now - this.lastVerify >= (this.opts.verifyInterval ?? 60_000)
     if (verify) this.lastVerify = now
     this.sendDigest(false, false, false, false, verify)
-    this.awaiting++
+    this.awaiting = true
   }
 
   /** Whether an exchange we started is still waiting for the peer's reply digest. */
   get inFlight(): boolean {
-    return this.awaiting > 0
+    return this.awaiting
   }
 
   /**
@@ -488,8 +497,37 @@ export class Session implements LocalListener {
       this.selfLimit = this.ahead(d.entries)
       verify = this.verify(d.entries)
     }
-    if (!end.reply) this.answer(resyncRequest ? digest : null, verify)
-    else this.finish(d, digest, mayAdopt)
+    if (!end.reply) {
+      const resync = resyncRequest ? digest : null
+      this.owedAnswer = () => this.answer(resync, verify)
+    } else {
+      this.finish(d, mayAdopt)
+      this.owedFinish = () => this.leg3(digest, end.more && !end.stream)
+    }
+    this.payDebts()
+  }
+
+  /** Whether an answer waits for room in our output (see `payDebts`). */
+  get owes(): boolean {
+    return this.owedAnswer !== null || this.owedFinish !== null
+  }
+
+  /**
+   * Write the answers owed to the peer, as far as our output has room (or
+   * regardless, when the reader just asked for more: `demand`).
+   */
+  payDebts(demand = false): void {
+    if (this.closed) return
+    if (this.owedFinish !== null && (demand || this.port.room())) {
+      const f = this.owedFinish
+      this.owedFinish = null
+      f()
+    }
+    if (this.owedAnswer !== null && (demand || this.port.room())) {
+      const f = this.owedAnswer
+      this.owedAnswer = null
+      f()
+    }
   }
 
   /**
@@ -502,7 +540,7 @@ export class Session implements LocalListener {
     // A cut answer to an ordinary digest goes on by itself as the link drains.
     this.streaming = truncated && resync === null
     this.sendDigest(true, truncated, resync !== null, this.streaming, verify)
-    this.open++
+    if (this.open < 2) this.open++
   }
 
   /**
@@ -534,8 +572,8 @@ export class Session implements LocalListener {
     return carried
   }
 
-  /** Leg 2 arrived: the responder's updates, then its digest; send leg 3. */
-  private finish(d: Digest, digest: Map<Source, number>, mayAdopt: boolean): void {
+  /** Leg 2 arrived: the responder's updates, then its digest: adopt from it (leg 3 follows). */
+  private finish(d: Digest, mayAdopt: boolean): void {
     const end = d.end
     // After a resync nothing is adopted: it answered from how far the resync
     // had come, which can be above our clock; its chain links still move
@@ -545,14 +583,21 @@ export class Session implements LocalListener {
       this.resyncing = -1
     }
     if (mayAdopt && !end.resync) this.adopt(d.entries, end.ack !== undefined)
+    this.awaiting = false
+  }
+
+  /**
+   * Leg 3: what the responder lacks, our clock entries and the `final`
+   * marker. `again`: its answer was cut and will not stream, so another
+   * exchange is needed.
+   */
+  private leg3(digest: Map<Source, number>, again: boolean): void {
     this.upto.clear()
     const truncated = this.respond()
     this.streaming = truncated
     this.sendFinalEntries(digest, truncated)
     this.send(encodeDone(true, truncated, true, this.ackCount(), false, this.streaming))
-    if (this.awaiting > 0) this.awaiting--
-    // A cut answer the peer does not stream needs another exchange.
-    if (end.more && !end.stream) this.port.wantExchange()
+    if (again) this.port.wantExchange()
   }
 
   /** The highest of our gc floors that the peer's clock (its digest) is below; 0 when none. */
@@ -773,7 +818,7 @@ export class Session implements LocalListener {
     }
     this.send(encodeDone(reply, more, false, this.ackCount(), resync || answersResync, stream))
     this.stats.digestsSent++
-    // The peer answers this digest with a response (leg 2 or leg 3).
-    if (!reply) this.open++
+    // The peer answers this digest with a response (leg 2).
+    if (!reply && this.open < 2) this.open++
   }
 }

@@ -22,12 +22,11 @@ export interface Outlet {
 }
 
 /** The outlet of an object-mode stream: messages are its objects. */
-export function objectOutlet(stream: Duplex, onPush: () => void): Outlet {
+export function objectOutlet(stream: Duplex): Outlet {
   let put = 0
   return {
     put(msg) {
       put++
-      onPush()
       stream.push(msg)
     },
     position: () => put,
@@ -51,18 +50,13 @@ export interface BindingOwner {
  * - outgoing: a response is at most `mtu` updates; pushes are only queued
  *   while the buffer is under its highWaterMark, otherwise the session asks
  *   for an exchange, started here once the reader has drained the buffer;
- * - incoming: while our outgoing buffer is full, the write callback is held,
- *   so a peer that never reads cannot make us buffer without bound.
+ * - incoming: always read; while our outgoing buffer is full, the answers
+ *   input calls for wait in the session (at most one of each kind), so a
+ *   peer that never reads cannot make us buffer without bound, and two
+ *   nodes with full outputs never wait on each other.
  */
 export class Binding implements SessionPort {
   readonly session: Session
-  private heldCallback: ((err?: Error | null) => void) | null = null
-  /**
-   * The reader asked for more (`_read`) and we have pushed nothing since. The
-   * stream calls `_read` again only after our next push, so while this is
-   * set a write must never wait for `_read`.
-   */
-  private demand = false
   private wanted = false
   private digestEnd = 0
   private closed = false
@@ -74,7 +68,7 @@ export class Binding implements SessionPort {
     private readonly owner: BindingOwner,
     outlet?: Outlet,
   ) {
-    this.outlet = outlet ?? objectOutlet(stream, () => this.pushed())
+    this.outlet = outlet ?? objectOutlet(stream)
     this.session = new Session(replica, this, opts)
   }
   private readonly outlet: Outlet
@@ -90,11 +84,6 @@ export class Binding implements SessionPort {
     if (this.closed) return
     if (this.outlet.putLinked !== undefined) this.outlet.putLinked(rec, prev)
     else this.outlet.put(encodePush(rec, prev))
-  }
-
-  /** The outlet handed something to the stream (which resets its `_read` state). */
-  pushed(): void {
-    this.demand = false
   }
 
   room(): boolean {
@@ -139,39 +128,39 @@ export class Binding implements SessionPort {
     }
   }
 
-  /** After some input was processed: let the writer go on, unless our output is full. */
+  /**
+   * After some input was processed: go on with what waits for room, and
+   * take the next input at once. Input is never held: what it would make
+   * us write waits in the session instead (one answer of each kind), so two
+   * nodes with full outputs never wait on each other.
+   */
   settle(callback: (err?: Error | null) => void): void {
-    if (this.session.streaming && this.room()) this.session.continueStream()
-    if (this.wanted && this.room() && !this.session.inFlight) this.exchange()
-    if (this.closed || this.room() || this.demand) callback()
-    else this.heldCallback = callback
+    this.progress(false)
+    callback()
   }
 
   /**
    * The reader wants more (the stream called `_read`). The buffer may still
-   * hold what it is about to take, so demand, not `room()`, decides here:
-   * resume a held write and start a wanted exchange. If nothing is pushed
-   * now, the stream calls `_read` again after our next push.
+   * hold what it is about to take, so demand, not `room()`, decides here. If
+   * nothing is pushed now, the stream calls `_read` again after our next push.
    */
   read(): void {
-    this.demand = true
-    const cb = this.heldCallback
-    if (cb !== null) {
-      this.heldCallback = null
-      cb()
-    }
-    if (this.session.streaming) this.session.continueStream()
-    if (this.wanted && !this.session.inFlight) this.exchange()
+    this.progress(true)
     this.owner.onRoom(this)
+  }
+
+  /** Owed answers, a streamed response, a wanted exchange: whatever has room (or demand) now. */
+  private progress(demand: boolean): void {
+    if (this.closed) return
+    this.session.payDebts(demand)
+    if (this.session.streaming && (demand || this.room())) this.session.continueStream()
+    if (this.wanted && (demand || this.room()) && !this.session.inFlight) this.exchange()
   }
 
   close(): void {
     if (this.closed) return
     this.closed = true
     this.session.close()
-    const cb = this.heldCallback
-    this.heldCallback = null
-    cb?.()
     this.owner.onClose(this)
   }
 

@@ -100,7 +100,6 @@ export class WireStream extends Duplex {
     this.pending = []
     this.pendingBytes = 0
     this.pushedBytes += chunk.length
-    this.binding.pushed()
     this.push(chunk)
   }
 

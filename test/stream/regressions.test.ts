@@ -5,7 +5,7 @@
 import test from 'tape'
 import { PassThrough } from 'readable-stream'
 import { Gossip, base, type Rec } from '../../lib/index.ts'
-import { config, connect, node, quiet, sameState, until } from '../support/streams.ts'
+import { config, connect, node, quiet, sameState, turn, until } from '../support/streams.ts'
 
 test('a late joiner with max_history 2 receives all 25 keys', async (t) => {
   const a = node('A', { max_history: 2 })
@@ -178,5 +178,20 @@ test('base.resolution.lww_vs_clock works over streams', async (t) => {
   g.write({ key: 'x', value: 0, source_id: 'B', version: 4 })
   await quiet()
   t.equal(g.get('x').value, 1, 'the newer applied, the older refused')
+  t.end()
+})
+
+test('two peer streams piped both ways do not wait on each other when both outputs fill (writes after piping)', async (t) => {
+  const a = node('a')
+  const b = node('b')
+  const sa = a.createStream()
+  const sb = b.createStream()
+  sa.pipe(sb).pipe(sa)
+  await turn()
+  for (let i = 0; i < 50; i++) a.set(`a${i}`, i)
+  for (let i = 0; i < 50; i++) b.set(`b${i}`, i)
+  sa.gossip()
+  await until(() => a.size === 100 && b.size === 100, 2000, 'both hold every key')
+  t.pass('both sides got all 100 keys (before: each held its write callback until the other read, and both stopped at 60 and 51)')
   t.end()
 })

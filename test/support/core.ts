@@ -84,7 +84,13 @@ export function link(a: Replica, b: Replica, mtu = 10, order: DeltaOrder = 'dept
     A.s.start()
     n++
     run()
-    while (A.port.wants || B.port.wants || A.s.streaming || B.s.streaming) {
+    while (A.port.wants || B.port.wants || A.s.streaming || B.s.streaming || A.s.owes || B.s.owes) {
+      if (A.s.owes || B.s.owes) {
+        A.s.payDebts(true)
+        B.s.payDebts(true)
+        run()
+        continue
+      }
       if (A.s.streaming || B.s.streaming) {
         if (A.s.streaming) A.s.continueStream()
         if (B.s.streaming) B.s.continueStream()

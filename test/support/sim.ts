@@ -210,8 +210,10 @@ export class Sim {
       const pj = this.nodes[j].ports[i]!
       const si = this.nodes[i].sessions[j]!
       const sj = this.nodes[j].sessions[i]!
-      // A cut response goes on by itself once the link has drained.
-      if (si.streaming) si.continueStream()
+      // Owed answers and cut responses go on by themselves once the link has drained.
+      if (si.owes) si.payDebts(true)
+      else if (sj.owes) sj.payDebts(true)
+      else if (si.streaming) si.continueStream()
       else if (sj.streaming) sj.continueStream()
       else if (pi.wanted) {
         pi.wanted = false
@@ -369,9 +371,14 @@ export class Sim {
     // Streamed responses finish on their own; let them, tick by tick.
     for (let guard = 0; guard < 10_000; guard++) {
       let any = false
-      for (const node of this.nodes) for (const sess of node.sessions) if (sess?.streaming) {
-        sess.continueStream()
-        any = true
+      for (const node of this.nodes) for (const sess of node.sessions) {
+        if (sess?.owes) {
+          sess.payDebts(true)
+          any = true
+        } else if (sess?.streaming) {
+          sess.continueStream()
+          any = true
+        }
       }
       if (!any) break
       this.drain()
