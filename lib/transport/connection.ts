@@ -23,8 +23,9 @@ export interface PeerInfo {
  * (ndjson both ways). Whatever the peer or the socket does, nothing here
  * throws or emits 'error' outside: every failure ends in `close(reason)`.
  *
- * Budgets (from the network's options): the hello must come within
- * `helloTimeout`; past it, `sweep` closes a connection that sent nothing for
+ * Budgets (from the network's options): the hello, and then the peer's
+ * first protocol bytes, must each come within `helloTimeout`; past them,
+ * `sweep` closes a connection that sent nothing for
  * `idleTimeout` or left its output full for `stallTimeout`, and a peer that
  * sends more than `invalidBudget` invalid objects in a minute is cut off.
  */
@@ -120,6 +121,15 @@ export class Connection implements PeerInfo {
         if (head.length > nl + 1) stream.write(head.subarray(nl + 1))
         socket.pipe(stream).pipe(socket)
         stream.gossip()
+        // Both sides start an exchange at once: a peer that says nothing
+        // after its hello is not one, and gives its slot back quickly.
+        this.helloTimer = net.timers.setTimeout(() => {
+          this.helloTimer = null
+          if (this.stream !== null && this.stream.stats.bytesIn === 0) {
+            net.count('idle')
+            this.close('silent after its hello')
+          }
+        }, net.helloTimeout)
         resolve(this)
       }
       socket.on('data', onData)
