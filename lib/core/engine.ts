@@ -1,5 +1,8 @@
-import { selectDelta, type Candidate } from './delta.ts'
-import { RefusedError, Replica, type ReplicaOptions } from './replica.ts'
+import type { Source } from './clock.ts'
+import { selectDelta } from './delta.ts'
+import { Inbound } from './inbound.ts'
+import { Replica, type ReplicaOptions } from './replica.ts'
+import { heldAbove, plan } from './responder.ts'
 import { resolution, sort } from './resolve.ts'
 import type { DeltaOrder, JsonValue, PeerLabel, RandomFn, Rec, Versioned } from './types.ts'
 import { sourceKey } from './types.ts'
@@ -83,7 +86,7 @@ export interface ApplyResult {
   redundant: number
   /** Records refused before `resolve`: invalid, not admitted, or a user function threw. */
   refused: number
-  /** Records that moved this node's clock. */
+  /** Sources whose clock the response moved. */
   advanced: number
   /** Why each refused record was refused, in order. */
   reasons: string[]
@@ -143,60 +146,31 @@ export class Engine {
       const v = Number.isFinite(e.version) && e.version > 0 ? e.version : 0
       if ((theirs.get(k) ?? 0) < v) theirs.set(k, v)
     }
-    const candidates: Candidate[] = []
-    let total = 0
-    for (const src of this.replica.clock.values()) {
-      const f = theirs.get(src.key) ?? 0
-      // Candidates lie in (f, clock]: none when the peer covers our clock.
-      if (f >= src.clock) continue
-      const log = src.log
-      if (log.size === 0 || log.maxVersion <= f) continue
-      const from = log.firstAfter(f)
-      // Only records our clock vouches for count; those above it never cut a response.
-      const count = log.liveFrom(from) - log.liveFrom(log.firstAfter(src.clock))
-      if (count > 0) {
-        candidates.push({ src, from, count })
-        total += count
-      }
-    }
+    const floorOf = (src: Source) => theirs.get(src.key) ?? 0
+    const { candidates, total } = plan(this.replica, floorOf, false, 0, () => 0)
     const mtu = opts.mtu
     const sel = candidates.length === 0 ? null : selectDelta(candidates, mtu, opts.order ?? 'depth', opts.random)
     const deltas: Delta[] = []
     for (const rec of sel?.recs ?? []) {
       const src = this.replica.sourceOf(rec)
       // Forgotten tombstones above the peer's entry: we cannot vouch for the gap.
-      deltas.push(src.gc <= (theirs.get(src.key) ?? 0) ? rec : encodePush(rec, rec.version - 1))
+      deltas.push(src.gc <= floorOf(src) ? rec : encodePush(rec, rec.version - 1))
     }
     const truncated = sel?.truncated === true
-    if (!truncated) this.heldAbove(theirs, mtu - deltas.length, deltas)
+    if (!truncated) heldAbove(this.replica, floorOf, mtu - deltas.length, (rec) => deltas.push(encodePush(rec, rec.version - 1)))
     return { deltas, candidates: total, truncated }
-  }
-
-  /** Records held above our clock that the peer's digest does not cover, unlinked, within `budget`. */
-  private heldAbove(theirs: Map<string, number>, budget: number, out: Delta[]): void {
-    const recs: Rec[] = []
-    for (const src of this.replica.clock.values()) {
-      if (budget <= 0) return
-      const log = src.log
-      const floor = Math.max(src.clock, theirs.get(src.key) ?? 0)
-      if (log.size === 0 || log.maxVersion <= floor) continue
-      recs.length = 0
-      log.take(log.firstAfter(floor), budget, recs)
-      for (const rec of recs) out.push(encodePush(rec, rec.version - 1))
-      budget -= recs.length
-    }
   }
 
   /**
    * Apply a response to one of this node's digests (another engine's
-   * `deltasFor`, in its order). Each object is validated as untrusted input.
+   * `deltasFor`, in its order). Each object is validated as untrusted input;
+   * the response's chain links move clocks once it is all applied.
    */
   apply(deltas: Iterable<unknown>): ApplyResult {
     const r: ApplyResult = { applied: 0, rejected: 0, redundant: 0, refused: 0, advanced: 0, reasons: [] }
     const replica = this.replica
     const redundantBefore = replica.stats.redundant
-    // Per source key: the implicit link of the next record without `prev`.
-    const heads = new Map<string, number>()
+    const inbound = new Inbound(replica, this.peer, null)
     const slot = this.slot
     for (const obj of deltas) {
       const bad = typeof obj !== 'object' || obj === null || Array.isArray(obj) ? 'expected an update object' : readUpdate(obj as Record<string, unknown>, this.limits, false, slot)
@@ -206,40 +180,19 @@ export class Engine {
         // An invalid record of a known source still breaks that source's chain.
         const o = obj as { source_id?: unknown; gen?: unknown } | null
         if (o !== null && typeof o === 'object' && typeof o.source_id === 'string') {
-          heads.set(sourceKey(o.source_id, typeof o.gen === 'string' ? o.gen : undefined), Infinity)
+          inbound.breakChain(sourceKey(o.source_id, typeof o.gen === 'string' ? o.gen : undefined), Infinity)
         }
         continue
       }
-      const rec = slot.rec
-      const key = sourceKey(rec.source_id, rec.gen)
-      const refused = replica.admit(rec, this.peer)
-      const src = refused === null ? replica.admitSource(rec) : undefined
-      if (src === undefined) {
+      const applied = replica.stats.applied
+      const outcome = inbound.take(slot.rec, slot.prev, true, 0)
+      if ('refused' in outcome) {
         r.refused++
-        r.reasons.push(refused ?? `too many sources (maxSources is ${replica.maxSources})`)
-        breakChain(heads, key, rec.version)
-        continue
-      }
-      let link = slot.prev
-      if (link === undefined) {
-        link = heads.get(key) ?? 0
-        if (rec.version > link) heads.set(key, rec.version)
-      }
-      try {
-        if (replica.applyRemote(rec, src)) r.applied++
-        else r.rejected++
-      } catch (err) {
-        if (!(err instanceof RefusedError)) throw err
-        r.refused++
-        r.reasons.push(err.reason)
-        breakChain(heads, key, rec.version)
-        continue
-      }
-      if (src.clock >= link && rec.version > src.clock) {
-        replica.advance(src, rec.version)
-        r.advanced++
-      }
+        r.reasons.push(outcome.refused)
+      } else if (replica.stats.applied > applied) r.applied++
+      else r.rejected++
     }
+    r.advanced = inbound.commit()
     r.redundant = replica.stats.redundant - redundantBefore
     return r
   }
@@ -280,9 +233,4 @@ export class Engine {
   clockOf(source_id: string, gen?: string): number {
     return this.replica.clock.find(source_id, gen)?.clock ?? 0
   }
-}
-
-/** A record of this source was not taken: later ones in the response must not carry the clock past it. */
-function breakChain(heads: Map<string, number>, key: string, version: number): void {
-  if ((heads.get(key) ?? 0) < version) heads.set(key, version)
 }

@@ -76,7 +76,7 @@ const hostile = (w: World, mode: Mode, extra: Partial<Parameters<typeof HostileC
 async function stillConverging(t: test.Test, w: World): Promise<void> {
   for (let i = 0; i < 10; i++) w.b.set(`after${i}`, { priority: 1, n: i })
   t.ok(w.v.set('v-after', { priority: 1 }) !== undefined, 'v can still write')
-  await waitFor(() => w.v.get('after9').value !== null && w.b.get('v-after').value !== null, 20_000, 'writes after the attack')
+  await waitFor(() => w.v.get('after9').value !== null && w.b.get('v-after').value !== null, 60_000, 'writes after the attack')
   t.pass('writes on both sides still replicate')
 }
 

@@ -1,0 +1,130 @@
+import type { Source } from './clock.ts'
+import { RefusedError, type LocalListener, type Replica } from './replica.ts'
+import type { PeerLabel, Rec } from './types.ts'
+import { sourceKey } from './types.ts'
+
+/** The refusal that means this node will never take the record (its `accept` said no). */
+const NOT_ACCEPTED = 'not accepted'
+
+/** What became of one update from the peer. */
+export type Outcome =
+  /** Applied, or lost under `resolve`: either way taken into account. */
+  | { readonly taken: Source }
+  /** Dropped on purpose: the peer is behind our gc floors and the record is old. */
+  | { readonly dropped: true }
+  /** Refused, and why. */
+  | { readonly refused: string }
+
+/**
+ * How one peer's updates move this node's clocks.
+ *
+ * Invariants:
+ * - A clock moves only along a link whose `prev` it covers: explicit, or
+ *   inside a response on a reliable link the record of the same source the
+ *   peer sent before it on this link (`heads`, from 0).
+ * - Links inside a response are `earned` and take effect only when the peer
+ *   ends the response (or a part of it) with a marker (`commit`): an update
+ *   pushed into a response that never ends moves nothing.
+ * - Outside a response an explicit link counts only from the source itself
+ *   (the peer whose id is the record's `source_id`), pushing its own writes.
+ * - A record not taken breaks its chain: later links of its source on this
+ *   link do not pass it, no clock entry of the peer is adopted at or above
+ *   it (`cap`), and a refetch is due. A record this node's own `accept`
+ *   refuses breaks nothing: it will never be taken.
+ */
+export class Inbound {
+  /** Per source key, the implicit `prev` of the peer's next response record of that source. */
+  private readonly heads = new Map<string, number>()
+  /** Per source, how far the links of the response in progress carry our clock. */
+  private readonly earned = new Map<Source, number>()
+  /** Per source key, the lowest version of a record not taken since the last refetch. */
+  private readonly broken = new Map<string, number>()
+  /** A record was not taken: the next exchange should ask from exactly our clock. */
+  refetchDue = false
+
+  constructor(
+    private readonly replica: Replica,
+    private readonly peer: PeerLabel,
+    private readonly from: LocalListener | null,
+  ) {}
+
+  /**
+   * One validated update. `inResponse`: a response of the peer to a digest
+   * of ours is open; `dropAtOrBelow`: the peer is behind our gc floors.
+   */
+  take(rec: Rec, prev: number | undefined, inResponse: boolean, dropAtOrBelow: number): Outcome {
+    if (rec.version <= dropAtOrBelow) {
+      // Dropped on purpose (it may be a record a forgotten tombstone deleted): not asked for again.
+      this.stopChain(sourceKey(rec.source_id, rec.gen), rec.version)
+      return { dropped: true }
+    }
+    const replica = this.replica
+    const refused = replica.admit(rec, this.peer)
+    const src = refused === null ? replica.admitSource(rec) : undefined
+    if (refused !== null || src === undefined) {
+      if (refused !== NOT_ACCEPTED) this.breakChain(sourceKey(rec.source_id, rec.gen), rec.version)
+      return { refused: refused ?? `too many sources (limits.maxSources is ${replica.maxSources})` }
+    }
+    // Share one copy of the id: records from a parser each carry their own.
+    ;(rec as { source_id: string }).source_id = src.id
+    let link = prev
+    let own = false
+    if (inResponse) {
+      if (link === undefined) {
+        link = this.heads.get(src.key) ?? 0
+        if (rec.version > link) this.heads.set(src.key, rec.version)
+      }
+    } else if (link !== undefined) {
+      if (rec.source_id === this.peer.id) own = true
+      else link = undefined
+    }
+    try {
+      replica.applyRemote(rec, src, this.from)
+    } catch (err) {
+      if (!(err instanceof RefusedError)) throw err
+      this.breakChain(src.key, rec.version)
+      return { refused: err.reason }
+    }
+    if (link !== undefined) {
+      if (own) {
+        if (src.clock >= link) replica.advance(src, rec.version)
+      } else {
+        const reach = Math.max(src.clock, this.earned.get(src) ?? 0)
+        if (reach >= link && rec.version > reach) this.earned.set(src, rec.version)
+      }
+    }
+    return { taken: src }
+  }
+
+  /** The peer ended (part of) a response: the clock moves its links earned take effect. Returns how many. */
+  commit(): number {
+    const n = this.earned.size
+    for (const [src, v] of this.earned) this.replica.advance(src, v)
+    this.earned.clear()
+    return n
+  }
+
+  /** The highest version of `src` a clock entry of the peer may be adopted at: below any break. */
+  cap(src: Source, version: number): number {
+    const b = this.broken.get(src.key)
+    return b !== undefined && b <= version ? b - 1 : version
+  }
+
+  /** A refetch is starting: records not taken are asked for again. */
+  refetching(): void {
+    this.refetchDue = false
+    this.broken.clear()
+  }
+
+  /** A record of this source (key) was not taken (see the invariants). */
+  breakChain(key: string, version: number): void {
+    this.stopChain(key, version)
+    const b = this.broken.get(key)
+    if (b === undefined || version < b) this.broken.set(key, version)
+    this.refetchDue = true
+  }
+
+  private stopChain(key: string, version: number): void {
+    if ((this.heads.get(key) ?? 0) < version) this.heads.set(key, version)
+  }
+}

@@ -1,0 +1,87 @@
+import type { Source } from './clock.ts'
+import type { Replica } from './replica.ts'
+import type { DigestMsg } from '../protocol/messages.ts'
+
+/**
+ * What a node knows of one peer: the clock its digests claimed, what was
+ * sent it and not yet acknowledged, where the current response leaves it,
+ * and whether either side is behind the other's gc floors.
+ *
+ * Invariant: `floor(src)` never exceeds what the peer holds of `src` or has
+ * on its way to it over a sound link; a send the peer acknowledged (lossy
+ * links) without its clock showing it is forgotten, so it is sent again.
+ */
+export class PeerView {
+  /** Objects sent to and received from the peer on this link; its `ack` counts ours. */
+  sent = 0
+  received = 0
+  acked = 0
+  /** Per source, the highest version the peer's digests claimed. */
+  readonly claimed = new Map<Source, number>()
+  /** Per source, where the current response (all its parts) leaves the peer (for `upto`). */
+  readonly upto = new Map<Source, number>()
+  /** Per source, the highest record held above our clock already sent to the peer. */
+  readonly heldAboveSent = new Map<Source, number>()
+  /** Per source whose tombstones we forgot above the peer's floor, the highest record sent it unlinked. */
+  readonly unlinkedSent = new Map<Source, number>()
+  /** The peer is behind our gc floors: its updates at or below this version are dropped. */
+  peerLimit = 0
+  /**
+   * We are behind the peer's gc floors: it forgot tombstones we never got, so
+   * our records at or below this version may be ones those deleted. We hold
+   * them back from it (it would drop them) and vouch for nothing below it.
+   */
+  selfLimit = 0
+  /** Per source, the highest vouched version sent and the message that carried it. */
+  private readonly inflight = new Map<Source, { v: number; seq: number }>()
+
+  constructor(private readonly lossy: boolean) {}
+
+  /** The peer's digest said it holds `src` up to `v`. */
+  claim(src: Source, v: number): void {
+    if ((this.claimed.get(src) ?? 0) < v) this.claimed.set(src, v)
+  }
+
+  /** What the peer holds of `src` or is about to (see the invariant). */
+  floor(src: Source): number {
+    const claimed = this.claimed.get(src) ?? 0
+    const f = this.inflight.get(src)
+    if (f === undefined) return claimed
+    if (f.v > claimed && f.seq > this.acked) return f.v
+    this.inflight.delete(src)
+    return claimed
+  }
+
+  /** A vouched record of `src` at `v` just went out. */
+  noteSent(src: Source, v: number): void {
+    const f = this.inflight.get(src)
+    if (f === undefined || f.v < v) this.inflight.set(src, { v, seq: this.sent })
+  }
+
+  /**
+   * The `upto` of a reply or final entry. On a lossy link every entry of a
+   * complete response carries one (entries without it are not adopted) and
+   * a cut response's carry none; on a reliable link only where the peer must
+   * check that it received what we sent.
+   */
+  uptoFor(src: Source, cut: boolean): number | undefined {
+    if (!this.lossy) return this.upto.get(src)
+    if (cut) return undefined
+    return this.upto.get(src) ?? this.claimed.get(src) ?? 0
+  }
+
+  /**
+   * From the peer's whole clock (a leg 1 or 2 digest): who is behind whose
+   * gc floors. `digest` maps our known sources to the peer's versions.
+   */
+  judge(replica: Replica, digest: Map<Source, number>, entries: readonly DigestMsg[]): void {
+    let peer = 0
+    for (const src of replica.clock.values()) {
+      if (src.gc > peer && (digest.get(src) ?? 0) < src.gc) peer = src.gc
+    }
+    let self = 0
+    for (const e of entries) if (e.gc > self && e.gc > (replica.clock.find(e.source_id, e.gen)?.clock ?? 0)) self = e.gc
+    this.peerLimit = peer
+    this.selfLimit = self
+  }
+}

@@ -1,0 +1,178 @@
+import type { Source } from './clock.ts'
+import { selectDelta, type Candidate } from './delta.ts'
+import type { PeerView } from './peer-view.ts'
+import type { Replica } from './replica.ts'
+import type { DeltaOrder, RandomFn, Rec } from './types.ts'
+import { encodeDigest, encodePush, type WireMessage } from '../protocol/messages.ts'
+
+/**
+ * Answering a peer from state (ALGORITHM.md rules 1 and 2).
+ *
+ * Per source, records go in ascending version from the peer's floor, and
+ * only a suffix is left for later. A record is *vouched* (linked in a chain
+ * the receiver's clock may follow) when our clock covers it and we forgot
+ * no tombstone of its source above the floor (`gc`), nor are we behind the
+ * peer's floors (`hold`); otherwise it goes linked to its own version minus
+ * one, so it cannot move anyone's clock across a gap.
+ */
+
+/** The records a peer lacks, source by source, from the floors given. */
+export interface Planned {
+  readonly candidates: Candidate[]
+  /** Records that wanted to go out (vouched ones; those held above our clock never count). */
+  readonly total: number
+}
+
+/**
+ * `floorOf(src)`: what the peer holds of `src`. `exact`: a resync asks from
+ * exactly its floors and takes everything; `hold`: our records at or below
+ * it are held back; `sentOf(src)`: how far unvouched records already went.
+ */
+export function plan(replica: Replica, floorOf: (src: Source) => number, exact: boolean, hold: number, sentOf: (src: Source) => number): Planned {
+  const candidates: Candidate[] = []
+  let total = 0
+  for (const src of replica.clock.values()) {
+    const f = floorOf(src)
+    const start = exact || (src.gc <= f && hold <= f) ? f : Math.max(f, sentOf(src), hold)
+    const log = src.log
+    if (log.size === 0 || log.maxVersion <= start) continue
+    const from = log.firstAfter(start)
+    const count = exact ? log.liveFrom(from) : log.liveFrom(from) - log.liveFrom(log.firstAfter(src.clock))
+    if (count > 0) {
+      candidates.push({ src, from, count })
+      total += count
+    }
+  }
+  return { candidates, total }
+}
+
+/**
+ * Records held above our clock (their predecessors never reached us; after
+ * a node lost its data, perhaps never will), from `startOf(src)` on, at most
+ * `budget`, to `out`; returns how many.
+ */
+export function heldAbove(replica: Replica, startOf: (src: Source) => number, budget: number, out: (rec: Rec, src: Source) => void): number {
+  let sent = 0
+  const recs: Rec[] = []
+  for (const src of replica.clock.values()) {
+    if (budget <= 0) break
+    const log = src.log
+    const floor = Math.max(src.clock, startOf(src))
+    if (log.size === 0 || log.maxVersion <= floor) continue
+    recs.length = 0
+    log.take(log.firstAfter(floor), budget, recs)
+    for (const rec of recs) out(rec, src)
+    budget -= recs.length
+    sent += recs.length
+  }
+  return sent
+}
+
+/** Where a responder writes. */
+export interface Outgoing {
+  send(msg: WireMessage): void
+  sendLinked(rec: Rec, prev: number): void
+}
+
+export interface ResponderOptions {
+  readonly mtu: number
+  readonly order: DeltaOrder
+  readonly random: RandomFn
+  readonly lossy: boolean
+}
+
+/**
+ * The responses of one session, over what the session knows of its peer.
+ * Beyond the rules above: records held above our clock go to the peer once
+ * per session when a response has room left; records of sources found
+ * different by verification (`full`) go in full, unlinked, likewise.
+ */
+export class Responder {
+  /** Per source to send in full (unlinked), the version sent up to. */
+  readonly full = new Map<Source, number>()
+
+  constructor(
+    private readonly replica: Replica,
+    private readonly view: PeerView,
+    private readonly opts: ResponderOptions,
+    private readonly out: Outgoing,
+  ) {}
+
+  /**
+   * Send what the peer lacks (from exactly `exact`'s floors, for a resync);
+   * returns how many records went and whether some were left for later.
+   */
+  respond(exact: Map<Source, number> | null): { sent: number; truncated: boolean } {
+    const view = this.view
+    const hold = view.selfLimit
+    const floors = new Map<Source, number>()
+    const floorOf = (src: Source): number => {
+      const f = exact !== null ? (exact.get(src) ?? 0) : view.floor(src)
+      floors.set(src, f)
+      if (exact === null && src.gc <= f && hold <= f && f > (view.claimed.get(src) ?? 0)) view.upto.set(src, f)
+      return f
+    }
+    const { candidates } = plan(this.replica, floorOf, exact !== null, hold, (src) => view.unlinkedSent.get(src) ?? 0)
+    const sel = candidates.length === 0 ? null : selectDelta(candidates, this.opts.mtu, this.opts.order, this.opts.random)
+    const recs = sel?.recs ?? []
+    const rprevs = exact !== null ? new Map(floors) : null
+    for (const rec of recs) this.sendRecord(rec, floors, rprevs)
+    let sent = recs.length
+    const truncated = sel?.truncated === true
+    if (exact === null && !truncated) {
+      const budget = () => this.opts.mtu - sent
+      sent += heldAbove(this.replica, (src) => Math.max(view.claimed.get(src) ?? 0, view.heldAboveSent.get(src) ?? 0, hold), budget(), (rec, src) => {
+        this.out.sendLinked(rec, rec.version - 1)
+        view.heldAboveSent.set(src, rec.version)
+      })
+      sent += this.sendFull(budget())
+    }
+    return { sent, truncated }
+  }
+
+  /** Clock entries (with `upto`) for what a response just brought the peer up to. */
+  finalEntries(digest: Map<Source, number> | null, cut: boolean): void {
+    const view = this.view
+    for (const src of this.replica.clock.values()) {
+      const u = view.uptoFor(src, cut)
+      const behind = digest === null ? src.clock > (view.claimed.get(src) ?? 0) : src.clock > (digest.get(src) ?? 0)
+      if (view.upto.has(src) || behind) this.out.send(encodeDigest(src.id, src.clock, src.gen, src.gc, u))
+    }
+  }
+
+  /** One record of a response, linked as the rules say. */
+  private sendRecord(rec: Rec, floors: Map<Source, number>, rprevs: Map<Source, number> | null): void {
+    const view = this.view
+    const src = this.replica.sourceOf(rec)
+    const rprev = rprevs?.get(src)
+    if (rprevs !== null) rprevs.set(src, rec.version)
+    const prev = floors.get(src)!
+    if (rec.version <= src.clock && src.gc <= prev && view.selfLimit <= prev) {
+      this.out.send(this.opts.lossy || rprev !== undefined ? encodePush(rec, prev, rprev) : rec)
+      floors.set(src, rec.version)
+      view.noteSent(src, rec.version)
+      view.upto.set(src, rec.version)
+    } else {
+      this.out.send(encodePush(rec, rec.version - 1, rprev))
+      if (rec.version <= src.clock) view.unlinkedSent.set(src, rec.version)
+    }
+  }
+
+  /** Records of the sources in `full`, all of them, unlinked, within `budget`; they go on in later responses. */
+  private sendFull(budget: number): number {
+    let sent = 0
+    const recs: Rec[] = []
+    for (const [src, upto] of this.full) {
+      if (budget <= 0) break
+      recs.length = 0
+      const log = src.log
+      log.take(log.firstAfter(upto), budget, recs)
+      for (const rec of recs) if (rec.version > this.view.selfLimit) this.out.sendLinked(rec, rec.version - 1)
+      budget -= recs.length
+      sent += recs.length
+      if (recs.length === 0 || recs[recs.length - 1].version >= log.maxVersion) this.full.delete(src)
+      else this.full.set(src, recs[recs.length - 1].version)
+    }
+    return sent
+  }
+}

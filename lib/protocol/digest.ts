@@ -1,0 +1,63 @@
+import type { DigestMsg, DoneMsg } from './messages.ts'
+
+/**
+ * A whole digest as one typed message: its entries and what its end marker
+ * says. On the wire a digest is entries then an end marker (the seed's
+ * shapes); `DigestAssembler` turns that sequence into `Digest`s.
+ *
+ * The leg, from the marker:
+ * - `request`: leg 1, the initiator's clock (or, with `resync`, exact
+ *   starting points);
+ * - `reply`: leg 2, the responder's clock, ending its answer;
+ * - `final`: ends leg 3 (or a streamed answer): nothing is sent back;
+ * - `part`: marks a part of a long streamed answer (`final` with `more` and
+ *   `stream`); it carries no entries that matter.
+ */
+export type Leg = 'request' | 'reply' | 'final' | 'part'
+
+export interface Digest {
+  readonly leg: Leg
+  readonly entries: readonly DigestMsg[]
+  /** The answer this marker ends was cut at `mtu`; more is waiting. */
+  readonly more: boolean
+  /** With `more`: the rest follows by itself. */
+  readonly stream: boolean
+  /** A resync request (`request`), or the end of an answer to one (`reply`). */
+  readonly resync: boolean
+  /** Objects the sender had received from us (lossy links). */
+  readonly ack: number | undefined
+}
+
+export function legOf(end: DoneMsg): Leg {
+  if (end.final) return end.more && end.stream ? 'part' : 'final'
+  return end.reply ? 'reply' : 'request'
+}
+
+/** Gathers digest entries until their end marker; a digest of more than `max` entries is refused whole. */
+export class DigestAssembler {
+  private entries: DigestMsg[] = []
+  private overflow = false
+
+  constructor(private readonly max: number) {}
+
+  entry(e: DigestMsg): void {
+    if (this.entries.length >= this.max) this.overflow = true
+    else this.entries.push(e)
+  }
+
+  /** The digest `end` closes, or null when it had more than `max` entries. */
+  end(end: DoneMsg): Digest | null {
+    const entries = this.entries
+    this.entries = []
+    if (this.overflow) {
+      this.overflow = false
+      return null
+    }
+    return { leg: legOf(end), entries, more: end.more, stream: end.stream, resync: end.resync, ack: end.ack }
+  }
+
+  clear(): void {
+    this.entries = []
+    this.overflow = false
+  }
+}
