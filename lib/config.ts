@@ -1,6 +1,6 @@
 import { sort as defaultSort, resolution } from './core/resolve.ts'
 import type { AcceptFn, ClockFn, DeltaOrder, RandomFn, ResolveFn, SignFn, SortFn, VerifyFn } from './core/types.ts'
-import { DEFAULT_LIMITS, type Limits } from './protocol/validate.ts'
+import { DEFAULT_LIMITS, idProblem, type Limits } from './protocol/validate.ts'
 
 /**
  * What `new Gossip(id, config)` accepts. Only `resolve` is required.
@@ -150,8 +150,8 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
     throw new ConfigError(`config.order must be 'depth' or 'breadth', got ${String(order)}`)
   }
   const gen = config.generation
-  if (gen !== undefined && (typeof gen !== 'string' || gen === '' || gen.includes('\u0000'))) {
-    throw new ConfigError('config.generation must be a non-empty string without NUL')
+  if (gen !== undefined && idProblem('config.generation', gen, Infinity) !== null) {
+    throw new ConfigError(`config.generation must be a non-empty string without NUL (${idProblem('config.generation', gen, Infinity)})`)
   }
   const limits = Object.freeze({ ...DEFAULT_LIMITS, ...(config.limits ?? {}) })
   for (const [k, v] of Object.entries(limits)) {

@@ -1,108 +1,32 @@
 import { Clock, type Source } from './clock.ts'
-import { recordHash } from './fingerprint.ts'
 import { History } from './history.ts'
+import { Records, writeThrough } from './records.ts'
+import {
+  DEFAULT_MAX_OFFSET_US,
+  RefusedError,
+  type DropReason,
+  type Journal,
+  type LocalListener,
+  type ReplicaOptions,
+  type ReplicaStats,
+  type RestoreSnapshot,
+  type SourceState,
+} from './replica-types.ts'
 import { FAST, type FastResolve } from './resolve.ts'
+import { Tombstones } from './tombstones.ts'
 import type { AcceptFn, ClockFn, JsonValue, PeerLabel, Rec, ResolveFn, ResolveHost, SignFn, SortFn, VerifyFn, Versioned } from './types.ts'
 import { isVersion, makeRec } from '../protocol/validate.ts'
 
-/** Default bound on how far a remote version may be ahead of the local clock: 5 minutes, in µs. */
-export const DEFAULT_MAX_OFFSET_US = 5 * 60 * 1_000_000
-
-export interface ReplicaOptions {
-  readonly id: string
-  /** Incarnation of this node's source; see ALGORITHM.md, restarts. */
-  readonly gen?: string
-  readonly resolve: ResolveFn
-  readonly sort: SortFn
-  readonly maxHistory: number
-  /**
-   * Physical time in µs: the floor of new versions (a hybrid logical clock)
-   * and the reference for the bound on remote versions. Default: always 0,
-   * so versions count 1, 2, 3 (deterministic tests and simulations).
-   */
-  readonly now?: ClockFn
-  /** A remote version may be at most this many µs ahead of `now()`. Default 5 minutes. */
-  readonly maxOffset?: number
-  /** Most sources tracked; a record of one more is refused. Default unbounded. */
-  readonly maxSources?: number
-  /** Caller-supplied key/value object: loaded at start, written through on every change. */
-  readonly state?: Record<string, unknown>
-  /** Milliseconds, for tombstone ages. Default: always 0 (nothing ever ages). */
-  readonly time?: ClockFn
-  /** Signs this node's own records. */
-  readonly sign?: SignFn
-  /** Checks a remote record's signature; records that fail are refused. */
-  readonly verify?: VerifyFn
-  /** Admits (true) or refuses a remote update, knowing who sent it. */
-  readonly accept?: AcceptFn
-}
-
-/** A source's progress, as saved and restored. */
-export interface SourceState {
-  readonly id: string
-  readonly gen: string | undefined
-  readonly clock: number
-  readonly gc: number
-}
-
-/** What `Replica.restore` loads. */
-export interface RestoreSnapshot {
-  readonly records: Iterable<Rec>
-  readonly sources: Iterable<SourceState>
-  /** New local versions go above this. */
-  readonly version: number
-}
-
-/** Why a record left state without being superseded: a tombstone forgotten after its grace period. */
-export type DropReason = 'collected'
-
-/**
- * Where every change to state is recorded before it happens (a store's
- * log). A method that throws refuses the change: state stays as it was.
- */
-export interface Journal {
-  /** `rec` is about to enter state, as a local write or a remote update. */
-  append(rec: Rec): void
-  /** `rec` is about to leave state without being superseded. */
-  remove(rec: Rec, reason: DropReason): void
-}
-
-/**
- * A change refused because a user function (`resolve`, `sort`, `accept`,
- * `verify`, `sign`) or the journal threw. State is unchanged; `cause` is
- * what was thrown.
- */
-export class RefusedError extends Error {
-  override name = 'RefusedError'
-  constructor(
-    readonly reason: string,
-    options?: { cause?: unknown },
-  ) {
-    super(reason, options)
-  }
-}
-
-/** One peer conversation, as the replica sees it (implemented by `Session`). */
-export interface LocalListener {
-  /** A local write happened; false when it could not go out now. */
-  pushLocal(rec: Rec, prev: number): boolean
-  /** A record this replica's clock already covered arrived and won: pass it on (`from` sent it). */
-  pushRepair(rec: Rec, from: LocalListener | null): void
-}
-
-export interface ReplicaStats {
-  /** Tombstones forgotten after their grace period. */
-  collected: number
-  /** Records received again after a node lost its data, and passed on. */
-  repaired: number
-  /** Updates applied (local and remote). */
-  applied: number
-  /** Remote updates refused by `resolve` (stale or losing). */
-  rejected: number
-  /** Remote updates that were already covered (duplicates of something held). */
-  redundant: number
-  /** Errors thrown by history listeners (the update was applied all the same). */
-  listenerErrors: number
+export {
+  DEFAULT_MAX_OFFSET_US,
+  RefusedError,
+  type DropReason,
+  type Journal,
+  type LocalListener,
+  type ReplicaOptions,
+  type ReplicaStats,
+  type RestoreSnapshot,
+  type SourceState,
 }
 
 const ABSENT: Versioned = Object.freeze({ version: -Infinity, value: null }) as Versioned
@@ -153,7 +77,7 @@ export class Replica implements ResolveHost {
   readonly maxOffset: number
   readonly maxSources: number
 
-  private readonly map = new Map<string, Rec>()
+  private readonly map: Records
   private readonly listeners = new Set<LocalListener>()
   private readonly resolveFn: ResolveFn
   private readonly fast: FastResolve | undefined
@@ -163,15 +87,7 @@ export class Replica implements ResolveHost {
   private readonly sign: SignFn | undefined
   private readonly verify: VerifyFn | undefined
   private readonly accept: AcceptFn | undefined
-  /**
-   * This node's own tombstones older than the grace period: kept, but left
-   * out of their source's fingerprint, as other nodes have forgotten them.
-   */
-  private readonly aged = new Set<Rec>()
-  /** Tombstones in the order they were applied, with the time they were applied. */
-  private tombs: Rec[] = []
-  private tombTimes: number[] = []
-  private tombHead = 0
+  private readonly tombs = new Tombstones()
 
   constructor(opts: ReplicaOptions) {
     this.id = opts.id
@@ -182,6 +98,7 @@ export class Replica implements ResolveHost {
     this.now = opts.now ?? (() => 0)
     this.maxOffset = opts.maxOffset ?? DEFAULT_MAX_OFFSET_US
     this.maxSources = opts.maxSources ?? Infinity
+    this.map = new Records(this.clock)
     this.history = new History(opts.maxHistory, opts.sort)
     this.history.onListenerError = (err) => {
       this.stats.listenerErrors++
@@ -212,7 +129,7 @@ export class Replica implements ResolveHost {
 
   /** Keys with a live (not deleted) value. */
   *keys(): IterableIterator<string> {
-    for (const [k, r] of this.map) if (r.deleted !== true) yield k
+    for (const [k, r] of this.map.entries()) if (r.deleted !== true) yield k
   }
 
   /** Every record held, tombstones included. */
@@ -428,30 +345,10 @@ export class Replica implements ResolveHost {
         throw new RefusedError(`not stored: ${describe(err)}`, { cause: err })
       }
     }
-    this.replace(rec, src, cur)
+    this.map.replace(rec, src, cur)
     this.stats.applied++
-    if (rec.deleted === true) this.noteTombstone(rec)
+    if (rec.deleted === true) this.tombs.note(rec, this.time())
     this.history.commit(rec, pos)
-  }
-
-  /** Put `rec` in state and its source's log, in place of `cur` (the record held for its key). */
-  private replace(rec: Rec, src: Source, cur: Rec | undefined): void {
-    if (rec.version > src.seen) src.seen = rec.version
-    if (cur !== undefined) {
-      const old = cur.source_id === src.id && cur.gen === src.gen ? src : this.clock.find(cur.source_id, cur.gen)
-      if (old !== undefined) {
-        old.log.remove(cur)
-        if (!this.aged.delete(cur)) old.fp.toggle(recordHash(cur))
-      }
-    }
-    src.log.insert(rec)
-    this.map.set(rec.key, rec)
-    src.fp.toggle(recordHash(rec))
-  }
-
-  private noteTombstone(rec: Rec): void {
-    this.tombs.push(rec)
-    this.tombTimes.push(this.time())
   }
 
   /**
@@ -464,18 +361,15 @@ export class Replica implements ResolveHost {
    */
   collect(now: number, grace: number): number {
     let n = 0
-    const tombs = this.tombs
-    while (this.tombHead < tombs.length && this.tombTimes[this.tombHead] + grace <= now) {
-      const t = tombs[this.tombHead]
+    for (let t = this.tombs.peekDue(now, grace); t !== undefined; t = this.tombs.peekDue(now, grace)) {
       if (this.map.get(t.key) !== t) {
-        this.tombHead++
+        this.tombs.pop()
         continue
       }
       const src = this.sourceOf(t)
       if (t.source_id === this.id && t.gen === this.gen) {
-        this.tombHead++
-        src.fp.toggle(recordHash(t))
-        this.aged.add(t)
+        this.tombs.pop()
+        this.map.age(t, src)
         continue
       }
       if (this.journal !== null) {
@@ -485,11 +379,9 @@ export class Replica implements ResolveHost {
           break
         }
       }
-      this.tombHead++
+      this.tombs.pop()
       if (t.version > src.gc) src.gc = t.version
-      src.log.remove(t)
-      src.fp.toggle(recordHash(t))
-      this.map.delete(t.key)
+      this.map.remove(t, src)
       if (this.userState !== undefined) {
         try {
           writeThrough(this.userState, t.key, undefined)
@@ -501,18 +393,13 @@ export class Replica implements ResolveHost {
       n++
       this.onDrop?.(t, 'collected')
     }
-    if (this.tombHead > 1024 && this.tombHead * 2 > tombs.length) {
-      this.tombs = tombs.slice(this.tombHead)
-      this.tombTimes = this.tombTimes.slice(this.tombHead)
-      this.tombHead = 0
-    }
     return n
   }
 
   /** Tombstones held (not yet collected). */
   get tombstones(): number {
     let n = 0
-    for (let i = this.tombHead; i < this.tombs.length; i++) if (this.map.get(this.tombs[i].key) === this.tombs[i]) n++
+    for (const t of this.tombs.pending()) if (this.map.get(t.key) === t) n++
     return n
   }
 
@@ -525,8 +412,8 @@ export class Replica implements ResolveHost {
     if (this.listeners.size > 0) throw new Error('restore() must run before any stream is created')
     for (const rec of snapshot.records) {
       const src = this.clock.intern(rec.source_id, rec.gen)
-      this.replace(rec, src, this.map.get(rec.key))
-      if (rec.deleted === true) this.noteTombstone(rec)
+      this.map.replace(rec, src, this.map.get(rec.key))
+      if (rec.deleted === true) this.tombs.note(rec, this.time())
       if (rec.version > this.version) this.version = rec.version
     }
     for (const s of snapshot.sources) {
@@ -560,22 +447,11 @@ export class Replica implements ResolveHost {
       const gen = typeof e.gen === 'string' ? e.gen : source_id === this.id ? this.gen : undefined
       const rec = makeRec(key, (e.value ?? null) as JsonValue, source_id, e.version, gen, e.deleted === true, typeof e.sig === 'string' ? e.sig : undefined)
       const src = this.clock.intern(source_id, gen)
-      this.replace(rec, src, this.map.get(key))
+      this.map.replace(rec, src, this.map.get(key))
       // Every record of a source up to the highest one held is held: the
       // snapshot came from a replica whose own clock covered at least that.
       this.clock.advance(src, rec.version)
       if (rec.version > this.version) this.version = rec.version
     }
-  }
-}
-
-/** Store (or, for undefined, delete) a key of a caller-supplied object without touching its prototype. */
-function writeThrough(state: Record<string, unknown>, key: string, rec: Rec | undefined): void {
-  if (rec === undefined) {
-    if (Object.prototype.hasOwnProperty.call(state, key)) delete state[key]
-  } else if (key === '__proto__') {
-    Object.defineProperty(state, key, { value: rec, writable: true, enumerable: true, configurable: true })
-  } else {
-    state[key] = rec
   }
 }

@@ -4,6 +4,8 @@
  * belongs to and its wall clock, so that a node can refuse a stranger,
  * itself, or a peer whose clock is too far from its own, before state flows.
  */
+import { idProblem } from './validate.ts'
+
 export const PROTOCOL_VERSION = 1
 
 export interface Hello {
@@ -48,7 +50,8 @@ export function helloProblem(obj: unknown, check: HelloCheck): string | null {
   const h = obj as Record<string, unknown>
   if (typeof h.hello !== 'number') return 'expected a hello object'
   if (h.hello !== PROTOCOL_VERSION) return `protocol version ${String(h.hello)} is not supported (this node speaks ${PROTOCOL_VERSION})`
-  if (typeof h.id !== 'string' || h.id === '' || h.id.length > check.maxIdLength || h.id.includes('\u0000')) return 'hello without a valid id'
+  const idBad = idProblem('id', h.id, check.maxIdLength)
+  if (idBad !== null) return `hello without a valid id (${idBad})`
   if (h.cluster !== check.cluster) return `cluster mismatch: peer is in ${JSON.stringify(h.cluster)}, this node in ${JSON.stringify(check.cluster)}`
   if (h.time !== undefined) {
     if (typeof h.time !== 'number' || !Number.isFinite(h.time)) return 'hello time must be a number of ms'

@@ -67,10 +67,15 @@ function itemProblem(v: unknown, maxDepth: number, depth: number): string | null
   return jsonProblem(v, maxDepth)
 }
 
-function idProblem(field: string, v: unknown, limits: Limits): string | null {
+/**
+ * Why `v` is not a usable id (a `source_id`, `gen`, node id or generation),
+ * or null: a non-empty string of at most `maxLength` characters, without
+ * NUL (the separator of source keys). The one definition every layer uses.
+ */
+export function idProblem(field: string, v: unknown, maxLength: number): string | null {
   if (typeof v !== 'string') return `${field} must be a string`
   if (v.length === 0) return `${field} must not be empty`
-  if (v.length > limits.maxIdLength) return `${field} longer than ${limits.maxIdLength}`
+  if (v.length > maxLength) return `${field} longer than ${maxLength}`
   if (v.indexOf('\u0000') !== -1) return `${field} must not contain NUL`
   return null
 }
@@ -111,7 +116,7 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
   let version = 0
   let gc = 0
   if (hasEntry) {
-    const p = idProblem('source_id', o.source_id, limits)
+    const p = idProblem('source_id', o.source_id, limits.maxIdLength)
     if (p !== null) return p
     const v = o.version
     // -Infinity (in-process) and null (its JSON form) mean "nothing held".
@@ -119,7 +124,7 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
     else if (isCount(v)) version = v
     else return 'digest version must be a non-negative safe integer'
     if (o.gen !== undefined) {
-      const g = idProblem('gen', o.gen, limits)
+      const g = idProblem('gen', o.gen, limits.maxIdLength)
       if (g !== null) return g
     }
     if (o.gc !== undefined) {
@@ -188,7 +193,7 @@ export function readUpdate(o: Record<string, unknown>, limits: Limits, fresh: bo
   const key = o.key
   if (typeof key !== 'string') return 'update key must be a string'
   if (key.length > limits.maxKeyLength) return `update key longer than ${limits.maxKeyLength}`
-  const p = idProblem('source_id', o.source_id, limits)
+  const p = idProblem('source_id', o.source_id, limits.maxIdLength)
   if (p !== null) return p
   const version = o.version
   if (!isVersion(version)) return 'update version must be a positive safe integer'
@@ -198,7 +203,7 @@ export function readUpdate(o: Record<string, unknown>, limits: Limits, fresh: bo
   if (vp !== null) return vp
   const gen = o.gen
   if (gen !== undefined) {
-    const g = idProblem('gen', gen, limits)
+    const g = idProblem('gen', gen, limits.maxIdLength)
     if (g !== null) return g
   }
   const deleted = o.deleted

@@ -11,8 +11,8 @@ import type { Rec } from '../core/types.ts'
 export interface Outlet {
   /** Queue one message for the reader. */
   put(msg: WireMessage): void
-  /** Queue a record with its chain link, when the outlet can do so cheaply. */
-  putLinked?(rec: Rec, prev: number): void
+  /** Queue a record with its chain link. */
+  putLinked(rec: Rec, prev: number): void
   /** Units queued so far. */
   position(): number
   /** Units the reader has taken so far. */
@@ -29,6 +29,10 @@ export function objectOutlet(stream: Duplex): Outlet {
       put++
       stream.push(msg)
     },
+    putLinked(rec, prev) {
+      put++
+      stream.push(encodePush(rec, prev))
+    },
     position: () => put,
     consumed: () => put - stream.readableLength,
     full: () => stream.readableLength >= stream.readableHighWaterMark,
@@ -40,6 +44,8 @@ export interface BindingOwner {
   onInvalid(reason: string, obj: unknown, stream: Duplex): void
   /** The reader of `binding` asked for more: its buffer is draining. */
   onRoom(binding: Binding): void
+  /** A binding was made (the node keeps every open one). */
+  onOpen(binding: Binding): void
   onClose(binding: Binding): void
 }
 
@@ -70,6 +76,7 @@ export class Binding implements SessionPort {
   ) {
     this.outlet = outlet ?? objectOutlet(stream)
     this.session = new Session(replica, this, opts)
+    owner.onOpen(this)
   }
   private readonly outlet: Outlet
 
@@ -82,8 +89,7 @@ export class Binding implements SessionPort {
 
   sendLinked(rec: Rec, prev: number): void {
     if (this.closed) return
-    if (this.outlet.putLinked !== undefined) this.outlet.putLinked(rec, prev)
-    else this.outlet.put(encodePush(rec, prev))
+    this.outlet.putLinked(rec, prev)
   }
 
   room(): boolean {

@@ -1,12 +1,13 @@
-import { Duplex } from 'readable-stream'
+import type { Duplex } from 'readable-stream'
 import { normalizeConfig, type GossipConfig, type NormalizedConfig } from '../config.ts'
 import type { Clock } from '../core/clock.ts'
 import type { History } from '../core/history.ts'
 import { Replica, type DropReason, type Journal, type ReplicaStats, type RestoreSnapshot, type SourceState } from '../core/replica.ts'
 import type { SessionOptions } from '../core/session.ts'
 import type { JsonValue, PeerLabel, Rec, ResolveHost, SortFn, Versioned } from '../core/types.ts'
-import { jsonProblem } from '../protocol/validate.ts'
+import { idProblem, jsonProblem } from '../protocol/validate.ts'
 import { Binding, type BindingOwner } from './binding.ts'
+import { PeerDuplex } from './peer-duplex.ts'
 import { PeerStream } from './peer-stream.ts'
 import { WireStream, type WireStreamOptions } from './wire-stream.ts'
 import { stateView } from './state-view.ts'
@@ -46,7 +47,7 @@ export interface GossipStats extends ReplicaStats {
  * exchange progress. Objects written to it are digests or updates from the
  * peer; objects read from it are digests and updates for the peer.
  */
-export class Gossip extends Duplex implements ResolveHost {
+export class Gossip extends PeerDuplex implements ResolveHost {
   readonly id: string
   readonly config: NormalizedConfig
   /** `state[key] -> {value, version}`; the caller's object when one was given. */
@@ -65,9 +66,8 @@ export class Gossip extends Duplex implements ResolveHost {
   constructor(id: string, config: GossipConfig, state?: Record<string, unknown>) {
     const cfg = normalizeConfig(config)
     super({ objectMode: true, highWaterMark: cfg.mtu })
-    if (typeof id !== 'string' || id === '' || id.length > cfg.limits.maxIdLength || id.includes('\u0000')) {
-      throw new TypeError(`Gossip id must be a non-empty string of at most ${cfg.limits.maxIdLength} characters`)
-    }
+    const idBad = idProblem('id', id, cfg.limits.maxIdLength)
+    if (idBad !== null) throw new TypeError(`Gossip id must be a non-empty string of at most ${cfg.limits.maxIdLength} characters without NUL (${idBad})`)
     if (state !== undefined && (typeof state !== 'object' || state === null)) {
       throw new TypeError('state, when given, must be an object')
     }
@@ -113,6 +113,9 @@ export class Gossip extends Duplex implements ResolveHost {
         for (const b of this.bindings) if (b !== reading && !b.room()) return
         this.needDrain = false
         this.report('drain')
+      },
+      onOpen: (b) => {
+        this.bindings.add(b)
       },
       onClose: (b) => {
         this.bindings.delete(b)
@@ -211,15 +214,13 @@ export class Gossip extends Duplex implements ResolveHost {
 
   /** Start an exchange on this stream and on every stream from `createStream`. */
   gossip(): void {
-    this.ownBinding().exchange()
+    this.binding().exchange()
     for (const b of this.bindings) if (b !== this.own) b.exchange()
   }
 
   /** A new Duplex for one more peer; `peer.id` (when known) is passed to `config.accept`. */
   createStream(opts: { peer?: PeerLabel } = {}): PeerStream {
-    const s = new PeerStream(this.replica, opts.peer === undefined ? this.sessionOpts : { ...this.sessionOpts, peer: opts.peer }, this.owner)
-    this.bindings.add(s._binding)
-    return s
+    return new PeerStream(this.replica, opts.peer === undefined ? this.sessionOpts : { ...this.sessionOpts, peer: opts.peer }, this.owner)
   }
 
   /**
@@ -229,9 +230,7 @@ export class Gossip extends Duplex implements ResolveHost {
    */
   createWireStream(opts: { peer?: PeerLabel } & WireStreamOptions = {}): WireStream {
     const sessionOpts = opts.peer === undefined ? this.sessionOpts : { ...this.sessionOpts, peer: opts.peer }
-    const s = new WireStream(this.replica, sessionOpts, this.owner, opts)
-    this.bindings.add(s._binding)
-    return s
+    return new WireStream(this.replica, sessionOpts, this.owner, opts)
   }
 
   get stats(): GossipStats {
@@ -248,32 +247,17 @@ export class Gossip extends Duplex implements ResolveHost {
     return this.replica
   }
 
-  override _read(): void {
-    this.ownBinding().read()
-  }
-
-  override _write(chunk: unknown, _enc: BufferEncoding, callback: (err?: Error | null) => void): void {
-    this.ownBinding().write(chunk, callback)
-  }
-
-  override _final(callback: (err?: Error | null) => void): void {
-    this.own?.close()
-    this.push(null)
-    callback()
-  }
-
-  override _destroy(err: Error | null, callback: (error: Error | null) => void): void {
-    this.own?.close()
-    for (const b of Array.from(this.bindings)) b.close()
-    callback(err)
-  }
-
-  private ownBinding(): Binding {
-    if (this.own === null) {
-      this.own = new Binding(this, this.replica, this.sessionOpts, this.owner)
-      this.bindings.add(this.own)
-    }
+  protected binding(): Binding {
+    if (this.own === null) this.own = new Binding(this, this.replica, this.sessionOpts, this.owner)
     return this.own
+  }
+
+  protected override existingBinding(): Binding | null {
+    return this.own
+  }
+
+  protected override closing(): void {
+    for (const b of Array.from(this.bindings)) b.close()
   }
 
   private checkKey(key: string | number): string {

@@ -1,7 +1,7 @@
-import { Duplex } from 'readable-stream'
 import type { Replica } from '../core/replica.ts'
 import type { SessionOptions, SessionStats } from '../core/session.ts'
 import { Binding, type BindingOwner } from './binding.ts'
+import { PeerDuplex } from './peer-duplex.ts'
 
 export interface PeerStreamEvents {
   /** A peer object was refused; the stream carries on with the next one. */
@@ -13,46 +13,26 @@ export interface PeerStreamEvents {
  * node's state and history and keeps its own digest progress. Ending its
  * writable side (the peer finished) ends its readable side too.
  */
-export class PeerStream extends Duplex {
-  private readonly binding: Binding
+export class PeerStream extends PeerDuplex {
+  private readonly bound: Binding
 
   /** @internal use `gossip.createStream()` */
   constructor(replica: Replica, opts: SessionOptions, owner: BindingOwner) {
     super({ objectMode: true, highWaterMark: opts.mtu })
-    this.binding = new Binding(this, replica, opts, owner)
+    this.bound = new Binding(this, replica, opts, owner)
   }
 
   /** Start an exchange with this peer now. */
   gossip(): void {
-    this.binding.exchange()
+    this.bound.exchange()
   }
 
   get stats(): Readonly<SessionStats> {
-    return this.binding.session.stats
+    return this.bound.session.stats
   }
 
-  /** @internal */
-  get _binding(): Binding {
-    return this.binding
-  }
-
-  override _read(): void {
-    this.binding.read()
-  }
-
-  override _write(chunk: unknown, _enc: BufferEncoding, callback: (err?: Error | null) => void): void {
-    this.binding.write(chunk, callback)
-  }
-
-  override _final(callback: (err?: Error | null) => void): void {
-    this.binding.close()
-    this.push(null)
-    callback()
-  }
-
-  override _destroy(err: Error | null, callback: (error: Error | null) => void): void {
-    this.binding.close()
-    callback(err)
+  protected binding(): Binding {
+    return this.bound
   }
 }
 

@@ -1,10 +1,10 @@
-import { Duplex } from 'readable-stream'
 import { DEFAULT_MAX_LINE_LENGTH, LineReader } from '../codec/ndjson.ts'
 import type { Replica } from '../core/replica.ts'
 import type { SessionOptions, SessionStats } from '../core/session.ts'
 import type { Rec } from '../core/types.ts'
 import type { WireMessage } from '../protocol/messages.ts'
 import { Binding, type BindingOwner, type Outlet } from './binding.ts'
+import { PeerDuplex } from './peer-duplex.ts'
 
 export interface WireStreamOptions {
   /** Longest line accepted from the peer, bytes. Default 1 MiB. */
@@ -29,8 +29,8 @@ export interface WireStreamEvents {
  * bytes) only grows past the highWaterMark by one response (at most `mtu`
  * updates).
  */
-export class WireStream extends Duplex {
-  private readonly binding: Binding
+export class WireStream extends PeerDuplex {
+  private readonly bound: Binding
   private readonly reader: LineReader
   private pending: string[] = []
   private pendingBytes = 0
@@ -51,31 +51,26 @@ export class WireStream extends Duplex {
       consumed: () => this.pushedBytes - this.readableLength,
       full: () => this.pendingBytes + this.readableLength >= this.limit,
     }
-    this.binding = new Binding(this, replica, opts, owner, outlet)
+    this.bound = new Binding(this, replica, opts, owner, outlet)
     this.reader = new LineReader(
       wire.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
-      (obj) => this.binding.receive(obj, true),
+      (obj) => this.bound.receive(obj, true),
       (reason, sample) => owner.onInvalid(reason, sample, this),
     )
   }
 
   /** Start an exchange with this peer now. */
   gossip(): void {
-    this.binding.exchange()
+    this.bound.exchange()
   }
 
   get stats(): Readonly<SessionStats> & { bytesIn: number; bytesOut: number } {
-    return { ...this.binding.session.stats, bytesIn: this.reader.stats.bytes, bytesOut: this.putBytes }
+    return { ...this.bound.session.stats, bytesIn: this.reader.stats.bytes, bytesOut: this.putBytes }
   }
 
   /** Bytes of output the reader has not taken yet (queued, and in the readable buffer). */
   get waiting(): number {
     return this.pendingBytes + this.readableLength
-  }
-
-  /** @internal */
-  get _binding(): Binding {
-    return this.binding
   }
 
   private put(msg: WireMessage): void {
@@ -103,26 +98,18 @@ export class WireStream extends Duplex {
     this.push(chunk)
   }
 
-  override _read(): void {
-    this.binding.read()
+  protected binding(): Binding {
+    return this.bound
   }
 
-  override _write(chunk: Buffer | string, enc: BufferEncoding, callback: (err?: Error | null) => void): void {
-    this.reader.feed(typeof chunk === 'string' ? Buffer.from(chunk, enc) : chunk)
-    this.binding.settle(callback)
+  protected override feedChunk(chunk: unknown, enc: BufferEncoding, callback: (err?: Error | null) => void): void {
+    this.reader.feed(typeof chunk === 'string' ? Buffer.from(chunk, enc) : (chunk as Buffer))
+    this.bound.settle(callback)
   }
 
-  override _final(callback: (err?: Error | null) => void): void {
+  protected override ending(): void {
     this.reader.end()
     this.flush()
-    this.binding.close()
-    this.push(null)
-    callback()
-  }
-
-  override _destroy(err: Error | null, callback: (error: Error | null) => void): void {
-    this.binding.close()
-    callback(err)
   }
 }
 

@@ -1,0 +1,78 @@
+import type { Clock, Source } from './clock.ts'
+import { recordHash } from './fingerprint.ts'
+import type { Rec } from './types.ts'
+
+/**
+ * The records a replica holds: one winning record per key, each also in
+ * its source's log (ordered by version) and in its source's fingerprint.
+ * This is the one owner of that bookkeeping: nothing else adds or removes
+ * a record.
+ *
+ * Invariants: a record is in the map exactly when it is in its source's
+ * log; it is in its source's fingerprint unless it is `aged` (a tombstone
+ * of this node past the grace period, kept but left out, as other nodes
+ * forget theirs); `seen` of a source is at least the version of any record
+ * of it ever held.
+ */
+export class Records {
+  private readonly map = new Map<string, Rec>()
+  /** Own tombstones past the grace period: held, not fingerprinted. */
+  private readonly aged = new Set<Rec>()
+
+  constructor(private readonly clock: Clock) {}
+
+  get(key: string): Rec | undefined {
+    return this.map.get(key)
+  }
+
+  get size(): number {
+    return this.map.size
+  }
+
+  values(): IterableIterator<Rec> {
+    return this.map.values()
+  }
+
+  entries(): IterableIterator<[string, Rec]> {
+    return this.map.entries()
+  }
+
+  /** Put `rec` (of source `src`) in place of `cur`, the record held for its key. */
+  replace(rec: Rec, src: Source, cur: Rec | undefined): void {
+    if (rec.version > src.seen) src.seen = rec.version
+    if (cur !== undefined) this.unindex(cur, cur.source_id === src.id && cur.gen === src.gen ? src : this.clock.find(cur.source_id, cur.gen))
+    src.log.insert(rec)
+    this.map.set(rec.key, rec)
+    src.fp.toggle(recordHash(rec))
+  }
+
+  /** Take `rec` (of source `src`) out of state altogether. */
+  remove(rec: Rec, src: Source): void {
+    this.unindex(rec, src)
+    this.map.delete(rec.key)
+  }
+
+  /** Keep `rec` (an own tombstone past the grace period) but leave it out of its source's fingerprint. */
+  age(rec: Rec, src: Source): void {
+    if (this.aged.has(rec)) return
+    this.aged.add(rec)
+    src.fp.toggle(recordHash(rec))
+  }
+
+  private unindex(rec: Rec, src: Source | undefined): void {
+    if (src === undefined) return
+    src.log.remove(rec)
+    if (!this.aged.delete(rec)) src.fp.toggle(recordHash(rec))
+  }
+}
+
+/** Store (or, for undefined, delete) a key of a caller-supplied object without touching its prototype. */
+export function writeThrough(state: Record<string, unknown>, key: string, rec: Rec | undefined): void {
+  if (rec === undefined) {
+    if (Object.prototype.hasOwnProperty.call(state, key)) delete state[key]
+  } else if (key === '__proto__') {
+    Object.defineProperty(state, key, { value: rec, writable: true, enumerable: true, configurable: true })
+  } else {
+    state[key] = rec
+  }
+}

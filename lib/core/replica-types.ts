@@ -1,0 +1,107 @@
+import type { AcceptFn, ClockFn, PeerLabel, Rec, ResolveFn, SignFn, SortFn, VerifyFn } from './types.ts'
+
+/**
+ * What a replica is given and what it hands out: its options, what it
+ * saves and restores, the journal that records its changes, and the
+ * listeners (sessions) it tells of its writes.
+ */
+
+/** Default bound on how far a remote version may be ahead of the local clock: 5 minutes, in µs. */
+export const DEFAULT_MAX_OFFSET_US = 5 * 60 * 1_000_000
+
+export interface ReplicaOptions {
+  readonly id: string
+  /** Incarnation of this node's source; see ALGORITHM.md, restarts. */
+  readonly gen?: string
+  readonly resolve: ResolveFn
+  readonly sort: SortFn
+  readonly maxHistory: number
+  /**
+   * Physical time in µs: the floor of new versions (a hybrid logical clock)
+   * and the reference for the bound on remote versions. Default: always 0,
+   * so versions count 1, 2, 3 (deterministic tests and simulations).
+   */
+  readonly now?: ClockFn
+  /** A remote version may be at most this many µs ahead of `now()`. Default 5 minutes. */
+  readonly maxOffset?: number
+  /** Most sources tracked; a record of one more is refused. Default unbounded. */
+  readonly maxSources?: number
+  /** Caller-supplied key/value object: loaded at start, written through on every change. */
+  readonly state?: Record<string, unknown>
+  /** Milliseconds, for tombstone ages. Default: always 0 (nothing ever ages). */
+  readonly time?: ClockFn
+  /** Signs this node's own records. */
+  readonly sign?: SignFn
+  /** Checks a remote record's signature; records that fail are refused. */
+  readonly verify?: VerifyFn
+  /** Admits (true) or refuses a remote update, knowing who sent it. */
+  readonly accept?: AcceptFn
+}
+
+/** A source's progress, as saved and restored. */
+export interface SourceState {
+  readonly id: string
+  readonly gen: string | undefined
+  readonly clock: number
+  readonly gc: number
+}
+
+/** What `Replica.restore` loads. */
+export interface RestoreSnapshot {
+  readonly records: Iterable<Rec>
+  readonly sources: Iterable<SourceState>
+  /** New local versions go above this. */
+  readonly version: number
+}
+
+/** Why a record left state without being superseded: a tombstone forgotten after its grace period. */
+export type DropReason = 'collected'
+
+/**
+ * Where every change to state is recorded before it happens (a store's
+ * log). A method that throws refuses the change: state stays as it was.
+ */
+export interface Journal {
+  /** `rec` is about to enter state, as a local write or a remote update. */
+  append(rec: Rec): void
+  /** `rec` is about to leave state without being superseded. */
+  remove(rec: Rec, reason: DropReason): void
+}
+
+/**
+ * A change refused because a user function (`resolve`, `sort`, `accept`,
+ * `verify`, `sign`) or the journal threw. State is unchanged; `cause` is
+ * what was thrown.
+ */
+export class RefusedError extends Error {
+  override name = 'RefusedError'
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(reason, options)
+  }
+}
+
+/** One peer conversation, as the replica sees it (implemented by `Session`). */
+export interface LocalListener {
+  /** A local write happened; false when it could not go out now. */
+  pushLocal(rec: Rec, prev: number): boolean
+  /** A record this replica's clock already covered arrived and won: pass it on (`from` sent it). */
+  pushRepair(rec: Rec, from: LocalListener | null): void
+}
+
+export interface ReplicaStats {
+  /** Tombstones forgotten after their grace period. */
+  collected: number
+  /** Records received again after a node lost its data, and passed on. */
+  repaired: number
+  /** Updates applied (local and remote). */
+  applied: number
+  /** Remote updates refused by `resolve` (stale or losing). */
+  rejected: number
+  /** Remote updates that were already covered (duplicates of something held). */
+  redundant: number
+  /** Errors thrown by history listeners (the update was applied all the same). */
+  listenerErrors: number
+}
