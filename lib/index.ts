@@ -4,28 +4,36 @@
 /**
  * simple-scuttle: replicate key/value state between peers with the
  * Scuttlebutt anti-entropy protocol.
+ *
+ * This entry holds the seed's API (`Gossip`, `base`, history) and what a
+ * user of it needs. Networking is `simple-scuttle/net`, persistence
+ * `simple-scuttle/store`, signatures `simple-scuttle/security`, and the
+ * sans-I/O protocol core, for harnesses and other transports,
+ * `simple-scuttle/core`.
  */
-export { Gossip, type GossipEvents, type GossipStats } from './stream/gossip.ts'
-export { PeerStream, type PeerStreamEvents } from './stream/peer-stream.ts'
-export { WireStream, type WireStreamEvents, type WireStreamOptions } from './stream/wire-stream.ts'
+export { Gossip, replicaOf, type GossipEvents, type GossipStats } from './stream/gossip.ts'
+export type { PeerStream, PeerStreamEvents } from './stream/peer-stream.ts'
+export type { WireStream, WireStreamEvents, WireStreamOptions } from './stream/wire-stream.ts'
 export { base } from './base.ts'
 export { ConfigError, type GossipConfig, type NormalizedConfig } from './config.ts'
 export { History, type HistoryEvents } from './core/history.ts'
 export { compareValues, resolution, sort } from './core/resolve.ts'
 export { seededRandom } from './core/random.ts'
-export { Replica, type ReplicaOptions, type ReplicaStats } from './core/replica.ts'
-export { Session, type SessionOptions, type SessionPort, type SessionStats } from './core/session.ts'
-export type { Clock, Source } from './core/clock.ts'
+export { RefusedError, type DropReason, type Journal, type RestoreSnapshot, type SourceState } from './core/replica-types.ts'
 export type {
+  AcceptFn,
   ClockFn,
   DeltaOrder,
   JsonValue,
+  PeerLabel,
   RandomFn,
   Rec,
   ResolveFn,
   ResolveHost,
+  SignFn,
   SortFn,
+  VerifyFn,
   Versioned,
 } from './core/types.ts'
 export { DEFAULT_LIMITS, type Limits } from './protocol/validate.ts'
-export type { Message, WireMessage } from './protocol/messages.ts'
+export type { WireMessage } from './protocol/messages.ts'

@@ -90,6 +90,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
       state,
     })
     this.replica.host = this
+    replicas.set(this, this.replica)
     this.replica.onDrop = (rec, reason) => this.report('drop', rec, reason)
     this.replica.onListenerError = (err) => this.report('listenerError', err, 'history')
     this.state = state ?? stateView(this.replica)
@@ -242,11 +243,6 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     }
   }
 
-  /** @internal the pure core, for simulators and tests */
-  get _replica(): Replica {
-    return this.replica
-  }
-
   protected binding(): Binding {
     if (this.own === null) this.own = new Binding(this, this.replica, this.sessionOpts, this.owner)
     return this.own
@@ -298,6 +294,16 @@ export class Gossip extends PeerDuplex implements ResolveHost {
       }
     }
   }
+}
+
+/** The pure core behind each node, for `replicaOf` (simple-scuttle/core). */
+const replicas = new WeakMap<Gossip, Replica>()
+
+/** The pure core (`Replica`) of a node: for harnesses and simulators that drive it directly. */
+export function replicaOf(gossip: Gossip): Replica {
+  const r = replicas.get(gossip)
+  if (r === undefined) throw new TypeError('replicaOf: not a Gossip')
+  return r
 }
 
 export interface Gossip {

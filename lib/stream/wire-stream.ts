@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_LINE_LENGTH, LineReader } from '../codec/ndjson.ts'
+import { DEFAULT_MAX_LINE_LENGTH, LineReader } from '../codec/line-reader.ts'
 import type { Replica } from '../core/replica.ts'
 import type { SessionOptions, SessionStats } from '../core/session.ts'
 import type { Rec } from '../core/types.ts'

@@ -1,10 +1,29 @@
 import type { Duplex } from 'node:stream'
-import { DEFAULT_MAX_LINE_LENGTH, parseLine } from '../codec/ndjson.ts'
+import { DEFAULT_MAX_LINE_LENGTH, parseLine } from '../codec/line-reader.ts'
 import { helloProblem, makeHello } from '../protocol/hello.ts'
+import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
-import type { Network } from './network.ts'
+import type { RateLog } from './rate-log.ts'
+import type { Timers } from './timers.ts'
 
 export type Direction = 'in' | 'out'
+
+/** What a connection needs from the network that holds it (implemented by `Network`). */
+export interface ConnectionHost {
+  readonly gossip: Gossip
+  readonly cluster: string
+  readonly timers: Timers
+  readonly helloTimeout: number
+  readonly idleTimeout: number
+  readonly stallTimeout: number
+  readonly invalidBudget: number
+  readonly maxLineLength: number | undefined
+  readonly rateLog: RateLog
+  /** Count a connection a budget closed. */
+  count(kind: 'idle' | 'stalled' | 'invalid'): void
+  emit(event: 'refused', address: string, reason: string): boolean
+  emit(event: 'invalid', peer: PeerInfo, reason: string): boolean
+}
 
 /** A connected peer, as reported in events and `network.peers`. */
 export interface PeerInfo {
@@ -47,7 +66,7 @@ export class Connection implements PeerInfo {
   private invalidWindowAt = 0
 
   constructor(
-    private readonly net: Network,
+    private readonly net: ConnectionHost,
     readonly socket: Duplex,
     readonly address: string,
     readonly direction: Direction,

@@ -28,7 +28,7 @@ import { scryptSync } from 'node:crypto'
 import type * as net from 'node:net'
 import * as tls from 'node:tls'
 import type { Network } from './network.ts'
-import type { LinkAttempt, Opener, Target } from './tcp.ts'
+import type { LinkAttempt, Opener, Target } from './link.ts'
 import { REASON, tlsFailure } from './tls-reasons.ts'
 
 type Pem = string | Buffer

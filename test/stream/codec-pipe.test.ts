@@ -16,7 +16,7 @@ test('many exchanges through the codec: 5,000 keys at mtu 1,000 all cross', asyn
   for (let i = 0; i < 5000; i++) a.set('key-' + i, { n: i })
   wire(a, b)
   b.gossip()
-  await until(() => b._replica.size === 5000, 200_000, '5000 keys at B')
+  await until(() => b.size === 5000, 200_000, '5000 keys at B')
   t.ok(sameState([a, b]), 'B holds exactly what A holds')
   t.ok(b.stats.redundant === 0, 'nothing was sent twice')
   t.end()
@@ -35,7 +35,7 @@ test('writes on both sides during the exchange all converge through the codec', 
     }
   }
   a.gossip()
-  await until(() => sameState([a, b]) && a._replica.size === 300, 200_000, 'convergence')
-  t.equal(a._replica.size, 300, '300 keys on both')
+  await until(() => sameState([a, b]) && a.size === 300, 200_000, 'convergence')
+  t.equal(a.size, 300, '300 keys on both')
   t.end()
 })

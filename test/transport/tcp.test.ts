@@ -20,7 +20,7 @@ test('five nodes on loopback converge from writes at every node', async (t) => {
   }
   await waitFor(() => nets.every((x) => x.peers.length >= 2), 10_000, 'connections')
   for (let k = 0; k < 1000; k++) nodes[k % 5].set('k' + (k % 211), { k, from: k % 5 })
-  await waitFor(() => nodes.every((g) => g._replica.size === 211) && sameState(nodes), 20_000, 'convergence')
+  await waitFor(() => nodes.every((g) => g.size === 211) && sameState(nodes), 20_000, 'convergence')
   t.ok(sameState(nodes), 'every node holds the same 211 keys')
   t.ok(nets.every((x) => x.peers.every((p) => p.bytesIn > 0 && p.bytesOut > 0)), 'bytes flowed on every connection')
   await close()
@@ -37,16 +37,16 @@ test('a connection destroyed mid-exchange reconnects and converges, nothing lost
   let conn: Connection | undefined
   let cutAt = 0
   b.history.on('update', () => {
-    if (conn !== undefined || b._replica.size < 300) return
+    if (conn !== undefined || b.size < 300) return
     conn = dialer.connection as Connection
-    cutAt = b._replica.size
+    cutAt = b.size
     conn.socket.destroy()
   })
   await waitFor(() => conn !== undefined, 20_000, 'first updates')
   t.ok(cutAt < 5000, `cut while ${cutAt} of 5000 had arrived`)
   await waitFor(() => dialer.connected && dialer.connection !== conn, 10_000, 'reconnect')
   t.pass('the dialer reconnected')
-  await waitFor(() => b._replica.size === 5000, 30_000, 'all keys')
+  await waitFor(() => b.size === 5000, 30_000, 'all keys')
   t.ok(sameState([a, b]), 'B holds all 5000, as A does')
   await close()
   t.end()
@@ -74,7 +74,7 @@ test('a reader that stops reading applies backpressure, then receives everything
   t.equal(seen.length, 0, 'nothing applied at B while it does not read')
   bConn.socket.pipe(bConn.stream!)
   bConn.socket.resume()
-  await waitFor(() => b._replica.size === 8000, 60_000, 'all 8000 at B')
+  await waitFor(() => b.size === 8000, 60_000, 'all 8000 at B')
   t.ok(sameState([a, b]), 'B holds everything A holds')
   t.deepEqual(seen, seen.slice().sort((x, y) => x - y), 'A\'s updates applied at B in ascending version')
   await close()
@@ -148,7 +148,7 @@ test('a node serves dozens of peers at once', async (t) => {
     leaves.push(g)
     nets.push(n)
   }
-  await waitFor(() => leaves.every((g) => g._replica.size === 340) && hub._replica.size === 340, 30_000, 'all 340 keys everywhere')
+  await waitFor(() => leaves.every((g) => g.size === 340) && hub.size === 340, 30_000, 'all 340 keys everywhere')
   t.equal(hubNet.peers.length, 40, 'hub connected to 40 peers')
   t.ok(sameState([hub, ...leaves]), 'all 41 nodes agree')
   await Promise.all([hubNet.close(), ...nets.map((n) => n.close())])

@@ -1,0 +1,27 @@
+/**
+ * simple-scuttle/core: the protocol without I/O, for embedding it in another
+ * transport or a simulator.
+ *
+ * - `Engine`: one node as four pure operations, `digest()`,
+ *   `deltasFor(peerDigest, {mtu, order, random})` (the ordered deltas under
+ *   an MTU and how many wanted to go), `apply(deltas)`, and the version
+ *   known of each key; the paper's exchange in a few lines (see engine.ts).
+ * - `Session` over a `Replica`: the whole protocol with one peer (legs,
+ *   pushes, streamed answers, adoption, resyncs, verification), messages in
+ *   and out through a `SessionPort` you implement.
+ * - `FlowControl` and its arithmetic: the paper's flow control of update
+ *   rates (section 3 there).
+ *
+ * Nothing here reads a clock, draws randomness or does I/O of its own: time
+ * and randomness are injected.
+ */
+export { Engine, type ApplyResult, type Delta, type DeltaOptions, type DeltaSet, type DigestEntry, type EngineOptions } from './core/engine.ts'
+export { FLOW_DEFAULTS, FlowControl, effectiveRate, redistribute, share, type FlowOptions, type Rates } from './core/flow.ts'
+export { Replica, type ReplicaOptions, type ReplicaStats, type LocalListener } from './core/replica.ts'
+export { Session, type SessionOptions, type SessionPort, type SessionStats } from './core/session.ts'
+export { selectDelta, type Candidate, type Selection } from './core/delta.ts'
+export { Clock, Source } from './core/clock.ts'
+export { seededRandom } from './core/random.ts'
+export { decode, readUpdate, type UpdateSlot } from './protocol/validate.ts'
+export type { Message, DigestMsg, DoneMsg, UpdateMsg, WireMessage } from './protocol/messages.ts'
+export type { Digest, Leg } from './protocol/digest.ts'
