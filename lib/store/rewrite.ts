@@ -1,0 +1,100 @@
+import * as path from 'node:path'
+import type { SourceState } from '../core/replica.ts'
+import type { Rec } from '../core/types.ts'
+import { closeQuietly, errorCode, writeAll, type StoreFs } from './fs.ts'
+import { clockFrame, headerFrame, leaseFrame, recordFrame, syncedFrame, type Header } from './log-format.ts'
+import { LogFile } from './log-file.ts'
+
+/** A whole state, as a rewritten log holds it. */
+export interface LogSnapshot {
+  header: Header
+  records: Iterable<Rec>
+  sources: SourceState[]
+  version: number
+  lease: number
+}
+
+export interface LogPaths {
+  dir: string
+  file: string
+  tmp: string
+  sidecar: string
+}
+
+/**
+ * Write `snap` as a complete log and put it in place of `paths.file`:
+ * temp file, fdatasync, rename, directory fsync. A crash at any step leaves
+ * either the old log or the new one at the path, each whole. The new file
+ * ends with a synced marker for its own length: it becomes the log only
+ * once synced. Returns it open for appending. On failure the temp file is
+ * removed (best effort) and the error thrown; if the failure came after the
+ * rename, the path already names the new file.
+ */
+export function rewriteLog(fs: StoreFs, paths: LogPaths, snap: LogSnapshot): LogFile {
+  let fd: number | null = fs.open(paths.tmp, 'w')
+  let size = 0
+  let chunk = headerFrame(snap.header)
+  const put = (force: boolean) => {
+    if (!force && chunk.length < 1 << 20) return
+    const b = Buffer.from(chunk, 'utf8')
+    writeAll(fs, fd!, b, null)
+    size += b.length
+    chunk = ''
+  }
+  try {
+    for (const rec of snap.records) {
+      chunk += recordFrame(rec)
+      put(false)
+    }
+    chunk += clockFrame(snap.sources, snap.version) + leaseFrame(snap.lease)
+    put(true)
+    chunk = syncedFrame(size)
+    put(true)
+    fs.fdatasync(fd)
+    const closing = fd
+    fd = null
+    fs.close(closing)
+    fs.rename(paths.tmp, paths.file)
+  } catch (err) {
+    closeQuietly(fs, fd)
+    unlinkQuietly(fs, paths.tmp)
+    throw err
+  }
+  syncDir(fs, paths.dir)
+  return LogFile.open(fs, paths.file, paths.sidecar, snap.header.file!, size)
+}
+
+export function unlinkQuietly(fs: StoreFs, file: string): void {
+  try {
+    fs.unlink(file)
+  } catch {
+    // Nothing to remove, or it cannot be: a leftover temp file is removed on the next open.
+  }
+}
+
+/** Errors of platforms that cannot sync a directory (the rename is still atomic there). */
+const NO_DIR_SYNC = new Set(['EISDIR', 'EPERM', 'EINVAL', 'ENOTSUP', 'EBADF'])
+
+/** fsync a directory, so that a rename or a new file in it survives a power loss. */
+export function syncDir(fs: StoreFs, dir: string): void {
+  let fd: number
+  try {
+    fd = fs.open(dir, 'r')
+  } catch (err) {
+    if (NO_DIR_SYNC.has(errorCode(err) ?? '')) return
+    throw err
+  }
+  try {
+    fs.fsync(fd)
+  } catch (err) {
+    if (!NO_DIR_SYNC.has(errorCode(err) ?? '')) throw err
+  } finally {
+    closeQuietly(fs, fd)
+  }
+}
+
+/** The temp file of a rewrite, next to the log. */
+export function logPaths(dir: string, name: string): LogPaths {
+  const file = path.join(dir, name)
+  return { dir, file, tmp: file + '.tmp', sidecar: file + '.synced' }
+}
