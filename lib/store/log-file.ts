@@ -1,6 +1,6 @@
 import { LogReplacedError } from './errors.ts'
 import { closeQuietly, errorCode, writeAll, type FileStat, type StoreFs } from './fs.ts'
-import { syncedFrame } from './log-format.ts'
+import { frame, syncedJson } from './log-format.ts'
 import { sidecarText } from './sidecar.ts'
 
 /**
@@ -84,7 +84,7 @@ export class LogFile {
   /** Record that the file is synced up to `synced`: a marker line there, and the sidecar. */
   mark(): void {
     const at = this.synced
-    this.append(Buffer.from(syncedFrame(at), 'utf8'))
+    this.append(Buffer.from(frame(syncedJson(at)), 'utf8'))
     this.claimAt(at)
   }
 

@@ -76,12 +76,58 @@ export function frame(payload: string): string {
   return '["' + (crc.length === 8 ? crc : '0'.repeat(8 - crc.length) + crc) + '",' + payload + ']\n'
 }
 
-export const recordFrame = (rec: Rec): string => frame(JSON.stringify(rec))
-export const dropFrame = (rec: Rec): string => frame(dropJson(rec))
-export const clockFrame = (sources: SourceState[], version: number): string => frame(clockJson(sources, version))
-export const leaseFrame = (version: number): string => frame(JSON.stringify({ lease: version }))
-export const headerFrame = (h: Header): string => frame(JSON.stringify(h))
-export const syncedFrame = (offset: number): string => frame(JSON.stringify({ synced: offset }))
+export const leaseJson = (version: number): string => JSON.stringify({ lease: version })
+export const syncedJson = (offset: number): string => JSON.stringify({ synced: offset })
+
+const HEX = Buffer.from('0123456789abcdef', 'latin1')
+
+/**
+ * Frames payloads into format 2 lines in one reusable buffer: each payload
+ * is encoded once, and its checksum taken over the encoded bytes.
+ */
+export class LineEncoder {
+  private buf: Buffer = Buffer.allocUnsafe(1 << 16)
+  /** Bytes framed so far. */
+  length = 0
+
+  /** Frame `payload` (one JSON object's text); returns the line's length in bytes. */
+  add(payload: string): number {
+    const start = this.length
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (this.buf.length - start < FRAME_HEAD + payload.length * 3 + 2) this.grow(FRAME_HEAD + payload.length * 3 + 2)
+    const buf = this.buf
+    const body = start + FRAME_HEAD
+    const n = buf.write(payload, body, 'utf8')
+    let crc = crc32(buf, body, body + n)
+    buf[start] = 0x5b
+    buf[start + 1] = 0x22
+    for (let i = start + 9; i > start + 1; i--) {
+      buf[i] = HEX[crc & 15]
+      crc >>>= 4
+    }
+    buf[start + 10] = 0x22
+    buf[start + 11] = 0x2c
+    buf[body + n] = 0x5d
+    buf[body + n + 1] = 0x0a
+    this.length = body + n + 2
+    return this.length - start
+  }
+
+  /** The lines framed so far (valid until the next `add`), and a fresh start. */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.length)
+    this.length = 0
+    return out
+  }
+
+  private grow(need: number): void {
+    let size = this.buf.length * 2
+    while (size - this.length < need) size *= 2
+    const next = Buffer.allocUnsafe(size)
+    this.buf.copy(next, 0, 0, this.length)
+    this.buf = next
+  }
+}
 
 /**
  * The payload text of the format 2 line `buf[start..end)` (without its
@@ -100,8 +146,7 @@ export function unframe(buf: Buffer, start: number, end: number): { payload: str
     if (d < 0) return { problem: 'bad checksum digits' }
     want = want * 16 + d
   }
-  const body = buf.subarray(start + FRAME_HEAD, end - 1)
-  if (crc32(body) !== want) return { problem: 'checksum mismatch' }
+  if (crc32(buf, start + FRAME_HEAD, end - 1) !== want) return { problem: 'checksum mismatch' }
   return { payload: buf.toString('utf8', start + FRAME_HEAD, end - 1) }
 }
 

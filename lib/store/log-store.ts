@@ -8,7 +8,7 @@ import type { Gossip } from '../stream/gossip.ts'
 import { realTimers, type Timers } from '../transport/timers.ts'
 import { LogReplacedError, StoreClosedError, StoreDegradedError } from './errors.ts'
 import { errorCode, realFs, type StoreFs } from './fs.ts'
-import { LEASE_SPAN, LOG_VERSION, clockFrame, dropFrame, leaseFrame, recordFrame } from './log-format.ts'
+import { LEASE_SPAN, LOG_VERSION, LineEncoder, clockJson, dropJson, leaseJson } from './log-format.ts'
 import { LogFile } from './log-file.ts'
 import { readHeader, readLog } from './log-reader.ts'
 import type { Recovered } from './log-replay.ts'
@@ -63,8 +63,10 @@ export interface StoreOptions {
 }
 
 const LOG = 'log.ndjson'
-/** Pending bytes that make a batch go out before its timer. */
+/** Pending characters that make a batch go out before its timer. */
 const MAX_PENDING = 1 << 20
+/** Bytes a line adds to its payload: `["<crc>",` and `]\n`. */
+const FRAMING = 14
 
 export interface StoreStats {
   /** Bytes in the log file. */
@@ -139,8 +141,10 @@ export class LogStore extends EventEmitter<StoreEvents> {
   private readonly opts: Required<Omit<StoreOptions, 'dir' | 'durability' | 'timers' | 'fs' | 'now' | 'limits' | 'maxClockOffset' | 'repair'>>
   private readonly homeDev: number
   private log: LogFile | null
+  /** Payloads accepted and not yet written, and their length (UTF-16 units plus framing). */
   private pending: string[] = []
   private pendingBytes = 0
+  private readonly encoder = new LineEncoder()
   private batchTimer: unknown = null
   private retryTimer: unknown = null
   private retryDelay: number
@@ -266,22 +270,24 @@ export class LogStore extends EventEmitter<StoreEvents> {
   private onAppend(rec: Rec): void {
     this.writable()
     if (this.compactionDue()) this.rewrite(false)
-    let text = this.snapshotDue() ? this.snapshotText() : ''
+    const payload = JSON.stringify(rec)
     // A local version above the lease is reserved on disk before the write
     // can reach any peer, so a restart never reuses a version a peer may hold.
     const own = rec.source_id === this.id && rec.gen === this.generation
     const lease = own && rec.version > this.lease ? rec.version + LEASE_SPAN : this.lease
-    if (lease !== this.lease) text += leaseFrame(lease)
-    const line = recordFrame(rec)
-    this.put(text + line, lease !== this.lease)
+    const from = this.reserve(payload.length, lease !== this.lease)
+    if (lease !== this.lease) this.pending.push(leaseJson(lease))
+    this.pending.push(payload)
+    this.accept(from, lease !== this.lease)
     this.lease = lease
     this.recLines++
-    this.recBytes += line.length
+    this.recBytes += payload.length + FRAMING
   }
 
   private onRemove(rec: Rec): void {
     this.writable()
-    this.put((this.snapshotDue() ? this.snapshotText() : '') + dropFrame(rec), false)
+    const payload = dropJson(rec)
+    this.accept(this.reserve(payload.length, false), false, payload)
   }
 
   private writable(): void {
@@ -289,26 +295,39 @@ export class LogStore extends EventEmitter<StoreEvents> {
     if (this.failure !== null) throw new StoreDegradedError(this.failure)
   }
 
-  /** Accept one change's lines: written (and synced) now, or queued for the batch. Throws when refused. */
-  private put(text: string, mustSync: boolean): void {
+  /**
+   * Make room for a change of about `chars` (a batch that would grow past
+   * MAX_PENDING goes out first), and queue a clock snapshot when one is
+   * due. Returns where the change's lines start in `pending`. Throws when
+   * the batch that had to go out failed.
+   */
+  private reserve(chars: number, mustSync: boolean): number {
+    if (!mustSync && this.durability !== 'write' && this.pendingBytes + chars > MAX_PENDING) this.writeOut(this.durability === 'batch')
+    const from = this.pending.length
+    if (this.snapshotDue()) this.pending.push(this.snapshotPayload())
+    return from
+  }
+
+  /**
+   * Accept the change whose lines are `pending[from..]` (plus `last`):
+   * written and synced now (`write` mode, or `mustSync`), else queued for
+   * the batch. Throws when refused (the store is then degraded).
+   */
+  private accept(from: number, mustSync: boolean, last?: string): void {
+    if (last !== undefined) this.pending.push(last)
+    for (let i = from; i < this.pending.length; i++) this.pendingBytes += this.pending[i].length + FRAMING
+    this.seq++
     if (this.durability === 'write' || mustSync) {
-      this.pending.push(text)
-      this.pendingBytes += text.length
-      this.seq++
       try {
         this.writeOut(true)
       } catch (err) {
         this.seq--
         throw err
       }
-    } else {
-      if (this.pendingBytes + text.length > MAX_PENDING) this.writeOut(this.durability === 'batch')
-      this.pending.push(text)
-      this.pendingBytes += text.length
-      this.seq++
-      if (this.batchTimer === null) this.batchTimer = this.timers.setTimeout(this.onBatchTimer, this.opts.batchMs)
+    } else if (this.batchTimer === null) {
+      this.batchTimer = this.timers.setTimeout(this.onBatchTimer, this.opts.batchMs)
     }
-    this.stats.appended++
+    this.stats.appended += this.pending.length - from
     this.linesSinceSnapshot++
   }
 
@@ -337,10 +356,11 @@ export class LogStore extends EventEmitter<StoreEvents> {
     try {
       log.checkIdentity()
       if (this.pending.length > 0) {
-        const buf = Buffer.from(this.pending.length === 1 ? this.pending[0] : this.pending.join(''), 'utf8')
+        const enc = this.encoder
+        for (const p of this.pending) enc.add(p)
         this.pending = []
         this.pendingBytes = 0
-        log.append(buf)
+        log.append(enc.take())
       }
       if (sync) {
         log.sync()
@@ -462,18 +482,18 @@ export class LogStore extends EventEmitter<StoreEvents> {
     return this.gossip !== null && (this.linesSinceSnapshot >= this.opts.snapshotEvery || this.timers.now() - this.lastSnapshotAt >= this.opts.snapshotMs)
   }
 
-  private snapshotText(): string {
+  private snapshotPayload(): string {
     const g = this.gossip!
     this.linesSinceSnapshot = 0
     this.lastSnapshotAt = this.timers.now()
-    return clockFrame(g.sources(), g.version)
+    return clockJson(g.sources(), g.version)
   }
 
   /** Append the current clocks now, so a restart resumes without asking for what it had. */
   snapshot(): void {
     if (this.gossip === null || this.closed || this.failure !== null) return
     try {
-      this.put(this.snapshotText(), false)
+      this.accept(this.pending.length, false, this.snapshotPayload())
     } catch {
       // Degraded: reported by the 'degraded' event.
     }
@@ -582,7 +602,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
   close(): void {
     if (this.closed) return
     if (this.failure === null && this.gossip !== null && this.log !== null) {
-      this.pending.push(this.snapshotText())
+      this.pending.push(this.snapshotPayload())
       try {
         this.writeOut(true)
       } catch {

@@ -2,7 +2,7 @@ import * as path from 'node:path'
 import type { SourceState } from '../core/replica.ts'
 import type { Rec } from '../core/types.ts'
 import { closeQuietly, errorCode, writeAll, type StoreFs } from './fs.ts'
-import { clockFrame, headerFrame, leaseFrame, recordFrame, syncedFrame, type Header } from './log-format.ts'
+import { LineEncoder, clockJson, leaseJson, syncedJson, type Header } from './log-format.ts'
 import { LogFile } from './log-file.ts'
 
 /** A whole state, as a rewritten log holds it. */
@@ -33,22 +33,22 @@ export interface LogPaths {
 export function rewriteLog(fs: StoreFs, paths: LogPaths, snap: LogSnapshot): LogFile {
   let fd: number | null = fs.open(paths.tmp, 'w')
   let size = 0
-  let chunk = headerFrame(snap.header)
+  const enc = new LineEncoder()
   const put = (force: boolean) => {
-    if (!force && chunk.length < 1 << 20) return
-    const b = Buffer.from(chunk, 'utf8')
-    writeAll(fs, fd!, b, null)
-    size += b.length
-    chunk = ''
+    if (!force && enc.length < 1 << 20) return
+    size += enc.length
+    writeAll(fs, fd!, enc.take(), null)
   }
   try {
+    enc.add(JSON.stringify(snap.header))
     for (const rec of snap.records) {
-      chunk += recordFrame(rec)
+      enc.add(JSON.stringify(rec))
       put(false)
     }
-    chunk += clockFrame(snap.sources, snap.version) + leaseFrame(snap.lease)
+    enc.add(clockJson(snap.sources, snap.version))
+    enc.add(leaseJson(snap.lease))
     put(true)
-    chunk = syncedFrame(size)
+    enc.add(syncedJson(size))
     put(true)
     fs.fdatasync(fd)
     const closing = fd
