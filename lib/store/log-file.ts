@@ -62,7 +62,7 @@ export class LogFile {
     try {
       now = this.fs.stat(this.path)
     } catch (err) {
-      if (errorCode(err) === 'ENOENT') throw new LogReplacedError(`${this.path} was removed while open (was the data folder deleted or moved?)`)
+      if (errorCode(err) === 'ENOENT') throw new LogReplacedError(`${this.path} was removed while open (was the data folder deleted or moved?)`, { cause: err })
       throw err
     }
     if (now.dev !== this.ident.dev || now.ino !== this.ident.ino) {

@@ -594,13 +594,16 @@ export class LogStore extends EventEmitter<StoreEvents> {
   }
 
   /**
-   * Write a final clock snapshot, sync, and close the file. Never throws: a
+   * Write a final clock snapshot, sync, and close the file (a degraded store
+   * first tries once more to rewrite the log from memory). Never throws: a
    * failure is reported by the 'degraded' event (and `flush()` before
    * `close()` says whether everything reached the disk). Writes after this
    * are refused.
    */
   close(): void {
     if (this.closed) return
+    // Degraded: one last probe, so that what was only accepted may still be kept.
+    if (this.failure !== null && this.gossip !== null) this.tryRewrite(true)
     if (this.failure === null && this.gossip !== null && this.log !== null) {
       this.pending.push(this.snapshotPayload())
       try {
