@@ -26,12 +26,13 @@ export function defaultBounds(nowMs = Date.now(), maxClockOffsetMs = 300_000): R
  * Format 2: every line carries a checksum, and the synced markers (and the
  * sidecar) say up to which offset the file was on disk. The first line that
  * is damaged (bad frame, checksum, JSON, or content) ends the valid prefix.
- * If it starts at or after the synced offset, it and everything after it
- * are a tail torn by a crash, never synced and never reported durable: cut,
- * with a warning naming the bytes. If it starts before, or the file is
- * shorter than the synced offset, the log is damaged: `LogCorruptError`
- * with the line and byte offset, or, with `repair`, the valid prefix is
- * kept and `dropped` says what was left out.
+ * If its frame or checksum is broken and it starts at or after the synced
+ * offset, it and everything after it are a tail torn by a crash, never
+ * synced and never reported durable: cut, with a warning naming the bytes.
+ * Otherwise (damage before the synced offset, a line with a good checksum
+ * but bad content, a file shorter than the synced offset) the log is
+ * damaged: `LogCorruptError` with the line and byte offset, or, with
+ * `repair`, the valid prefix is kept and `dropped` says what was left out.
  *
  * Format 1 has no checksums or markers: a last line that does not parse
  * (or lacks its newline) is taken as torn; any other bad line is damage.
@@ -91,7 +92,7 @@ class Scan {
   readonly r: Recovered = emptyRecovery()
   /** Highest offset known synced (markers; the sidecar is added by the caller). */
   synced = 0
-  private bad: (Damage & { parse: boolean }) | null = null
+  private bad: (Damage & { torn: boolean }) | null = null
   private lineNo = 0
   private after = { lines: 0, complete: 0, records: 0 }
 
@@ -102,12 +103,22 @@ class Scan {
     this.r.lines = this.lineNo
     if (this.bad !== null) return this.afterDamage(buf, start, end, offset, true)
     if (this.lineNo === 1) this.r.format = buf[start] === 0x5b ? 2 : buf[start] === 0x7b ? 1 : 0
-    const problem = this.r.format === 2 ? this.apply2(buf, start, end, offset) : this.apply1(buf.toString('utf8', start, end), end - start)
+    let torn = false
+    let problem: string | null
+    if (this.r.format === 2) {
+      const f = unframe(buf, start, end)
+      // Only a line whose frame or checksum is broken can be a torn write.
+      torn = 'problem' in f
+      problem = 'problem' in f ? f.problem : this.apply2(f.payload, end - start + 1, offset)
+    } else {
+      problem = this.apply1(buf.toString('utf8', start, end), end - start)
+      torn = problem === 'not JSON' || problem === 'not an object'
+    }
     if (problem === null) {
       this.r.goodBytes = offset + end - start + 1
       return
     }
-    this.bad = { line: this.lineNo, offset, reason: problem, parse: problem === 'not JSON' || problem === 'not an object' }
+    this.bad = { line: this.lineNo, offset, reason: problem, torn }
     this.after.lines = 1
   }
 
@@ -117,14 +128,12 @@ class Scan {
       this.after.lines++
       return
     }
-    this.bad = { line: this.lineNo + 1, offset, reason: `no newline at the end (${length} bytes)`, parse: true }
+    this.bad = { line: this.lineNo + 1, offset, reason: `no newline at the end (${length} bytes)`, torn: true }
     this.after.lines = 1
   }
 
-  private apply2(buf: Buffer, start: number, end: number, offset: number): string | null {
-    const f = unframe(buf, start, end)
-    if ('problem' in f) return f.problem
-    const o = parseObject(f.payload)
+  private apply2(payload: string, length: number, offset: number): string | null {
+    const o = parseObject(payload)
     if (typeof o === 'string') return o
     const r = this.r
     if (this.lineNo === 1) {
@@ -140,7 +149,7 @@ class Scan {
     const p = replayObject(o, r, this.bounds)
     if (p === null && typeof o.key === 'string') {
       r.recordLines++
-      r.recordBytes += end - start + 1
+      r.recordBytes += length
     }
     return p
   }
@@ -200,7 +209,7 @@ class Scan {
     if (r.bytes < this.synced) reason += `; the file ends at byte ${r.bytes}, but ${this.synced} bytes of it were synced (truncated)`
     const dropped: Dropped = { line: bad.line, offset: bad.offset, reason, lines: this.after.lines, bytes: r.bytes - bad.offset, records: this.after.records }
     // The header is written with its file, which becomes the log only once synced: never torn.
-    const torn = bad.line > 1 && (r.format === 2 ? bad.offset >= this.synced : bad.parse && this.after.complete === 0)
+    const torn = bad.torn && bad.line > 1 && (r.format === 2 ? bad.offset >= this.synced : this.after.complete === 0)
     if (!torn) return dropped
     r.cut = dropped
     return null
