@@ -54,7 +54,7 @@ export class MemFs implements StoreFs {
   /** Calls made, in total and per operation. */
   calls = 0
   readonly counts = Object.fromEntries(FS_OPS.map((o) => [o, 0])) as Record<FsOp, number>
-  private fault: { op: FsOp; at: number; code: string } | null = null
+  private faults: { op: FsOp; at: number; code: string }[] = []
   /** Faults fired so far. */
   hits = 0
   /** Called before every call (before a fault fires), with the operation. */
@@ -62,26 +62,28 @@ export class MemFs implements StoreFs {
 
   /** Fail the `n`-th call of `op` from now with `code`. */
   failNth(op: FsOp, n: number, code: string): void {
-    this.fault = { op, at: this.counts[op] + n, code }
+    this.faults.push({ op, at: this.counts[op] + n, code })
   }
 
   /** Fail every call of `op` from now on (until `heal`). */
   failAll(op: FsOp, code: string): void {
-    this.fault = { op, at: -1, code }
+    this.faults.push({ op, at: -1, code })
   }
 
+  /** No more faults. */
   heal(): void {
-    this.fault = null
+    this.faults = []
   }
 
   private enter(op: FsOp, path = ''): void {
     this.beforeCall?.(op)
     this.calls++
     const n = ++this.counts[op]
-    const f = this.fault
-    if (f !== null && f.op === op && (f.at === -1 || f.at === n)) {
+    const i = this.faults.findIndex((f) => f.op === op && (f.at === -1 || f.at === n))
+    if (i !== -1) {
+      const f = this.faults[i]
       this.hits++
-      if (f.at !== -1) this.fault = null
+      if (f.at !== -1) this.faults.splice(i, 1)
       throw fsError(f.code, op, path)
     }
   }
