@@ -26,6 +26,7 @@ test('defaults: only --id given', (t) => {
     mtu: 100,
     data: undefined,
     durability: 'batch',
+    repair: false,
     grace: 86_400_000,
     tls: undefined,
     json: false,
@@ -79,6 +80,10 @@ test('persistence flags', (t) => {
   t.equal(o.grace, 5000, '--grace')
   t.equal(error(['--id', 'a', '--durability', 'sometimes']), '--durability must be write, batch or none, got "sometimes"', 'bad durability')
   t.equal(error(['--id', 'a', '--data', '']), '--data must not be empty', 'empty data folder')
+  t.equal(options(['--id', 'a', '--data', '/tmp/x', '--repair']).repair, true, '--repair')
+  t.equal(error(['--id', 'a', '--repair']), '--repair needs --data: it repairs the log in that folder', '--repair without --data')
+  t.equal(error(['--id', 'a', '--data', '/tmp/x', '--repair=yes']), '--repair does not take a value', '--repair takes no value')
+  t.match(USAGE, /--repair {13}with --data: load a damaged log/, 'the usage lists --repair')
   t.end()
 })
 
