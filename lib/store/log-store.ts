@@ -1,109 +1,24 @@
-import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'eventemitter3'
 import type { Journal } from '../core/replica.ts'
 import type { Rec } from '../core/types.ts'
-import type { Limits } from '../protocol/validate.ts'
-import { DEFAULT_LIMITS } from '../protocol/validate.ts'
 import type { Gossip } from '../stream/gossip.ts'
-import { realTimers, type Timers } from '../transport/timers.ts'
-import { LogReplacedError, StoreClosedError, StoreDegradedError } from './errors.ts'
-import { errorCode, realFs, type StoreFs } from './fs.ts'
-import { LEASE_SPAN, LOG_VERSION, LineEncoder, clockJson, dropJson, leaseJson } from './log-format.ts'
-import { LogFile } from './log-file.ts'
-import { readHeader, readLog } from './log-reader.ts'
+import { DiskHealth } from './disk-health.ts'
+import { StoreClosedError, StoreDegradedError } from './errors.ts'
+import type { StoreFs } from './fs.ts'
+import { LEASE_SPAN, LOG_VERSION, clockJson, dropJson, leaseJson } from './log-format.ts'
+import type { LogFile } from './log-file.ts'
 import type { Recovered } from './log-replay.ts'
-import { logPaths, rewriteLog, type LogPaths } from './rewrite.ts'
+import { newId, openFolder } from './open-folder.ts'
+import { FRAMING, PendingLines } from './pending-lines.ts'
+import { guardRewrite, logPaths, rewriteLog, type LogPaths } from './rewrite.ts'
+import { settings, type Durability, type Settings, type StoreEvents, type StoreOptions, type StoreStats, type StoreStatus } from './store-options.ts'
+import { SyncWaiters } from './sync-waiters.ts'
 
-/**
- * When a change is on disk:
- * - `write`: before `set` returns (write + fdatasync per change);
- * - `batch`: within `batchMs` (one write + fdatasync per batch), the default;
- *   until then it is only accepted: `await store.durable()` (or `flush()`)
- *   says when it is on disk;
- * - `none`: handed to the OS within `batchMs`; synced only by `flush()`,
- *   compaction and `close()`.
- */
-export type Durability = 'write' | 'batch' | 'none'
-
-export interface StoreOptions {
-  /** Folder of the log (created if missing). */
-  dir: string
-  durability?: Durability
-  /** Longest wait before a batch is written, ms. Default 10. */
-  batchMs?: number
-  /** Rewrite the log once it is this many times the live state. Default 4. */
-  compactRatio?: number
-  /** Never compact a log smaller than this, bytes. Default 256 KiB. */
-  minCompactBytes?: number
-  /** Also consider compacting whenever history emits 'compaction'. Default false. */
-  compactOnHistory?: boolean
-  /** Write a clock snapshot after this many appended lines. Default 10,000. */
-  snapshotEvery?: number
-  /** ... or when this many ms have passed since the last one and something changed. Default 1000. */
-  snapshotMs?: number
-  /**
-   * Open a damaged log by keeping its valid prefix (reported in
-   * `recovered.dropped` and the warnings) instead of refusing it. When
-   * anything is dropped the node continues under a new generation.
-   */
-  repair?: boolean
-  /** After a disk failure, first wait before probing the disk again, ms (doubles up to `maxRetryMs`). Default 1000. */
-  retryMs?: number
-  /** Longest wait between probes, ms. Default 30,000. */
-  maxRetryMs?: number
-  timers?: Timers
-  /** The file system; default the real one (tests inject faults here). */
-  fs?: StoreFs
-  /** Wall clock, ms, to bound the versions read back (`openDurable` passes the gossip's). Default Date.now. */
-  now?: () => number
-  /** A version read back may be at most this far ahead of `now()`, ms. Default 300,000. */
-  maxClockOffset?: number
-  /** Limits on keys, ids and values read back. Default `DEFAULT_LIMITS`. */
-  limits?: Partial<Limits>
-}
+export type { Durability, StoreEvents, StoreOptions, StoreStats, StoreStatus } from './store-options.ts'
 
 const LOG = 'log.ndjson'
 /** Pending characters that make a batch go out before its timer. */
 const MAX_PENDING = 1 << 20
-/** Bytes a line adds to its payload: `["<crc>",` and `]\n`. */
-const FRAMING = 14
-
-export interface StoreStats {
-  /** Bytes in the log file. */
-  bytes: number
-  /** Lines appended since the log was last rewritten. */
-  appended: number
-  compactions: number
-  /** fdatasync calls made on the log. */
-  syncs: number
-  /** Disk failures seen (each one makes or keeps the store degraded). */
-  failures: number
-  /** Times the store left degraded mode. */
-  recoveries: number
-}
-
-/** Whether the store takes writes, for status displays. */
-export interface StoreStatus {
-  degraded: boolean
-  /** The latest disk failure while degraded, else null. */
-  error: string | null
-  code: string | null
-  /** `timers.now()` when the store became degraded, else null. */
-  since: number | null
-}
-
-export interface StoreEvents {
-  /** A disk failure: writes are refused from now on, reads and gossip go on. */
-  degraded: [error: Error]
-  /** A probe rewrote the log from memory: writes are taken again. */
-  recovered: []
-}
-
-interface Waiter {
-  seq: number
-  resolve: () => void
-  reject: (err: Error) => void
-}
 
 /**
  * An append-only log of one node's changes, its clocks and its version
@@ -111,7 +26,7 @@ interface Waiter {
  *
  * Invariants:
  * - A change enters state only after its line was accepted: written and
- *   synced (`write`, and any write that raises the lease), or queued
+ *   synced (`write` mode, and any write that raises the lease), or queued
  *   (`batch`, `none`). A failure refuses it: state stays as it was.
  * - A change is reported durable (`durable()`, `flush()`) only once an
  *   fdatasync that covers it completed; nothing reported durable is lost.
@@ -119,7 +34,8 @@ interface Waiter {
  *   at once until a probe rewrites the whole log from memory (which makes
  *   every change accepted so far durable). Nothing here throws out of a
  *   timer or an event.
- * - Nothing is written to a file that is no longer the one at the path.
+ * - Nothing is written to a file that is no longer the one at the path,
+ *   and nothing is ever written again to a file whose write or sync failed.
  * - At any moment (crash included) the file is a loadable log: appends add
  *   checksummed lines, a torn tail after the last synced offset is cut on
  *   open, and rewrites replace the file atomically.
@@ -135,28 +51,18 @@ export class LogStore extends EventEmitter<StoreEvents> {
   readonly stats: StoreStats = { bytes: 0, appended: 0, compactions: 0, syncs: 0, failures: 0, recoveries: 0 }
   /** Pass to `gossip.attachJournal` (`attach` does). */
   readonly journal: Journal
+  private readonly s: Settings
   private readonly fs: StoreFs
   private readonly paths: LogPaths
-  private readonly timers: Timers
-  private readonly opts: Required<Omit<StoreOptions, 'dir' | 'durability' | 'timers' | 'fs' | 'now' | 'limits' | 'maxClockOffset' | 'repair'>>
   private readonly homeDev: number
+  private readonly health: DiskHealth
+  private readonly sync = new SyncWaiters()
   private log: LogFile | null
-  /** Payloads accepted and not yet written, and their length (UTF-16 units plus framing). */
-  private pending: string[] = []
-  private pendingBytes = 0
-  private readonly encoder = new LineEncoder()
+  private readonly pending = new PendingLines()
   private batchTimer: unknown = null
-  private retryTimer: unknown = null
-  private retryDelay: number
   private lease: number
   private gossip: Gossip | null = null
   private closed = false
-  private failure: Error | null = null
-  private failedAt = 0
-  /** Changes accepted, and how many of them are known to be on disk. */
-  private seq = 0
-  private syncedSeq = 0
-  private waiters: Waiter[] = []
   private linesSinceSnapshot = 0
   private lastSnapshotAt = 0
   /** Record lines written and their bytes: the average estimates the live state's size. */
@@ -165,73 +71,30 @@ export class LogStore extends EventEmitter<StoreEvents> {
 
   /**
    * Open (or create) the log in `opts.dir` for node `id` and recover what is
-   * there. A fresh folder, or a log that repair had to cut, gets a new
-   * generation, so that a node which lost data never reuses the versions of
-   * its earlier life. Throws `LogCorruptError` for a damaged log (unless
-   * `repair`), and the file system's error when the folder cannot be used.
+   * there (see `openFolder`). Throws `LogCorruptError` for a damaged log
+   * (unless `repair`), and the file system's error when the folder cannot
+   * be used.
    */
   constructor(id: string, opts: StoreOptions) {
     super()
-    this.fs = opts.fs ?? realFs
+    this.s = settings(opts)
+    this.fs = this.s.fs
+    this.id = id
     this.dir = opts.dir
     this.paths = logPaths(opts.dir, LOG)
     this.file = this.paths.file
-    this.durability = opts.durability ?? 'batch'
-    this.timers = opts.timers ?? realTimers
-    this.opts = {
-      batchMs: opts.batchMs ?? 10,
-      compactRatio: opts.compactRatio ?? 4,
-      minCompactBytes: opts.minCompactBytes ?? 256 * 1024,
-      compactOnHistory: opts.compactOnHistory ?? false,
-      snapshotEvery: opts.snapshotEvery ?? 10_000,
-      snapshotMs: opts.snapshotMs ?? 1000,
-      retryMs: opts.retryMs ?? 1000,
-      maxRetryMs: opts.maxRetryMs ?? 30_000,
-    }
-    this.retryDelay = this.opts.retryMs
-    this.id = id
-    const fs = this.fs
-    fs.mkdir(this.dir)
-    this.homeDev = fs.stat(this.dir).dev
-    removeIfPresent(fs, this.paths.tmp) // an unfinished rewrite
-    const nowMs = (opts.now ?? Date.now)()
-    const offsetMs = opts.maxClockOffset ?? 300_000
-    const r = exists(fs, this.file)
-      ? readLog(this.file, {
-          fs,
-          repair: opts.repair,
-          sidecar: this.paths.sidecar,
-          bounds: { limits: { ...DEFAULT_LIMITS, ...opts.limits }, now: nowMs * 1000, maxVersion: (nowMs + offsetMs) * 1000 },
-        })
-      : null
-    if (r !== null && r.header.id !== '' && r.header.id !== id) {
-      throw new Error(`${this.file} belongs to node ${JSON.stringify(r.header.id)}, not ${JSON.stringify(id)}`)
-    }
-    const lostData = r === null || r.header.id === '' || r.dropped !== null
-    this.generation = lostData ? newId() : r.header.gen
-    this.recovered = r
-    this.lease = r?.version ?? 0
-    this.recLines = r?.recordLines ?? 0
-    this.recBytes = r?.recordBytes ?? 0
-    if (r === null || lostData || r.format !== LOG_VERSION) {
-      this.log = rewriteLog(fs, this.paths, {
-        header: { store: LOG_VERSION, id, gen: this.generation, file: newId() },
-        records: r?.records.values() ?? [],
-        sources: r?.sources ?? [],
-        version: r?.version ?? 0,
-        lease: this.lease,
-      })
-      if (r !== null && r.format === 1) r.warnings.push(`${this.file}: converted from format 1 to format ${LOG_VERSION}`)
-      if (r !== null && lostData) r.warnings.push(`${this.file}: repaired; the node continues under a new generation (${this.generation})`)
-    } else {
-      this.log = this.openLog(r)
-    }
+    this.durability = this.s.durability
+    const opened = openFolder(id, this.paths, this.s)
+    this.homeDev = this.fs.stat(this.dir).dev
+    this.log = opened.log
+    this.recovered = opened.recovered
+    this.generation = opened.generation
+    this.lease = opened.recovered?.version ?? 0
+    this.recLines = opened.recovered?.recordLines ?? 0
+    this.recBytes = opened.recovered?.recordBytes ?? 0
     this.stats.bytes = this.log.size
+    this.health = new DiskHealth(this.s.timers, this.s.retryMs, this.s.maxRetryMs, () => this.tryRewrite(true))
     this.journal = { append: (rec) => this.onAppend(rec), remove: (rec) => this.onRemove(rec) }
-  }
-
-  private openLog(r: Recovered): LogFile {
-    return LogFile.open(this.fs, this.file, this.paths.sidecar, r.header.file!, r.goodBytes)
   }
 
   /**
@@ -248,21 +111,20 @@ export class LogStore extends EventEmitter<StoreEvents> {
     const r = this.recovered
     if (r !== null) gossip.restore({ records: r.records.values(), sources: r.sources, version: r.version })
     gossip.attachJournal(this.journal)
-    if (this.opts.compactOnHistory) {
+    if (this.s.compactOnHistory) {
       gossip.history.on('compaction', () => {
-        if (this.failure === null && !this.closed && this.compactionDue()) this.tryRewrite(false)
+        if (this.health.failure === null && !this.closed && this.compactionDue()) this.tryRewrite(false)
       })
     }
   }
 
-  /** The last disk failure while degraded (writes are refused), else null. */
+  /** The latest disk failure while degraded (writes are refused), else null. */
   get degraded(): Error | null {
-    return this.failure
+    return this.health.failure
   }
 
   status(): StoreStatus {
-    const f = this.failure
-    return { degraded: f !== null, error: f?.message ?? null, code: f === null ? null : (errorCode(f) ?? f.name), since: f === null ? null : this.failedAt }
+    return this.health.status()
   }
 
   // ---- the journal: called before a change enters state; a throw refuses it ----
@@ -292,7 +154,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
 
   private writable(): void {
     if (this.closed) throw new StoreClosedError()
-    if (this.failure !== null) throw new StoreDegradedError(this.failure)
+    if (this.health.failure !== null) throw new StoreDegradedError(this.health.failure)
   }
 
   /**
@@ -302,7 +164,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
    * the batch that had to go out failed.
    */
   private reserve(chars: number, mustSync: boolean): number {
-    if (!mustSync && this.durability !== 'write' && this.pendingBytes + chars > MAX_PENDING) this.writeOut(this.durability === 'batch')
+    if (!mustSync && this.durability !== 'write' && this.pending.chars + chars > MAX_PENDING) this.writeOut(this.durability === 'batch')
     const from = this.pending.length
     if (this.snapshotDue()) this.pending.push(this.snapshotPayload())
     return from
@@ -315,17 +177,16 @@ export class LogStore extends EventEmitter<StoreEvents> {
    */
   private accept(from: number, mustSync: boolean, last?: string): void {
     if (last !== undefined) this.pending.push(last)
-    for (let i = from; i < this.pending.length; i++) this.pendingBytes += this.pending[i].length + FRAMING
-    this.seq++
+    this.sync.seq++
     if (this.durability === 'write' || mustSync) {
       try {
         this.writeOut(true)
       } catch (err) {
-        this.seq--
+        this.sync.seq--
         throw err
       }
     } else if (this.batchTimer === null) {
-      this.batchTimer = this.timers.setTimeout(this.onBatchTimer, this.opts.batchMs)
+      this.batchTimer = this.s.timers.setTimeout(this.onBatchTimer, this.s.batchMs)
     }
     this.stats.appended += this.pending.length - from
     this.linesSinceSnapshot++
@@ -333,7 +194,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
 
   private readonly onBatchTimer = (): void => {
     this.batchTimer = null
-    if (this.failure !== null || this.closed) return
+    if (this.health.failure !== null || this.closed) return
     try {
       this.writeOut(this.durability === 'batch')
     } catch {
@@ -349,19 +210,13 @@ export class LogStore extends EventEmitter<StoreEvents> {
   private writeOut(sync: boolean): void {
     this.clearBatchTimer()
     const log = this.log
-    if (log === null) throw new StoreDegradedError(this.failure ?? new Error('no log open'))
-    if (this.pending.length === 0 && (!sync || this.syncedSeq === this.seq)) return
+    if (log === null) throw new StoreClosedError()
+    if (this.pending.length === 0 && (!sync || this.sync.allSynced)) return
     const before = log.size
-    const target = this.seq
+    const target = this.sync.seq
     try {
       log.checkIdentity()
-      if (this.pending.length > 0) {
-        const enc = this.encoder
-        for (const p of this.pending) enc.add(p)
-        this.pending = []
-        this.pendingBytes = 0
-        log.append(enc.take())
-      }
+      if (this.pending.length > 0) log.append(this.pending.take())
       if (sync) {
         log.sync()
         this.stats.syncs++
@@ -374,7 +229,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
     }
     this.stats.bytes = log.size
     if (!sync) return
-    this.markSynced(target)
+    this.sync.markSynced(target)
     try {
       log.mark()
       this.stats.bytes = log.size
@@ -395,14 +250,14 @@ export class LogStore extends EventEmitter<StoreEvents> {
    * unhandled.
    */
   flush(): Promise<void> {
-    if (!this.closed && this.failure === null && (this.pending.length > 0 || this.syncedSeq < this.seq)) {
+    if (!this.closed && this.health.failure === null && (this.pending.length > 0 || !this.sync.allSynced)) {
       try {
         this.writeOut(true)
       } catch {
         // Degraded: the promise below rejects with the error.
       }
     }
-    return this.whenSynced()
+    return this.sync.wait(this.health.failure ?? (this.closed ? new StoreClosedError() : null))
   }
 
   /**
@@ -411,61 +266,18 @@ export class LogStore extends EventEmitter<StoreEvents> {
    * as `flush()`). Rejects if the batch holding those changes fails.
    */
   durable(): Promise<void> {
-    return this.durability === 'none' ? this.flush() : this.whenSynced()
+    if (this.durability === 'none') return this.flush()
+    return this.sync.wait(this.health.failure ?? (this.closed ? new StoreClosedError() : null))
   }
-
-  private whenSynced(): Promise<void> {
-    let p: Promise<void>
-    if (this.syncedSeq >= this.seq) p = Promise.resolve()
-    else if (this.failure !== null || this.closed) p = Promise.reject(this.failure ?? new StoreClosedError())
-    else p = new Promise((resolve, reject) => this.waiters.push({ seq: this.seq, resolve, reject }))
-    p.catch(() => {})
-    return p
-  }
-
-  private markSynced(seq: number): void {
-    if (seq > this.syncedSeq) this.syncedSeq = seq
-    let i = 0
-    while (i < this.waiters.length && this.waiters[i].seq <= this.syncedSeq) this.waiters[i++].resolve()
-    if (i > 0) this.waiters = this.waiters.slice(i)
-  }
-
-  // ---- degraded mode ----
 
   /** Enter (or stay in) degraded mode after `err`; the accepted changes not yet on disk are no longer promised. */
   private degrade(err: unknown): void {
     const e = err instanceof Error ? err : new Error(String(err))
     this.stats.failures++
-    this.pending = []
-    this.pendingBytes = 0
+    this.pending.clear()
     this.clearBatchTimer()
-    const waiters = this.waiters
-    this.waiters = []
-    for (const w of waiters) w.reject(e)
-    const entering = this.failure === null
-    this.failure = e
-    if (!entering) return
-    this.failedAt = this.timers.now()
-    this.retryDelay = this.opts.retryMs
-    this.scheduleProbe()
-    this.emitSafe('degraded', e)
-  }
-
-  private scheduleProbe(): void {
-    if (this.closed || this.retryTimer !== null) return
-    this.retryTimer = this.timers.setTimeout(() => {
-      this.retryTimer = null
-      this.probe()
-    }, this.retryDelay)
-  }
-
-  /** Try to rewrite the log from memory; on success the store takes writes again. */
-  private probe(): void {
-    if (this.closed || this.failure === null) return
-    if (!this.tryRewrite(true)) {
-      this.retryDelay = Math.min(this.retryDelay * 2, this.opts.maxRetryMs)
-      this.scheduleProbe()
-    }
+    this.sync.rejectAll(e)
+    if (this.health.fail(e)) this.emitSafe('degraded', e)
   }
 
   private emitSafe<K extends keyof StoreEvents>(event: K, ...args: StoreEvents[K]): void {
@@ -479,19 +291,19 @@ export class LogStore extends EventEmitter<StoreEvents> {
   // ---- snapshots and rewrites ----
 
   private snapshotDue(): boolean {
-    return this.gossip !== null && (this.linesSinceSnapshot >= this.opts.snapshotEvery || this.timers.now() - this.lastSnapshotAt >= this.opts.snapshotMs)
+    return this.gossip !== null && (this.linesSinceSnapshot >= this.s.snapshotEvery || this.s.timers.now() - this.lastSnapshotAt >= this.s.snapshotMs)
   }
 
   private snapshotPayload(): string {
     const g = this.gossip!
     this.linesSinceSnapshot = 0
-    this.lastSnapshotAt = this.timers.now()
+    this.lastSnapshotAt = this.s.timers.now()
     return clockJson(g.sources(), g.version)
   }
 
   /** Append the current clocks now, so a restart resumes without asking for what it had. */
   snapshot(): void {
-    if (this.gossip === null || this.closed || this.failure !== null) return
+    if (this.gossip === null || this.closed || this.health.failure !== null) return
     try {
       this.accept(this.pending.length, false, this.snapshotPayload())
     } catch {
@@ -502,9 +314,9 @@ export class LogStore extends EventEmitter<StoreEvents> {
   private compactionDue(): boolean {
     const g = this.gossip
     if (g === null || this.log === null) return false
-    const bytes = this.log.size + this.pendingBytes
-    if (bytes < this.opts.minCompactBytes || this.recLines === 0) return false
-    return bytes > this.opts.compactRatio * g.size * (this.recBytes / this.recLines)
+    const bytes = this.log.size + this.pending.chars
+    if (bytes < this.s.minCompactBytes || this.recLines === 0) return false
+    return bytes > this.s.compactRatio * g.size * (this.recBytes / this.recLines)
   }
 
   /**
@@ -514,7 +326,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
    */
   compact(): boolean {
     if (this.gossip === null || this.closed) return false
-    return this.tryRewrite(this.failure !== null)
+    return this.tryRewrite(this.health.failure !== null)
   }
 
   private tryRewrite(probe: boolean): boolean {
@@ -535,12 +347,9 @@ export class LogStore extends EventEmitter<StoreEvents> {
    */
   private rewrite(probe: boolean): void {
     const g = this.gossip!
-    const fs = this.fs
     try {
-      const dev = fs.stat(this.dir).dev
-      if (dev !== this.homeDev) throw new LogReplacedError(`${this.dir} is now on another file system (device ${dev}, was ${this.homeDev}): remount it, or restart the node`)
-      this.ownsPath(probe)
-      const fresh = rewriteLog(fs, this.paths, {
+      guardRewrite(this.fs, this.paths, this.log, { id: this.id, gen: this.generation, dev: this.homeDev }, probe)
+      const fresh = rewriteLog(this.fs, this.paths, {
         header: { store: LOG_VERSION, id: this.id, gen: this.generation, file: newId() },
         records: g.records(),
         sources: g.sources(),
@@ -553,42 +362,24 @@ export class LogStore extends EventEmitter<StoreEvents> {
       this.degrade(err)
       throw err
     }
-    this.pending = []
-    this.pendingBytes = 0
+    this.pending.clear()
     this.clearBatchTimer()
-    this.markSynced(this.seq)
+    this.sync.markSynced(this.sync.seq)
     this.stats.bytes = this.log.size
     this.stats.appended = 0
     this.stats.compactions++
     this.linesSinceSnapshot = 0
-    this.lastSnapshotAt = this.timers.now()
-    if (this.failure !== null) {
-      this.failure = null
+    this.lastSnapshotAt = this.s.timers.now()
+    if (this.health.failure !== null) {
+      this.health.healed()
       this.stats.recoveries++
       this.emitSafe('recovered')
     }
   }
 
-  /** Throws unless the path names the open log, or (`probe`) nothing, or a log of this node and generation. */
-  private ownsPath(probe: boolean): void {
-    if (this.log !== null) {
-      try {
-        this.log.checkIdentity()
-        return
-      } catch (err) {
-        if (!probe || !(err instanceof LogReplacedError)) throw err
-      }
-    }
-    if (!exists(this.fs, this.file)) return
-    const h = readHeader(this.fs, this.file)
-    if (h === null || h.id !== this.id || h.gen !== this.generation) {
-      throw new LogReplacedError(`${this.file} was replaced by a file that is not this node's log; restart the node to load it, or move it away`)
-    }
-  }
-
   private clearBatchTimer(): void {
     if (this.batchTimer !== null) {
-      this.timers.clearTimeout(this.batchTimer)
+      this.s.timers.clearTimeout(this.batchTimer)
       this.batchTimer = null
     }
   }
@@ -602,9 +393,8 @@ export class LogStore extends EventEmitter<StoreEvents> {
    */
   close(): void {
     if (this.closed) return
-    // Degraded: one last probe, so that what was only accepted may still be kept.
-    if (this.failure !== null && this.gossip !== null) this.tryRewrite(true)
-    if (this.failure === null && this.gossip !== null && this.log !== null) {
+    if (this.health.failure !== null && this.gossip !== null) this.tryRewrite(true)
+    if (this.health.failure === null && this.gossip !== null && this.log !== null) {
       this.pending.push(this.snapshotPayload())
       try {
         this.writeOut(true)
@@ -614,36 +404,9 @@ export class LogStore extends EventEmitter<StoreEvents> {
     }
     this.closed = true
     this.clearBatchTimer()
-    if (this.retryTimer !== null) {
-      this.timers.clearTimeout(this.retryTimer)
-      this.retryTimer = null
-    }
-    const waiters = this.waiters
-    this.waiters = []
-    for (const w of waiters) w.reject(this.failure ?? new StoreClosedError())
+    this.health.stop()
+    this.sync.rejectAll(this.health.failure ?? new StoreClosedError())
     this.log?.close()
     this.log = null
-  }
-}
-
-function newId(): string {
-  return randomBytes(6).toString('base64url')
-}
-
-function exists(fs: StoreFs, file: string): boolean {
-  try {
-    fs.stat(file)
-    return true
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT') return false
-    throw err
-  }
-}
-
-function removeIfPresent(fs: StoreFs, file: string): void {
-  try {
-    fs.unlink(file)
-  } catch (err) {
-    if (errorCode(err) !== 'ENOENT') throw err
   }
 }

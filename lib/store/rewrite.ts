@@ -1,9 +1,11 @@
 import * as path from 'node:path'
 import type { SourceState } from '../core/replica.ts'
 import type { Rec } from '../core/types.ts'
+import { LogReplacedError } from './errors.ts'
 import { closeQuietly, errorCode, writeAll, type StoreFs } from './fs.ts'
 import { LineEncoder, clockJson, leaseJson, syncedJson, type Header } from './log-format.ts'
 import { LogFile } from './log-file.ts'
+import { readHeader } from './log-reader.ts'
 
 /** A whole state, as a rewritten log holds it. */
 export interface LogSnapshot {
@@ -62,6 +64,37 @@ export function rewriteLog(fs: StoreFs, paths: LogPaths, snap: LogSnapshot): Log
   }
   syncDir(fs, paths.dir)
   return LogFile.open(fs, paths.file, paths.sidecar, snap.header.file!, size)
+}
+
+/**
+ * Throws unless a rewrite may replace what is at `paths.file`: the folder
+ * is still on the file system it was opened on (device `owner.dev`), and
+ * the path names `log` (the open file), or, when `probe` (recovering from
+ * a failure), nothing at all (the log was removed) or a log of the same
+ * node and generation. Never anything else: another node's log, or a file
+ * an operator put there, is left alone.
+ */
+export function guardRewrite(fs: StoreFs, paths: LogPaths, log: LogFile | null, owner: { id: string; gen: string; dev: number }, probe: boolean): void {
+  const dev = fs.stat(paths.dir).dev
+  if (dev !== owner.dev) throw new LogReplacedError(`${paths.dir} is now on another file system (device ${dev}, was ${owner.dev}): remount it, or restart the node`)
+  if (log !== null) {
+    try {
+      log.checkIdentity()
+      return
+    } catch (err) {
+      if (!probe || !(err instanceof LogReplacedError)) throw err
+    }
+  }
+  try {
+    fs.stat(paths.file)
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return
+    throw err
+  }
+  const h = readHeader(fs, paths.file)
+  if (h === null || h.id !== owner.id || h.gen !== owner.gen) {
+    throw new LogReplacedError(`${paths.file} was replaced by a file that is not this node's log; restart the node to load it, or move it away`)
+  }
 }
 
 export function unlinkQuietly(fs: StoreFs, file: string): void {

@@ -1,0 +1,37 @@
+import { LineEncoder } from './log-format.ts'
+
+/** Bytes a line adds to its payload: `["<crc>",` and `]\n`. */
+export const FRAMING = 14
+
+/**
+ * Payloads accepted and not yet written, framed into one buffer when the
+ * batch goes out. `chars` counts UTF-16 units plus framing: an estimate of
+ * the bytes the batch will take.
+ */
+export class PendingLines {
+  private lines: string[] = []
+  chars = 0
+  private readonly encoder = new LineEncoder()
+
+  get length(): number {
+    return this.lines.length
+  }
+
+  push(payload: string): void {
+    this.lines.push(payload)
+    this.chars += payload.length + FRAMING
+  }
+
+  /** The lines framed, and an empty queue (the buffer is valid until the next `take`). */
+  take(): Buffer {
+    const enc = this.encoder
+    for (const p of this.lines) enc.add(p)
+    this.clear()
+    return enc.take()
+  }
+
+  clear(): void {
+    this.lines = []
+    this.chars = 0
+  }
+}
