@@ -177,6 +177,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
    */
   private accept(from: number, mustSync: boolean, last?: string): void {
     if (last !== undefined) this.pending.push(last)
+    const lines = this.pending.length - from
     this.sync.seq++
     if (this.durability === 'write' || mustSync) {
       try {
@@ -188,7 +189,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
     } else if (this.batchTimer === null) {
       this.batchTimer = this.s.timers.setTimeout(this.onBatchTimer, this.s.batchMs)
     }
-    this.stats.appended += this.pending.length - from
+    this.stats.appended += lines
     this.linesSinceSnapshot++
   }
 

@@ -21,6 +21,7 @@ test('write mode: a failed append fails the set with the disk error and changes 
   store.on('degraded', (e) => events.push(`degraded ${codesOf(e)[0]}`))
   store.on('recovered', () => events.push('recovered'))
   gossip.set('a', 1)
+  t.equal(store.stats.appended, 2, 'the first write appended two lines: its lease and its record')
   fs.failNth('write', 1, 'ENOSPC')
   t.throws(() => gossip.set('a', 2), (e: unknown) => e instanceof RefusedError && /^not stored: ENOSPC/.test(e.message) && codesOf(e).includes('ENOSPC'), 'set throws "not stored: ENOSPC ..." with the error as cause')
   t.equal(gossip.get('a').value, 1, 'the value is unchanged')
