@@ -163,5 +163,36 @@ test('a read-only folder while running (chattr +i): the write fails with the err
   t.end()
 })
 
+test('a read-only folder, the log itself still writable (chattr +i on the folder): the write that needs a compaction fails, nothing is applied', { skip: chattrSkip !== null }, (t) => {
+  const dir = tmp()
+  const timers = new FakeTimers()
+  const { gossip, store } = openDurable('A', cfg, { dir, durability: 'write', timers, minCompactBytes: 4000, compactRatio: 2 })
+  let refused: unknown = null
+  let last = -1
+  try {
+    execFileSync('chattr', ['+i', dir])
+    for (let i = 0; i < 500 && refused === null; i++) {
+      try {
+        gossip.set('k' + (i % 3), i)
+        last = i
+      } catch (e) {
+        refused = e
+      }
+    }
+    t.ok(refused instanceof RefusedError && codesOf(refused).includes('EPERM'), `after ${last + 1} appends, the write that needed a compaction failed with EPERM`)
+    t.deepEqual([0, 1, 2].map((k) => gossip.get('k' + k).value), [0, 1, 2].map((k) => last - ((last - k) % 3)), 'nothing of it was applied')
+    timers.advance(10_000)
+    t.ok(store.degraded !== null, 'degraded while the folder is read-only')
+  } finally {
+    tryRun('chattr', ['-i', dir])
+  }
+  timers.advance(60_000)
+  t.equal(store.degraded, null, 'recovered once it is writable')
+  store.close()
+  t.equal(openDurable('A', cfg, { dir }).gossip.get('k0').value, last - (last % 3), 'the log holds the last write taken')
+  fs.rmSync(dir, { recursive: true, force: true })
+  t.end()
+})
+
 if (mountSkip !== null) test(`skipped the full disk test: ${mountSkip}`, { skip: true }, () => {})
 if (chattrSkip !== null) test(`skipped the read-only folder test: ${chattrSkip}`, { skip: true }, () => {})
