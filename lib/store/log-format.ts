@@ -80,53 +80,43 @@ export const leaseJson = (version: number): string => JSON.stringify({ lease: ve
 export const syncedJson = (offset: number): string => JSON.stringify({ synced: offset })
 
 const HEX = Buffer.from('0123456789abcdef', 'latin1')
+/** A line's head before its checksum is known. */
+const HEAD = '["00000000",'
+const SEP = ']\n' + HEAD
+let scratch = Buffer.allocUnsafe(1 << 16)
 
 /**
- * Frames payloads into format 2 lines in one reusable buffer: each payload
- * is encoded once, and its checksum taken over the encoded bytes.
+ * Format 2 lines (with their newlines) for `payloads`, in one buffer that
+ * is valid until the next call: the text is encoded once, as a whole, and
+ * each line's checksum taken over its encoded bytes and written into its
+ * head.
  */
-export class LineEncoder {
-  private buf: Buffer = Buffer.allocUnsafe(1 << 16)
-  /** Bytes framed so far. */
-  length = 0
-
-  /** Frame `payload` (one JSON object's text); returns the line's length in bytes. */
-  add(payload: string): number {
-    const start = this.length
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (this.buf.length - start < FRAME_HEAD + payload.length * 3 + 2) this.grow(FRAME_HEAD + payload.length * 3 + 2)
-    const buf = this.buf
+export function frameLines(payloads: readonly string[]): Buffer {
+  if (payloads.length === 0) return Buffer.alloc(0)
+  const text = payloads.join(SEP)
+  // UTF-8 takes at most 3 bytes per UTF-16 unit.
+  const room = text.length * 3 + FRAME_HEAD + 2
+  if (scratch.length < room) scratch = Buffer.allocUnsafe(Math.max(room, scratch.length * 2))
+  const buf = scratch
+  buf.write(HEAD, 0, 'latin1')
+  const n = buf.write(text, FRAME_HEAD, 'utf8')
+  buf[FRAME_HEAD + n] = 0x5d
+  buf[FRAME_HEAD + n + 1] = 0x0a
+  const total = FRAME_HEAD + n + 2
+  // All ASCII (bytes = UTF-16 units): lines end where the payloads' lengths say.
+  const ascii = n === text.length
+  let start = 0
+  for (const p of payloads) {
     const body = start + FRAME_HEAD
-    const n = buf.write(payload, body, 'utf8')
-    let crc = crc32(buf, body, body + n)
-    buf[start] = 0x5b
-    buf[start + 1] = 0x22
+    const end = ascii ? body + p.length : buf.indexOf(0x0a, body) - 1
+    let crc = crc32(buf, body, end)
     for (let i = start + 9; i > start + 1; i--) {
       buf[i] = HEX[crc & 15]
       crc >>>= 4
     }
-    buf[start + 10] = 0x22
-    buf[start + 11] = 0x2c
-    buf[body + n] = 0x5d
-    buf[body + n + 1] = 0x0a
-    this.length = body + n + 2
-    return this.length - start
+    start = end + 2
   }
-
-  /** The lines framed so far (valid until the next `add`), and a fresh start. */
-  take(): Buffer {
-    const out = this.buf.subarray(0, this.length)
-    this.length = 0
-    return out
-  }
-
-  private grow(need: number): void {
-    let size = this.buf.length * 2
-    while (size - this.length < need) size *= 2
-    const next = Buffer.allocUnsafe(size)
-    this.buf.copy(next, 0, 0, this.length)
-    this.buf = next
-  }
+  return buf.subarray(0, total)
 }
 
 /**

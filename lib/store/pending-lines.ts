@@ -1,4 +1,4 @@
-import { LineEncoder } from './log-format.ts'
+import { frameLines } from './log-format.ts'
 
 /** Bytes a line adds to its payload: `["<crc>",` and `]\n`. */
 export const FRAMING = 14
@@ -11,7 +11,6 @@ export const FRAMING = 14
 export class PendingLines {
   private lines: string[] = []
   chars = 0
-  private readonly encoder = new LineEncoder()
 
   get length(): number {
     return this.lines.length
@@ -22,12 +21,11 @@ export class PendingLines {
     this.chars += payload.length + FRAMING
   }
 
-  /** The lines framed, and an empty queue (the buffer is valid until the next `take`). */
+  /** The lines framed (valid until the next framing), and an empty queue. */
   take(): Buffer {
-    const enc = this.encoder
-    for (const p of this.lines) enc.add(p)
+    const out = frameLines(this.lines)
     this.clear()
-    return enc.take()
+    return out
   }
 
   clear(): void {

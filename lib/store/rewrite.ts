@@ -3,7 +3,7 @@ import type { SourceState } from '../core/replica.ts'
 import type { Rec } from '../core/types.ts'
 import { LogReplacedError } from './errors.ts'
 import { closeQuietly, errorCode, writeAll, type StoreFs } from './fs.ts'
-import { LineEncoder, clockJson, leaseJson, syncedJson, type Header } from './log-format.ts'
+import { clockJson, frameLines, leaseJson, syncedJson, type Header } from './log-format.ts'
 import { LogFile } from './log-file.ts'
 import { readHeader } from './log-reader.ts'
 
@@ -35,22 +35,30 @@ export interface LogPaths {
 export function rewriteLog(fs: StoreFs, paths: LogPaths, snap: LogSnapshot): LogFile {
   let fd: number | null = fs.open(paths.tmp, 'w')
   let size = 0
-  const enc = new LineEncoder()
+  let chunk: string[] = []
+  let chars = 0
+  const add = (payload: string) => {
+    chunk.push(payload)
+    chars += payload.length
+  }
   const put = (force: boolean) => {
-    if (!force && enc.length < 1 << 20) return
-    size += enc.length
-    writeAll(fs, fd!, enc.take(), null)
+    if (!force && chars < 1 << 20) return
+    const b = frameLines(chunk)
+    chunk = []
+    chars = 0
+    writeAll(fs, fd!, b, null)
+    size += b.length
   }
   try {
-    enc.add(JSON.stringify(snap.header))
+    add(JSON.stringify(snap.header))
     for (const rec of snap.records) {
-      enc.add(JSON.stringify(rec))
+      add(JSON.stringify(rec))
       put(false)
     }
-    enc.add(clockJson(snap.sources, snap.version))
-    enc.add(leaseJson(snap.lease))
+    add(clockJson(snap.sources, snap.version))
+    add(leaseJson(snap.lease))
     put(true)
-    enc.add(syncedJson(size))
+    add(syncedJson(size))
     put(true)
     fs.fdatasync(fd)
     const closing = fd

@@ -9,7 +9,7 @@ import { seededRandom } from '../../lib/core/random.ts'
 import { crc32 } from '../../lib/store/crc32.ts'
 import { openDurable } from '../../lib/store/durable.ts'
 import { LogCorruptError } from '../../lib/store/errors.ts'
-import { LineEncoder, frame, unframe } from '../../lib/store/log-format.ts'
+import { frame, frameLines, unframe } from '../../lib/store/log-format.ts'
 import { readLog } from '../../lib/store/log-reader.ts'
 import { readSidecar } from '../../lib/store/sidecar.ts'
 import { realFs } from '../../lib/store/fs.ts'
@@ -18,7 +18,7 @@ const cfg = { ...base.config, resolve: base.resolution.lww_vs_current_vers }
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'scuttle-format-'))
 const file = (dir: string) => path.join(dir, 'log.ndjson')
 
-test('crc32 equals zlib.crc32; a framed line carries it; the encoder frames the same bytes', (t) => {
+test('crc32 equals zlib.crc32; a framed line carries it; a batch framed at once has the same bytes', (t) => {
   const random = seededRandom(5)
   let same = 0
   for (let n = 0; n < 200; n++) {
@@ -31,10 +31,8 @@ test('crc32 equals zlib.crc32; a framed line carries it; the encoder frames the 
   const line = frame(payload)
   t.equal(line, `["${zlib.crc32(payload).toString(16).padStart(8, '0')}",${payload}]\n`, 'frame: ["<crc hex>",<payload>] and a newline')
   t.doesNotThrow(() => JSON.parse(line), 'every line is itself JSON')
-  const enc = new LineEncoder()
-  enc.add(payload)
-  enc.add('{"lease":5}')
-  t.equal(enc.take().toString('utf8'), line + frame('{"lease":5}'), 'the encoder writes the same lines')
+  t.equal(frameLines([payload, '{"lease":5}']).toString('utf8'), line + frame('{"lease":5}'), 'a batch framed at once: the same lines (non-ASCII text)')
+  t.equal(frameLines(['{"lease":5}', '{"synced":0}']).toString('utf8'), frame('{"lease":5}') + frame('{"synced":0}'), 'and for ASCII text')
   const buf = Buffer.from(line)
   t.deepEqual(unframe(buf, 0, buf.length - 1), { payload }, 'unframe gives the payload back')
   buf[20] ^= 4
