@@ -43,6 +43,8 @@ export interface CliOptions {
   data: string | undefined
   /** When an applied update is on disk (with `data`). */
   durability: 'write' | 'batch' | 'none'
+  /** Open a damaged log by keeping its valid part (with `data`). */
+  repair: boolean
   /** Tombstones are forgotten this long after they were applied, ms. */
   grace: number
   /** TLS for every link (listening, --peer and `connect`); undefined means plain TCP. */
@@ -72,6 +74,8 @@ Options:
   --data <dir>         keep state in an append-only log in <dir> (survives restarts)
   --durability <mode>  with --data: write (fsync each update), batch (fsync
                        every 10 ms, default) or none
+  --repair             with --data: load a damaged log by keeping its valid
+                       part (what is dropped is reported)
   --grace <ms>         keep tombstones of deleted keys this long (default 86400000)
   --tls-cert <file>    mutual TLS: this node's certificate (PEM), signed by the CA
   --tls-key <file>     mutual TLS: its private key (PEM)
@@ -98,6 +102,7 @@ const SPEC = {
   mtu: { type: 'string' },
   data: { type: 'string' },
   durability: { type: 'string' },
+  repair: { type: 'boolean' },
   grace: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
@@ -243,6 +248,7 @@ export function parseCliArgs(argv: string[]): ParseResult {
       mtu: values.mtu === undefined ? 100 : intFlag('mtu', values.mtu, 1, 1_000_000),
       data: values.data === undefined ? undefined : nonEmpty('data', values.data),
       durability: durabilityFlag(values.durability),
+      repair: values.repair === true,
       grace: values.grace === undefined ? 86_400_000 : intFlag('grace', values.grace, 1, Number.MAX_SAFE_INTEGER),
       tls: tlsFlags(values),
       json: values.json === true,
@@ -251,6 +257,7 @@ export function parseCliArgs(argv: string[]): ParseResult {
     if (values.durability !== undefined && options.data === undefined) {
       throw new FlagError('--durability needs --data <dir>: without it the node keeps its state in memory only')
     }
+    if (options.repair && options.data === undefined) throw new FlagError('--repair needs --data: it repairs the log in that folder')
     return { ok: true, options }
   } catch (err) {
     if (err instanceof FlagError) return { ok: false, error: err.message }

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { JsonValue } from '../core/types.ts'
+import type { StoreStatus } from '../store/log-store.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import { connect, type Dialer } from '../transport/tcp.ts'
 import type { Network } from '../transport/network.ts'
@@ -21,6 +22,8 @@ export interface CommandContext {
   readonly dialers: Map<string, Dialer>
   /** TLS for dialled peers, the same as the node's listener; undefined for plain TCP. */
   readonly tls: TlsOptions | undefined
+  /** The node's log (with --data): `stats` shows whether it takes writes. */
+  readonly store?: { status(): StoreStatus }
 }
 
 /** A command that did its work; the other fields depend on `cmd`. */
@@ -51,9 +54,9 @@ export const COMMANDS: readonly string[] = [
   'quit                close the network and exit',
 ]
 
-/** Create the context for a node; `tls` secures the links it dials. */
-export function commandContext(gossip: Gossip, network: Network, tls?: TlsOptions): CommandContext {
-  return { gossip, network, dialers: new Map(), tls }
+/** Create the context for a node; `tls` secures the links it dials; `store` is its log, if any. */
+export function commandContext(gossip: Gossip, network: Network, tls?: TlsOptions, store?: { status(): StoreStatus }): CommandContext {
+  return store === undefined ? { gossip, network, dialers: new Map(), tls } : { gossip, network, dialers: new Map(), tls, store }
 }
 
 /** Keep a connection to `host:port` (once per address); returns the dialer and whether it is new. */
@@ -220,6 +223,7 @@ function stats(ctx: CommandContext): CommandResult {
     invalid,
     invalidByReason,
     streams,
+    ...(ctx.store === undefined ? {} : { store: ctx.store.status() }),
     hash: stateHash(gossip),
   }
 }
@@ -252,7 +256,7 @@ export function formatResult(r: CommandResult, json: boolean): string {
       return (
         `keys ${r.keys}, records ${r.records}, version ${r.version}, peers ${r.peers}, ` +
         `bytes in ${r.bytesIn} out ${r.bytesOut}, applied ${r.applied}, rejected ${r.rejected}, ` +
-        `redundant ${r.redundant}, invalid ${r.invalid}, streams ${r.streams}, hash ${r.hash}`
+        `redundant ${r.redundant}, invalid ${r.invalid}, streams ${r.streams}, ${storeText(r.store as StoreStatus | undefined)}hash ${r.hash}`
       )
     case 'help':
       return 'commands:\n' + (r.commands as string[]).map((c) => '  ' + c).join('\n')
@@ -261,4 +265,10 @@ export function formatResult(r: CommandResult, json: boolean): string {
     default:
       return v(r)
   }
+}
+
+/** The store's part of the `stats` line: whether the log takes writes. */
+function storeText(s: StoreStatus | undefined): string {
+  if (s === undefined) return ''
+  return s.degraded ? `store degraded, read-only (${s.error}), ` : 'store ok, '
 }

@@ -117,6 +117,14 @@ function reportEvents(network: Network, output: Output): void {
   network.on('log', (line) => output.event('log', { message: line }, line))
 }
 
+/** The log entering and leaving degraded (read-only) mode. */
+function reportStore(store: LogStore, output: Output): void {
+  store.on('degraded', (err) =>
+    output.event('degraded', { error: err.message, code: store.status().code }, `storage degraded, writes refused until the disk works again: ${err.message}`),
+  )
+  store.on('recovered', () => output.event('recovered', {}, 'storage recovered: the log was rewritten from memory, writes are taken again'))
+}
+
 /** Read commands from stdin: a prompt on a terminal, else one command per line. */
 function readCommands(ctx: CommandContext, opts: CliOptions, output: Output, stop: (code: number) => void): void {
   const interactive = process.stdin.isTTY === true && !opts.json
@@ -192,7 +200,7 @@ async function main(argv: string[]): Promise<void> {
       return exitAfterFlush(EXIT_DATA)
     }
     try {
-      const durable = openDurable(opts.id, config, { dir: opts.data, durability: opts.durability })
+      const durable = openDurable(opts.id, config, { dir: opts.data, durability: opts.durability, repair: opts.repair })
       gossip = durable.gossip
       store = durable.store
       for (const w of durable.warnings) writeErr(`simple-scuttle: warning: ${w}`)
@@ -218,6 +226,7 @@ async function main(argv: string[]): Promise<void> {
     return exitAfterFlush(err instanceof ListenError ? EXIT_LISTEN : EXIT_USAGE)
   }
   reportEvents(network, output)
+  if (store !== null) reportStore(store, output)
   const { host, port } = listener
   // The link mode is shown only when TLS is on, so plain output is unchanged.
   const mode = tls === undefined ? undefined : 'secret' in tls ? 'secret' : 'certificate'
@@ -247,7 +256,7 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
 
-  const ctx = commandContext(gossip, network, tls)
+  const ctx = commandContext(gossip, network, tls, store ?? undefined)
   for (const peer of opts.peers) dialOnce(ctx, peer.host, peer.port)
   readCommands(ctx, opts, output, stop)
 }

@@ -1,26 +1,36 @@
-import type { GossipConfig } from '../config.ts'
+import { normalizeConfig, type GossipConfig } from '../config.ts'
 import { Gossip } from '../stream/gossip.ts'
+import type { Dropped } from './log-replay.ts'
 import { LogStore, type StoreOptions } from './log-store.ts'
 
 export interface Durable {
   gossip: Gossip
   store: LogStore
-  /** Warnings from recovery (a torn last line ignored). */
+  /** Warnings from recovery (a torn tail cut, a format 1 log converted, what repair dropped). */
   warnings: string[]
   /** Records loaded from the log (0 for a fresh folder). */
   loaded: number
+  /** What repair mode dropped from a damaged log, or null. */
+  repaired: Dropped | null
 }
 
 /**
  * A `Gossip` backed by a log in `store.dir`: state, clocks and version
- * leases survive restarts. A node restarted with its folder resumes where it
- * was; one restarted with an empty folder gets a new generation, so its new
- * writes never collide with its earlier life's. Versions follow wall time
- * as on every node (a hybrid logical clock), so that new writes of a
- * restarted node win over what its earlier life wrote.
+ * leases survive restarts, and every change is journaled before it enters
+ * state (a change the disk refuses is refused). A node restarted with its
+ * folder resumes where it was; one restarted with an empty folder (or
+ * whose log repair had to cut) gets a new generation, so its new writes
+ * never collide with its earlier life's. What is read back is validated
+ * with the gossip's limits and clock bound (`maxClockOffset`).
  */
 export function openDurable(id: string, config: GossipConfig, storeOpts: StoreOptions): Durable {
-  const store = new LogStore(id, storeOpts)
+  const cfg = normalizeConfig(config)
+  const store = new LogStore(id, {
+    limits: cfg.limits,
+    maxClockOffset: cfg.maxClockOffset,
+    now: () => cfg.versionClock() / 1000,
+    ...storeOpts,
+  })
   const gossip = new Gossip(id, { ...config, generation: store.generation })
   store.attach(gossip)
   return {
@@ -28,5 +38,6 @@ export function openDurable(id: string, config: GossipConfig, storeOpts: StoreOp
     store,
     warnings: store.recovered?.warnings ?? [],
     loaded: store.recovered?.records.size ?? 0,
+    repaired: store.recovered?.dropped ?? null,
   }
 }

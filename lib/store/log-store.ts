@@ -1,130 +1,106 @@
-import * as fs from 'node:fs'
-import * as path from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'eventemitter3'
+import type { Journal } from '../core/replica.ts'
 import type { Rec } from '../core/types.ts'
 import type { Gossip } from '../stream/gossip.ts'
-import { realTimers, type Timers } from '../transport/timers.ts'
-import {
-  LOG_VERSION,
-  clockLine,
-  dropLine,
-  headerLine,
-  leaseLine,
-  readLog,
-  recordLine,
-  type Recovered,
-} from './log-format.ts'
+import { DiskHealth } from './disk-health.ts'
+import { StoreClosedError, StoreDegradedError } from './errors.ts'
+import type { StoreFs } from './fs.ts'
+import { LEASE_SPAN, LOG_VERSION, clockJson, dropJson, leaseJson } from './log-format.ts'
+import type { LogFile } from './log-file.ts'
+import type { Recovered } from './log-replay.ts'
+import { newId, openFolder } from './open-folder.ts'
+import { FRAMING, PendingLines } from './pending-lines.ts'
+import { guardRewrite, logPaths, rewriteLog, type LogPaths } from './rewrite.ts'
+import { settings, type Durability, type Settings, type StoreEvents, type StoreOptions, type StoreStats, type StoreStatus } from './store-options.ts'
+import { SyncWaiters } from './sync-waiters.ts'
 
-/**
- * When an applied update is on disk:
- * - `write`: before `set` returns (write + fdatasync per update);
- * - `batch`: within `batchMs` (one write + fdatasync per batch), the default;
- * - `none`: handed to the OS within `batchMs`, never synced.
- */
-export type Durability = 'write' | 'batch' | 'none'
-
-export interface StoreOptions {
-  /** Folder of the log (created if missing). */
-  dir: string
-  durability?: Durability
-  /** Longest wait before a batch is written, ms. Default 10. */
-  batchMs?: number
-  /** Rewrite the log once it is this many times the live state. Default 4. */
-  compactRatio?: number
-  /** Never compact a log smaller than this, bytes. Default 256 KiB. */
-  minCompactBytes?: number
-  /** Also consider compacting whenever history emits 'compaction'. Default false. */
-  compactOnHistory?: boolean
-  /** Write a clock snapshot after this many appended lines. Default 10,000. */
-  snapshotEvery?: number
-  /** ... or when this many ms have passed since the last one and something changed. Default 1000. */
-  snapshotMs?: number
-  timers?: Timers
-}
+export type { Durability, StoreEvents, StoreOptions, StoreStats, StoreStatus } from './store-options.ts'
 
 const LOG = 'log.ndjson'
-const TMP = 'log.ndjson.tmp'
-/** A lease reserves this many versions ahead of the newest local write. */
-const LEASE_SPAN = 1_000_000
-
-export interface StoreStats {
-  /** Bytes in the log file. */
-  bytes: number
-  /** Lines appended since the log was last rewritten. */
-  appended: number
-  compactions: number
-  /** fdatasync calls made. */
-  syncs: number
-}
+/** Pending characters that make a batch go out before its timer. */
+const MAX_PENDING = 1 << 20
 
 /**
- * An append-only ndjson log of one node's applied updates, its clocks and
- * its version leases. Invariant: at any moment (crash included) the file is
- * a loadable log: appends only add whole lines (a torn tail is cut on open),
- * and compaction replaces the file atomically (temp file, fsync, rename).
+ * An append-only log of one node's changes, its clocks and its version
+ * leases, written ahead of state through the gossip's journal.
+ *
+ * Invariants:
+ * - A change enters state only after its line was accepted: written and
+ *   synced (`write` mode, and any write that raises the lease), or queued
+ *   (`batch`, `none`). A failure refuses it: state stays as it was.
+ * - A change is reported durable (`durable()`, `flush()`) only once an
+ *   fdatasync that covers it completed; nothing reported durable is lost.
+ * - After any disk failure the store is degraded: every write is refused
+ *   at once until a probe rewrites the whole log from memory (which makes
+ *   every change accepted so far durable). Nothing here throws out of a
+ *   timer or an event.
+ * - Nothing is written to a file that is no longer the one at the path,
+ *   and nothing is ever written again to a file whose write or sync failed.
+ * - At any moment (crash included) the file is a loadable log: appends add
+ *   checksummed lines, a torn tail after the last synced offset is cut on
+ *   open, and rewrites replace the file atomically.
  */
-export class LogStore {
+export class LogStore extends EventEmitter<StoreEvents> {
   readonly dir: string
   readonly file: string
   readonly durability: Durability
+  /** What was loaded from the folder; null for a fresh one. */
   readonly recovered: Recovered | null
   readonly id: string
   readonly generation: string
-  readonly stats: StoreStats = { bytes: 0, appended: 0, compactions: 0, syncs: 0 }
-  private fd: number
-  private pending: string[] = []
-  private pendingBytes = 0
-  private timer: unknown = null
-  private lease = 0
+  readonly stats: StoreStats = { bytes: 0, appended: 0, compactions: 0, syncs: 0, failures: 0, recoveries: 0 }
+  /** Pass to `gossip.attachJournal` (`attach` does). */
+  readonly journal: Journal
+  private readonly s: Settings
+  private readonly fs: StoreFs
+  private readonly paths: LogPaths
+  private readonly homeDev: number
+  private readonly health: DiskHealth
+  private readonly sync = new SyncWaiters()
+  private log: LogFile | null
+  private readonly pending = new PendingLines()
+  private batchTimer: unknown = null
+  private lease: number
   private gossip: Gossip | null = null
   private closed = false
   private linesSinceSnapshot = 0
   private lastSnapshotAt = 0
   /** Record lines written and their bytes: the average estimates the live state's size. */
-  private recLines = 0
-  private recBytes = 0
-  private readonly opts: Required<Omit<StoreOptions, 'dir' | 'durability' | 'timers'>> & { timers: Timers }
+  private recLines: number
+  private recBytes: number
 
   /**
-   * Open (or create) the log in `opts.dir` for node `id`. Recovers what is
-   * there; a fresh folder gets a new generation, so that a node which lost its
-   * data never reuses the versions of its earlier life.
+   * Open (or create) the log in `opts.dir` for node `id` and recover what is
+   * there (see `openFolder`). Throws `LogCorruptError` for a damaged log
+   * (unless `repair`), and the file system's error when the folder cannot
+   * be used.
    */
   constructor(id: string, opts: StoreOptions) {
-    this.dir = opts.dir
-    this.file = path.join(opts.dir, LOG)
-    this.durability = opts.durability ?? 'batch'
-    this.opts = {
-      batchMs: opts.batchMs ?? 10,
-      compactRatio: opts.compactRatio ?? 4,
-      minCompactBytes: opts.minCompactBytes ?? 256 * 1024,
-      compactOnHistory: opts.compactOnHistory ?? false,
-      snapshotEvery: opts.snapshotEvery ?? 10_000,
-      snapshotMs: opts.snapshotMs ?? 1000,
-      timers: opts.timers ?? realTimers,
-    }
-    fs.mkdirSync(this.dir, { recursive: true })
-    if (fs.existsSync(path.join(this.dir, TMP))) fs.rmSync(path.join(this.dir, TMP)) // an unfinished compaction
-    if (fs.existsSync(this.file)) {
-      const r = readLog(this.file)
-      if (r.header.id !== id) throw new Error(`${this.file} belongs to node ${JSON.stringify(r.header.id)}, not ${JSON.stringify(id)}`)
-      if (r.goodBytes < r.bytes) fs.truncateSync(this.file, r.goodBytes)
-      this.recovered = r
-      this.generation = r.header.gen
-      this.lease = r.version
-    } else {
-      this.recovered = null
-      this.generation = randomBytes(6).toString('base64url')
-      writeFileDurably(this.file, headerLine({ store: LOG_VERSION, id, gen: this.generation }))
-    }
+    super()
+    this.s = settings(opts)
+    this.fs = this.s.fs
     this.id = id
-    this.fd = fs.openSync(this.file, 'a')
-    this.stats.bytes = fs.fstatSync(this.fd).size
+    this.dir = opts.dir
+    this.paths = logPaths(opts.dir, LOG)
+    this.file = this.paths.file
+    this.durability = this.s.durability
+    const opened = openFolder(id, this.paths, this.s)
+    this.homeDev = this.fs.stat(this.dir).dev
+    this.log = opened.log
+    this.recovered = opened.recovered
+    this.generation = opened.generation
+    this.lease = opened.recovered?.version ?? 0
+    this.recLines = opened.recovered?.recordLines ?? 0
+    this.recBytes = opened.recovered?.recordBytes ?? 0
+    this.stats.bytes = this.log.size
+    this.health = new DiskHealth(this.s.timers, this.s.retryMs, this.s.maxRetryMs, () => this.tryRewrite(true))
+    this.journal = { append: (rec) => this.onAppend(rec), remove: (rec) => this.onRemove(rec) }
   }
 
   /**
-   * Load what was recovered into `gossip` (before it has streams) and log
-   * every change from now on. The gossip must use this store's generation.
+   * Load what was recovered into `gossip` (before it has streams) and
+   * journal every change from now on. The gossip must use this store's id
+   * and generation.
    */
   attach(gossip: Gossip): void {
     if (this.gossip !== null) throw new Error('store already attached')
@@ -134,158 +110,304 @@ export class LogStore {
     this.gossip = gossip
     const r = this.recovered
     if (r !== null) gossip.restore({ records: r.records.values(), sources: r.sources, version: r.version })
-    gossip.history.on('update', (u) => this.onUpdate(u))
-    gossip.on('drop', (rec) => this.append(dropLine(rec)))
-    if (this.opts.compactOnHistory) gossip.history.on('compaction', () => this.maybeCompact())
+    gossip.attachJournal(this.journal)
+    if (this.s.compactOnHistory) {
+      gossip.history.on('compaction', () => {
+        if (this.health.failure === null && !this.closed && this.compactionDue()) this.tryRewrite(false)
+      })
+    }
   }
 
-  private onUpdate(u: Rec): void {
-    const g = this.gossip!
+  /** The latest disk failure while degraded (writes are refused), else null. */
+  get degraded(): Error | null {
+    return this.health.failure
+  }
+
+  status(): StoreStatus {
+    return this.health.status()
+  }
+
+  // ---- the journal: called before a change enters state; a throw refuses it ----
+
+  private onAppend(rec: Rec): void {
+    this.writable()
+    if (this.compactionDue()) this.rewrite(false)
+    const payload = JSON.stringify(rec)
     // A local version above the lease is reserved on disk before the write
-    // can reach any peer (pushes follow this event), so a restart after a
-    // crash never reuses a version a peer may have seen.
-    if (u.source_id === g.id && u.gen === this.generation && u.version > this.lease) {
-      this.lease = u.version + LEASE_SPAN
-      this.flush()
-      this.writeNow(leaseLine(this.lease), true)
-    }
-    const line = recordLine(u)
+    // can reach any peer, so a restart never reuses a version a peer may hold.
+    const own = rec.source_id === this.id && rec.gen === this.generation
+    const lease = own && rec.version > this.lease ? rec.version + LEASE_SPAN : this.lease
+    const from = this.reserve(payload.length, lease !== this.lease)
+    if (lease !== this.lease) this.pending.push(leaseJson(lease))
+    this.pending.push(payload)
+    this.accept(from, lease !== this.lease)
+    this.lease = lease
     this.recLines++
-    this.recBytes += line.length
-    this.append(line)
+    this.recBytes += payload.length + FRAMING
   }
 
-  private append(line: string): void {
-    if (this.closed) return
-    this.stats.appended++
-    this.linesSinceSnapshot++
-    if (this.durability === 'write') {
-      this.writeNow(line, true)
-    } else {
-      this.pending.push(line)
-      this.pendingBytes += line.length
-      if (this.pendingBytes > 1 << 20) this.flush()
-      else if (this.timer === null) {
-        this.timer = this.opts.timers.setTimeout(() => {
-          this.timer = null
-          this.flush()
-        }, this.opts.batchMs)
-      }
-    }
-    if (
-      this.linesSinceSnapshot >= this.opts.snapshotEvery ||
-      this.opts.timers.now() - this.lastSnapshotAt >= this.opts.snapshotMs
-    ) {
-      this.snapshot()
-    } else this.maybeCompact()
+  private onRemove(rec: Rec): void {
+    this.writable()
+    const payload = dropJson(rec)
+    this.accept(this.reserve(payload.length, false), false, payload)
   }
 
-  /** Write what is pending now (and sync it, unless durability is 'none'). */
-  flush(): void {
-    if (this.timer !== null) {
-      this.opts.timers.clearTimeout(this.timer)
-      this.timer = null
-    }
-    if (this.pending.length === 0) return
-    const text = this.pending.join('')
-    this.pending = []
-    this.pendingBytes = 0
-    this.writeNow(text, this.durability !== 'none')
-  }
-
-  private writeNow(text: string, sync: boolean): void {
-    const buf = Buffer.from(text, 'utf8')
-    let off = 0
-    while (off < buf.length) off += fs.writeSync(this.fd, buf, off, buf.length - off)
-    this.stats.bytes += buf.length
-    if (sync) {
-      fs.fdatasyncSync(this.fd)
-      this.stats.syncs++
-    }
-  }
-
-  /** Append the current clocks, so a restart resumes without asking for what it had. */
-  snapshot(): void {
-    const g = this.gossip
-    if (g === null || this.closed) return
-    this.linesSinceSnapshot = 0
-    this.lastSnapshotAt = this.opts.timers.now()
-    this.pending.push(clockLine(g.sources(), g.version))
-    if (this.durability === 'write') this.flush()
-  }
-
-  private maybeCompact(): void {
-    const g = this.gossip
-    if (g === null) return
-    const bytes = this.stats.bytes + this.pendingBytes
-    if (bytes < this.opts.minCompactBytes || this.recLines === 0) return
-    const live = g.size * (this.recBytes / this.recLines)
-    if (bytes > this.opts.compactRatio * live) this.compact()
+  private writable(): void {
+    if (this.closed) throw new StoreClosedError()
+    if (this.health.failure !== null) throw new StoreDegradedError(this.health.failure)
   }
 
   /**
-   * Rewrite the log from the live state: header, records, clocks, lease.
-   * Written to a temp file, synced, then renamed over the log, so a crash at
-   * any point leaves either the old log or the new one, both loadable.
+   * Make room for a change of about `chars` (a batch that would grow past
+   * MAX_PENDING goes out first), and queue a clock snapshot when one is
+   * due. Returns where the change's lines start in `pending`. Throws when
+   * the batch that had to go out failed.
    */
-  compact(): void {
+  private reserve(chars: number, mustSync: boolean): number {
+    if (!mustSync && this.durability !== 'write' && this.pending.chars + chars > MAX_PENDING) this.writeOut(this.durability === 'batch')
+    const from = this.pending.length
+    if (this.snapshotDue()) this.pending.push(this.snapshotPayload())
+    return from
+  }
+
+  /**
+   * Accept the change whose lines are `pending[from..]` (plus `last`):
+   * written and synced now (`write` mode, or `mustSync`), else queued for
+   * the batch. Throws when refused (the store is then degraded).
+   */
+  private accept(from: number, mustSync: boolean, last?: string): void {
+    if (last !== undefined) this.pending.push(last)
+    const lines = this.pending.length - from
+    this.sync.seq++
+    if (this.durability === 'write' || mustSync) {
+      try {
+        this.writeOut(true)
+      } catch (err) {
+        this.sync.seq--
+        throw err
+      }
+    } else if (this.batchTimer === null) {
+      this.batchTimer = this.s.timers.setTimeout(this.onBatchTimer, this.s.batchMs)
+    }
+    this.stats.appended += lines
+    this.linesSinceSnapshot++
+  }
+
+  private readonly onBatchTimer = (): void => {
+    this.batchTimer = null
+    if (this.health.failure !== null || this.closed) return
+    try {
+      this.writeOut(this.durability === 'batch')
+    } catch {
+      // Degraded: reported by the 'degraded' event and to the waiters.
+    }
+  }
+
+  /**
+   * Write the pending lines (and fdatasync them when `sync`), after checking
+   * that the path still names the open file. A failure degrades the store
+   * and is thrown; the partial bytes are cut (best effort).
+   */
+  private writeOut(sync: boolean): void {
+    this.clearBatchTimer()
+    const log = this.log
+    if (log === null) throw new StoreClosedError()
+    if (this.pending.length === 0 && (!sync || this.sync.allSynced)) return
+    const before = log.size
+    const target = this.sync.seq
+    try {
+      log.checkIdentity()
+      if (this.pending.length > 0) log.append(this.pending.take())
+      if (sync) {
+        log.sync()
+        this.stats.syncs++
+      }
+    } catch (err) {
+      log.rollback(before)
+      this.stats.bytes = log.size
+      this.degrade(err)
+      throw err
+    }
+    this.stats.bytes = log.size
+    if (!sync) return
+    this.sync.markSynced(target)
+    try {
+      log.mark()
+      this.stats.bytes = log.size
+    } catch (err) {
+      // What was synced stays synced; the next write needs a healthy disk.
+      log.rollback(log.synced)
+      this.degrade(err)
+    }
+  }
+
+  // ---- durability ----
+
+  /**
+   * Write and fdatasync everything accepted so far, now. Resolves once it is
+   * on disk; rejects with the disk's error if that failed (the changes stay
+   * in memory, accepted but not durable, until the store recovers). The
+   * promise may be ignored: a rejection nobody awaits is not reported as
+   * unhandled.
+   */
+  flush(): Promise<void> {
+    if (!this.closed && this.health.failure === null && (this.pending.length > 0 || !this.sync.allSynced)) {
+      try {
+        this.writeOut(true)
+      } catch {
+        // Degraded: the promise below rejects with the error.
+      }
+    }
+    return this.sync.wait(this.health.failure ?? (this.closed ? new StoreClosedError() : null))
+  }
+
+  /**
+   * Resolves once everything accepted so far is on disk: at once in `write`
+   * mode, after the next batch in `batch` mode (in `none` mode it syncs now,
+   * as `flush()`). Rejects if the batch holding those changes fails.
+   */
+  durable(): Promise<void> {
+    if (this.durability === 'none') return this.flush()
+    return this.sync.wait(this.health.failure ?? (this.closed ? new StoreClosedError() : null))
+  }
+
+  /** Enter (or stay in) degraded mode after `err`; the accepted changes not yet on disk are no longer promised. */
+  private degrade(err: unknown): void {
+    const e = err instanceof Error ? err : new Error(String(err))
+    this.stats.failures++
+    this.pending.clear()
+    this.clearBatchTimer()
+    this.sync.rejectAll(e)
+    if (this.health.fail(e)) this.emitSafe('degraded', e)
+  }
+
+  private emitSafe<K extends keyof StoreEvents>(event: K, ...args: StoreEvents[K]): void {
+    try {
+      ;(this.emit as (e: K, ...a: StoreEvents[K]) => boolean)(event, ...args)
+    } catch {
+      // A listener that throws must not stop the store.
+    }
+  }
+
+  // ---- snapshots and rewrites ----
+
+  private snapshotDue(): boolean {
+    return this.gossip !== null && (this.linesSinceSnapshot >= this.s.snapshotEvery || this.s.timers.now() - this.lastSnapshotAt >= this.s.snapshotMs)
+  }
+
+  private snapshotPayload(): string {
+    const g = this.gossip!
+    this.linesSinceSnapshot = 0
+    this.lastSnapshotAt = this.s.timers.now()
+    return clockJson(g.sources(), g.version)
+  }
+
+  /** Append the current clocks now, so a restart resumes without asking for what it had. */
+  snapshot(): void {
+    if (this.gossip === null || this.closed || this.health.failure !== null) return
+    try {
+      this.accept(this.pending.length, false, this.snapshotPayload())
+    } catch {
+      // Degraded: reported by the 'degraded' event.
+    }
+  }
+
+  private compactionDue(): boolean {
     const g = this.gossip
-    if (g === null || this.closed) return
-    this.flush()
-    const tmp = path.join(this.dir, TMP)
-    const fd = fs.openSync(tmp, 'w')
-    let size = 0
-    let chunk = headerLine({ store: LOG_VERSION, id: this.id, gen: this.generation })
-    const put = (force: boolean) => {
-      if (!force && chunk.length < 1 << 20) return
-      const b = Buffer.from(chunk, 'utf8')
-      let off = 0
-      while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off)
-      size += b.length
-      chunk = ''
+    if (g === null || this.log === null) return false
+    const bytes = this.log.size + this.pending.chars
+    if (bytes < this.s.minCompactBytes || this.recLines === 0) return false
+    return bytes > this.s.compactRatio * g.size * (this.recBytes / this.recLines)
+  }
+
+  /**
+   * Rewrite the log from the live state now. Also the way out of degraded
+   * mode without waiting for the next probe. Returns whether it succeeded
+   * (if not, the store is degraded and `degraded` holds the error).
+   */
+  compact(): boolean {
+    if (this.gossip === null || this.closed) return false
+    return this.tryRewrite(this.health.failure !== null)
+  }
+
+  private tryRewrite(probe: boolean): boolean {
+    try {
+      this.rewrite(probe)
+      return true
+    } catch {
+      return false
     }
-    for (const rec of g.records()) {
-      chunk += recordLine(rec)
-      put(false)
+  }
+
+  /**
+   * Rewrite the log from the live state (see `rewriteLog`), which covers
+   * every change accepted so far. The path must still name the open file;
+   * a probe may also write where the log was removed, or over a log of this
+   * same node and generation, never over anything else. Throws (degraded)
+   * on failure; on success a degraded store recovers.
+   */
+  private rewrite(probe: boolean): void {
+    const g = this.gossip!
+    try {
+      guardRewrite(this.fs, this.paths, this.log, { id: this.id, gen: this.generation, dev: this.homeDev }, probe)
+      const fresh = rewriteLog(this.fs, this.paths, {
+        header: { store: LOG_VERSION, id: this.id, gen: this.generation, file: newId() },
+        records: g.records(),
+        sources: g.sources(),
+        version: g.version,
+        lease: this.lease,
+      })
+      this.log?.close()
+      this.log = fresh
+    } catch (err) {
+      this.degrade(err)
+      throw err
     }
-    chunk += clockLine(g.sources(), g.version) + leaseLine(this.lease)
-    put(true)
-    fs.fdatasyncSync(fd)
-    fs.closeSync(fd)
-    fs.renameSync(tmp, this.file)
-    syncDir(this.dir)
-    fs.closeSync(this.fd)
-    this.fd = fs.openSync(this.file, 'a')
-    this.stats.bytes = size
+    this.pending.clear()
+    this.clearBatchTimer()
+    this.sync.markSynced(this.sync.seq)
+    this.stats.bytes = this.log.size
     this.stats.appended = 0
     this.stats.compactions++
     this.linesSinceSnapshot = 0
+    this.lastSnapshotAt = this.s.timers.now()
+    if (this.health.failure !== null) {
+      this.health.healed()
+      this.stats.recoveries++
+      this.emitSafe('recovered')
+    }
   }
 
-  /** Flush, write a final clock snapshot, and close the file. */
+  private clearBatchTimer(): void {
+    if (this.batchTimer !== null) {
+      this.s.timers.clearTimeout(this.batchTimer)
+      this.batchTimer = null
+    }
+  }
+
+  /**
+   * Write a final clock snapshot, sync, and close the file (a degraded store
+   * first tries once more to rewrite the log from memory). Never throws: a
+   * failure is reported by the 'degraded' event (and `flush()` before
+   * `close()` says whether everything reached the disk). Writes after this
+   * are refused.
+   */
   close(): void {
     if (this.closed) return
-    this.snapshot()
-    this.flush()
+    if (this.health.failure !== null && this.gossip !== null) this.tryRewrite(true)
+    if (this.health.failure === null && this.gossip !== null && this.log !== null) {
+      this.pending.push(this.snapshotPayload())
+      try {
+        this.writeOut(true)
+      } catch {
+        // Degraded: reported by the 'degraded' event.
+      }
+    }
     this.closed = true
-    fs.closeSync(this.fd)
-  }
-}
-
-function writeFileDurably(file: string, text: string): void {
-  const fd = fs.openSync(file, 'w')
-  fs.writeSync(fd, text)
-  fs.fdatasyncSync(fd)
-  fs.closeSync(fd)
-  syncDir(path.dirname(file))
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r')
-    fs.fsyncSync(fd)
-    fs.closeSync(fd)
-  } catch {
-    // Some platforms cannot sync a directory; the rename is still atomic.
+    this.clearBatchTimer()
+    this.health.stop()
+    this.sync.rejectAll(this.health.failure ?? new StoreClosedError())
+    this.log?.close()
+    this.log = null
   }
 }

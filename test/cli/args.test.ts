@@ -26,6 +26,7 @@ test('defaults: only --id given', (t) => {
     mtu: 100,
     data: undefined,
     durability: 'batch',
+    repair: false,
     grace: 86_400_000,
     tls: undefined,
     json: false,
@@ -86,6 +87,10 @@ test('persistence flags', (t) => {
   )
   t.equal(error(['--id', 'a', '--durability', 'none', '--port', '0']), '--durability needs --data <dir>: without it the node keeps its state in memory only', 'whatever the mode')
   t.equal(options(['--id', 'a', '--data', 'd', '--durability', 'none']).durability, 'none', 'with --data it is taken')
+  t.equal(options(['--id', 'a', '--data', '/tmp/x', '--repair']).repair, true, '--repair')
+  t.equal(error(['--id', 'a', '--repair']), '--repair needs --data: it repairs the log in that folder', '--repair without --data')
+  t.equal(error(['--id', 'a', '--data', '/tmp/x', '--repair=yes']), '--repair does not take a value', '--repair takes no value')
+  t.match(USAGE, /--repair {13}with --data: load a damaged log/, 'the usage lists --repair')
   t.end()
 })
 

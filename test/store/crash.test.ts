@@ -9,7 +9,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { seededRandom, randomInt } from '../../lib/core/random.ts'
-import { readLog } from '../../lib/store/log-format.ts'
+import { readLog } from '../../lib/store/log-reader.ts'
 
 const root = path.resolve(import.meta.dirname, '../..')
 

@@ -1,0 +1,62 @@
+/** Where a log is damaged, and why. */
+export interface Damage {
+  /** 1-based line number of the first damaged line (one past the last line when the file is too short). */
+  line: number
+  /** Byte offset where that line starts (the file's length when it is too short). */
+  offset: number
+  reason: string
+}
+
+/**
+ * A log that cannot be loaded as it is: a line that fails its checksum or
+ * its validation where the log was known to be on disk (before the last
+ * synced offset), a file shorter than what was synced, or (in a format 1
+ * log, which has no checksums) a bad line that is not the last one. Never
+ * a silent cut: open with `repair` to keep the valid part before `offset`.
+ */
+export class LogCorruptError extends Error implements Damage {
+  override name = 'LogCorruptError'
+  readonly offset: number
+  readonly reason: string
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    offset: number,
+    reason: string,
+  ) {
+    super(
+      `${file}: line ${line} is corrupt at byte ${offset} (${reason}); the log cannot be loaded. ` +
+        'Open it with repair (openDurable(..., { repair: true }), or the CLI\'s --repair) to keep the valid lines before it, ' +
+        'or restore it from a backup.',
+    )
+    this.offset = offset
+    this.reason = reason
+  }
+}
+
+/**
+ * A write refused because the store is read-only after a disk failure
+ * (`cause`); it stays so until a probe of the disk succeeds.
+ */
+export class StoreDegradedError extends Error {
+  override name = 'StoreDegradedError'
+  readonly code = 'EDEGRADED'
+  constructor(cause: Error) {
+    super(`the store is read-only after a disk failure (${cause.message}); retrying in the background`, { cause })
+  }
+}
+
+/** A write after `store.close()`. */
+export class StoreClosedError extends Error {
+  override name = 'StoreClosedError'
+  readonly code = 'ECLOSED'
+  constructor() {
+    super('the store is closed')
+  }
+}
+
+/** The log file at the store's path is not the one it has open (removed, or replaced by another). */
+export class LogReplacedError extends Error {
+  override name = 'LogReplacedError'
+  readonly code = 'ELOGREPLACED'
+}

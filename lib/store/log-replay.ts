@@ -1,0 +1,200 @@
+import type { SourceState } from '../core/replica.ts'
+import type { Rec } from '../core/types.ts'
+import type { Message } from '../protocol/messages.ts'
+import { DEFAULT_LIMITS, decode, readUpdate, type Limits, type UpdateSlot } from '../protocol/validate.ts'
+import type { Damage } from './errors.ts'
+import { LEASE_SPAN, type Header } from './log-format.ts'
+
+/**
+ * Replaying log lines into a recovery state. Everything read from disk is
+ * validated as peer input is (`readUpdate`, digest rules for clock entries),
+ * plus: every number is a safe integer, and no version, clock or lease is
+ * beyond `maxVersion` (the local clock plus the allowed offset at load): a
+ * value from the future is damage, not data.
+ */
+
+/** What is loaded from a log. */
+export interface Recovered {
+  header: Header
+  records: Map<string, Rec>
+  sources: SourceState[]
+  /** Versions at or below this may already have been used by this node. */
+  version: number
+  /** Problems that did not stop recovery (a torn tail cut). */
+  warnings: string[]
+  /** Format of the file read (1 or 2). */
+  format: number
+  lines: number
+  bytes: number
+  /** Length of the valid prefix: where a torn tail (or, in repair, the damage) is cut. */
+  goodBytes: number
+  /** Bytes known to have been fsynced (from the markers and the sidecar). */
+  synced: number
+  /** The unsynced tail cut (torn by a crash), or null. */
+  cut: Dropped | null
+  /** What repair mode dropped (damage before the synced offset), or null. */
+  dropped: Dropped | null
+  /** Record lines in the valid prefix and their bytes (to estimate the live state's size). */
+  recordLines: number
+  recordBytes: number
+}
+
+/** A part of a log left out of recovery. */
+export interface Dropped extends Damage {
+  /** Lines dropped (a last line without its newline included). */
+  lines: number
+  bytes: number
+  /** Intact record lines among them (damaged lines are not counted). */
+  records: number
+}
+
+export interface ReplayBounds {
+  limits: Limits
+  /** Largest version, clock or gc floor accepted, µs (Infinity: no bound). */
+  maxVersion: number
+  /** The local clock, µs, for messages about `maxVersion`. */
+  now: number
+}
+
+export const NO_BOUNDS: ReplayBounds = { limits: DEFAULT_LIMITS, maxVersion: Infinity, now: 0 }
+
+/** An empty recovery state, filled by `replayLine`. */
+export function emptyRecovery(): Recovered {
+  return {
+    header: { store: 0, id: '', gen: '' },
+    records: new Map(),
+    sources: [],
+    version: 0,
+    warnings: [],
+    format: 0,
+    lines: 0,
+    bytes: 0,
+    goodBytes: 0,
+    synced: 0,
+    cut: null,
+    dropped: null,
+    recordLines: 0,
+    recordBytes: 0,
+  }
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+const slot: UpdateSlot = { rec: null as unknown as Rec, prev: undefined, rprev: undefined }
+const digestOut: Message[] = []
+
+function future(what: string, v: number, b: ReplayBounds): string {
+  return `${what} ${v} is ${Math.round((v - b.now) / 1e6)} s ahead of this machine's clock, more than maxClockOffset allows ` +
+    '(was the log written by a machine whose clock was ahead, or did this clock go back?)'
+}
+
+/** Check a header object; returns a problem or null. `format` is the version expected. */
+export function headerProblem(o: Record<string, unknown>, format: number, b: ReplayBounds): string | null {
+  if (o.store !== format) return `missing or unknown header (expected format ${format})`
+  const d = { digest: true, source_id: o.id, gen: o.gen, version: 0 }
+  digestOut.length = 0
+  const p = decode(d, b.limits, digestOut)
+  if (p !== null || typeof o.gen !== 'string') return `bad header: ${p ?? 'gen must be a string'}`
+  if (format >= 2 && typeof o.file !== 'string') return 'bad header: file must be a string'
+  return null
+}
+
+function raiseGc(r: Recovered, id: string, gen: string | undefined, version: number): void {
+  const i = r.sources.findIndex((s) => s.id === id && s.gen === gen)
+  if (i === -1) r.sources.push({ id, gen, clock: 0, gc: version })
+  else if (r.sources[i].gc < version) r.sources[i] = { ...r.sources[i], gc: version }
+}
+
+function replayRecord(o: Record<string, unknown>, r: Recovered, b: ReplayBounds): string | null {
+  const p = readUpdate(o, b.limits, false, slot)
+  if (p !== null) return p
+  if (slot.prev !== undefined || slot.rprev !== undefined) return 'a stored record carries no chain link'
+  const rec = slot.rec
+  if (rec.version > b.maxVersion) return future('version', rec.version, b)
+  r.records.set(rec.key, rec)
+  if (rec.version > r.version) r.version = rec.version
+  return null
+}
+
+function replayDrop(o: Record<string, unknown>, r: Recovered, b: ReplayBounds): string | null {
+  // Validated as the tombstone it removes.
+  const t: Record<string, unknown> = { key: o.drop, value: null, source_id: o.source_id, version: o.version, deleted: true }
+  if (o.gen !== undefined) t.gen = o.gen
+  const p = readUpdate(t, b.limits, false, slot)
+  if (p !== null) return `drop: ${p}`
+  const cur = r.records.get(o.drop as string)
+  if (cur !== undefined && cur.source_id === o.source_id && cur.version === o.version && (cur.gen ?? null) === (o.gen ?? null)) {
+    r.records.delete(o.drop as string)
+    // A tombstone dropped was collected: its source's gc floor is at least its version.
+    if (cur.deleted === true) raiseGc(r, cur.source_id, cur.gen, cur.version)
+  }
+  return null
+}
+
+function replayClock(clock: unknown[], version: unknown, r: Recovered, b: ReplayBounds): string | null {
+  if (!isCount(version)) return 'clock version must be a non-negative safe integer'
+  if (version > b.maxVersion) return future('clock version', version, b)
+  const sources: SourceState[] = []
+  for (const e of clock) {
+    if (!Array.isArray(e) || e.length !== 4 || (e[1] !== null && typeof e[1] !== 'string') || typeof e[2] !== 'number') return 'bad clock entry'
+    // An entry says what a digest entry says: validated by the same rules.
+    const d: Record<string, unknown> = { digest: true, source_id: e[0], version: e[2], gc: e[3] }
+    if (e[1] !== null) d.gen = e[1]
+    digestOut.length = 0
+    const p = decode(d, b.limits, digestOut)
+    if (p !== null) return `clock entry: ${p}`
+    if (e[2] > b.maxVersion || e[3] > b.maxVersion) return future('clock of ' + JSON.stringify(e[0]), Math.max(e[2], e[3]), b)
+    sources.push({ id: e[0], gen: e[1] ?? undefined, clock: e[2], gc: e[3] })
+  }
+  // A snapshot is newer than earlier lines, but never lowers a gc floor they raised.
+  for (const old of r.sources) if (old.gc > 0) {
+    const j = sources.findIndex((x) => x.id === old.id && x.gen === old.gen)
+    if (j === -1) sources.push(old)
+    else if (sources[j].gc < old.gc) sources[j] = { ...sources[j], gc: old.gc }
+  }
+  r.sources = sources
+  if (version > r.version) r.version = version
+  return null
+}
+
+/** Apply one payload object (not the header) to the recovery state; returns a problem or null. */
+export function replayObject(o: Record<string, unknown>, r: Recovered, b: ReplayBounds): string | null {
+  if (typeof o.key === 'string') return replayRecord(o, r, b)
+  if (o.drop !== undefined) return replayDrop(o, r, b)
+  if (Array.isArray(o.clock)) return replayClock(o.clock, o.version, r, b)
+  if (o.lease !== undefined) {
+    if (!isCount(o.lease)) return 'lease must be a non-negative safe integer'
+    if (o.lease > b.maxVersion + LEASE_SPAN) return future('lease', o.lease, b)
+    if (o.lease > r.version) r.version = o.lease
+    return null
+  }
+  return 'unknown line'
+}
+
+/** The object in `text` (one JSON object), or why not. */
+export function parseObject(text: string): Record<string, unknown> | string {
+  let o: unknown
+  try {
+    o = JSON.parse(text)
+  } catch {
+    return 'not JSON'
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'not an object'
+  return o as Record<string, unknown>
+}
+
+/**
+ * Apply line `lineNo` (1-based) of a format 1 log, or the bare payload of
+ * a format 2 line (a header of either format is accepted on line 1).
+ * Returns null, or why the line is unusable.
+ */
+export function replayLine(text: string, lineNo: number, r: Recovered, b: ReplayBounds = NO_BOUNDS): string | null {
+  const o = parseObject(text)
+  if (typeof o === 'string') return o
+  if (lineNo === 1) {
+    const p = headerProblem(o, o.store === 2 ? 2 : 1, b)
+    if (p !== null) return p
+    r.header = o as unknown as Header
+    return null
+  }
+  return replayObject(o, r, b)
+}
