@@ -1,3 +1,4 @@
+import { Buffer } from 'buffer'
 import { Duplex } from 'readable-stream'
 import { DEFAULT_MAX_LINE_LENGTH, LineReader } from '../codec/ndjson.ts'
 import type { Replica } from '../core/replica.ts'

@@ -1,3 +1,4 @@
+import { Buffer } from 'buffer'
 import type { Duplex } from 'node:stream'
 import { DEFAULT_MAX_LINE_LENGTH, parseLine } from '../codec/ndjson.ts'
 import { helloProblem, makeHello } from '../protocol/hello.ts'
