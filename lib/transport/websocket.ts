@@ -33,7 +33,7 @@ export interface WebSocketListenOptions {
   /** With `port`: default '127.0.0.1'. */
   host?: string
   /** With `port`: serve `wss://` with this certificate and key (PEM), e.g. a node's cluster certificate. */
-  tls?: { cert: string | Buffer; key: string | Buffer }
+  tls?: { cert: string | Buffer | (string | Buffer)[]; key: string | Buffer | (string | Buffer)[] }
   /** An HTTP or HTTPS server to take upgrades from (an https server gives `wss://`). */
   server?: http.Server | https.Server
   /** Only upgrades to this path (others are left to the server's other listeners, or answered 404 on a server of its own). Default: any path. */
