@@ -1,0 +1,15 @@
+import { chromium } from 'playwright-core'
+const url = process.argv[2]
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] })
+const p = await b.newPage({ viewport: { width: 1200, height: 760 } })
+p.on('pageerror', (e) => console.log('pageerror', e.message))
+p.on('console', (m) => console.log('console', m.text()))
+await p.goto(url)
+await p.waitForTimeout(2500)
+await p.screenshot({ path: '/tmp/shot1.png' })
+await p.waitForSelector('#converged[data-converged="yes"]', { timeout: 40000 }).catch((e) => console.log('no conv', e.message))
+await p.fill('#key', 'greeting'); await p.fill('#value', 'hello from a tab'); await p.click('button')
+await p.waitForTimeout(3000)
+await p.screenshot({ path: '/tmp/shot2.png' })
+console.log(await p.evaluate(() => document.getElementById('events')!.innerText))
+await b.close()
