@@ -1,14 +1,23 @@
 /**
  * The live page of the cluster demo (`npm start -- --web`): a small HTTP
- * server for examples/web/index.html and app.js, the browser bundle built
- * on the fly from lib/browser.ts, and `/status`, a JSON picture of the
+ * server for examples/web/index.html and app.js, the browser bundle (built
+ * from this repository's lib/ at start: run it from the repository), and
+ * `/status`, a JSON picture of the
  * cluster that the demo keeps up to date (see `WebStatus`).
  */
+import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
-import { buildBrowser } from '../../scripts/build-browser.ts'
+import { join, resolve } from 'node:path'
+
+const root = resolve(import.meta.dirname, '..', '..')
+
+/** The browser bundle, built from this repository's lib/ (`npm run build:browser`, a second or so). */
+function bundle(): string {
+  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build-browser.ts'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
+  return readFileSync(join(root, 'dist', 'browser', 'simple-scuttle.js'), 'utf8')
+}
 
 /** One CLI node as the page draws it. */
 export interface WebNode {
@@ -45,7 +54,7 @@ const FILES: Record<string, [string, string]> = {
 
 /** Serve the page; `status()` is read on every poll. Resolves once listening; `firstPage` resolves at the first poll of a page. */
 export async function startWebServer(port: number, status: () => WebStatus): Promise<{ url: string; firstPage: Promise<void>; close(): void }> {
-  const bundle = (await buildBrowser()).code
+  const code = bundle()
   let seen: () => void = () => {}
   const firstPage = new Promise<void>((r) => (seen = r))
   const server = http.createServer((req, res) => {
@@ -58,7 +67,7 @@ export async function startWebServer(port: number, status: () => WebStatus): Pro
       seen()
       return send('application/json', JSON.stringify(status()))
     }
-    if (path === '/simple-scuttle.js') return send('text/javascript; charset=utf-8', bundle)
+    if (path === '/simple-scuttle.js') return send('text/javascript; charset=utf-8', code)
     const file = FILES[path]
     if (file === undefined) return void res.writeHead(404).end('not found')
     send(file[1], readFileSync(join(import.meta.dirname, file[0]), 'utf8'))

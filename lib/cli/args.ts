@@ -47,10 +47,10 @@ export interface CliOptions {
   grace: number
   /** TLS for every link (listening, --peer and `connect`); undefined means plain TCP. */
   tls: TlsFlags | undefined
-  /** Port to accept WebSocket peers on (browsers); undefined: none. */
-  wsPort: number | undefined
-  /** Token WebSocket peers must offer; undefined: none. */
-  wsToken: string | undefined
+  /** Port to accept WebSocket peers on (browsers); absent: none. */
+  wsPort?: number
+  /** Token WebSocket peers must offer; absent: none. */
+  wsToken?: string
   /** Machine output: one JSON object per line on stdout. */
   json: boolean
   /** Print the usage and exit. */
@@ -255,14 +255,14 @@ export function parseCliArgs(argv: string[]): ParseResult {
       durability: durabilityFlag(values.durability),
       grace: values.grace === undefined ? 86_400_000 : intFlag('grace', values.grace, 1, Number.MAX_SAFE_INTEGER),
       tls: tlsFlags(values),
-      wsPort: values['ws-port'] === undefined ? undefined : intFlag('ws-port', values['ws-port'], 0, 65535),
-      wsToken: values['ws-token'] === undefined ? undefined : nonEmpty('ws-token', values['ws-token']),
       json: values.json === true,
       help,
     }
     if (values.durability !== undefined && options.data === undefined) {
       throw new FlagError('--durability needs --data <dir>: without it the node keeps its state in memory only')
     }
+    if (values['ws-port'] !== undefined) options.wsPort = intFlag('ws-port', values['ws-port'], 0, 65535)
+    if (values['ws-token'] !== undefined) options.wsToken = nonEmpty('ws-token', values['ws-token'])
     if (options.wsToken !== undefined && options.wsPort === undefined) throw new FlagError('--ws-token needs --ws-port <n>: it guards the WebSocket listener')
     if (options.wsPort !== undefined && options.wsToken === undefined && (options.tls?.kind === 'secret' || options.tls?.kind === 'secret-file')) {
       throw new FlagError('--ws-port with a cluster secret needs --ws-token: browsers cannot use the secret (TLS-PSK), so the WebSocket listener would be open to anyone')

@@ -100,15 +100,15 @@ if (missing !== null) {
     const server = await testServer('server', { mtu: 50 })
     try {
       const filler = 'x'.repeat(300)
-      for (let i = 0; i < 20_000; i++) server.gossip.set(`k${i}`, { i, filler })
-      // The server cuts the link as it pushes its first megabyte: the tab then holds part of the state.
+      for (let i = 0; i < 8000; i++) server.gossip.set(`k${i}`, { i, filler })
+      // The server cuts the link as it pushes its first 512 KiB (of 2.6 MB): the tab then holds part of the state.
       let cutAt = -1
       server.network.on('connect', (peer) => {
         const conn = peer as Connection
         let sent = 0
         conn.stream!.on('data', (chunk: Buffer) => {
           sent += chunk.length
-          if (cutAt < 0 && sent > 1024 * 1024) {
+          if (cutAt < 0 && sent > 512 * 1024) {
             cutAt = sent
             conn.close('dropped by the test')
           }
@@ -119,17 +119,18 @@ if (missing !== null) {
       await page.evaluate(() => { for (let i = 0; i < 100; i++) (globalThis as any).node.gossip.set(`tab${i}`, i) })
       await page.waitForFunction(() => (globalThis as any).node.disconnects.length >= 1, null, { timeout: T })
       const cut = await page.evaluate(() => (globalThis as any).node.disconnects[0])
-      t.ok(cut.keys < 20_000, `the server cut the link after sending ${cutAt} bytes; the tab held ${cut.keys} of 20000 records (${cut.reason})`)
+      t.ok(cut.keys < 8000, `the server cut the link after sending ${cutAt} bytes; the tab held ${cut.keys} of 8000 records (${cut.reason})`)
       await page.waitForFunction(() => (globalThis as any).node.connects >= 2, null, { timeout: T })
       t.pass('the tab reconnected by itself')
-      await keyCount(page, 20_100)
-      await waitFor(() => server.gossip.keys().length === 20_100, T, 'the server holds the tab\'s 100 writes')
+      await keyCount(page, 8100)
+      await waitFor(() => server.gossip.keys().length === 8100, T, 'the server holds the tab\'s 100 writes')
       t.equal(await page.evaluate(() => (globalThis as any).dump()), dump(server.gossip), 'and holds exactly the server\'s state')
       const stats = await page.evaluate(() => (globalThis as any).node.gossip.stats)
       // A response cut before its end moves no clock (PROTOCOL.md, clock advancement): what the
       // tab got of it since its last part marker comes again, nothing from before the cut response.
       t.ok(stats.redundant <= cut.keys, `records the tab received twice: ${stats.redundant}, at most what it got of the cut response (${cut.keys})`)
-      t.equal(server.gossip.stats.redundant, 0, 'the tab resent the server nothing it already held')
+      // The same holds the other way: the tab's 100 records come again only if the response that carried them was cut too.
+      t.ok(server.gossip.stats.redundant <= 100, `records the server received twice: ${server.gossip.stats.redundant}, at most the tab's 100 of the cut exchange`)
       await page.close()
     } finally {
       await server.close()

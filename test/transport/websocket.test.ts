@@ -13,6 +13,7 @@ import { WebSocket } from 'ws'
 import { Gossip, base } from 'simple-scuttle'
 import { Network, WebSocketStream, connectWebSocket, listenWebSocket, type Connection, type FramePort, type WebSocketConstructor } from 'simple-scuttle/net'
 import { frames } from '../../lib/transport/websocket-stream.ts'
+import { parseCliArgs } from '../../lib/cli/args.ts'
 import { makeTestPki } from '../support/certs.ts'
 import { HostileWsClient } from '../support/hostile-ws-client.ts'
 import { turn, waitFor } from '../support/streams.ts'
@@ -135,6 +136,22 @@ test('wss:// with a node certificate of the cluster CA', async (t) => {
     await Promise.all([vnet.close(), bnet.close()])
     pki.remove()
   }
+  t.end()
+})
+
+test('CLI flags: --ws-port and --ws-token, each refused with one sentence when it cannot work', (t) => {
+  const ok = parseCliArgs(['--id', 'a', '--ws-port', '7101', '--ws-token', 't'])
+  t.ok(ok.ok && ok.options.wsPort === 7101 && ok.options.wsToken === 't', 'both parsed')
+  const none = parseCliArgs(['--id', 'a'])
+  t.ok(none.ok && !('wsPort' in none.options) && !('wsToken' in none.options), 'absent when not given')
+  const err = (argv: string[]) => {
+    const r = parseCliArgs(['--id', 'a', ...argv])
+    return r.ok ? 'accepted' : r.error
+  }
+  t.match(err(['--ws-port', '-1']), /--ws-port must be an integer between 0 and 65535/, 'a port out of range')
+  t.match(err(['--ws-token', 't']), /--ws-token needs --ws-port/, 'a token without a listener')
+  t.match(err(['--ws-port', '0', '--secret', 's']), /needs --ws-token: browsers cannot use the secret/, 'a cluster secret without a token')
+  t.equal(err(['--ws-port', '0', '--secret', 's', '--ws-token', 't']), 'accepted', 'a cluster secret with a token')
   t.end()
 })
 
