@@ -60,7 +60,11 @@ export class Inbound {
       return { dropped: true }
     }
     const replica = this.replica
-    const refused = replica.admit(rec, this.peer)
+    // A copy of the record held is admitted as it was (no signature check
+    // again: a resent answer costs no crypto); it changes nothing.
+    const held = replica.record(rec.key)
+    const same = held !== undefined && held.version === rec.version && held.source_id === rec.source_id && held.gen === rec.gen && held.sig === rec.sig
+    const refused = same ? null : replica.admit(rec, this.peer)
     const src = refused === null ? replica.admitSource(rec) : undefined
     if (refused !== null || src === undefined) {
       if (refused !== NOT_ACCEPTED) this.breakChain(sourceKey(rec.source_id, rec.gen), rec.version)
