@@ -238,7 +238,7 @@ test('after close() nothing keeps the process alive', async (t) => {
   `
   const started = Date.now()
   const r = await new Promise<{ code: number | null; out: string }>((done) => {
-    const child = execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), timeout: 20_000 }, (err, stdout) =>
+    const child = execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), timeout: 120_000 }, (err, stdout) =>
       done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout }),
     )
     child.stdin?.end()
