@@ -1,3 +1,4 @@
+/** The log store: the gossip's journal writes each change ahead of state, batches fsync by durability mode, compacts, and enters and leaves degraded mode. */
 import { EventEmitter } from 'eventemitter3'
 import type { Journal } from '../core/replica.ts'
 import type { Rec } from '../core/types.ts'
