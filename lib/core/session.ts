@@ -332,7 +332,7 @@ export class Session implements LocalListener {
       this.view.judge(this.replica, digest, d.entries)
       const { carried, different } = this.verification.compare(d.entries, clock)
       fingerprints = carried
-      for (const src of different) if (!this.responder.full.has(src)) this.responder.full.set(src, 0)
+      for (const src of different) if (!this.responder.full.has(src)) this.responder.full.set(src, { v: 0, k: 0 })
     }
     if (d.leg === 'request') {
       const resync = resyncRequest ? digest : null
