@@ -271,6 +271,19 @@ export class Replica implements ResolveHost {
   }
 
   /**
+   * A clock the source itself claims for its own records, at the end of a
+   * response: taken above what its records showed (it may hold none up
+   * there), but never beyond the physical bound (a lie there would end this
+   * node's version space) and, in a signed cluster, where a hello's id
+   * proves nothing, never above what signed records showed.
+   */
+  adoptFromSource(src: Source, version: number): void {
+    if (!this.plausible(version)) return
+    if (this.verify !== undefined) this.adopt(src, version)
+    else this.advance(src, version)
+  }
+
+  /**
    * Move a source's clock forward to `version`. Having covered everything up
    * to it counts as having seen it: later local writes go above it (so a
    * write made after catching up with a delete, even one whose tombstone is

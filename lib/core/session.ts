@@ -360,7 +360,7 @@ export class Session implements LocalListener {
       if (e.upto === undefined ? lossyPeer : src.clock < e.upto) continue // not vouched, or part of the response was lost
       if (e.gc > src.clock) continue // the peer forgot tombstones of this source that we may lack
       const v = this.inbound.cap(src, e.version)
-      if (src.id === this.opts.peer?.id) this.replica.advance(src, v)
+      if (src.id === this.opts.peer?.id) this.replica.adoptFromSource(src, v)
       else this.replica.adopt(src, v)
     }
   }

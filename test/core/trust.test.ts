@@ -311,3 +311,28 @@ test('a writer that told two stories at one version: the full send under an MTU 
   t.equal(partial.clock.find('e')!.fp.toString(), full.clock.find('e')!.fp.toString(), 'the fingerprints of e now match')
   t.end()
 })
+
+for (const signed of [false, true]) {
+  test(`${signed ? 'signed' : 'unsigned'}: a peer saying hello as b cannot carry b's clock past the physical bound${signed ? ', nor above what b\'s signed records showed' : ''}`, (t) => {
+    const now = 1_796_000_000_000
+    const verify = signed ? (u: Rec) => u.sig === 'good' : undefined
+    const v = new Replica({ id: 'v', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, verify, now: () => now * 1000 })
+    const first = session(v, 10, 'depth', 1, 'b')
+    first.s.start()
+    first.s.receive(rec('b1', now * 1000 - 5, 'b', { sig: 'good' }))
+    first.s.receive({ digest: true, source_id: 'b', version: now * 1000 - 5 })
+    first.s.receive({ digest: true, done: true, reply: true })
+    t.equal(v.clock.get('b'), now * 1000 - 5, 'the real b\'s response moved b\'s clock to its record')
+    for (const claim of [Number.MAX_SAFE_INTEGER, now * 1000 + 3_600_000_000]) {
+      const { s } = session(v, 10, 'depth', 1, 'b')
+      s.start()
+      s.receive({ digest: true, source_id: 'b', version: claim })
+      s.receive({ digest: true, done: true, reply: true })
+      t.ok(v.clock.get('b') <= now * 1000 + 300_000_000, `a claim of ${claim} left b's clock at ${v.clock.get('b')}, within now + maxClockOffset`)
+    }
+    if (signed) t.equal(v.clock.get('b'), now * 1000 - 5, 'signed: b\'s clock is what its signed record showed')
+    v.writeLocal('mine', 1)
+    t.ok(v.record('mine')!.version < Number.MAX_SAFE_INTEGER, 'the node still writes')
+    t.end()
+  })
+}
