@@ -1,3 +1,4 @@
+import { deepFreeze, frozenCopy } from './values.ts'
 import { Clock, type Source } from './clock.ts'
 import { History } from './history.ts'
 import { Records, writeThrough } from './records.ts'
@@ -155,7 +156,7 @@ export class Replica implements ResolveHost {
     const t = Math.floor(this.now())
     if (t > version) version = t
     if (!isVersion(version)) throw new RangeError(`version ${version} is beyond the safe integer range`)
-    const bare = makeRec(key, deleted ? null : value, this.id, version, this.gen, deleted)
+    const bare = makeRec(key, deleted ? null : frozenCopy(value), this.id, version, this.gen, deleted)
     let rec = bare
     if (this.sign !== undefined) {
       let sig: string
@@ -335,6 +336,7 @@ export class Replica implements ResolveHost {
 
   /** Store `rec` over `cur`: user functions and the journal first, then state, whole. */
   private commit(rec: Rec, src: Source, cur: Rec | undefined): void {
+    deepFreeze(rec.value)
     let pos: number
     try {
       pos = this.history.place(rec)

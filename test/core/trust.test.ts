@@ -336,3 +336,22 @@ for (const signed of [false, true]) {
     t.end()
   })
 }
+
+test('a writer that sent two values under one version: fingerprints see it, and both nodes end with the same value', (t) => {
+  const a = replica('a')
+  const b = replica('b')
+  for (const [node, value] of [[a, 1], [b, 2]] as const) {
+    const { s } = session(node, 10, 'depth', 1, 'w')
+    s.start()
+    s.receive(rec('k', 5, 'w', { value }))
+    s.receive({ digest: true, source_id: 'w', version: 5 })
+    s.receive({ digest: true, done: true, reply: true })
+  }
+  t.deepEqual([a.get('k').value, b.get('k').value, a.clock.get('w'), b.clock.get('w')], [1, 2, 5, 5], 'a and b hold other values of w@5 at equal clocks')
+  t.notEqual(a.clock.find('w')!.fp.toString(), b.clock.find('w')!.fp.toString(), 'their fingerprints of w differ')
+  const L = link(a, b, 10, 'depth', 0)
+  for (let i = 0; i < 4; i++) L.exchange()
+  t.equal(a.get('k').value, b.get('k').value, `both hold ${JSON.stringify(a.get('k').value)}`)
+  t.equal(a.clock.find('w')!.fp.toString(), b.clock.find('w')!.fp.toString(), 'and their fingerprints match')
+  t.end()
+})
