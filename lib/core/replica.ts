@@ -111,6 +111,7 @@ export class Replica implements ResolveHost {
     this.sign = opts.sign
     this.verify = opts.verify
     this.accept = opts.accept
+    this.clock.timeMs = () => this.time()
     this.clock.onNewGeneration = () => {
       this.lastGenerationChange = this.time()
     }
