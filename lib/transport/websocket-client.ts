@@ -112,6 +112,9 @@ export class WebSocketDialer extends Redialer<WebSocketStream> {
     private readonly opts: WebSocketDialOptions,
   ) {
     super(network, opts.url, opts.connectTimeout ?? 5000)
+    if (opts.WebSocket === undefined && (globalThis as { WebSocket?: unknown }).WebSocket === undefined) {
+      throw new TypeError('connectWebSocket: no WebSocket class here (Node 20 has none): pass one as options.WebSocket, for instance the ws package\'s')
+    }
     this.start()
   }
 

@@ -181,3 +181,16 @@ test('CLI: --ws-port accepts WebSocket peers, --ws-token guards them', async (t)
   }
   t.end()
 })
+
+test('connectWebSocket with no WebSocket class to use throws at once, saying what to pass', async (t) => {
+  const g = new Gossip('a', { ...base.config, resolve: base.resolution.lww_vs_current_vers })
+  const network = new Network(g)
+  const had = (globalThis as { WebSocket?: unknown }).WebSocket
+  ;(globalThis as { WebSocket?: unknown }).WebSocket = undefined
+  try {
+    t.throws(() => connectWebSocket(network, { url: 'ws://127.0.0.1:1/' }), /no WebSocket class here .* options\.WebSocket/, 'a TypeError naming the option, not retries forever')
+  } finally {
+    ;(globalThis as { WebSocket?: unknown }).WebSocket = had
+    await network.close()
+  }
+})
