@@ -76,8 +76,8 @@ function runFile(file: string): Promise<Result> {
     child.on('close', (code, signal) => {
       clearTimeout(timer)
       if (child.pid !== undefined) running.delete(child.pid)
-      // Processes a test file left running (a node it spawned and did not stop) would hold ports and CPU.
-      if (killGroup(child.pid)) output += '\n# runner: the file left processes running; killed\n'
+      // Whatever is left in the file's group (a node it spawned and did not stop; tsx's esbuild service) goes too.
+      killGroup(child.pid)
       let passed = 0
       let failed = 0
       let skipped = 0

@@ -27,14 +27,9 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Folders this process holds (two stores in one process are refused too). */
-const held = new Set<string>()
-
 /** Take `dir`'s lock; returns the function that releases it. Throws `FolderLockedError`. */
 export function lockFolder(dir: string): () => void {
   const file = path.join(dir, 'LOCK')
-  const key = nodeFs.realpathSync(dir)
-  if (held.has(key)) throw new FolderLockedError(dir, process.pid)
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number
     try {
@@ -48,7 +43,7 @@ export function lockFolder(dir: string): () => void {
         // Removed meanwhile, or unreadable: try again.
       }
       if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) throw new FolderLockedError(dir, owner)
-      // Stale (its process is gone, or a pid like ours from before a reboot) or half-written: take it over.
+      // Stale (its process is gone), ours (a store of this process that was never closed), or half-written: take it over.
       try {
         nodeFs.unlinkSync(file)
       } catch {
@@ -61,12 +56,10 @@ export function lockFolder(dir: string): () => void {
     } finally {
       nodeFs.closeSync(fd)
     }
-    held.add(key)
     let mine = true
     return () => {
       if (!mine) return
       mine = false
-      held.delete(key)
       try {
         if (nodeFs.readFileSync(file, 'utf8') === String(process.pid)) nodeFs.unlinkSync(file)
       } catch {

@@ -1,13 +1,13 @@
 /**
- * One process per data folder: a second opener, in this process or another,
- * is refused while the first holds the folder; a lock left by a process that
- * died is taken over; closing releases it.
+ * One process per data folder: an opener is refused while another live
+ * process holds the folder; a lock left by a process that died is taken
+ * over; closing releases it.
  */
 import test from 'tape'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { base } from '../../lib/index.ts'
 import { FolderLockedError, openDurable } from '../../lib/store.ts'
 import { CliProcess, killAll, waitFor } from '../support/cli-process.ts'
@@ -15,16 +15,25 @@ import { CliProcess, killAll, waitFor } from '../support/cli-process.ts'
 const cfg = { ...base.config, resolve: base.resolution.lww_vs_current_vers }
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'scuttle-lock-'))
 
-test('a second opener of a folder in use is refused, naming the process; close releases the folder', (t) => {
+test('a folder locked by a live process is refused, naming it; close releases the folder', async (t) => {
   const dir = tmp()
+  // Another live process holds the folder: its pid is in LOCK.
+  const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+  try {
+    fs.writeFileSync(path.join(dir, 'LOCK'), String(other.pid))
+    t.throws(() => openDurable('a', cfg, { dir }), (err: unknown) => err instanceof FolderLockedError && err.pid === other.pid, `refused while pid ${other.pid} holds it`)
+  } finally {
+    other.kill('SIGKILL')
+    await new Promise((r) => other.once('exit', r))
+  }
   const a = openDurable('a', cfg, { dir })
-  t.throws(() => openDurable('a', cfg, { dir }), (err: unknown) => err instanceof FolderLockedError && err.pid === process.pid, 'refused while a holds it')
+  t.equal(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8'), String(process.pid), 'once that process is gone, its lock is taken over')
   a.gossip.set('k', 1)
   a.store.close()
+  t.notOk(fs.existsSync(path.join(dir, 'LOCK')), 'closing removed the lock file')
   const again = openDurable('a', cfg, { dir })
-  t.equal(again.gossip.get('k').value, 1, 'after close, the folder opens, with what was written')
+  t.equal(again.gossip.get('k').value, 1, 'and the folder opens again, with what was written')
   again.store.close()
-  t.notOk(fs.existsSync(path.join(dir, 'LOCK')), 'and closing removed the lock file')
   fs.rmSync(dir, { recursive: true })
   t.end()
 })
