@@ -197,7 +197,7 @@ for (const mode of ['plain', 'psk', 'signed'] as Mode[]) {
   })
 
   test(`${mode}: a peer that never reads is disconnected; what waits for it stays bounded`, async (t) => {
-    const w = await world(mode, { idleTimeout: 120_000 }) // so that only the stall, not silence, can end it
+    const w = await world(mode, { idleTimeout: 120_000, helloTimeout: 10_000 }) // so that only the stall, not silence, can end it
     try {
       const filler = 'x'.repeat(2000)
       for (let i = 0; i < 5000; i++) w.v.set(`big${i}`, { priority: 1, filler })

@@ -171,7 +171,7 @@ for (const mode of ['plain', 'signed'] as Mode[]) {
   })
 
   test(`websocket ${mode}: a peer that never reads is disconnected after stallTimeout; what waits for it stays bounded`, async (t) => {
-    const w = await world(mode, { idleTimeout: 120_000 }) // so that only the stall, not silence, can end it
+    const w = await world(mode, { idleTimeout: 120_000, helloTimeout: 10_000 }) // so that only the stall, not silence, can end it
     try {
       // Fewer, larger records: the same bytes with an eighth of the writes (signing 40,000 was slow on a loaded machine).
       const filler = 'x'.repeat(2000)
