@@ -29,6 +29,14 @@ import { MAX_RATE, type RateClaim } from '../protocol/messages.ts'
  *   at least half, and AIMD brings back β per φ2 messages that fit;
  * - a reply's rates count only as the answer to a request of ours that
  *   carried rates, once;
+ * - a node redistributes in one exchange at a time, as in the paper: it
+ *   offers its rates on one connection at a time (until the reply, or for
+ *   at most `interval`), and while its offer is open it takes no other
+ *   peer's rates; so exchanges started together (gossip rounds with a
+ *   fanout) cannot give away the same allowance twice, and the pair's sum
+ *   is kept exactly;
+ * - AIMD counts at most one response per connection per `interval / 2`,
+ *   so a peer that makes us answer in a loop cannot pump τ up (or down).
  * - our τ stays in [0, MAX_RATE], finite, whatever the arithmetic did.
  */
 
@@ -60,6 +68,14 @@ export interface FlowHost {
   /** A delta message went out: `wanted` deltas wanted to go, `mtu` could. */
   sent(wanted: number, mtu: number): void
   readonly beta: number
+  /** May `link` offer our rates now (no other link's offer is open)? If so, it holds the offer. */
+  claimOffer(link: FlowLink): boolean
+  /** Whether `link`'s offer is still the open one (not lapsed and replaced). */
+  holdsOffer(link: FlowLink): boolean
+  /** `link`'s offer is answered or abandoned. */
+  releaseOffer(link: FlowLink): void
+  /** May we take a peer's rates now (no offer of ours is open)? */
+  mayTake(): boolean
 }
 
 /** One connection's flow-control state: the throttles and our pending request. */
@@ -68,6 +84,7 @@ export class FlowLink {
   private pending: Rates | null = null
   private offeredAt = -Infinity
   private takenAt = -Infinity
+  private countedAt = -Infinity
 
   constructor(private readonly host: FlowHost) {}
 
@@ -75,6 +92,7 @@ export class FlowLink {
   request(): RateClaim | undefined {
     const now = this.host.now()
     if (now - this.offeredAt < this.host.interval && now >= this.offeredAt) return undefined
+    if (!this.host.claimOffer(this)) return undefined
     this.offeredAt = now
     this.pending = this.host.rates()
     return this.pending
@@ -86,7 +104,7 @@ export class FlowLink {
    * not take the peer's (none, or taken less than `interval / 2` ago).
    */
   answer(peer: RateClaim | undefined): RateClaim | undefined {
-    if (peer === undefined) return undefined
+    if (peer === undefined || !this.host.mayTake()) return undefined
     const now = this.host.now()
     if (now - this.takenAt < this.host.interval / 2 && now >= this.takenAt) return undefined
     this.takenAt = now
@@ -102,13 +120,24 @@ export class FlowLink {
    */
   replied(peer: RateClaim | undefined): void {
     const mine = this.pending
+    const held = this.host.holdsOffer(this)
     this.pending = null
-    if (mine === null || peer === undefined) return
+    this.host.releaseOffer(this)
+    if (mine === null || peer === undefined || !held) return
     this.host.shift(trustedShare(mine, peer, this.host.beta) - mine.allowed)
   }
 
-  /** A response of ours went out (AIMD). */
+  /** The connection closed: an open offer is abandoned. */
+  close(): void {
+    this.pending = null
+    this.host.releaseOffer(this)
+  }
+
+  /** A response of ours went out: AIMD, at most once per `interval / 2` on this connection. */
   sent(wanted: number, mtu: number): void {
+    const now = this.host.now()
+    if (now - this.countedAt < this.host.interval / 2 && now >= this.countedAt) return
+    this.countedAt = now
     this.host.sent(wanted, mtu)
   }
 }

@@ -99,6 +99,9 @@ export class NodeFlow implements FlowHost {
   private tokens: number
   private refilledAt: number | null = null
   private readonly queue: QueuedWrite[] = []
+  /** The link whose offer of our rates is open, and since when (ms). */
+  private offer: FlowLink | null = null
+  private offerAt = 0
 
   constructor(settings: FlowSettings, private readonly clock: ClockFn) {
     this.settings = settings
@@ -146,6 +149,34 @@ export class NodeFlow implements FlowHost {
   /** A new link for one connection. */
   link(): FlowLink {
     return new FlowLink(this)
+  }
+
+  claimOffer(link: FlowLink): boolean {
+    if (this.offer !== link && this.offerOpen()) return false
+    this.offer = link
+    this.offerAt = this.clock()
+    return true
+  }
+
+  holdsOffer(link: FlowLink): boolean {
+    return this.offer === link && this.offerOpen()
+  }
+
+  releaseOffer(link: FlowLink): void {
+    if (this.offer === link) this.offer = null
+  }
+
+  mayTake(): boolean {
+    return !this.offerOpen()
+  }
+
+  /** An offer of ours is open; it lapses after `interval` (its reply was lost, or its connection hangs). */
+  private offerOpen(): boolean {
+    if (this.offer === null) return false
+    const now = this.clock()
+    if (now - this.offerAt < this.settings.interval && now >= this.offerAt) return true
+    this.offer = null
+    return false
   }
 
   shift(delta: number): void {

@@ -113,8 +113,9 @@ export class Session implements LocalListener {
     this.view.upto.clear()
     if (this.resync.begin(this.inbound.refetchDue)) this.inbound.refetching()
     const fingerprints = this.verification.due(this.replica.timeMs())
-    this.sendDigest(false, false, false, false, fingerprints, this.flow?.request())
+    // Before sending: over synchronous pipes the reply can arrive inside the send.
     this.awaiting = true
+    this.sendDigest(false, false, false, false, fingerprints, this.flow?.request())
   }
 
   /** Whether an exchange we started is still waiting for the peer's reply digest. */
@@ -201,6 +202,7 @@ export class Session implements LocalListener {
     if (this.closed) return
     this.closed = true
     this.replica.unsubscribe(this)
+    this.flow?.close()
     this.digests.clear()
   }
 

@@ -307,14 +307,19 @@ export class Gossip extends PeerDuplex implements ResolveHost {
    * is due.
    */
   applyQueued(): number {
+    return this.pump(true)
+  }
+
+  /** Apply what is due; `drain`: report `'drain'` if that emptied the queue (not in the middle of a `set`). */
+  private pump(drain: boolean): number {
     const flow = this.flow
     if (flow === null || flow.queued === 0) return 0
     const n = flow.drain(
       (w) => this.apply(w),
       (err, w) => this.report('writeError', err, w.key),
     )
-    if (flow.queued === 0) this.maybeDrain(null)
-    else this.wake()
+    if (flow.queued > 0) this.wake()
+    else if (drain) this.maybeDrain(null)
     return n
   }
 
@@ -378,7 +383,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     if (flow === null) return this.apply({ key, value, deleted })
     let sent = true
     // The writes queued before this one go first (they may throw: reported, not thrown here).
-    if (flow.queued > 0) this.applyQueued()
+    if (flow.queued > 0) this.pump(false)
     if (flow.write({ key, value, deleted }, (w) => (sent = this.apply(w)))) return sent
     this.needDrain = true
     this.wake()
