@@ -309,6 +309,24 @@ test('interop: a node with flow control and one without converge; the one withou
   t.end()
 })
 
+test('rates cross byte streams (ndjson wire streams) and lossy links the same way', async (t) => {
+  for (const lossy of [false, true]) {
+    const clock = { t: 1_000_000 }
+    const a = flowNode('a', clock, { desired: 10, initial: 1 }, { lossy })
+    const b = flowNode('b', clock, { desired: 10, initial: 3 }, { lossy })
+    const [wa, wb] = [a.createWireStream(), b.createWireStream()]
+    wa.pipe(wb).pipe(wa)
+    a.set('x', 1)
+    b.set('y', 2)
+    wa.gossip()
+    await until(() => a.allowedRate === 2 && b.allowedRate === 2 && sameState([a, b]), 10_000, 'rates redistributed and state converged')
+    t.pass(`${lossy ? 'lossy' : 'reliable'} wire streams: both at the mean (2), state converged`)
+    wa.destroy()
+    wb.destroy()
+  }
+  t.end()
+})
+
 /** Feed `g` objects as a peer would, and collect what it answers. */
 function asPeer(g: Gossip): { send: (o: unknown) => void; out: Record<string, unknown>[]; invalid: string[] } {
   const out: Record<string, unknown>[] = []
