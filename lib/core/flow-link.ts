@@ -21,7 +21,7 @@ import { MAX_RATE, type RateClaim } from '../protocol/messages.ts'
  *   β, so that a node at 0 can come back). Both sides compute the same
  *   bound from the same four numbers, so honest pairs still conserve their
  *   sum. A peer claiming τ = 0 and an enormous ρ takes at most β; whatever
- *   it claims, it takes less than half of our τ, and cannot give us more
+ *   it claims, it takes at most half of our τ, and cannot give us more
  *   than our τ + β;
  * - on one connection, a peer's rates are taken at most once per
  *   `interval / 2` ms (we offer ours at most once per `interval`), so a
@@ -36,7 +36,7 @@ import { MAX_RATE, type RateClaim } from '../protocol/messages.ts'
  *   fanout) cannot give away the same allowance twice, and the pair's sum
  *   is kept exactly;
  * - AIMD counts at most one response per connection per `interval / 2`,
- *   so a peer that makes us answer in a loop cannot pump τ up (or down).
+ *   so a peer that makes us answer in a loop cannot pump τ up (or down);
  * - our τ stays in [0, MAX_RATE], finite, whatever the arithmetic did.
  */
 
