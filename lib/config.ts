@@ -1,3 +1,4 @@
+import { flowSettings, type FlowConfig, type FlowSettings } from './core/flow-node.ts'
 import { sort as defaultSort, resolution } from './core/resolve.ts'
 import type { AcceptFn, ClockFn, DeltaOrder, RandomFn, ResolveFn, SignFn, SortFn, VerifyFn } from './core/types.ts'
 import { DEFAULT_LIMITS, idProblem, type Limits } from './protocol/validate.ts'
@@ -55,6 +56,11 @@ export interface GossipConfig {
   limits?: Partial<Limits>
   /** Most entries accepted in one incoming digest. Default 65536. */
   maxDigestEntries?: number
+  /**
+   * Flow control of update rates (the paper's section 4): off when absent.
+   * `{ desired }` at least; see README, Flow control.
+   */
+  flow?: FlowConfig | null
   /** @deprecated use `tombstoneGrace` */
   tombstone_grace?: number
   /** @deprecated use `maxDigestEntries` */
@@ -87,6 +93,8 @@ export interface NormalizedConfig {
   readonly accept: AcceptFn | undefined
   readonly limits: Limits
   readonly maxDigestEntries: number
+  /** Flow control, validated; null when off. */
+  readonly flow: FlowSettings | null
 }
 
 const BUILTINS = Object.keys(resolution)
@@ -153,6 +161,14 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
   if (gen !== undefined && idProblem('config.generation', gen, Infinity) !== null) {
     throw new ConfigError(`config.generation must be a non-empty string without NUL (${idProblem('config.generation', gen, Infinity)})`)
   }
+  let flow: FlowSettings | null = null
+  if (config.flow !== undefined && config.flow !== null) {
+    try {
+      flow = flowSettings(config.flow)
+    } catch (err) {
+      throw new ConfigError((err as Error).message)
+    }
+  }
   const limits = Object.freeze({ ...DEFAULT_LIMITS, ...(config.limits ?? {}) })
   for (const [k, v] of Object.entries(limits)) {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
@@ -192,6 +208,7 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
     accept: optionalFn<AcceptFn>('accept', config.accept),
     limits,
     maxDigestEntries: positiveInt('maxDigestEntries', renamed<number>(config, 'maxDigestEntries', 'max_digest_entries'), 65536),
+    flow,
   })
 }
 

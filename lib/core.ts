@@ -10,18 +10,22 @@
  *   pushes, streamed answers, adoption, resyncs, verification), messages in
  *   and out through a `SessionPort` you implement.
  * - `FlowControl` and its arithmetic: the paper's flow control of update
- *   rates (section 3 there).
+ *   rates (section 4 there); `NodeFlow` and `FlowLink`, the same over
+ *   sessions (rates on digests, the trust rule, the write gate): give a
+ *   `NodeFlow` as `SessionOptions.flow`.
  *
  * Nothing here reads a clock, draws randomness or does I/O of its own: time
  * and randomness are injected.
  */
 export { Engine, type ApplyResult, type Delta, type DeltaOptions, type DeltaSet, type DigestEntry, type EngineOptions } from './core/engine.ts'
-export { FLOW_DEFAULTS, FlowControl, effectiveRate, redistribute, share, type FlowOptions, type Rates } from './core/flow.ts'
+export { FLOW_DEFAULTS, FlowControl, effectiveRate, redistribute, share, type AimdEvent, type FlowOptions, type Rates } from './core/flow.ts'
+export { FlowLink, clampRate, trustedShare, type FlowHost } from './core/flow-link.ts'
+export { FlowError, NodeFlow, flowSettings, type FlowConfig, type FlowSettings, type QueuedWrite } from './core/flow-node.ts'
 export { Replica, type ReplicaOptions, type ReplicaStats, type LocalListener } from './core/replica.ts'
 export { Session, type SessionOptions, type SessionPort, type SessionStats } from './core/session.ts'
 export { selectDelta, type Candidate, type Selection } from './core/delta.ts'
 export { Clock, Source } from './core/clock.ts'
 export { seededRandom } from './core/random.ts'
 export { decode, readUpdate, type UpdateSlot } from './protocol/validate.ts'
-export type { Message, DigestMsg, DoneMsg, UpdateMsg, WireMessage } from './protocol/messages.ts'
+export { MAX_RATE, type Message, type DigestMsg, type DoneMsg, type RateClaim, type UpdateMsg, type WireMessage } from './protocol/messages.ts'
 export type { Digest, Leg } from './protocol/digest.ts'

@@ -19,6 +19,8 @@ export { ConfigError, type GossipConfig, type NormalizedConfig } from './config.
 export { History, type HistoryEvents } from './core/history.ts'
 export { compareValues, resolution, sort } from './core/resolve.ts'
 export { seededRandom } from './core/random.ts'
+export { FLOW_DEFAULTS, type FlowOptions } from './core/flow.ts'
+export { FlowError, type FlowConfig } from './core/flow-node.ts'
 export { RefusedError, type DropReason, type Journal, type RestoreSnapshot, type SourceState } from './core/replica-types.ts'
 export type {
   AcceptFn,

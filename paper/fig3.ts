@@ -10,13 +10,21 @@ import { simulate, type Trace } from './sim.ts'
  * updates per second, far more than the network carries, and starts allowed
  * `initial`; pairwise redistribution and AIMD (lib/core/flow.ts) find the
  * rate the MTU sustains. The MTU drops from `mtu[0]` to `mtu[1]` at `dropAt`.
- * Run once per cluster size; then once without flow control (every
- * participant writes `noFlowRate` per second) at the largest size.
+ * Run `repeats` times per cluster size, with the seeds `seed`, `seed + 1`,
+ * ... (fixed before any run was looked at), and the criteria are judged on
+ * the mean over those runs, their spread shown: one seeded run is one
+ * sample of a noisy process (at N=128 the mean maximum staleness of a
+ * plateau varies by about ±0.5 s from seed to seed). Then once without
+ * flow control (every participant writes `noFlowRate` per second) at the
+ * largest size, with the first seed, compared with the flow-control run of
+ * the same seed.
  */
 export interface Fig3Config {
   readonly sizes: readonly number[]
   readonly keys: number
+  /** The first seed; runs with flow control use `repeats` seeds from it. */
   readonly seed: number
+  readonly repeats: number
   readonly duration: number
   readonly dropAt: number
   readonly mtu: readonly [number, number]
@@ -35,6 +43,7 @@ export const FIG3: Fig3Config = {
   sizes: [64, 128],
   keys: 64,
   seed: 2008,
+  repeats: 5,
   duration: 180,
   dropAt: 90,
   mtu: [100, 50],
@@ -50,20 +59,21 @@ export const FIG3: Fig3Config = {
 export interface Fig3Run {
   readonly n: number
   readonly flow: boolean
+  readonly seed: number
   readonly trace: Trace
 }
 
-export function runFig3(c: Fig3Config, n: number, flow: boolean): Fig3Run {
-  const model = new LibraryModel(n, c.keys, 'depth', seededRandom(c.seed + n + 1))
+export function runFig3(c: Fig3Config, n: number, flow: boolean, seed = c.seed): Fig3Run {
+  const model = new LibraryModel(n, c.keys, 'depth', seededRandom(seed + n + 1))
   const trace = simulate(model, {
     n,
     keys: c.keys,
-    seed: c.seed + n,
+    seed: seed + n,
     duration: c.duration,
     mtu: (t) => (t < c.dropAt ? c.mtu[0] : c.mtu[1]),
     ...(flow ? { flow: { desired: c.desired, initial: c.initial, options: c.flow } } : { rate: () => c.noFlowRate }),
   })
-  return { n, flow, trace }
+  return { n, flow, seed, trace }
 }
 
 export interface Fig3Measures {
@@ -91,19 +101,47 @@ export function measure(c: Fig3Config, tr: Trace): Fig3Measures {
  */
 const PLATEAU: Record<number, [number, number]> = { 64: [1.5, 2.4], 128: [0.8, 1.3] }
 
+/** The measures of several runs of one size: their means, and each run's. */
+export interface Fig3Mean {
+  readonly n: number
+  readonly m: Fig3Measures
+  readonly runs: readonly Fig3Measures[]
+  readonly seeds: readonly number[]
+}
+
+/** Flow-control runs grouped by size, their measures averaged over seeds. */
+export function means(c: Fig3Config, runs: readonly Fig3Run[]): Fig3Mean[] {
+  const sizes = [...new Set(runs.filter((r) => r.flow).map((r) => r.n))].sort((a, b) => a - b)
+  return sizes.map((n) => {
+    const rs = runs.filter((r) => r.flow && r.n === n).sort((a, b) => a.seed - b.seed)
+    const each = rs.map((r) => measure(c, r.trace))
+    const avg = (k: keyof Fig3Measures) => each.reduce((s, x) => s + x[k], 0) / each.length
+    const m: Fig3Measures = { tau1: avg('tau1'), tau2: avg('tau2'), stale1: avg('stale1'), stale2: avg('stale2'), transitionPeak: avg('transitionPeak') }
+    return { n, m, runs: each, seeds: rs.map((r) => r.seed) }
+  })
+}
+
+/** `value` with, over several runs, the range of the runs' values. */
+function spreadOf(g: Fig3Mean, k: keyof Fig3Measures, value: number): string {
+  if (g.runs.length < 2) return fmt(value)
+  const xs = g.runs.map((x) => x[k])
+  return `${fmt(value)} (${g.runs.length} seeds: ${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`
+}
+
 export function fig3Criteria(c: Fig3Config, runs: readonly Fig3Run[]): Criterion[] {
   const F = 'Fig 3'
   const out: Criterion[] = []
-  const fl = runs.filter((r) => r.flow)
-  const ms = fl.map((r) => ({ n: r.n, m: measure(c, r.trace) }))
+  const ms = means(c, runs)
   const [p1, p2] = [c.plateau1, c.plateau2].map(([a, b]) => `t=${a}..${Math.min(b, c.duration)}`)
-  for (const { n, m } of ms) {
+  const withSpread = (row: Criterion, g: Fig3Mean, k: keyof Fig3Measures): Criterion => ({ ...row, measured: spreadOf(g, k, g.m[k]) })
+  for (const g of ms) {
+    const { n, m } = g
     const range = PLATEAU[n]
-    if (range !== undefined) out.push(inRange(F, `N=${n}: mean allowed rate τ, ${p1} (/s)`, m.tau1, range[0], range[1]))
+    if (range !== undefined) out.push(withSpread(inRange(F, `N=${n}: mean allowed rate τ, ${p1} (/s)`, m.tau1, range[0], range[1]), g, 'tau1'))
     out.push(inRange(F, `N=${n}: τ after the MTU halves / τ before`, m.tau2 / m.tau1, 0.4, 0.7))
-    out.push(below(F, `N=${n}: mean max staleness, ${p1} (s)`, m.stale1, 8))
-    out.push(below(F, `N=${n}: mean max staleness, ${p2} (s)`, m.stale2, 8))
-    out.push(below(F, `N=${n}: peak max staleness, transition t=${c.transition[0]}..${c.transition[1]} (s)`, m.transitionPeak, 25))
+    out.push(withSpread(below(F, `N=${n}: mean max staleness, ${p1} (s)`, m.stale1, 8), g, 'stale1'))
+    out.push(withSpread(below(F, `N=${n}: mean max staleness, ${p2} (s)`, m.stale2, 8), g, 'stale2'))
+    out.push(withSpread(below(F, `N=${n}: peak max staleness, transition t=${c.transition[0]}..${c.transition[1]} (s)`, m.transitionPeak, 25), g, 'transitionPeak'))
   }
   for (let i = 1; i < ms.length; i++) {
     const a = ms[0]
@@ -115,14 +153,14 @@ export function fig3Criteria(c: Fig3Config, runs: readonly Fig3Run[]): Criterion
   }
   const off = runs.find((r) => !r.flow)
   if (off !== undefined) {
-    const on = runs.find((r) => r.flow && r.n === off.n)
+    const on = runs.find((r) => r.flow && r.n === off.n && r.seed === off.seed)
     const tr = off.trace
     const end = c.duration
     out.push(above(F, `no flow control, N=${off.n}: max staleness slope t=${c.transition[1]}..${end} (s/s), keeps growing`, slope(tr.t, tr.maxStale, c.transition[1], end), 0, 3))
     if (on !== undefined) {
       const a = at(on.trace.t, on.trace.maxStale, end)
       const b = at(tr.t, tr.maxStale, end)
-      out.push(claim(F, `N=${off.n}: max staleness at t=${end}, flow control vs none`, '≥ 3x lower', `${fmt(a, 1)} s vs ${fmt(b, 1)} s (${fmt(b / a, 1)}x)`, b >= 3 * a))
+      out.push(claim(F, `N=${off.n}, seed ${off.seed}: max staleness at t=${end}, flow control vs none`, '≥ 3x lower', `${fmt(a, 1)} s vs ${fmt(b, 1)} s (${fmt(b / a, 1)}x)`, b >= 3 * a))
     }
   }
   return out

@@ -27,7 +27,7 @@ export const PAPER: Config = {
 
 export type Job =
   | { readonly kind: 'fig2'; readonly order: (typeof ORDERINGS)[number] }
-  | { readonly kind: 'fig3'; readonly n: number; readonly flow: boolean }
+  | { readonly kind: 'fig3'; readonly n: number; readonly flow: boolean; readonly seed: number }
   | { readonly kind: 'spread'; readonly n: number; readonly trials: number }
 
 export type JobResult =
@@ -37,15 +37,17 @@ export type JobResult =
 
 /** Every job of a configuration, longest first (for scheduling). */
 export function jobs(c: Config): Job[] {
-  const fig3: Job[] = c.fig3.sizes.map((n) => ({ kind: 'fig3', n, flow: true }))
-  const largest = Math.max(...c.fig3.sizes)
+  const f3 = c.fig3
+  const seeds = Array.from({ length: f3.repeats }, (_, i) => f3.seed + i)
+  const largest = Math.max(...f3.sizes)
+  const fig3 = (n: number): Job[] => seeds.map((seed) => ({ kind: 'fig3', n, flow: true, seed }))
   return [
     { kind: 'fig2', order: 'newest' },
     { kind: 'fig2', order: 'breadth' },
-    { kind: 'fig3', n: largest, flow: false },
+    { kind: 'fig3', n: largest, flow: false, seed: f3.seed },
     { kind: 'fig2', order: 'oldest' },
     { kind: 'fig2', order: 'depth' },
-    ...fig3.reverse(),
+    ...[...f3.sizes].sort((a, b) => b - a).flatMap(fig3),
     ...c.spread.map((s): Job => ({ kind: 'spread', n: s.n, trials: s.trials })),
   ]
 }
@@ -55,7 +57,7 @@ export function runJob(c: Config, job: Job): JobResult {
     case 'fig2':
       return { kind: 'fig2', run: runFig2(c.fig2, job.order, true) }
     case 'fig3':
-      return { kind: 'fig3', run: runFig3(c.fig3, job.n, job.flow) }
+      return { kind: 'fig3', run: runFig3(c.fig3, job.n, job.flow, job.seed) }
     case 'spread':
       return { kind: 'spread', result: spread(job.n, job.trials, c.spreadSeed + job.n) }
   }
@@ -66,7 +68,7 @@ export function describe(job: Job): string {
     case 'fig2':
       return `Figure 2, ${job.order}`
     case 'fig3':
-      return `Figure 3, N=${job.n}${job.flow ? '' : ', no flow control'}`
+      return `Figure 3, N=${job.n}, seed ${job.seed}${job.flow ? '' : ', no flow control'}`
     case 'spread':
       return `spread, N=${job.n}`
   }

@@ -1,4 +1,6 @@
-import { FlowControl, type FlowOptions } from '../lib/core/flow.ts'
+import type { FlowOptions } from '../lib/core/flow.ts'
+import type { FlowLink } from '../lib/core/flow-link.ts'
+import { NodeFlow, flowSettings } from '../lib/core/flow-node.ts'
 import { randomInt, seededRandom } from '../lib/core/random.ts'
 import { WriteLog, staleness } from './metrics.ts'
 
@@ -9,6 +11,15 @@ import { WriteLog, staleness } from './metrics.ts'
  * at its own fixed phase within the second; each writes a uniformly random
  * one of its keys at a given rate (or, with flow control, at min(ρ, τ)).
  * Exchanges are instantaneous. Time advances in ticks of 1/ticksPerSecond s.
+ *
+ * Flow control runs through the objects the library's sessions use: one
+ * `NodeFlow` per participant (its rates, AIMD and write gate) on the
+ * simulation's clock, and one `FlowLink` per ordered pair, so an exchange
+ * carries (ρ, τ) both ways exactly as a session's digests do (the trust
+ * rule and throttles included), and each leg sent runs AIMD. Participants
+ * write at exactly min(ρ, τ), as the paper's do (`FlowControl.allowance`,
+ * fractions carried over), rather than through the write gate, whose
+ * strict pacing (burst 1) loses a little to attempts made at coarse times.
  *
  * The driver owns the workload (phases, partners, keys written, from one
  * seeded stream) and the measurements; a `Model` does the protocol. Two
@@ -74,31 +85,46 @@ export function simulate(model: Model, s: Scenario): Trace {
   const wl = seededRandom(s.seed)
   const slot = Array.from({ length: s.n }, () => randomInt(wl, tps))
   const credit = Array.from({ length: s.n }, () => wl())
-  const flow = s.flow === undefined ? null : Array.from({ length: s.n }, (_, i) => {
-    const f = new FlowControl(s.flow!.desired, s.flow!.initial, s.flow!.options)
-    f.credit = credit[i]
-    return f
-  })
+  // The simulation's clock in whole ms (ticks times the tick length), for the flow-control objects.
+  let nowMs = 0
+  const flow =
+    s.flow === undefined
+      ? null
+      : Array.from({ length: s.n }, (_, i) => {
+          const f = new NodeFlow(flowSettings({ ...s.flow!.options, desired: s.flow!.desired, initial: s.flow!.initial, timer: false }), () => nowMs)
+          f.control.credit = credit[i]
+          return f
+        })
+  const links = new Map<number, FlowLink>()
+  /** p's connection to q. */
+  const link = (p: number, q: number): FlowLink => {
+    let l = links.get(p * s.n + q)
+    if (l === undefined) links.set(p * s.n + q, (l = flow![p].link()))
+    return l
+  }
   const log = new WriteLog(s.n * s.keys)
   const trace: Trace = { t: [], stale: [], maxStale: [], maxBehind: [], meanTau: [], minTau: [], maxTau: [], redundant: 0, sent: 0, writes: 0, exchanges: 0 }
   const ticks = Math.round(s.duration * tps)
+  const tickMs = 1000 / tps
+  const write = (node: number, t: number) => {
+    const key = node * s.keys + randomInt(wl, s.keys)
+    log.record(key, model.write(node, key, t), t)
+    trace.writes++
+  }
   for (let i = 0; i <= ticks; i++) {
     const t = i / tps
+    nowMs = i * tickMs
     if (i % tps === 0) sample(trace, model, log, t, flow)
     if (i === ticks) break
     for (let node = 0; node < s.n; node++) {
       let due: number
-      if (flow !== null) due = flow[node].allowance(dt)
+      if (flow !== null) due = flow[node].control.allowance(dt)
       else {
         credit[node] += s.rate!(t) * dt
         due = Math.floor(credit[node])
         credit[node] -= due
       }
-      for (let w = 0; w < due; w++) {
-        const key = node * s.keys + randomInt(wl, s.keys)
-        log.record(key, model.write(node, key, t), t)
-        trace.writes++
-      }
+      for (let w = 0; w < due; w++) write(node, t)
     }
     const phase = i % tps
     const mtu = s.mtu(t)
@@ -106,11 +132,12 @@ export function simulate(model: Model, s: Scenario): Trace {
       if (slot[p] !== phase) continue
       let q = randomInt(wl, s.n - 1)
       if (q >= p) q++
-      if (flow !== null) FlowControl.pair(flow[p], flow[q])
+      // Leg 1 carries p's rates, leg 2 q's (from before it redistributed): each side takes its share.
+      if (flow !== null) link(p, q).replied(link(q, p).answer(link(p, q).request()))
       const r = model.exchange(p, q, mtu)
       if (flow !== null) {
-        flow[q].sent(r.toInitiator, mtu)
-        flow[p].sent(r.toResponder, mtu)
+        link(q, p).sent(r.toInitiator, mtu)
+        link(p, q).sent(r.toResponder, mtu)
       }
       trace.redundant += r.redundant
       trace.sent += r.sent
@@ -120,7 +147,7 @@ export function simulate(model: Model, s: Scenario): Trace {
   return trace
 }
 
-function sample(trace: Trace, model: Model, log: WriteLog, t: number, flow: FlowControl[] | null): void {
+function sample(trace: Trace, model: Model, log: WriteLog, t: number, flow: NodeFlow[] | null): void {
   const st = staleness(model.held, log, t)
   trace.t.push(t)
   trace.stale.push(st.stale)

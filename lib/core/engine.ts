@@ -82,7 +82,7 @@ export interface ApplyResult {
   applied: number
   /** Records `resolve` turned down (an older or losing write). */
   rejected: number
-  /** Records already covered or held here: sent for nothing. */
+  /** Records already covered or held here: sent for nothing (they are counted among `rejected` too). */
   redundant: number
   /** Records refused before `resolve`: invalid, not admitted, or a user function threw. */
   refused: number

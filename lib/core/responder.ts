@@ -104,9 +104,10 @@ export class Responder {
 
   /**
    * Send what the peer lacks (from exactly `exact`'s floors, for a resync);
-   * returns how many records went and whether some were left for later.
+   * returns how many records went, whether some were left for later, and
+   * how many wanted to go (the candidates before the MTU cut).
    */
-  respond(exact: Map<Source, number> | null): { sent: number; truncated: boolean } {
+  respond(exact: Map<Source, number> | null): { sent: number; truncated: boolean; wanted: number } {
     const view = this.view
     const hold = view.selfLimit
     const floors = new Map<Source, number>()
@@ -116,7 +117,7 @@ export class Responder {
       if (exact === null && src.gc <= f && hold <= f && f > (view.claimed.get(src) ?? 0)) view.upto.set(src, f)
       return f
     }
-    const { candidates } = plan(this.replica, floorOf, exact !== null, hold, (src) => view.unlinkedSent.get(src) ?? 0)
+    const { candidates, total } = plan(this.replica, floorOf, exact !== null, hold, (src) => view.unlinkedSent.get(src) ?? 0)
     const sel = candidates.length === 0 ? null : selectDelta(candidates, this.opts.mtu, this.opts.order, this.opts.random)
     const recs = sel?.recs ?? []
     const rprevs = exact !== null ? new Map(floors) : null
@@ -131,7 +132,7 @@ export class Responder {
       })
       sent += this.sendFull(budget())
     }
-    return { sent, truncated }
+    return { sent, truncated, wanted: total }
   }
 
   /** Clock entries (with `upto`) for what a response just brought the peer up to. */

@@ -1,4 +1,5 @@
 /** What a session needs from its carrier (`SessionPort`) and the options it takes. */
+import type { NodeFlow } from './flow-node.ts'
 import type { DeltaOrder, PeerLabel, RandomFn, Rec } from './types.ts'
 import type { Limits } from '../protocol/validate.ts'
 import type { WireMessage } from '../protocol/messages.ts'
@@ -53,6 +54,12 @@ export interface SessionOptions {
    * their order is the chain.
    */
   readonly lossy?: boolean
+  /**
+   * The node's flow control (flow-node.ts), shared by its sessions: each
+   * exchange carries (ρ, τ) both ways and redistributes them, and each
+   * response sent runs AIMD. Absent: no rates sent, a peer's ignored.
+   */
+  readonly flow?: NodeFlow
 }
 
 export interface SessionStats {

@@ -1,4 +1,5 @@
 import type { Source } from './clock.ts'
+import type { FlowLink } from './flow-link.ts'
 import { Inbound } from './inbound.ts'
 import { PeerView } from './peer-view.ts'
 import { Relays } from './relay.ts'
@@ -10,7 +11,7 @@ import type { SessionOptions, SessionPort, SessionStats } from './session-types.
 import type { Rec } from './types.ts'
 import { Verification } from './verification.ts'
 import { DigestAssembler, type Digest } from '../protocol/digest.ts'
-import { encodeDigest, encodeDone, encodePush, type DigestMsg, type Message, type WireMessage } from '../protocol/messages.ts'
+import { encodeDigest, encodeDone, encodePush, type DigestMsg, type Message, type RateClaim, type WireMessage } from '../protocol/messages.ts'
 import { decode, readUpdate, type UpdateSlot } from '../protocol/validate.ts'
 
 export type { SessionOptions, SessionPort, SessionStats } from './session-types.ts'
@@ -78,6 +79,8 @@ export class Session implements LocalListener {
   private owedAnswer: (() => void) | null = null
   private owedFinish: (() => void) | null = null
   private readonly relays: Relays
+  /** Flow control on this connection (flow-link.ts), when the node runs it. */
+  private readonly flow: FlowLink | null
   private closed = false
 
   constructor(
@@ -99,6 +102,7 @@ export class Session implements LocalListener {
       send: (msg) => this.send(msg),
       sendLinked: (rec, prev) => this.sendLinked(rec, prev),
     })
+    this.flow = opts.flow?.link() ?? null
     replica.subscribe(this)
   }
 
@@ -109,8 +113,9 @@ export class Session implements LocalListener {
     this.view.upto.clear()
     if (this.resync.begin(this.inbound.refetchDue)) this.inbound.refetching()
     const fingerprints = this.verification.due(this.replica.timeMs())
-    this.sendDigest(false, false, false, false, fingerprints)
+    // Before sending: over synchronous pipes the reply can arrive inside the send.
     this.awaiting = true
+    this.sendDigest(false, false, false, false, fingerprints, this.flow?.request())
   }
 
   /** Whether an exchange we started is still waiting for the peer's reply digest. */
@@ -197,6 +202,7 @@ export class Session implements LocalListener {
     if (this.closed) return
     this.closed = true
     this.replica.unsubscribe(this)
+    this.flow?.close()
     this.digests.clear()
   }
 
@@ -242,7 +248,7 @@ export class Session implements LocalListener {
       this.streamingResponse = false
       return
     }
-    const { sent, truncated } = this.respond(null)
+    const { sent, truncated } = this.respond(null, false)
     if (truncated) {
       // A long stream is cut into parts, so that a receiver's clock keeps up
       // with it (links move clocks only at markers).
@@ -336,8 +342,10 @@ export class Session implements LocalListener {
     }
     if (d.leg === 'request') {
       const resync = resyncRequest ? digest : null
-      this.owedAnswer = () => this.answer(resync, fingerprints)
+      this.owedAnswer = () => this.answer(resync, fingerprints, d.rates)
     } else {
+      // The reply to our request: its rates (if any) complete the redistribution.
+      if (this.awaiting) this.flow?.replied(d.rates)
       // Leg 2. After a resync nothing is adopted: it answered from how far
       // the resync had come, which can be above our clock.
       if (d.resync && !d.more) this.resync.done()
@@ -367,13 +375,16 @@ export class Session implements LocalListener {
 
   // ---- output ----
 
-  /** Leg 1 arrived: answer with updates, then our own digest (`reply`, with fingerprints if the peer's had them). */
-  private answer(resync: Map<Source, number> | null, fingerprints: boolean): void {
+  /**
+   * Leg 1 arrived: answer with updates, then our own digest (`reply`, with
+   * fingerprints if the peer's had them, and our rates if we took the peer's).
+   */
+  private answer(resync: Map<Source, number> | null, fingerprints: boolean, rates: RateClaim | undefined): void {
     this.view.upto.clear()
     const { truncated } = this.respond(resync)
     // A cut answer to an ordinary digest goes on by itself as the link drains.
     this.streamingResponse = truncated && resync === null
-    this.sendDigest(true, truncated, resync !== null, this.streamingResponse, fingerprints)
+    this.sendDigest(true, truncated, resync !== null, this.streamingResponse, fingerprints, this.flow?.answer(rates))
     if (this.open < 2) this.open++
   }
 
@@ -391,18 +402,21 @@ export class Session implements LocalListener {
     if (again) this.port.wantExchange()
   }
 
-  private respond(exact: Map<Source, number> | null): { sent: number; truncated: boolean } {
+  /** One response (legs 2 and 3, and parts of a streamed one); AIMD counts the legs' (`leg`). */
+  private respond(exact: Map<Source, number> | null, leg = true): { sent: number; truncated: boolean } {
     const r = this.responder.respond(exact)
     this.stats.updatesSent += r.sent
+    if (leg) this.flow?.sent(r.wanted, this.opts.mtu)
     return r
   }
 
   /**
    * Our digest; `answersResync`: it ends our answer to the peer's resync;
    * `stream`: our cut answer goes on by itself; `fingerprints`: each entry
-   * carries the fingerprint of our live records of its source.
+   * carries the fingerprint of our live records of its source; `rates`: our
+   * (ρ, τ) for flow control.
    */
-  private sendDigest(reply: boolean, more: boolean, answersResync: boolean, stream: boolean, fingerprints: boolean): void {
+  private sendDigest(reply: boolean, more: boolean, answersResync: boolean, stream: boolean, fingerprints: boolean, rates?: RateClaim): void {
     const sources = shuffle(Array.from(this.replica.clock.values()), this.opts.random)
     const resync = !reply && this.resync.active
     const fp = fingerprints && !resync
@@ -410,7 +424,7 @@ export class Session implements LocalListener {
       const version = resync ? this.resync.versionFor(s) : s.clock
       this.send(encodeDigest(s.id, version, s.gen, s.gc, reply ? this.view.uptoFor(s, more) : undefined, fp ? s.fp.toString() : undefined))
     }
-    this.send(encodeDone(reply, more, false, this.ackCount(), resync || answersResync, stream))
+    this.send(encodeDone(reply, more, false, this.ackCount(), resync || answersResync, stream, rates))
     this.stats.digestsSent++
     // The peer answers a leg 1 digest with a response (leg 2).
     if (!reply && this.open < 2) this.open++

@@ -1,4 +1,4 @@
-import type { DigestMsg, DoneMsg } from './messages.ts'
+import type { DigestMsg, DoneMsg, RateClaim } from './messages.ts'
 
 /**
  * A whole digest as one typed message: its entries and what its end marker
@@ -26,6 +26,8 @@ export interface Digest {
   readonly resync: boolean
   /** Objects the sender had received from us (lossy links). */
   readonly ack: number | undefined
+  /** The sender's (ρ, τ), when it runs flow control; validated, not trusted (core/flow-link.ts). */
+  readonly rates: RateClaim | undefined
 }
 
 export function legOf(end: DoneMsg): Leg {
@@ -53,7 +55,7 @@ export class DigestAssembler {
       this.overflow = false
       return null
     }
-    return { leg: legOf(end), entries, more: end.more, stream: end.stream, resync: end.resync, ack: end.ack }
+    return { leg: legOf(end), entries, more: end.more, stream: end.stream, resync: end.resync, ack: end.ack, rates: end.rates }
   }
 
   clear(): void {

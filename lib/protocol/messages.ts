@@ -5,7 +5,8 @@ import type { Rec } from '../core/types.ts'
  *
  * On the wire they keep the seed's shapes (see PROTOCOL.md):
  * - digest entry: `{digest: true, source_id, version}` (+ `gen`, `gc`)
- * - end of digest: `{digest: true, done: true}` (+ `reply`, `more`, `final`, `ack`)
+ * - end of digest: `{digest: true, done: true}` (+ `reply`, `more`, `final`, `ack`,
+ *   and `rho`, `tau` with flow control)
  * - update: `{key, value, source_id, version}` (+ `gen`, `deleted`, `prev`)
  *   (`upto` on reply/final digest entries; `resync`, `stream` on ends)
  * A seed-era digest entry may carry `done: true` as well; it decodes to a
@@ -63,7 +64,25 @@ export interface DoneMsg {
    * needed for the rest.
    */
   readonly stream: boolean
+  /**
+   * Flow control (PROTOCOL.md, Flow control): the sender's desired rate ρ
+   * and allowed rate τ, in updates per second, on the marker of a `request`
+   * or `reply` digest. Validated (finite, 0 ≤ x ≤ MAX_RATE); absent from
+   * nodes without flow control, and ignored by them.
+   */
+  readonly rates?: RateClaim
 }
+
+/** (ρ, τ) as a peer claims them: numbers to bound, not to trust (core/flow-link.ts). */
+export interface RateClaim {
+  /** ρ: updates per second the sender would like to write. */
+  readonly desired: number
+  /** τ: updates per second it may write. */
+  readonly allowed: number
+}
+
+/** Largest rate (updates per second) a message may carry, and the ceiling of any allowed rate. */
+export const MAX_RATE = 1e6
 
 export interface UpdateMsg {
   readonly type: 'update'
@@ -128,6 +147,10 @@ export interface WireDone {
   ack?: number
   resync?: true
   stream?: true
+  /** ρ, with `tau`: the sender's desired rate (flow control). */
+  rho?: number
+  /** τ, with `rho`: the sender's allowed rate (flow control). */
+  tau?: number
 }
 
 /** Wire object of an update with its chain link. */
@@ -143,7 +166,7 @@ export function encodeDigest(source_id: string, version: number, gen: string | u
   return d
 }
 
-export function encodeDone(reply: boolean, more: boolean, final: boolean, ack: number | undefined, resync = false, stream = false): WireDone {
+export function encodeDone(reply: boolean, more: boolean, final: boolean, ack: number | undefined, resync = false, stream = false, rates?: RateClaim): WireDone {
   const m: WireDone = { digest: true, done: true }
   if (reply) m.reply = true
   if (more) m.more = true
@@ -151,6 +174,10 @@ export function encodeDone(reply: boolean, more: boolean, final: boolean, ack: n
   if (ack !== undefined) m.ack = ack
   if (resync) m.resync = true
   if (stream) m.stream = true
+  if (rates !== undefined) {
+    m.rho = rates.desired
+    m.tau = rates.allowed
+  }
   return m
 }
 

@@ -1,5 +1,5 @@
 import type { JsonValue, Rec } from '../core/types.ts'
-import type { Message } from './messages.ts'
+import { MAX_RATE, type Message, type RateClaim } from './messages.ts'
 
 /**
  * Validation of untrusted input: the one place where peer objects become
@@ -106,6 +106,15 @@ export function decode(obj: unknown, limits: Limits, out: Message[], fresh = fal
 
 const HEX16 = /^[0-9a-f]{16}$/
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+/** A rate a peer may claim: a finite number in [0, MAX_RATE] (NaN, Infinity, negatives and huge values are refused). */
+const isRate = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= MAX_RATE
+
+/** Flow-control rates on a digest object: both or neither, each a rate; `undefined` when absent. */
+function readRates(o: Record<string, unknown>): RateClaim | undefined | string {
+  if (o.rho === undefined && o.tau === undefined) return undefined
+  if (!isRate(o.rho) || !isRate(o.tau)) return `rho and tau must both be numbers from 0 to ${MAX_RATE}`
+  return { desired: o.rho, allowed: o.tau }
+}
 
 function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]): string | null {
   if (o.reset !== undefined) return 'resets are not accepted: only a writer\'s own records can remove its records'
@@ -136,6 +145,8 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
     if (o.fp !== undefined && !(typeof o.fp === 'string' && HEX16.test(o.fp))) return 'digest fp must be 16 hex digits'
   }
   if (o.ack !== undefined && !isCount(o.ack)) return 'ack must be a non-negative safe integer'
+  const rates = readRates(o)
+  if (typeof rates === 'string') return rates
   for (const f of ['reply', 'more', 'final', 'resync', 'stream'] as const) {
     const x = o[f]
     if (x !== undefined && typeof x !== 'boolean') return `${f} must be a boolean`
@@ -154,7 +165,7 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
     out.push(d)
   }
   if (done === true) {
-    const d: { type: 'done'; reply: boolean; more: boolean; final: boolean; resync: boolean; stream: boolean; ack?: number } = {
+    const d: { type: 'done'; reply: boolean; more: boolean; final: boolean; resync: boolean; stream: boolean; ack?: number; rates?: RateClaim } = {
       type: 'done',
       reply: o.reply === true,
       more: o.more === true,
@@ -163,6 +174,7 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
       stream: o.stream === true,
     }
     if (o.ack !== undefined) d.ack = o.ack as number
+    if (rates !== undefined) d.rates = rates
     out.push(d)
   }
   return null

@@ -1,6 +1,7 @@
 import type { Duplex } from 'readable-stream'
 import { normalizeConfig, type GossipConfig, type NormalizedConfig } from '../config.ts'
 import type { Clock } from '../core/clock.ts'
+import { NodeFlow, type QueuedWrite } from '../core/flow-node.ts'
 import type { History } from '../core/history.ts'
 import { Replica, type DropReason, type Journal, type ReplicaStats, type RestoreSnapshot, type SourceState } from '../core/replica.ts'
 import type { SessionOptions } from '../core/session.ts'
@@ -24,6 +25,17 @@ export interface GossipEvents {
    * tombstone forgotten after its grace period (`collected`).
    */
   drop: [record: Rec, reason: DropReason]
+  /**
+   * Flow control (`config.flow`): the allowed rate τ or the desired rate ρ
+   * changed (updates per second). Emitted once for a burst of changes, after
+   * the exchange that made them.
+   */
+  rate: [allowed: number, desired: number]
+  /**
+   * A queued write (flow control) failed when its turn came: the journal or
+   * `resolve` threw. It is dropped; the writes after it go on.
+   */
+  writeError: [error: unknown, key: string]
   /**
    * A listener of this node (on `history`, or on these events) threw. The
    * update it was told about was applied all the same; nothing else stops.
@@ -62,6 +74,12 @@ export class Gossip extends PeerDuplex implements ResolveHost {
   private needDrain = false
   private readonly invalidByReason: Record<string, number> = Object.create(null)
   private invalidCount = 0
+  /** Flow control (`config.flow`), shared by every stream of the node; null when off. */
+  private readonly flow: NodeFlow | null
+  private flowTimer: ReturnType<typeof setTimeout> | null = null
+  /** A change of rate waits to be reported (and the queue to be woken) once the current call returns. */
+  private rateDirty = false
+  private lastRate: [number, number] = [NaN, NaN]
 
   constructor(id: string, config: GossipConfig, state?: Record<string, unknown>) {
     const cfg = normalizeConfig(config)
@@ -94,6 +112,8 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     this.replica.onDrop = (rec, reason) => this.report('drop', rec, reason)
     this.replica.onListenerError = (err) => this.report('listenerError', err, 'history')
     this.state = state ?? stateView(this.replica)
+    this.flow = cfg.flow === null ? null : new NodeFlow(cfg.flow, cfg.now)
+    if (this.flow !== null) this.flow.onChange = () => this.rateChanged()
     this.sessionOpts = {
       mtu: cfg.mtu,
       order: cfg.order,
@@ -101,6 +121,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
       limits: cfg.limits,
       maxDigestEntries: cfg.maxDigestEntries,
       lossy: cfg.lossy,
+      ...(this.flow === null ? {} : { flow: this.flow }),
     }
     this.owner = {
       onInvalid: (reason, obj, stream) => {
@@ -109,12 +130,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
         if (stream !== this) this.reportOn(stream, 'invalid', reason, obj)
         this.report('invalid', reason, obj, stream)
       },
-      onRoom: (reading) => {
-        if (!this.needDrain) return
-        for (const b of this.bindings) if (b !== reading && !b.room()) return
-        this.needDrain = false
-        this.report('drain')
-      },
+      onRoom: (reading) => this.maybeDrain(reading),
       onOpen: (b) => {
         this.bindings.add(b)
       },
@@ -142,6 +158,9 @@ export class Gossip extends PeerDuplex implements ResolveHost {
    * Write `key` locally with a new version. Returns false when some peer
    * stream is full: the update will reach it by the next exchange; wait for
    * `'drain'` before writing much more. Throws on a value JSON cannot carry.
+   * With flow control, a write beyond the allowed rate is queued (false is
+   * returned; it is applied when the rate allows) or refused with a
+   * `FlowError`, as `config.flow.overflow` says.
    */
   set(key: string | number, value: JsonValue): boolean {
     const k = this.checkKey(key)
@@ -215,6 +234,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
 
   /** Start an exchange on this stream and on every stream from `createStream`. */
   gossip(): void {
+    this.applyQueued()
     this.binding().exchange()
     for (const b of this.bindings) if (b !== this.own) b.exchange()
   }
@@ -253,7 +273,100 @@ export class Gossip extends PeerDuplex implements ResolveHost {
   }
 
   protected override closing(): void {
+    if (this.flowTimer !== null) clearTimeout(this.flowTimer)
+    this.flowTimer = null
     for (const b of Array.from(this.bindings)) b.close()
+  }
+
+  // ---- flow control ----
+
+  /** τ: updates per second this node may write (flow control); Infinity when it is off. */
+  get allowedRate(): number {
+    return this.flow?.allowed ?? Infinity
+  }
+
+  /** ρ: updates per second this node would like to write; Infinity when flow control is off. */
+  get desiredRate(): number {
+    return this.flow?.desired ?? Infinity
+  }
+
+  set desiredRate(v: number) {
+    if (this.flow === null) throw new Error('flow control is off: give config.flow ({ desired }) to set a desired rate')
+    this.flow.desired = v
+  }
+
+  /** Writes waiting for the allowed rate (flow control). */
+  get queued(): number {
+    return this.flow?.queued ?? 0
+  }
+
+  /**
+   * Apply the queued writes the allowed rate lets through now (`config.now`);
+   * returns how many. Called by itself at each write, each change of rate
+   * and, unless `config.flow.timer` is false, by a timer when the next one
+   * is due.
+   */
+  applyQueued(): number {
+    return this.pump(true)
+  }
+
+  /** Apply what is due; `drain`: report `'drain'` if that emptied the queue (not in the middle of a `set`). */
+  private pump(drain: boolean): number {
+    const flow = this.flow
+    if (flow === null || flow.queued === 0) return 0
+    const n = flow.drain(
+      (w) => this.apply(w),
+      (err, w) => this.report('writeError', err, w.key),
+    )
+    if (flow.queued > 0) this.wake()
+    else if (drain) this.maybeDrain(null)
+    return n
+  }
+
+  /** `'drain'` once a write returned false and every stream has room (but `reading`, which is being read) and nothing is queued. */
+  private maybeDrain(reading: Binding | null): void {
+    if (!this.needDrain || this.queued > 0) return
+    for (const b of this.bindings) if (b !== reading && !b.room()) return
+    this.needDrain = false
+    this.report('drain')
+  }
+
+  /** A timer for the next queued write, unless one is set or timers are off. */
+  private wake(): void {
+    const flow = this.flow
+    if (flow === null || !flow.settings.timer || this.flowTimer !== null || flow.queued === 0 || this.destroyed) return
+    const wait = flow.wait()
+    if (!Number.isFinite(wait)) return // the rate is 0: a change of rate wakes the queue
+    const t = setTimeout(() => {
+      this.flowTimer = null
+      this.applyQueued()
+    }, Math.max(1, Math.ceil(wait)))
+    ;(t as { unref?: () => void }).unref?.()
+    this.flowTimer = t
+  }
+
+  /**
+   * τ or ρ moved (inside a session's processing): report it and wake the
+   * queue once the current call has returned, so no write lands in the
+   * middle of a response.
+   */
+  private rateChanged(): void {
+    if (this.rateDirty) return
+    this.rateDirty = true
+    queueMicrotask(() => {
+      this.rateDirty = false
+      const flow = this.flow!
+      const now: [number, number] = [flow.allowed, flow.desired]
+      if (now[0] !== this.lastRate[0] || now[1] !== this.lastRate[1]) {
+        this.lastRate = now
+        this.report('rate', now[0], now[1])
+      }
+      if (this.flowTimer !== null) {
+        clearTimeout(this.flowTimer)
+        this.flowTimer = null
+      }
+      this.applyQueued()
+    })
   }
 
   private checkKey(key: string | number): string {
@@ -266,7 +379,19 @@ export class Gossip extends PeerDuplex implements ResolveHost {
   }
 
   private local(key: string, value: JsonValue, deleted: boolean): boolean {
-    const { rec, applied, sent } = this.replica.writeLocal(key, value, deleted)
+    const flow = this.flow
+    if (flow === null) return this.apply({ key, value, deleted })
+    let sent = true
+    // The writes queued before this one go first (they may throw: reported, not thrown here).
+    if (flow.queued > 0) this.pump(false)
+    if (flow.write({ key, value, deleted }, (w) => (sent = this.apply(w)))) return sent
+    this.needDrain = true
+    this.wake()
+    return false
+  }
+
+  private apply(w: QueuedWrite): boolean {
+    const { rec, applied, sent } = this.replica.writeLocal(w.key, w.value, w.deleted)
     if (!applied) this.report('rejected', rec)
     if (!sent) this.needDrain = true
     return sent

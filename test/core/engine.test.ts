@@ -234,6 +234,55 @@ test('applying a response twice is counted as redundant and changes nothing', (t
   t.end()
 })
 
+test('deltasFor: ties are broken by the random given (the same seed, the same response; other seeds, other orders)', (t) => {
+  // Six sources with 2 pending each: a depth cut at 4 keeps two whole sources, chosen by the tie-break.
+  const h = holder({ a: 2, b: 2, c: 2, d: 2, e: 2, f: 2 })
+  const pick = (seed: number, order: DeltaOrder) => h.deltasFor([], { mtu: 4, order, random: seededRandom(seed) }).deltas.map(tag).join(' ')
+  for (const order of ['depth', 'breadth'] as const) {
+    t.equal(pick(11, order), pick(11, order), `${order}: deterministic for a seed`)
+    const seen = new Set(Array.from({ length: 20 }, (_, i) => pick(i, order)))
+    t.ok(seen.size > 3, `${order}: ${seen.size} different responses over 20 seeds`)
+  }
+  for (let seed = 0; seed < 20; seed++) {
+    const d = h.deltasFor([], { mtu: 4, order: 'depth', random: seededRandom(seed) }).deltas
+    t.ok(d[0].source_id === d[1].source_id && d[2].source_id === d[3].source_id && d[1].version === 2, seed === 0 ? 'depth: each chosen source sent whole, ascending' : undefined)
+  }
+  t.end()
+})
+
+test('deltasFor: a digest from an untrusted peer (junk versions, repeated entries, unknown sources) asks for no less than it should', (t) => {
+  const h = holder({ s: 3, u: 2 })
+  const peer: DigestEntry[] = [
+    { source_id: 's', version: NaN },
+    { source_id: 's', version: 1 },
+    { source_id: 's', version: -5 },
+    { source_id: 'u', version: Infinity },
+    { source_id: 'nobody', version: 7 },
+  ]
+  const r = h.deltasFor(peer, { mtu: 100, random: seededRandom(1) })
+  t.deepEqual(r.deltas.map(tag).sort(), ['s2', 's3', 'u1', 'u2'], 'the highest valid entry counts; NaN, negative and infinite mean nothing held')
+  t.equal(r.candidates, 4)
+  t.deepEqual(h.deltasFor([], { mtu: 0, random: seededRandom(1) }), { deltas: [], candidates: 5, truncated: true }, 'an MTU of 0 sends nothing and says what waited')
+  t.end()
+})
+
+test('apply: counts what entered state, what lost, what was redundant, and which clocks moved', (t) => {
+  const e = new Engine({ id: 'e' })
+  e.apply([{ key: 'k', value: 'newer', source_id: 'z', version: 9, prev: 8 }])
+  const res = e.apply([
+    { key: 'k', value: 'older', source_id: 'p', version: 1 },
+    { key: 'j', value: 1, source_id: 'p', version: 2 },
+    { key: 'k', value: 'newer', source_id: 'z', version: 9, prev: 8 },
+  ])
+  t.equal(res.applied, 1, 'j entered state')
+  t.equal(res.rejected, 2, 'p\'s k lost to z\'s newer write, and the copy of z\'s record was turned down')
+  t.equal(res.redundant, 1, 'that copy was already held: sent for nothing')
+  t.equal(res.advanced, 1, 'p\'s clock moved (to 2)')
+  t.equal(e.clockOf('p'), 2)
+  t.deepEqual(res.reasons, [])
+  t.end()
+})
+
 test('an engine over an existing replica reads and writes it', (t) => {
   const replica = new Replica({ id: 'x', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10 })
   const e = new Engine(replica)

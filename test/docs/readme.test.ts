@@ -237,6 +237,26 @@ console.log('README-CHECK websocket: both listeners opened and closed')
 `,
     expect: /README-CHECK websocket/,
   },
+  // Flow control: the queued write, then refuse mode.
+  'desired: 10, // ρ: updates per second this node would like to write': {
+    after: `if (node.queued !== 1 || node.allowedRate !== 0.2 || node.get('reading').value !== 1) throw new Error('flow control: not as the README says')
+let refused = ''
+const strict = new Gossip('strict', { ...base.config, resolve: base.resolution.lww_vs_current_vers, flow: { desired: 1, overflow: 'refuse' } })
+strict.set('a', 1)
+try {
+  strict.set('a', 2)
+} catch (err) {
+  if (err instanceof FlowError) refused = err.code
+}
+node.destroy()
+console.log('README-CHECK flow: one write queued at τ 0.2; refused with', refused)
+`,
+    expect: /README-CHECK flow: one write queued at τ 0\.2; refused with ERATE/,
+  },
+  // The sans-I/O core: one exchange between two engines.
+  "import { Engine, seededRandom } from 'simple-scuttle/core'": {
+    expect: /3 blue\n1 true/,
+  },
   'config.resolve = (gossip, update) => gossip.get(update.key).value === null': { prelude: configPrelude },
   'config.resolve = (gossip, update) => update.version > gossip.get(update.key).version': { prelude: configPrelude },
 }

@@ -6,6 +6,9 @@ import { inRange, markdownTable, near, textTable } from '../../paper/criteria.ts
 import { WriteLog, firstAtOrBelow, slope, staleness } from '../../paper/metrics.ts'
 import { PreciseSelector } from '../../paper/precise.ts'
 import { linePlot, ticks } from '../../paper/svg.ts'
+import { FIG3, fig3Criteria, means, type Fig3Run } from '../../paper/fig3.ts'
+import { PAPER, jobs } from '../../paper/jobs.ts'
+import type { Trace } from '../../paper/sim.ts'
 
 test('staleness: stale mappings, time since the key\'s latest write, and time out of date', (t) => {
   const log = new WriteLog(2)
@@ -68,6 +71,36 @@ test('criteria: ranges, reference tolerances and tables', (t) => {
   const rows = [inRange('Fig 3', 'τ', 2, 1.5, 2.4), inRange('Fig 3', 'τ | other', 3, 1.5, 2.4)]
   t.match(textTable(rows), /pass\n.*FAIL$/s)
   t.match(markdownTable(rows), /τ \\\| other/, 'pipes are escaped in Markdown')
+  t.end()
+})
+
+/** A Figure 3 trace with constant τ and maximum staleness before and after the drop. */
+function flatTrace(tau: [number, number], stale: [number, number]): Trace {
+  const t = Array.from({ length: FIG3.duration + 1 }, (_, i) => i)
+  const pick = (pair: [number, number]) => t.map((x) => (x < FIG3.dropAt ? pair[0] : pair[1]))
+  return { t, stale: t.map(() => 0), maxStale: pick(stale), maxBehind: pick(stale), meanTau: pick(tau), minTau: pick(tau), maxTau: pick(tau), redundant: 0, sent: 0, writes: 0, exchanges: 0 }
+}
+
+test('Figure 3 over several seeds: criteria on the mean, the spread shown, the no-flow run compared with its own seed', (t) => {
+  const run = (n: number, seed: number, flow: boolean, tau: [number, number], stale: [number, number]): Fig3Run => ({ n, seed, flow, trace: flatTrace(tau, stale) })
+  const runs = [
+    run(128, 2008, true, [1.0, 0.5], [8.4, 6]),
+    run(128, 2009, true, [1.2, 0.6], [7.2, 6]),
+    run(64, 2008, true, [2.0, 1.0], [6, 6]),
+    run(128, 2008, false, [0, 0], [0, 60]),
+  ]
+  const m = means(FIG3, runs)
+  t.deepEqual(m.map((g) => [g.n, g.seeds]), [[64, [2008]], [128, [2008, 2009]]], 'grouped by size, seeds in order')
+  t.ok(Math.abs(m[1].m.tau1 - 1.1) < 1e-12 && Math.abs(m[1].m.stale1 - 7.8) < 1e-12, 'measures averaged over the seeds')
+  const rows = fig3Criteria(FIG3, runs)
+  const stale = rows.find((r) => r.name === 'N=128: mean max staleness, t=60..90 (s)')!
+  t.equal(stale.measured, '7.80 (2 seeds: 7.20–8.40)', 'the mean is judged, the range shown')
+  t.equal(stale.pass, true)
+  const cmp = rows.find((r) => r.name.startsWith('N=128, seed 2008: max staleness at t=180'))!
+  t.equal(cmp.measured, '6 s vs 60 s (10x)', 'the no-flow run against the flow run of its seed')
+  const fig3Jobs = jobs(PAPER).filter((j) => j.kind === 'fig3')
+  t.equal(fig3Jobs.length, PAPER.fig3.sizes.length * PAPER.fig3.repeats + 1, 'one job per size and seed, and the no-flow run')
+  t.deepEqual([...new Set(fig3Jobs.map((j) => (j.kind === 'fig3' ? j.seed : 0)))], [2008, 2009, 2010, 2011, 2012], 'the seeds follow the first one')
   t.end()
 })
 

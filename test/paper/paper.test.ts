@@ -18,6 +18,7 @@ const FIG3_SMALL: Fig3Config = {
   sizes: [20, 40],
   keys: 16,
   seed: 1,
+  repeats: 1,
   duration: 100,
   dropAt: 50,
   mtu: [30, 15],
