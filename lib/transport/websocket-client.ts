@@ -158,7 +158,7 @@ export class WebSocketDialer {
         settled = true
         network.timers.clearTimeout(timer)
         this.cancel = null
-        network.attach(asDuplex(stream), this.opts.url, 'out').then(
+        network.attach(asDuplex(stream), this.opts.url, 'out', 1).then(
           (conn) => {
             this.connection = conn
             this.attempts = 0
