@@ -18,6 +18,9 @@ import type { Buffer } from 'buffer'
 /** Deepest nesting read (a message's own object counts as one level). */
 export const MAX_DEPTH = 100
 
+/** Slots of the map-key cache (a power of two). */
+const KEY_CACHE = 512
+
 class Refused {
   constructor(readonly reason: string) {}
 }
@@ -27,6 +30,8 @@ export class MsgpackReader {
   private view: DataView = null as unknown as DataView
   private pos = 0
   private end = 0
+  /** Recent short map keys by a hash of their bytes; a slot is replaced on a miss. */
+  private readonly keys: ({ bytes: Uint8Array; text: string } | undefined)[] = new Array(KEY_CACHE)
 
   constructor(private readonly maxDepth = MAX_DEPTH) {}
 
@@ -149,20 +154,74 @@ export class MsgpackReader {
 
   private str(n: number): string {
     this.need(n)
-    const buf = this.buf
     const start = this.pos
     this.pos += n
-    if (n < 24) {
-      // Short ASCII strings (keys, ids) without a decoder call.
-      let s = ''
-      for (let i = start; i < start + n; i++) {
-        const c = buf[i]
-        if (c >= 0x80) return buf.toString('utf8', start, start + n)
-        s += String.fromCharCode(c)
-      }
-      return s
+    return n <= 16 ? this.short(start, n) : this.buf.toString('utf8', start, start + n)
+  }
+
+  /** A short string: ASCII without a decoder call (one fromCharCode per length), else UTF-8. */
+  private short(at: number, n: number): string {
+    const b = this.buf
+    let or = 0
+    for (let i = at; i < at + n; i++) or |= b[i]
+    if (or >= 0x80) return b.toString('utf8', at, at + n)
+    const c = String.fromCharCode
+    switch (n) {
+      case 0:
+        return ''
+      case 1:
+        return c(b[at])
+      case 2:
+        return c(b[at], b[at + 1])
+      case 3:
+        return c(b[at], b[at + 1], b[at + 2])
+      case 4:
+        return c(b[at], b[at + 1], b[at + 2], b[at + 3])
+      case 5:
+        return c(b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4])
+      case 6:
+        return c(b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5])
+      case 7:
+        return c(b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5], b[at + 6])
+      case 8:
+        return c(b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5], b[at + 6], b[at + 7])
+      default:
+        return c(b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5], b[at + 6], b[at + 7]) + this.short(at + 8, n - 8)
     }
-    return buf.toString('utf8', start, start + n)
+  }
+
+  /**
+   * A map key: the keys of messages repeat (`key`, `value`, `version`...),
+   * so short ASCII keys come from a small cache, checked byte by byte.
+   */
+  private key(depth: number): unknown {
+    const b = this.buf
+    const t = b[this.pos]
+    if (t === undefined || t < 0xa0 || t > 0xaf || this.end - this.pos < 1 + (t & 0x1f)) return this.value(depth)
+    const n = t & 0x1f
+    const at = this.pos + 1
+    let h = n
+    for (let i = at; i < at + n; i++) h = (h * 31 + b[i]) | 0
+    const slot = h & (KEY_CACHE - 1)
+    const hit = this.keys[slot]
+    if (hit !== undefined && hit.bytes.length === n) {
+      let same = true
+      for (let i = 0; i < n; i++) {
+        if (hit.bytes[i] !== b[at + i]) {
+          same = false
+          break
+        }
+      }
+      if (same) {
+        this.pos = at + n
+        return hit.text
+      }
+    }
+    this.pos = at
+    const text = this.short(at, n)
+    this.pos = at + n
+    if (text.length === n) this.keys[slot] = { bytes: b.slice(at, at + n), text }
+    return text
   }
 
   private array(n: number, depth: number): unknown[] {
@@ -179,7 +238,7 @@ export class MsgpackReader {
     if (depth >= this.maxDepth) throw new Refused('nested too deeply')
     const o: Record<string, unknown> = {}
     for (let i = 0; i < n; i++) {
-      const k = this.value(depth + 1)
+      const k = this.key(depth + 1)
       if (typeof k !== 'string') throw new Refused('map key is not a string')
       const v = this.value(depth + 1)
       if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true })

@@ -12,10 +12,10 @@
  * line to itself).
  */
 import { Buffer } from 'buffer'
-import { Packr } from 'msgpackr/pack'
 import type { Rec } from '../core/types.ts'
-import { encodePush, type WireMessage } from '../protocol/messages.ts'
+import type { WireMessage } from '../protocol/messages.ts'
 import { FRAME_HEADER } from './frame-reader.ts'
+import { MsgpackWriter } from './msgpack-writer.ts'
 
 export type WireVersion = 1 | 2
 
@@ -61,82 +61,65 @@ export class LineEncoder implements WireEncoder {
 }
 
 /**
- * Wire v2: each message packed as a MessagePack map (msgpackr, plain maps,
- * no records or extensions), queued; `take` cuts the queue into frames.
- * A message holding a string that is not well-formed UTF-16 (a lone
- * surrogate, which UTF-8 cannot carry) goes as a MessagePack string of
- * its JSON text, so it arrives exactly as over v1.
+ * Wire v2: each message written as a MessagePack map (msgpack-writer.ts)
+ * straight into the chunk of this turn, behind its frame's 4-byte header;
+ * a frame is closed before the message that would take its body past
+ * `FRAME_TARGET` (that message starts the next one).
  */
 export class FrameEncoder implements WireEncoder {
-  private readonly packr = new Packr({ useRecords: false, variableMapSize: true })
-  private pending: Uint8Array[] = []
-  private bytes = 0
+  private readonly w = new MsgpackWriter()
+  /** Where the open frame's header is, or -1 when no frame is open. */
+  private frameAt = -1
+  private frames = 0
   overhead = 0
 
   put(msg: WireMessage): number {
-    const b = illFormed(msg, 0) ? this.packr.pack(JSON.stringify(msg)) : this.packr.pack(msg)
-    this.pending.push(b)
-    this.bytes += b.length
-    return b.length
+    const at = this.open()
+    this.w.message(msg)
+    return this.close(at)
   }
 
   putLinked(rec: Rec, prev: number): number {
-    return this.put(encodePush(rec, prev))
+    const at = this.open()
+    this.w.linked(rec, prev)
+    return this.close(at)
   }
 
   take(): Buffer | null {
-    const pending = this.pending
-    if (pending.length === 0) return null
-    // Count the frames first, then copy once into one chunk.
-    let frames = 1
-    let body = 0
-    for (const p of pending) {
-      if (body > 0 && body + p.length > FRAME_TARGET) {
-        frames++
-        body = 0
-      }
-      body += p.length
-    }
-    const out = Buffer.allocUnsafe(this.bytes + frames * FRAME_HEADER)
-    let at = 0
-    let head = 0
-    body = 0
-    for (const p of pending) {
-      if (body > 0 && body + p.length > FRAME_TARGET) {
-        out.writeUInt32BE(body, head)
-        body = 0
-      }
-      if (body === 0) {
-        head = at
-        at += FRAME_HEADER
-      }
-      out.set(p, at)
-      at += p.length
-      body += p.length
-    }
-    out.writeUInt32BE(body, head)
-    this.pending = []
-    this.bytes = 0
-    this.overhead = frames * FRAME_HEADER
-    return out
+    if (this.frameAt < 0) return null
+    this.w.buf.writeUInt32BE(this.w.pos - this.frameAt - FRAME_HEADER, this.frameAt)
+    this.overhead = this.frames * FRAME_HEADER
+    this.frames = 0
+    this.frameAt = -1
+    return this.w.take()
   }
-}
 
-const wellFormed: ((s: string) => boolean) | undefined = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed !== undefined ? (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed() : undefined
-const LONE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+  /** Open a frame if none is; returns where the next message starts. */
+  private open(): number {
+    const w = this.w
+    if (this.frameAt < 0) {
+      w.ensure(FRAME_HEADER)
+      this.frameAt = w.pos
+      w.pos += FRAME_HEADER
+      this.frames++
+    }
+    return w.pos
+  }
 
-/** Whether some string in `v` (a key or a value, at any depth) holds a lone surrogate. */
-function illFormed(v: unknown, depth: number): boolean {
-  if (typeof v === 'string') return wellFormed !== undefined ? !wellFormed(v) : LONE.test(v)
-  if (typeof v !== 'object' || v === null || depth > 200) return false
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (illFormed(v[i], depth + 1)) return true
-    return false
+  /** The message at `at` is written: cut the frame before it if it made the body too long; its size. */
+  private close(at: number): number {
+    const w = this.w
+    const size = w.pos - at
+    if (w.pos - this.frameAt - FRAME_HEADER > FRAME_TARGET && at > this.frameAt + FRAME_HEADER) {
+      w.buf.writeUInt32BE(at - this.frameAt - FRAME_HEADER, this.frameAt)
+      w.ensure(FRAME_HEADER)
+      w.buf.copyWithin(at + FRAME_HEADER, at, w.pos)
+      w.pos += FRAME_HEADER
+      this.frameAt = at
+      this.frames++
+    }
+    return size
   }
-  for (const k in v) {
-    if (illFormed(k, depth) || illFormed((v as Record<string, unknown>)[k], depth + 1)) return true
-  }
-  return false
 }
 
 export function makeEncoder(wire: WireVersion): WireEncoder {

@@ -9,7 +9,7 @@ import test from 'tape'
 import fc from 'fast-check'
 import { Buffer } from 'node:buffer'
 import { isDeepStrictEqual } from 'node:util'
-import { Packr } from 'msgpackr'
+import { Packr, Unpackr } from 'msgpackr'
 import { FrameReader, FRAME_HEADER } from '../../lib/codec/frame-reader.ts'
 import { FrameEncoder, FRAME_TARGET } from '../../lib/codec/wire-format.ts'
 import type { WireMessage } from '../../lib/protocol/messages.ts'
@@ -170,5 +170,24 @@ test('msgpackr with record structures (its default) is refused whole: peers must
   const r = read([frame(body)])
   t.equal(r.objects.length, 0, 'nothing taken')
   t.equal(r.refused.length, 1, 'one refusal')
+  t.end()
+})
+
+test('frames hold standard MessagePack: another implementation (msgpackr) reads what we write, we read what it writes', (t) => {
+  const msgs = [
+    { key: 'k', value: { i: 1, name: 'é', list: [1, -1, -200, 70_000, -70_000, 2 ** 40, 0.5, true, false, null] }, source_id: 'A', version: 1796086350927000 },
+    { digest: true, source_id: 'A', version: 17, gen: 'g', gc: 3 },
+    { digest: true, done: true, reply: true },
+    { key: 'long', value: 'x'.repeat(300) + 'é'.repeat(40_000), source_id: 'A', version: 2, prev: 1 },
+  ]
+  const bytes = encode(msgs)
+  const bodies: Buffer[] = []
+  for (let at = 0; at < bytes.length; at += FRAME_HEADER + bytes.readUInt32BE(at)) bodies.push(bytes.subarray(at + FRAME_HEADER, at + FRAME_HEADER + bytes.readUInt32BE(at)))
+  t.equal(bodies.length, 2, 'two frames (the long message has its own)')
+  const theirs = new Unpackr({ useRecords: false, mapsAsObjects: true }).unpackMultiple(Buffer.concat(bodies)) as object[]
+  t.ok(isDeepStrictEqual(theirs, msgs.map(viaJson)), 'msgpackr decodes our frame body to the same messages')
+  const packr = new Packr({ useRecords: false, variableMapSize: true })
+  const back = read([frame(Buffer.concat(msgs.map((m) => packr.pack(m))))])
+  t.ok(back.refused.length === 0 && isDeepStrictEqual(back.objects, msgs.map(viaJson)), 'and we decode what msgpackr packs (plain maps)')
   t.end()
 })
