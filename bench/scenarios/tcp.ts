@@ -4,6 +4,9 @@
  * `raw` is the limit of the stack: the same objects as the same ndjson lines
  * (JSON.stringify per object, batched per turn, parsed with the same
  * LineReader) through the same kind of socket, with no replication logic.
+ * The same objects: the writer's pushes, `{key, value, source_id, version,
+ * prev}` with versions of a hybrid logical clock (microseconds, 16 digits)
+ * and their links.
  * `ours`: a writer node streams N updates to a reader node over a Network
  * speaking ndjson (wire 1); `ours-binary`: the same, on wire 2 frames.
  * With warm 1, 20,000 other updates go first.
@@ -28,11 +31,12 @@ if (impl === 'raw') {
   const sock = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
   await new Promise((r) => sock.once('connect', r))
   // Write in turns of 1,000 objects, waiting for 'drain' when the socket is full.
+  const base = Date.now() * 1000
   const send = async (from: number, to: number, prefix: string) => {
     let i = from
     while (i < to) {
       const lines: string[] = []
-      for (let k = 0; k < 1000 && i < to; k++, i++) lines.push(JSON.stringify({ key: prefix + i, value: value(i), source_id: 'W', version: i + 1 }) + '\n')
+      for (let k = 0; k < 1000 && i < to; k++, i++) lines.push(JSON.stringify({ key: prefix + i, value: value(i), source_id: 'W', version: base + i + 1, prev: base + i }) + '\n')
       if (!sock.write(lines.join(''))) await new Promise((r) => sock.once('drain', r))
     }
   }
