@@ -26,7 +26,24 @@ export interface FrameStats extends DecoderStats {
   frames: number
 }
 
-const hexSample = (buf: Buffer, start: number, end: number) => buf.toString('hex', start, Math.min(end, start + SAMPLE_LENGTH / 2))
+/** The first bytes of a refused frame body, in hex (for the `invalid` event's sample). */
+function hexSample(buf: Uint8Array, start: number, end: number): string {
+  let s = ''
+  for (let i = start; i < Math.min(end, start + SAMPLE_LENGTH / 2); i++) s += (buf[i] < 16 ? '0' : '') + buf[i].toString(16)
+  return s
+}
+
+/** The big-endian 32-bit unsigned integer at `at` (plain byte reads: any Uint8Array, the browser's Buffer too). */
+export function readU32(b: Uint8Array, at: number): number {
+  return b[at] * 0x100_0000 + ((b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3])
+}
+
+export function writeU32(b: Uint8Array, value: number, at: number): void {
+  b[at] = value >>> 24
+  b[at + 1] = (value >>> 16) & 0xff
+  b[at + 2] = (value >>> 8) & 0xff
+  b[at + 3] = value & 0xff
+}
 
 export class FrameReader {
   readonly stats: FrameStats = { lines: 0, objects: 0, invalid: 0, bytes: 0, frames: 0 }
@@ -64,13 +81,13 @@ export class FrameReader {
       }
       if (this.want < 0) {
         if (this.headerHave === 0 && len - pos >= FRAME_HEADER) {
-          this.want = buf.readUInt32BE(pos)
+          this.want = readU32(buf, pos)
           pos += FRAME_HEADER
         } else {
           while (this.headerHave < FRAME_HEADER && pos < len) this.header[this.headerHave++] = buf[pos++]
           if (this.headerHave < FRAME_HEADER) return
           this.headerHave = 0
-          this.want = this.header.readUInt32BE(0)
+          this.want = readU32(this.header, 0)
         }
         if (this.want > this.maxFrameLength) {
           this.stats.frames++

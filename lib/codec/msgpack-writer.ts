@@ -23,12 +23,18 @@ const wellFormed: (s: string) => boolean =
     ? (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
     : (s) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
 
+/** UTF-8 into a Uint8Array where the Buffer has no `write` (the browser build's small Buffer). */
+const utf8 = typeof TextEncoder === 'function' ? new TextEncoder() : null
+
 export class MsgpackWriter {
   buf: Buffer
+  /** A view of `buf` for multi-byte numbers (plain typed-array access, so any Buffer will do). */
+  private view: DataView
   pos = 0
 
   constructor(size = 16 * 1024) {
     this.buf = Buffer.allocUnsafe(size)
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength)
   }
 
   /** Make room for `n` more bytes. */
@@ -37,14 +43,16 @@ export class MsgpackWriter {
     let size = this.buf.length * 2
     while (size < this.pos + n) size *= 2
     const next = Buffer.allocUnsafe(size)
-    this.buf.copy(next, 0, 0, this.pos)
+    next.set(this.buf.subarray(0, this.pos), 0)
     this.buf = next
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength)
   }
 
   /** Hand over what was written (`[0, pos)`) and start a fresh buffer. */
   take(): Buffer {
     const out = this.buf.subarray(0, this.pos)
     this.buf = Buffer.allocUnsafe(Math.max(16 * 1024, Math.min(this.buf.length, 1 << 20)))
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength)
     this.pos = 0
     return out
   }
@@ -170,11 +178,11 @@ export class MsgpackWriter {
     if (n < 16) b[this.pos++] = fix + n
     else if (n < 0x10000) {
       b[this.pos] = big16
-      b.writeUInt16BE(n, this.pos + 1)
+      this.view.setUint16(this.pos + 1, n)
       this.pos += 3
     } else {
       b[this.pos] = big16 + 1
-      b.writeUInt32BE(n, this.pos + 1)
+      this.view.setUint32(this.pos + 1, n)
       this.pos += 5
     }
   }
@@ -190,11 +198,11 @@ export class MsgpackWriter {
           b[this.pos++] = x
         } else if (x < 0x10000) {
           b[this.pos] = 0xcd
-          b.writeUInt16BE(x, this.pos + 1)
+          this.view.setUint16(this.pos + 1, x)
           this.pos += 3
         } else {
           b[this.pos] = 0xce
-          b.writeUInt32BE(x, this.pos + 1)
+          this.view.setUint32(this.pos + 1, x)
           this.pos += 5
         }
       } else if (x >= -32) b[this.pos++] = x & 0xff
@@ -203,17 +211,17 @@ export class MsgpackWriter {
         b[this.pos++] = x & 0xff
       } else if (x >= -0x8000) {
         b[this.pos] = 0xd1
-        b.writeInt16BE(x, this.pos + 1)
+        this.view.setInt16(this.pos + 1, x)
         this.pos += 3
       } else {
         b[this.pos] = 0xd2
-        b.writeInt32BE(x, this.pos + 1)
+        this.view.setInt32(this.pos + 1, x)
         this.pos += 5
       }
       return
     }
     b[this.pos] = 0xcb
-    b.writeDoubleBE(x, this.pos + 1)
+    this.view.setFloat64(this.pos + 1, x)
     this.pos += 9
   }
 
@@ -246,14 +254,16 @@ export class MsgpackWriter {
       b[this.pos++] = bytes
     } else if (bytes < 0x10000) {
       b[this.pos] = 0xda
-      b.writeUInt16BE(bytes, this.pos + 1)
+      this.view.setUint16(this.pos + 1, bytes)
       this.pos += 3
     } else {
       b[this.pos] = 0xdb
-      b.writeUInt32BE(bytes, this.pos + 1)
+      this.view.setUint32(this.pos + 1, bytes)
       this.pos += 5
     }
-    this.pos += b.write(s, this.pos, bytes, 'utf8')
+    if (typeof b.write === 'function') b.write(s, this.pos, bytes, 'utf8')
+    else utf8!.encodeInto(s, b.subarray(this.pos, this.pos + bytes))
+    this.pos += bytes
   }
 }
 

@@ -14,7 +14,7 @@
 import { Buffer } from 'buffer'
 import type { Rec } from '../core/types.ts'
 import type { WireMessage } from '../protocol/messages.ts'
-import { FRAME_HEADER } from './frame-reader.ts'
+import { FRAME_HEADER, writeU32 } from './frame-reader.ts'
 import { MsgpackWriter } from './msgpack-writer.ts'
 
 export type WireVersion = 1 | 2
@@ -87,7 +87,7 @@ export class FrameEncoder implements WireEncoder {
 
   take(): Buffer | null {
     if (this.frameAt < 0) return null
-    this.w.buf.writeUInt32BE(this.w.pos - this.frameAt - FRAME_HEADER, this.frameAt)
+    writeU32(this.w.buf, this.w.pos - this.frameAt - FRAME_HEADER, this.frameAt)
     this.overhead = this.frames * FRAME_HEADER
     this.frames = 0
     this.frameAt = -1
@@ -111,7 +111,7 @@ export class FrameEncoder implements WireEncoder {
     const w = this.w
     const size = w.pos - at
     if (w.pos - this.frameAt - FRAME_HEADER > FRAME_TARGET && at > this.frameAt + FRAME_HEADER) {
-      w.buf.writeUInt32BE(at - this.frameAt - FRAME_HEADER, this.frameAt)
+      writeU32(w.buf, at - this.frameAt - FRAME_HEADER, this.frameAt)
       w.ensure(FRAME_HEADER)
       w.buf.copyWithin(at + FRAME_HEADER, at, w.pos)
       w.pos += FRAME_HEADER
