@@ -159,7 +159,7 @@ if (want('b')) {
 if (want('c')) {
   const note = (rows: Row[]) => `${fmt(median(rows, 'redundant'))} redundant deliveries (${fmt(100 * median(rows, 'redundantShare'), 1)}%)`
   for (const [shape, n, label] of [['ring', 20, '20-node ring'], ['chain', 10, '10-node chain']] as const) {
-    const by = compare('c', `${label}, 1,000 keys, no timer`, 'ring.ts', [shape, n, 1000], note)
+    const by = compare('c', `${label}, 1,000 keys, no timer`, 'ring.ts', [shape, n, 1000], note, false, true)
     for (const [w, name] of WARMTH) {
       const ours = by[w].ours
       const theirs = by[w].theirs
@@ -168,7 +168,8 @@ if (want('c')) {
       const red = median(ours, 'redundant')
       const share = median(ours, 'redundantShare')
       const redOk = shape === 'chain' ? red === 0 : red <= 1000 && share <= 0.05
-      targets.push(`(c) ${label}, ${name}: every node holds every key in ${fmt(tOurs)} ms vs npm scuttlebutt ${fmt(tTheirs)} ms (target: no more) ${verdict(tOurs <= tTheirs)}; ${fmt(red)} redundant deliveries, ${fmt(100 * share, 1)}% (target ${shape === 'chain' ? '0' : '<= 1 per key and 5%'}) ${verdict(redOk)}; npm scuttlebutt ${fmt(100 * median(theirs, 'redundantShare'), 1)}% redundant`)
+      const tFrames = median(by[w].frames!, 'ms')
+      targets.push(`(c) ${label}, ${name}: every node holds every key in ${fmt(tOurs)} ms over ndjson (${fmt(tFrames)} ms over frames) vs npm scuttlebutt ${fmt(tTheirs)} ms (target: no more) ${verdict(tOurs <= tTheirs)}; ${fmt(red)} redundant deliveries, ${fmt(100 * share, 1)}% (target ${shape === 'chain' ? '0' : '<= 1 per key and 5%'}) ${verdict(redOk)}; npm scuttlebutt ${fmt(100 * median(theirs, 'redundantShare'), 1)}% redundant`)
     }
     memory('c', label, by)
   }

@@ -1,13 +1,13 @@
 /**
  * (c) Nodes in a ring or a chain; node 0 sets K keys; time until every node
  * holds all, and how many updates arrived at a node that already had them.
- *   node --import tsx bench/scenarios/ring.ts <ours|scuttlebutt> <ring|chain> <nodes> <K> <warm 0|1>
+ *   node --import tsx bench/scenarios/ring.ts <ours|ours-binary|scuttlebutt> <ring|chain> <nodes> <K> <warm 0|1>
  * No timer and no gossip() call after the first exchange on every link:
  * ours spreads by prompt relay (pruning links that deliver duplicates),
  * npm scuttlebutt floods. With warm 1, 200 other keys spread first (and
  * their duplicates are not counted).
  */
-import { emit, joinOurs, joinScuttlebutt, ours, peakRssMB, ScuttlebuttModel, until } from './common.ts'
+import { emit, joinOurs, joinScuttlebutt, ours, peakRssMB, ScuttlebuttModel, until, wireOf } from './common.ts'
 
 const [impl, shape, nodesArg, kArg, warmArg] = process.argv.slice(2)
 const count = Number(nodesArg)
@@ -16,9 +16,9 @@ const WARM = warmArg === '1' ? 200 : 0
 const useful = (count - 1) * k
 const pairs = Array.from({ length: shape === 'chain' ? count - 1 : count }, (_, i) => [i, (i + 1) % count] as const)
 
-if (impl === 'ours') {
+if (impl === 'ours' || impl === 'ours-binary') {
   const nodes = Array.from({ length: count }, (_, i) => ours('n' + i))
-  const links = pairs.map(([x, y]) => joinOurs(nodes[x], nodes[y]))
+  const links = pairs.map(([x, y]) => joinOurs(nodes[x], nodes[y], wireOf(impl)))
   // Settle the first exchange on every link, so relays and pushes can flow.
   for (const l of links) l.sa.gossip()
   await until(() => links.every((l) => l.synced()))
