@@ -24,7 +24,8 @@ const USAGE = `Usage: npm run bench -- [--runs N] [--only ${SCENARIOS.join(',')}
 
   --runs N         runs of each scenario, each in a fresh process (default 5)
   --only a,d       some scenarios only; the table then goes to
-                   .bench-results/partial.md, not bench/results.md`
+                   .bench-results/partial.md, not bench/results.md (so
+                   does that of a run with fewer than 5 runs)`
 
 /** The flags, or exit 2 with the usage: an unknown flag never starts a run. */
 function flags(): { runs: number; only: string[] | undefined } {
@@ -51,7 +52,9 @@ function flags(): { runs: number; only: string[] | undefined } {
   return { runs, only }
 }
 const { runs, only } = flags()
-const full = only === undefined || SCENARIOS.every((x) => only.includes(x))
+// Only a run of every scenario (no --only at all) with at least 5 runs each
+// replaces the tracked table; any other run writes the partial one.
+const full = only === undefined && runs >= 5
 
 type Row = Record<string, number>
 
@@ -234,4 +237,4 @@ console.log(table)
 const out = full ? resolve(root, 'bench/results.md') : resolve(root, '.bench-results/partial.md')
 mkdirSync(resolve(out, '..'), { recursive: true })
 writeFileSync(out, table)
-console.log(`written to ${relative(root, out)}${full ? '' : ' (a partial run: bench/results.md is left as it was)'}`)
+console.log(`written to ${relative(root, out)}${full ? '' : ' (a partial run, or fewer than 5 runs: bench/results.md is left as it was)'}`)
