@@ -22,9 +22,9 @@ export interface NetworkOptions {
   /** Longest line (or wire 2 frame) accepted from a peer, bytes. Default 1 MiB. */
   maxLineLength?: number
   /**
-   * The highest wire format offered in the hello: 2 (default), frames of
-   * MessagePack values where the peer offers 2 as well, else ndjson; 1,
-   * ndjson always. WebSocket links always use 1.
+   * The highest wire format offered in the hello: 1 (default), ndjson
+   * always; 2, frames of MessagePack values with peers that offer 2 as
+   * well, ndjson with the others. WebSocket links always use 1.
    */
   wire?: 1 | 2
   /** Most connections at once (inbound, outbound and in their hello); more are refused. Default 256. */
@@ -103,7 +103,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.cluster = opts.cluster ?? 'simple-scuttle'
     this.helloTimeout = opts.helloTimeout ?? 5000
     this.maxLineLength = opts.maxLineLength
-    this.wire = opts.wire ?? 2
+    this.wire = opts.wire ?? 1
     if (this.wire !== 1 && this.wire !== 2) throw new RangeError('wire must be 1 or 2')
     this.maxConnections = opts.maxConnections ?? 256
     this.idleTimeout = opts.idleTimeout ?? 60_000

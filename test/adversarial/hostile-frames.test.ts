@@ -31,8 +31,8 @@ async function world(mode: Mode) {
   const v = node('v', { mtu: 100 })
   const b = node('b', { mtu: 100 })
   for (let i = 0; i < 50; i++) b.set(`b${i}`, i)
-  const vnet = new Network(v, { interval: 50, invalidBudget: 100, maxLineLength: 64 * 1024, helloTimeout: 1000 })
-  const bnet = new Network(b, { interval: 50, backoff: { initial: 10, max: 50 } })
+  const vnet = new Network(v, { wire: 2, interval: 50, invalidBudget: 100, maxLineLength: 64 * 1024, helloTimeout: 1000 })
+  const bnet = new Network(b, { wire: 2, interval: 50, backoff: { initial: 10, max: 50 } })
   const invalid: string[] = []
   v.on('invalid', (reason: string) => invalid.push(reason))
   const { port } = await listen(vnet, { port: 0, tls: tlsFor(mode) })

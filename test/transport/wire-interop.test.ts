@@ -54,9 +54,17 @@ for (const mode of ['tcp', 'tls-psk'] as const) {
 test('a peer whose hello has no wire field (an older node) is sent ndjson lines; one offering 2 is sent frames', async (t) => {
   const v = node('v')
   v.set('x', 1)
-  const vnet = new Network(v, { interval: 50 })
+  const vnet = new Network(v, { interval: 50, wire: 2 })
   try {
     const { port } = await listen(vnet, { port: 0, host: '127.0.0.1' })
+    const plain = new Network(node('plain'), { interval: 50 })
+    const { port: plainPort } = await listen(plain, { port: 0, host: '127.0.0.1' })
+    const toPlain = await HostileClient.open({ port: plainPort, id: 'p', time: 0, wire: 2 })
+    await waitFor(() => toPlain.received.length >= 2, 10_000, 'lines from a default node')
+    t.equal(JSON.parse(toPlain.received[0]).wire, undefined, 'a node with the default options offers no wire 2 (its hello has no wire field)')
+    t.ok(toPlain.received.slice(1).every((l) => typeof JSON.parse(l) === 'object'), 'and speaks JSON lines to a peer that offers 2')
+    toPlain.close()
+    await plain.close()
     const old = await HostileClient.open({ port, id: 'old', time: 0 })
     await waitFor(() => old.received.length >= 2, 10_000, 'lines from v')
     const hello = JSON.parse(old.received[0])
