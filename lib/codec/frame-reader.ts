@@ -94,6 +94,10 @@ export class FrameReader {
           this.reject(`frame longer than ${this.maxFrameLength} bytes`, `a frame of ${this.want} bytes`)
           this.skip = this.want
           this.want = -1
+        } else if (this.want === 0) {
+          // An empty frame is whole as soon as its header is.
+          this.stats.frames++
+          this.want = -1
         }
         continue
       }

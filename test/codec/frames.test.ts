@@ -142,6 +142,8 @@ test('refused: bodies outside the JSON model or malformed, each with its reason;
   const notObjects = read([frame([0x01, 0x90, 0xc0, 0xa3, 0x61, 0x62, 0x63, 0xa2, 0x7b, 0x7d])])
   t.deepEqual(notObjects.refused, ['expected an object, got number', 'expected an object, got an array', 'expected an object, got null', 'malformed JSON'], 'numbers, arrays, null and strings that are not JSON objects are refused one by one')
   t.deepEqual(notObjects.objects, [{}], 'a string of JSON object text is a message')
+  const empty = read([frame([]), frame(ok), frame([])])
+  t.deepEqual([empty.objects, empty.refused, empty.reader.stats.frames], [[{ a: 1 }], [], 3], 'empty frames carry nothing, even last in the input')
   const cutShort = read([frame(ok).subarray(0, 5)])
   t.deepEqual(cutShort.refused, ['the input ended inside a frame'], 'input ending inside a frame is refused')
   t.end()

@@ -90,3 +90,35 @@ test('a peer whose hello has no wire field (an older node) is sent ndjson lines;
   }
   t.end()
 })
+
+test('wire 2: a reader that stops reading holds the writer back by bytes (frames counted as for lines), then receives everything', async (t) => {
+  const a = node('a', { mtu: 200 })
+  const b = node('b', { mtu: 200 })
+  const na = new Network(a, { wire: 2, interval: 20 })
+  const nb = new Network(b, { wire: 2, interval: 20 })
+  try {
+    const { port } = await listen(na, { port: 0, host: '127.0.0.1' })
+    connect(nb, { host: '127.0.0.1', port })
+    await waitFor(() => na.peers.length === 1 && nb.peers.length === 1, 10_000, 'connected')
+    const bConn = nb.peers[0] as Connection
+    t.equal(bConn.stream!.wire, 2, 'on frames')
+    bConn.socket.unpipe(bConn.stream!)
+    bConn.socket.pause()
+    const value = 'v'.repeat(1000)
+    let falses = 0
+    for (let i = 0; i < 8000; i++) if (!a.set('k' + i, value + i)) falses++
+    t.ok(falses > 0, `set reported a full peer ${falses} times (about 8 MB written)`)
+    const aConn = na.peers[0] as Connection
+    const held = () => aConn.stream!.waiting + aConn.socket.writableLength
+    await waitFor(() => held() < 1_000_000, 20_000, 'A to hold less than 1 MB').catch(() => {})
+    t.ok(held() < 1_000_000, `A holds ${held()} bytes for the stalled peer above the kernel's socket buffer (not 8 MB)`)
+    t.equal(aConn.stream!.stats.bytesOut - aConn.stream!.waiting >= 0, true, 'what the reader took is never negative')
+    bConn.socket.pipe(bConn.stream!)
+    bConn.socket.resume()
+    await waitFor(() => b.size === 8000, 60_000, 'all 8000 at B')
+    t.ok(sameState([a, b]), 'B holds everything A holds')
+  } finally {
+    await Promise.all([na.close(), nb.close()])
+  }
+  t.end()
+})
