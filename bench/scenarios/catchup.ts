@@ -1,25 +1,43 @@
 /**
  * (d) A holds N keys; an empty B connects; time until B holds all.
- *   node --import tsx bench/scenarios/catchup.ts <ours|scuttlebutt> <N>
+ *   node --import tsx bench/scenarios/catchup.ts <ours|ours-binary|scuttlebutt> <N> <warm 0|1>
+ * With warm 1, another empty node first catches up on 10,000 keys of another.
  */
-import { emit, joinOurs, joinScuttlebutt, ours, peakRssMB, ScuttlebuttModel, until } from './common.ts'
+import { emit, joinOurs, joinScuttlebutt, ours, peakRssMB, ScuttlebuttModel, until, wireOf } from './common.ts'
 
-const [impl, nArg] = process.argv.slice(2)
+const [impl, nArg, warmArg] = process.argv.slice(2)
 const n = Number(nArg)
+const WARM = warmArg === '1' ? 10_000 : 0
 const value = (i: number) => ({ i, name: 'item-' + i })
 
-if (impl === 'ours') {
+if (impl === 'ours' || impl === 'ours-binary') {
+  if (WARM > 0) {
+    const w = ours('W')
+    for (let i = 0; i < WARM; i++) w.set('warm-' + i, value(i))
+    const x = ours('X')
+    joinOurs(w, x, wireOf(impl)).sb.gossip()
+    await until(() => x.size === WARM)
+  }
   const a = ours('A')
   for (let i = 0; i < n; i++) a.set('key-' + i, value(i))
   const b = ours('B')
   const t0 = performance.now()
-  const { sb, bytes } = joinOurs(a, b)
+  const { sb, bytes } = joinOurs(a, b, wireOf(impl))
   sb.gossip()
   await until(() => b.size === n)
   const ms = performance.now() - t0
   emit({ ms, ups: (n / ms) * 1000, rssMB: peakRssMB(), bytesPerUpdate: bytes() / n })
 } else {
   const Model = ScuttlebuttModel()
+  if (WARM > 0) {
+    const w = new Model()
+    for (let i = 0; i < WARM; i++) w.set('warm-' + i, value(i))
+    const x = new Model()
+    let got = 0
+    x.on('update', () => got++)
+    joinScuttlebutt(w, x)
+    await until(() => got >= WARM)
+  }
   const a = new Model()
   for (let i = 0; i < n; i++) a.set('key-' + i, value(i))
   const b = new Model()

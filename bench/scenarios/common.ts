@@ -48,13 +48,13 @@ export function meter(countArrays = false): PassThrough & { bytes: number; array
 }
 
 /**
- * Two of our nodes joined by ndjson over in-memory byte pipes; returns their
- * streams, the bytes sent, and whether each side has had a digest (after
- * `sa.gossip()`, pushes flow once it holds).
+ * Two of our nodes joined by ndjson (or, with `wire` 2, frames) over
+ * in-memory byte pipes; returns their streams, the bytes sent, and whether
+ * each side has had a digest (after `sa.gossip()`, pushes flow once it holds).
  */
-export function joinOurs(a: Gossip, b: Gossip) {
-  const sa = a.createWireStream()
-  const sb = b.createWireStream()
+export function joinOurs(a: Gossip, b: Gossip, wire: 1 | 2 = 1) {
+  const sa = a.createWireStream({ wire })
+  const sb = b.createWireStream({ wire })
   const ab = meter()
   const ba = meter()
   sa.pipe(ab).pipe(sb)
@@ -75,6 +75,9 @@ export function joinScuttlebutt(a: ScuttlebuttModelInstance, b: ScuttlebuttModel
   sb.pipe(ba).pipe(sa)
   return { sa, sb, bytes: () => ab.bytes + ba.bytes, updateLines: () => ab.arrays + ba.arrays, synced: () => synced === 2 }
 }
+
+/** The wire format for an implementation argument: `ours-binary` runs ours on frames. */
+export const wireOf = (impl: string): 1 | 2 => (impl === 'ours-binary' ? 2 : 1)
 
 /** Our encoder and decoder, for scenarios that need them on their own. */
 export { createDecoder, createEncoder }

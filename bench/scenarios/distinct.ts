@@ -1,19 +1,20 @@
 /**
  * (a) Two connected nodes; A sets N distinct keys; time until B holds all N.
- *   node --import tsx bench/scenarios/distinct.ts <ours|scuttlebutt> <N>
- * Both implementations first move 5,000 warm-up keys, so the JIT is warm.
+ *   node --import tsx bench/scenarios/distinct.ts <ours|ours-binary|scuttlebutt> <N> <warm 0|1>
+ * With warm 1, both implementations first move 5,000 other keys, so the JIT
+ * is warm; with 0 the measured keys are the first the process moves.
  */
-import { emit, joinOurs, joinScuttlebutt, ours, peakRssMB, ScuttlebuttModel, until } from './common.ts'
+import { emit, joinOurs, joinScuttlebutt, ours, peakRssMB, ScuttlebuttModel, until, wireOf } from './common.ts'
 
-const [impl, nArg] = process.argv.slice(2)
+const [impl, nArg, warmArg] = process.argv.slice(2)
 const n = Number(nArg)
-const WARM = 5000
+const WARM = warmArg === '1' ? 5000 : 0
 const value = (i: number) => ({ i, name: 'item-' + i })
 
-if (impl === 'ours') {
+if (impl === 'ours' || impl === 'ours-binary') {
   const a = ours('A')
   const b = ours('B')
-  const { sa, bytes, synced } = joinOurs(a, b)
+  const { sa, bytes, synced } = joinOurs(a, b, wireOf(impl))
   sa.gossip()
   await until(synced)
   for (let i = 0; i < WARM; i++) a.set('warm-' + i, value(i))

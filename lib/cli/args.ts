@@ -53,6 +53,8 @@ export interface CliOptions {
   wsPort?: number
   /** Token WebSocket peers must offer; absent: none. */
   wsToken?: string
+  /** Highest wire format offered to TCP peers (2: frames where the peer offers them too); absent: 1, ndjson. */
+  wire?: 1 | 2
   /** Machine output: one JSON object per line on stdout. */
   json: boolean
   /** Print the usage and exit. */
@@ -81,6 +83,8 @@ Options:
   --repair             with --data: load a damaged log by keeping its valid
                        part (what is dropped is reported)
   --grace <ms>         keep tombstones of deleted keys this long (default 86400000)
+  --wire <1|2>         2: binary frames with peers that offer them too, ndjson
+                       with the others; 1: ndjson always (default 1)
   --tls-cert <file>    mutual TLS: this node's certificate (PEM), signed by the CA
   --tls-key <file>     mutual TLS: its private key (PEM)
   --tls-ca <file>      mutual TLS: the cluster CA (PEM); peers must present a
@@ -112,6 +116,7 @@ const SPEC = {
   durability: { type: 'string' },
   repair: { type: 'boolean' },
   grace: { type: 'string' },
+  wire: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
@@ -136,7 +141,7 @@ export function intFlag(name: string, raw: string, min: number, max: number): nu
 }
 
 /** Flags whose value is a number: `--port -1` is a value there, not a flag. */
-const NUMERIC_FLAGS = new Set(['port', 'interval', 'fanout', 'mtu', 'grace', 'ws-port'])
+const NUMERIC_FLAGS = new Set(['port', 'interval', 'fanout', 'mtu', 'grace', 'ws-port', 'wire'])
 
 /**
  * `--port -1` as `--port=-1`, so that a negative number reaches `intFlag`
@@ -268,6 +273,7 @@ export function parseCliArgs(argv: string[]): ParseResult {
       throw new FlagError('--durability needs --data <dir>: without it the node keeps its state in memory only')
     }
     if (options.repair && options.data === undefined) throw new FlagError('--repair needs --data: it repairs the log in that folder')
+    if (values.wire !== undefined) options.wire = intFlag('wire', values.wire, 1, 2) as 1 | 2
     if (values['ws-port'] !== undefined) options.wsPort = intFlag('ws-port', values['ws-port'], 0, 65535)
     if (values['ws-token'] !== undefined) options.wsToken = nonEmpty('ws-token', values['ws-token'])
     if (options.wsToken !== undefined && options.wsPort === undefined) throw new FlagError('--ws-token needs --ws-port <n>: it guards the WebSocket listener')

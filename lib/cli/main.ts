@@ -231,7 +231,7 @@ async function main(argv: string[]): Promise<void> {
       return exitAfterFlush(EXIT_DATA)
     }
   }
-  const network = new Network(gossip, { cluster: opts.cluster, interval: opts.interval, fanout: opts.fanout })
+  const network = new Network(gossip, { cluster: opts.cluster, interval: opts.interval, fanout: opts.fanout, wire: opts.wire })
   const output = new Output(opts.json)
 
   let listener

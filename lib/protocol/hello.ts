@@ -1,12 +1,19 @@
 /**
  * The first object each side sends on a connection, before any gossip:
- * `{hello: 1, id, cluster, time}`. It names the node, the cluster it
+ * `{hello: 1, id, cluster, time, wire}`. It names the node, the cluster it
  * belongs to and its wall clock, so that a node can refuse a stranger,
- * itself, or a peer whose clock is too far from its own, before state flows.
+ * itself, or a peer whose clock is too far from its own, before state flows;
+ * and the highest wire format it speaks (`wire`, absent for 1), so that both
+ * ends choose the same format (the lower of the two) without another round
+ * trip. `hello` stays 1: a node of wire 1 alone accepts the hello and
+ * ignores `wire`.
  */
 import { idProblem } from './validate.ts'
 
 export const PROTOCOL_VERSION = 1
+
+/** The highest wire format this library speaks (1: ndjson; 2: frames of MessagePack values). */
+export const WIRE_VERSION = 2
 
 export interface Hello {
   hello: number
@@ -14,10 +21,25 @@ export interface Hello {
   cluster: string
   /** The sender's wall clock, ms since the epoch, when it sent the hello. */
   time: number
+  /** The highest wire format the sender speaks; absent means 1. */
+  wire?: number
 }
 
-export function makeHello(id: string, cluster: string, time: number): Hello {
-  return { hello: PROTOCOL_VERSION, id, cluster, time: Math.round(time) }
+export function makeHello(id: string, cluster: string, time: number, wire = 1): Hello {
+  const h: Hello = { hello: PROTOCOL_VERSION, id, cluster, time: Math.round(time) }
+  if (wire > 1) h.wire = wire
+  return h
+}
+
+/**
+ * The wire format of a connection: the lower of what this node offers and
+ * what the peer's (accepted) hello says it speaks. Both ends compute the
+ * same from the two hellos.
+ */
+export function negotiateWire(offered: number, peerHello: object): 1 | 2 {
+  const theirs = (peerHello as { wire?: unknown }).wire
+  const peer = typeof theirs === 'number' ? theirs : 1
+  return Math.min(offered, peer, WIRE_VERSION) >= 2 ? 2 : 1
 }
 
 /** What a hello is checked against. */
@@ -53,6 +75,7 @@ export function helloProblem(obj: unknown, check: HelloCheck): string | null {
   const idBad = idProblem('id', h.id, check.maxIdLength)
   if (idBad !== null) return `hello without a valid id (${idBad})`
   if (h.cluster !== check.cluster) return `cluster mismatch: peer is in ${JSON.stringify(h.cluster)}, this node in ${JSON.stringify(check.cluster)}`
+  if (h.wire !== undefined && !(typeof h.wire === 'number' && Number.isSafeInteger(h.wire) && h.wire >= 1)) return 'hello wire must be a positive integer'
   if (h.time !== undefined) {
     if (typeof h.time !== 'number' || !Number.isFinite(h.time)) return 'hello time must be a number of ms'
     const skew = h.time - check.now

@@ -1,15 +1,21 @@
 import { Buffer } from 'buffer'
+import { FrameReader } from '../codec/frame-reader.ts'
 import { DEFAULT_MAX_LINE_LENGTH, LineReader } from '../codec/line-reader.ts'
+import { makeEncoder, type WireEncoder, type WireVersion } from '../codec/wire-format.ts'
 import type { Replica } from '../core/replica.ts'
 import type { SessionOptions, SessionStats } from '../core/session.ts'
-import type { Rec } from '../core/types.ts'
-import type { WireMessage } from '../protocol/messages.ts'
 import { Binding, type BindingOwner, type Outlet } from './binding.ts'
 import { PeerDuplex } from './peer-duplex.ts'
 
 export interface WireStreamOptions {
-  /** Longest line accepted from the peer, bytes. Default 1 MiB. */
+  /** Longest line (wire 1) or frame (wire 2) accepted from the peer, bytes. Default 1 MiB. */
   maxLineLength?: number
+  /**
+   * The byte format both ways: 1, ndjson (the default); 2, frames of
+   * MessagePack values (PROTOCOL.md). Both ends must use the same: over a
+   * `Network` the hellos choose it.
+   */
+  wire?: WireVersion
   /** Bytes of output the reader may fall behind before pushes wait. Default 256 KiB. */
   highWaterMark?: number
 }
@@ -20,20 +26,23 @@ export interface WireStreamEvents {
 }
 
 /**
- * One peer's byte stream, speaking ndjson itself: bytes in and out, the same
- * protocol as `PeerStream` behind a codec, without an object stream per hop.
- * Messages sent in one turn of the event loop leave as one chunk.
+ * One peer's byte stream, speaking ndjson (wire 1) or frames (wire 2)
+ * itself: bytes in and out, the same protocol as `PeerStream` behind a
+ * codec, without an object stream per hop. Messages sent in one turn of the
+ * event loop leave as one chunk (in wire 2, as frames of at most 64 KiB of
+ * body each).
  *
- * Invariants: every object written is one line; input lines are bounded by
- * `maxLineLength` bytes and refused lines change nothing (`invalid` event);
- * the output buffer (pending text plus the readable buffer, counted in
- * bytes) only grows past the highWaterMark by one response (at most `mtu`
+ * Invariants: every object written is one line or one value of a frame;
+ * input lines or frames are bounded by `maxLineLength` bytes and refused
+ * ones change nothing (`invalid` event); the output buffer (pending bytes
+ * plus the readable buffer, counted exactly in bytes whatever the format)
+ * only grows past the highWaterMark by one response (at most `mtu`
  * updates).
  */
 export class WireStream extends PeerDuplex {
   private readonly bound: Binding
-  private readonly reader: LineReader
-  private pending: string[] = []
+  private readonly reader: LineReader | FrameReader
+  private readonly out: WireEncoder
   private pendingBytes = 0
   private scheduled = false
   private putBytes = 0
@@ -46,19 +55,26 @@ export class WireStream extends PeerDuplex {
     super({ readableHighWaterMark: limit, writableHighWaterMark: 64 * 1024 })
     this.limit = limit
     const outlet: Outlet = {
-      put: (msg) => this.put(msg),
-      putLinked: (rec, prev) => this.putLine(linkedLine(rec, prev)),
+      put: (msg) => this.queued(this.out.put(msg)),
+      putLinked: (rec, prev) => this.queued(this.out.putLinked(rec, prev)),
       position: () => this.putBytes,
       consumed: () => this.pushedBytes - this.readableLength,
       full: () => this.pendingBytes + this.readableLength >= this.limit,
     }
+    this.wire = wire.wire ?? 1
+    if (this.wire !== 1 && this.wire !== 2) throw new RangeError(`wire must be 1 or 2, got ${String(wire.wire)}`)
+    this.out = makeEncoder(this.wire)
     this.bound = new Binding(this, replica, opts, owner, outlet)
-    this.reader = new LineReader(
+    const Reader = this.wire === 2 ? FrameReader : LineReader
+    this.reader = new Reader(
       wire.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
       (obj) => this.bound.receive(obj, true),
       (reason, sample) => owner.onInvalid(reason, sample, this),
     )
   }
+
+  /** The byte format of this stream (see `WireStreamOptions.wire`). */
+  readonly wire: WireVersion
 
   /** Start an exchange with this peer now. */
   gossip(): void {
@@ -74,26 +90,24 @@ export class WireStream extends PeerDuplex {
     return this.pendingBytes + this.readableLength
   }
 
-  private put(msg: WireMessage): void {
-    this.putLine(JSON.stringify(msg))
-  }
-
-  private putLine(line: string): void {
-    const bytes = Buffer.byteLength(line) + 1
-    this.pending.push(line)
+  /** A message of `bytes` bytes was queued: flush at the end of this turn. */
+  private queued(bytes: number): void {
     this.pendingBytes += bytes
     this.putBytes += bytes
     if (!this.scheduled) {
       this.scheduled = true
-      queueMicrotask(() => this.flush())
+      queueMicrotask(this.flushNow)
     }
   }
 
+  private readonly flushNow = () => this.flush()
+
   private flush(): void {
     this.scheduled = false
-    if (this.pending.length === 0) return
-    const chunk = Buffer.from(this.pending.join('\n') + '\n', 'utf8')
-    this.pending = []
+    const chunk = this.out.take()
+    if (chunk === null) return
+    // Framing (wire 2) is counted once known, on both sides of the ledger.
+    this.putBytes += this.out.overhead
     this.pendingBytes = 0
     this.pushedBytes += chunk.length
     this.push(chunk)
@@ -112,12 +126,6 @@ export class WireStream extends PeerDuplex {
     this.reader.end()
     this.flush()
   }
-}
-
-/** A record's JSON line with `"prev"` added, without building another object. */
-function linkedLine(rec: Rec, prev: number): string {
-  const json = JSON.stringify(rec)
-  return json.slice(0, -1) + ',"prev":' + prev + '}'
 }
 
 export interface WireStream {

@@ -1,7 +1,7 @@
 import { Buffer } from 'buffer'
 import type { Duplex } from 'node:stream'
 import { DEFAULT_MAX_LINE_LENGTH, parseLine } from '../codec/line-reader.ts'
-import { helloProblem, makeHello } from '../protocol/hello.ts'
+import { helloProblem, makeHello, negotiateWire } from '../protocol/hello.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
 import type { RateLog } from './rate-log.ts'
@@ -19,6 +19,8 @@ export interface ConnectionHost {
   readonly stallTimeout: number
   readonly invalidBudget: number
   readonly maxLineLength: number | undefined
+  /** The highest wire format offered in our hellos (1 or 2). */
+  readonly wire: number
   readonly rateLog: RateLog
   /** Count a connection a budget closed. */
   count(kind: 'idle' | 'stalled' | 'invalid'): void
@@ -39,8 +41,9 @@ export interface PeerInfo {
 }
 
 /**
- * One byte-stream connection: the hello, then a `WireStream` of the node
- * (ndjson both ways). Whatever the peer or the socket does, nothing here
+ * One byte-stream connection: the hello, then a `WireStream` of the node in
+ * the wire format both hellos agree on (ndjson, or frames when both offer
+ * wire 2). Whatever the peer or the socket does, nothing here
  * throws or emits 'error' outside: every failure ends in `close(reason)`.
  *
  * Budgets (from the network's options): the hello, and then the peer's
@@ -72,6 +75,8 @@ export class Connection implements PeerInfo {
     readonly socket: Duplex,
     readonly address: string,
     readonly direction: Direction,
+    /** The highest wire format this link can carry (a WebSocket of text frames: 1). */
+    private readonly maxWire = 2,
   ) {
     this.seenInAt = net.timers.now()
   }
@@ -104,7 +109,8 @@ export class Connection implements PeerInfo {
       socket.on('error', (err: Error) => this.close(`socket error: ${err.message}`))
       socket.on('close', () => this.close('connection closed'))
       socket.on('end', () => this.close('peer ended the connection'))
-      const hello = JSON.stringify(makeHello(gossip.id, net.cluster, gossip.config.now())) + '\n'
+      const offered = Math.min(net.wire, this.maxWire)
+      const hello = JSON.stringify(makeHello(gossip.id, net.cluster, gossip.config.now(), offered)) + '\n'
       this.helloBytesOut = Buffer.byteLength(hello)
       socket.write(hello)
       this.helloTimer = net.timers.setTimeout(() => this.refuse('no hello in time'), net.helloTimeout)
@@ -134,7 +140,8 @@ export class Connection implements PeerInfo {
         const id = (first as { id: string }).id
         if (id === gossip.id) return this.refuse('connected to itself')
         this.id = id
-        const stream = gossip.createWireStream({ peer: { id }, maxLineLength: maxLine })
+        // From here on both sides speak the format the two hellos agree on.
+        const stream = gossip.createWireStream({ peer: { id }, maxLineLength: maxLine, wire: negotiateWire(offered, first as object) })
         this.stream = stream
         stream.on('invalid', (reason: string) => this.refusedObject(reason))
         stream.on('error', (err: Error) => this.close(`stream error: ${err.message}`))

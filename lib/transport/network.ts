@@ -19,8 +19,14 @@ export interface NetworkOptions {
   backoff?: BackoffOptions
   /** Time allowed for the peer's hello, ms. Default 5000. */
   helloTimeout?: number
-  /** Longest line accepted from a peer, bytes. Default 1 MiB. */
+  /** Longest line (or wire 2 frame) accepted from a peer, bytes. Default 1 MiB. */
   maxLineLength?: number
+  /**
+   * The highest wire format offered in the hello: 1 (default), ndjson
+   * always; 2, frames of MessagePack values with peers that offer 2 as
+   * well, ndjson with the others. WebSocket links always use 1.
+   */
+  wire?: 1 | 2
   /** Most inbound connections at once (in their hello or past it); more are refused. The node's own outbound links are not counted. Default 256. */
   maxConnections?: number
   /** A connection that sends nothing for this long after its hello is closed, ms. Default 60,000. */
@@ -72,6 +78,7 @@ export class Network extends EventEmitter<NetworkEvents> {
   readonly cluster: string
   readonly helloTimeout: number
   readonly maxLineLength: number | undefined
+  readonly wire: 1 | 2
   readonly maxConnections: number
   readonly idleTimeout: number
   readonly stallTimeout: number
@@ -96,6 +103,8 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.cluster = opts.cluster ?? 'simple-scuttle'
     this.helloTimeout = opts.helloTimeout ?? 5000
     this.maxLineLength = opts.maxLineLength
+    this.wire = opts.wire ?? 1
+    if (this.wire !== 1 && this.wire !== 2) throw new RangeError('wire must be 1 or 2')
     this.maxConnections = opts.maxConnections ?? 256
     this.idleTimeout = opts.idleTimeout ?? 60_000
     this.stallTimeout = opts.stallTimeout ?? 30_000
@@ -124,9 +133,11 @@ export class Network extends EventEmitter<NetworkEvents> {
    * Gossip over `socket` (any byte Duplex: a TCP or TLS socket, a WebSocket
    * stream...). Resolves once both hellos are through; rejects if the peer
    * is refused, the connection fails first, or `maxConnections` are open.
+   * `maxWire`: the highest wire format the byte stream can carry (1 for a
+   * stream that must stay UTF-8 text).
    */
-  attach(socket: Duplex, address: string, direction: Direction): Promise<Connection> {
-    const conn = new Connection(this, socket, address, direction)
+  attach(socket: Duplex, address: string, direction: Direction, maxWire: 1 | 2 = 2): Promise<Connection> {
+    const conn = new Connection(this, socket, address, direction, maxWire)
     if (this.closing) {
       conn.close('network closed')
       return Promise.reject(new Error('network closed'))

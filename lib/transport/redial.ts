@@ -46,6 +46,10 @@ export abstract class Redialer<S extends { destroy(): unknown }> {
   protected isGone(_stream: S): boolean {
     return false
   }
+  /** The highest wire format to offer on this kind of link (see `Network.attach`). */
+  protected maxWire(): 1 | 2 {
+    return 2
+  }
   /** The reason to report when the hello on `stream` failed with `err`. */
   protected helloFailure(_stream: S, err: Error): string {
     return err.message
@@ -100,7 +104,7 @@ export abstract class Redialer<S extends { destroy(): unknown }> {
   }
 
   private attach(stream: S): void {
-    this.network.attach(this.asDuplex(stream), this.address, 'out').then(
+    this.network.attach(this.asDuplex(stream), this.address, 'out', this.maxWire()).then(
       (conn) => {
         this.connection = conn
         this.peerId = conn.id

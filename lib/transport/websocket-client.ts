@@ -126,6 +126,11 @@ export class WebSocketDialer extends Redialer<WebSocketStream> {
     return openWebSocket(this.opts)
   }
 
+  /** WebSocket links speak ndjson (wire 1). */
+  protected override maxWire(): 1 {
+    return 1
+  }
+
   protected asDuplex(stream: WebSocketStream): ReturnType<typeof asDuplex> {
     return asDuplex(stream)
   }

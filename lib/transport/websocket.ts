@@ -121,7 +121,7 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
     ws.on('message', (data: Buffer) => stream.receive(data))
     ws.on('close', (code: number, reason: Buffer) => stream.socketClosed(code === 1000, `websocket closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`))
     ws.on('error', (err: Error) => stream.socketClosed(false, err.message))
-    network.attach(asDuplex(stream), address, 'in').catch(() => {
+    network.attach(asDuplex(stream), address, 'in', 1).catch(() => {
       /* reported through the network's events */
     })
   }

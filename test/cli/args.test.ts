@@ -129,6 +129,9 @@ test('every flag, in both --flag value and --flag=value forms', (t) => {
   t.equal(o.mtu, 50)
   t.equal(o.json, true)
   t.equal(options(['--id', 'a', '--port', '65535']).port, 65535, 'the highest port')
+  t.equal(options(['--id', 'a', '--wire', '2']).wire, 2, '--wire 2 offers frames')
+  t.equal(options(['--id', 'a', '--wire=1']).wire, 1, '--wire=1')
+  t.equal(options(['--id', 'a']).wire, undefined, 'no --wire: the network default (1)')
   t.end()
 })
 
@@ -165,6 +168,8 @@ test('bad flags give one clear message each', (t) => {
     [['--id', 'a', '--interval', '0'], '--interval must be an integer between 1 and 3600000, got "0" (out of range)'],
     [['--id', 'a', '--fanout', 'two'], '--fanout must be an integer between 1 and 10000, got "two"'],
     [['--id', 'a', '--mtu', '0'], '--mtu must be an integer between 1 and 1000000, got "0" (out of range)'],
+    [['--id', 'a', '--wire', '3'], '--wire must be an integer between 1 and 2, got "3" (out of range)'],
+    [['--id', 'a', '--wire', 'binary'], '--wire must be an integer between 1 and 2, got "binary"'],
     [['--id', 'a', '--host', ''], '--host must not be empty'],
     [['--id', 'a', '--cluster', ' '], '--cluster must not be empty'],
     [['--id', 'a', '--verbose'], 'unknown flag --verbose'],

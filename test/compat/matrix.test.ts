@@ -1,6 +1,7 @@
 /**
  * The configurations users combine: an in-memory node and a durable one,
- * in every pairing, over object streams, wire streams and loopback TCP. Both
+ * in every pairing, over object streams, wire streams (ndjson and wire 2
+ * frames) and loopback TCP (frames, as the hellos choose, and ndjson). Both
  * directions must converge (writes and a delete from each side), because
  * every node numbers its writes the same way (hybrid logical clock versions).
  * Clocks apart by less than maxClockOffset converge; by more, the hello is
@@ -16,7 +17,7 @@ import { openDurable, type LogStore } from 'simple-scuttle/store'
 import { sameState, waitFor } from '../support/streams.ts'
 
 type Kind = 'memory' | 'durable'
-type Link = 'objects' | 'wire' | 'tcp'
+type Link = 'objects' | 'wire' | 'frames' | 'tcp' | 'tcp-ndjson'
 
 const dirs: string[] = []
 const config = (extra: Partial<GossipConfig> = {}): GossipConfig => ({ ...base.config, resolve: base.resolution.lww_vs_current_vers, ...extra })
@@ -37,14 +38,16 @@ async function join2(link: Link, a: Gossip, b: Gossip): Promise<{ kick: () => vo
     sa.pipe(sb).pipe(sa)
     return { kick: () => sa.gossip(), close: async () => void (sa.destroy(), sb.destroy()) }
   }
-  if (link === 'wire') {
-    const sa = a.createWireStream()
-    const sb = b.createWireStream()
+  if (link === 'wire' || link === 'frames') {
+    const wire = link === 'frames' ? 2 : 1
+    const sa = a.createWireStream({ wire })
+    const sb = b.createWireStream({ wire })
     sa.pipe(sb).pipe(sa)
     return { kick: () => sa.gossip(), close: async () => void (sa.destroy(), sb.destroy()) }
   }
-  const na = new Network(a, { interval: 20 })
-  const nb = new Network(b, { interval: 20 })
+  const wire = link === 'tcp-ndjson' ? 1 : 2
+  const na = new Network(a, { interval: 20, wire })
+  const nb = new Network(b, { interval: 20, wire })
   const { port } = await listen(na, { port: 0 })
   connect(nb, { host: '127.0.0.1', port })
   return { kick: () => {}, close: async () => void (await Promise.all([na.close(), nb.close()])) }
@@ -64,7 +67,7 @@ async function converge(kick: () => void, a: Gossip, b: Gossip, what: string): P
 
 for (const ka of ['memory', 'durable'] as Kind[]) {
   for (const kb of ['memory', 'durable'] as Kind[]) {
-    for (const link of ['objects', 'wire', 'tcp'] as Link[]) {
+    for (const link of ['objects', 'wire', 'frames', 'tcp', 'tcp-ndjson'] as Link[]) {
       test(`${ka} <-> ${kb} over ${link}: both directions converge`, async (t) => {
         const A = make(ka, 'a')
         const B = make(kb, 'b')

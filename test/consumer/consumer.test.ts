@@ -100,7 +100,9 @@ test('npm pack, then npm ci --offline of the tarball into a fresh app', async (t
   const repoLock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as Lockfile
   const packedManifest = JSON.parse(readFileSync(join(staging, 'package.json'), 'utf8')) as PackedPackage
   const integrity = 'sha512-' + createHash('sha512').update(readFileSync(tarball)).digest('base64')
-  const { dependencies, lock } = consumerLock(repoLock, packedManifest, relative(app, tarball), integrity, ['typescript', '@types/node'])
+  // The registry npm is configured with (tarball addresses in the app's lockfile).
+  const registry = (await npm(['config', 'get', 'registry'], work, 30_000)).stdout.trim()
+  const { dependencies, lock } = consumerLock(repoLock, packedManifest, relative(app, tarball), integrity, ['typescript', '@types/node'], /^https?:\/\//.test(registry) ? registry : undefined)
   mkdirSync(app)
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module', dependencies }, null, 2) + '\n')
   writeFileSync(join(app, 'package-lock.json'), JSON.stringify(lock, null, 2) + '\n')

@@ -64,6 +64,7 @@ export function consumerLock(
   tarball: string,
   tarballIntegrity: string,
   extra: string[],
+  registry?: string,
 ): { dependencies: Record<string, string>; lock: Lockfile } {
   const dependencies: Record<string, string> = { [packed.name]: `file:${tarball}` }
   for (const name of extra) {
@@ -95,6 +96,15 @@ export function consumerLock(
       // The app's own flags: everything is a production dependency here,
       // except optional ones (platform builds), which npm skips when they do not fit.
       const { dev, devOptional, peer, optional: wasOptional, ...entry } = repoLock.packages[at]!
+      // An entry without `resolved` makes npm look up the package's
+      // metadata to find its tarball, which an offline install can only do
+      // if some earlier install happened to cache that metadata; with the
+      // tarball's address, the tarball alone (in the cache by its
+      // integrity) is enough.
+      if (entry.resolved === undefined && registry !== undefined && entry.version !== undefined && entry.integrity !== undefined) {
+        const name = at.slice(at.lastIndexOf('node_modules/') + 'node_modules/'.length)
+        entry.resolved = `${registry.replace(/\/?$/, '/')}${name}/-/${name.split('/').pop()}-${entry.version}.tgz`
+      }
       packages[at] = optional || wasOptional === true ? { ...entry, optional: true } : entry
       visit(at, entry.dependencies, optional)
       visit(at, entry.optionalDependencies, true)

@@ -120,6 +120,26 @@ console.log('README-CHECK codec: bob got alice\\'s write over TCP')
 `,
     expect: /README-CHECK codec/,
   },
+  // The same with the ndjson package as the serializer (the seed's usage).
+  'alice.pipe(ndjson.stringify()).pipe(socket).pipe(ndjson.parse()).pipe(alice)': {
+    prelude: `import { Gossip, base } from 'simple-scuttle'
+import * as net from 'node:net'
+${until}const config = { ...base.config, resolve: base.resolution.lww_vs_current_vers }
+const alice = new Gossip('alice', config)
+const bob = new Gossip('bob', config)
+const server = net.createServer((s) => { bob.pipe(ndjson.stringify()).pipe(s).pipe(ndjson.parse()).pipe(bob) })
+await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
+`,
+    after: `alice.set('over', 'ndjson')
+alice.gossip()
+await until(() => bob.get('over').value === 'ndjson')
+socket.destroy()
+server.close()
+console.log('README-CHECK ndjson: bob got alice\\'s write over TCP')
+`,
+    expect: /README-CHECK ndjson/,
+  },
   // Peers over TCP (the port it dials is its own: the hello refuses it).
   "await listen(network, { port: 7001, host: '127.0.0.1' })": {
     replace: [

@@ -21,6 +21,7 @@ import type { Message } from '../../lib/protocol/messages.ts'
 import type { Gossip } from '../../lib/index.ts'
 import { node, quiet } from '../support/streams.ts'
 import { SPEC_LIMITS, specDecode } from '../support/spec.ts'
+import { BASES, corrupted, wild } from '../support/bad-messages.ts'
 
 const snapshot = (g: Gossip) => JSON.stringify([[...g.records()].map((r) => JSON.stringify(r)).sort(), g.version, g.clock.toJSON()])
 /** Valid by the spec (never by the library's own validator). */
@@ -67,40 +68,6 @@ function seeded(): Gossip {
   g.write({ key: 'remote', value: 1, source_id: 'peer', version: 7 })
   return g
 }
-
-/** Messages to corrupt: every shape PROTOCOL.md describes (and a reset, which it refuses). */
-const BASES: Record<string, unknown>[] = [
-  { digest: true, source_id: 'peer', version: 3 },
-  { digest: true, source_id: 'peer', version: 3, gen: 'g1', gc: 2, upto: 3, fp: '0f3c99a1d2e4b570' },
-  { digest: true, source_id: 'peer', version: 17, done: true },
-  { digest: true, done: true },
-  { digest: true, done: true, reply: true, more: true, stream: true },
-  { digest: true, done: true, reply: true, final: true, ack: 4 },
-  { digest: true, done: true, resync: true, ack: 12 },
-  { key: 'k1', value: { a: [1, 2] }, source_id: 'peer', version: 9 },
-  { key: 'k2', value: null, source_id: 'peer', version: 10, deleted: true },
-  { key: 'k3', value: 'v', source_id: 'peer', version: 11, prev: 10 },
-  { key: 'k4', value: 4, source_id: 'peer', version: 12, gen: 'g1', prev: 3, rprev: 0, sig: 'MEUCIQ' },
-  { digest: true, reset: true, source_id: 'peer', from: 0, to: 4, n: 0 },
-]
-const FIELDS = ['key', 'value', 'source_id', 'version', 'digest', 'done', 'prev', 'rprev', 'gen', 'deleted', 'sig', 'gc', 'upto', 'fp', 'ack', 'reply', 'more', 'final', 'resync', 'stream', 'reset', 'from', 'to', 'n'] as const
-
-const wild: fc.Arbitrary<unknown> = fc.oneof(
-  fc.anything(),
-  fc.constantFrom(NaN, Infinity, -Infinity, -1, 0, 1.5, 2 ** 53, -(2 ** 60), '', '\u0000', '__proto__', [], {}, null, undefined, true),
-  fc.string({ maxLength: 5000 }),
-  fc.integer(),
-  fc.double(),
-)
-
-/** A valid message with one field set to junk (or removed). */
-const corrupted: fc.Arbitrary<Record<string, unknown>> = fc
-  .tuple(fc.constantFrom(...BASES), fc.constantFrom(...FIELDS), fc.oneof(wild, fc.constant(undefined)))
-  .map(([msg, field, junk]) => {
-    const o: Record<string, unknown> = { ...msg, [field]: junk }
-    if (junk === undefined) delete o[field]
-    return o
-  })
 
 test('random objects never throw; decode agrees with the spec; invalid ones change nothing and are counted by reason', async (t) => {
   const g = seeded()

@@ -19,6 +19,8 @@ export interface HostileOptions {
   time?: number
   /** Read what the node sends (default true). */
   read?: boolean
+  /** The wire format claimed in the hello (absent: an older node's hello, ndjson). */
+  wire?: number
 }
 
 export class HostileClient {
@@ -55,7 +57,9 @@ export class HostileClient {
       const onReady = (socket: net.Socket) => {
         const c = new HostileClient(socket, opts.read !== false)
         if (opts.hello !== false) {
-          socket.write(JSON.stringify({ hello: 1, id: opts.id ?? 'evil', cluster: opts.cluster ?? 'simple-scuttle', time: opts.time ?? Date.now() }) + '\n')
+          const hello: Record<string, unknown> = { hello: 1, id: opts.id ?? 'evil', cluster: opts.cluster ?? 'simple-scuttle', time: opts.time ?? Date.now() }
+          if (opts.wire !== undefined) hello.wire = opts.wire
+          socket.write(JSON.stringify(hello) + '\n')
         }
         resolve(c)
       }
@@ -82,7 +86,12 @@ export class HostileClient {
     if (chunk !== '') await this.write(chunk)
   }
 
-  private write(text: string): Promise<boolean> {
+  /** Write raw bytes (wire 2 frames, or anything), waiting for the socket to drain. */
+  sendBytes(bytes: Buffer): Promise<boolean> {
+    return this.write(bytes)
+  }
+
+  private write(text: string | Buffer): Promise<boolean> {
     if (this.socket.destroyed) return Promise.resolve(false)
     return new Promise((done) => {
       if (this.socket.write(text)) done(true)

@@ -1,0 +1,249 @@
+/**
+ * A strict MessagePack reader for untrusted bytes: exactly the JSON data
+ * model and nothing else. Accepted: nil, booleans, integers (64-bit ones
+ * only within the safe range), floats, UTF-8 strings, arrays, and maps whose
+ * keys are strings. Refused, with a reason: bin, every extension (no
+ * dates, records, typed arrays, regular expressions or code generation from
+ * peer data), non-string map keys, nesting past `maxDepth`, a length
+ * running past the end of the input.
+ *
+ * Invariants: never throws out of `readAll`; a declared length is checked
+ * against the bytes left before anything is allocated for it, so memory is
+ * bounded by the input's size; each byte is read once; a map key
+ * `__proto__` becomes an own data property, as with JSON.parse, so the same
+ * object arrives whichever codec carried it.
+ */
+import type { Buffer } from 'buffer'
+
+/** Deepest nesting read (a message's own object counts as one level). */
+export const MAX_DEPTH = 100
+
+/** Slots of the map-key cache (a power of two). */
+const KEY_CACHE = 512
+
+class Refused {
+  constructor(readonly reason: string) {}
+}
+
+export class MsgpackReader {
+  private buf: Buffer = null as unknown as Buffer
+  private view: DataView = null as unknown as DataView
+  private pos = 0
+  private end = 0
+  /** Recent short map keys by a hash of their bytes; a slot is replaced on a miss. */
+  private readonly keys: ({ bytes: Uint8Array; text: string } | undefined)[] = new Array(KEY_CACHE)
+
+  constructor(private readonly maxDepth = MAX_DEPTH) {}
+
+  /**
+   * Read the values in `buf[start, end)` one after another: `onValue` for
+   * each whole one; at the first that cannot be read, `onError` with why
+   * and the rest of the range is dropped.
+   */
+  readAll(buf: Buffer, start: number, end: number, onValue: (v: unknown) => void, onError: (reason: string) => void): void {
+    this.buf = buf
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+    this.pos = start
+    this.end = end
+    while (this.pos < end) {
+      let v: unknown
+      try {
+        v = this.value(0)
+      } catch (err) {
+        onError(err instanceof Refused ? err.reason : err instanceof RangeError ? 'nested too deeply' : 'malformed')
+        break
+      }
+      onValue(v)
+    }
+    this.buf = null as unknown as Buffer
+    this.view = null as unknown as DataView
+  }
+
+  private need(n: number): void {
+    if (n > this.end - this.pos) throw new Refused('truncated value')
+  }
+
+  private value(depth: number): unknown {
+    if (this.pos >= this.end) throw new Refused('truncated value')
+    const b = this.buf[this.pos++]
+    if (b < 0x80) return b
+    if (b >= 0xe0) return b - 0x100
+    if (b >= 0xa0 && b < 0xc0) return this.str(b & 0x1f)
+    if (b < 0x90) return this.map(b & 0x0f, depth)
+    if (b < 0xa0) return this.array(b & 0x0f, depth)
+    const v = this.view
+    switch (b) {
+      case 0xc0:
+        return null
+      case 0xc2:
+        return false
+      case 0xc3:
+        return true
+      case 0xca:
+        this.need(4)
+        this.pos += 4
+        return v.getFloat32(this.pos - 4)
+      case 0xcb:
+        this.need(8)
+        this.pos += 8
+        return v.getFloat64(this.pos - 8)
+      case 0xcc:
+        this.need(1)
+        return this.buf[this.pos++]
+      case 0xcd:
+        this.need(2)
+        this.pos += 2
+        return v.getUint16(this.pos - 2)
+      case 0xce:
+        this.need(4)
+        this.pos += 4
+        return v.getUint32(this.pos - 4)
+      case 0xcf:
+      case 0xd3: {
+        this.need(8)
+        const hi = b === 0xcf ? v.getUint32(this.pos) : v.getInt32(this.pos)
+        const n = hi * 0x1_0000_0000 + v.getUint32(this.pos + 4)
+        this.pos += 8
+        if (!Number.isSafeInteger(n)) throw new Refused('64-bit integer beyond the safe range')
+        return n
+      }
+      case 0xd0:
+        this.need(1)
+        this.pos += 1
+        return v.getInt8(this.pos - 1)
+      case 0xd1:
+        this.need(2)
+        this.pos += 2
+        return v.getInt16(this.pos - 2)
+      case 0xd2:
+        this.need(4)
+        this.pos += 4
+        return v.getInt32(this.pos - 4)
+      case 0xd9:
+        this.need(1)
+        return this.str(this.buf[this.pos++])
+      case 0xda:
+        this.need(2)
+        this.pos += 2
+        return this.str(v.getUint16(this.pos - 2))
+      case 0xdb:
+        this.need(4)
+        this.pos += 4
+        return this.str(v.getUint32(this.pos - 4))
+      case 0xdc:
+        this.need(2)
+        this.pos += 2
+        return this.array(v.getUint16(this.pos - 2), depth)
+      case 0xdd:
+        this.need(4)
+        this.pos += 4
+        return this.array(v.getUint32(this.pos - 4), depth)
+      case 0xde:
+        this.need(2)
+        this.pos += 2
+        return this.map(v.getUint16(this.pos - 2), depth)
+      case 0xdf:
+        this.need(4)
+        this.pos += 4
+        return this.map(v.getUint32(this.pos - 4), depth)
+      default:
+        // 0xc1 (never used), bin 0xc4-0xc6, ext 0xc7-0xc9 and 0xd4-0xd8.
+        throw new Refused(b === 0xc1 ? 'byte 0xc1 is not MessagePack' : b <= 0xc6 ? 'binary data is not a JSON value' : 'MessagePack extensions are not accepted')
+    }
+  }
+
+  private str(n: number): string {
+    this.need(n)
+    const start = this.pos
+    this.pos += n
+    return n <= 16 ? this.short(start, n) : this.buf.toString('utf8', start, start + n)
+  }
+
+  /** A short string: ASCII without a decoder call (one fromCharCode per length), else UTF-8. */
+  private short(at: number, n: number): string {
+    const b = this.buf
+    let or = 0
+    for (let i = at; i < at + n; i++) or |= b[i]
+    if (or >= 0x80) return b.toString('utf8', at, at + n)
+    const c = String.fromCharCode
+    switch (n) {
+      case 0:
+        return ''
+      case 1:
+        return c(b[at])
+      case 2:
+        return c(b[at], b[at + 1])
+      case 3:
+        return c(b[at], b[at + 1], b[at + 2])
+      case 4:
+        return c(b[at], b[at + 1], b[at + 2], b[at + 3])
+      case 5:
+        return c(b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4])
+      case 6:
+        return c(b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5])
+      case 7:
+        return c(b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5], b[at + 6])
+      case 8:
+        return c(b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5], b[at + 6], b[at + 7])
+      default:
+        return c(b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5], b[at + 6], b[at + 7]) + this.short(at + 8, n - 8)
+    }
+  }
+
+  /**
+   * A map key: the keys of messages repeat (`key`, `value`, `version`...),
+   * so short ASCII keys come from a small cache, checked byte by byte.
+   */
+  private key(depth: number): unknown {
+    const b = this.buf
+    const t = b[this.pos]
+    if (t === undefined || t < 0xa0 || t > 0xaf || this.end - this.pos < 1 + (t & 0x1f)) return this.value(depth)
+    const n = t & 0x1f
+    const at = this.pos + 1
+    let h = n
+    for (let i = at; i < at + n; i++) h = (h * 31 + b[i]) | 0
+    const slot = h & (KEY_CACHE - 1)
+    const hit = this.keys[slot]
+    if (hit !== undefined && hit.bytes.length === n) {
+      let same = true
+      for (let i = 0; i < n; i++) {
+        if (hit.bytes[i] !== b[at + i]) {
+          same = false
+          break
+        }
+      }
+      if (same) {
+        this.pos = at + n
+        return hit.text
+      }
+    }
+    this.pos = at
+    const text = this.short(at, n)
+    this.pos = at + n
+    if (text.length === n) this.keys[slot] = { bytes: b.slice(at, at + n), text }
+    return text
+  }
+
+  private array(n: number, depth: number): unknown[] {
+    // Every element takes at least one byte: a longer claim is a lie, refused before allocating.
+    this.need(n)
+    if (depth >= this.maxDepth) throw new Refused('nested too deeply')
+    const a = new Array(n)
+    for (let i = 0; i < n; i++) a[i] = this.value(depth + 1)
+    return a
+  }
+
+  private map(n: number, depth: number): Record<string, unknown> {
+    this.need(2 * n)
+    if (depth >= this.maxDepth) throw new Refused('nested too deeply')
+    const o: Record<string, unknown> = {}
+    for (let i = 0; i < n; i++) {
+      const k = this.key(depth + 1)
+      if (typeof k !== 'string') throw new Refused('map key is not a string')
+      const v = this.value(depth + 1)
+      if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true })
+      else o[k] = v
+    }
+    return o
+  }
+}
