@@ -48,6 +48,8 @@ export class Dialer {
   private timer: unknown = null
   private stopped = false
   private attempt: LinkAttempt | null = null
+  /** The peer's id from its last hello ('' before one). */
+  private peerId = ''
   private readonly open: Opener
   readonly address: string
 
@@ -78,6 +80,10 @@ export class Dialer {
   private dial(): void {
     if (this.stopped || this.network.isClosing) return
     const { network } = this
+    if (this.peerId !== '' && network.peers.some((p) => p.id === this.peerId)) {
+      // Linked to this peer another way (membership collapsed a duplicate link): look again later.
+      return this.failed('duplicate connection')
+    }
     const attempt = this.open({ host: this.opts.host, port: this.opts.port, address: this.address })
     this.attempt = attempt
     let settled = false
@@ -108,6 +114,7 @@ export class Dialer {
     this.network.attach(socket, this.address, 'out').then(
       (conn) => {
         this.connection = conn
+        this.peerId = conn.id
         this.attempts = 0
         conn.whenClosed((reason) => {
           this.connection = null
@@ -131,8 +138,10 @@ export class Dialer {
     this.attempt = null
     this.lastError = reason
     if (this.stopped || this.network.isClosing) return
+    // Another link to the peer was kept instead of ours: no hurry to dial again.
+    if (reason === 'duplicate connection') this.attempts = Math.max(this.attempts, 16)
     const delay = backoffDelay(this.attempts++, this.network.random, this.network.backoff)
-    this.network.emit('log', `${this.address}: ${reason}; retrying in ${delay} ms`)
+    if (reason !== 'duplicate connection') this.network.emit('log', `${this.address}: ${reason}; retrying in ${delay} ms`)
     this.timer = this.network.timers.setTimeout(() => {
       this.timer = null
       this.dial()

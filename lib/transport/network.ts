@@ -3,7 +3,9 @@ import type { Duplex } from 'node:stream'
 import type { RandomFn } from '../core/types.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
-import { Connection, type Direction, type PeerInfo } from './connection.ts'
+import type { Member } from '../membership/types.ts'
+import { Connection, type Direction, type PeerInfo, type SideChannel } from './connection.ts'
+import { Membership, type MembershipOptions } from './membership.ts'
 import { RateLog, withRepeats } from './rate-log.ts'
 import { Scheduler } from './scheduler.ts'
 import { realTimers, type BackoffOptions, type Timers } from './timers.ts'
@@ -45,6 +47,14 @@ export interface NetworkEvents {
   invalid: [peer: PeerInfo, reason: string]
   /** A line of diagnostics, for logs (repeated lines about one peer are counted, not repeated). */
   log: [line: string]
+  /** Membership (after `join`): a member (one life of a node) is new to this node. */
+  join: [member: Member, reason: string]
+  /** Membership: a member held dead is alive again (its heartbeats resumed). */
+  up: [member: Member, reason: string]
+  /** Membership: the failure detector declared a member dead. */
+  down: [member: Member, reason: string]
+  /** Membership: a member left (its own record says so), was replaced by a new generation, or was collected after the grace period. */
+  leave: [member: Member, reason: string]
 }
 
 /** Connections closed or refused by a budget, by kind. */
@@ -86,6 +96,8 @@ export class Network extends EventEmitter<NetworkEvents> {
   private readonly connections = new Set<Connection>()
   private readonly closers = new Set<() => Promise<void>>()
   private closing = false
+  /** Cluster membership, once `join` was called. */
+  membership: Membership | null = null
   private sweeper: unknown = null
 
   constructor(
@@ -144,10 +156,55 @@ export class Network extends EventEmitter<NetworkEvents> {
       if (connected) this.emit('disconnect', conn, reason)
     })
     return conn.open().then((c) => {
+      if (!this.collapse(c)) throw new Error('duplicate connection')
       connected = true
       this.emit('connect', c)
       return c
     })
+  }
+
+  /**
+   * Join the cluster: publish this node's membership record, dial the
+   * seeds, learn the members by gossip, keep a bounded view of outbound
+   * links and run the failure detector (events `join`, `up`, `down`,
+   * `leave`). Call it once, right after `listen` (links opened before it
+   * carry no membership). `close()` then leaves gracefully.
+   */
+  join(opts: MembershipOptions): Membership {
+    if (this.membership !== null) throw new Error('network.join() was already called')
+    if (this.closing) throw new Error('network closed')
+    this.membership = new Membership(this, opts)
+    this.membership.start()
+    return this.membership
+  }
+
+  /** The members this node knows, itself included, by id (empty before `join`). */
+  members(): Member[] {
+    return this.membership?.members() ?? []
+  }
+
+  /** The protocol sharing connections with the replica (membership, after `join`). */
+  get sideChannel(): SideChannel | null {
+    return this.membership
+  }
+
+  /**
+   * With membership, two links between the same two nodes (both dialled)
+   * collapse to one: both ends keep the one dialled by the smaller id (by
+   * the dialler's port when one node dialled both). Returns whether `c`
+   * is kept.
+   */
+  private collapse(c: Connection): boolean {
+    if (c.side === null) return true
+    for (const other of this.connections) {
+      if (other === c || other.isClosed || other.side === null || other.id !== c.id || other.stream === null) continue
+      const keep = preferred(this.gossip.id, other, c)
+      if (keep === null) continue
+      const lose = keep === c ? other : c
+      lose.close('duplicate connection')
+      if (lose === c) return false
+    }
+    return true
   }
 
   /** Connected peers (hello done). */
@@ -177,6 +234,12 @@ export class Network extends EventEmitter<NetworkEvents> {
 
   /** Stop rounds, listeners and dialers; end every connection. */
   async close(): Promise<void> {
+    if (this.closing) return
+    if (this.membership !== null) {
+      // A graceful leave: peers hear it at once instead of waiting for the detector.
+      await this.membership.leave()
+      this.membership.stop()
+    }
     if (this.closing) return
     this.closing = true
     this.scheduler.stop()
@@ -213,4 +276,25 @@ export class Network extends EventEmitter<NetworkEvents> {
     }
     return [...byId.values()]
   }
+}
+
+/** The port the dialler of `c` used, when the socket has one (TCP, TLS). */
+function dialerPort(c: Connection): number | undefined {
+  const s = c.socket as Duplex & { localPort?: number; remotePort?: number }
+  return c.direction === 'out' ? s.localPort : s.remotePort
+}
+
+/**
+ * Which of two links between this node (`self`) and one peer both ends
+ * keep: the one dialled by the smaller id; when one node dialled both, the
+ * one from its smaller port. Null when they cannot tell (keep both).
+ */
+function preferred(self: string, a: Connection, b: Connection): Connection | null {
+  const da = a.direction === 'out' ? self : a.id
+  const db = b.direction === 'out' ? self : b.id
+  if (da !== db) return da < db ? a : b
+  const pa = dialerPort(a)
+  const pb = dialerPort(b)
+  if (pa === undefined || pb === undefined || pa === pb) return null
+  return pa < pb ? a : b
 }
