@@ -30,6 +30,7 @@ import { ListenError, listen } from '../transport/tcp.ts'
 import type { TlsOptions } from '../transport/tls.ts'
 import { USAGE, parseCliArgs, type CliOptions } from './args.ts'
 import { commandContext, dialOnce, formatResult, runCommand, type CommandContext } from './commands.ts'
+import { joinCluster } from './members.ts'
 import { loadTls } from './tls-files.ts'
 
 const EXIT_OK = 0
@@ -232,6 +233,11 @@ async function main(argv: string[]): Promise<void> {
   const mode = tls === undefined ? undefined : 'secret' in tls ? 'secret' : 'certificate'
   const modeText = mode === undefined ? '' : mode === 'secret' ? ' (TLS-PSK)' : ' (mutual TLS)'
   writeOut(opts.json ? JSON.stringify({ event: 'listening', host, port, id: opts.id, tls: mode }) : `listening on ${host}:${port}${modeText}`)
+  if (opts.membership !== undefined) {
+    const advertise = joinCluster(network, opts.membership, { host, port }, tls, (name, fields, text) => output.event(name, fields, text))
+    const seeds = opts.membership.seeds.length
+    output.event('membership', { advertise, seeds }, `membership on: advertising ${advertise}, ${seeds === 0 ? 'no seeds (others join through this node)' : `${seeds} seed(s)`}`)
+  }
 
   let stopping = false
   const stop = (code: number): void => {
