@@ -27,6 +27,7 @@ import { seededRandom } from 'simple-scuttle'
 import { NodeProcess, type NodeStats } from './cluster/node-process.ts'
 import { CLUSTER_USAGE, parseClusterArgs, type ClusterOptions } from './cluster/options.ts'
 import { progressLine, summarize, summaryText } from './cluster/report.ts'
+import { startWebServer, type WebNode, type WebStatus } from './web/server.ts'
 
 const root = resolve(import.meta.dirname, '..')
 const CONVERGE_TIMEOUT_MS = 30_000
@@ -48,6 +49,58 @@ let appliedByReplaced = 0
 const ended = { bytesOut: 0, applied: 0 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+// ---- the live page (--web): what /status shows ----
+const web = { t0: performance.now(), phase: 'starting', writes: 0, events: [] as [number, string][], nodes: new Map<string, WebNode>() }
+
+function note(text: string): void {
+  web.events.push([(performance.now() - web.t0) / 1000, text])
+  if (web.events.length > 40) web.events.shift()
+}
+
+function webStatus(): WebStatus {
+  const list = nodes.map((n, i) => {
+    const known = web.nodes.get(n.id)
+    const up = i !== down && n.alive && known !== undefined
+    const shown = known ?? { id: n.id, keys: 0, records: 0, hash: '', bytesOut: 0, peers: [], board: [] }
+    return { ...shown, peers: up ? shown.peers : [], ws: n.ws, up }
+  })
+  const live = list.filter((n) => n.up)
+  const converged = live.length === nodes.length && live.every((n) => n.hash === live[0].hash)
+  return { phase: web.phase, writes: web.writes, converged, nodes: list, events: web.events }
+}
+
+/** Poll every live node for the page: stats, peers (links) and its board keys. */
+function pollForPage(): void {
+  nodes.forEach((n, i) => {
+    if (i === down || !n.alive) return
+    Promise.all([n.stats(), n.command('peers'), n.command('keys')]).then(
+      ([st, peers, keys]) => {
+        // One row per peer id (two links between a pair are added up), with its bytes per second since the last poll.
+        const now = performance.now()
+        const before = web.nodes.get(n.id)
+        const byId = new Map<string, { id: string; bytesIn: number; bytesOut: number; rate: number }>()
+        for (const p of peers.peers as { id: string; bytesIn: number; bytesOut: number }[]) {
+          const row = byId.get(p.id) ?? { id: p.id, bytesIn: 0, bytesOut: 0, rate: 0 }
+          row.bytesIn += p.bytesIn
+          row.bytesOut += p.bytesOut
+          byId.set(p.id, row)
+        }
+        for (const row of byId.values()) {
+          const old = before?.peers.find((p) => p.id === row.id)
+          const dt = (now - (before?.at ?? now)) / 1000
+          row.rate = old !== undefined && dt > 0 ? Math.max(0, Math.round((row.bytesIn + row.bytesOut - old.bytesIn - old.bytesOut) / dt)) : 0
+        }
+        const ps = [...byId.values()]
+        const board = (keys.keys as string[]).filter((k) => k.startsWith('board/'))
+        web.nodes.set(n.id, { id: n.id, ws: n.ws, up: true, keys: st.keys, records: st.records, hash: st.hash, bytesOut: st.bytesOut, peers: ps, board, at: now })
+      },
+      () => {
+        /* killed meanwhile */
+      },
+    )
+  })
+}
 
 /** A node died on its own: show what it said and stop the demo. */
 function onDeath(dead: NodeProcess): void {
@@ -106,13 +159,23 @@ function sameState(stats: NodeStats[]): boolean {
 }
 
 async function run(opts: ClusterOptions): Promise<boolean> {
-  const log = (line: string) => (opts.json ? process.stderr : process.stdout).write(line + '\n')
+  const log = (line: string) => {
+    ;(opts.json ? process.stderr : process.stdout).write(line + '\n')
+    if (line.trim() !== '') note(line.trim().replace(/^\d+\.\ds /, ''))
+  }
+  let page: Awaited<ReturnType<typeof startWebServer>> | null = null
+  if (opts.web !== null) {
+    page = await startWebServer(opts.web, webStatus)
+    ;(opts.json ? process.stderr : process.stdout).write(`live page: ${page.url}\n`)
+    setInterval(pollForPage, 500).unref()
+  }
   const tty = (opts.json ? process.stderr : process.stdout).isTTY === true
   const ids = Array.from({ length: opts.nodes }, (_, i) => `node-${i}`)
   const secret = opts.secret === undefined ? [] : ['--secret', opts.secret]
   const dataDir = fs.mkdtempSync(join(os.tmpdir(), 'simple-scuttle-cluster-'))
   dataRoot = dataDir
-  const args = (id: string) => ['--interval', '200', '--data', join(dataDir, id), ...secret]
+  const wsPort = opts.web === null ? [] : ['--ws-port', '0']
+  const args = (id: string) => ['--interval', '200', '--data', join(dataDir, id), ...secret, ...wsPort]
   nodes.push(...(await Promise.all(ids.map((id) => NodeProcess.start(root, id, args(id), onDeath)))))
   const modes = [...new Set(nodes.map((n) => n.tls))]
   const links = modes.map((m) => (m === 'secret' ? 'TLS-PSK (cluster secret)' : m === 'certificate' ? 'mutual TLS' : 'plain TCP')).join(' and ')
@@ -128,6 +191,12 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   const meshed = await until(async () => (await pollAll()).every((s, i) => s.peers >= degree[i]), 20_000, 100)
   if (!meshed) throw new Error('the nodes did not all connect within 20 s')
   log(`connected: ${edges.length} links${opts.nodes <= 8 ? ' (every pair)' : ' (a ring plus random links)'}`)
+  if (page !== null) {
+    web.phase = 'waiting for a page'
+    await Promise.race([page.firstPage, sleep(20_000)])
+    await sleep(1000) // the page's tab links up first
+  }
+  web.phase = 'writing'
 
   // Writes: a steady rate, at random nodes, on random keys of the key space.
   const written = new Set<number>()
@@ -191,7 +260,8 @@ async function run(opts: ClusterOptions): Promise<boolean> {
     } else if (down !== null && !restarting && !killing && writes >= restartAt) {
       restarting = true
       const old = nodes[victim]
-      NodeProcess.start(root, old.id, [...args(old.id), '--port', String(old.port)], onDeath).then((fresh) => {
+      const again = old.ws === null ? [] : ['--ws-port', new URL(old.ws).port]
+      NodeProcess.start(root, old.id, [...args(old.id).filter((a, i, all) => a !== '--ws-port' && all[i - 1] !== '--ws-port'), '--port', String(old.port), ...again], onDeath).then((fresh) => {
         appliedByReplaced += old.setsApplied
         nodes[victim] = fresh
         for (const [i, j] of edges) {
@@ -214,6 +284,7 @@ async function run(opts: ClusterOptions): Promise<boolean> {
         let at = Math.floor(random() * nodes.length)
         if (at === down) at = (at + 1) % nodes.length
         written.add(key)
+        web.writes = writes + 1
         nodes[at].send(`set k${key} ${JSON.stringify({ n: writes, by: nodes[at].id })}`)
         lastWrite = now
       }
@@ -226,6 +297,7 @@ async function run(opts: ClusterOptions): Promise<boolean> {
     const poller = setInterval(() => report('writing'), POLL_MS)
   })
   const writeMs = lastWrite - start
+  web.phase = 'settling'
 
   // Settle: poll until every node holds the same state.
   let last: NodeStats[] = []
@@ -240,6 +312,8 @@ async function run(opts: ClusterOptions): Promise<boolean> {
     CONVERGE_TIMEOUT_MS,
     SETTLE_POLL_MS,
   )
+  web.phase = converged ? 'settled' : 'timed out'
+  note(converged ? `converged: every node holds the same ${last[0]?.keys} keys` : 'not converged within 30 s')
   const final = progressLine(performance.now() - start, converged ? 'settled' : 'timed out', writes, opts.keys, last, written.size, ended.bytesOut)
   ;(opts.json ? process.stderr : process.stdout).write(tty ? `\r${final}\x1b[K\n` : final + '\n')
 
@@ -276,8 +350,19 @@ process.on('exit', () => {
   if (dataRoot !== null) fs.rmSync(dataRoot, { recursive: true, force: true })
 })
 
+/** After the run, the page stays up: the nodes take turns writing to the board until Ctrl-C. */
+function holdForPage(): void {
+  process.stdout.write(`\nthe live page stays up; nodes write to its board every 2 s; Ctrl-C to stop\n`)
+  let turn = 0
+  setInterval(() => {
+    const n = nodes[turn++ % nodes.length]
+    n.send(`set board/${n.id} ${JSON.stringify(`hello from ${n.id} at ${new Date().toLocaleTimeString()}`)}`)
+  }, 2000)
+}
+
 run(parsed.options).then(
   async (converged) => {
+    if (parsed.options.web !== null) return holdForPage()
     const clean = await quitAll()
     if (!clean) process.stderr.write('some nodes did not exit cleanly\n')
     process.exit(converged ? 0 : 1)

@@ -34,3 +34,15 @@ export { VIEW_DEFAULTS } from './membership/view.ts'
 export { backoffDelay, realTimers, type Timers, type BackoffOptions } from './transport/timers.ts'
 export { createDecoder, createEncoder, NdjsonDecoder, NdjsonEncoder, type DecoderOptions, type EncoderOptions } from './codec/ndjson.ts'
 export { makeHello, PROTOCOL_VERSION, type Hello } from './protocol/hello.ts'
+export { listenWebSocket, type WebSocketListenOptions, type WebSocketListener } from './transport/websocket.ts'
+export {
+  connectWebSocket,
+  openWebSocket,
+  WebSocketDialer,
+  SUBPROTOCOL,
+  TOKEN_PROTOCOL_PREFIX,
+  type WebSocketDialOptions,
+  type WebSocketConstructor,
+  type StandardWebSocket,
+} from './transport/websocket-client.ts'
+export { WebSocketStream, type FramePort, type WebSocketStreamOptions } from './transport/websocket-stream.ts'

@@ -31,6 +31,8 @@ export class NodeProcess {
   port = 0
   /** The node's link security, from its `listening` line: 'plain', 'secret' (TLS-PSK) or 'certificate' (mutual TLS). */
   tls = 'plain'
+  /** The node's WebSocket url (with `--ws-port`), from its `listening` line. */
+  ws: string | null = null
   /** Records the node loaded from its log at start (`--data`). */
   loaded = 0
   /** `set` results: applied at this node, and refused. */
@@ -147,6 +149,7 @@ export class NodeProcess {
     if (msg.event === 'listening') {
       this.port = msg.port as number
       this.tls = typeof msg.tls === 'string' ? msg.tls : 'plain'
+      this.ws = typeof msg.ws === 'string' ? msg.ws : null
     }
     if (msg.event === 'loaded') this.loaded = msg.records as number
     if (msg.cmd === 'set') {

@@ -16,6 +16,8 @@ export interface ClusterOptions {
   secret: string | undefined
   /** Print the summary as one JSON line on stdout (progress goes to stderr). */
   json: boolean
+  /** Serve the live page (examples/web/) on this port (0: a free one); null: no page. */
+  web: number | null
   help: boolean
 }
 
@@ -36,6 +38,12 @@ Options:
   --secret <text>    run every node with --secret <text>: links encrypted and
                      authenticated with a cluster secret (TLS-PSK)
   --json             print the summary as one JSON line
+  --web              also serve a live page of the cluster (a picture of the
+                     nodes and links, and a shared board where browser tabs
+                     and nodes write); the run starts once a page is open
+                     (or after 20 s), and the page stays up after it until
+                     Ctrl-C. Defaults become --duration 20 --rate 50
+  --web-port <n>     port of the page (default: a free one; implies --web)
   -h, --help         print this help
 
 Exit status: 0 when every node ends with identical state, 1 otherwise, 2 on bad flags.`
@@ -69,19 +77,23 @@ export function parseClusterArgs(argv: string[]): { ok: true; options: ClusterOp
         'no-restart': { type: 'boolean' },
         secret: { type: 'string' },
         json: { type: 'boolean' },
+        web: { type: 'boolean' },
+        'web-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     })
+    const web = values.web === true || values['web-port'] !== undefined ? bounded('web-port', values['web-port'], 0, 0, 65535, true) : null
     return {
       ok: true,
       options: {
         nodes: bounded('nodes', values.nodes, 3, 1, 50, true),
-        duration: bounded('duration', values.duration, 5, 0.1, 3600, false),
-        rate: bounded('rate', values.rate, 200, 1, 100_000, true),
+        duration: bounded('duration', values.duration, web === null ? 5 : 20, 0.1, 3600, false),
+        rate: bounded('rate', values.rate, web === null ? 200 : 50, 1, 100_000, true),
         keys: bounded('keys', values.keys, 500, 1, 10_000_000, true),
         restart: values['no-restart'] !== true,
         secret: secretFlag(values.secret),
         json: values.json === true,
+        web,
         help: values.help === true,
       },
     }

@@ -54,6 +54,10 @@ export interface CliOptions {
   grace: number
   /** TLS for every link (listening, --peer and `connect`); undefined means plain TCP. */
   tls: TlsFlags | undefined
+  /** Port to accept WebSocket peers on (browsers); absent: none. */
+  wsPort?: number
+  /** Token WebSocket peers must offer; absent: none. */
+  wsToken?: string
   /** Machine output: one JSON object per line on stdout. */
   json: boolean
   /** Print the usage and exit. */
@@ -111,6 +115,10 @@ Options:
                        secret (TLS-PSK); every node needs the same one
   --secret-file <file> the cluster secret, read from a file (not shown by ps);
                        --secret* and --tls-* exclude each other
+  --ws-port <n>        also accept WebSocket peers (browsers) on this port; 0
+                       picks a free one; wss:// with --tls-cert and --tls-key
+  --ws-token <text>    WebSocket peers must offer this token (required with
+                       --secret*, as browsers cannot use the cluster secret)
   --json               machine output: one JSON object per line on stdout
   -h, --help           print this help
 
@@ -140,6 +148,8 @@ const SPEC = {
   'tls-ca': { type: 'string' },
   secret: { type: 'string' },
   'secret-file': { type: 'string' },
+  'ws-port': { type: 'string' },
+  'ws-token': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const
@@ -157,7 +167,7 @@ export function intFlag(name: string, raw: string, min: number, max: number): nu
 }
 
 /** Flags whose value is a number: `--port -1` is a value there, not a flag. */
-const NUMERIC_FLAGS = new Set(['port', 'interval', 'fanout', 'mtu', 'grace', 'view', 'phi'])
+const NUMERIC_FLAGS = new Set(['port', 'interval', 'fanout', 'mtu', 'grace', 'ws-port', 'view', 'phi'])
 
 /**
  * `--port -1` as `--port=-1`, so that a negative number reaches `intFlag`
@@ -300,6 +310,12 @@ export function parseCliArgs(argv: string[]): ParseResult {
       throw new FlagError('--durability needs --data <dir>: without it the node keeps its state in memory only')
     }
     if (options.repair && options.data === undefined) throw new FlagError('--repair needs --data: it repairs the log in that folder')
+    if (values['ws-port'] !== undefined) options.wsPort = intFlag('ws-port', values['ws-port'], 0, 65535)
+    if (values['ws-token'] !== undefined) options.wsToken = nonEmpty('ws-token', values['ws-token'])
+    if (options.wsToken !== undefined && options.wsPort === undefined) throw new FlagError('--ws-token needs --ws-port <n>: it guards the WebSocket listener')
+    if (options.wsPort !== undefined && options.wsToken === undefined && (options.tls?.kind === 'secret' || options.tls?.kind === 'secret-file')) {
+      throw new FlagError('--ws-port with a cluster secret needs --ws-token: browsers cannot use the secret (TLS-PSK), so the WebSocket listener would be open to anyone')
+    }
     if (values.members === true || seeds.length > 0) {
       options.membership = {
         seeds,

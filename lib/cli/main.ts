@@ -27,6 +27,7 @@ import type { LogStore } from '../store/log-store.ts'
 import { Network, type PeerInfo } from '../transport/network.ts'
 import { RateLog, withRepeats } from '../transport/rate-log.ts'
 import { ListenError, listen } from '../transport/tcp.ts'
+import { listenWebSocket, type WebSocketListener } from '../transport/websocket.ts'
 import type { TlsOptions } from '../transport/tls.ts'
 import { USAGE, parseCliArgs, type CliOptions } from './args.ts'
 import { commandContext, dialOnce, formatResult, runCommand, type CommandContext } from './commands.ts'
@@ -226,13 +227,27 @@ async function main(argv: string[]): Promise<void> {
     store?.close()
     return exitAfterFlush(err instanceof ListenError ? EXIT_LISTEN : EXIT_USAGE)
   }
+  let wsListener: WebSocketListener | undefined
+  if (opts.wsPort !== undefined) {
+    try {
+      const wsTls = tls !== undefined && 'cert' in tls ? { cert: tls.cert, key: tls.key } : undefined
+      wsListener = await listenWebSocket(network, { port: opts.wsPort, host: opts.host, token: opts.wsToken, tls: wsTls })
+    } catch (err) {
+      if (!(err instanceof ListenError)) throw err
+      writeErr(`simple-scuttle: ${err.message}`)
+      await closeNetwork(network)
+      store?.close()
+      return exitAfterFlush(EXIT_LISTEN)
+    }
+  }
   reportEvents(network, output)
   if (store !== null) reportStore(store, output)
   const { host, port } = listener
   // The link mode is shown only when TLS is on, so plain output is unchanged.
   const mode = tls === undefined ? undefined : 'secret' in tls ? 'secret' : 'certificate'
   const modeText = mode === undefined ? '' : mode === 'secret' ? ' (TLS-PSK)' : ' (mutual TLS)'
-  writeOut(opts.json ? JSON.stringify({ event: 'listening', host, port, id: opts.id, tls: mode }) : `listening on ${host}:${port}${modeText}`)
+  writeOut(opts.json ? JSON.stringify({ event: 'listening', host, port, id: opts.id, tls: mode, ws: wsListener?.url }) : `listening on ${host}:${port}${modeText}`)
+  if (wsListener !== undefined && !opts.json) writeOut(`WebSocket peers on ${wsListener.url}${opts.wsToken === undefined ? '' : ' (token required)'}`)
   if (opts.membership !== undefined) {
     const advertise = joinCluster(network, opts.membership, { host, port }, tls, (name, fields, text) => output.event(name, fields, text))
     const seeds = opts.membership.seeds.length

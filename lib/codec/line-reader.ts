@@ -11,6 +11,8 @@
  * input is cut into chunks never changes what is decoded.
  */
 
+import { Buffer } from 'buffer'
+
 export interface DecoderStats {
   /** Non-blank lines seen; always `objects + invalid`. */
   lines: number

@@ -1,3 +1,4 @@
+import { Buffer } from 'buffer'
 import { Transform } from 'readable-stream'
 import { DEFAULT_MAX_LINE_LENGTH, LineReader, notObject, type DecoderStats } from './line-reader.ts'
 

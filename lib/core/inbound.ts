@@ -8,8 +8,8 @@ const NOT_ACCEPTED = 'not accepted'
 
 /** What became of one update from the peer. */
 export type Outcome =
-  /** Applied, or lost under `resolve`: either way taken into account. */
-  | { readonly taken: Source }
+  /** Applied (`applied`), or lost under `resolve`: either way taken into account. */
+  | { readonly taken: Source; readonly applied: boolean }
   /** Dropped on purpose: the peer is behind our gc floors and the record is old. */
   | { readonly dropped: true }
   /** Refused, and why. */
@@ -25,8 +25,9 @@ export type Outcome =
  * - Links inside a response are `earned` and take effect only when the peer
  *   ends the response (or a part of it) with a marker (`commit`): an update
  *   pushed into a response that never ends moves nothing.
- * - Outside a response an explicit link counts only from the source itself
- *   (the peer whose id is the record's `source_id`), pushing its own writes.
+ * - Outside a response an explicit link (a push or a relay, linked to what
+ *   the sender knows we hold) moves the clock at once; an update without
+ *   one moves nothing.
  * - A record not taken breaks its chain: later links of its source on this
  *   link do not pass it, no clock entry of the peer is adopted at or above
  *   it (`cap`), and a refetch is due. A record this node's own `accept`
@@ -59,7 +60,11 @@ export class Inbound {
       return { dropped: true }
     }
     const replica = this.replica
-    const refused = replica.admit(rec, this.peer)
+    // A copy of the record held is admitted as it was (no signature check
+    // again: a resent answer costs no crypto); it changes nothing.
+    const held = replica.record(rec.key)
+    const same = held !== undefined && held.version === rec.version && held.source_id === rec.source_id && held.gen === rec.gen && held.sig === rec.sig
+    const refused = same ? null : replica.admit(rec, this.peer)
     const src = refused === null ? replica.admitSource(rec) : undefined
     if (refused !== null || src === undefined) {
       if (refused !== NOT_ACCEPTED) this.breakChain(sourceKey(rec.source_id, rec.gen), rec.version)
@@ -74,12 +79,10 @@ export class Inbound {
         link = this.heads.get(src.key) ?? 0
         if (rec.version > link) this.heads.set(src.key, rec.version)
       }
-    } else if (link !== undefined) {
-      if (rec.source_id === this.peer.id) own = true
-      else link = undefined
-    }
+    } else own = link !== undefined
+    let applied: boolean
     try {
-      replica.applyRemote(rec, src, this.from)
+      applied = replica.applyRemote(rec, src, this.from)
     } catch (err) {
       if (!(err instanceof RefusedError)) throw err
       this.breakChain(src.key, rec.version)
@@ -93,7 +96,9 @@ export class Inbound {
         if (reach >= link && rec.version > reach) this.earned.set(src, rec.version)
       }
     }
-    return { taken: src }
+    // Passed on at once to the other peers that lack it (prompt relay).
+    if (applied) replica.relayFrom(rec, src, this.from)
+    return { taken: src, applied }
   }
 
   /** The peer ended (part of) a response: the clock moves its links earned take effect. Returns how many. */

@@ -1,3 +1,4 @@
+import type { Source } from './clock.ts'
 import type { AcceptFn, ClockFn, PeerLabel, Rec, ResolveFn, SignFn, SortFn, VerifyFn } from './types.ts'
 
 /**
@@ -89,6 +90,8 @@ export interface LocalListener {
   pushLocal(rec: Rec, prev: number): boolean
   /** A record this replica's clock already covered arrived and won: pass it on (`from` sent it). */
   pushRepair(rec: Rec, from: LocalListener | null): void
+  /** A remote record was applied here (`from` sent it): pass it on at once if this peer lacks it. */
+  relay(rec: Rec, src: Source): void
 }
 
 export interface ReplicaStats {

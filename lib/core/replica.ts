@@ -294,6 +294,11 @@ export class Replica implements ResolveHost {
     return this.clock.intern(rec.source_id, rec.gen)
   }
 
+  /** A remote record `from` sent was applied: offer it to every other peer (sessions decide). */
+  relayFrom(rec: Rec, src: Source, from: LocalListener | null): void {
+    for (const l of this.listeners) if (l !== from) l.relay(rec, src)
+  }
+
   subscribe(l: LocalListener): void {
     this.listeners.add(l)
   }

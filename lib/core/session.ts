@@ -1,73 +1,19 @@
 import type { Source } from './clock.ts'
 import { Inbound } from './inbound.ts'
 import { PeerView } from './peer-view.ts'
+import { Relays } from './relay.ts'
 import { shuffle } from './random.ts'
 import type { LocalListener, Replica } from './replica.ts'
 import { Responder } from './responder.ts'
 import { Resync } from './resync.ts'
-import type { DeltaOrder, PeerLabel, RandomFn, Rec } from './types.ts'
+import type { SessionOptions, SessionPort, SessionStats } from './session-types.ts'
+import type { Rec } from './types.ts'
 import { Verification } from './verification.ts'
 import { DigestAssembler, type Digest } from '../protocol/digest.ts'
 import { encodeDigest, encodeDone, encodePush, type DigestMsg, type Message, type WireMessage } from '../protocol/messages.ts'
-import { decode, readUpdate, type Limits, type UpdateSlot } from '../protocol/validate.ts'
+import { decode, readUpdate, type UpdateSlot } from '../protocol/validate.ts'
 
-/** What a session needs from the stream (or simulator) that carries it. */
-export interface SessionPort {
-  /** Queue a message for the peer. */
-  send(msg: WireMessage): void
-  /**
-   * Queue a record with its chain link (the same as `send(encodePush(rec,
-   * prev))`); a port that serializes may do it without the extra object.
-   */
-  sendLinked?(rec: Rec, prev: number): void
-  /** Whether a push can be queued now without exceeding the outgoing buffer. */
-  room(): boolean
-  /** A peer object was refused; `reason` says why. */
-  invalid(reason: string, obj: unknown): void
-  /** Some updates could not go out now: start another exchange when there is room. */
-  wantExchange(): void
-}
-
-export interface SessionOptions {
-  /** Most updates one exchange sends. */
-  readonly mtu: number
-  readonly order: DeltaOrder
-  readonly random: RandomFn
-  readonly limits: Limits
-  /** Most entries accepted in one incoming digest. */
-  readonly maxDigestEntries: number
-  /**
-   * A session that starts within this many ms (replica time) of a node
-   * showing up with a new generation does one full resync. Default 1 h.
-   */
-  readonly repairWindow?: number
-  /** Who is at the other end, for the replica's `accept` hook and the source's own pushes. */
-  readonly peer?: PeerLabel
-  /**
-   * How often (ms, replica time) a digest we start carries per-source
-   * fingerprints, so that records a peer's lies or a writer's different
-   * stories kept from us are found and exchanged. Default 60,000.
-   */
-  readonly verifyInterval?: number
-  /**
-   * The link may lose, duplicate or reorder messages: every update carries
-   * its chain link (`prev`) and every end of digest an `ack`. On a reliable,
-   * ordered link (the default) responses keep the seed's exact shapes and
-   * their order is the chain.
-   */
-  readonly lossy?: boolean
-}
-
-export interface SessionStats {
-  digestsSent: number
-  digestsReceived: number
-  updatesSent: number
-  updatesReceived: number
-  pushesSent: number
-  invalid: number
-  /** Old updates dropped because the peer is behind a tombstone we collected. */
-  staleDropped: number
-}
+export type { SessionOptions, SessionPort, SessionStats } from './session-types.ts'
 
 /** Records of a streamed response between two of its part markers, at least. */
 const PART = 1000
@@ -109,6 +55,7 @@ export class Session implements LocalListener {
     pushesSent: 0,
     invalid: 0,
     staleDropped: 0,
+    relayed: 0,
   }
   private readonly view: PeerView
   private readonly inbound: Inbound
@@ -130,6 +77,7 @@ export class Session implements LocalListener {
   /** Answers owed to the peer, written when our output has room: the latest leg 1 to answer, and our leg 3. */
   private owedAnswer: (() => void) | null = null
   private owedFinish: (() => void) | null = null
+  private readonly relays: Relays
   private closed = false
 
   constructor(
@@ -147,6 +95,10 @@ export class Session implements LocalListener {
     this.resync = new Resync(replica, opts.repairWindow ?? 3_600_000)
     this.verification = new Verification(opts.verifyInterval ?? 60_000)
     this.digests = new DigestAssembler(opts.maxDigestEntries)
+    this.relays = new Relays(replica, {
+      send: (msg) => this.send(msg),
+      sendLinked: (rec, prev) => this.sendLinked(rec, prev),
+    })
     replica.subscribe(this)
   }
 
@@ -204,6 +156,9 @@ export class Session implements LocalListener {
         else this.onDigest(d)
         return
       }
+      case 'relay':
+        this.relays.control(msg.source_id, msg.gen, msg.on)
+        return
     }
   }
 
@@ -222,6 +177,13 @@ export class Session implements LocalListener {
     this.view.noteSent(self, rec.version)
     this.stats.pushesSent++
     return true
+  }
+
+  /** A record another peer sent was applied here: pass it on at once if this peer lacks it (relay.ts). */
+  relay(rec: Rec, src: Source): void {
+    if (this.closed || this.opts.relay === false || this.stats.digestsReceived === 0) return
+    if (this.relays.offer(rec, src, this.view, () => this.port.room())) this.stats.relayed++
+    else if (!this.port.room()) this.port.wantExchange()
   }
 
   /** A record that repaired a gap here: offer it to this peer too (it moves no clock). */
@@ -308,9 +270,16 @@ export class Session implements LocalListener {
 
   private onUpdate(rec: Rec, prev: number | undefined, rprev: number | undefined): void {
     this.stats.updatesReceived++
-    const outcome = this.inbound.take(rec, prev, this.open > 0, this.view.peerLimit)
+    const inResponse = this.open > 0
+    const outcome = this.inbound.take(rec, prev, inResponse, this.view.peerLimit)
     if ('taken' in outcome) {
-      if (rprev !== undefined) this.resync.onRecord(outcome.taken, rprev, rec.version)
+      const src = outcome.taken
+      if (rprev !== undefined) this.resync.onRecord(src, rprev, rec.version)
+      if (!outcome.applied && prev !== undefined && rec.source_id !== this.opts.peer?.id) this.relays.duplicate(src)
+      // A push or relay linked below its own version minus one comes from a
+      // clock that covers it: the peer holds its source up to it, so nothing
+      // up to it goes back (crossing relays stop sooner).
+      if (!inResponse && prev !== undefined && prev !== rec.version - 1) this.view.claim(src, rec.version)
       return
     }
     if ('dropped' in outcome) {

@@ -69,6 +69,12 @@ export class SourceLog {
     return false
   }
 
+  /** Version of the last live record below version `v`, or 0 when there is none. */
+  versionBefore(v: number): number {
+    for (let i = this.lowerBound(v) - 1; i >= 0; i--) if (this.recs[i] !== null) return this.vers[i]
+    return 0
+  }
+
   /** Slot of the first record with version strictly above `v`. */
   firstAfter(v: number): number {
     return this.upperBound(v)

@@ -84,7 +84,20 @@ export interface UpdateMsg {
   readonly rprev?: number
 }
 
-export type Message = DigestMsg | DoneMsg | UpdateMsg
+/**
+ * Relay control (`{digest: true, relay: false|true, source_id}`): `false`
+ * asks the peer to stop relaying this source's records to us (they keep
+ * arriving as duplicates: another path delivers them first); `true` asks it
+ * to start again. Exchanges are not affected.
+ */
+export interface RelayMsg {
+  readonly type: 'relay'
+  readonly source_id: string
+  readonly gen?: string
+  readonly on: boolean
+}
+
+export type Message = DigestMsg | DoneMsg | UpdateMsg | RelayMsg
 
 /** Wire object of a digest entry. */
 export interface WireDigest {
@@ -95,6 +108,14 @@ export interface WireDigest {
   gc?: number
   upto?: number
   fp?: string
+}
+
+/** Wire object of a relay control. */
+export interface WireRelay {
+  digest: true
+  relay: boolean
+  source_id: string
+  gen?: string
 }
 
 /** Wire object of the end of a digest. */
@@ -112,7 +133,7 @@ export interface WireDone {
 /** Wire object of an update with its chain link. */
 export type WirePush = Rec & { prev: number }
 
-export type WireMessage = WireDigest | WireDone | Rec | WirePush
+export type WireMessage = WireDigest | WireDone | WireRelay | Rec | WirePush
 
 export function encodeDigest(source_id: string, version: number, gen: string | undefined, gc = 0, upto?: number, fp?: string): WireDigest {
   const d: WireDigest = gen === undefined ? { digest: true, source_id, version } : { digest: true, source_id, version, gen }
@@ -131,6 +152,10 @@ export function encodeDone(reply: boolean, more: boolean, final: boolean, ack: n
   if (resync) m.resync = true
   if (stream) m.stream = true
   return m
+}
+
+export function encodeRelay(source_id: string, gen: string | undefined, on: boolean): WireRelay {
+  return gen === undefined ? { digest: true, relay: on, source_id } : { digest: true, relay: on, source_id, gen }
 }
 
 /** A record with its chain link (and, in a resync response, its resync link), as sent. */

@@ -109,6 +109,7 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
 
 function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]): string | null {
   if (o.reset !== undefined) return 'resets are not accepted: only a writer\'s own records can remove its records'
+  if (o.relay !== undefined) return decodeRelay(o, limits, out)
   const done = o.done
   if (done !== undefined && typeof done !== 'boolean') return 'done must be a boolean'
   const hasEntry = o.source_id !== undefined
@@ -164,6 +165,18 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
     if (o.ack !== undefined) d.ack = o.ack as number
     out.push(d)
   }
+  return null
+}
+
+function decodeRelay(o: Record<string, unknown>, limits: Limits, out: Message[]): string | null {
+  if (typeof o.relay !== 'boolean') return 'relay must be a boolean'
+  const p = idProblem('source_id', o.source_id, limits.maxIdLength)
+  if (p !== null) return p
+  if (o.gen !== undefined) {
+    const g = idProblem('gen', o.gen, limits.maxIdLength)
+    if (g !== null) return g
+  }
+  out.push(o.gen === undefined ? { type: 'relay', source_id: o.source_id as string, on: o.relay } : { type: 'relay', source_id: o.source_id as string, gen: o.gen as string, on: o.relay })
   return null
 }
 

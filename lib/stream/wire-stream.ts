@@ -1,3 +1,4 @@
+import { Buffer } from 'buffer'
 import { DEFAULT_MAX_LINE_LENGTH, LineReader } from '../codec/line-reader.ts'
 import type { Replica } from '../core/replica.ts'
 import type { SessionOptions, SessionStats } from '../core/session.ts'

@@ -1,3 +1,4 @@
+import { Buffer } from 'buffer'
 import type { Duplex } from 'node:stream'
 import { DEFAULT_MAX_LINE_LENGTH, parseLine } from '../codec/line-reader.ts'
 import { helloProblem, makeHello } from '../protocol/hello.ts'
@@ -86,6 +87,7 @@ export class Connection implements PeerInfo {
   private seenIn = -1
   private seenInAt = 0
   private stalledSince = -1
+  private stalledAt = -1
   /** Invalid objects in the current one-minute window. */
   private invalidWindow = 0
   private invalidWindowAt = 0
@@ -217,14 +219,20 @@ export class Connection implements PeerInfo {
       this.close(`idle: nothing received for ${Math.round((now - this.seenInAt) / 1000)} s`)
       return false
     }
-    if (stream.waiting >= stream.readableHighWaterMark) {
+    // Stalled: its output stays full and it takes nothing of it (a slow but
+    // reading peer, such as one catching up on a big state, is not cut off).
+    const taken = stream.stats.bytesOut - stream.waiting
+    if (stream.waiting >= stream.readableHighWaterMark && taken === this.stalledAt) {
       if (this.stalledSince < 0) this.stalledSince = now
       else if (now - this.stalledSince >= net.stallTimeout) {
         net.count('stalled')
         this.close(`the peer does not read: ${stream.waiting} bytes waiting for ${Math.round((now - this.stalledSince) / 1000)} s`)
         return false
       }
-    } else this.stalledSince = -1
+    } else {
+      this.stalledSince = -1
+      this.stalledAt = taken
+    }
     return now - this.seenInAt >= net.idleTimeout / 3
   }
 

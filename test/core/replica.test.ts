@@ -82,3 +82,26 @@ test('get reports absent keys and tombstones the seed\'s way', (t) => {
   t.deepEqual([...r.keys()], [], 'keys() skips tombstones')
   t.end()
 })
+
+test('collect(now, grace) forgets another source\'s tombstone only once grace ms have passed since it was applied', (t) => {
+  let time = 10_000
+  const r = new Replica({ id: 'a', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => time })
+  const b = r.clock.intern('b', undefined)
+  r.applyRemote({ key: 'k', value: 1, source_id: 'b', version: 5 }, b)
+  r.applyRemote({ key: 'k', value: null, source_id: 'b', version: 6, deleted: true }, b)
+  r.writeLocal('mine', 1)
+  r.writeLocal('mine', null, true)
+  t.equal(r.tombstones, 2, 'two tombstones held: b\'s and our own')
+  time = 12_000 // the tombstone was applied 2 s ago
+  t.equal(r.collect(time, 5_000), 0, 'collect at 2 s of a 5 s grace: nothing forgotten')
+  t.equal(r.collect(14_999, 5_000), 0, '1 ms before the grace period ends: nothing forgotten')
+  t.equal(r.record('k')?.deleted, true, 'b\'s tombstone is still held')
+  t.equal(b.gc, 0, 'and b\'s gc floor has not moved')
+  t.equal(r.stats.collected, 0, 'nothing counted as collected')
+  t.equal(r.collect(15_000, 5_000), 1, 'at exactly 5 s: b\'s tombstone is forgotten')
+  t.equal(r.record('k'), undefined, 'its key is gone from state')
+  t.equal(b.gc, 6, 'b\'s gc floor rose to the forgotten tombstone\'s version')
+  t.equal(r.record('mine')?.deleted, true, 'our own tombstone is kept, whatever its age')
+  t.equal(r.collect(1e12, 5_000), 0, 'and never collected')
+  t.end()
+})

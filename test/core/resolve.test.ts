@@ -1,5 +1,6 @@
 import test from 'tape'
 import fc from 'fast-check'
+import { Replica } from '../../lib/core/replica.ts'
 import { compareValues, resolution, sort } from '../../lib/core/resolve.ts'
 import type { JsonValue, Rec, ResolveHost } from '../../lib/core/types.ts'
 
@@ -41,6 +42,28 @@ test('lww_vs_clock: refuses what the clock already covers', (t) => {
   t.notOk(f(host(undefined, 10), r(1, 7, 'x')), 'covered by the clock')
   t.ok(f(host(undefined, 10), r(1, 11, 'x')), 'above the clock, key absent')
   t.notOk(f(host(r(1, 20, 'z'), 10), r(1, 11, 'x')), 'above the clock but losing to the held record')
+  t.end()
+})
+
+test('lww_vs_clock: a version equal to its source\'s clock is covered, and refused', (t) => {
+  const f = resolution.lww_vs_clock
+  t.notOk(f(host(undefined, 10), r(1, 10, 'x')), 'version 10 at clock 10, key absent: refused')
+  t.notOk(f(host(r(1, 3, 'a'), 10), r(1, 10, 'x')), 'version 10 at clock 10, beating the held record by version: refused all the same')
+  t.ok(f(host(undefined, 9), r(1, 10, 'x')), 'version 10 at clock 9: taken')
+  t.ok(f(host(undefined), r(1, 1, 'x')), 'no clock for the source: version 1 is taken')
+  t.end()
+})
+
+test('lww_vs_clock in a replica: a remote record at exactly its source\'s clock is covered, not applied', (t) => {
+  const rep = new Replica({ id: 'me', resolve: resolution.lww_vs_clock, sort, maxHistory: 10 })
+  const x = rep.clock.intern('x', undefined)
+  rep.applyRemote({ key: 'other', value: 1, source_id: 'x', version: 7 }, x)
+  rep.advance(x, 7)
+  // The clock says every record of x up to 7 is held or superseded: a record
+  // of x at 7 for a key this node does not hold is a stale copy.
+  t.notOk(rep.applyRemote({ key: 'fresh', value: 'stale copy', source_id: 'x', version: 7 }, x), 'version 7 at clock 7: refused')
+  t.equal(rep.record('fresh'), undefined, 'not in state')
+  t.ok(rep.applyRemote({ key: 'fresh', value: 'new', source_id: 'x', version: 8 }, x), 'version 8 at clock 7: applied')
   t.end()
 })
 

@@ -137,3 +137,51 @@ test('an over-long digest is refused without a response', (t) => {
   t.end()
 })
 
+
+/**
+ * c writes k1 (version 1) and k2 (2); d overwrites k2 (3). The holder then
+ * has c's clock at 2 but only k1 in c's log: no record carries c's clock.
+ */
+function supersededSource() {
+  const c = replica('c')
+  const d = replica('d')
+  c.writeLocal('k1', 'c1')
+  c.writeLocal('k2', 'c2')
+  const cd = link(c, d)
+  cd.exchange()
+  d.writeLocal('k2', 'd wins')
+  cd.run() // d pushes its write to c
+  return { c, d }
+}
+
+test('adopt: from the source itself, its clock above every record it still holds is taken on', (t) => {
+  const { c } = supersededSource()
+  t.equal(c.get('k2').value, 'd wins', 'c\'s own k2 was superseded at c')
+  t.equal(c.clock.get('c'), 2, 'c\'s clock for itself is 2, above its only remaining record (1)')
+  const i = replica('i')
+  link(i, c).exchange()
+  t.deepEqual([i.get('k1').value, i.get('k2').value], ['c1', 'd wins'], 'i received both live records')
+  t.equal(i.clock.get('c'), 2, 'i took on c\'s clock for c (2) from c\'s reply, though no record carries it')
+  t.equal(i.clock.get('d'), 3, 'and d\'s')
+  t.end()
+})
+
+test('adopt: from another peer, a clock above the peer\'s records is taken on up to what records showed this node', (t) => {
+  const { c, d } = supersededSource()
+  const r = replica('r')
+  link(r, c).exchange()
+  link(r, d).exchange()
+  t.equal(r.clock.get('c'), 2, 'r covers c up to 2')
+  // i saw c's k2 at version 2 (unlinked, so its clock did not move).
+  const i = replica('i')
+  i.applyRemote({ key: 'k2', value: 'c2', source_id: 'c', version: 2 }, i.clock.intern('c', undefined))
+  t.equal(i.clock.get('c'), -Infinity, 'i has seen c at 2 without covering it')
+  link(i, r).exchange()
+  t.equal(i.get('k2').value, 'd wins', 'i got d\'s k2 from r')
+  t.equal(i.clock.get('c'), 2, 'and took on r\'s clock for c, 2: a version a record showed it')
+  // A node that never saw c's version 2 takes r's clock only as far as records showed it.
+  const j = replica('j')
+  link(j, r).exchange()
+  t.equal(j.clock.get('c'), 1, 'a fresh node stops at c\'s highest record it received (1)')
+  t.end()
+})

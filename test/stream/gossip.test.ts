@@ -139,11 +139,56 @@ test('set returns false when a peer is not reading, and drain follows once it do
   for (let i = 0; i < 5; i++) results.push(g.set('k' + i, i))
   t.deepEqual(results.slice(0, 2), [true, true], 'room for mtu pushes')
   t.equal(results[4], false, 'then false: wait for drain')
-  let drained = false
-  g.once('drain', () => (drained = true))
-  readAll(s)
-  await until(() => drained, 1000, 'drain')
-  t.ok(drained, 'drain emitted once the reader caught up')
+  let drained = 0
+  g.on('drain', () => drained++)
+  await quiet(20)
+  t.equal(drained, 0, 'no drain while the reader does not read')
+  const got = readAll(s)
+  await until(() => drained > 0, 1000, 'drain')
+  t.equal(drained, 1, 'drain emitted once, after the reader caught up')
+  t.ok(got.length >= 2, `the reader took the ${got.length} objects waiting`)
+  t.equal(g.set('after', 1), true, 'and set has room again')
+  t.end()
+})
+
+test('collect() forgets another source\'s tombstone only after tombstoneGrace, and reports the drop', async (t) => {
+  let now = 1_000
+  const g = node('A', { now: () => now, tombstoneGrace: 5_000 })
+  const drops: [string, string][] = []
+  g.on('drop', (rec: Rec, reason: string) => drops.push([rec.key, reason]))
+  const s = g.createStream()
+  s.write({ key: 'gone', value: 1, source_id: 'B', version: 10 })
+  s.write({ key: 'gone', value: null, source_id: 'B', version: 11, deleted: true })
+  await quiet()
+  g.del('mine')
+  t.equal(g.record('gone')?.deleted, true, 'B\'s tombstone applied at t = 1 s')
+  t.equal(g.collect(), 0, 'collect() at once: nothing forgotten')
+  now = 5_999
+  t.equal(g.collect(), 0, 'collect() 1 ms before the grace period ends: nothing forgotten')
+  t.equal(g.collect(5_999), 0, 'collect(now) likewise')
+  t.equal(g.record('gone')?.deleted, true, 'the tombstone is still held')
+  t.deepEqual(drops, [], 'no drop reported yet')
+  now = 6_000
+  t.equal(g.collect(), 1, 'collect() once tombstoneGrace has passed: forgotten')
+  t.equal(g.record('gone'), undefined, 'the key is gone from state')
+  t.deepEqual(drops, [['gone', 'collected']], 'reported as a drop')
+  t.equal(g.stats.collected, 1, 'counted')
+  t.equal(g.record('mine')?.deleted, true, 'the node keeps its own tombstone')
+  t.end()
+})
+
+test('collect() with the default grace (24 h) keeps a tombstone applied a second ago', async (t) => {
+  let now = 1_000_000
+  const g = node('A', { now: () => now })
+  g.createStream().write({ key: 'gone', value: null, source_id: 'B', version: 11, deleted: true })
+  await quiet()
+  now += 1_000
+  t.equal(g.collect(), 0, 'nothing forgotten after 1 s')
+  now += 24 * 3_600_000 - 1_001
+  t.equal(g.collect(), 0, 'nor 1 ms before 24 h')
+  t.equal(g.record('gone')?.deleted, true, 'the tombstone is held')
+  now += 1
+  t.equal(g.collect(), 1, 'forgotten at 24 h')
   t.end()
 })
 

@@ -5,17 +5,19 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { resolve } from 'node:path'
+import { TIMEOUT_SLACK } from './slack.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 const children = new Set<ChildProcessWithoutNullStreams>()
 
-/** Poll `cond` every 5 ms until it gives a value; rejects after `timeoutMs`. */
+/** Poll `cond` every 5 ms until it gives a value; rejects after `timeoutMs` times `TIMEOUT_SLACK` (see slack.ts). */
 export async function waitFor<T>(cond: () => T | undefined | null | false, timeoutMs: number, what: string): Promise<T> {
   const start = Date.now()
+  const limit = timeoutMs * TIMEOUT_SLACK
   for (;;) {
     const v = cond()
     if (v !== undefined && v !== null && v !== false) return v
-    if (Date.now() - start > timeoutMs) throw new Error(`${what} not seen within ${timeoutMs} ms`)
+    if (Date.now() - start > limit) throw new Error(`${what} not seen within ${limit} ms`)
     await new Promise((r) => setTimeout(r, 5))
   }
 }

@@ -34,6 +34,8 @@ export interface SimOptions {
   graceMs?: number
   /** Sessions speak the lossy-link protocol. */
   lossy?: boolean
+  /** Sessions relay records at once (default false: exchanges only, so redundancy can be asserted 0). */
+  relay?: boolean
   /**
    * Open a pair's sessions and links only when they first exchange (for
    * large clusters, where a full mesh would not fit in memory). Default:
@@ -116,6 +118,7 @@ export class Sim {
       limits: DEFAULT_LIMITS,
       maxDigestEntries: 65536,
       lossy: opts.lossy === true,
+      relay: opts.relay === true,
     }
     const n = opts.nodes
     for (let i = 0; i < n; i++) {

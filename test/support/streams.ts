@@ -1,6 +1,7 @@
 /** Stream helpers for tests: JSON round trips and bounded waits on event-loop turns. */
 import { Transform } from 'readable-stream'
 import { Gossip, base, type GossipConfig } from '../../lib/index.ts'
+import { TIMEOUT_SLACK } from './slack.ts'
 
 /**
  * A config for tests: last write wins, and a wall clock frozen at 0, so
@@ -61,11 +62,15 @@ export function sameState(nodes: Gossip[]): boolean {
   return nodes.every((n) => dump(n) === first)
 }
 
-/** Poll `cond` every few ms until it holds; rejects after `timeoutMs` (for tests over real sockets). */
+/**
+ * Poll `cond` every few ms until it holds; rejects after `timeoutMs` times
+ * `TIMEOUT_SLACK` (for tests over real sockets). Never a measure of speed.
+ */
 export async function waitFor(cond: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<number> {
   const start = Date.now()
+  const limit = timeoutMs * TIMEOUT_SLACK
   while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`${what} not reached within ${timeoutMs} ms`)
+    if (Date.now() - start > limit) throw new Error(`${what} not reached within ${limit} ms`)
     await new Promise((r) => setTimeout(r, 5))
   }
   return Date.now() - start

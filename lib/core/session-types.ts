@@ -1,0 +1,68 @@
+import type { DeltaOrder, PeerLabel, RandomFn, Rec } from './types.ts'
+import type { Limits } from '../protocol/validate.ts'
+import type { WireMessage } from '../protocol/messages.ts'
+
+/** What a session needs from the stream (or simulator) that carries it. */
+export interface SessionPort {
+  /** Queue a message for the peer. */
+  send(msg: WireMessage): void
+  /**
+   * Queue a record with its chain link (the same as `send(encodePush(rec,
+   * prev))`); a port that serializes may do it without the extra object.
+   */
+  sendLinked?(rec: Rec, prev: number): void
+  /** Whether a push can be queued now without exceeding the outgoing buffer. */
+  room(): boolean
+  /** A peer object was refused; `reason` says why. */
+  invalid(reason: string, obj: unknown): void
+  /** Some updates could not go out now: start another exchange when there is room. */
+  wantExchange(): void
+}
+
+export interface SessionOptions {
+  /** Most updates one exchange sends. */
+  readonly mtu: number
+  readonly order: DeltaOrder
+  readonly random: RandomFn
+  readonly limits: Limits
+  /** Most entries accepted in one incoming digest. */
+  readonly maxDigestEntries: number
+  /**
+   * A session that starts within this many ms (replica time) of a node
+   * showing up with a new generation does one full resync. Default 1 h.
+   */
+  readonly repairWindow?: number
+  /** Who is at the other end, for the replica's `accept` hook and the source's own pushes. */
+  readonly peer?: PeerLabel
+  /**
+   * Pass records that arrive from other peers on to this one at once
+   * (prompt relay), instead of only at the next exchange. Default true.
+   */
+  readonly relay?: boolean
+  /**
+   * How often (ms, replica time) a digest we start carries per-source
+   * fingerprints, so that records a peer's lies or a writer's different
+   * stories kept from us are found and exchanged. Default 60,000.
+   */
+  readonly verifyInterval?: number
+  /**
+   * The link may lose, duplicate or reorder messages: every update carries
+   * its chain link (`prev`) and every end of digest an `ack`. On a reliable,
+   * ordered link (the default) responses keep the seed's exact shapes and
+   * their order is the chain.
+   */
+  readonly lossy?: boolean
+}
+
+export interface SessionStats {
+  digestsSent: number
+  digestsReceived: number
+  updatesSent: number
+  updatesReceived: number
+  pushesSent: number
+  invalid: number
+  /** Old updates dropped because the peer is behind a tombstone we collected. */
+  staleDropped: number
+  /** Records relayed to the peer as soon as they arrived from another. */
+  relayed: number
+}

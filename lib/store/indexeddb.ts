@@ -1,0 +1,256 @@
+/**
+ * A node's state in the browser's IndexedDB, in the part the log store
+ * plays on Node: records, clocks and a version floor are loaded into the
+ * `Gossip` on open, and every change is recorded through its journal, so a
+ * reloaded tab resumes where it was and asks its peers only for what is new.
+ *
+ * Database `simple-scuttle:<id>` (or `name`), two object stores:
+ *   records  one record per key (the winning one, tombstones included), keyPath "key"
+ *   meta     "header" {id, gen}; "clock" {sources, version}
+ *
+ * When a change is durable: changes are queued as they are applied and
+ * written every `batchMs` (default 20 ms; at once past 1000 queued) in one
+ * readwrite transaction, together with the clocks as they stand then, so
+ * the records and the clocks on disk always match. A change is durable
+ * once its transaction completes (`await store.flush()`). A tab closed
+ * before that loses at most the last batch, which its peers send again.
+ * A failed transaction (quota, storage cleared) puts the store in a
+ * read-only state: `store.error` says why, and every change after it is
+ * refused (a local `set` throws), never acknowledged without being stored.
+ *
+ * Browser only (no Node modules); any `IDBFactory` can be passed.
+ */
+import type { GossipConfig } from '../config.ts'
+import type { SourceState } from '../core/replica.ts'
+import type { JsonValue, Rec } from '../core/types.ts'
+import { isVersion, makeRec } from '../protocol/validate.ts'
+import { Gossip } from '../stream/gossip.ts'
+
+/*
+ * The part of the IndexedDB API used here, declared locally so that the
+ * library compiles without the DOM library (the browser's own objects fit).
+ */
+export interface IDBRequest<T = any> {
+  readonly result: T
+  readonly error: Error | null
+  onsuccess: ((ev: any) => void) | null
+  onerror: ((ev: any) => void) | null
+}
+export interface IDBOpenDBRequest extends IDBRequest<IDBDatabase> {
+  onupgradeneeded: ((ev: any) => void) | null
+}
+export interface IDBFactory {
+  open(name: string, version?: number): IDBOpenDBRequest
+}
+export interface IDBObjectStore {
+  get(key: string): IDBRequest
+  getAll(): IDBRequest<any[]>
+  put(value: unknown, key?: string): IDBRequest
+  delete(key: string): IDBRequest
+}
+export interface IDBTransaction {
+  readonly error: Error | null
+  objectStore(name: string): IDBObjectStore
+  oncomplete: ((ev: any) => void) | null
+  onerror: ((ev: any) => void) | null
+  onabort: ((ev: any) => void) | null
+}
+export interface IDBDatabase {
+  readonly name: string
+  createObjectStore(name: string, options?: { keyPath?: string }): IDBObjectStore
+  transaction(names: string[], mode: 'readonly' | 'readwrite'): IDBTransaction
+  close(): void
+}
+
+export interface IndexedDbOptions {
+  /** Database name. Default `simple-scuttle:<id>`. */
+  name?: string
+  /** Longest wait before queued changes are written, ms. Default 20. */
+  batchMs?: number
+  /** Default `globalThis.indexedDB`. */
+  indexedDB?: IDBFactory
+}
+
+export interface IndexedDbNode {
+  gossip: Gossip
+  store: IndexedDbStore
+  /** Records loaded (0 for a new database). */
+  loaded: number
+}
+
+interface Header {
+  id: string
+  gen: string
+}
+
+interface ClockSnapshot {
+  sources: SourceState[]
+  version: number
+}
+
+const RECORDS = 'records'
+const META = 'meta'
+const MAX_QUEUED = 1000
+
+function request<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result)
+    req.onerror = () => reject(req.error ?? new Error('IndexedDB request failed'))
+  })
+}
+
+function done(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve()
+    tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'))
+    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'))
+  })
+}
+
+function newGeneration(): string {
+  const b = new Uint8Array(6)
+  crypto.getRandomValues(b)
+  return btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_')
+}
+
+/** A stored record, checked as the log store checks its lines; undefined if unusable. */
+function loadRec(o: Partial<Rec> | undefined): Rec | undefined {
+  if (o === undefined || typeof o.key !== 'string' || typeof o.source_id !== 'string' || !isVersion(o.version) || !('value' in o)) return undefined
+  return makeRec(o.key, o.value as JsonValue, o.source_id, o.version, typeof o.gen === 'string' ? o.gen : undefined, o.deleted === true, typeof o.sig === 'string' ? o.sig : undefined)
+}
+
+export class IndexedDbStore {
+  /** Why the store stopped accepting changes, or null. */
+  error: Error | null = null
+  readonly stats = { batches: 0, written: 0, removed: 0 }
+  /** Key -> the record to put, or null to delete it; the next batch. */
+  private queue = new Map<string, Rec | null>()
+  private timer: ReturnType<typeof setTimeout> | null = null
+  private writing: Promise<void> = Promise.resolve()
+  private gossip: Gossip | null = null
+  private closed = false
+
+  private constructor(
+    private readonly db: IDBDatabase,
+    readonly id: string,
+    readonly generation: string,
+    private readonly batchMs: number,
+  ) {}
+
+  /** Open (or create) the database of node `id`; see `openIndexedDB`. */
+  static async open(id: string, opts: IndexedDbOptions = {}): Promise<{ store: IndexedDbStore; records: Rec[]; clock: ClockSnapshot | undefined }> {
+    const factory = opts.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB
+    if (factory === undefined) throw new Error('IndexedDB is not available here')
+    const req = factory.open(opts.name ?? `simple-scuttle:${id}`, 1)
+    req.onupgradeneeded = () => {
+      req.result.createObjectStore(RECORDS, { keyPath: 'key' })
+      req.result.createObjectStore(META)
+    }
+    const db = await request(req)
+    const tx = db.transaction([RECORDS, META], 'readwrite')
+    const meta = tx.objectStore(META)
+    const [header, clock, stored] = await Promise.all([
+      request(meta.get('header')) as Promise<Header | undefined>,
+      request(meta.get('clock')) as Promise<ClockSnapshot | undefined>,
+      request(tx.objectStore(RECORDS).getAll()) as Promise<Partial<Rec>[]>,
+    ])
+    if (header !== undefined && header.id !== id) {
+      db.close()
+      throw new Error(`IndexedDB database ${db.name} belongs to node ${JSON.stringify(header.id)}, not ${JSON.stringify(id)}`)
+    }
+    const gen = header?.gen ?? newGeneration()
+    // A new database gets a new generation, so a node that lost its data never reuses its earlier life's versions.
+    if (header === undefined) meta.put({ id, gen } satisfies Header, 'header')
+    await done(tx)
+    const records = stored.map(loadRec).filter((r): r is Rec => r !== undefined)
+    return { store: new IndexedDbStore(db, id, gen, opts.batchMs ?? 20), records, clock }
+  }
+
+  /** Load what was stored into `gossip` (before it has streams) and record every change from now on. */
+  attach(gossip: Gossip, records: Rec[], clock: ClockSnapshot | undefined): void {
+    if (this.gossip !== null) throw new Error('store already attached')
+    if (gossip.id !== this.id || gossip.config.generation !== this.generation) {
+      throw new Error(`attach: the gossip must have id ${JSON.stringify(this.id)} and config.generation ${JSON.stringify(this.generation)}`)
+    }
+    this.gossip = gossip
+    gossip.restore({ records, sources: clock?.sources ?? [], version: clock?.version ?? 0 })
+    gossip.attachJournal({
+      append: (rec) => this.change(rec.key, rec),
+      remove: (rec) => this.change(rec.key, null),
+    })
+  }
+
+  private change(key: string, rec: Rec | null): void {
+    if (this.error !== null) throw new Error(`not stored: ${this.error.message}`)
+    if (this.closed) throw new Error('not stored: the store is closed')
+    this.queue.delete(key) // re-inserted last, so the map keeps the order of changes
+    this.queue.set(key, rec)
+    if (this.queue.size >= MAX_QUEUED) this.flushQuietly()
+    else if (this.timer === null) this.timer = setTimeout(() => this.flushQuietly(), this.batchMs)
+  }
+
+  /** A failure is kept in `error` (and refuses later changes); nothing to report here. */
+  private flushQuietly(): void {
+    this.flush().catch(() => {})
+  }
+
+  /** Write what is queued now; resolves once every change made so far is durable (rejects if the store failed). */
+  flush(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    const g = this.gossip
+    if (this.queue.size > 0 && g !== null && this.error === null) {
+      const batch = this.queue
+      this.queue = new Map()
+      const clock: ClockSnapshot = { sources: g.sources(), version: g.version }
+      const tx = this.db.transaction([RECORDS, META], 'readwrite')
+      const records = tx.objectStore(RECORDS)
+      for (const [key, rec] of batch) {
+        if (rec === null) {
+          records.delete(key)
+          this.stats.removed++
+        } else {
+          records.put(rec)
+          this.stats.written++
+        }
+      }
+      tx.objectStore(META).put(clock, 'clock')
+      const written = done(tx).then(
+        () => void this.stats.batches++,
+        (err: unknown) => {
+          this.error ??= err instanceof Error ? err : new Error(String(err))
+        },
+      )
+      this.writing = this.writing.then(() => written)
+    }
+    return this.writing.then(() => {
+      if (this.error !== null) throw this.error
+    })
+  }
+
+  /** Write what is queued, then close the database. Changes after this are refused. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    try {
+      await this.flush()
+    } finally {
+      this.closed = true
+      this.db.close()
+    }
+  }
+}
+
+/**
+ * A `Gossip` whose state lives in IndexedDB: open, restore, journal. Create
+ * the network (and its WebSocket link) after this resolves.
+ *
+ *   const { gossip, store } = await openIndexedDB('tab-1', config)
+ *   const network = new Network(gossip)
+ *   connectWebSocket(network, { url: 'wss://example.org/gossip' })
+ */
+export async function openIndexedDB(id: string, config: GossipConfig, opts: IndexedDbOptions = {}): Promise<IndexedDbNode> {
+  const { store, records, clock } = await IndexedDbStore.open(id, opts)
+  const gossip = new Gossip(id, { ...config, generation: store.generation })
+  store.attach(gossip, records, clock)
+  return { gossip, store, loaded: records.length }
+}

@@ -1,0 +1,205 @@
+/**
+ * The dialling side of WebSocket links, on the standard `WebSocket` API: in
+ * a browser as it is, on Node with the `ws` package's client (pass its
+ * class as `WebSocket`). Nothing here imports a Node module.
+ */
+import type { Connection } from './connection.ts'
+import type { Network } from './network.ts'
+import { backoffDelay } from './timers.ts'
+import { WebSocketStream, asDuplex, type FramePort, type WebSocketStreamOptions } from './websocket-stream.ts'
+
+/** The subprotocol both ends agree on; the listener answers with it. */
+export const SUBPROTOCOL = 'simple-scuttle'
+/** A token is offered as one more subprotocol: this prefix, then the token's UTF-8 bytes in base64url. */
+export const TOKEN_PROTOCOL_PREFIX = 'simple-scuttle-token.'
+
+/** The part of the standard `WebSocket` used here. */
+export interface StandardWebSocket {
+  readonly readyState: number
+  readonly bufferedAmount: number
+  binaryType: string
+  send(data: string): void
+  close(code?: number, reason?: string): void
+  onopen: ((ev: any) => void) | null
+  onmessage: ((ev: { data: unknown }) => void) | null
+  onclose: ((ev: { code: number; reason: string; wasClean: boolean }) => void) | null
+  onerror: ((ev: any) => void) | null
+}
+
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => StandardWebSocket
+
+/** The subprotocols a client offers: ours, and the token when there is one. */
+export function offeredProtocols(token?: string): string[] {
+  if (token === undefined) return [SUBPROTOCOL]
+  const bytes = new TextEncoder().encode(token)
+  let bin = ''
+  for (const b of bytes) bin += String.fromCharCode(b)
+  const b64 = btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+  return [SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX + b64]
+}
+
+const OPEN = 1
+
+/** A `FramePort` over a standard WebSocket (text frames as strings). */
+export function standardPort(ws: StandardWebSocket): FramePort {
+  const decoder = new TextDecoder()
+  return {
+    sendText: (bytes) => {
+      if (ws.readyState === OPEN) ws.send(decoder.decode(bytes))
+    },
+    bufferedAmount: () => ws.bufferedAmount,
+    // Browsers accept only 1000 and 3000-4999 from a script.
+    close: (code, reason) => ws.close(code === 1000 ? 1000 : 4000, reason),
+  }
+}
+
+/** Feed a standard WebSocket's frames and close into `stream`. */
+export function bindStandard(ws: StandardWebSocket, stream: WebSocketStream): void {
+  ws.onmessage = (ev) => {
+    const d = ev.data
+    if (typeof d === 'string') stream.receive(d)
+    else if (d instanceof ArrayBuffer) stream.receive(new Uint8Array(d))
+    else if (ArrayBuffer.isView(d)) stream.receive(new Uint8Array(d.buffer, d.byteOffset, d.byteLength))
+  }
+  ws.onclose = (ev) => stream.socketClosed(ev.wasClean && ev.code === 1000, `websocket closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`)
+  ws.onerror = () => {
+    /* a close event follows */
+  }
+}
+
+export interface WebSocketDialOptions extends WebSocketStreamOptions {
+  /** `ws://host:port/path` or `wss://...`. */
+  url: string
+  /** Shared secret the listener asks for (see `listenWebSocket`). */
+  token?: string
+  /** Time allowed for the WebSocket to open, ms. Default 5000. */
+  connectTimeout?: number
+  /** The WebSocket class. Default `globalThis.WebSocket` (browsers, Node 22); on Node 20 pass `ws`'s `WebSocket`. */
+  WebSocket?: WebSocketConstructor
+}
+
+/** One try: resolves with the stream once the socket is open; `cancel` closes it. */
+export function openWebSocket(opts: WebSocketDialOptions): { ready: Promise<WebSocketStream>; cancel(): void } {
+  const Ctor = opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+  if (Ctor === undefined) return { ready: Promise.reject(new Error('no WebSocket class: pass one as options.WebSocket')), cancel: () => {} }
+  let ws: StandardWebSocket
+  try {
+    ws = new Ctor(opts.url, offeredProtocols(opts.token))
+  } catch (err) {
+    return { ready: Promise.reject(err instanceof Error ? err : new Error(String(err))), cancel: () => {} }
+  }
+  ws.binaryType = 'arraybuffer'
+  const ready = new Promise<WebSocketStream>((resolve, reject) => {
+    ws.onerror = (ev: { message?: string }) => reject(new Error(ev?.message ? `cannot connect: ${ev.message}` : 'cannot connect'))
+    ws.onclose = (ev) => reject(new Error(`closed before it opened (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`))
+    ws.onopen = () => {
+      const stream = new WebSocketStream(standardPort(ws), opts)
+      bindStandard(ws, stream)
+      resolve(stream)
+    }
+  })
+  return { ready, cancel: () => ws.close() }
+}
+
+/**
+ * A WebSocket peer that stays connected: it redials after any failure or
+ * disconnect, with the network's backoff (reset by a good hello), until
+ * `stop()` or the network closes. After a reconnection the new session
+ * starts from this node's clock, so nothing the listener already holds is
+ * sent again, and nothing this node holds is asked for again.
+ */
+export class WebSocketDialer {
+  attempts = 0
+  connection: Connection | null = null
+  lastError = ''
+  private timer: unknown = null
+  private stopped = false
+  private cancel: (() => void) | null = null
+
+  constructor(
+    private readonly network: Network,
+    private readonly opts: WebSocketDialOptions,
+  ) {
+    network.own(async () => this.stop())
+    this.dial()
+  }
+
+  get url(): string {
+    return this.opts.url
+  }
+
+  get connected(): boolean {
+    return this.connection !== null && !this.connection.isClosed
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.timer !== null) this.network.timers.clearTimeout(this.timer)
+    this.timer = null
+    this.cancel?.()
+    this.connection?.close('dialer stopped')
+  }
+
+  private dial(): void {
+    if (this.stopped || this.network.isClosing) return
+    const { network } = this
+    const attempt = openWebSocket(this.opts)
+    this.cancel = attempt.cancel
+    let settled = false
+    const timer = network.timers.setTimeout(() => {
+      if (settled) return
+      settled = true
+      attempt.cancel()
+      this.failed('connect timeout')
+    }, this.opts.connectTimeout ?? 5000)
+    attempt.ready.then(
+      (stream) => {
+        if (settled) return void stream.destroy()
+        settled = true
+        network.timers.clearTimeout(timer)
+        this.cancel = null
+        network.attach(asDuplex(stream), this.opts.url, 'out').then(
+          (conn) => {
+            this.connection = conn
+            this.attempts = 0
+            conn.whenClosed((reason) => {
+              this.connection = null
+              this.failed(reason)
+            })
+          },
+          (err: Error) => {
+            if (/connected to itself/.test(err.message)) {
+              this.lastError = 'connected to itself'
+              this.stopped = true
+              return
+            }
+            this.failed(err.message)
+          },
+        )
+      },
+      (err: Error) => {
+        if (settled) return
+        settled = true
+        network.timers.clearTimeout(timer)
+        this.failed(err.message)
+      },
+    )
+  }
+
+  private failed(reason: string): void {
+    this.cancel = null
+    this.lastError = reason
+    if (this.stopped || this.network.isClosing) return
+    const delay = backoffDelay(this.attempts++, this.network.random, this.network.backoff)
+    this.network.emit('log', `${this.opts.url}: ${reason}; retrying in ${delay} ms`)
+    this.timer = this.network.timers.setTimeout(() => {
+      this.timer = null
+      this.dial()
+    }, delay)
+  }
+}
+
+/** Keep a WebSocket link to `opts.url` (a browser tab's way into a cluster). */
+export function connectWebSocket(network: Network, opts: WebSocketDialOptions): WebSocketDialer {
+  return new WebSocketDialer(network, opts)
+}

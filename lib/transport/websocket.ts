@@ -1,0 +1,197 @@
+/**
+ * Accepting peers over WebSocket (browsers, or any client of the standard
+ * API), on the `ws` package: each WebSocket becomes a byte stream for
+ * `network.attach`, with the same hello, cluster, limits and budgets as a
+ * TCP link (see websocket-stream.ts for frames and backpressure).
+ *
+ * Before a WebSocket is accepted, the HTTP upgrade is checked, and refused
+ * with an HTTP status (the network emits `'refused'` with the reason):
+ * - the client must offer the `simple-scuttle` subprotocol (400);
+ * - with `token`, it must also offer `simple-scuttle-token.<base64url of
+ *   the token>` (401): browsers cannot set headers on a WebSocket, and a
+ *   subprotocol, unlike a URL query, stays out of access logs and history;
+ *   the listener never echoes it;
+ * - with `origins`, a browser's `Origin` must be in the list (403); a
+ *   request without `Origin` (not from a browser) passes, since any other
+ *   client can claim any origin: the token is what authenticates;
+ * - past `maxConnections` (503).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import * as http from 'node:http'
+import * as https from 'node:https'
+import type { AddressInfo } from 'node:net'
+import type { Duplex as NodeDuplex } from 'node:stream'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { Network } from './network.ts'
+import { ListenError } from './tcp.ts'
+import { SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX } from './websocket-client.ts'
+import { DEFAULT_MAX_FRAME, WebSocketStream, asDuplex, type FramePort } from './websocket-stream.ts'
+
+export interface WebSocketListenOptions {
+  /** Port of a server of its own (0 picks a free one). Give `port` or `server`. */
+  port?: number
+  /** With `port`: default '127.0.0.1'. */
+  host?: string
+  /** With `port`: serve `wss://` with this certificate and key (PEM), e.g. a node's cluster certificate. */
+  tls?: { cert: string | Buffer | (string | Buffer)[]; key: string | Buffer | (string | Buffer)[] }
+  /** An HTTP or HTTPS server to take upgrades from (an https server gives `wss://`). */
+  server?: http.Server | https.Server
+  /** Only upgrades to this path (others are left to the server's other listeners, or answered 404 on a server of its own). Default: any path. */
+  path?: string
+  /** Shared secret clients must offer (see above). Default: none. */
+  token?: string
+  /** Browser origins allowed, e.g. ['https://app.example.org']. Default: any. */
+  origins?: string[]
+  /** Largest frame accepted, bytes; a larger one closes the link. Default 1 MiB + 64 KiB. */
+  maxPayload?: number
+  /** Bytes a socket may hold unsent before the node stops writing to it. Default 1 MiB. */
+  highWaterMark?: number
+}
+
+export interface WebSocketListener {
+  readonly port: number
+  readonly host: string
+  /** `ws://host:port/path` (or `wss://`), for clients. */
+  readonly url: string
+  close(): Promise<void>
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }
+
+function rejectUpgrade(socket: NodeDuplex, status: number): void {
+  socket.on('error', () => {})
+  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+  socket.destroy()
+}
+
+const digest = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest()
+
+/** Why an upgrade is refused (status and reason), or null. */
+function checkUpgrade(req: http.IncomingMessage, tokenDigest: Buffer | null, origins: Set<string> | null): { status: number; reason: string } | null {
+  const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim())
+  if (!offered.includes(SUBPROTOCOL)) return { status: 400, reason: `not a simple-scuttle client (no "${SUBPROTOCOL}" subprotocol)` }
+  const origin = req.headers.origin
+  if (origins !== null && origin !== undefined && !origins.has(origin)) return { status: 403, reason: `origin ${JSON.stringify(origin.slice(0, 200))} is not allowed` }
+  if (tokenDigest !== null) {
+    const given = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))
+    if (given === undefined) return { status: 401, reason: 'no token' }
+    const bytes = Buffer.from(given.slice(TOKEN_PROTOCOL_PREFIX.length), 'base64url')
+    if (!timingSafeEqual(digest(bytes), tokenDigest)) return { status: 401, reason: 'wrong token' }
+  }
+  return null
+}
+
+/** A `FramePort` over a `ws` WebSocket: frames as bytes, input paused when the stream is full. */
+function wsPort(ws: WebSocket, hwm: number): FramePort {
+  return {
+    sendText: (bytes) => ws.send(bytes, { binary: false }),
+    bufferedAmount: () => ws.bufferedAmount,
+    // A peer that does not read, or does not answer the closing handshake, is cut off.
+    close: (code, reason) => {
+      if (ws.bufferedAmount > hwm || code !== 1000) return ws.terminate()
+      ws.close(code, reason)
+      setTimeout(() => ws.terminate(), 1000).unref()
+    },
+    pause: () => ws.pause(),
+    resume: () => ws.resume(),
+  }
+}
+
+/**
+ * Accept peers over WebSocket, on a port of their own (`port`, with `tls`
+ * for `wss://`) or on an existing HTTP(S) server (`server`). Rejects with
+ * a `ListenError` when the port cannot be had.
+ */
+export function listenWebSocket(network: Network, opts: WebSocketListenOptions): Promise<WebSocketListener> {
+  if ((opts.port === undefined) === (opts.server === undefined)) return Promise.reject(new TypeError('listenWebSocket: give either port or server'))
+  const hwm = opts.highWaterMark ?? 1024 * 1024
+  const tokenDigest = opts.token === undefined ? null : digest(new TextEncoder().encode(opts.token))
+  const origins = opts.origins === undefined ? null : new Set(opts.origins)
+  const own = opts.server === undefined
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    perMessageDeflate: false,
+    maxPayload: opts.maxPayload ?? DEFAULT_MAX_FRAME * 4 + 64 * 1024,
+    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  })
+
+  const accept = (ws: WebSocket, address: string) => {
+    const stream = new WebSocketStream(wsPort(ws, hwm), { highWaterMark: hwm, timers: network.timers })
+    ws.on('message', (data: Buffer) => stream.receive(data))
+    ws.on('close', (code: number, reason: Buffer) => stream.socketClosed(code === 1000, `websocket closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`))
+    ws.on('error', (err: Error) => stream.socketClosed(false, err.message))
+    network.attach(asDuplex(stream), address, 'in').catch(() => {
+      /* reported through the network's events */
+    })
+  }
+
+  const onUpgrade = (req: http.IncomingMessage, socket: NodeDuplex, head: Buffer) => {
+    const address = `${req.socket.remoteAddress}:${req.socket.remotePort}`
+    if (opts.path !== undefined && new URL(req.url ?? '/', 'http://x').pathname !== opts.path) {
+      if (own) rejectUpgrade(socket, 404)
+      return
+    }
+    const problem = checkUpgrade(req, tokenDigest, origins)
+    if (problem !== null) {
+      network.emit('refused', address, problem.reason)
+      network.rateLog.line(`ws refused ${problem.status}`, `refused a WebSocket from ${address}: ${problem.reason}`)
+      return rejectUpgrade(socket, problem.status)
+    }
+    if (network.isClosing) return rejectUpgrade(socket, 503)
+    if (network.connectionCount >= network.maxConnections) {
+      network.count('overLimit')
+      network.rateLog.line('over limit', `refused a connection from ${address}: ${network.maxConnections} connections are open (maxConnections)`)
+      return rejectUpgrade(socket, 503)
+    }
+    socket.on('error', () => {})
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, address))
+  }
+
+  let server: http.Server | https.Server
+  if (own) {
+    const answer = (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' })
+      res.end('simple-scuttle: WebSocket only\n')
+    }
+    // A client that never finishes its upgrade request is cut off like a peer without a hello.
+    const timeouts = { headersTimeout: network.helloTimeout, requestTimeout: network.helloTimeout, connectionsCheckingInterval: Math.min(network.helloTimeout, 30_000) }
+    server = opts.tls === undefined ? http.createServer(timeouts, answer) : https.createServer({ ...timeouts, cert: opts.tls.cert, key: opts.tls.key }, answer)
+  } else server = opts.server!
+  server.on('upgrade', onUpgrade)
+
+  const done = (port: number, host: string): WebSocketListener => {
+    const scheme = server instanceof https.Server ? 'wss' : 'ws'
+    const close = () =>
+      new Promise<void>((resolve) => {
+        server.off('upgrade', onUpgrade)
+        wss.close()
+        if (own) server.close(() => resolve())
+        else resolve()
+      })
+    network.own(close)
+    const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}${opts.path ?? '/'}`
+    network.emit('log', `listening for WebSockets on ${url}`)
+    return { port, host, url, close }
+  }
+
+  if (!own) {
+    const addr = server.address() as AddressInfo | null
+    return Promise.resolve(done(addr?.port ?? 0, addr?.address ?? 'localhost'))
+  }
+  const host = opts.host ?? '127.0.0.1'
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('upgrade', onUpgrade)
+      const why = err.code === 'EADDRINUSE' ? `port ${opts.port} on ${host} is already in use` : err.code === 'EACCES' ? `not permitted to listen on ${host}:${opts.port}` : err.message
+      reject(new ListenError(`cannot listen for WebSockets: ${why}`, err.code))
+    }
+    server.once('error', onError)
+    server.listen(opts.port, host, () => {
+      server.off('error', onError)
+      server.on('error', (err: NodeJS.ErrnoException) => network.rateLog.line(`ws listener ${err.code ?? ''}`, `WebSocket listener error: ${err.message}`))
+      const addr = server.address() as AddressInfo
+      resolve(done(addr.port, addr.address))
+    })
+  })
+}
