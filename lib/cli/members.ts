@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os'
 import type { Member } from '../membership/types.ts'
+import { join } from '../transport/membership.ts'
 import type { Network } from '../transport/network.ts'
 import type { TlsOptions } from '../transport/tls.ts'
 import type { HostPort, MembershipFlags } from './args.ts'
@@ -27,7 +28,7 @@ export function joinCluster(network: Network, flags: MembershipFlags, listening:
       event(kind, { id: m.id, generation: m.generation, address: m.address, state: m.state, reason }, `member ${kind}: ${m.id} (${m.address}, generation ${m.generation}): ${reason}`),
     )
   }
-  network.join({ advertise, seeds: flags.seeds.map(hostPort), view: flags.view, detector: { threshold: flags.phi }, ...(tls === undefined ? {} : { tls }) })
+  join(network, { advertise, seeds: flags.seeds.map(hostPort), view: flags.view, detector: { threshold: flags.phi }, ...(tls === undefined ? {} : { tls }) })
   return advertise
 }
 
@@ -39,8 +40,12 @@ export function memberRow(m: Member): Record<string, unknown> {
 /** Member counts by state, for `stats` (undefined without membership). */
 export function memberCounts(network: Network): Record<string, number> | undefined {
   if (network.membership === null) return undefined
-  const c = network.membership.table.counts()
-  return { total: c.alive + c.suspect + c.dead + c.left, ...c }
+  const c: Record<string, number> = { total: 0, alive: 0, suspect: 0, dead: 0, left: 0 }
+  for (const m of network.members()) {
+    c.total++
+    c[m.state]++
+  }
+  return c
 }
 
 /** The `members` result as text: one member per line. */

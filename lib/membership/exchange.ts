@@ -25,7 +25,6 @@ export type MemberMessage =
   | { mb: 'beat'; s: string; hb: Beats; re?: 1 }
   | { mb: 'sums'; b: string[]; re?: 1 }
   | { mb: 'recs'; recs: MemberRecord[] }
-  | { mb: 'gone'; gen: number }
 
 /** The first bytes of every membership line: how a connection tells them from the replica's. */
 export const MEMBER_LINE_PREFIX = '{"mb":'
@@ -42,7 +41,7 @@ export function readMessage(obj: unknown, limits: MemberLimits, wallNow: number)
   switch (o.mb) {
     case 'beat': {
       if (typeof o.s !== 'string' || !HEX16.test(o.s)) return 'beat s must be 16 hex digits'
-      const hb = readBeats(o.hb, limits)
+      const hb = readBeats(o.hb, limits, wallNow)
       if (typeof hb === 'string') return hb
       return re === 1 ? { mb: 'beat', s: o.s, hb, re } : { mb: 'beat', s: o.s, hb }
     }
@@ -63,9 +62,6 @@ export function readMessage(obj: unknown, limits: MemberLimits, wallNow: number)
       }
       return { mb: 'recs', recs: out }
     }
-    case 'gone':
-      if (!(typeof o.gen === 'number' && Number.isSafeInteger(o.gen) && o.gen >= 0)) return 'gone gen must be a non-negative safe integer'
-      return { mb: 'gone', gen: o.gen }
     default:
       return 'unknown membership message'
   }
@@ -121,10 +117,9 @@ export class MemberLink {
 
   /**
    * Take one validated message from the peer at `now` (ms, the network's
-   * clock; `wallNow` the wall clock for a new generation). Returns what to
-   * send back.
+   * clock). Returns what to send back.
    */
-  receive(msg: MemberMessage, now: number, wallNow: number): MemberMessage[] {
+  receive(msg: MemberMessage, now: number): MemberMessage[] {
     const t = this.table
     switch (msg.mb) {
       case 'beat': {
@@ -156,21 +151,13 @@ export class MemberLink {
         return out
       }
       case 'recs': {
-        const out: MemberMessage[] = []
         for (const rec of msg.recs) {
           this.stats.recordsIn++
-          const outcome = t.applyRecord(rec, now)
+          // A record of the peer itself, on its own link, speaks with its authority (see table.ts).
+          const outcome = t.applyRecord(rec, now, rec.id === this.peerId)
           this.onRecord?.(rec, outcome)
-          // The peer itself speaks of a life of its own that this node buried: tell it.
-          if (outcome === 'buried' && rec.id === this.peerId) out.push({ mb: 'gone', gen: rec.gen })
         }
-        return out
-      }
-      case 'gone': {
-        // A peer buried this life of ours (we were away longer than its grace period): start a new one.
-        if (msg.gen !== t.selfRecord.gen) return []
-        t.renew(wallNow)
-        return [this.beat(false)]
+        return []
       }
     }
   }

@@ -68,15 +68,24 @@ export function readRecord(o: unknown, limits: MemberLimits, wallNow: number): M
   return out
 }
 
-/** Read untrusted heartbeats (flat triples `id, gen, n`). */
-export function readBeats(hb: unknown, limits: MemberLimits): Beats | string {
+/**
+ * Read untrusted heartbeats (flat triples `id, gen, n`). A counter rises
+ * at most once a millisecond of its life: `n` may not exceed the time
+ * since `gen` (by `wallNow`) plus the clock offset allowed, so no forged
+ * counter can run a life's counter out of numbers.
+ */
+export function readBeats(hb: unknown, limits: MemberLimits, wallNow: number): Beats | string {
   if (!Array.isArray(hb)) return 'hb must be an array'
   if (hb.length % 3 !== 0) return 'hb must hold triples: id, gen, n'
   if (hb.length > 3 * limits.maxBeatEntries) return `more than ${limits.maxBeatEntries} heartbeat entries`
   for (let i = 0; i < hb.length; i += 3) {
     const idBad = idProblem('heartbeat id', hb[i], limits.maxIdLength)
     if (idBad !== null) return idBad
-    if (!isCount(hb[i + 1]) || !isCount(hb[i + 2])) return 'heartbeat gen and n must be non-negative safe integers'
+    const gen = hb[i + 1]
+    const n = hb[i + 2]
+    if (!isCount(gen) || !isCount(n)) return 'heartbeat gen and n must be non-negative safe integers'
+    if (gen > wallNow + limits.maxClockOffset) return 'heartbeat gen is ahead of this node\'s clock by more than maxClockOffset'
+    if (n > wallNow + limits.maxClockOffset - gen) return 'heartbeat counter higher than one a millisecond since its generation began'
   }
   return hb as Beats
 }

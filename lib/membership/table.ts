@@ -2,10 +2,15 @@
  * The member table: every life (id, generation) this node knows, its
  * record, its heartbeat and what the failure detector makes of it.
  *
- * - Records come only from their owner (a node writes its own record, and a
- *   signed cluster refuses any record not signed by its id's key). No
- *   record, and no message at all, says that another node is dead: death
- *   is this node's own conclusion from the silence of the heartbeats.
+ * - Records are written only by their owner (a node writes its own record,
+ *   and a signed cluster refuses any record not signed by its id's key).
+ *   No record, and no message at all, says that another node is dead:
+ *   death is this node's own conclusion from the silence of the heartbeats.
+ * - A peer's word cannot end a life this node holds alive. A record that
+ *   says `left`, or a later generation that would replace the life, is
+ *   taken only when it is signed (signed clusters) or arrives from the
+ *   node itself, on its own link (`direct`); relayed unsigned, it waits
+ *   until this node holds the member dead by its own detector.
  * - Heartbeats are counters a node raises every round; this node learns
  *   them directly or through others, and each rise is an arrival for the
  *   detector. Every rise gets a local sequence number, so that the
@@ -55,7 +60,7 @@ export interface MemberEntry {
 }
 
 /** Outcome of a record from a peer. */
-export type RecordOutcome = 'applied' | 'known' | 'stale' | 'buried' | 'full' | 'refuted' | 'unsigned' | 'bad signature' | 'not ours'
+export type RecordOutcome = 'applied' | 'known' | 'stale' | 'buried' | 'full' | 'refuted' | 'unsigned' | 'bad signature' | 'not ours' | 'not authority'
 
 export type MemberListener = (kind: MemberEventKind, member: Member, reason: string) => void
 
@@ -84,6 +89,8 @@ export class MemberTable {
   private sum0 = 0
   private sum1 = 0
   private summed = 0
+  /** Ids whose buried life came back by its heartbeats, until its record is taken again. */
+  private readonly revived = new Set<string>()
 
   constructor(
     self: { id: string; gen: number; addr: string; meta?: MemberRecord['meta'] },
@@ -136,27 +143,33 @@ export class MemberTable {
     for (let i = 0; i + 2 < beats.length; i += 3) {
       const n = beats[i + 2] as number
       const e = this.entries.get(beats[i] as string)
-      if (e === undefined || n < e.hb || e.record.gen !== beats[i + 1]) continue
+      if (e === undefined) {
+        if (this.graveyard.size > 0 && this.graveyard.beat(beats[i] as string, beats[i + 1] as number, n)) this.revive(beats[i] as string)
+        continue
+      }
+      if (n < e.hb || e.record.gen !== beats[i + 1]) continue
       if (n === e.hb) {
         // The peer holds what we hold: no need to send it this one.
         if (e.seq > 0) e.from = from
         continue
       }
       if (e === this.self) {
-        // Only this node raises its counter: a higher one is forged. Answer with a higher one.
-        this.self.hb = n + 1
+        // Only this node raises its counter: a higher one is forged. Catch up with it: the next beat rises above it.
+        this.self.hb = n
         this.stats.refuted++
-        this.rose(this.self, null)
         continue
       }
       e.hb = n
       this.rose(e, from)
       rose++
       if (e.state === 'alive') e.window.arrival(now, d)
-      else if (e.state !== 'left') {
+      else if (e.state === 'dead') {
+        // The silence that made it dead is no interval between heartbeats: count afresh from now.
+        e.window.start(now)
+        this.change(e, 'alive', now, 'up', 'heartbeats resumed')
+      } else if (e.state === 'suspect') {
         e.window.arrival(now, d)
-        if (e.state === 'dead') this.change(e, 'alive', now, 'up', 'heartbeats resumed')
-        else this.change(e, 'alive', now, null, '')
+        this.change(e, 'alive', now, null, '')
       }
     }
     this.stats.beatsApplied += rose
@@ -188,8 +201,12 @@ export class MemberTable {
     return { beats: out, mark: this.seqNo }
   }
 
-  /** A record from a peer: validated already (readRecord); checked here against what is held. */
-  applyRecord(rec: MemberRecord, now: number): RecordOutcome {
+  /**
+   * A record from a peer: validated already (readRecord); checked here
+   * against what is held. `direct`: it arrived from the node it describes,
+   * on that node's own link (see the authority rule above).
+   */
+  applyRecord(rec: MemberRecord, now: number, direct = false): RecordOutcome {
     const e = this.entries.get(rec.id)
     if (e === this.self) return this.aboutSelf(rec)
     if (this.graveyard.holds(rec.id, rec.gen)) return this.refused('buried')
@@ -198,6 +215,7 @@ export class MemberTable {
     if (e === undefined && this.entries.size >= this.opts.limits.maxMembers) return this.refused('full')
     const sigBad = this.signatureProblem(rec)
     if (sigBad !== null) return this.refused(sigBad)
+    if (e !== undefined && !direct && this.opts.verify === undefined && ends(e, rec)) return this.refused('not authority')
     this.stats.recordsApplied++
     if (e !== undefined && rec.gen === e.record.gen) {
       this.exclude(e)
@@ -214,8 +232,10 @@ export class MemberTable {
       // A later life of a known id: the earlier one is over, and buried.
       reason = `restarted (generation ${rec.gen} after ${e.record.gen})`
       this.remove(e)
-      this.graveyard.bury(rec.id, e.record.gen, now)
+      this.graveyard.bury(rec.id, e.record.gen, now, e.hb)
       this.emit('leave', e, now, `restarted as generation ${rec.gen}`)
+    } else if (this.revived.delete(rec.id)) {
+      reason = 'back: its heartbeats rose past where it was collected'
     }
     const fresh: MemberEntry = { record: rec, hb: 0, seq: 0, from: null, state: rec.st === 'left' ? 'left' : 'alive', since: now, window: new ArrivalWindow(), inSummary: false, h0: 0, h1: 0, slot: bucketHash(rec.id) }
     this.entries.set(rec.id, fresh)
@@ -226,7 +246,8 @@ export class MemberTable {
 
   /**
    * Run the detector at `now`: alive, suspect and dead by phi; dead and
-   * left members collected after the grace period.
+   * left members collected after the grace period (a member never heard
+   * to beat, after `maxInterval` dead: nothing says it ever lived).
    */
   tick(now: number): void {
     const d = this.opts.detector
@@ -250,10 +271,11 @@ export class MemberTable {
         continue
       }
       const age = now - e.since
-      if (e.inSummary && age >= grace / 2) this.exclude(e)
-      if (age >= grace) {
+      const never = e.state === 'dead' && Number.isNaN(e.window.last)
+      if (e.inSummary && (age >= grace / 2 || never)) this.exclude(e)
+      if (age >= grace || (never && age >= d.maxInterval)) {
         this.remove(e)
-        this.graveyard.bury(e.record.id, e.record.gen, now)
+        this.graveyard.bury(e.record.id, e.record.gen, now, e.hb)
         this.stats.collected++
         if (e.state === 'dead') this.emit('leave', e, now, `collected after ${seconds(age)} dead`)
       }
@@ -271,20 +293,6 @@ export class MemberTable {
   /** Change this node's advertised address or metadata (a new record version). */
   update(change: { addr?: string; meta?: MemberRecord['meta'] }): MemberRecord {
     this.rewriteSelf(change)
-    return this.self.record
-  }
-
-  /**
-   * Start a new life (a peer has buried this one: it was taken for dead
-   * while it was away). Returns the new record.
-   */
-  renew(gen: number): MemberRecord {
-    const r = this.self.record
-    this.exclude(this.self)
-    this.self.record = this.signed({ id: r.id, gen: Math.max(gen, r.gen + 1), v: 1, addr: r.addr, st: 'up', ...(r.meta === undefined ? {} : { meta: r.meta }) })
-    this.self.hb = 0
-    this.include(this.self)
-    this.rose(this.self, null)
     return this.self.record
   }
 
@@ -370,6 +378,11 @@ export class MemberTable {
     return ok ? null : 'bad signature'
   }
 
+  private revive(id: string): void {
+    if (this.revived.size >= this.opts.limits.maxMembers) this.revived.clear()
+    this.revived.add(id)
+  }
+
   private refused(why: RecordOutcome): RecordOutcome {
     this.stats.recordsRefused++
     return why
@@ -441,4 +454,10 @@ export class MemberTable {
     this.entries.delete(e.record.id)
     e.seq = -1 // its log entries are stale now
   }
+}
+
+/** Whether `rec` would end the life `e` holds while this node holds it alive: a leave, or a later generation. */
+function ends(e: MemberEntry, rec: MemberRecord): boolean {
+  if (e.state !== 'alive' && e.state !== 'suspect') return false
+  return rec.gen > e.record.gen || (rec.st === 'left' && e.record.st !== 'left')
 }

@@ -80,7 +80,7 @@ export class MemberChannel implements SideLink {
       return
     }
     const net = this.owner.network
-    this.send(this.link.receive(msg, net.timers.now(), net.gossip.config.now()))
+    this.send(this.link.receive(msg, net.timers.now()))
   }
 
   close(): void {

@@ -19,7 +19,7 @@ import { shuffle } from '../core/random.ts'
 import type { Connection, SideChannel, SideLink } from './connection.ts'
 import { LineSplitter } from './line-split.ts'
 import type { Opener } from './link.ts'
-import type { Network } from './network.ts'
+import type { Network, NetworkMembership } from './network.ts'
 import { MemberChannel } from './member-channel.ts'
 import { openTcp } from './dial.ts'
 import { tlsOpener, type TlsOptions } from './tls.ts'
@@ -85,10 +85,25 @@ async function systemResolve(host: string): Promise<string[]> {
 }
 
 /**
- * The membership service of one network (see `network.join`). Emits
- * through the network: `join`, `up`, `down`, `leave` `(member, reason)`.
+ * Join the cluster: publish this node's membership record, dial the seeds,
+ * learn the members by gossip, keep a bounded view of outbound links and
+ * run the failure detector; the network then emits `join`, `up`, `down`
+ * and `leave` `(member, reason)`, lists members with `network.members()`,
+ * and leaves gracefully on `close()`. Call it once, right after `listen`
+ * (links opened before it carry no membership).
  */
-export class Membership implements SideChannel {
+export function join(network: Network, opts: MembershipOptions): Membership {
+  const m = new Membership(network, opts)
+  network.attachMembership(m)
+  m.start()
+  return m
+}
+
+/**
+ * The membership service of one network (built by `join`). Emits through
+ * the network: `join`, `up`, `down`, `leave` `(member, reason)`.
+ */
+export class Membership implements SideChannel, NetworkMembership {
   readonly table: MemberTable
   readonly view: ViewOptions
   readonly fanout: number

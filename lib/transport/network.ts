@@ -5,7 +5,6 @@ import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
 import type { Member } from '../membership/types.ts'
 import { Connection, type Direction, type PeerInfo, type SideChannel } from './connection.ts'
-import { Membership, type MembershipOptions } from './membership.ts'
 import { RateLog, withRepeats } from './rate-log.ts'
 import { Scheduler } from './scheduler.ts'
 import { realTimers, type BackoffOptions, type Timers } from './timers.ts'
@@ -57,6 +56,21 @@ export interface NetworkEvents {
   leave: [member: Member, reason: string]
 }
 
+/**
+ * What a network asks of its cluster membership: the side channel on its
+ * connections, the member list, a graceful leave and a stop. Implemented
+ * by `Membership` (membership.ts), which `join(network, options)` builds;
+ * the network does not import it, so a network without membership (a
+ * browser tab's) carries none of its code.
+ */
+export interface NetworkMembership extends SideChannel {
+  members(): Member[]
+  /** Tell peers this node leaves; resolves once they were sent it (bounded). */
+  leave(): Promise<void>
+  /** Stop rounds and timers. */
+  stop(): void
+}
+
 /** Connections closed or refused by a budget, by kind. */
 export interface NetworkStats {
   /** Connections refused because `maxConnections` were open. */
@@ -96,8 +110,9 @@ export class Network extends EventEmitter<NetworkEvents> {
   private readonly connections = new Set<Connection>()
   private readonly closers = new Set<() => Promise<void>>()
   private closing = false
-  /** Cluster membership, once `join` was called. */
-  membership: Membership | null = null
+  /** Cluster membership, once `join(network, ...)` attached it (see membership.ts). */
+  membership: NetworkMembership | null = null
+  private closed: Promise<void> | null = null
   private sweeper: unknown = null
 
   constructor(
@@ -164,21 +179,16 @@ export class Network extends EventEmitter<NetworkEvents> {
   }
 
   /**
-   * Join the cluster: publish this node's membership record, dial the
-   * seeds, learn the members by gossip, keep a bounded view of outbound
-   * links and run the failure detector (events `join`, `up`, `down`,
-   * `leave`). Call it once, right after `listen` (links opened before it
-   * carry no membership). `close()` then leaves gracefully.
+   * Attach cluster membership (called by `join(network, options)`, which
+   * builds it): once per network, before it closes.
    */
-  join(opts: MembershipOptions): Membership {
-    if (this.membership !== null) throw new Error('network.join() was already called')
+  attachMembership(m: NetworkMembership): void {
+    if (this.membership !== null) throw new Error('this network already joined a cluster (join() was called before)')
     if (this.closing) throw new Error('network closed')
-    this.membership = new Membership(this, opts)
-    this.membership.start()
-    return this.membership
+    this.membership = m
   }
 
-  /** The members this node knows, itself included, by id (empty before `join`). */
+  /** The members this node knows, itself included, sorted by id (empty before `join`). */
   members(): Member[] {
     return this.membership?.members() ?? []
   }
@@ -232,15 +242,21 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.stats[kind]++
   }
 
-  /** Stop rounds, listeners and dialers; end every connection. */
-  async close(): Promise<void> {
-    if (this.closing) return
+  /**
+   * Stop rounds, listeners and dialers; end every connection. With
+   * membership, leave first (peers hear it at once instead of waiting for
+   * their detectors). Calls after the first return the same promise.
+   */
+  close(): Promise<void> {
+    this.closed ??= this.shutdown()
+    return this.closed
+  }
+
+  private async shutdown(): Promise<void> {
     if (this.membership !== null) {
-      // A graceful leave: peers hear it at once instead of waiting for the detector.
       await this.membership.leave()
       this.membership.stop()
     }
-    if (this.closing) return
     this.closing = true
     this.scheduler.stop()
     if (this.sweeper !== null) this.timers.clearTimeout(this.sweeper)

@@ -449,7 +449,7 @@ async function runShellBlock(t: test.Test, b: Block): Promise<void> {
   const cmds = commands(b.text)
   // The README's ports, each replaced by a free one (the same one wherever it appears in the block).
   const ports = new Map<string, number>()
-  for (const m of b.text.matchAll(/(?:--port |:)(7\d\d\d)\b/g)) if (!ports.has(m[1])) ports.set(m[1], await freePort())
+  for (const m of b.text.matchAll(/(?:--port |--ws-port |:)(7\d\d\d)\b/g)) if (!ports.has(m[1])) ports.set(m[1], await freePort())
   const subst = (s: string) => s.replace(/\b7\d\d\d\b/g, (p) => String(ports.get(p) ?? p))
   const nodes: CliNode[] = []
   try {

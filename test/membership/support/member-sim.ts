@@ -339,7 +339,7 @@ export class MemberSim {
         if (!this.reachable(from, target) || target.gen !== gen) return
         const l = target.links.get(from.index)
         if (l === undefined) return
-        const replies = l.link.receive(m, this.now, this.wall0 + this.now)
+        const replies = l.link.receive(m, this.now)
         if (replies.length > 0) this.send(target, from.index, replies)
       })
     }
