@@ -62,6 +62,16 @@ export class ArrivalWindow {
   }
 }
 
+/**
+ * The prior mean interval for a round interval: three rounds, at least a
+ * second. Lenient with members seen few times (a fresh window is judged
+ * mostly by the prior), which is what keeps a young cluster under heavy
+ * loss free of false deaths; a window of real samples soon outweighs it.
+ */
+export function defaultPrior(interval: number): number {
+  return Math.max(1000, 3 * interval)
+}
+
 /** Check detector settings; returns a complete, frozen copy. */
 export function detectorOptions(prior: number, given: Partial<DetectorOptions> = {}): DetectorOptions {
   const o: DetectorOptions = {

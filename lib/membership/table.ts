@@ -73,6 +73,9 @@ export interface TableStats {
   collected: number
 }
 
+/** The most buckets a summary is split into (a power of two). */
+export const MAX_BUCKETS = 256
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 
 export class MemberTable {
@@ -89,6 +92,8 @@ export class MemberTable {
   private sum0 = 0
   private sum1 = 0
   private summed = 0
+  /** Per bucket of the finest split (256), the XOR of its records' first hashes; coarser splits fold it. */
+  private readonly fine = new Array<number>(MAX_BUCKETS).fill(0)
   /** Ids whose buried life came back by its heartbeats, until its record is taken again. */
   private readonly revived = new Set<string>()
 
@@ -306,11 +311,11 @@ export class MemberTable {
     return this.summed
   }
 
-  /** Per bucket (of `count`, a power of two), the XOR of its records' hashes, as hex. */
+  /** Per bucket (of `count`, a power of two up to 256), the XOR of its records' hashes, as hex. */
   buckets(count: number): string[] {
     const acc = new Array<number>(count).fill(0)
     const mask = count - 1
-    for (const e of this.entries.values()) if (e.inSummary) acc[e.slot & mask] ^= e.h0
+    for (let i = 0; i < MAX_BUCKETS; i++) acc[i & mask] ^= this.fine[i]
     return acc.map(hex8)
   }
 
@@ -425,9 +430,18 @@ export class MemberTable {
 
   /** Keep one log entry per member: its latest rise. */
   private compactLog(): void {
-    const live = [...this.entries.values()].filter((e) => e.seq > 0).sort((a, b) => a.seq - b.seq)
-    this.logEntries = live
-    this.logSeqs = live.map((e) => e.seq)
+    const entries: MemberEntry[] = []
+    const seqs: number[] = []
+    const log = this.logEntries
+    for (let i = 0; i < log.length; i++) {
+      // An entry's latest rise is the one whose sequence number it still holds; the log is in sequence order.
+      if (log[i].seq === this.logSeqs[i]) {
+        entries.push(log[i])
+        seqs.push(this.logSeqs[i])
+      }
+    }
+    this.logEntries = entries
+    this.logSeqs = seqs
   }
 
   private include(e: MemberEntry): void {
@@ -437,6 +451,7 @@ export class MemberTable {
     e.h1 = h1
     this.sum0 ^= h0
     this.sum1 ^= h1
+    this.fine[e.slot & (MAX_BUCKETS - 1)] ^= h0
     this.summed++
     e.inSummary = true
   }
@@ -445,6 +460,7 @@ export class MemberTable {
     if (!e.inSummary) return
     this.sum0 ^= e.h0
     this.sum1 ^= e.h1
+    this.fine[e.slot & (MAX_BUCKETS - 1)] ^= e.h0
     this.summed--
     e.inSummary = false
   }

@@ -65,7 +65,7 @@ export interface DetectorOptions {
   readonly suspect: number
   /** Heartbeat intervals the mean is taken over (then it fades). Default 1,000. */
   readonly window: number
-  /** The prior mean interval, ms (the gossip interval is a good one). */
+  /** The prior mean interval, ms. Default three round intervals, at least 1 s (see `defaultPrior`). */
   readonly prior: number
   /** Weight of the prior, in intervals. Default 5. */
   readonly priorWeight: number

@@ -72,14 +72,14 @@ export function planView(input: ViewInput, opts: ViewOptions, random: RandomFn):
     if (input.gone.has(id)) drop.push({ id, why: 'member is dead or left' })
     else kept.push(id)
   }
-  // Members that may be dialled for the view: live, not linked, not being dialled.
-  const free = shuffle(
-    input.live.filter((c) => !input.connected.has(c.id) && !dialing.has(c.addr)),
-    random,
-  )
+  // Members that may be dialled for the view: live, not linked, not being dialled; drawn at random.
+  const free = input.live.filter((c) => !input.connected.has(c.id) && !dialing.has(c.addr))
   const take = (why: DialReason): boolean => {
-    const c = free.pop()
-    if (c === undefined) return false
+    if (free.length === 0) return false
+    const i = randomInt(random, free.length)
+    const c = free[i]
+    free[i] = free[free.length - 1]
+    free.pop()
     dial.push({ addr: c.addr, id: c.id, why })
     dialing.add(c.addr)
     return true

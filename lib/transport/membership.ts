@@ -9,7 +9,7 @@
 import { promises as dns } from 'node:dns'
 import { isIP } from 'node:net'
 import type { JsonValue } from '../core/types.ts'
-import { detectorOptions } from '../membership/detector.ts'
+import { defaultPrior, detectorOptions } from '../membership/detector.ts'
 import { MemberLink, readMessage, type MemberMessage } from '../membership/exchange.ts'
 import { signedForm } from '../membership/record.ts'
 import { MemberTable } from '../membership/table.ts'
@@ -37,7 +37,7 @@ export interface MembershipOptions {
   refreshEvery?: number
   /** Members exchanged with per round. Default 2. */
   fanout?: number
-  /** Phi accrual settings (threshold 8, suspect 5, window 1,000, prior = the round interval, maxInterval 10 s). */
+  /** Phi accrual settings (threshold 8, suspect 5, window 1,000, prior 3 rounds and at least 1 s, weight 5, maxInterval 10 s). */
   detector?: Partial<DetectorOptions>
   /** Dead and left members are kept this long (ms), then collected and refused from then on. Default 1 hour. */
   grace?: number
@@ -141,7 +141,7 @@ export class Membership implements SideChannel, NetworkMembership {
     this.table = new MemberTable(
       { id: gossip.id, gen: opts.generation ?? Math.floor(gossip.config.now()), addr: opts.advertise, ...(opts.metadata === undefined ? {} : { meta: opts.metadata }) },
       {
-        detector: detectorOptions(this.interval, opts.detector),
+        detector: detectorOptions(defaultPrior(this.interval), opts.detector),
         limits: this.limits,
         grace,
         buryFor: grace,
@@ -265,10 +265,10 @@ export class Membership implements SideChannel, NetworkMembership {
       const r = e.record
       if (r.id === this.table.selfId) continue
       if (seedSet.has(r.addr)) seedMembers.add(r.id)
-      if (e.state === 'alive' || e.state === 'suspect') live.push({ id: r.id, addr: r.addr })
+      if (e.state === 'alive' || e.state === 'suspect') live.push(r)
       else {
         gone.add(r.id)
-        if (e.state === 'dead') dead.push({ id: r.id, addr: r.addr })
+        if (e.state === 'dead') dead.push(r)
       }
     }
     const connected = new Set<string>()

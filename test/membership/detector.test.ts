@@ -1,6 +1,6 @@
 /** Phi accrual arithmetic (lib/membership/detector.ts): the smoothed mean, phi, the window, the settings. */
 import test from 'tape'
-import { ArrivalWindow, detectorOptions } from '../../lib/membership/detector.ts'
+import { ArrivalWindow, defaultPrior, detectorOptions } from '../../lib/membership/detector.ts'
 
 const opts = detectorOptions(300)
 
@@ -13,6 +13,8 @@ test('detectorOptions: the documented defaults, a frozen copy, the prior from th
   t.throws(() => detectorOptions(300, { window: 2.5 }), /window must be an integer/, 'a fractional window refused')
   t.throws(() => detectorOptions(300, { suspect: 9 }), /suspect must not exceed threshold/, 'suspect above threshold refused')
   t.throws(() => detectorOptions(Number.NaN), /prior must be a positive number/, 'no usable prior refused')
+  t.equal(defaultPrior(300), 1000, 'the default prior at a 300 ms interval: 1 s (at least a second)')
+  t.equal(defaultPrior(1000), 3000, 'at 1 s: three intervals')
   t.end()
 })
 

@@ -19,6 +19,8 @@ export interface HostileOptions {
   time?: number
   /** Read what the node sends (default true). */
   read?: boolean
+  /** More hello fields (`{members: 1}` takes part in cluster membership). */
+  extraHello?: Record<string, unknown>
 }
 
 export class HostileClient {
@@ -55,7 +57,7 @@ export class HostileClient {
       const onReady = (socket: net.Socket) => {
         const c = new HostileClient(socket, opts.read !== false)
         if (opts.hello !== false) {
-          socket.write(JSON.stringify({ hello: 1, id: opts.id ?? 'evil', cluster: opts.cluster ?? 'simple-scuttle', time: opts.time ?? Date.now() }) + '\n')
+          socket.write(JSON.stringify({ hello: 1, id: opts.id ?? 'evil', cluster: opts.cluster ?? 'simple-scuttle', time: opts.time ?? Date.now(), ...opts.extraHello }) + '\n')
         }
         resolve(c)
       }

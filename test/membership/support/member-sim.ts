@@ -14,7 +14,7 @@
  */
 import { seededRandom, shuffle } from '../../../lib/core/random.ts'
 import type { RandomFn } from '../../../lib/core/types.ts'
-import { detectorOptions } from '../../../lib/membership/detector.ts'
+import { defaultPrior, detectorOptions } from '../../../lib/membership/detector.ts'
 import { MemberLink, type MemberMessage } from '../../../lib/membership/exchange.ts'
 import { MemberTable } from '../../../lib/membership/table.ts'
 import { MEMBER_LIMITS, type DetectorOptions, type MemberEventKind } from '../../../lib/membership/types.ts'
@@ -40,7 +40,7 @@ export interface SimOptions {
 export const SIM_DEFAULTS: SimOptions = {
   seed: 1,
   interval: 300,
-  fanout: 3,
+  fanout: 2,
   view: VIEW_DEFAULTS,
   detector: {},
   loss: 0,
@@ -70,6 +70,8 @@ export interface SimNode {
   links: Map<number, SimLink>
   dialing: Set<string>
   up: boolean
+  /** Left gracefully: no more rounds; up until what it sent is delivered. */
+  leaving: boolean
   group: number
   round: number
   gen: number
@@ -117,13 +119,12 @@ function recordBytes(r: object): number {
   return n
 }
 
+/** Decimal digits of a non-negative integer below 10^16. */
 function digits(x: number): number {
-  let d = 1
-  while (x >= 10) {
-    x = Math.floor(x / 10)
-    d++
-  }
-  return d
+  if (x < 1e4) return x < 10 ? 1 : x < 100 ? 2 : x < 1000 ? 3 : 4
+  if (x < 1e8) return x < 1e5 ? 5 : x < 1e6 ? 6 : x < 1e7 ? 7 : 8
+  if (x < 1e12) return x < 1e9 ? 9 : x < 1e10 ? 10 : x < 1e11 ? 11 : 12
+  return x < 1e13 ? 13 : x < 1e14 ? 14 : x < 1e15 ? 15 : 16
 }
 
 export class MemberSim {
@@ -143,7 +144,7 @@ export class MemberSim {
   constructor(opts: Partial<SimOptions> = {}) {
     this.opts = { ...SIM_DEFAULTS, ...opts }
     this.random = seededRandom(this.opts.seed)
-    this.detector = detectorOptions(this.opts.interval, this.opts.detector)
+    this.detector = detectorOptions(defaultPrior(this.opts.interval), this.opts.detector)
   }
 
   /** Add a node that will join through the seeds at `at` (ms). The first node added is the seed. */
@@ -151,7 +152,7 @@ export class MemberSim {
     const index = this.nodes.length
     const id = `n${index}`
     const addr = `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}:7000`
-    const node: SimNode = { index, id, addr, table: null as unknown as MemberTable, links: new Map(), dialing: new Set(), up: false, group: 0, round: 0, gen: 0 }
+    const node: SimNode = { index, id, addr, table: null as unknown as MemberTable, links: new Map(), dialing: new Set(), up: false, leaving: false, group: 0, round: 0, gen: 0 }
     this.nodes.push(node)
     this.byAddr.set(addr, index)
     if (index === 0) this.seeds.push(addr)
@@ -180,19 +181,49 @@ export class MemberSim {
     node.up = false
   }
 
-  /** A graceful leave: the node sends its left record to every linked peer, then stops. */
+  /** A graceful leave: the node sends its left record to every linked peer, then stops once they are delivered. */
   leave(node: SimNode): void {
-    if (!node.up) return
+    if (!node.up || node.leaving) return
     const rec = node.table.leave()
+    node.leaving = true
     for (const [j, l] of node.links) this.send(node, j, l.link.push(rec))
-    node.up = false
+    this.at(this.now + this.opts.latency[1] + 1, () => (node.up = false))
   }
 
-  /** Start a crashed node again: a new generation, links and table from nothing, joining through the seeds. */
+  /**
+   * Start a stopped node again: a new generation, links and table from
+   * nothing, joining through the seeds. Its old links are gone at its peers
+   * too (a new process: the old connections are reset).
+   */
   restart(node: SimNode): void {
+    for (const j of node.links.keys()) this.nodes[j].links.delete(node.index)
+    for (const other of this.nodes) other.links.delete(node.index)
     node.links = new Map()
     node.dialing = new Set()
+    node.leaving = false
     this.start(node)
+  }
+
+  /**
+   * `n` nodes that have run together for a while: each knows every other's
+   * record and holds a full view of random outbound links. Their detectors
+   * start afresh (no samples), as after a restart of the whole cluster.
+   */
+  warmStart(n: number): void {
+    const fresh = Array.from({ length: n }, () => this.addNode(this.now))
+    this.run(this.now) // start them all
+    const kept = this.events.length
+    for (const a of fresh) for (const b of fresh) if (a !== b) a.table.applyRecord(b.table.selfRecord, this.now, true)
+    this.events.length = kept // their joins are not news
+    for (const a of fresh) {
+      for (const j of shuffle(fresh.map((x) => x.index), this.random)) {
+        if ([...a.links.values()].filter((l) => l.out).length >= this.opts.view.size) break
+        const b = this.nodes[j]
+        if (b === a || a.links.has(j)) continue
+        a.links.set(j, { link: this.makeLink(a, b), out: true })
+        b.links.set(a.index, { link: this.makeLink(b, a), out: false })
+      }
+    }
   }
 
   /** Put nodes in groups; messages and dials cross no group boundary. All 0 heals. */
@@ -234,7 +265,7 @@ export class MemberSim {
     const phase = this.random() * this.opts.interval
     const gen = node.gen
     const tick = () => {
-      if (!node.up || node.gen !== gen) return
+      if (!node.up || node.leaving || node.gen !== gen) return
       this.round(node)
       this.at(this.now + this.opts.interval, tick)
     }
@@ -251,10 +282,10 @@ export class MemberSim {
     const gone = new Set<string>()
     for (const e of t.all()) {
       if (e.record.id === node.id) continue
-      if (e.state === 'alive' || e.state === 'suspect') live.push({ id: e.record.id, addr: e.record.addr })
+      if (e.state === 'alive' || e.state === 'suspect') live.push(e.record)
       else {
         gone.add(e.record.id)
-        if (e.state === 'dead') dead.push({ id: e.record.id, addr: e.record.addr })
+        if (e.state === 'dead') dead.push(e.record)
       }
     }
     const connected = new Set<string>()
@@ -351,4 +382,24 @@ export function summarize(xs: number[]): { n: number; mean: number; p99: number;
   if (xs.length === 0) return { n: 0, mean: NaN, p99: NaN, max: NaN }
   const s = xs.slice().sort((a, b) => a - b)
   return { n: s.length, mean: s.reduce((a, b) => a + b, 0) / s.length, p99: s[Math.min(s.length - 1, Math.ceil(0.99 * s.length) - 1)], max: s[s.length - 1] }
+}
+
+/** For every up node but `victim`, ms from `since` to its `down` of the victim's life (Infinity when it never came). */
+export function detectionTimes(sim: MemberSim, victim: SimNode, since: number, gen = victim.gen): number[] {
+  const first = new Map<number, number>()
+  for (const e of sim.events) {
+    if (e.kind === 'down' && e.id === victim.id && e.gen === gen && e.at >= since && !first.has(e.observer)) first.set(e.observer, e.at - since)
+  }
+  return sim.nodes.filter((n) => n !== victim && n.up).map((n) => first.get(n.index) ?? Infinity)
+}
+
+/** `down` events since `since` about nodes that were up at the time (false deaths), but for `except`. */
+export function falseDowns(sim: MemberSim, since: number, except: ReadonlySet<string> = new Set()): SimEvent[] {
+  return sim.events.filter((e) => e.kind === 'down' && e.at >= since && !except.has(e.id) && sim.nodes[Number(e.id.slice(1))].gen === e.gen && sim.nodes[Number(e.id.slice(1))].up)
+}
+
+/** Per node per second, over `ms` of simulated time: messages, bytes, beat entries. */
+export function rates(c: Counters, nodes: number, ms: number): { msgs: number; bytes: number; beatEntries: number } {
+  const per = nodes * (ms / 1000)
+  return { msgs: c.messages / per, bytes: c.bytes / per, beatEntries: c.beatEntries / per }
 }
