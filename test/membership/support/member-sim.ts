@@ -132,6 +132,8 @@ export class MemberSim {
   readonly nodes: SimNode[] = []
   readonly events: SimEvent[] = []
   counters: Counters = emptyCounters()
+  /** Called with every message sent (counted), before loss. */
+  onSend: ((m: MemberMessage) => void) | null = null
   now = 0
   /** Wall clock of the simulated nodes (ms since the epoch at time 0). */
   readonly wall0 = 1_800_000_000_000
@@ -349,6 +351,7 @@ export class MemberSim {
   private send(from: SimNode, to: number, msgs: MemberMessage[]): void {
     const c = this.counters
     for (const m of msgs) {
+      this.onSend?.(m)
       c.messages++
       const bytes = messageBytes(m)
       c.bytes += bytes
