@@ -175,14 +175,16 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   nodes.push(...(await Promise.all(ids.slice(1).map((id) => NodeProcess.start(root, id, [...args(id), '--seed', seed], onDeath)))))
   const modes = [...new Set(nodes.map((n) => n.tls))]
   const links = modes.map((m) => (m === 'secret' ? 'TLS-PSK (cluster secret)' : m === 'certificate' ? 'mutual TLS' : 'plain TCP')).join(' and ')
-  log(`started ${nodes.length} nodes on ports ${nodes.map((n) => n.port).join(', ')}; links: ${links}; every node but ${ids[0]} given only the seed ${seed}`)
+  log(`started ${nodes.length} nodes on ports ${nodes.map((n) => n.port).join(', ')}; links: ${links}`)
+  log(`seed: ${ids[0]} at ${seed}; every other node was given only this address (--seed)`)
   showJoins = true
   for (const line of joins.splice(0)) log(line)
 
   const allAlive = async () => (await Promise.all(nodes.map((n) => n.command('members')))).every((r) => (r.members as { state: string }[]).filter((m) => m.state === 'alive').length === nodes.length)
   if (!(await until(allAlive, 20_000, 100))) throw new Error('the nodes did not all list every member alive within 20 s')
-  const linkCount = (await pollAll()).reduce((n, s) => n + s.peers, 0) / 2
-  log(`${since()} members: every node lists all ${nodes.length} alive; ${linkCount} links (views of at most 6 outbound)`)
+  const pairs = new Set<string>()
+  for (const n of nodes) for (const p of (await n.command('peers')).peers as { id: string }[]) pairs.add([n.id, p.id].sort().join(' '))
+  log(`${since()} members: every node lists all ${nodes.length} alive; ${pairs.size} links (views of at most 6 outbound)`)
   if (page !== null) {
     web.phase = 'waiting for a page'
     await Promise.race([page.firstPage, sleep(20_000)])
