@@ -316,7 +316,8 @@ export class Membership implements SideChannel, NetworkMembership {
       if (failure === null) return
       this.stats.dialFailures++
       if (/connected to itself/.test(failure)) this.selfAddresses.add(addr)
-      else network.rateLog.line(`member dial ${addr}`, `${addr}: ${failure}`)
+      // A link kept the other way (both dialled) is no failure worth a log line.
+      else if (failure !== 'duplicate connection') network.rateLog.line(`member dial ${addr}`, `${addr}: ${failure}`)
     }
     const timer = network.timers.setTimeout(() => {
       if (settled) return

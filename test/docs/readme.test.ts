@@ -375,8 +375,8 @@ test('README: ```ts and ```js blocks run (one process, in README order) and the 
       if (!text.includes(from)) t.fail(`${label(b)}: no "${from}" to replace: update this test with the README`)
       text = text.split(from).join(to)
     }
-    for (const [name, port] of Object.entries(ports)) text = text.split(name).join(String(port))
-    const body = (plan.prelude ?? '') + `// ---- ${label(b)}\n` + text + '\n' + (plan.after ?? '')
+    let body = (plan.prelude ?? '') + `// ---- ${label(b)}\n` + text + '\n' + (plan.after ?? '')
+    for (const [name, port] of Object.entries(ports)) body = body.split(name).join(String(port))
     const file = join(programs, `block-${String(i).padStart(2, '0')}-line-${b.line}.ts`)
     writeFileSync(file, (b.lang === 'js' ? '// @ts-nocheck: a js block\n' : '') + body + '\nexport {}\n')
     files.push(file)

@@ -118,6 +118,28 @@ test('a peer without membership still replicates with a member node, and is not 
   t.end()
 })
 
+test('a seed given by host name is resolved, and resolved again later', async (t) => {
+  const a = await memberNet('a')
+  const asked: string[] = []
+  const b = await memberNet('b', {
+    seeds: [`seed.cluster.test:${a.port}`],
+    resolve: async (host) => {
+      asked.push(host)
+      return ['127.0.0.1']
+    },
+    resolveEvery: 200,
+  })
+  await waitFor(() => allAlive([a, b]), 20_000, 'b to join through the named seed')
+  t.ok(allAlive([a, b]), 'b joined through seed.cluster.test, resolved to 127.0.0.1')
+  await waitFor(() => asked.length >= 3, 10_000, 'the name resolved again')
+  t.ok(asked.every((h) => h === 'seed.cluster.test'), `the seed's name was resolved ${asked.length} times`)
+  await Promise.all([a.net.close(), b.net.close()])
+  const after = asked.length
+  await new Promise((r) => setTimeout(r, 500))
+  t.equal(asked.length, after, 'and no more once the network closed')
+  t.end()
+})
+
 test('join() twice, or after close(), is refused', async (t) => {
   const a = await memberNet('a')
   const { join } = await import('../../lib/net.ts')
