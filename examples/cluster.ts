@@ -63,8 +63,11 @@ function note(text: string): void {
   if (web.events.length > 40) web.events.shift()
 }
 
+/** Every node process has started (the page shows the nodes from then on, all at once). */
+let allStarted = false
+
 function webStatus(): WebStatus {
-  const list = nodes.map((n, i) => {
+  const list = (allStarted ? nodes : []).map((n, i) => {
     const known = web.nodes.get(n.id)
     const up = i !== down && n.alive && known !== undefined
     const shown = known ?? { id: n.id, keys: 0, records: 0, hash: '', bytesOut: 0, peers: [], board: [] }
@@ -178,6 +181,7 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   log(`started ${nodes.length} nodes on ports ${nodes.map((n) => n.port).join(', ')}; links: ${links}`)
   log(`seed: ${ids[0]} at ${seed}; every other node was given only this address (--seed)`)
   showJoins = true
+  allStarted = true
   for (const line of joins.splice(0)) log(line)
 
   const allAlive = async () => (await Promise.all(nodes.map((n) => n.command('members')))).every((r) => (r.members as { state: string }[]).filter((m) => m.state === 'alive').length === nodes.length)
