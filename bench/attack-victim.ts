@@ -31,5 +31,11 @@ process.stdout.write(JSON.stringify({ port }) + '\n')
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line.trim() !== 'stats') return
   const cpu = process.cpuUsage()
-  process.stdout.write(JSON.stringify({ rss: process.memoryUsage().rss, cpu: (cpu.user + cpu.system) / 1e6, logs, invalid, peers: net.peers.length }) + '\n')
+  let rss = 0
+  try {
+    rss = process.memoryUsage.rss()
+  } catch {
+    // No descriptor left to read /proc with (EMFILE): the parent reads it from outside.
+  }
+  process.stdout.write(JSON.stringify({ rss, cpu: (cpu.user + cpu.system) / 1e6, logs, invalid, peers: net.peers.length }) + '\n')
 })

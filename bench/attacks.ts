@@ -17,6 +17,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import * as net from 'node:net'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { resolve } from 'node:path'
 
@@ -51,7 +52,7 @@ class Victim {
         if (o.port !== undefined) {
           this.port = o.port
           done()
-        } else this.waiting.shift()?.(o)
+        } else this.waiting.shift()?.({ ...o, ...this.fromProc() })
       })
     })
   }
@@ -65,6 +66,17 @@ class Victim {
   }
   kill(): void {
     this.proc.kill('SIGKILL')
+  }
+  /** RSS and CPU seconds read from /proc, outside the victim: it may have no descriptor left to read them itself. */
+  private fromProc(): { rss: number; cpu: number } | Record<string, never> {
+    try {
+      const pid = this.proc.pid
+      const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+      return { rss, cpu: (Number(f[11]) + Number(f[12])) / 100 }
+    } catch {
+      return {}
+    }
   }
 }
 

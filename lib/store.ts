@@ -10,5 +10,6 @@ export { LogStore, type StoreOptions, type StoreStats, type StoreStatus, type St
 export { readLog, type ReadOptions } from './store/log-reader.ts'
 export type { Recovered, Dropped } from './store/log-replay.ts'
 export { LogCorruptError, LogReplacedError, StoreClosedError, StoreDegradedError, type Damage } from './store/errors.ts'
+export { FolderLockedError } from './store/folder-lock.ts'
 export { realFs, type StoreFs, type FileStat } from './store/fs.ts'
 export { RefusedError } from './core/replica.ts'

@@ -36,22 +36,48 @@ interface Result {
   problem: string | null
 }
 
+/** SIGKILL a process group; true when something was still in it. */
+function killGroup(pid: number | undefined): boolean {
+  if (pid === undefined) return false
+  try {
+    process.kill(-pid, 'SIGKILL')
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Process groups of the files running now, stopped with the runner. */
+const running = new Set<number>()
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    for (const pid of running) killGroup(pid)
+    process.exit(130)
+  })
+}
+
 function runFile(file: string): Promise<Result> {
   return new Promise((done) => {
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
       cwd: root,
       env: { ...process.env, FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: whatever it started goes with it (below).
+      detached: true,
     })
+    if (child.pid !== undefined) running.add(child.pid)
     let output = ''
     child.stdout.on('data', (d) => (output += d))
     child.stderr.on('data', (d) => (output += d))
     const timer = setTimeout(() => {
       output += `\n# runner: killed after ${FILE_TIMEOUT_MS} ms\n`
-      child.kill('SIGKILL')
+      killGroup(child.pid)
     }, FILE_TIMEOUT_MS)
     child.on('close', (code, signal) => {
       clearTimeout(timer)
+      if (child.pid !== undefined) running.delete(child.pid)
+      // Processes a test file left running (a node it spawned and did not stop) would hold ports and CPU.
+      if (killGroup(child.pid)) output += '\n# runner: the file left processes running; killed\n'
       let passed = 0
       let failed = 0
       let skipped = 0

@@ -313,8 +313,9 @@ export function parseCliArgs(argv: string[]): ParseResult {
     if (values['ws-port'] !== undefined) options.wsPort = intFlag('ws-port', values['ws-port'], 0, 65535)
     if (values['ws-token'] !== undefined) options.wsToken = nonEmpty('ws-token', values['ws-token'])
     if (options.wsToken !== undefined && options.wsPort === undefined) throw new FlagError('--ws-token needs --ws-port <n>: it guards the WebSocket listener')
-    if (options.wsPort !== undefined && options.wsToken === undefined && (options.tls?.kind === 'secret' || options.tls?.kind === 'secret-file')) {
-      throw new FlagError('--ws-port with a cluster secret needs --ws-token: browsers cannot use the secret (TLS-PSK), so the WebSocket listener would be open to anyone')
+    if (options.wsPort !== undefined && options.wsToken === undefined && options.tls !== undefined) {
+      const what = options.tls.kind === 'secret' || options.tls.kind === 'secret-file' ? 'a cluster secret (TLS-PSK)' : 'client certificates (--tls-ca)'
+      throw new FlagError(`--ws-port on a node that requires ${what} needs --ws-token: browsers cannot present them, so the WebSocket listener would be open to anyone`)
     }
     if (values.members === true || seeds.length > 0) {
       options.membership = {

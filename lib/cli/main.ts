@@ -104,10 +104,29 @@ function peerFields(p: PeerInfo): Record<string, unknown> {
   return { id: p.id, address: p.address, direction: p.direction }
 }
 
+/** Connect and disconnect lines printed in full per 10 s; past that, one line per kind (and reason) with a count. */
+const LINK_LINES = 20
+
 function reportEvents(network: Network, output: Output): void {
-  network.on('connect', (p) => output.event('connect', peerFields(p), `connected: ${p.id} (${p.address}, ${p.direction})`))
+  // A peer that reconnects in a loop must not make the log grow with its rate.
+  let windowStart = -Infinity
+  let inWindow = 0
+  const links = new RateLog<{ name: string; fields: Record<string, unknown> }>(
+    (line, repeats, d) => output.event(d.name, repeats > 0 ? { ...d.fields, repeats } : d.fields, withRepeats(line, repeats)),
+    () => Date.now(),
+  )
+  const linkEvent = (key: string, name: string, fields: Record<string, unknown>, text: string): void => {
+    const now = Date.now()
+    if (now - windowStart >= 10_000) {
+      windowStart = now
+      inWindow = 0
+    }
+    if (++inWindow <= LINK_LINES) output.event(name, fields, text)
+    else links.line(key, text, { name, fields })
+  }
+  network.on('connect', (p) => linkEvent('connect', 'connect', peerFields(p), `connected: ${p.id} (${p.address}, ${p.direction})`))
   network.on('disconnect', (p, reason) =>
-    output.event('disconnect', { ...peerFields(p), reason }, `disconnected: ${p.id || p.address}: ${reason}`),
+    linkEvent(`disconnect ${reason}`, 'disconnect', { ...peerFields(p), reason }, `disconnected: ${p.id || p.address}: ${reason}`),
   )
   // A flood of refusals (a connection storm) prints one line per reason every 10 s, with a count.
   const refusals = new RateLog<{ address: string; reason: string }>(

@@ -40,6 +40,13 @@ export class Source {
 
 /** Generations of one id that digests alone may announce (see `Clock.announce`). */
 const MAX_ANNOUNCED = 2
+/**
+ * A new generation counts as a change (every session resyncs) at most once
+ * per this many ms: a peer inventing generations of known ids cannot make
+ * the cluster resync at its rate. One resync catches up with every change
+ * before it; a change inside the window is repaired by verification.
+ */
+export const GENERATION_QUIET_MS = 10_000
 
 /** The replica's vector clock: every source it knows, by identity. */
 export class Clock {
@@ -50,6 +57,18 @@ export class Clock {
   generationChanges = 0
   /** Called when that happens. */
   onNewGeneration: (() => void) | null = null
+  /** The replica's wall clock, ms (for GENERATION_QUIET_MS). */
+  timeMs: () => number = () => 0
+  private lastCounted = -Infinity
+
+  /** Count a generation change, unless one was counted within GENERATION_QUIET_MS. */
+  private generationChanged(): void {
+    const now = this.timeMs()
+    if (now - this.lastCounted < GENERATION_QUIET_MS) return
+    this.lastCounted = now
+    this.generationChanges++
+    this.onNewGeneration?.()
+  }
   /**
    * Generations of known ids that digests named before any record of theirs
    * arrived, at most MAX_ANNOUNCED per id (a peer cannot make us resync at
@@ -67,10 +86,7 @@ export class Clock {
       const n = this.gens.get(id) ?? 0
       this.gens.set(id, n + 1)
       const known = gen !== undefined && this.announced.get(id)?.delete(gen) === true
-      if (n > 0 && !known) {
-        this.generationChanges++
-        this.onNewGeneration?.()
-      }
+      if (n > 0 && !known) this.generationChanged()
     }
     return s
   }
@@ -92,8 +108,7 @@ export class Clock {
     }
     if (seen.has(gen) || seen.size >= MAX_ANNOUNCED) return
     seen.add(gen)
-    this.generationChanges++
-    this.onNewGeneration?.()
+    this.generationChanged()
   }
 
   find(id: string, gen?: string): Source | undefined {

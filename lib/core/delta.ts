@@ -1,3 +1,4 @@
+/** Choosing the deltas for one peer under an MTU: candidates per source, depth or breadth order (the paper's section 2). */
 import type { Source } from './clock.ts'
 import { shuffle } from './random.ts'
 import type { DeltaOrder, RandomFn, Rec } from './types.ts'

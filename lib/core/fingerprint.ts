@@ -59,11 +59,60 @@ function mixNumber(n: number): void {
   pair[1] = (b ^ (b >>> 13)) >>> 0
 }
 
-/** The fingerprint of one record's identity: key, source, generation, version. */
+/**
+ * The fingerprint of one record: its identity (key, source, generation,
+ * version) and its content (tombstone or value), so that two nodes holding
+ * different content under one identity (a writer that reused a version)
+ * differ. Equal JSON values hash alike whatever the order of object keys.
+ */
 export function recordHash(rec: Rec): readonly [number, number] {
-  mixString(rec.key, 0x811c9dc5, 0x050c5d1f)
+  const v = valueHash(rec.value)
+  mixString(rec.key, 0x811c9dc5 ^ v, 0x050c5d1f)
   mixString(rec.source_id, pair[0] ^ 0x2f, pair[1] ^ 0x7b)
   if (rec.gen !== undefined) mixString(rec.gen, pair[0] ^ 0x13, pair[1] ^ 0x61)
   mixNumber(rec.version)
+  if (rec.deleted === true) pair[1] = (pair[1] ^ 0x9e3779b9) >>> 0
   return pair
+}
+
+/** A 32-bit hash of a JSON value; object members combine by addition (order-independent). */
+function valueHash(v: unknown): number {
+  switch (typeof v) {
+    case 'string':
+      return strHash(v, 0x3b)
+    case 'number':
+      return numHash(v)
+    case 'boolean':
+      return v ? 0x5bd1e995 : 0x1b873593
+    case 'object': {
+      if (v === null) return 0x2545f491
+      let h: number
+      if (Array.isArray(v)) {
+        h = 0x27d4eb2f
+        for (let i = 0; i < v.length; i++) h = Math.imul(h ^ valueHash(v[i]), 0x01000193)
+        return (h ^ v.length) >>> 0
+      }
+      h = 0x165667b1
+      for (const k in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, k)) continue
+        h = (h + Math.imul(strHash(k, 0x71) ^ valueHash((v as Record<string, unknown>)[k]), 0x85ebca6b)) >>> 0
+      }
+      return h
+    }
+    default:
+      return 0
+  }
+}
+
+function strHash(s: string, seed: number): number {
+  let h = 0x811c9dc5 ^ seed
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
+function numHash(n: number): number {
+  const lo = n >>> 0
+  const hi = Math.floor(n / 4294967296) | 0
+  const f = Number.isInteger(n) ? 0 : Math.floor((n - Math.floor(n)) * 4294967296) >>> 0
+  return (Math.imul(lo ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(hi ^ f, 0xc2b2ae35)) >>> 0
 }

@@ -1,3 +1,4 @@
+/** What becomes of each update a peer sends: applied, lost under `resolve`, dropped as old, or refused (and the chain broken). */
 import type { Source } from './clock.ts'
 import { RefusedError, type LocalListener, type Replica } from './replica.ts'
 import type { PeerLabel, Rec } from './types.ts'

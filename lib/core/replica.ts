@@ -1,3 +1,4 @@
+import { deepFreeze, frozenCopy } from './values.ts'
 import { Clock, type Source } from './clock.ts'
 import { History } from './history.ts'
 import { Records, writeThrough } from './records.ts'
@@ -110,6 +111,7 @@ export class Replica implements ResolveHost {
     this.sign = opts.sign
     this.verify = opts.verify
     this.accept = opts.accept
+    this.clock.timeMs = () => this.time()
     this.clock.onNewGeneration = () => {
       this.lastGenerationChange = this.time()
     }
@@ -155,7 +157,7 @@ export class Replica implements ResolveHost {
     const t = Math.floor(this.now())
     if (t > version) version = t
     if (!isVersion(version)) throw new RangeError(`version ${version} is beyond the safe integer range`)
-    const bare = makeRec(key, deleted ? null : value, this.id, version, this.gen, deleted)
+    const bare = makeRec(key, deleted ? null : frozenCopy(value), this.id, version, this.gen, deleted)
     let rec = bare
     if (this.sign !== undefined) {
       let sig: string
@@ -271,6 +273,19 @@ export class Replica implements ResolveHost {
   }
 
   /**
+   * A clock the source itself claims for its own records, at the end of a
+   * response: taken above what its records showed (it may hold none up
+   * there), but never beyond the physical bound (a lie there would end this
+   * node's version space) and, in a signed cluster, where a hello's id
+   * proves nothing, never above what signed records showed.
+   */
+  adoptFromSource(src: Source, version: number): void {
+    if (!this.plausible(version)) return
+    if (this.verify !== undefined) this.adopt(src, version)
+    else this.advance(src, version)
+  }
+
+  /**
    * Move a source's clock forward to `version`. Having covered everything up
    * to it counts as having seen it: later local writes go above it (so a
    * write made after catching up with a delete, even one whose tombstone is
@@ -322,6 +337,7 @@ export class Replica implements ResolveHost {
 
   /** Store `rec` over `cur`: user functions and the journal first, then state, whole. */
   private commit(rec: Rec, src: Source, cur: Rec | undefined): void {
+    deepFreeze(rec.value)
     let pos: number
     try {
       pos = this.history.place(rec)

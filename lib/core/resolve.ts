@@ -11,10 +11,15 @@ import type { JsonValue, Rec, ResolveFn, ResolveHost } from './types.ts'
 export function sort(a: Rec, b: Rec): number {
   if (a.version !== b.version) return a.version < b.version ? -1 : 1
   if (a.source_id !== b.source_id) return a.source_id < b.source_id ? -1 : 1
-  if (a.gen === b.gen) return 0
-  if (a.gen === undefined) return -1
-  if (b.gen === undefined) return 1
-  return a.gen < b.gen ? -1 : 1
+  if (a.gen !== b.gen) {
+    if (a.gen === undefined) return -1
+    if (b.gen === undefined) return 1
+    return a.gen < b.gen ? -1 : 1
+  }
+  // The same write, or a writer that reused a version for other content:
+  // the content decides, so every node keeps the same one of the two.
+  if ((a.deleted === true) !== (b.deleted === true)) return a.deleted === true ? 1 : -1
+  return compareValues(a.value, b.value)
 }
 
 const TYPE_RANK = { null: 0, boolean: 1, number: 2, string: 3, array: 4, object: 5 } as const

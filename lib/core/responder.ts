@@ -88,8 +88,12 @@ export interface ResponderOptions {
  * different by verification (`full`) go in full, unlinked, likewise.
  */
 export class Responder {
-  /** Per source to send in full (unlinked), the version sent up to. */
-  readonly full = new Map<Source, number>()
+  /**
+   * Per source to send in full (unlinked), how far it went: every record
+   * below version `v` and the first `k` at `v` (a writer that reused a
+   * version has several records there; a cut between them must not skip one).
+   */
+  readonly full = new Map<Source, { v: number; k: number }>()
 
   constructor(
     private readonly replica: Replica,
@@ -162,16 +166,26 @@ export class Responder {
   private sendFull(budget: number): number {
     let sent = 0
     const recs: Rec[] = []
-    for (const [src, upto] of this.full) {
+    for (const [src, at] of this.full) {
       if (budget <= 0) break
       recs.length = 0
       const log = src.log
-      log.take(log.firstAfter(upto), budget, recs)
-      for (const rec of recs) if (rec.version > this.view.selfLimit) this.out.sendLinked(rec, rec.version - 1)
-      budget -= recs.length
-      sent += recs.length
-      if (recs.length === 0 || recs[recs.length - 1].version >= log.maxVersion) this.full.delete(src)
-      else this.full.set(src, recs[recs.length - 1].version)
+      const budget0 = budget
+      log.take(log.firstAt(at.v), budget + at.k, recs)
+      const skip = Math.min(at.k, recs.length)
+      for (let i = skip; i < recs.length; i++) if (recs[i].version > this.view.selfLimit) this.out.sendLinked(recs[i], recs[i].version - 1)
+      budget -= recs.length - skip
+      sent += recs.length - skip
+      if (recs.length < budget0 + at.k) {
+        // The log's end was reached.
+        this.full.delete(src)
+        continue
+      }
+      // `recs` began at the first record of version `at.v`: the records at its last version are all counted in it.
+      const last = recs[recs.length - 1].version
+      let k = 0
+      for (const r of recs) if (r.version === last) k++
+      this.full.set(src, { v: last, k })
     }
     return sent
   }

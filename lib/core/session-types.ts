@@ -1,3 +1,4 @@
+/** What a session needs from its carrier (`SessionPort`) and the options it takes. */
 import type { DeltaOrder, PeerLabel, RandomFn, Rec } from './types.ts'
 import type { Limits } from '../protocol/validate.ts'
 import type { WireMessage } from '../protocol/messages.ts'

@@ -332,7 +332,7 @@ export class Session implements LocalListener {
       this.view.judge(this.replica, digest, d.entries)
       const { carried, different } = this.verification.compare(d.entries, clock)
       fingerprints = carried
-      for (const src of different) if (!this.responder.full.has(src)) this.responder.full.set(src, 0)
+      for (const src of different) if (!this.responder.full.has(src)) this.responder.full.set(src, { v: 0, k: 0 })
     }
     if (d.leg === 'request') {
       const resync = resyncRequest ? digest : null
@@ -360,7 +360,7 @@ export class Session implements LocalListener {
       if (e.upto === undefined ? lossyPeer : src.clock < e.upto) continue // not vouched, or part of the response was lost
       if (e.gc > src.clock) continue // the peer forgot tombstones of this source that we may lack
       const v = this.inbound.cap(src, e.version)
-      if (src.id === this.opts.peer?.id) this.replica.advance(src, v)
+      if (src.id === this.opts.peer?.id) this.replica.adoptFromSource(src, v)
       else this.replica.adopt(src, v)
     }
   }

@@ -75,6 +75,11 @@ export class SourceLog {
     return 0
   }
 
+  /** Slot of the first record with version `v` or above. */
+  firstAt(v: number): number {
+    return this.lowerBound(v)
+  }
+
   /** Slot of the first record with version strictly above `v`. */
   firstAfter(v: number): number {
     return this.upperBound(v)

@@ -1,3 +1,4 @@
+/** Reading a log back: header, framed lines, the synced length from the sidecar; a torn tail is cut, damage elsewhere is a `LogCorruptError` (or dropped, in repair mode). */
 import { DEFAULT_LIMITS } from '../protocol/validate.ts'
 import { LogCorruptError, type Damage } from './errors.ts'
 import { realFs, type StoreFs } from './fs.ts'

@@ -1,10 +1,12 @@
+/** The log store: the gossip's journal writes each change ahead of state, batches fsync by durability mode, compacts, and enters and leaves degraded mode. */
 import { EventEmitter } from 'eventemitter3'
 import type { Journal } from '../core/replica.ts'
 import type { Rec } from '../core/types.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import { DiskHealth } from './disk-health.ts'
 import { StoreClosedError, StoreDegradedError } from './errors.ts'
-import type { StoreFs } from './fs.ts'
+import { realFs, type StoreFs } from './fs.ts'
+import { lockFolder } from './folder-lock.ts'
 import { LEASE_SPAN, LOG_VERSION, clockJson, dropJson, leaseJson } from './log-format.ts'
 import type { LogFile } from './log-file.ts'
 import type { Recovered } from './log-replay.ts'
@@ -61,6 +63,8 @@ export class LogStore extends EventEmitter<StoreEvents> {
   private readonly pending = new PendingLines()
   private batchTimer: unknown = null
   private lease: number
+  /** Releases the folder's lock (a no-op on a file system other than the real one). */
+  private unlock: () => void = () => {}
   private gossip: Gossip | null = null
   private closed = false
   private linesSinceSnapshot = 0
@@ -84,7 +88,17 @@ export class LogStore extends EventEmitter<StoreEvents> {
     this.paths = logPaths(opts.dir, LOG)
     this.file = this.paths.file
     this.durability = this.s.durability
-    const opened = openFolder(id, this.paths, this.s)
+    if (this.fs === realFs) {
+      realFs.mkdir(this.dir)
+      this.unlock = lockFolder(this.dir)
+    }
+    let opened: ReturnType<typeof openFolder>
+    try {
+      opened = openFolder(id, this.paths, this.s)
+    } catch (err) {
+      this.unlock()
+      throw err
+    }
     this.homeDev = this.fs.stat(this.dir).dev
     this.log = opened.log
     this.recovered = opened.recovered
@@ -409,5 +423,6 @@ export class LogStore extends EventEmitter<StoreEvents> {
     this.sync.rejectAll(this.health.failure ?? new StoreClosedError())
     this.log?.close()
     this.log = null
+    this.unlock()
   }
 }

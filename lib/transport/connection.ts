@@ -250,7 +250,8 @@ export class Connection implements PeerInfo {
     this.invalid++
     const net = this.net
     net.emit('invalid', this, reason)
-    net.rateLog.line(`invalid ${this.address}`, `${this.id} (${this.address}): invalid object: ${reason}`)
+    // Keyed by host, not host:port: a peer that reconnects from new ports is still one source of lines.
+    net.rateLog.line(`invalid ${this.address.replace(/:\d+$/, '')}`, `${this.id} (${this.address}): invalid object: ${reason}`)
     const now = net.timers.now()
     if (now - this.invalidWindowAt >= 60_000) {
       this.invalidWindowAt = now

@@ -1,6 +1,5 @@
-import type * as net from 'node:net'
-
 /** How a dialler opens links: the target, one attempt, and the function that makes attempts. */
+import type * as net from 'node:net'
 
 /** The peer a dialer keeps a link to; `address` is "host:port" as in events. */
 export interface Target {

@@ -22,7 +22,7 @@ export interface NetworkOptions {
   helloTimeout?: number
   /** Longest line accepted from a peer, bytes. Default 1 MiB. */
   maxLineLength?: number
-  /** Most connections at once (inbound, outbound and in their hello); more are refused. Default 256. */
+  /** Most inbound connections at once (in their hello or past it); more are refused. The node's own outbound links are not counted. Default 256. */
   maxConnections?: number
   /** A connection that sends nothing for this long after its hello is closed, ms. Default 60,000. */
   idleTimeout?: number
@@ -158,7 +158,8 @@ export class Network extends EventEmitter<NetworkEvents> {
       conn.close('network closed')
       return Promise.reject(new Error('network closed'))
     }
-    if (this.connections.size >= this.maxConnections) {
+    // Only inbound links count: the node's own links (its dialers) are never crowded out by peers that hold slots.
+    if (direction === 'in' && this.inboundCount >= this.maxConnections) {
       this.count('overLimit')
       this.rateLog.line('over limit', `refused a connection from ${address}: ${this.maxConnections} connections are open (maxConnections)`)
       conn.close('too many connections')
@@ -220,6 +221,13 @@ export class Network extends EventEmitter<NetworkEvents> {
   /** Connected peers (hello done). */
   get peers(): PeerInfo[] {
     return [...this.connections].filter((c) => c.stream !== null && !c.isClosed)
+  }
+
+  /** Inbound connections open, in their hello or past it (what `maxConnections` bounds). */
+  get inboundCount(): number {
+    let n = 0
+    for (const c of this.connections) if (c.direction === 'in') n++
+    return n
   }
 
   /** Connections open, in their hello or past it. */

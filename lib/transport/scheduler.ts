@@ -1,3 +1,4 @@
+/** Gossip rounds: every interval, exchanges with `fanout` peers picked at random. */
 import { shuffle } from '../core/random.ts'
 import type { RandomFn } from '../core/types.ts'
 import type { Timers } from './timers.ts'

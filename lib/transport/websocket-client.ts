@@ -3,9 +3,8 @@
  * a browser as it is, on Node with the `ws` package's client (pass its
  * class as `WebSocket`). Nothing here imports a Node module.
  */
-import type { Connection } from './connection.ts'
 import type { Network } from './network.ts'
-import { backoffDelay } from './timers.ts'
+import { Redialer, type StreamAttempt } from './redial.ts'
 import { WebSocketStream, asDuplex, type FramePort, type WebSocketStreamOptions } from './websocket-stream.ts'
 
 /** The subprotocol both ends agree on; the listener answers with it. */
@@ -79,7 +78,7 @@ export interface WebSocketDialOptions extends WebSocketStreamOptions {
 }
 
 /** One try: resolves with the stream once the socket is open; `cancel` closes it. */
-export function openWebSocket(opts: WebSocketDialOptions): { ready: Promise<WebSocketStream>; cancel(): void } {
+export function openWebSocket(opts: WebSocketDialOptions): StreamAttempt<WebSocketStream> {
   const Ctor = opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
   if (Ctor === undefined) return { ready: Promise.reject(new Error('no WebSocket class: pass one as options.WebSocket')), cancel: () => {} }
   let ws: StandardWebSocket
@@ -102,100 +101,33 @@ export function openWebSocket(opts: WebSocketDialOptions): { ready: Promise<WebS
 }
 
 /**
- * A WebSocket peer that stays connected: it redials after any failure or
- * disconnect, with the network's backoff (reset by a good hello), until
- * `stop()` or the network closes. After a reconnection the new session
- * starts from this node's clock, so nothing the listener already holds is
- * sent again, and nothing this node holds is asked for again.
+ * A WebSocket peer that stays connected (see `Redialer`). After a
+ * reconnection the new session starts from this node's clock, so nothing
+ * the listener already holds is sent again, and nothing this node holds is
+ * asked for again.
  */
-export class WebSocketDialer {
-  attempts = 0
-  connection: Connection | null = null
-  lastError = ''
-  private timer: unknown = null
-  private stopped = false
-  private cancel: (() => void) | null = null
-
+export class WebSocketDialer extends Redialer<WebSocketStream> {
   constructor(
-    private readonly network: Network,
+    network: Network,
     private readonly opts: WebSocketDialOptions,
   ) {
-    network.own(async () => this.stop())
-    this.dial()
+    super(network, opts.url, opts.connectTimeout ?? 5000)
+    if (opts.WebSocket === undefined && (globalThis as { WebSocket?: unknown }).WebSocket === undefined) {
+      throw new TypeError('connectWebSocket: no WebSocket class here (Node 20 has none): pass one as options.WebSocket, for instance the ws package\'s')
+    }
+    this.start()
   }
 
   get url(): string {
     return this.opts.url
   }
 
-  get connected(): boolean {
-    return this.connection !== null && !this.connection.isClosed
+  protected openStream(): StreamAttempt<WebSocketStream> {
+    return openWebSocket(this.opts)
   }
 
-  stop(): void {
-    this.stopped = true
-    if (this.timer !== null) this.network.timers.clearTimeout(this.timer)
-    this.timer = null
-    this.cancel?.()
-    this.connection?.close('dialer stopped')
-  }
-
-  private dial(): void {
-    if (this.stopped || this.network.isClosing) return
-    const { network } = this
-    const attempt = openWebSocket(this.opts)
-    this.cancel = attempt.cancel
-    let settled = false
-    const timer = network.timers.setTimeout(() => {
-      if (settled) return
-      settled = true
-      attempt.cancel()
-      this.failed('connect timeout')
-    }, this.opts.connectTimeout ?? 5000)
-    attempt.ready.then(
-      (stream) => {
-        if (settled) return void stream.destroy()
-        settled = true
-        network.timers.clearTimeout(timer)
-        this.cancel = null
-        network.attach(asDuplex(stream), this.opts.url, 'out').then(
-          (conn) => {
-            this.connection = conn
-            this.attempts = 0
-            conn.whenClosed((reason) => {
-              this.connection = null
-              this.failed(reason)
-            })
-          },
-          (err: Error) => {
-            if (/connected to itself/.test(err.message)) {
-              this.lastError = 'connected to itself'
-              this.stopped = true
-              return
-            }
-            this.failed(err.message)
-          },
-        )
-      },
-      (err: Error) => {
-        if (settled) return
-        settled = true
-        network.timers.clearTimeout(timer)
-        this.failed(err.message)
-      },
-    )
-  }
-
-  private failed(reason: string): void {
-    this.cancel = null
-    this.lastError = reason
-    if (this.stopped || this.network.isClosing) return
-    const delay = backoffDelay(this.attempts++, this.network.random, this.network.backoff)
-    this.network.emit('log', `${this.opts.url}: ${reason}; retrying in ${delay} ms`)
-    this.timer = this.network.timers.setTimeout(() => {
-      this.timer = null
-      this.dial()
-    }, delay)
+  protected asDuplex(stream: WebSocketStream): ReturnType<typeof asDuplex> {
+    return asDuplex(stream)
   }
 }
 

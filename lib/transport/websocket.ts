@@ -139,7 +139,7 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
       return rejectUpgrade(socket, problem.status)
     }
     if (network.isClosing) return rejectUpgrade(socket, 503)
-    if (network.connectionCount >= network.maxConnections) {
+    if (network.inboundCount >= network.maxConnections) {
       network.count('overLimit')
       network.rateLog.line('over limit', `refused a connection from ${address}: ${network.maxConnections} connections are open (maxConnections)`)
       return rejectUpgrade(socket, 503)

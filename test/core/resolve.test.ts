@@ -2,6 +2,7 @@ import test from 'tape'
 import fc from 'fast-check'
 import { Replica } from '../../lib/core/replica.ts'
 import { compareValues, resolution, sort } from '../../lib/core/resolve.ts'
+import { recordHash } from '../../lib/core/fingerprint.ts'
 import type { JsonValue, Rec, ResolveHost } from '../../lib/core/types.ts'
 
 const r = (value: JsonValue, version: number, source_id: string, gen?: string): Rec =>
@@ -22,7 +23,32 @@ test('sort: version, then source_id, then gen', (t) => {
   t.ok(sort(r(1, 2, 'a'), r(1, 2, 'b')) < 0, 'tie on version: source_id decides')
   t.ok(sort(r(1, 2, 'a'), r(1, 2, 'a', 'g1')) < 0, 'no gen before a gen')
   t.ok(sort(r(1, 2, 'a', 'g1'), r(1, 2, 'a', 'g2')) < 0, 'gens compared')
-  t.equal(sort(r(1, 2, 'a'), r(9, 2, 'a')), 0, 'same identity compares equal')
+  t.equal(sort(r(9, 2, 'a'), r(9, 2, 'a')), 0, 'same identity and content compare equal')
+  t.ok(sort(r(1, 2, 'a'), r(9, 2, 'a')) < 0, 'same identity, other content (a writer that reused a version): the content decides')
+  t.ok(sort({ ...r(9, 2, 'a'), value: null, deleted: true }, r(1, 2, 'a')) > 0, 'and a tombstone sorts above a value')
+  t.end()
+})
+
+test('a writer that reused a version: every node keeps the same record whatever the order of arrival', (t) => {
+  const lww = resolution.lww_vs_current_vers
+  const one = r({ n: 1, s: 'x' } as never, 5, 'w')
+  const two = r({ s: 'x', n: 2 } as never, 5, 'w')
+  const held = (first: Rec, second: Rec): Rec => {
+    const rep = new Replica({ id: 'v', resolve: lww, sort, maxHistory: 10 })
+    for (const u of [first, second]) rep.applyRemote({ ...u }, rep.sourceOf(u))
+    return rep.record('k')!
+  }
+  t.deepEqual(held(one, two).value, held(two, one).value, 'both orders keep the same value')
+  t.end()
+})
+
+test('fingerprints cover content: other content under one identity differs; key order does not matter', (t) => {
+  const fp = (value: unknown, deleted = false) => [...recordHash({ key: 'k', value, source_id: 'w', version: 5, ...(deleted ? { deleted: true } : {}) } as Rec)].join(':')
+  t.notEqual(fp({ n: 1 }), fp({ n: 2 }), 'other values, other hashes')
+  t.equal(fp({ a: 1, b: [1, 'x', null] }), fp({ b: [1, 'x', null], a: 1 }), 'equal values in another key order hash alike')
+  t.notEqual(fp([1, 2]), fp([2, 1]), 'array order counts')
+  t.notEqual(fp(null), fp(null, true), 'a tombstone differs from a null value')
+  t.notEqual(fp('1'), fp(1), 'a string differs from a number')
   t.end()
 })
 

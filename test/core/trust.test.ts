@@ -288,3 +288,70 @@ test('a record hidden by a lying peer comes back: fingerprints that differ at an
   t.equal(v.clock.find('b')!.fp.toString(), honest.clock.find('b')!.fp.toString(), 'the fingerprints of b now match')
   t.end()
 })
+
+test('a writer that told two stories at one version: the full send under an MTU of 1 carries every record at that version', (t) => {
+  // Writer e signs x3@1 for some nodes and x3@1 and x4@1 for others (two records at one version).
+  const full = replica('n0')
+  const partial = replica('n1')
+  const liar = session(full, 10, 'depth', 1, 'e')
+  liar.s.start()
+  for (const r of [rec('x3', 1, 'e'), rec('x4', 1, 'e'), rec('x5', 7, 'e')]) liar.s.receive(r)
+  liar.s.receive({ digest: true, source_id: 'e', version: 7 })
+  liar.s.receive({ digest: true, done: true, reply: true })
+  const liar2 = session(partial, 10, 'depth', 1, 'e')
+  liar2.s.start()
+  for (const r of [rec('x3', 1, 'e'), rec('x5', 7, 'e')]) liar2.s.receive(r)
+  liar2.s.receive({ digest: true, source_id: 'e', version: 7 })
+  liar2.s.receive({ digest: true, done: true, reply: true })
+  t.equal(full.clock.get('e'), 7, 'n0 covers e up to 7, holding x3@1 and x4@1')
+  t.equal(partial.clock.get('e'), 7, 'n1 covers e up to 7 too, without x4')
+  const L = link(full, partial, 1, 'depth', 0)
+  for (let i = 0; i < 8 && partial.record('x4') === undefined; i++) L.exchange()
+  t.equal(partial.get('x4').value, 1, 'x4@1 reached n1 though x3@1 shares its version and each response holds one record')
+  t.equal(partial.clock.find('e')!.fp.toString(), full.clock.find('e')!.fp.toString(), 'the fingerprints of e now match')
+  t.end()
+})
+
+for (const signed of [false, true]) {
+  test(`${signed ? 'signed' : 'unsigned'}: a peer saying hello as b cannot carry b's clock past the physical bound${signed ? ', nor above what b\'s signed records showed' : ''}`, (t) => {
+    const now = 1_796_000_000_000
+    const verify = signed ? (u: Rec) => u.sig === 'good' : undefined
+    const v = new Replica({ id: 'v', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, verify, now: () => now * 1000 })
+    const first = session(v, 10, 'depth', 1, 'b')
+    first.s.start()
+    first.s.receive(rec('b1', now * 1000 - 5, 'b', { sig: 'good' }))
+    first.s.receive({ digest: true, source_id: 'b', version: now * 1000 - 5 })
+    first.s.receive({ digest: true, done: true, reply: true })
+    t.equal(v.clock.get('b'), now * 1000 - 5, 'the real b\'s response moved b\'s clock to its record')
+    for (const claim of [Number.MAX_SAFE_INTEGER, now * 1000 + 3_600_000_000]) {
+      const { s } = session(v, 10, 'depth', 1, 'b')
+      s.start()
+      s.receive({ digest: true, source_id: 'b', version: claim })
+      s.receive({ digest: true, done: true, reply: true })
+      t.ok(v.clock.get('b') <= now * 1000 + 300_000_000, `a claim of ${claim} left b's clock at ${v.clock.get('b')}, within now + maxClockOffset`)
+    }
+    if (signed) t.equal(v.clock.get('b'), now * 1000 - 5, 'signed: b\'s clock is what its signed record showed')
+    v.writeLocal('mine', 1)
+    t.ok(v.record('mine')!.version < Number.MAX_SAFE_INTEGER, 'the node still writes')
+    t.end()
+  })
+}
+
+test('a writer that sent two values under one version: fingerprints see it, and both nodes end with the same value', (t) => {
+  const a = replica('a')
+  const b = replica('b')
+  for (const [node, value] of [[a, 1], [b, 2]] as const) {
+    const { s } = session(node, 10, 'depth', 1, 'w')
+    s.start()
+    s.receive(rec('k', 5, 'w', { value }))
+    s.receive({ digest: true, source_id: 'w', version: 5 })
+    s.receive({ digest: true, done: true, reply: true })
+  }
+  t.deepEqual([a.get('k').value, b.get('k').value, a.clock.get('w'), b.clock.get('w')], [1, 2, 5, 5], 'a and b hold other values of w@5 at equal clocks')
+  t.notEqual(a.clock.find('w')!.fp.toString(), b.clock.find('w')!.fp.toString(), 'their fingerprints of w differ')
+  const L = link(a, b, 10, 'depth', 0)
+  for (let i = 0; i < 4; i++) L.exchange()
+  t.equal(a.get('k').value, b.get('k').value, `both hold ${JSON.stringify(a.get('k').value)}`)
+  t.equal(a.clock.find('w')!.fp.toString(), b.clock.find('w')!.fp.toString(), 'and their fingerprints match')
+  t.end()
+})

@@ -46,9 +46,10 @@ test('writes replicate over the membership links (a seed and the view, no --peer
   t.end()
 })
 
-test('close() leaves gracefully: every other node marks it left at once, with the reason', async (t) => {
+test('close() leaves gracefully: every node linked to it marks it left at once, with the reason', async (t) => {
   const nets = await cluster(4, patient)
-  await waitFor(() => allAlive(nets), 20_000, 'membership')
+  // A view of 6 links four nodes in a full mesh: the leave goes to every other node directly.
+  await waitFor(() => allAlive(nets) && nets.every((n) => n.net.peers.length === 3), 20_000, 'membership, and every pair linked')
   const gone = nets[2]
   await gone.net.close()
   const rest = nets.filter((n) => n !== gone)

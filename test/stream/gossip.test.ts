@@ -334,3 +334,25 @@ test('the seed\'s chain: A <-> B <-> C, writes at A and B reach C', async (t) =>
   t.ok(sameState([A, B, C]), 'all three agree')
   t.end()
 })
+
+test('values in state are immutable: set keeps a frozen copy, and a reader cannot change a record behind its version', async (t) => {
+  const a = new Gossip('a', { ...base.config, resolve: base.resolution.lww_vs_current_vers })
+  const b = new Gossip('b', { ...base.config, resolve: base.resolution.lww_vs_current_vers })
+  const mine = { n: 1, list: [1, 2] }
+  a.set('k', mine)
+  mine.n = 99
+  mine.list.push(3)
+  t.deepEqual(a.get('k').value, { n: 1, list: [1, 2] }, 'changing the object passed to set changes nothing held')
+  t.ok(Object.isFrozen(mine) === false, 'and the caller\'s object is still its own to change')
+  const held = a.get('k').value as { n: number; list: number[] }
+  t.throws(() => {
+    held.n = 2
+  }, TypeError, 'the value get() returns is frozen')
+  t.throws(() => held.list.push(4), TypeError, 'deeply')
+  a.pipe(b).pipe(a)
+  a.gossip()
+  await until(() => b.get('k').value !== null)
+  t.deepEqual(b.get('k').value, { n: 1, list: [1, 2] }, 'a peer over an object stream got the value as written')
+  t.ok(Object.isFrozen(b.get('k').value), 'frozen there too')
+  t.end()
+})

@@ -30,8 +30,10 @@ export class CliProcess {
   readonly exited: Promise<number | null>
   private partial = ''
 
-  constructor(args: string[]) {
-    this.proc = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { cwd: root })
+  /** `nofile`: the process's file descriptor limit (through prlimit), to exhaust it on purpose. */
+  constructor(args: string[], opts: { nofile?: number } = {}) {
+    const node = [process.execPath, '--import', 'tsx', 'lib/cli/main.ts', ...args]
+    this.proc = opts.nofile === undefined ? spawn(node[0], node.slice(1), { cwd: root }) : spawn('prlimit', [`--nofile=${opts.nofile}`, ...node], { cwd: root })
     children.add(this.proc)
     this.proc.stdout.setEncoding('utf8')
     this.proc.stderr.setEncoding('utf8')

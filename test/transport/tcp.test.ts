@@ -247,3 +247,45 @@ test('after close() nothing keeps the process alive', async (t) => {
   t.equal(r.code, 0, `the process exited by itself (${Date.now() - started} ms)`)
   t.end()
 })
+
+test('peers holding every inbound slot cannot keep the node from its own outbound links', async (t) => {
+  const v = node('v')
+  const b = node('b')
+  const vnet = new Network(v, { interval: 50, maxConnections: 2 })
+  const bnet = new Network(b, { interval: 50 })
+  const lv = await listen(vnet, { port: 0, host: '127.0.0.1' })
+  const lb = await listen(bnet, { port: 0, host: '127.0.0.1' })
+  const holders: net.Socket[] = []
+  let stop = () => {}
+  try {
+    for (const id of ['h1', 'h2']) {
+      const s = net.connect(lv.port, '127.0.0.1')
+      s.on('error', () => {})
+      s.write(JSON.stringify({ hello: 1, id, cluster: 'simple-scuttle', time: 0 }) + '\n') // the nodes' clock (config.now) reads 0
+      holders.push(s)
+    }
+    // They stay alive as peers do: a digest every 200 ms keeps them past the idle and silence timeouts.
+    const keep = setInterval(() => {
+      for (const s of holders) s.write('{"digest":true,"done":true}\n')
+    }, 200)
+    holders.forEach((s) => s.resume())
+    stop = () => clearInterval(keep)
+    await waitFor(() => vnet.peers.length === 2, 5000, 'two holders connected')
+    const third = net.connect(lv.port, '127.0.0.1')
+    third.on('error', () => {})
+    await waitFor(() => vnet.stats.overLimit >= 1, 5000, 'a third inbound refused')
+    third.destroy()
+    t.pass('a third inbound connection is refused (maxConnections 2)')
+    connect(vnet, { host: '127.0.0.1', port: lb.port })
+    await waitFor(() => vnet.peers.some((p) => p.id === 'b'), 5000, 'v linked to b')
+    t.pass('v\'s own link to b opens while the holders keep both inbound slots')
+    b.set('from-b', 1)
+    await waitFor(() => v.get('from-b').value === 1, 5000, 'b\'s write at v')
+    t.pass('and b\'s writes reach v over it')
+    t.deepEqual(vnet.peers.map((p) => p.id).sort(), ['b', 'h1', 'h2'], 'the holders are still connected')
+  } finally {
+    stop()
+    for (const s of holders) s.destroy()
+    await Promise.all([vnet.close(), bnet.close()])
+  }
+})

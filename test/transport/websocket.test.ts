@@ -150,7 +150,9 @@ test('CLI flags: --ws-port and --ws-token, each refused with one sentence when i
   }
   t.match(err(['--ws-port', '-1']), /--ws-port must be an integer between 0 and 65535/, 'a port out of range')
   t.match(err(['--ws-token', 't']), /--ws-token needs --ws-port/, 'a token without a listener')
-  t.match(err(['--ws-port', '0', '--secret', 's']), /needs --ws-token: browsers cannot use the secret/, 'a cluster secret without a token')
+  t.match(err(['--ws-port', '0', '--secret', 's']), /requires a cluster secret \(TLS-PSK\) needs --ws-token/, 'a cluster secret without a token')
+  t.match(err(['--ws-port', '0', '--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--tls-ca', 'ca.pem']), /requires client certificates \(--tls-ca\) needs --ws-token/, 'mutual TLS without a token: browsers present no client certificate')
+  t.equal(err(['--ws-port', '0', '--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--tls-ca', 'ca.pem', '--ws-token', 't']), 'accepted', 'mutual TLS with a token')
   t.equal(err(['--ws-port', '0', '--secret', 's', '--ws-token', 't']), 'accepted', 'a cluster secret with a token')
   t.end()
 })
@@ -178,4 +180,17 @@ test('CLI: --ws-port accepts WebSocket peers, --ws-token guards them', async (t)
     await new Promise((r) => child.on('exit', r))
   }
   t.end()
+})
+
+test('connectWebSocket with no WebSocket class to use throws at once, saying what to pass', async (t) => {
+  const g = new Gossip('a', { ...base.config, resolve: base.resolution.lww_vs_current_vers })
+  const network = new Network(g)
+  const had = (globalThis as { WebSocket?: unknown }).WebSocket
+  ;(globalThis as { WebSocket?: unknown }).WebSocket = undefined
+  try {
+    t.throws(() => connectWebSocket(network, { url: 'ws://127.0.0.1:1/' }), /no WebSocket class here .* options\.WebSocket/, 'a TypeError naming the option, not retries forever')
+  } finally {
+    ;(globalThis as { WebSocket?: unknown }).WebSocket = had
+    await network.close()
+  }
 })

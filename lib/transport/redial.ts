@@ -1,0 +1,136 @@
+/**
+ * An outbound link that stays up, whatever carries it: open a stream, hand
+ * it to the network, and redial after any failure or disconnect
+ * (authentication failures included) with exponential backoff and jitter,
+ * reset by a good hello, until `stop()` or the network closes. It gives up
+ * only when the peer turns out to be this node itself. A dialler linked to
+ * a peer that is already linked another way (both sides dialled, and the
+ * other link was kept) waits long before looking again. Type-only imports
+ * from Node: the browser's WebSocket dialler is one of these too.
+ */
+import type { Duplex } from 'node:stream'
+import type { Connection } from './connection.ts'
+import type { Network } from './network.ts'
+import { backoffDelay } from './timers.ts'
+
+/** One try at opening a stream: ready to gossip over, or a rejection saying why not. */
+export interface StreamAttempt<S> {
+  readonly ready: Promise<S>
+  cancel(): void
+}
+
+const DUPLICATE = 'duplicate connection'
+
+export abstract class Redialer<S extends { destroy(): unknown }> {
+  attempts = 0
+  connection: Connection | null = null
+  lastError = ''
+  private timer: unknown = null
+  private stopped = false
+  private attempt: StreamAttempt<S> | null = null
+  /** The peer's id from its last hello ('' before one). */
+  private peerId = ''
+
+  /** `address`: how events and log lines name the peer ("host:port" or a URL). */
+  protected constructor(
+    protected readonly network: Network,
+    readonly address: string,
+    private readonly connectTimeout: number,
+  ) {}
+
+  /** Open one stream to the peer. */
+  protected abstract openStream(): StreamAttempt<S>
+  /** The stream as the network takes it. */
+  protected abstract asDuplex(stream: S): Duplex
+  /** Whether a stream that opened is already gone. */
+  protected isGone(_stream: S): boolean {
+    return false
+  }
+  /** The reason to report when the hello on `stream` failed with `err`. */
+  protected helloFailure(_stream: S, err: Error): string {
+    return err.message
+  }
+
+  /** Call once the subclass is constructed. */
+  protected start(): void {
+    this.network.own(async () => this.stop())
+    this.dial()
+  }
+
+  get connected(): boolean {
+    return this.connection !== null && !this.connection.isClosed
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.timer !== null) this.network.timers.clearTimeout(this.timer)
+    this.timer = null
+    this.attempt?.cancel()
+    this.connection?.close('dialer stopped')
+  }
+
+  private dial(): void {
+    if (this.stopped || this.network.isClosing) return
+    const { network } = this
+    if (this.peerId !== '' && network.peers.some((p) => p.id === this.peerId)) return this.failed(DUPLICATE)
+    const attempt = this.openStream()
+    this.attempt = attempt
+    let settled = false
+    const connectTimer = network.timers.setTimeout(() => {
+      if (settled) return
+      settled = true
+      attempt.cancel()
+      this.failed('connect timeout')
+    }, this.connectTimeout)
+    attempt.ready.then(
+      (stream) => {
+        if (settled) return void stream.destroy()
+        settled = true
+        network.timers.clearTimeout(connectTimer)
+        if (this.isGone(stream)) return this.failed('connection closed')
+        this.attach(stream)
+      },
+      (err: Error) => {
+        if (settled) return
+        settled = true
+        network.timers.clearTimeout(connectTimer)
+        this.failed(err.message)
+      },
+    )
+  }
+
+  private attach(stream: S): void {
+    this.network.attach(this.asDuplex(stream), this.address, 'out').then(
+      (conn) => {
+        this.connection = conn
+        this.peerId = conn.id
+        this.attempts = 0
+        conn.whenClosed((reason) => {
+          this.connection = null
+          this.failed(reason)
+        })
+      },
+      (err: Error) => {
+        if (/connected to itself/.test(err.message)) {
+          this.lastError = 'connected to itself'
+          this.stopped = true
+          return
+        }
+        this.failed(this.helloFailure(stream, err))
+      },
+    )
+  }
+
+  private failed(reason: string): void {
+    this.attempt = null
+    this.lastError = reason
+    if (this.stopped || this.network.isClosing) return
+    if (reason === DUPLICATE) this.attempts = Math.max(this.attempts, 16)
+    const delay = backoffDelay(this.attempts++, this.network.random, this.network.backoff)
+    if (reason !== DUPLICATE) this.network.emit('log', `${this.address}: ${reason}; retrying in ${delay} ms`)
+    this.timer = this.network.timers.setTimeout(() => {
+      this.timer = null
+      this.dial()
+    }, delay)
+  }
+}
