@@ -51,6 +51,7 @@ function scenario(nodes: number, loss: number, seed: number): Row {
   if (nodes <= WARM_ABOVE) {
     for (let i = 0; i < nodes; i++) sim.addNode(i * 50)
     let t = nodes * 50
+    sim.run(t)
     while (!sim.converged() && t < 180_000) sim.run((t += 500))
     convergeMs = sim.now
   } else {
@@ -63,7 +64,8 @@ function scenario(nodes: number, loss: number, seed: number): Row {
   if (nodes > WARM_ABOVE) {
     const t0 = sim.now
     for (let i = 0; i < 20; i++) sim.addNode(t0 + i * 50)
-    let t = t0
+    let t = t0 + 20 * 50
+    sim.run(t)
     while (!sim.converged() && t < t0 + 60_000) sim.run((t += 500))
     joinWaveMs = sim.converged() ? sim.now - t0 : Infinity
   }
