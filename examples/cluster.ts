@@ -8,10 +8,15 @@
  *   node --import tsx examples/cluster.ts --secret "$(openssl rand -hex 32)"
  *
  * Steps: start the nodes on loopback ports, each with its log in a temporary
- * folder; connect them (every pair for up to 8 nodes, else a ring plus two
- * seeded random links per node); send `set` at random nodes at `--rate`
- * writes per second for `--duration` seconds, killing one node (SIGKILL) at
- * 35% of the writes and restarting it from its log at 65%;
+ * folder; the first with cluster membership on (`--members`), every other
+ * given only its address (`--seed`): they find each other by gossip and
+ * link up in bounded views; wait until every node lists every member alive;
+ * send `set` at random nodes at `--rate` writes per second for
+ * `--duration` seconds, killing one node (SIGKILL) at 20% of the writes,
+ * reporting when every other node has detected it dead, and restarting it
+ * from its log (with the seed address again) at 65% or once it was
+ * detected, whichever is later, then reporting when every node lists it
+ * alive again in a new generation;
  * poll `stats` from every node and print progress (no write is sent while a
  * poll is out, so each line's counts are of one moment; the killed node's
  * counters are taken before the kill and stay in the totals); then poll until every node
@@ -24,7 +29,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import { join, resolve } from 'node:path'
 import { seededRandom } from 'simple-scuttle'
-import { NodeProcess, type NodeStats } from './cluster/node-process.ts'
+import { NodeProcess, type MemberEvent, type NodeStats } from './cluster/node-process.ts'
 import { CLUSTER_USAGE, parseClusterArgs, type ClusterOptions } from './cluster/options.ts'
 import { progressLine, summarize, summaryText } from './cluster/report.ts'
 import { startWebServer, type WebNode, type WebStatus } from './web/server.ts'
@@ -58,8 +63,11 @@ function note(text: string): void {
   if (web.events.length > 40) web.events.shift()
 }
 
+/** Every node process has started (the page shows the nodes from then on, all at once). */
+let allStarted = false
+
 function webStatus(): WebStatus {
-  const list = nodes.map((n, i) => {
+  const list = (allStarted ? nodes : []).map((n, i) => {
     const known = web.nodes.get(n.id)
     const up = i !== down && n.alive && known !== undefined
     const shown = known ?? { id: n.id, keys: 0, records: 0, hash: '', bytesOut: 0, peers: [], board: [] }
@@ -119,28 +127,6 @@ function onStartFailure(err: Error): void {
   process.exit(1)
 }
 
-/** Pairs [i, j]: node i dials node j. */
-function topology(n: number): [number, number][] {
-  const edges = new Map<string, [number, number]>()
-  const add = (i: number, j: number) => {
-    const key = i < j ? `${i}-${j}` : `${j}-${i}`
-    if (i !== j && !edges.has(key)) edges.set(key, [i, j])
-  }
-  for (let i = 0; i < n; i++) {
-    if (n <= 8) for (let j = i + 1; j < n; j++) add(i, j)
-    else {
-      add(i, (i + 1) % n)
-      for (let tries = 0, made = 0; made < 2 && tries < 100; tries++) {
-        const j = Math.floor(random() * n)
-        const before = edges.size
-        add(i, j)
-        if (edges.size > before) made++
-      }
-    }
-  }
-  return [...edges.values()]
-}
-
 async function until(cond: () => Promise<boolean>, timeoutMs: number, everyMs: number): Promise<boolean> {
   const end = performance.now() + timeoutMs
   while (performance.now() < end) {
@@ -176,21 +162,33 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   dataRoot = dataDir
   const wsPort = opts.web === null ? [] : ['--ws-port', '0']
   const args = (id: string) => ['--interval', '200', '--data', join(dataDir, id), ...secret, ...wsPort]
-  nodes.push(...(await Promise.all(ids.map((id) => NodeProcess.start(root, id, args(id), onDeath)))))
+  // The first node starts the cluster; every other one is given only its address.
+  const t0 = performance.now()
+  const since = () => `${((performance.now() - t0) / 1000).toFixed(1)}s`
+  nodes.push(await NodeProcess.start(root, ids[0], [...args(ids[0]), '--members'], onDeath))
+  const seed = `127.0.0.1:${nodes[0].port}`
+  // What the seed learns, shown once every node runs (up to 8 nodes: one line each).
+  const joins: string[] = []
+  let showJoins = false
+  nodes[0].onMember = (e) => {
+    if (e.event !== 'join' || opts.nodes > 8) return
+    joins.push(`${since()} ${e.id} joined: ${nodes[0].id} learnt it by gossip (${e.reason})`)
+    if (showJoins) log(joins.shift()!)
+  }
+  nodes.push(...(await Promise.all(ids.slice(1).map((id) => NodeProcess.start(root, id, [...args(id), '--seed', seed], onDeath)))))
   const modes = [...new Set(nodes.map((n) => n.tls))]
   const links = modes.map((m) => (m === 'secret' ? 'TLS-PSK (cluster secret)' : m === 'certificate' ? 'mutual TLS' : 'plain TCP')).join(' and ')
   log(`started ${nodes.length} nodes on ports ${nodes.map((n) => n.port).join(', ')}; links: ${links}`)
+  log(`seed: ${ids[0]} at ${seed}; every other node was given only this address (--seed)`)
+  showJoins = true
+  allStarted = true
+  for (const line of joins.splice(0)) log(line)
 
-  const edges = topology(opts.nodes)
-  const degree = new Array<number>(opts.nodes).fill(0)
-  for (const [i, j] of edges) {
-    nodes[i].send(`connect 127.0.0.1:${nodes[j].port}`)
-    degree[i]++
-    degree[j]++
-  }
-  const meshed = await until(async () => (await pollAll()).every((s, i) => s.peers >= degree[i]), 20_000, 100)
-  if (!meshed) throw new Error('the nodes did not all connect within 20 s')
-  log(`connected: ${edges.length} links${opts.nodes <= 8 ? ' (every pair)' : ' (a ring plus random links)'}`)
+  const allAlive = async () => (await Promise.all(nodes.map((n) => n.command('members')))).every((r) => (r.members as { state: string }[]).filter((m) => m.state === 'alive').length === nodes.length)
+  if (!(await until(allAlive, 20_000, 100))) throw new Error('the nodes did not all list every member alive within 20 s')
+  const pairs = new Set<string>()
+  for (const n of nodes) for (const p of (await n.command('peers')).peers as { id: string }[]) pairs.add([n.id, p.id].sort().join(' '))
+  log(`${since()} members: every node lists all ${nodes.length} alive; ${pairs.size} links (views of at most 6 outbound)`)
   if (page !== null) {
     web.phase = 'waiting for a page'
     await Promise.race([page.firstPage, sleep(20_000)])
@@ -231,11 +229,30 @@ async function run(opts: ClusterOptions): Promise<boolean> {
       () => (busy = false),
     )
   }
-  // Midway, one node crashes and later comes back from its log.
+  // Midway, one node crashes, is detected dead by the others, and comes back from its log.
   const victim = opts.restart && nodes.length >= 2 ? nodes.length - 1 : -1
-  const killAt = Math.floor(total * 0.35)
+  const killAt = Math.floor(total * 0.2)
   const restartAt = Math.floor(total * 0.65)
   let restarting = false
+  let killedAt = 0
+  let restartedAt = 0
+  /** Every other node reported the victim down (or 20 s passed). */
+  let detected = false
+  /** Every other node reported the victim's new life joining. */
+  let back = victim < 0
+  const victimId = victim < 0 ? '' : nodes[victim].id
+  const downs = new Map<string, string>()
+  const watchDown = (n: NodeProcess) => {
+    n.onMember = (e: MemberEvent) => {
+      if (e.id !== victimId || e.event !== 'down' || killedAt === 0 || detected) return
+      downs.set(n.id, e.reason)
+      if (downs.size === nodes.length - 1) {
+        detected = true
+        log(`${((performance.now() - start) / 1000).toFixed(1)}s ${victimId} detected dead by every other node, ${((performance.now() - killedAt) / 1000).toFixed(1)} s after the kill (${nodes[0].id}: ${downs.get(nodes[0].id)})`)
+      }
+    }
+  }
+  nodes.forEach((n, i) => i !== victim && watchDown(n))
   const crashAndRestart = () => {
     if (victim < 0) return
     if (down === null && !restarting && writes >= killAt && writes < restartAt) {
@@ -255,19 +272,31 @@ async function run(opts: ClusterOptions): Promise<boolean> {
       ).then(() => {
         killing = false
         dying.kill()
+        killedAt = performance.now()
         log(`\n${((performance.now() - start) / 1000).toFixed(1)}s killed ${dying.id} (SIGKILL); the others keep writing`)
       })
-    } else if (down !== null && !restarting && !killing && writes >= restartAt) {
+    } else if (down !== null && !restarting && !killing && writes >= restartAt && (detected || performance.now() - killedAt > 20_000)) {
       restarting = true
       const old = nodes[victim]
       const again = old.ws === null ? [] : ['--ws-port', new URL(old.ws).port]
-      NodeProcess.start(root, old.id, [...args(old.id).filter((a, i, all) => a !== '--ws-port' && all[i - 1] !== '--ws-port'), '--port', String(old.port), ...again], onDeath).then((fresh) => {
+      const backs = new Set<string>()
+      let oldGen = 0
+      for (const [i, n] of nodes.entries()) {
+        if (i === victim) continue
+        n.onMember = (e: MemberEvent) => {
+          if (e.id !== victimId || e.event !== 'join') return
+          if (oldGen === 0 || e.generation > oldGen) backs.add(n.id)
+          if (backs.size === nodes.length - 1 && !back) {
+            back = true
+            log(`${((performance.now() - start) / 1000).toFixed(1)}s ${victimId} is alive again at every node, generation ${e.generation} (a new life)`)
+          }
+        }
+      }
+      nodes[0].command('members').then((r) => (oldGen = (r.members as { id: string; generation: number }[]).find((m) => m.id === victimId)?.generation ?? 0), () => {})
+      NodeProcess.start(root, old.id, [...args(old.id).filter((a, i, all) => a !== '--ws-port' && all[i - 1] !== '--ws-port'), '--port', String(old.port), '--seed', seed, ...again], onDeath).then((fresh) => {
         appliedByReplaced += old.setsApplied
         nodes[victim] = fresh
-        for (const [i, j] of edges) {
-          if (i === victim) fresh.send(`connect 127.0.0.1:${nodes[j].port}`)
-          if (j === victim) fresh.send(`connect 127.0.0.1:${nodes[i].port}`)
-        }
+        restartedAt = performance.now()
         down = null
         log(`\n${((performance.now() - start) / 1000).toFixed(1)}s restarted ${fresh.id} from its log: ${fresh.loaded} records loaded`)
       }, onStartFailure)
@@ -305,7 +334,7 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   const converged = await until(
     async () => {
       last = await pollAll()
-      if (!sameState(last)) return false
+      if (!sameState(last) || !back) return false
       settledAt = performance.now()
       return true
     },
@@ -318,7 +347,8 @@ async function run(opts: ClusterOptions): Promise<boolean> {
   ;(opts.json ? process.stderr : process.stdout).write(tty ? `\r${final}\x1b[K\n` : final + '\n')
 
   const applied = appliedByReplaced + nodes.reduce((n, x) => n + x.setsApplied, 0)
-  const summary = summarize(last, ended, writes, applied, writeMs, settledAt === null ? null : settledAt - lastWrite, converged)
+  const from = Math.max(lastWrite, restartedAt)
+  const summary = summarize(last, ended, writes, applied, writeMs, settledAt === null ? null : settledAt - from, converged, from - lastWrite)
   if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n')
   else process.stdout.write('\n' + summaryText(summary) + '\n')
   return converged

@@ -4,7 +4,7 @@
 /**
  * simple-scuttle/net: peers over byte streams, TCP and TLS (Node.js).
  */
-export { Network, Connection, type NetworkOptions, type NetworkEvents, type NetworkStats, type PeerInfo, type Direction } from './transport/network.ts'
+export { Network, Connection, type NetworkOptions, type NetworkEvents, type NetworkStats, type NetworkMembership, type PeerInfo, type Direction } from './transport/network.ts'
 export {
   listen,
   connect,
@@ -27,6 +27,10 @@ export {
   type TlsSecretOptions,
 } from './transport/tls.ts'
 export { Scheduler, type SchedulerOptions, type Exchangeable } from './transport/scheduler.ts'
+export { join, Membership, type MembershipOptions, type MembershipStats } from './transport/membership.ts'
+export type { Member, MemberState, MemberRecord, DetectorOptions, MemberLimits } from './membership/types.ts'
+export { DETECTOR_DEFAULTS, MEMBER_LIMITS } from './membership/types.ts'
+export { VIEW_DEFAULTS } from './membership/view.ts'
 export { backoffDelay, realTimers, type Timers, type BackoffOptions } from './transport/timers.ts'
 export { createDecoder, createEncoder, NdjsonDecoder, NdjsonEncoder, type DecoderOptions, type EncoderOptions } from './codec/ndjson.ts'
 export { makeHello, PROTOCOL_VERSION, type Hello } from './protocol/hello.ts'

@@ -42,3 +42,11 @@ test('summarize: wire bytes and remote updates include the killed node\'s first 
   t.equal(none.wireBytes, 2200, 'with no ended life: the live nodes only')
   t.end()
 })
+
+test('summarize: a restart after the last write counts in the span, convergence from the restart', (t) => {
+  const final = [stats('a', 90, 1000, 100), stats('b', 90, 1000, 100)]
+  const s = summarize(final, { bytesOut: 0, applied: 0 }, 100, 100, 1000, 500, true, 1500)
+  t.equal(s.convergeMs, 500, 'converged 500 ms after the restart')
+  t.equal(s.appliedPerSec, Math.round((200 / 3) * 10) / 10, '200 updates applied over 1 s of writes + 1.5 s until the restart + 0.5 s')
+  t.end()
+})

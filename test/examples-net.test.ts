@@ -59,7 +59,12 @@ test('examples/cluster.ts: three node processes under load converge', async (t) 
   t.ok(s.writes >= 190 && s.writes <= 210, `about 200 writes issued (${s.writes})`)
   // The demo stops writing to the victim and waits for its answers before the kill.
   t.equal(s.writesApplied, s.writes, `every write applied where it was sent (${s.writesApplied} of ${s.writes})`)
+  t.match(r.stderr, /^seed: node-0 at 127\.0\.0\.1:\d+; every other node was given only this address/m, 'the cluster forms from one seed address')
+  t.match(r.stderr, /node-1 joined: node-0 learnt it by gossip/, 'the seed reports members joining')
+  t.match(r.stderr, /members: every node lists all 3 alive/, 'every node lists every member alive before the writes')
   t.match(r.stderr, /killed node-2 \(SIGKILL\)/, 'one node was killed mid-run')
+  t.match(r.stderr, /node-2 detected dead by every other node, [\d.]+ s after the kill \(node-0: no heartbeat for/, 'and detected dead by every other node')
+  t.match(r.stderr, /node-2 is alive again at every node, generation \d+ \(a new life\)/, 'then alive again, in a new generation')
   const restarted = /restarted node-2 from its log: (\d+) records loaded/.exec(r.stderr)
   t.ok(restarted !== null && Number(restarted[1]) > 0, `and restarted from its log (${restarted?.[1]} records loaded)`)
   for (const f of ['writeMs', 'writesPerSec', 'appliedPerSec', 'remoteApplied', 'wireBytes', 'bytesPerUpdate']) {

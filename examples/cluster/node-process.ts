@@ -23,6 +23,16 @@ export interface NodeStats {
   hash: string
 }
 
+/** A membership event line of the node (see lib/cli/members.ts). */
+export interface MemberEvent {
+  event: 'join' | 'up' | 'down' | 'leave'
+  id: string
+  generation: number
+  address: string
+  state: string
+  reason: string
+}
+
 type Waiter = { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void }
 
 const STDERR_KEPT = 64 * 1024
@@ -42,6 +52,8 @@ export class NodeProcess {
   stderr = ''
   /** Set once `quit` or `kill` was asked for: an exit is then expected. */
   stopping = false
+  /** Called with each membership event the node reports (`join`, `up`, `down`, `leave`). */
+  onMember: ((event: MemberEvent) => void) | null = null
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   private readonly child: ChildProcessWithoutNullStreams
   private readonly waiters = new Map<string, Waiter[]>()
@@ -152,6 +164,10 @@ export class NodeProcess {
       this.ws = typeof msg.ws === 'string' ? msg.ws : null
     }
     if (msg.event === 'loaded') this.loaded = msg.records as number
+    if (msg.event === 'join' || msg.event === 'up' || msg.event === 'down' || msg.event === 'leave') {
+      this.onMember?.(msg as unknown as MemberEvent)
+      return
+    }
     if (msg.cmd === 'set') {
       if (msg.ok === true && msg.applied === true) this.setsApplied++
       else this.setsFailed++

@@ -38,7 +38,7 @@ export interface Summary {
   writesApplied: number
   /** Time from the first write to the last, ms. */
   writeMs: number
-  /** From the last write until every node reported the same hash and key count, ms; null if they never did. */
+  /** From the last write (or the restart of the killed node, when later) until every node reported the same hash and key count, ms; null if they never did. */
   convergeMs: number | null
   /** Writes sent per second of writing. */
   writesPerSec: number
@@ -58,6 +58,9 @@ export interface Summary {
 /**
  * The summary from the final stats of every node, plus the counters of node
  * lives that ended before (`ended`: the killed node's, taken before the kill).
+ * `waitMs`: time between the last write and the restart of the killed node
+ * when it came later (convergence is counted from the later of the two);
+ * it belongs to the span from the first write to convergence.
  */
 export function summarize(
   stats: NodeStats[],
@@ -67,11 +70,12 @@ export function summarize(
   writeMs: number,
   convergeMs: number | null,
   converged: boolean,
+  waitMs = 0,
 ): Summary {
   const applied = ended.applied + stats.reduce((n, s) => n + s.applied, 0)
   const wireBytes = ended.bytesOut + stats.reduce((n, s) => n + s.bytesOut, 0)
   const remoteApplied = applied - writesApplied
-  const spanMs = writeMs + (convergeMs ?? 0)
+  const spanMs = writeMs + waitMs + (convergeMs ?? 0)
   const round = (x: number) => Math.round(x * 10) / 10
   return {
     nodes: stats.length,
@@ -95,7 +99,7 @@ export function summaryText(s: Summary): string {
   return [
     `nodes:            ${s.nodes}`,
     `writes issued:    ${s.writes} (${s.writesApplied} applied where written) in ${(s.writeMs / 1000).toFixed(2)} s`,
-    `converged after:  ${s.convergeMs === null ? 'not within the timeout' : `${s.convergeMs} ms after the last write`}`,
+    `converged after:  ${s.convergeMs === null ? 'not within the timeout' : `${s.convergeMs} ms after the last write (or the restart, when later)`}`,
     `updates/s:        ${s.writesPerSec} written, ${s.appliedPerSec} applied over all nodes (first write to convergence)`,
     `wire:             ${bytes(s.wireBytes)} sent by all nodes, ${s.bytesPerUpdate} B per remote update (${s.remoteApplied} updates applied away from their writer)`,
     `keys per node:    ${s.keys.join(' ')}`,

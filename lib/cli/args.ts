@@ -31,6 +31,11 @@ export interface CliOptions {
   host: string
   /** Peers to keep a connection to, in the order given. */
   peers: HostPort[]
+  /**
+   * Cluster membership (`--seed`, or `--members` on a first node): members
+   * learnt by gossip, failure detection, a bounded view. Absent without it.
+   */
+  membership?: MembershipFlags
   /** Cluster name; undefined means the network's default. */
   cluster: string | undefined
   /** Gossip round interval, ms. */
@@ -61,6 +66,18 @@ export interface CliOptions {
   help: boolean
 }
 
+/** The membership flags. */
+export interface MembershipFlags {
+  /** Seed addresses to join through, in the order given. */
+  seeds: HostPort[]
+  /** The address other nodes dial to reach this one; undefined: the listener's. */
+  advertise: HostPort | undefined
+  /** Outbound links kept to members (the view). */
+  view: number
+  /** Phi at which a member is declared dead. */
+  phi: number
+}
+
 export type ParseResult = { ok: true; options: CliOptions } | { ok: false; error: string }
 
 export const USAGE = `Usage: simple-scuttle --id <id> [options]
@@ -73,6 +90,15 @@ Options:
   --port <n>           TCP port to listen on; 0 picks a free one (default 0)
   --host <addr>        address to listen on (default 127.0.0.1)
   --peer <host:port>   a peer to connect to; repeat for several
+  --seed <host:port>   join a cluster through this seed (repeat for several;
+                       host names are resolved again every minute); turns
+                       on cluster membership: members learnt by gossip,
+                       failure detection, a bounded view of links
+  --members            cluster membership without seeds (the first node)
+  --advertise <h:p>    the address other members dial to reach this node
+                       (default the listening address)
+  --view <n>           outbound links kept to members (default 6)
+  --phi <n>            phi at which a silent member is declared dead (default 8)
   --cluster <name>     cluster name; peers of another cluster are refused
   --interval <ms>      gossip round interval (default 1000)
   --fanout <n>         peers contacted per round (default 2)
@@ -108,6 +134,11 @@ const SPEC = {
   port: { type: 'string' },
   host: { type: 'string' },
   peer: { type: 'string', multiple: true },
+  seed: { type: 'string', multiple: true },
+  members: { type: 'boolean' },
+  advertise: { type: 'string' },
+  view: { type: 'string' },
+  phi: { type: 'string' },
   cluster: { type: 'string' },
   interval: { type: 'string' },
   fanout: { type: 'string' },
@@ -141,7 +172,7 @@ export function intFlag(name: string, raw: string, min: number, max: number): nu
 }
 
 /** Flags whose value is a number: `--port -1` is a value there, not a flag. */
-const NUMERIC_FLAGS = new Set(['port', 'interval', 'fanout', 'mtu', 'grace', 'ws-port', 'wire'])
+const NUMERIC_FLAGS = new Set(['port', 'interval', 'fanout', 'mtu', 'grace', 'ws-port', 'wire', 'view', 'phi'])
 
 /**
  * `--port -1` as `--port=-1`, so that a negative number reaches `intFlag`
@@ -235,7 +266,7 @@ export function parseCliArgs(argv: string[]): ParseResult {
   const { values, tokens } = parsed
   const seen = new Set<string>()
   for (const t of tokens) {
-    if (t.kind !== 'option' || t.name === 'peer') continue
+    if (t.kind !== 'option' || t.name === 'peer' || t.name === 'seed') continue
     if (seen.has(t.name)) return { ok: false, error: `--${t.name} given more than once` }
     seen.add(t.name)
   }
@@ -252,6 +283,17 @@ export function parseCliArgs(argv: string[]): ParseResult {
       if (typeof hp === 'string') throw new FlagError(`--peer ${hp}, got ${JSON.stringify(raw)}`)
       return hp
     })
+    const seeds = (values.seed ?? []).map((raw) => {
+      const hp = parseHostPort(raw)
+      if (typeof hp === 'string') throw new FlagError(`--seed ${hp}, got ${JSON.stringify(raw)}`)
+      return hp
+    })
+    let advertise: HostPort | undefined
+    if (values.advertise !== undefined) {
+      const hp = parseHostPort(values.advertise)
+      if (typeof hp === 'string') throw new FlagError(`--advertise ${hp}, got ${JSON.stringify(values.advertise)}`)
+      advertise = hp
+    }
     const options: CliOptions = {
       id,
       port: values.port === undefined ? 0 : intFlag('port', values.port, 0, 65535),
@@ -280,6 +322,18 @@ export function parseCliArgs(argv: string[]): ParseResult {
     if (options.wsPort !== undefined && options.wsToken === undefined && options.tls !== undefined) {
       const what = options.tls.kind === 'secret' || options.tls.kind === 'secret-file' ? 'a cluster secret (TLS-PSK)' : 'client certificates (--tls-ca)'
       throw new FlagError(`--ws-port on a node that requires ${what} needs --ws-token: browsers cannot present them, so the WebSocket listener would be open to anyone`)
+    }
+    if (values.members === true || seeds.length > 0) {
+      options.membership = {
+        seeds,
+        advertise,
+        view: values.view === undefined ? 6 : intFlag('view', values.view, 1, 64),
+        phi: values.phi === undefined ? 8 : intFlag('phi', values.phi, 1, 100),
+      }
+    } else {
+      for (const f of ['advertise', 'view', 'phi'] as const) {
+        if (values[f] !== undefined) throw new FlagError(`--${f} needs cluster membership: give --seed <host:port> (or --members on the first node)`)
+      }
     }
     return { ok: true, options }
   } catch (err) {

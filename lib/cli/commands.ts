@@ -14,6 +14,7 @@ import { connect, type Dialer } from '../transport/tcp.ts'
 import type { Network } from '../transport/network.ts'
 import type { TlsOptions } from '../transport/tls.ts'
 import { parseHostPort } from './args.ts'
+import { memberCounts, memberRow, membersText } from './members.ts'
 
 export interface CommandContext {
   readonly gossip: Gossip
@@ -48,6 +49,7 @@ export const COMMANDS: readonly string[] = [
   'del <key>           delete a key (a tombstone that replicates)',
   'keys                list the live keys',
   'peers               list connected peers',
+  'members             list cluster members and their state (with --seed/--members)',
   'connect <host:port> keep a connection to a peer',
   'stats               counts, bytes and a hash of the state',
   'help                this list',
@@ -175,6 +177,8 @@ function dispatch(ctx: CommandContext, cmd: string, rest: string): CommandResult
       return noArgs(cmd, rest) ?? { ok: true, cmd, keys: [...gossip.keys()].sort() }
     case 'peers':
       return noArgs(cmd, rest) ?? { ok: true, cmd, peers: peerRows(network) }
+    case 'members':
+      return noArgs(cmd, rest) ?? { ok: true, cmd, members: network.members().map(memberRow) }
     case 'connect': {
       const t = token(rest)
       if (t === null) return fail(cmd, 'connect needs an address: connect <host:port>')
@@ -224,6 +228,7 @@ function stats(ctx: CommandContext): CommandResult {
     invalidByReason,
     streams,
     ...(ctx.store === undefined ? {} : { store: ctx.store.status() }),
+    ...(network.membership === null ? {} : { members: memberCounts(network) }),
     hash: stateHash(gossip),
   }
 }
@@ -256,8 +261,11 @@ export function formatResult(r: CommandResult, json: boolean): string {
       return (
         `keys ${r.keys}, records ${r.records}, version ${r.version}, peers ${r.peers}, ` +
         `bytes in ${r.bytesIn} out ${r.bytesOut}, applied ${r.applied}, rejected ${r.rejected}, ` +
-        `redundant ${r.redundant}, invalid ${r.invalid}, streams ${r.streams}, ${storeText(r.store as StoreStatus | undefined)}hash ${r.hash}`
+        `redundant ${r.redundant}, invalid ${r.invalid}, streams ${r.streams}, ${storeText(r.store as StoreStatus | undefined)}` +
+        `${membersStats(r.members as Record<string, number> | undefined)}hash ${r.hash}`
       )
+    case 'members':
+      return membersText(r.members as Record<string, unknown>[])
     case 'help':
       return 'commands:\n' + (r.commands as string[]).map((c) => '  ' + c).join('\n')
     case 'quit':
@@ -271,4 +279,10 @@ export function formatResult(r: CommandResult, json: boolean): string {
 function storeText(s: StoreStatus | undefined): string {
   if (s === undefined) return ''
   return s.degraded ? `store degraded, read-only (${s.error}), ` : 'store ok, '
+}
+
+/** The membership part of the `stats` line: member counts by state. */
+function membersStats(c: Record<string, number> | undefined): string {
+  if (c === undefined) return ''
+  return `members ${c.total} (alive ${c.alive}, suspect ${c.suspect}, dead ${c.dead}, left ${c.left}), `
 }

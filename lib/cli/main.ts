@@ -31,6 +31,7 @@ import { listenWebSocket, type WebSocketListener } from '../transport/websocket.
 import type { TlsOptions } from '../transport/tls.ts'
 import { USAGE, parseCliArgs, type CliOptions } from './args.ts'
 import { commandContext, dialOnce, formatResult, runCommand, type CommandContext } from './commands.ts'
+import { joinCluster } from './members.ts'
 import { loadTls } from './tls-files.ts'
 
 const EXIT_OK = 0
@@ -266,6 +267,11 @@ async function main(argv: string[]): Promise<void> {
   const modeText = mode === undefined ? '' : mode === 'secret' ? ' (TLS-PSK)' : ' (mutual TLS)'
   writeOut(opts.json ? JSON.stringify({ event: 'listening', host, port, id: opts.id, tls: mode, ws: wsListener?.url }) : `listening on ${host}:${port}${modeText}`)
   if (wsListener !== undefined && !opts.json) writeOut(`WebSocket peers on ${wsListener.url}${opts.wsToken === undefined ? '' : ' (token required)'}`)
+  if (opts.membership !== undefined) {
+    const advertise = joinCluster(network, opts.membership, { host, port }, tls, (name, fields, text) => output.event(name, fields, text))
+    const seeds = opts.membership.seeds.length
+    output.event('membership', { advertise, seeds }, `membership on: advertising ${advertise}, ${seeds === 0 ? 'no seeds (others join through this node)' : `${seeds} seed(s)`}`)
+  }
 
   let stopping = false
   const stop = (code: number): void => {

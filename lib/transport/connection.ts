@@ -9,8 +9,31 @@ import type { Timers } from './timers.ts'
 
 export type Direction = 'in' | 'out'
 
+/**
+ * Another protocol carried on the same connection (cluster membership):
+ * it adds fields to the hello, and when the peer's hello asks for it too,
+ * its lines are split from the replica's on the way in.
+ */
+export interface SideChannel {
+  /** Fields added to this node's hello. */
+  helloFields(): Record<string, unknown>
+  /** After the hellos: the link for this peer, or null when the peer does not take part. */
+  open(conn: Connection, peerHello: Record<string, unknown>): SideLink | null
+}
+
+/** One connection's share of a side channel. */
+export interface SideLink {
+  /** Put between the socket and the replica's stream: passes the replica's bytes on, keeps its own lines. */
+  readonly input: Duplex
+  readonly bytesIn: number
+  readonly bytesOut: number
+  close(): void
+}
+
 /** What a connection needs from the network that holds it (implemented by `Network`). */
 export interface ConnectionHost {
+  /** A protocol sharing the connection, if any (see `SideChannel`). */
+  readonly sideChannel?: SideChannel | null
   readonly gossip: Gossip
   readonly cluster: string
   readonly timers: Timers
@@ -55,6 +78,8 @@ export interface PeerInfo {
 export class Connection implements PeerInfo {
   id = ''
   stream: WireStream | null = null
+  /** The side channel's link on this connection (membership), when both hellos asked for it. */
+  side: SideLink | null = null
   invalid = 0
   private closed = false
   private helloTimer: unknown = null
@@ -82,11 +107,11 @@ export class Connection implements PeerInfo {
   }
 
   get bytesIn(): number {
-    return this.helloBytesIn + (this.stream?.stats.bytesIn ?? 0)
+    return this.helloBytesIn + (this.stream?.stats.bytesIn ?? 0) + (this.side?.bytesIn ?? 0)
   }
 
   get bytesOut(): number {
-    return this.helloBytesOut + (this.stream?.stats.bytesOut ?? 0)
+    return this.helloBytesOut + (this.stream?.stats.bytesOut ?? 0) + (this.side?.bytesOut ?? 0)
   }
 
   get isClosed(): boolean {
@@ -109,8 +134,11 @@ export class Connection implements PeerInfo {
       socket.on('error', (err: Error) => this.close(`socket error: ${err.message}`))
       socket.on('close', () => this.close('connection closed'))
       socket.on('end', () => this.close('peer ended the connection'))
-      const offered = Math.min(net.wire, this.maxWire)
-      const hello = JSON.stringify(makeHello(gossip.id, net.cluster, gossip.config.now(), offered)) + '\n'
+      const side = net.sideChannel ?? null
+      // A side channel (membership) splits lines off the byte stream: its links speak ndjson.
+      const offered = side === null ? Math.min(net.wire, this.maxWire) : 1
+      const base = makeHello(gossip.id, net.cluster, gossip.config.now(), offered)
+      const hello = JSON.stringify(side === null ? base : { ...base, ...side.helloFields() }) + '\n'
       this.helloBytesOut = Buffer.byteLength(hello)
       socket.write(hello)
       this.helloTimer = net.timers.setTimeout(() => this.refuse('no hello in time'), net.helloTimeout)
@@ -146,8 +174,15 @@ export class Connection implements PeerInfo {
         stream.on('invalid', (reason: string) => this.refusedObject(reason))
         stream.on('error', (err: Error) => this.close(`stream error: ${err.message}`))
         stream.on('close', () => this.close('stream closed'))
-        if (head.length > nl + 1) stream.write(head.subarray(nl + 1))
-        socket.pipe(stream).pipe(socket)
+        this.side = side?.open(this, first as Record<string, unknown>) ?? null
+        if (this.side === null) {
+          if (head.length > nl + 1) stream.write(head.subarray(nl + 1))
+          socket.pipe(stream).pipe(socket)
+        } else {
+          if (head.length > nl + 1) this.side.input.write(head.subarray(nl + 1))
+          socket.pipe(this.side.input).pipe(stream)
+          stream.pipe(socket)
+        }
         stream.gossip()
         // Both sides start an exchange at once: a peer that says nothing
         // after its hello is not one, and gives its slot back quickly.
@@ -170,6 +205,7 @@ export class Connection implements PeerInfo {
     this.closed = true
     if (this.helloTimer !== null) this.net.timers.clearTimeout(this.helloTimer)
     this.stream?.destroy()
+    this.side?.close()
     this.socket.destroy()
     for (const fn of this.onClose.splice(0)) fn(reason)
   }
@@ -207,6 +243,11 @@ export class Connection implements PeerInfo {
       this.stalledAt = taken
     }
     return now - this.seenInAt >= net.idleTimeout / 3
+  }
+
+  /** An object from this peer was refused by a side channel: counted like any invalid object. */
+  reportInvalid(reason: string): void {
+    this.refusedObject(reason)
   }
 
   private refuse(reason: string): void {

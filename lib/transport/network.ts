@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream'
 import type { RandomFn } from '../core/types.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
-import { Connection, type Direction, type PeerInfo } from './connection.ts'
+import type { Member } from '../membership/types.ts'
+import { Connection, type Direction, type PeerInfo, type SideChannel } from './connection.ts'
 import { RateLog, withRepeats } from './rate-log.ts'
 import { Scheduler } from './scheduler.ts'
 import { realTimers, type BackoffOptions, type Timers } from './timers.ts'
@@ -51,6 +52,29 @@ export interface NetworkEvents {
   invalid: [peer: PeerInfo, reason: string]
   /** A line of diagnostics, for logs (repeated lines about one peer are counted, not repeated). */
   log: [line: string]
+  /** Membership (after `join`): a member (one life of a node) is new to this node. */
+  join: [member: Member, reason: string]
+  /** Membership: a member held dead is alive again (its heartbeats resumed). */
+  up: [member: Member, reason: string]
+  /** Membership: the failure detector declared a member dead. */
+  down: [member: Member, reason: string]
+  /** Membership: a member left (its own record says so), was replaced by a new generation, or was collected after the grace period. */
+  leave: [member: Member, reason: string]
+}
+
+/**
+ * What a network asks of its cluster membership: the side channel on its
+ * connections, the member list, a graceful leave and a stop. Implemented
+ * by `Membership` (membership.ts), which `join(network, options)` builds;
+ * the network does not import it, so a network without membership (a
+ * browser tab's) carries none of its code.
+ */
+export interface NetworkMembership extends SideChannel {
+  members(): Member[]
+  /** Tell peers this node leaves; resolves once they were sent it (bounded). */
+  leave(): Promise<void>
+  /** Stop rounds and timers. */
+  stop(): void
 }
 
 /** Connections closed or refused by a budget, by kind. */
@@ -93,6 +117,9 @@ export class Network extends EventEmitter<NetworkEvents> {
   private readonly connections = new Set<Connection>()
   private readonly closers = new Set<() => Promise<void>>()
   private closing = false
+  /** Cluster membership, once `join(network, ...)` attached it (see membership.ts). */
+  membership: NetworkMembership | null = null
+  private closed: Promise<void> | null = null
   private sweeper: unknown = null
 
   constructor(
@@ -156,10 +183,50 @@ export class Network extends EventEmitter<NetworkEvents> {
       if (connected) this.emit('disconnect', conn, reason)
     })
     return conn.open().then((c) => {
+      if (!this.collapse(c)) throw new Error('duplicate connection')
       connected = true
       this.emit('connect', c)
       return c
     })
+  }
+
+  /**
+   * Attach cluster membership (called by `join(network, options)`, which
+   * builds it): once per network, before it closes.
+   */
+  attachMembership(m: NetworkMembership): void {
+    if (this.membership !== null) throw new Error('this network already joined a cluster (join() was called before)')
+    if (this.closing) throw new Error('network closed')
+    this.membership = m
+  }
+
+  /** The members this node knows, itself included, sorted by id (empty before `join`). */
+  members(): Member[] {
+    return this.membership?.members() ?? []
+  }
+
+  /** The protocol sharing connections with the replica (membership, after `join`). */
+  get sideChannel(): SideChannel | null {
+    return this.membership
+  }
+
+  /**
+   * With membership, two links between the same two nodes (both dialled)
+   * collapse to one: both ends keep the one dialled by the smaller id (by
+   * the dialler's port when one node dialled both). Returns whether `c`
+   * is kept.
+   */
+  private collapse(c: Connection): boolean {
+    if (c.side === null) return true
+    for (const other of this.connections) {
+      if (other === c || other.isClosed || other.side === null || other.id !== c.id || other.stream === null) continue
+      const keep = preferred(this.gossip.id, other, c)
+      if (keep === null) continue
+      const lose = keep === c ? other : c
+      lose.close('duplicate connection')
+      if (lose === c) return false
+    }
+    return true
   }
 
   /** Connected peers (hello done). */
@@ -194,9 +261,21 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.stats[kind]++
   }
 
-  /** Stop rounds, listeners and dialers; end every connection. */
-  async close(): Promise<void> {
-    if (this.closing) return
+  /**
+   * Stop rounds, listeners and dialers; end every connection. With
+   * membership, leave first (peers hear it at once instead of waiting for
+   * their detectors). Calls after the first return the same promise.
+   */
+  close(): Promise<void> {
+    this.closed ??= this.shutdown()
+    return this.closed
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.membership !== null) {
+      await this.membership.leave()
+      this.membership.stop()
+    }
     this.closing = true
     this.scheduler.stop()
     if (this.sweeper !== null) this.timers.clearTimeout(this.sweeper)
@@ -232,4 +311,25 @@ export class Network extends EventEmitter<NetworkEvents> {
     }
     return [...byId.values()]
   }
+}
+
+/** The port the dialler of `c` used, when the socket has one (TCP, TLS). */
+function dialerPort(c: Connection): number | undefined {
+  const s = c.socket as Duplex & { localPort?: number; remotePort?: number }
+  return c.direction === 'out' ? s.localPort : s.remotePort
+}
+
+/**
+ * Which of two links between this node (`self`) and one peer both ends
+ * keep: the one dialled by the smaller id; when one node dialled both, the
+ * one from its smaller port. Null when they cannot tell (keep both).
+ */
+function preferred(self: string, a: Connection, b: Connection): Connection | null {
+  const da = a.direction === 'out' ? self : a.id
+  const db = b.direction === 'out' ? self : b.id
+  if (da !== db) return da < db ? a : b
+  const pa = dialerPort(a)
+  const pb = dialerPort(b)
+  if (pa === undefined || pb === undefined || pa === pb) return null
+  return pa < pb ? a : b
 }

@@ -5,7 +5,8 @@
  *
  *   0  core/types.ts, core/random.ts          records and small pure helpers
  *   1  protocol/                              messages, validation of peer input
- *   2  core/ (the rest)                       the pure protocol core
+ *   2  core/ (the rest), membership/          the pure protocol core; cluster membership
+ *                                             (member table, failure detector, view, exchange)
  *   3  codec/, stream/, config.ts, base.ts    framing and the Duplex adapters
  *   4  transport/, store/, security/          sockets, TLS, disk, crypto (Node)
  *   5  cli/                                   the command-line node
@@ -30,7 +31,7 @@ function layer(file: string): number {
   const r = relative(lib, file).split('\\').join('/')
   if (r === 'core/types.ts' || r === 'core/random.ts') return 0
   if (r.startsWith('protocol/')) return 1
-  if (r.startsWith('core/')) return 2
+  if (r.startsWith('core/') || r.startsWith('membership/')) return 2
   if (r.startsWith('codec/') || r.startsWith('stream/') || r === 'config.ts' || r === 'base.ts') return 3
   if (r.startsWith('transport/') || r.startsWith('store/') || r.startsWith('security/')) return 4
   if (r.startsWith('cli/')) return 5

@@ -190,3 +190,21 @@ test('parseHostPort', (t) => {
   t.equal(parseHostPort('a:b'), 'needs a port between 1 and 65535')
   t.end()
 })
+
+test('membership flags: --seed (repeatable) or --members turns it on, with --advertise, --view and --phi', (t) => {
+  t.equal(options(['--id', 'a']).membership, undefined, 'off without --seed or --members')
+  t.deepEqual(options(['--id', 'a', '--members']).membership, { seeds: [], advertise: undefined, view: 6, phi: 8 }, '--members alone: the defaults, no seed')
+  t.deepEqual(
+    options(['--id', 'a', '--seed', '10.0.0.1:7000', '--seed=[::1]:7001', '--advertise', 'node-a.local:7000', '--view', '4', '--phi=12']).membership,
+    { seeds: [{ host: '10.0.0.1', port: 7000 }, { host: '::1', port: 7001 }], advertise: { host: 'node-a.local', port: 7000 }, view: 4, phi: 12 },
+    'two seeds in order, an address to advertise, a view of 4, phi 12',
+  )
+  t.match(error(['--id', 'a', '--seed', 'nowhere']), /^--seed must be host:port, got "nowhere"/, 'a seed without a port')
+  t.match(error(['--id', 'a', '--members', '--view', '0']), /--view must be an integer between 1 and 64/, '--view 0')
+  t.match(error(['--id', 'a', '--members', '--phi', '-3']), /--phi must be an integer between 1 and 100/, 'a negative --phi')
+  t.equal(error(['--id', 'a', '--view', '4']), '--view needs cluster membership: give --seed <host:port> (or --members on the first node)', '--view without membership')
+  t.match(error(['--id', 'a', '--members', '--members']), /--members given more than once/, '--members twice')
+  t.match(USAGE, /--seed <host:port>/, 'the usage lists --seed')
+  t.match(USAGE, /--members /, 'and --members')
+  t.end()
+})

@@ -1,7 +1,7 @@
 /** The command interpreter against real nodes: results, errors, the state hash, connect and peers. */
 import test from 'tape'
 import { commandContext, formatResult, runCommand, stateHash, type CommandContext, type CommandOk, type CommandResult } from '../../lib/cli/commands.ts'
-import { Network, listen } from '../../lib/net.ts'
+import { Network, join, listen } from '../../lib/net.ts'
 import { node, waitFor } from '../support/streams.ts'
 
 const contexts: CommandContext[] = []
@@ -162,6 +162,27 @@ test('formatResult: one JSON line, or text', (t) => {
   t.match(formatResult(runCommand(c, 'stats'), false), /^keys 1, records 1, version 1, peers 0, .* hash [0-9a-f]{64}$/)
   t.match(formatResult(runCommand(c, 'help'), false), /set <key> <value>[\s\S]*quit/)
   t.deepEqual(runCommand(c, 'quit'), { ok: true, cmd: 'quit' })
+  t.end()
+})
+
+test('members: rows for each member, counts in stats; without membership, none', async (t) => {
+  const plain = ctx('solo')
+  t.deepEqual(ok(runCommand(plain, 'members')).members, [], 'a node without membership lists no member')
+  t.equal(ok(runCommand(plain, 'stats')).members, undefined, 'and stats has no member counts')
+  t.equal(formatResult(runCommand(plain, 'members'), false), '(no membership: start the node with --seed or --members)', 'as text')
+  const a = ctx('ma')
+  const b = ctx('mb')
+  const la = await listen(a.network, { port: 0, host: '127.0.0.1' })
+  const lb = await listen(b.network, { port: 0, host: '127.0.0.1' })
+  join(a.network, { advertise: `127.0.0.1:${la.port}` })
+  join(b.network, { advertise: `127.0.0.1:${lb.port}`, seeds: [`127.0.0.1:${la.port}`] })
+  await waitFor(() => ok(runCommand(a, 'members')).members !== undefined && (ok(runCommand(a, 'members')).members as unknown[]).length === 2, 10_000, 'a to list b')
+  const rows = ok(runCommand(a, 'members')).members as { id: string; state: string; address: string; self: boolean }[]
+  t.deepEqual(rows.map((r) => [r.id, r.state, r.address, r.self]), [['ma', 'alive', `127.0.0.1:${la.port}`, true], ['mb', 'alive', `127.0.0.1:${lb.port}`, false]], 'two rows, sorted by id')
+  t.deepEqual(ok(runCommand(a, 'stats')).members, { total: 2, alive: 2, suspect: 0, dead: 0, left: 0 }, 'stats counts them')
+  t.match(formatResult(runCommand(a, 'members'), false), /^ma alive 127\.0\.0\.1:\d+ generation \d+ heartbeat \d+ \(this node\)\nmb alive 127\.0\.0\.1:\d+ generation \d+ heartbeat \d+ phi [\d.]+$/, 'as text, one line a member')
+  t.match(formatResult(runCommand(a, 'stats'), false), /members 2 \(alive 2, suspect 0, dead 0, left 0\), hash/, 'the stats line counts members')
+  t.equal(runCommand(a, 'members now').ok, false, 'members takes no argument')
   t.end()
 })
 

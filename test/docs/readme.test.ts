@@ -277,6 +277,31 @@ console.log('README-CHECK flow: one write queued at τ 0.2; refused with', refus
   "import { Engine, seededRandom } from 'simple-scuttle/core'": {
     expect: /3 blue\n1 true/,
   },
+  // Cluster membership: a seed node first (in the prelude), on loopback; the block's node joins through it.
+  "  seeds: ['10.0.0.1:7001', 'seeds.internal:7001'], // host names are resolved again every minute": {
+    prelude: `import * as scuttle from 'simple-scuttle'
+import * as snet from 'simple-scuttle/net'
+${until}const seedNet = new snet.Network(new scuttle.Gossip('node-a', { ...scuttle.base.config, resolve: scuttle.base.resolution.lww_vs_current_vers }), { interval: 300 })
+await snet.listen(seedNet, { port: ${PORT_A}, host: '127.0.0.1' })
+snet.join(seedNet, { advertise: '127.0.0.1:${PORT_A}' })
+`,
+    replace: [
+      ["port: 7002, host: '0.0.0.0'", `port: ${PORT_B}, host: '127.0.0.1'`],
+      ['`10.0.0.2:${port}`', '`127.0.0.1:${port}`'],
+      ["'10.0.0.1:7001'", `'127.0.0.1:${PORT_A}'`],
+      ["'seeds.internal:7001'", `'localhost:${PORT_A}'`],
+      [
+        '// ...',
+        `await until(() => network.members().filter((m) => m.state === 'alive').length === 2 && seedNet.members().some((m) => m.id === 'node-b' && m.state === 'alive'))
+if (JSON.stringify(seedNet.members().find((m) => m.id === 'node-b')?.metadata) !== '{"zone":"eu-west-1a"}') throw new Error('the metadata did not reach the seed')`,
+      ],
+    ],
+    after: `await until(() => seedNet.members().find((m) => m.id === 'node-b')?.state === 'left')
+await seedNet.close()
+console.log('README-CHECK membership: joined through the seed, listed alive with its metadata, then left')
+`,
+    expect: /README-CHECK membership: joined through the seed/,
+  },
   'config.resolve = (gossip, update) => gossip.get(update.key).value === null': { prelude: configPrelude },
   'config.resolve = (gossip, update) => update.version > gossip.get(update.key).version': { prelude: configPrelude },
 }
@@ -390,8 +415,8 @@ test('README: ```ts and ```js blocks run (one process, in README order) and the 
       if (!text.includes(from)) t.fail(`${label(b)}: no "${from}" to replace: update this test with the README`)
       text = text.split(from).join(to)
     }
-    for (const [name, port] of Object.entries(ports)) text = text.split(name).join(String(port))
-    const body = (plan.prelude ?? '') + `// ---- ${label(b)}\n` + text + '\n' + (plan.after ?? '')
+    let body = (plan.prelude ?? '') + `// ---- ${label(b)}\n` + text + '\n' + (plan.after ?? '')
+    for (const [name, port] of Object.entries(ports)) body = body.split(name).join(String(port))
     const file = join(programs, `block-${String(i).padStart(2, '0')}-line-${b.line}.ts`)
     writeFileSync(file, (b.lang === 'js' ? '// @ts-nocheck: a js block\n' : '') + body + '\nexport {}\n')
     files.push(file)
@@ -538,6 +563,23 @@ async function runShellBlock(t: test.Test, b: Block): Promise<void> {
         return node.out.includes(`${key} = "from ${other.flag('--id')}"`)
       }, `${label(b)}: ${key} to reach ${node.flag('--id')}`, 100)
       t.pass(`${label(b)}: ${node.flag('--id')} connected to ${other.flag('--id')} and read its write`)
+    }
+    // Nodes with --seed list every seed's node alive (`members`, text mode).
+    for (const node of nodes) {
+      const seeds = node.args.flatMap((a, i) => (node.args[i - 1] === '--seed' ? [a] : []))
+      for (const seed of seeds) {
+        const other = nodes.find((n) => seed.endsWith(':' + n.flag('--port')))
+        if (other === undefined) {
+          t.fail(`${label(b)}: no node of the block listens on ${seed}`)
+          continue
+        }
+        const alive = new RegExp(`^${other.flag('--id')} alive `, 'm')
+        await waitOn(node, () => {
+          node.send('members')
+          return alive.test(node.out)
+        }, `${label(b)}: ${node.flag('--id')} to list ${other.flag('--id')} alive`, 100)
+        t.pass(`${label(b)}: ${node.flag('--id')} joined through ${other.flag('--id')} and lists it alive`)
+      }
     }
     for (const node of nodes) {
       const data = node.flag('--data')

@@ -21,6 +21,8 @@ export interface HostileOptions {
   read?: boolean
   /** The wire format claimed in the hello (absent: an older node's hello, ndjson). */
   wire?: number
+  /** More hello fields (`{members: 1}` takes part in cluster membership). */
+  extraHello?: Record<string, unknown>
 }
 
 export class HostileClient {
@@ -57,7 +59,7 @@ export class HostileClient {
       const onReady = (socket: net.Socket) => {
         const c = new HostileClient(socket, opts.read !== false)
         if (opts.hello !== false) {
-          const hello: Record<string, unknown> = { hello: 1, id: opts.id ?? 'evil', cluster: opts.cluster ?? 'simple-scuttle', time: opts.time ?? Date.now() }
+          const hello: Record<string, unknown> = { hello: 1, id: opts.id ?? 'evil', cluster: opts.cluster ?? 'simple-scuttle', time: opts.time ?? Date.now(), ...opts.extraHello }
           if (opts.wire !== undefined) hello.wire = opts.wire
           socket.write(JSON.stringify(hello) + '\n')
         }

@@ -1,0 +1,91 @@
+/**
+ * Phi accrual failure detection (Hayashibara et al., 2004), in the form
+ * chitchat uses: phi is the time since the last heartbeat arrival divided by
+ * the mean interval between arrivals, the mean smoothed towards a prior
+ * (`priorWeight` intervals of `prior` ms) so that a member seen a few times
+ * is judged leniently. Under exponentially distributed arrivals this phi is
+ * -ln P(no arrival yet), so a threshold of 8 means "a silence this long had
+ * a chance of about e^-8 = 1 in 3,000".
+ *
+ * An arrival is the moment this node learns a higher heartbeat counter of
+ * the member, whether from the member itself or through others.
+ *
+ * Memory is three numbers per member: the mean is a running sum over the
+ * last `window` intervals, which fades (each new interval replaces the
+ * mean's share of one) once the window is full.
+ */
+import type { DetectorOptions } from './types.ts'
+
+export class ArrivalWindow {
+  private count = 0
+  private sum = 0
+  /** Time of the last arrival (ms), or NaN before the first. */
+  last = Number.NaN
+
+  /** A heartbeat arrived at `now`. */
+  arrival(now: number, opts: DetectorOptions): void {
+    if (!Number.isNaN(this.last)) {
+      const interval = now - this.last
+      if (interval >= 0 && interval <= opts.maxInterval) {
+        if (this.count >= opts.window) this.sum -= this.sum / this.count
+        else this.count++
+        this.sum += interval
+      }
+    }
+    if (Number.isNaN(this.last) || now > this.last) this.last = now
+  }
+
+  /** Start the clock without a sample (a member just learnt of). */
+  start(now: number): void {
+    this.last = now
+  }
+
+  /** The smoothed mean interval, ms. */
+  mean(opts: DetectorOptions): number {
+    return (this.sum + opts.priorWeight * opts.prior) / (this.count + opts.priorWeight)
+  }
+
+  /** Suspicion at `now` (0 before any arrival or start). */
+  phi(now: number, opts: DetectorOptions): number {
+    if (Number.isNaN(this.last)) return 0
+    return Math.max(0, now - this.last) / this.mean(opts)
+  }
+
+  /** Forget the samples (a member declared dead starts afresh if it comes back). */
+  reset(): void {
+    this.count = 0
+    this.sum = 0
+  }
+
+  get samples(): number {
+    return this.count
+  }
+}
+
+/**
+ * The prior mean interval for a round interval: three rounds, at least a
+ * second. Lenient with members seen few times (a fresh window is judged
+ * mostly by the prior), which is what keeps a young cluster under heavy
+ * loss free of false deaths; a window of real samples soon outweighs it.
+ */
+export function defaultPrior(interval: number): number {
+  return Math.max(1000, 3 * interval)
+}
+
+/** Check detector settings; returns a complete, frozen copy. */
+export function detectorOptions(prior: number, given: Partial<DetectorOptions> = {}): DetectorOptions {
+  const o: DetectorOptions = {
+    threshold: given.threshold ?? 8,
+    suspect: given.suspect ?? Math.min(5, (given.threshold ?? 8) * 0.625),
+    window: given.window ?? 1000,
+    prior: given.prior ?? prior,
+    priorWeight: given.priorWeight ?? 5,
+    maxInterval: given.maxInterval ?? 10_000,
+  }
+  for (const [k, v] of Object.entries(o)) {
+    if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new RangeError(`detector ${k} must be a positive number, got ${String(v)}`)
+  }
+  if (!Number.isInteger(o.window)) throw new RangeError('detector window must be an integer')
+  if (o.suspect > o.threshold) throw new RangeError('detector suspect must not exceed threshold')
+  return Object.freeze(o)
+}

@@ -1,0 +1,126 @@
+/**
+ * Member records: validation of what peers send, the form a signature
+ * covers, and the small hashes that summarise a set of records.
+ */
+import type { JsonValue, Rec } from '../core/types.ts'
+import { idProblem, jsonProblem } from '../protocol/validate.ts'
+import type { Beats, MemberLimits, MemberRecord } from './types.ts'
+
+/**
+ * The key under which a member record is signed. Signatures cover a `Rec`
+ * (see PROTOCOL.md, canonical bytes), so a member record is signed as the
+ * record `{key: MEMBER_KEY, value: {addr, st, meta}, source_id: id,
+ * version: v, gen: String(gen)}`: its own key, so that it can never be
+ * taken for the node's signature over an application key it writes.
+ */
+export const MEMBER_KEY = '\u0000simple-scuttle/member'
+
+/** The record a member record's signature covers. */
+export function signedForm(r: MemberRecord): Rec {
+  const value: { [key: string]: JsonValue } = { addr: r.addr, st: r.st }
+  if (r.meta !== undefined) value.meta = r.meta as { [key: string]: JsonValue }
+  const rec: Rec = { key: MEMBER_KEY, value, source_id: r.id, version: r.v, gen: String(r.gen) }
+  return r.sig === undefined ? rec : { ...rec, sig: r.sig }
+}
+
+/** A host:port the view can dial: a host without spaces, a port 1..65535. */
+export function addressProblem(addr: unknown, maxLength: number): string | null {
+  if (typeof addr !== 'string') return 'addr must be a string'
+  if (addr.length > maxLength) return `addr longer than ${maxLength}`
+  const m = /^(?:\[[^\]\s]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(addr)
+  if (m === null) return 'addr must be host:port'
+  const port = Number(m[1])
+  if (!(port >= 1 && port <= 65535)) return 'addr port must be 1..65535'
+  return null
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+
+/**
+ * Read an untrusted member record; returns the record (a fresh object with
+ * only the known fields) or why it is refused. `wallNow` bounds the
+ * generation: a life cannot begin further in the future than the clock
+ * offset allowed.
+ */
+export function readRecord(o: unknown, limits: MemberLimits, wallNow: number): MemberRecord | string {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'member record must be an object'
+  const r = o as Record<string, unknown>
+  const idBad = idProblem('member id', r.id, limits.maxIdLength)
+  if (idBad !== null) return idBad
+  if (!isCount(r.gen)) return 'member gen must be a non-negative safe integer'
+  if (r.gen > wallNow + limits.maxClockOffset) return 'member gen is ahead of this node\'s clock by more than maxClockOffset'
+  if (!isCount(r.v) || r.v < 1) return 'member v must be a positive safe integer'
+  const addrBad = addressProblem(r.addr, limits.maxAddressLength)
+  if (addrBad !== null) return addrBad
+  if (r.st !== 'up' && r.st !== 'left') return 'member st must be "up" or "left"'
+  let meta: MemberRecord['meta']
+  if (r.meta !== undefined) {
+    if (typeof r.meta !== 'object' || r.meta === null || Array.isArray(r.meta)) return 'member meta must be an object'
+    const bad = jsonProblem(r.meta, limits.maxMetaDepth)
+    if (bad !== null) return `member meta: ${bad}`
+    if (JSON.stringify(r.meta).length > limits.maxMetaLength) return `member meta longer than ${limits.maxMetaLength} characters`
+    meta = r.meta as MemberRecord['meta']
+  }
+  if (r.sig !== undefined && (typeof r.sig !== 'string' || r.sig.length > 1024)) return 'member sig must be a string'
+  const out: { -readonly [K in keyof MemberRecord]: MemberRecord[K] } = { id: r.id as string, gen: r.gen, v: r.v, addr: r.addr as string, st: r.st }
+  if (meta !== undefined) out.meta = meta
+  if (r.sig !== undefined) out.sig = r.sig as string
+  return out
+}
+
+/**
+ * Read untrusted heartbeats (flat triples `id, gen, n`). A counter rises
+ * at most once a millisecond of its life: `n` may not exceed the time
+ * since `gen` (by `wallNow`) plus the clock offset allowed, so no forged
+ * counter can run a life's counter out of numbers.
+ */
+export function readBeats(hb: unknown, limits: MemberLimits, wallNow: number): Beats | string {
+  if (!Array.isArray(hb)) return 'hb must be an array'
+  if (hb.length % 3 !== 0) return 'hb must hold triples: id, gen, n'
+  if (hb.length > 3 * limits.maxBeatEntries) return `more than ${limits.maxBeatEntries} heartbeat entries`
+  for (let i = 0; i < hb.length; i += 3) {
+    const idBad = idProblem('heartbeat id', hb[i], limits.maxIdLength)
+    if (idBad !== null) return idBad
+    const gen = hb[i + 1]
+    const n = hb[i + 2]
+    if (!isCount(gen) || !isCount(n)) return 'heartbeat gen and n must be non-negative safe integers'
+    if (gen > wallNow + limits.maxClockOffset) return 'heartbeat gen is ahead of this node\'s clock by more than maxClockOffset'
+    if (n > wallNow + limits.maxClockOffset - gen) return 'heartbeat counter higher than one a millisecond since its generation began'
+  }
+  return hb as Beats
+}
+
+/** 32-bit FNV-1a of a string (its UTF-16 units), with a chosen offset basis. */
+export function fnv1a(s: string, basis = 0x811c9dc5): number {
+  let h = basis
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
+}
+
+/** The hash that places a member id in a bucket: bucket = hash & (count - 1), `count` a power of two. */
+export function bucketHash(id: string): number {
+  return fnv1a(id, 0x9747b28c)
+}
+
+/** The bucket of a member id among `count` buckets (a power of two). */
+export function bucketOf(id: string, count: number): number {
+  return bucketHash(id) & (count - 1)
+}
+
+/** Two 32-bit hashes of what identifies a record's content: a 64-bit summary term. */
+export function recordHash(r: MemberRecord): [number, number] {
+  const s = r.id + '\u0000' + r.gen + '\u0000' + r.v + '\u0000' + r.st
+  return [fnv1a(s), fnv1a(s, 0x01234567)]
+}
+
+export const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0')
+
+/** How many buckets to digest `members` records in: about 4 per bucket, 1 to 256, a power of two. */
+export function bucketCount(members: number): number {
+  let b = 1
+  while (b < 256 && b * 4 < members) b *= 2
+  return b
+}

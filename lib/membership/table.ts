@@ -1,0 +1,479 @@
+/**
+ * The member table: every life (id, generation) this node knows, its
+ * record, its heartbeat and what the failure detector makes of it.
+ *
+ * - Records are written only by their owner (a node writes its own record,
+ *   and a signed cluster refuses any record not signed by its id's key).
+ *   No record, and no message at all, says that another node is dead:
+ *   death is this node's own conclusion from the silence of the heartbeats.
+ * - A peer's word cannot end a life this node holds alive. A record that
+ *   says `left`, or a later generation that would replace the life, is
+ *   taken only when it is signed (signed clusters) or arrives from the
+ *   node itself, on its own link (`direct`); relayed unsigned, it waits
+ *   until this node holds the member dead by its own detector.
+ * - Heartbeats are counters a node raises every round; this node learns
+ *   them directly or through others, and each rise is an arrival for the
+ *   detector. Every rise gets a local sequence number, so that the
+ *   heartbeats a peer has not been sent yet are found in O(changes).
+ * - Dead and left members are kept `grace` ms, then collected; a collected
+ *   life is buried (see graveyard.ts) so that no laggard resurrects it,
+ *   while a new generation of the same id joins. Past half the grace period
+ *   they leave the summary, so nodes stop spreading them.
+ * - The summary is the XOR of 64-bit hashes of the records in it: two
+ *   nodes with equal summaries hold the same records, so in a steady
+ *   cluster the record digest is one 16-digit string, whatever its size.
+ */
+import { ArrivalWindow } from './detector.ts'
+import { Graveyard } from './graveyard.ts'
+import { bucketHash, hex8, recordHash } from './record.ts'
+import type { Beats, DetectorOptions, Member, MemberEventKind, MemberLimits, MemberRecord, MemberState } from './types.ts'
+
+export interface TableOptions {
+  readonly detector: DetectorOptions
+  readonly limits: MemberLimits
+  /** Dead and left members are kept this long (ms), then collected. */
+  readonly grace: number
+  /** A collected life is remembered (refused) this long, ms. */
+  readonly buryFor: number
+  /** Sign this node's records (signed clusters). */
+  readonly sign?: (r: MemberRecord) => string
+  /** Check a peer's record signature; when set, unsigned records are refused. */
+  readonly verify?: (r: MemberRecord) => boolean
+}
+
+/** What this node holds about one member. */
+export interface MemberEntry {
+  record: MemberRecord
+  hb: number
+  /** Local sequence number of the last heartbeat rise. */
+  seq: number
+  /** The link the last rise came from (not sent back there). */
+  from: unknown
+  state: MemberState
+  since: number
+  readonly window: ArrivalWindow
+  inSummary: boolean
+  h0: number
+  h1: number
+  /** Hash of the id that picks its bucket. */
+  readonly slot: number
+}
+
+/** Outcome of a record from a peer. */
+export type RecordOutcome = 'applied' | 'known' | 'stale' | 'buried' | 'full' | 'refuted' | 'unsigned' | 'bad signature' | 'not ours' | 'not authority'
+
+export type MemberListener = (kind: MemberEventKind, member: Member, reason: string) => void
+
+export interface TableStats {
+  recordsApplied: number
+  recordsRefused: number
+  beatsApplied: number
+  /** Records or heartbeats of this node's own life that claimed more than it wrote (forged), answered by a higher one. */
+  refuted: number
+  collected: number
+}
+
+/** The most buckets a summary is split into (a power of two). */
+export const MAX_BUCKETS = 256
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+
+export class MemberTable {
+  readonly selfId: string
+  readonly stats: TableStats = { recordsApplied: 0, recordsRefused: 0, beatsApplied: 0, refuted: 0, collected: 0 }
+  onEvent: MemberListener | null = null
+  private readonly entries = new Map<string, MemberEntry>()
+  private readonly self: MemberEntry
+  private readonly graveyard: Graveyard
+  /** Heartbeat rises in order: the entries and the sequence numbers they rose at. */
+  private logEntries: MemberEntry[] = []
+  private logSeqs: number[] = []
+  private seqNo = 0
+  private sum0 = 0
+  private sum1 = 0
+  private summed = 0
+  /** Per bucket of the finest split (256), the XOR of its records' first hashes; coarser splits fold it. */
+  private readonly fine = new Array<number>(MAX_BUCKETS).fill(0)
+  /** Ids whose buried life came back by its heartbeats, until its record is taken again. */
+  private readonly revived = new Set<string>()
+
+  constructor(
+    self: { id: string; gen: number; addr: string; meta?: MemberRecord['meta'] },
+    readonly opts: TableOptions,
+    now: number,
+  ) {
+    this.selfId = self.id
+    this.graveyard = new Graveyard(opts.buryFor, opts.limits.maxMembers)
+    const record = this.signed({ id: self.id, gen: self.gen, v: 1, addr: self.addr, st: 'up', ...(self.meta === undefined ? {} : { meta: self.meta }) })
+    this.self = { record, hb: 0, seq: 0, from: null, state: 'alive', since: now, window: new ArrivalWindow(), inSummary: false, h0: 0, h1: 0, slot: bucketHash(self.id) }
+    this.entries.set(self.id, this.self)
+    this.include(this.self)
+  }
+
+  get selfRecord(): MemberRecord {
+    return this.self.record
+  }
+
+  get heartbeat(): number {
+    return this.self.hb
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  /** The latest local sequence number (a peer sent everything up to it is up to date). */
+  get seq(): number {
+    return this.seqNo
+  }
+
+  get(id: string): MemberEntry | undefined {
+    return this.entries.get(id)
+  }
+
+  all(): IterableIterator<MemberEntry> {
+    return this.entries.values()
+  }
+
+  /** This node's heartbeat rises: once a round. */
+  beat(): void {
+    this.self.hb++
+    this.rose(this.self, null)
+  }
+
+  /** Heartbeats from a peer (`from` tags its link); returns how many rose. */
+  applyBeats(beats: Readonly<Beats>, now: number, from: unknown): number {
+    let rose = 0
+    const d = this.opts.detector
+    for (let i = 0; i + 2 < beats.length; i += 3) {
+      const n = beats[i + 2] as number
+      const e = this.entries.get(beats[i] as string)
+      if (e === undefined) {
+        if (this.graveyard.size > 0 && this.graveyard.beat(beats[i] as string, beats[i + 1] as number, n)) this.revive(beats[i] as string)
+        continue
+      }
+      if (n < e.hb || e.record.gen !== beats[i + 1]) continue
+      if (n === e.hb) {
+        // The peer holds what we hold: no need to send it this one.
+        if (e.seq > 0) e.from = from
+        continue
+      }
+      if (e === this.self) {
+        // Only this node raises its counter: a higher one is forged. Catch up with it: the next beat rises above it.
+        this.self.hb = n
+        this.stats.refuted++
+        continue
+      }
+      e.hb = n
+      this.rose(e, from)
+      rose++
+      if (e.state === 'alive') e.window.arrival(now, d)
+      else if (e.state === 'dead') {
+        // The silence that made it dead is no interval between heartbeats: count afresh from now.
+        e.window.start(now)
+        this.change(e, 'alive', now, 'up', 'heartbeats resumed')
+      } else if (e.state === 'suspect') {
+        e.window.arrival(now, d)
+        this.change(e, 'alive', now, null, '')
+      }
+    }
+    this.stats.beatsApplied += rose
+    return rose
+  }
+
+  /**
+   * The heartbeats that rose after `mark` (a sequence number), except those
+   * that came from `from`; at most `max`. Returns them and the new mark.
+   */
+  beatsSince(mark: number, from: unknown, max: number): { beats: Beats; mark: number } {
+    const seqs = this.logSeqs
+    let lo = 0
+    let hi = seqs.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (seqs[mid] <= mark) lo = mid + 1
+      else hi = mid
+    }
+    const out: Beats = []
+    const log = this.logEntries
+    const limit = 3 * max
+    for (let i = lo; i < seqs.length; i++) {
+      const e = log[i]
+      if (e.seq !== seqs[i] || (from !== null && e.from === from) || !e.inSummary) continue
+      out.push(e.record.id, e.record.gen, e.hb)
+      if (out.length >= limit) return { beats: out, mark: seqs[i] }
+    }
+    return { beats: out, mark: this.seqNo }
+  }
+
+  /**
+   * A record from a peer: validated already (readRecord); checked here
+   * against what is held. `direct`: it arrived from the node it describes,
+   * on that node's own link (see the authority rule above).
+   */
+  applyRecord(rec: MemberRecord, now: number, direct = false): RecordOutcome {
+    const e = this.entries.get(rec.id)
+    if (e === this.self) return this.aboutSelf(rec)
+    if (this.graveyard.holds(rec.id, rec.gen)) return this.refused('buried')
+    if (e !== undefined && rec.gen < e.record.gen) return this.refused('stale')
+    if (e !== undefined && rec.gen === e.record.gen && rec.v <= e.record.v) return 'known'
+    if (e === undefined && this.entries.size >= this.opts.limits.maxMembers) return this.refused('full')
+    const sigBad = this.signatureProblem(rec)
+    if (sigBad !== null) return this.refused(sigBad)
+    if (e !== undefined && !direct && this.opts.verify === undefined && ends(e, rec)) return this.refused('not authority')
+    this.stats.recordsApplied++
+    if (e !== undefined && rec.gen === e.record.gen) {
+      this.exclude(e)
+      e.record = rec
+      if (!(e.state === 'dead' || e.state === 'left') || now - e.since < this.opts.grace / 2) this.include(e)
+      if (rec.st === 'left' && e.state !== 'left') this.change(e, 'left', now, 'leave', 'left the cluster')
+      else if (rec.st === 'up' && e.state === 'left') {
+        this.change(e, 'alive', now, 'up', 'its record says up again')
+      }
+      return 'applied'
+    }
+    let reason = 'new member'
+    if (e !== undefined) {
+      // A later life of a known id: the earlier one is over, and buried.
+      reason = `restarted (generation ${rec.gen} after ${e.record.gen})`
+      this.remove(e)
+      this.graveyard.bury(rec.id, e.record.gen, now, e.hb)
+      this.emit('leave', e, now, `restarted as generation ${rec.gen}`)
+    } else if (this.revived.delete(rec.id)) {
+      reason = 'back: its heartbeats rose past where it was collected'
+    }
+    const fresh: MemberEntry = { record: rec, hb: 0, seq: 0, from: null, state: rec.st === 'left' ? 'left' : 'alive', since: now, window: new ArrivalWindow(), inSummary: false, h0: 0, h1: 0, slot: bucketHash(rec.id) }
+    this.entries.set(rec.id, fresh)
+    this.include(fresh)
+    if (fresh.state !== 'left') this.emit('join', fresh, now, reason)
+    return 'applied'
+  }
+
+  /**
+   * Run the detector at `now`: alive, suspect and dead by phi; dead and
+   * left members collected after the grace period (a member never heard
+   * to beat, after `maxInterval` dead: nothing says it ever lived).
+   */
+  tick(now: number): void {
+    const d = this.opts.detector
+    const grace = this.opts.grace
+    for (const e of this.entries.values()) {
+      if (e === this.self) continue
+      if (e.state === 'alive' || e.state === 'suspect') {
+        if (Number.isNaN(e.window.last)) {
+          // Not one heartbeat yet: judged only after maxInterval (a stale record of a dead node goes then).
+          if (now - e.since >= d.maxInterval) this.change(e, 'dead', now, 'down', `no heartbeat in the ${seconds(now - e.since)} since it was learnt`)
+          continue
+        }
+        const phi = e.window.phi(now, d)
+        if (phi >= d.threshold) {
+          const silent = now - e.window.last
+          e.window.reset()
+          this.change(e, 'dead', now, 'down', `no heartbeat for ${seconds(silent)} (phi ${phi.toFixed(1)} >= ${d.threshold})`)
+        } else if (phi >= d.suspect) {
+          if (e.state !== 'suspect') this.change(e, 'suspect', now, null, '')
+        } else if (e.state !== 'alive') this.change(e, 'alive', now, null, '')
+        continue
+      }
+      const age = now - e.since
+      const never = e.state === 'dead' && Number.isNaN(e.window.last)
+      if (e.inSummary && (age >= grace / 2 || never)) this.exclude(e)
+      if (age >= grace || (never && age >= d.maxInterval)) {
+        this.remove(e)
+        this.graveyard.bury(e.record.id, e.record.gen, now, e.hb)
+        this.stats.collected++
+        if (e.state === 'dead') this.emit('leave', e, now, `collected after ${seconds(age)} dead`)
+      }
+    }
+    this.graveyard.expire(now)
+  }
+
+  /** This node leaves: its record says so (returned, to be sent at once). */
+  leave(): MemberRecord {
+    this.rewriteSelf({ st: 'left' })
+    this.self.state = 'left'
+    return this.self.record
+  }
+
+  /** Change this node's advertised address or metadata (a new record version). */
+  update(change: { addr?: string; meta?: MemberRecord['meta'] }): MemberRecord {
+    this.rewriteSelf(change)
+    return this.self.record
+  }
+
+  /** The records summary: 16 hex digits; equal summaries, equal records. */
+  summary(): string {
+    return hex8(this.sum0) + hex8(this.sum1)
+  }
+
+  /** Records in the summary. */
+  get summarized(): number {
+    return this.summed
+  }
+
+  /** Per bucket (of `count`, a power of two up to 256), the XOR of its records' hashes, as hex. */
+  buckets(count: number): string[] {
+    const acc = new Array<number>(count).fill(0)
+    const mask = count - 1
+    for (let i = 0; i < MAX_BUCKETS; i++) acc[i & mask] ^= this.fine[i]
+    return acc.map(hex8)
+  }
+
+  /** The records in the summary whose bucket (of `count`) is in `wanted`. */
+  recordsIn(count: number, wanted: ReadonlySet<number>): MemberRecord[] {
+    const out: MemberRecord[] = []
+    const mask = count - 1
+    for (const e of this.entries.values()) if (e.inSummary && wanted.has(e.slot & mask)) out.push(e.record)
+    return out
+  }
+
+  /** Whether life `gen` of `id` was collected here. */
+  isBuried(id: string, gen: number): boolean {
+    return this.graveyard.holds(id, gen)
+  }
+
+  /** The application's view of one entry. */
+  view(e: MemberEntry, now: number): Member {
+    const self = e === this.self
+    return {
+      id: e.record.id,
+      generation: e.record.gen,
+      address: e.record.addr,
+      state: e.state,
+      heartbeat: e.hb,
+      phi: self || e.state === 'left' || e.state === 'dead' ? 0 : e.window.phi(now, this.opts.detector),
+      since: e.since,
+      metadata: e.record.meta ?? {},
+      self,
+    }
+  }
+
+  members(now: number): Member[] {
+    return [...this.entries.values()].map((e) => this.view(e, now)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
+  /** Counts by state (this node included, as alive). */
+  counts(): Record<MemberState, number> {
+    const c: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 }
+    for (const e of this.entries.values()) c[e.state]++
+    return c
+  }
+
+  private aboutSelf(rec: MemberRecord): RecordOutcome {
+    const own = this.self.record
+    if (rec.gen !== own.gen || rec.v < own.v) return 'not ours'
+    if (rec.v === own.v && rec.st === own.st && rec.addr === own.addr) return 'known'
+    if (this.signatureProblem(rec) !== null) return this.refused('bad signature')
+    // A record of this very life that this node did not write: re-assert ours above it.
+    this.stats.refuted++
+    this.rewriteSelf({}, rec.v + 1)
+    return 'refuted'
+  }
+
+  private signatureProblem(rec: MemberRecord): 'unsigned' | 'bad signature' | null {
+    const verify = this.opts.verify
+    if (verify === undefined) return null
+    if (rec.sig === undefined) return 'unsigned'
+    let ok = false
+    try {
+      ok = verify(rec)
+    } catch {
+      ok = false
+    }
+    return ok ? null : 'bad signature'
+  }
+
+  private revive(id: string): void {
+    if (this.revived.size >= this.opts.limits.maxMembers) this.revived.clear()
+    this.revived.add(id)
+  }
+
+  private refused(why: RecordOutcome): RecordOutcome {
+    this.stats.recordsRefused++
+    return why
+  }
+
+  private rewriteSelf(change: { addr?: string; meta?: MemberRecord['meta']; st?: 'up' | 'left' }, v = this.self.record.v + 1): void {
+    const r = this.self.record
+    const meta = change.meta ?? r.meta
+    this.exclude(this.self)
+    this.self.record = this.signed({ id: r.id, gen: r.gen, v, addr: change.addr ?? r.addr, st: change.st ?? r.st, ...(meta === undefined ? {} : { meta }) })
+    this.include(this.self)
+  }
+
+  private signed(r: MemberRecord): MemberRecord {
+    const sign = this.opts.sign
+    if (sign === undefined) return r
+    const { sig: _, ...bare } = r
+    return { ...bare, sig: sign(bare) }
+  }
+
+  private change(e: MemberEntry, state: MemberState, now: number, event: MemberEventKind | null, reason: string): void {
+    const wasOut = (e.state === 'dead' || e.state === 'left') && !e.inSummary
+    e.state = state
+    e.since = now
+    if (wasOut && (state === 'alive' || state === 'suspect')) this.include(e)
+    if (event !== null) this.emit(event, e, now, reason)
+  }
+
+  private emit(kind: MemberEventKind, e: MemberEntry, now: number, reason: string): void {
+    this.onEvent?.(kind, this.view(e, now), reason)
+  }
+
+  private rose(e: MemberEntry, from: unknown): void {
+    e.seq = ++this.seqNo
+    e.from = from
+    this.logEntries.push(e)
+    this.logSeqs.push(e.seq)
+    if (this.logSeqs.length > 2 * this.entries.size + 1024) this.compactLog()
+  }
+
+  /** Keep one log entry per member: its latest rise. */
+  private compactLog(): void {
+    const entries: MemberEntry[] = []
+    const seqs: number[] = []
+    const log = this.logEntries
+    for (let i = 0; i < log.length; i++) {
+      // An entry's latest rise is the one whose sequence number it still holds; the log is in sequence order.
+      if (log[i].seq === this.logSeqs[i]) {
+        entries.push(log[i])
+        seqs.push(this.logSeqs[i])
+      }
+    }
+    this.logEntries = entries
+    this.logSeqs = seqs
+  }
+
+  private include(e: MemberEntry): void {
+    if (e.inSummary) return
+    const [h0, h1] = recordHash(e.record)
+    e.h0 = h0
+    e.h1 = h1
+    this.sum0 ^= h0
+    this.sum1 ^= h1
+    this.fine[e.slot & (MAX_BUCKETS - 1)] ^= h0
+    this.summed++
+    e.inSummary = true
+  }
+
+  private exclude(e: MemberEntry): void {
+    if (!e.inSummary) return
+    this.sum0 ^= e.h0
+    this.sum1 ^= e.h1
+    this.fine[e.slot & (MAX_BUCKETS - 1)] ^= e.h0
+    this.summed--
+    e.inSummary = false
+  }
+
+  private remove(e: MemberEntry): void {
+    this.exclude(e)
+    this.entries.delete(e.record.id)
+    e.seq = -1 // its log entries are stale now
+  }
+}
+
+/** Whether `rec` would end the life `e` holds while this node holds it alive: a leave, or a later generation. */
+function ends(e: MemberEntry, rec: MemberRecord): boolean {
+  if (e.state !== 'alive' && e.state !== 'suspect') return false
+  return rec.gen > e.record.gen || (rec.st === 'left' && e.record.st !== 'left')
+}

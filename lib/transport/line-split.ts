@@ -1,0 +1,123 @@
+/**
+ * Two protocols on one connection: the replica's lines and the membership
+ * layer's, told apart by how a line begins. A line that begins with
+ * `{"mb":` goes to `onLine`; every other byte passes through unchanged,
+ * in order, to the replica's stream behind this one.
+ *
+ * The common case costs two native searches per chunk (for `\n{"mb":`,
+ * and for the last newline, where a prefix may be cut by the chunk's end),
+ * so the replica's traffic goes through at nearly the speed of a pipe.
+ * Membership lines are bounded by `maxLine` bytes; a longer one is dropped
+ * and reported, and the connection goes on with the next line.
+ */
+import { Transform, type TransformCallback } from 'node:stream'
+
+const PREFIX = Buffer.from('{"mb":')
+const NL_PREFIX = Buffer.from('\n{"mb":')
+const P = PREFIX.length
+
+export class LineSplitter extends Transform {
+  /** Bytes of membership lines taken in (their newlines included). */
+  bytesIn = 0
+  private state: 'start' | 'app' | 'mb' | 'skip' = 'start'
+  /** At a line start: how many bytes of the prefix have matched (withheld from the replica so far). */
+  private matched = 0
+  private parts: Buffer[] = []
+  private partBytes = 0
+
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly onInvalid: (reason: string) => void,
+    private readonly maxLine: number,
+  ) {
+    super({ highWaterMark: 64 * 1024 })
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    const c = chunk
+    const len = c.length
+    const out: Buffer[] = []
+    let appFrom = this.state === 'app' ? 0 : -1
+    let i = 0
+    while (i < len) {
+      if (this.state === 'app') {
+        const k = c.indexOf(NL_PREFIX, i)
+        if (k >= 0) {
+          i = k + 1
+        } else {
+          // No whole prefix ahead; the last line may still begin with a cut one.
+          const last = c.lastIndexOf(10)
+          if (last < i) break
+          i = last + 1
+        }
+        this.state = 'start'
+        this.matched = 0
+        continue
+      }
+      if (this.state === 'start') {
+        const ls = i
+        const carried = this.matched
+        while (this.matched < P && i < len && c[i] === PREFIX[this.matched]) {
+          this.matched++
+          i++
+        }
+        if (this.matched === P) {
+          if (appFrom >= 0) out.push(c.subarray(appFrom, ls))
+          appFrom = -1
+          this.state = 'mb'
+          this.parts = [PREFIX]
+          this.partBytes = P
+          this.matched = 0
+          continue
+        }
+        if (i === len) {
+          // The chunk ends inside what may be a prefix: withhold it until the next chunk says.
+          if (appFrom >= 0) out.push(c.subarray(appFrom, ls))
+          appFrom = -1
+          break
+        }
+        // Not a membership line: the bytes withheld before this chunk go first, then the line.
+        if (carried > 0) out.push(PREFIX.subarray(0, carried))
+        if (appFrom < 0) appFrom = ls
+        this.matched = 0
+        this.state = 'app'
+        // The byte that did not match may end the line: look again from it.
+        const nl = c.indexOf(10, i)
+        if (nl < 0) break
+        i = nl + 1
+        this.state = 'start'
+        continue
+      }
+      // Inside a membership line (or one too long, skipped).
+      const nl = c.indexOf(10, i)
+      const end = nl < 0 ? len : nl
+      if (this.state === 'mb') {
+        this.parts.push(c.subarray(i, end))
+        this.partBytes += end - i
+        if (this.partBytes > this.maxLine) {
+          this.parts = []
+          this.state = 'skip'
+          this.onInvalid(`membership line longer than ${this.maxLine} bytes`)
+        }
+      }
+      if (nl < 0) break
+      if (this.state === 'mb') {
+        const line = Buffer.concat(this.parts, this.partBytes).toString('utf8')
+        this.bytesIn += this.partBytes + 1
+        this.parts = []
+        this.onLine(line)
+      }
+      this.state = 'start'
+      i = nl + 1
+    }
+    if (appFrom >= 0 && appFrom < len) out.push(appFrom === 0 ? c : c.subarray(appFrom))
+    if (out.length === 1) this.push(out[0])
+    else if (out.length > 1) this.push(Buffer.concat(out))
+    callback()
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.state === 'start' && this.matched > 0) this.push(PREFIX.subarray(0, this.matched))
+    callback()
+  }
+}

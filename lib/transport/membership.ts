@@ -1,0 +1,377 @@
+/**
+ * Cluster membership on a `Network`: the node joins through seed addresses,
+ * learns the other members by gossip, keeps a bounded view of outbound
+ * links, runs the failure detector every round and reports members joining,
+ * going down, coming back and leaving. The decisions are the pure code's
+ * (lib/membership/); this file does the I/O: timers, dialling, DNS, and
+ * the membership lines on each connection (see line-split.ts).
+ */
+import { promises as dns } from 'node:dns'
+import { isIP } from 'node:net'
+import type { JsonValue } from '../core/types.ts'
+import { defaultPrior, detectorOptions } from '../membership/detector.ts'
+import { MemberLink, readMessage, type MemberMessage } from '../membership/exchange.ts'
+import { signedForm } from '../membership/record.ts'
+import { MemberTable } from '../membership/table.ts'
+import { MEMBER_LIMITS, type DetectorOptions, type Member, type MemberLimits, type MemberRecord } from '../membership/types.ts'
+import { planView, VIEW_DEFAULTS, type ViewOptions } from '../membership/view.ts'
+import { shuffle } from '../core/random.ts'
+import type { Connection, SideChannel, SideLink } from './connection.ts'
+import { LineSplitter } from './line-split.ts'
+import type { Opener } from './link.ts'
+import type { Network, NetworkMembership } from './network.ts'
+import { MemberChannel } from './member-channel.ts'
+import { openTcp } from './dial.ts'
+import { tlsOpener, type TlsOptions } from './tls.ts'
+
+export interface MembershipOptions {
+  /** Where other nodes dial this one, "host:port" (the listener's address as others reach it). */
+  advertise: string
+  /** Seed addresses, "host:port"; host names are resolved again every `resolveEvery`. */
+  seeds?: string[]
+  /** Application metadata published with this node's record (a small JSON object). */
+  metadata?: { [key: string]: JsonValue }
+  /** Outbound links kept (the view). Default 6. */
+  view?: number
+  /** Swap one outbound link for a random live member every this many rounds. Default 10. */
+  refreshEvery?: number
+  /** Members exchanged with per round. Default 2. */
+  fanout?: number
+  /** Phi accrual settings (threshold 8, suspect 5, window 1,000, prior 3 rounds and at least 1 s, weight 5, maxInterval 10 s). */
+  detector?: Partial<DetectorOptions>
+  /** Dead and left members are kept this long (ms), then collected and refused from then on. Default 1 hour. */
+  grace?: number
+  /** Dial members over TLS, as the listener is (the same options as `listen`). Default plain TCP. */
+  tls?: TlsOptions
+  /** How to open links (overrides `tls`; for tests and other transports). */
+  opener?: Opener
+  /** Resolve a seed host name to addresses. Default: the system resolver (every address). */
+  resolve?: (host: string) => Promise<string[]>
+  /** Seed host names are resolved again this often, ms. Default 60,000. */
+  resolveEvery?: number
+  /** This life's generation. Default: the wall clock (ms) at `join`. */
+  generation?: number
+  /** Bounds on what peers may send about members. */
+  limits?: Partial<MemberLimits>
+}
+
+/** Traffic of the membership layer, over all connections. */
+export interface MembershipStats {
+  rounds: number
+  messagesIn: number
+  messagesOut: number
+  bytesIn: number
+  bytesOut: number
+  dials: number
+  dialFailures: number
+  /** Records applied and refused (stale, buried, bad signature...). */
+  recordsApplied: number
+  recordsRefused: number
+}
+
+const HELLO_FIELD = 'members'
+
+function splitHostPort(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':')
+  const host = addr.slice(0, i).replace(/^\[(.*)\]$/, '$1')
+  return { host, port: Number(addr.slice(i + 1)) }
+}
+
+const joinHostPort = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)
+
+async function systemResolve(host: string): Promise<string[]> {
+  const found = await dns.lookup(host, { all: true })
+  return found.map((a) => a.address)
+}
+
+/**
+ * Join the cluster: publish this node's membership record, dial the seeds,
+ * learn the members by gossip, keep a bounded view of outbound links and
+ * run the failure detector; the network then emits `join`, `up`, `down`
+ * and `leave` `(member, reason)`, lists members with `network.members()`,
+ * and leaves gracefully on `close()`. Call it once, right after `listen`
+ * (links opened before it carry no membership).
+ */
+export function join(network: Network, opts: MembershipOptions): Membership {
+  const m = new Membership(network, opts)
+  network.attachMembership(m)
+  m.start()
+  return m
+}
+
+/**
+ * The membership service of one network (built by `join`). Emits through
+ * the network: `join`, `up`, `down`, `leave` `(member, reason)`.
+ */
+export class Membership implements SideChannel, NetworkMembership {
+  readonly table: MemberTable
+  readonly view: ViewOptions
+  readonly fanout: number
+  readonly limits: MemberLimits
+  readonly stats: MembershipStats = { rounds: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dials: 0, dialFailures: 0, recordsApplied: 0, recordsRefused: 0 }
+  private readonly channels = new Set<MemberChannel>()
+  private readonly dialing = new Set<string>()
+  private readonly selfAddresses = new Set<string>()
+  private readonly seedSpecs: { host: string; port: number }[]
+  private seedAddresses: string[] = []
+  private readonly opener: Opener
+  private readonly resolveHost: (host: string) => Promise<string[]>
+  private timer: unknown = null
+  private resolver: unknown = null
+  private stopped = false
+  private left = false
+  private readonly interval: number
+
+  constructor(
+    readonly network: Network,
+    readonly opts: MembershipOptions,
+  ) {
+    const gossip = network.gossip
+    this.interval = network.scheduler.interval
+    this.limits = Object.freeze({ ...MEMBER_LIMITS, maxIdLength: gossip.config.limits.maxIdLength, maxClockOffset: gossip.config.maxClockOffset, ...opts.limits })
+    this.view = { size: opts.view ?? VIEW_DEFAULTS.size, refreshEvery: opts.refreshEvery ?? VIEW_DEFAULTS.refreshEvery }
+    this.fanout = opts.fanout ?? 2
+    for (const [k, v] of Object.entries({ view: this.view.size, refreshEvery: this.view.refreshEvery, fanout: this.fanout })) {
+      if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`membership ${k} must be a positive integer`)
+    }
+    const grace = opts.grace ?? 3_600_000
+    if (!(grace > 0)) throw new RangeError('membership grace must be a positive number of ms')
+    const sign = gossip.config.sign
+    const verify = gossip.config.verify
+    this.table = new MemberTable(
+      { id: gossip.id, gen: opts.generation ?? Math.floor(gossip.config.now()), addr: opts.advertise, ...(opts.metadata === undefined ? {} : { meta: opts.metadata }) },
+      {
+        detector: detectorOptions(defaultPrior(this.interval), opts.detector),
+        limits: this.limits,
+        grace,
+        buryFor: grace,
+        ...(sign === undefined ? {} : { sign: (r: MemberRecord) => sign(signedForm(r)) }),
+        ...(verify === undefined ? {} : { verify: (r: MemberRecord) => verify(signedForm(r)) }),
+      },
+      network.timers.now(),
+    )
+    this.table.onEvent = (kind, member, reason) => {
+      try {
+        network.emit(kind, member, reason)
+      } catch (err) {
+        network.emit('log', `a ${kind} listener threw: ${err instanceof Error ? err.message : String(err)}`)
+      }
+    }
+    this.seedSpecs = (opts.seeds ?? []).map(splitHostPort)
+    this.seedAddresses = this.seedSpecs.map((s) => joinHostPort(s.host, s.port))
+    this.opener = opts.opener ?? (opts.tls === undefined ? openTcp : tlsOpener(network, opts.tls))
+    this.resolveHost = opts.resolve ?? systemResolve
+    this.selfAddresses.add(opts.advertise)
+  }
+
+  /** Start the rounds (the first one at once: the seeds are dialled now). */
+  start(): void {
+    this.resolveSeeds()
+    this.round()
+  }
+
+  /** Stop rounds and timers (connections are the network's). */
+  stop(): void {
+    this.stopped = true
+    if (this.timer !== null) this.network.timers.clearTimeout(this.timer)
+    if (this.resolver !== null) this.network.timers.clearTimeout(this.resolver)
+    this.timer = null
+    this.resolver = null
+  }
+
+  /**
+   * Leave gracefully: this node's record says it left and goes to every
+   * peer at once; resolves when the sockets took it (at most `waitMs`).
+   */
+  async leave(waitMs = 1000): Promise<void> {
+    if (this.left) return
+    this.left = true
+    const rec = this.table.leave()
+    const sent = [...this.channels].map((ch) => ch.push(rec))
+    let timer: unknown = null
+    await Promise.race([Promise.all(sent), new Promise<void>((r) => (timer = this.network.timers.setTimeout(r, waitMs)))])
+    if (timer !== null) this.network.timers.clearTimeout(timer)
+  }
+
+  members(): Member[] {
+    return this.table.members(this.network.timers.now())
+  }
+
+  // ---- SideChannel: one MemberChannel per connection whose peer speaks membership ----
+
+  helloFields(): Record<string, unknown> {
+    return { [HELLO_FIELD]: 1 }
+  }
+
+  open(conn: Connection, peerHello: Record<string, unknown>): SideLink | null {
+    if (peerHello[HELLO_FIELD] !== 1 || this.stopped) return null
+    const link = new MemberLink(this.table, conn.id, { maxBeatEntries: this.limits.maxBeatEntries, maxRecords: this.limits.maxRecords, minReplyGap: this.interval / 4 })
+    const ch = new MemberChannel(this, conn, link)
+    const splitter = new LineSplitter(
+      (line) => ch.receiveLine(line),
+      (reason) => conn.reportInvalid(reason),
+      this.network.maxLineLength ?? 1024 * 1024,
+    )
+    ch.splitter = splitter
+    this.channels.add(ch)
+    conn.whenClosed(() => this.channels.delete(ch))
+    if (this.left) void ch.push(this.table.selfRecord)
+    else ch.send(link.start())
+    return ch
+  }
+
+  /** Called by channels: a message that was read and validated. */
+  read(msg: unknown): MemberMessage | string {
+    return readMessage(msg, this.limits, this.network.gossip.config.now())
+  }
+
+  /** Ids of the members reached by an open membership link. */
+  get linked(): Set<string> {
+    const ids = new Set<string>()
+    for (const ch of this.channels) if (!ch.conn.isClosed) ids.add(ch.conn.id)
+    return ids
+  }
+
+  private schedule(): void {
+    if (this.stopped) return
+    this.timer = this.network.timers.setTimeout(() => {
+      this.timer = null
+      this.round()
+    }, this.interval)
+  }
+
+  /** One round: heartbeat, detector, view, beats. */
+  round(): void {
+    if (this.stopped || this.network.isClosing) return
+    const now = this.network.timers.now()
+    const t = this.table
+    this.stats.rounds++
+    if (!this.left) t.beat()
+    t.tick(now)
+    const open = [...this.channels].filter((ch) => !ch.conn.isClosed && ch.conn.stream !== null)
+    if (!this.left) this.reshape(open)
+    for (const ch of shuffle(open, this.network.random).slice(0, this.fanout)) ch.send(ch.link.start())
+    this.schedule()
+  }
+
+  /** Plan the view and carry it out: dial and drop. */
+  private reshape(open: MemberChannel[]): void {
+    const live: { id: string; addr: string }[] = []
+    const dead: { id: string; addr: string }[] = []
+    const gone = new Set<string>()
+    const seedSet = new Set(this.seedAddresses)
+    const seedMembers = new Set<string>()
+    for (const e of this.table.all()) {
+      const r = e.record
+      if (r.id === this.table.selfId) continue
+      if (seedSet.has(r.addr)) seedMembers.add(r.id)
+      if (e.state === 'alive' || e.state === 'suspect') live.push(r)
+      else {
+        gone.add(r.id)
+        if (e.state === 'dead') dead.push(r)
+      }
+    }
+    const connected = new Set<string>()
+    for (const c of this.network.peers) connected.add(c.id)
+    const outbound: string[] = []
+    const seedIds = new Set<string>()
+    for (const ch of open) {
+      const c = ch.conn
+      if (c.direction === 'out') outbound.push(c.id)
+      if (seedMembers.has(c.id) || (c.direction === 'out' && seedSet.has(c.address))) seedIds.add(c.id)
+    }
+    const plan = planView(
+      {
+        live,
+        dead,
+        seeds: this.seedAddresses.filter((a) => !this.selfAddresses.has(a)),
+        connected,
+        outbound,
+        gone,
+        seedLinked: seedIds.size > 0,
+        seedIds,
+        dialing: this.dialing,
+        round: this.stats.rounds,
+      },
+      this.view,
+      this.network.random,
+    )
+    for (const d of plan.drop) {
+      for (const ch of open) if (ch.conn.id === d.id && ch.conn.direction === 'out') ch.conn.close(`view: ${d.why}`)
+    }
+    for (const d of plan.dial) this.dial(d.addr)
+  }
+
+  /** One attempt to link to `addr`; the next rounds decide whether to try again. */
+  private dial(addr: string): void {
+    if (this.dialing.has(addr) || this.selfAddresses.has(addr)) return
+    const { network } = this
+    const { host, port } = splitHostPort(addr)
+    this.dialing.add(addr)
+    this.stats.dials++
+    const attempt = this.opener({ host, port, address: addr })
+    let settled = false
+    const done = (failure: string | null) => {
+      this.dialing.delete(addr)
+      if (failure === null) return
+      this.stats.dialFailures++
+      if (/connected to itself/.test(failure)) this.selfAddresses.add(addr)
+      // A link kept the other way (both dialled) is no failure worth a log line.
+      else if (failure !== 'duplicate connection') network.rateLog.line(`member dial ${addr}`, `${addr}: ${failure}`)
+    }
+    const timer = network.timers.setTimeout(() => {
+      if (settled) return
+      settled = true
+      attempt.cancel()
+      done('connect timeout')
+    }, Math.max(1000, Math.min(5000, 10 * this.interval)))
+    attempt.ready.then(
+      (socket) => {
+        if (settled) return void socket.destroy()
+        settled = true
+        network.timers.clearTimeout(timer)
+        network.attach(socket, addr, 'out').then(
+          () => done(null),
+          (err: Error) => done(err.message),
+        )
+      },
+      (err: Error) => {
+        if (settled) return
+        settled = true
+        network.timers.clearTimeout(timer)
+        done(err.message)
+      },
+    )
+  }
+
+  /** Resolve seed host names now, and again every `resolveEvery`. */
+  private resolveSeeds(): void {
+    if (this.stopped) return
+    const named = this.seedSpecs.filter((s) => isIP(s.host) === 0)
+    if (named.length > 0) {
+      Promise.all(
+        this.seedSpecs.map(async (s) => {
+          if (isIP(s.host) !== 0) return [joinHostPort(s.host, s.port)]
+          try {
+            const found = await this.resolveHost(s.host)
+            return found.length > 0 ? found.map((a) => joinHostPort(a, s.port)) : [joinHostPort(s.host, s.port)]
+          } catch (err) {
+            this.network.rateLog.line(`seed ${s.host}`, `seed ${s.host}: cannot resolve (${err instanceof Error ? err.message : String(err)})`)
+            return [joinHostPort(s.host, s.port)]
+          }
+        }),
+      ).then((lists) => {
+        if (!this.stopped) this.seedAddresses = [...new Set(lists.flat())]
+      })
+      this.resolver = this.network.timers.setTimeout(() => {
+        this.resolver = null
+        this.resolveSeeds()
+      }, this.opts.resolveEvery ?? 60_000)
+    }
+  }
+
+  /** Seed addresses as last resolved. */
+  get seeds(): readonly string[] {
+    return this.seedAddresses
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Hostile input to membership over loopback TCP: a raw socket that says a
+ * hello with `members: 1` and then writes membership lines against a real
+ * node with membership (and an honest member linked to it). Bad lines are
+ * refused and counted like any invalid object, the node goes on; no line
+ * makes it hold another node dead or left (plain and signed clusters).
+ */
+import test from 'tape'
+import { generateSigningKeys, signer, verifier } from '../../lib/security.ts'
+import { signedForm } from '../../lib/membership/record.ts'
+import type { MemberRecord } from '../../lib/membership/types.ts'
+import { HostileClient } from '../support/hostile-client.ts'
+import { waitFor } from '../support/streams.ts'
+import { allAlive, memberNet, type MemberNet } from './support/nets.ts'
+
+const S = '0000000000000000'
+const line = (o: unknown) => JSON.stringify(o)
+
+async function pair(config?: (id: string) => Parameters<typeof memberNet>[1]): Promise<[MemberNet, MemberNet]> {
+  const n = await memberNet('n', config?.('n'))
+  const v = await memberNet('v', { ...config?.('v'), seeds: [n.addr] })
+  await waitFor(() => allAlive([n, v], true), 20_000, 'n and v to hold each other alive, beating')
+  return [n, v]
+}
+
+/** The invalid reasons `net` reports for the peer `id`, as they come. */
+function invalidOf(m: MemberNet, id: string): string[] {
+  const out: string[] = []
+  m.net.on('invalid', (peer, reason) => {
+    if (peer.id === id) out.push(reason)
+  })
+  return out
+}
+
+test('membership lines with bad shapes, oversize lists and out-of-range values are refused and counted; the node goes on', async (t) => {
+  const [n, v] = await pair()
+  const reasons = invalidOf(n, 'evil')
+  const h = await HostileClient.open({ port: n.port, id: 'evil', extraHello: { members: 1 } })
+  const vGen = v.membership.table.selfRecord.gen
+  const now = Date.now()
+  const rec = (o: Partial<MemberRecord> & Record<string, unknown>) => ({ id: 'x', gen: now, v: 1, addr: '127.0.0.1:9', st: 'up', ...o })
+  const bad: [string, RegExp][] = [
+    ['{"mb": not json', /membership line is not JSON/],
+    [line({ mb: 'gossip' }), /unknown membership message/],
+    [line({ mb: 'beat', s: 'zz', hb: [] }), /s must be 16 hex digits/],
+    [line({ mb: 'beat', s: S, hb: ['v', vGen] }), /triples/],
+    [line({ mb: 'beat', s: S, hb: Array.from({ length: 20_001 }, (_, i) => [`m${i}`, now, 1]).flat() }), /more than 20000 heartbeat entries/],
+    [line({ mb: 'beat', s: S, hb: ['v', now + 3_600_000, 1] }), /gen is ahead of this node's clock/],
+    [line({ mb: 'beat', s: S, hb: ['v', vGen, Number.MAX_SAFE_INTEGER] }), /counter higher than one a millisecond/],
+    [line({ mb: 'recs', recs: Array.from({ length: 513 }, (_, i) => rec({ id: `m${i}` })) }), /at most 512 records/],
+    [line({ mb: 'recs', recs: [rec({ id: 'x'.repeat(300) })] }), /member id longer than 256/],
+    [line({ mb: 'recs', recs: [rec({ meta: { blob: 'x'.repeat(10_000) } })] }), /meta longer than 4096/],
+    [line({ mb: 'recs', recs: [rec({ gen: now + 3_600_000 })] }), /gen is ahead of this node's clock/],
+    [line({ mb: 'recs', recs: [{ ...rec({}), st: 'dead' }] }), /st must be "up" or "left"/],
+    [line({ mb: 'recs', recs: [rec({ addr: 'nowhere' })] }), /addr must be host:port/],
+    [line({ mb: 'gone', gen: vGen }), /unknown membership message/],
+  ]
+  const refused = bad
+  await h.send(refused.map(([l]) => l))
+  await waitFor(() => reasons.length >= refused.length, 10_000, 'every bad line reported')
+  t.equal(reasons.length, refused.length, `${refused.length} lines refused`)
+  refused.forEach(([l, why], i) => t.match(reasons[i] ?? '', why, `${l.slice(0, 50)}...: ${reasons[i]}`))
+  t.deepEqual(n.net.members().map((m) => m.id), ['n', 'v'], 'no member came from any of them')
+  t.equal(n.member('v')?.state, 'alive', 'v is alive')
+  t.equal(h.closedReason, null, 'fourteen invalid lines are within the budget: the hostile link is still open')
+  // The replica's lines still pass on that connection: a write at n reaches a plain reader.
+  t.ok(n.net.peers.some((p) => p.id === 'evil'), 'n still holds the link')
+  h.close()
+  await Promise.all([n.net.close(), v.net.close()])
+  t.end()
+})
+
+test('plain cluster: a peer cannot make a node hold another dead or left (forged left, later generation, runaway counter)', async (t) => {
+  const [n, v] = await pair()
+  const vRec = v.membership.table.selfRecord
+  const h = await HostileClient.open({ port: n.port, id: 'evil', extraHello: { members: 1 } })
+  await h.send([
+    line({ mb: 'recs', recs: [{ ...vRec, v: vRec.v + 10, st: 'left' }] }),
+    line({ mb: 'recs', recs: [{ ...vRec, gen: vRec.gen + 1000, v: 1, addr: '127.0.0.1:9' }] }),
+    // The highest counter the bound allows for v's life: v's real counter is far below it.
+    line({ mb: 'beat', s: S, hb: ['v', vRec.gen, Date.now() - vRec.gen + 200_000] }),
+  ])
+  await waitFor(() => n.membership.table.stats.recordsRefused >= 2, 10_000, 'the two records refused')
+  // Twenty rounds (of 100 ms): a detector would have declared v dead after 8 mean intervals.
+  await new Promise((r) => setTimeout(r, 2000))
+  t.equal(n.member('v')?.state, 'alive', 'v is alive at n')
+  t.equal(n.member('v')?.generation, vRec.gen, 'in its own generation')
+  t.equal(n.member('v')?.address, v.addr, 'at its own address')
+  t.deepEqual(n.events.filter((e) => e.id === 'v' && e.kind !== 'join'), [], 'no down, no leave for v at n')
+  t.ok(v.membership.table.stats.refuted >= 1, 'v saw the forged counter of itself and caught up with it')
+  t.ok(v.member('v')!.heartbeat > Date.now() - vRec.gen, 'v\'s counter now runs above the forged one')
+  h.close()
+  await Promise.all([n.net.close(), v.net.close()])
+  t.end()
+})
+
+test('signed cluster: a left record needs the node\'s signature; unsigned or badly signed ones are refused, relayed or not', async (t) => {
+  const keys = { n: generateSigningKeys(), v: generateSigningKeys(), evil: generateSigningKeys() }
+  const publicKeys = { n: keys.n.publicKey, v: keys.v.publicKey, evil: keys.evil.publicKey }
+  const [n, v] = await pair((id) => ({ config: { sign: signer(keys[id as 'n' | 'v'].privateKey), verify: verifier(publicKeys) } }))
+  t.ok(typeof n.member('v')?.generation === 'number' && v.membership.table.selfRecord.sig !== undefined, 'v\'s record is signed, and n took it')
+  const vRec = v.membership.table.selfRecord
+  const h = await HostileClient.open({ port: n.port, id: 'evil', extraHello: { members: 1 } })
+  const leftUnsigned: MemberRecord = { id: 'v', gen: vRec.gen, v: vRec.v + 1, addr: vRec.addr, st: 'left' }
+  const signedByEvil = { ...leftUnsigned, sig: signer(keys.evil.privateKey)(signedForm(leftUnsigned)) }
+  await h.send([line({ mb: 'recs', recs: [leftUnsigned] }), line({ mb: 'recs', recs: [signedByEvil] })])
+  await waitFor(() => n.membership.table.stats.recordsRefused >= 2, 10_000, 'both refused')
+  t.equal(n.member('v')?.state, 'alive', 'v stays alive at n')
+  // v itself leaves: its signed record says so, and n takes it at once.
+  await v.net.close()
+  await waitFor(() => n.member('v')?.state === 'left', 10_000, 'v left at n')
+  t.equal(n.events.find((e) => e.kind === 'leave' && e.id === 'v')?.reason, 'left the cluster', 'v\'s own signed leave: left the cluster')
+  h.close()
+  await n.net.close()
+  t.end()
+})
