@@ -38,11 +38,11 @@ async function flood(port: number, n: number): Promise<net.Socket[]> {
 
 test('out of file descriptors: no crash, every set answered, nothing taken is lost, an honest peer gets in afterwards', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'scuttle-fd-'))
-  // 28 descriptors at rest for a node with --data, more while modules load; 60 leaves about 30.
-  const a = new Cli(['--id', 'a', '--json', '--port', '0', '--interval', '100', '--data', dir, '--durability', 'write'], { nofile: 60 })
+  // 28 descriptors at rest for a node with --data, more while modules load; 80 leaves about 50.
+  const a = new Cli(['--id', 'a', '--json', '--port', '0', '--interval', '100', '--data', dir, '--durability', 'write'], { nofile: 80 })
   try {
-    const port = (await a.nextJson((m) => m.event === 'listening', 30_000, 'listening')).port as number
-    const held = await flood(port, 120)
+    const port = (await a.nextJson((m) => m.event === 'listening', 60_000, 'listening')).port as number
+    const held = await flood(port, 300)
     t.ok(held.length > 0, `${held.length} idle connections held open`)
     // Writes that grow the log past the compaction threshold (256 KiB, 4x live) while descriptors are exhausted.
     const filler = 'x'.repeat(2000)
@@ -55,6 +55,7 @@ test('out of file descriptors: no crash, every set answered, nothing taken is lo
     t.equal(sets.length, writes, `every set answered (${taken} taken, ${refused.length} refused)`)
     t.ok(refused.every((m) => typeof m.error === 'string' && m.error.length > 0), 'each refusal says why')
     t.equal(a.exitCode, undefined, 'the node is still running')
+    t.ok(a.json().some((m) => m.event === 'degraded' && m.code === 'EMFILE'), 'the log hit EMFILE (the flood did exhaust the descriptors) and the node said so')
 
     for (const s of held) s.destroy()
     // The last value taken per key, from the answers in order.
