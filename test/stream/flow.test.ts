@@ -309,18 +309,18 @@ test('interop: a node with flow control and one without converge; the one withou
   t.end()
 })
 
-test('rates cross byte streams (ndjson wire streams) and lossy links the same way', async (t) => {
-  for (const lossy of [false, true]) {
+test('rates cross byte streams (ndjson lines and wire 2 frames) and lossy links the same way', async (t) => {
+  for (const [wire, lossy] of [[1, false], [1, true], [2, false]] as const) {
     const clock = { t: 1_000_000 }
     const a = flowNode('a', clock, { desired: 10, initial: 1 }, { lossy })
     const b = flowNode('b', clock, { desired: 10, initial: 3 }, { lossy })
-    const [wa, wb] = [a.createWireStream(), b.createWireStream()]
+    const [wa, wb] = [a.createWireStream({ wire }), b.createWireStream({ wire })]
     wa.pipe(wb).pipe(wa)
     a.set('x', 1)
     b.set('y', 2)
     wa.gossip()
     await until(() => a.allowedRate === 2 && b.allowedRate === 2 && sameState([a, b]), 10_000, 'rates redistributed and state converged')
-    t.pass(`${lossy ? 'lossy' : 'reliable'} wire streams: both at the mean (2), state converged`)
+    t.pass(`wire ${wire}, ${lossy ? 'lossy' : 'reliable'}: both at the mean (2), state converged`)
     wa.destroy()
     wb.destroy()
   }
