@@ -62,13 +62,27 @@ function readBlocks(md: string): Block[] {
 const blocks = readBlocks(README)
 const label = (b: Block) => `README.md:${b.line} (${b.lang})`
 
-/** Free loopback ports, for the README's fixed ones. */
+/**
+ * Free loopback ports, for the README's fixed ones: below the kernel's
+ * ephemeral range (32768 and up), where no other process's outgoing
+ * connection or `listen(0)` can take one between this check and the node
+ * binding it. Each run starts at a place of its own (its pid) and counts up.
+ */
+let nextPort = 20_000 + (process.pid % 10_000)
 async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const port = (server.address() as net.AddressInfo).port
-  await new Promise<void>((r) => server.close(() => r()))
-  return port
+  for (;;) {
+    const port = nextPort++
+    if (nextPort >= 32_000) nextPort = 20_000
+    const server = net.createServer()
+    const ok = await new Promise<boolean>((r) => {
+      server.once('error', () => r(false))
+      server.listen(port, '127.0.0.1', () => r(true))
+    })
+    if (ok) {
+      await new Promise<void>((r) => server.close(() => r()))
+      return port
+    }
+  }
 }
 
 // ---- ts and js blocks ------------------------------------------------------
