@@ -94,6 +94,9 @@ export interface LinkStats {
 export class MemberLink {
   private mark = 0
   private nextReplyAt = Number.NEGATIVE_INFINITY
+  private nextSumsAt = Number.NEGATIVE_INFINITY
+  /** Our bucket sums went out and their answer (`sums` with `re`) has not come back. */
+  private sumsAwaited = false
   readonly stats: LinkStats = { beatsIn: 0, beatsOut: 0, recordsIn: 0, recordsOut: 0, sumsOut: 0, unanswered: 0 }
   /** Called when a peer's records are applied (outcomes by record), for reports. */
   onRecord: ((rec: MemberRecord, outcome: string) => void) | null = null
@@ -134,11 +137,19 @@ export class MemberLink {
         const out: MemberMessage[] = [this.beat(true)]
         if (msg.s !== t.summary()) {
           this.stats.sumsOut++
+          this.sumsAwaited = true
           out.push({ mb: 'sums', b: t.buckets(bucketCount(t.summarized)) })
         }
         return out
       }
       case 'sums': {
+        // Records answer sums: at most once a gap for a peer's own sums, and an answer only to sums we sent.
+        if (msg.re === 1 ? !this.sumsAwaited : now < this.nextSumsAt) {
+          this.stats.unanswered++
+          return []
+        }
+        if (msg.re === 1) this.sumsAwaited = false
+        else this.nextSumsAt = now + this.opts.minReplyGap
         const mine = t.buckets(msg.b.length)
         const differ = new Set<number>()
         for (let i = 0; i < mine.length; i++) if (mine[i] !== msg.b[i]) differ.add(i)

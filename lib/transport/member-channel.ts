@@ -11,11 +11,14 @@ import type { LineSplitter } from './line-split.ts'
 
 /** What a channel needs from the membership service. */
 export interface ChannelOwner {
-  readonly stats: { messagesIn: number; messagesOut: number; bytesIn: number; bytesOut: number; recordsApplied: number; recordsRefused: number }
+  readonly stats: { messagesIn: number; messagesOut: number; messagesDropped: number; bytesIn: number; bytesOut: number; recordsApplied: number; recordsRefused: number }
   readonly network: { readonly timers: { now(): number }; readonly gossip: { readonly config: { now(): number } } }
   /** Validate a parsed membership object. */
   read(obj: unknown): MemberMessage | string
 }
+
+/** Bytes queued on a connection above which membership lines are dropped instead of written. */
+export const MAX_QUEUED = 1024 * 1024
 
 export class MemberChannel implements SideLink {
   splitter: LineSplitter | null = null
@@ -40,10 +43,19 @@ export class MemberChannel implements SideLink {
     return this.splitter?.bytesIn ?? 0
   }
 
-  /** Write messages to the peer (dropped once the connection is closing). */
+  /**
+   * Write messages to the peer: dropped once the connection is closing, and
+   * while more than `MAX_QUEUED` bytes wait for a peer that does not read
+   * (membership repeats itself every round; nothing is lost by dropping).
+   */
   send(msgs: MemberMessage[], done?: () => void): void {
     const socket = this.conn.socket
     if (this.conn.isClosed || socket.destroyed || socket.writableEnded || msgs.length === 0) {
+      done?.()
+      return
+    }
+    if (socket.writableLength > MAX_QUEUED) {
+      this.owner.stats.messagesDropped += msgs.length
       done?.()
       return
     }
@@ -81,6 +93,10 @@ export class MemberChannel implements SideLink {
     }
     const net = this.owner.network
     this.send(this.link.receive(msg, net.timers.now()))
+    // The peer said, on its own link, that it left: this node has read it, and closing tells the peer so.
+    if (msg.mb === 'recs' && msg.recs.some((r) => r.id === this.conn.id && r.st === 'left') && this.link.table.get(this.conn.id)?.state === 'left') {
+      this.conn.close('peer left the cluster')
+    }
   }
 
   close(): void {

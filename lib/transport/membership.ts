@@ -60,6 +60,8 @@ export interface MembershipStats {
   rounds: number
   messagesIn: number
   messagesOut: number
+  /** Lines not written because the peer was not reading (more than 1 MiB queued). */
+  messagesDropped: number
   bytesIn: number
   bytesOut: number
   dials: number
@@ -108,7 +110,7 @@ export class Membership implements SideChannel, NetworkMembership {
   readonly view: ViewOptions
   readonly fanout: number
   readonly limits: MemberLimits
-  readonly stats: MembershipStats = { rounds: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dials: 0, dialFailures: 0, recordsApplied: 0, recordsRefused: 0 }
+  readonly stats: MembershipStats = { rounds: 0, messagesIn: 0, messagesOut: 0, messagesDropped: 0, bytesIn: 0, bytesOut: 0, dials: 0, dialFailures: 0, recordsApplied: 0, recordsRefused: 0 }
   private readonly channels = new Set<MemberChannel>()
   private readonly dialing = new Set<string>()
   private readonly selfAddresses = new Set<string>()
@@ -181,13 +183,18 @@ export class Membership implements SideChannel, NetworkMembership {
 
   /**
    * Leave gracefully: this node's record says it left and goes to every
-   * peer at once; resolves when the sockets took it (at most `waitMs`).
+   * peer at once; resolves when every peer has read it (a peer closes the
+   * link once it has: closing first could reset the connection and lose
+   * the record in the peer's receive buffer), at most `waitMs`.
    */
   async leave(waitMs = 1000): Promise<void> {
     if (this.left) return
     this.left = true
     const rec = this.table.leave()
-    const sent = [...this.channels].map((ch) => ch.push(rec))
+    const sent = [...this.channels].map((ch) => (ch.conn.isClosed ? Promise.resolve() : new Promise<void>((read) => {
+      ch.conn.whenClosed(() => read())
+      void ch.push(rec)
+    })))
     let timer: unknown = null
     await Promise.race([Promise.all(sent), new Promise<void>((r) => (timer = this.network.timers.setTimeout(r, waitMs)))])
     if (timer !== null) this.network.timers.clearTimeout(timer)

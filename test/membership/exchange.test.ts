@@ -153,6 +153,27 @@ test('a flood of beats gets at most one answer per minReplyGap', (t) => {
   t.end()
 })
 
+test('bucket sums get records at most once per minReplyGap, and answers (re) only to sums this node sent', (t) => {
+  const { t: a } = table('a')
+  for (const id of ['p', 'q', 'r']) a.applyRecord(rec(id), 0)
+  const link = linkOf(a, 'x')
+  const other = ['00000000']
+  const recsOut = (msgs: MemberMessage[]) => (msgs.some((m) => m.mb === 'recs') ? 1 : 0)
+  let answered = 0
+  for (let i = 0; i < 100; i++) answered += recsOut(link.receive({ mb: 'sums', b: other, re: 1 }, 1000 + i))
+  t.equal(answered, 0, 'a hundred unsolicited answers (re: 1): no record sent')
+  for (let i = 0; i < 100; i++) answered += recsOut(link.receive({ mb: 'sums', b: other }, 2000 + i))
+  t.equal(answered, 2, 'a hundred sums within 100 ms, a gap of 75 ms: records sent twice')
+  t.equal(link.stats.unanswered, 198, 'the rest counted as unanswered')
+  // A real round: our beat answered with sums awaits the peer's answer, once.
+  const fresh = linkOf(a, 'y')
+  const reply = fresh.receive({ mb: 'beat', s: '0123456789abcdef', hb: [] }, 5000)
+  t.ok(reply.some((m) => m.mb === 'sums'), 'summaries differ: our sums go out')
+  t.ok(recsOut(fresh.receive({ mb: 'sums', b: other, re: 1 }, 5001)) > 0, 'the answer to them gets our records')
+  t.equal(recsOut(fresh.receive({ mb: 'sums', b: other, re: 1 }, 5002)), 0, 'a second answer gets nothing')
+  t.end()
+})
+
 test('on its own link a node\'s record speaks for it; relayed, it cannot end another\'s life', (t) => {
   const { t: a } = table('a')
   a.applyRecord(rec('b'), 0)

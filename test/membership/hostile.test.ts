@@ -70,6 +70,25 @@ test('membership lines with bad shapes, oversize lists and out-of-range values a
   t.end()
 })
 
+test('a flood of bucket sums gets few answers: none to answers the node never asked for, one per quarter round to the rest', async (t) => {
+  const [n, v] = await pair()
+  const h = await HostileClient.open({ port: n.port, id: 'evil', extraHello: { members: 1 } })
+  await waitFor(() => h.received.some((l) => l.startsWith('{"mb":"beat"')), 10_000, 'the node to start a round with the hostile peer')
+  const recsSeen = () => h.received.filter((l) => l.startsWith('{"mb":"recs"')).length
+  const before = recsSeen()
+  await h.send(Array.from({ length: 300 }, () => line({ mb: 'sums', b: ['00000000'], re: 1 })))
+  await new Promise((r) => setTimeout(r, 500))
+  t.equal(recsSeen(), before, 'three hundred unsolicited answers: no record sent back')
+  await h.send(Array.from({ length: 300 }, () => line({ mb: 'sums', b: ['00000000'] })))
+  await waitFor(() => recsSeen() > before, 10_000, 'records for the sums')
+  await new Promise((r) => setTimeout(r, 500))
+  t.ok(recsSeen() - before <= 3, `three hundred sums in one burst: records sent ${recsSeen() - before} time(s) (at most one per 25 ms)`)
+  t.equal(n.net.stats.invalid, 0, 'valid lines: nothing counted invalid, the link stays')
+  h.close()
+  await Promise.all([n.net.close(), v.net.close()])
+  t.end()
+})
+
 test('plain cluster: a peer cannot make a node hold another dead or left (forged left, later generation, runaway counter)', async (t) => {
   const [n, v] = await pair()
   const vRec = v.membership.table.selfRecord

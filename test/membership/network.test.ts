@@ -51,8 +51,10 @@ test('close() leaves gracefully: every node linked to it marks it left at once, 
   // A view of 6 links four nodes in a full mesh: the leave goes to every other node directly.
   await waitFor(() => allAlive(nets) && nets.every((n) => n.net.peers.length === 3), 20_000, 'membership, and every pair linked')
   const gone = nets[2]
-  await gone.net.close()
   const rest = nets.filter((n) => n !== gone)
+  const closedBy: string[] = []
+  for (const n of rest) n.net.on('disconnect', (p, reason) => p.id === 'n2' && reason === 'peer left the cluster' && closedBy.push(n.id))
+  await gone.net.close()
   // The detectors here would take 1000 mean intervals: only the leave record can say left.
   await waitFor(() => rest.every((n) => n.member('n2')?.state === 'left'), 10_000, 'n2 left at every node')
   for (const n of rest) {
@@ -60,6 +62,7 @@ test('close() leaves gracefully: every node linked to it marks it left at once, 
     t.equal(e?.reason, 'left the cluster', `${n.id}: leave event, "left the cluster"`)
   }
   t.ok(rest.every((n) => !n.events.some((x) => x.kind === 'down')), 'nobody saw a down')
+  t.deepEqual(closedBy.sort(), ['n0', 'n1', 'n3'], 'each closed its link to n2 once it had read the leave (n2 waited for that, not for a timeout)')
   await Promise.all(rest.map((n) => n.net.close()))
   t.end()
 })
