@@ -18,17 +18,8 @@ import { Tombstones } from './tombstones.ts'
 import type { AcceptFn, ClockFn, JsonValue, PeerLabel, Rec, ResolveFn, ResolveHost, SignFn, SortFn, VerifyFn, Versioned } from './types.ts'
 import { isVersion, makeRec } from '../protocol/validate.ts'
 
-export {
-  DEFAULT_MAX_OFFSET_US,
-  RefusedError,
-  type DropReason,
-  type Journal,
-  type LocalListener,
-  type ReplicaOptions,
-  type ReplicaStats,
-  type RestoreSnapshot,
-  type SourceState,
-}
+// Everything a replica's callers name comes with it.
+export * from './replica-types.ts'
 
 const ABSENT: Versioned = Object.freeze({ version: -Infinity, value: null }) as Versioned
 
