@@ -1,8 +1,9 @@
 import { seededRandom } from '../lib/core/random.ts'
 import type { FlowOptions } from '../lib/core/flow.ts'
-import { above, below, claim, fmt, inRange, type Criterion } from './criteria.ts'
+import { above, below, claim, fmt, inRange, near, type Criterion } from './criteria.ts'
 import { LibraryModel } from './library.ts'
 import { at, mean, peak, slope } from './metrics.ts'
+import { ReferenceModel } from './reference.ts'
 import { simulate, type Trace } from './sim.ts'
 
 /**
@@ -17,7 +18,10 @@ import { simulate, type Trace } from './sim.ts'
  * plateau varies by about ±0.5 s from seed to seed). Then once without
  * flow control (every participant writes `noFlowRate` per second) at the
  * largest size, with the first seed, compared with the flow-control run of
- * the same seed.
+ * the same seed. Every flow-control run is repeated on the reference model
+ * with the paper's flow control in plain arithmetic (reference.ts,
+ * reference-flow.ts), the same seeds and workload, and the library's
+ * measures must agree with it.
  */
 export interface Fig3Config {
   readonly sizes: readonly number[]
@@ -56,24 +60,29 @@ export const FIG3: Fig3Config = {
   plateau2: [120, 181],
 }
 
+/** Who ran: the library's core and flow-control objects, or the reference model and flow arithmetic. */
+export type Fig3Impl = 'library' | 'reference'
+
 export interface Fig3Run {
   readonly n: number
   readonly flow: boolean
   readonly seed: number
+  readonly impl: Fig3Impl
   readonly trace: Trace
 }
 
-export function runFig3(c: Fig3Config, n: number, flow: boolean, seed = c.seed): Fig3Run {
-  const model = new LibraryModel(n, c.keys, 'depth', seededRandom(seed + n + 1))
+export function runFig3(c: Fig3Config, n: number, flow: boolean, seed = c.seed, impl: Fig3Impl = 'library'): Fig3Run {
+  const random = seededRandom(seed + n + 1)
+  const model = impl === 'library' ? new LibraryModel(n, c.keys, 'depth', random) : new ReferenceModel(n, c.keys, 'depth', random)
   const trace = simulate(model, {
     n,
     keys: c.keys,
     seed: seed + n,
     duration: c.duration,
     mtu: (t) => (t < c.dropAt ? c.mtu[0] : c.mtu[1]),
-    ...(flow ? { flow: { desired: c.desired, initial: c.initial, options: c.flow } } : { rate: () => c.noFlowRate }),
+    ...(flow ? { flow: { desired: c.desired, initial: c.initial, options: c.flow, impl } } : { rate: () => c.noFlowRate }),
   })
-  return { n, flow, seed, trace }
+  return { n, flow, seed, impl, trace }
 }
 
 export interface Fig3Measures {
@@ -109,11 +118,12 @@ export interface Fig3Mean {
   readonly seeds: readonly number[]
 }
 
-/** Flow-control runs grouped by size, their measures averaged over seeds. */
-export function means(c: Fig3Config, runs: readonly Fig3Run[]): Fig3Mean[] {
-  const sizes = [...new Set(runs.filter((r) => r.flow).map((r) => r.n))].sort((a, b) => a - b)
+/** Flow-control runs of `impl` grouped by size, their measures averaged over seeds. */
+export function means(c: Fig3Config, runs: readonly Fig3Run[], impl: Fig3Impl = 'library'): Fig3Mean[] {
+  const mine = runs.filter((r) => r.flow && r.impl === impl)
+  const sizes = [...new Set(mine.map((r) => r.n))].sort((a, b) => a - b)
   return sizes.map((n) => {
-    const rs = runs.filter((r) => r.flow && r.n === n).sort((a, b) => a.seed - b.seed)
+    const rs = mine.filter((r) => r.n === n).sort((a, b) => a.seed - b.seed)
     const each = rs.map((r) => measure(c, r.trace))
     const avg = (k: keyof Fig3Measures) => each.reduce((s, x) => s + x[k], 0) / each.length
     const m: Fig3Measures = { tau1: avg('tau1'), tau2: avg('tau2'), stale1: avg('stale1'), stale2: avg('stale2'), transitionPeak: avg('transitionPeak') }
@@ -132,10 +142,19 @@ export function fig3Criteria(c: Fig3Config, runs: readonly Fig3Run[]): Criterion
   const F = 'Fig 3'
   const out: Criterion[] = []
   const ms = means(c, runs)
+  const refs = means(c, runs, 'reference')
   const [p1, p2] = [c.plateau1, c.plateau2].map(([a, b]) => `t=${a}..${Math.min(b, c.duration)}`)
   const withSpread = (row: Criterion, g: Fig3Mean, k: keyof Fig3Measures): Criterion => ({ ...row, measured: spreadOf(g, k, g.m[k]) })
   for (const g of ms) {
     const { n, m } = g
+    const ref = refs.find((r) => r.n === n)
+    if (ref !== undefined) {
+      const agree = (what: string, k: keyof Fig3Measures, rel: number) => out.push(near(F, `N=${n}: ${what} vs the reference model (${ref.runs.length} seed${ref.runs.length === 1 ? "" : "s"})`, m[k], ref.m[k], rel))
+      agree(`mean τ, ${p1}`, 'tau1', 0.05)
+      agree(`mean τ, ${p2}`, 'tau2', 0.05)
+      agree(`mean max staleness, ${p1}`, 'stale1', 0.1)
+      agree(`mean max staleness, ${p2}`, 'stale2', 0.1)
+    }
     const range = PLATEAU[n]
     if (range !== undefined) out.push(withSpread(inRange(F, `N=${n}: mean allowed rate τ, ${p1} (/s)`, m.tau1, range[0], range[1]), g, 'tau1'))
     out.push(inRange(F, `N=${n}: τ after the MTU halves / τ before`, m.tau2 / m.tau1, 0.4, 0.7))
@@ -153,7 +172,7 @@ export function fig3Criteria(c: Fig3Config, runs: readonly Fig3Run[]): Criterion
   }
   const off = runs.find((r) => !r.flow)
   if (off !== undefined) {
-    const on = runs.find((r) => r.flow && r.n === off.n && r.seed === off.seed)
+    const on = runs.find((r) => r.flow && r.impl === 'library' && r.n === off.n && r.seed === off.seed)
     const tr = off.trace
     const end = c.duration
     out.push(above(F, `no flow control, N=${off.n}: max staleness slope t=${c.transition[1]}..${end} (s/s), keeps growing`, slope(tr.t, tr.maxStale, c.transition[1], end), 0, 3))

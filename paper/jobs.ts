@@ -1,5 +1,5 @@
 import { FIG2, runFig2, ORDERINGS, type Fig2Config, type Fig2Run } from './fig2.ts'
-import { FIG3, runFig3, type Fig3Config, type Fig3Run } from './fig3.ts'
+import { FIG3, runFig3, type Fig3Config, type Fig3Impl, type Fig3Run } from './fig3.ts'
 import { spread, type SpreadResult } from './spread.ts'
 
 /**
@@ -27,7 +27,7 @@ export const PAPER: Config = {
 
 export type Job =
   | { readonly kind: 'fig2'; readonly order: (typeof ORDERINGS)[number] }
-  | { readonly kind: 'fig3'; readonly n: number; readonly flow: boolean; readonly seed: number }
+  | { readonly kind: 'fig3'; readonly n: number; readonly flow: boolean; readonly seed: number; readonly impl?: Fig3Impl }
   | { readonly kind: 'spread'; readonly n: number; readonly trials: number }
 
 export type JobResult =
@@ -40,7 +40,7 @@ export function jobs(c: Config): Job[] {
   const f3 = c.fig3
   const seeds = Array.from({ length: f3.repeats }, (_, i) => f3.seed + i)
   const largest = Math.max(...f3.sizes)
-  const fig3 = (n: number): Job[] => seeds.map((seed) => ({ kind: 'fig3', n, flow: true, seed }))
+  const fig3 = (n: number): Job[] => seeds.flatMap((seed): Job[] => [{ kind: 'fig3', n, flow: true, seed }, { kind: 'fig3', n, flow: true, seed, impl: 'reference' }])
   return [
     { kind: 'fig2', order: 'newest' },
     { kind: 'fig2', order: 'breadth' },
@@ -57,7 +57,7 @@ export function runJob(c: Config, job: Job): JobResult {
     case 'fig2':
       return { kind: 'fig2', run: runFig2(c.fig2, job.order, true) }
     case 'fig3':
-      return { kind: 'fig3', run: runFig3(c.fig3, job.n, job.flow, job.seed) }
+      return { kind: 'fig3', run: runFig3(c.fig3, job.n, job.flow, job.seed, job.impl) }
     case 'spread':
       return { kind: 'spread', result: spread(job.n, job.trials, c.spreadSeed + job.n) }
   }
@@ -68,7 +68,7 @@ export function describe(job: Job): string {
     case 'fig2':
       return `Figure 2, ${job.order}`
     case 'fig3':
-      return `Figure 3, N=${job.n}, seed ${job.seed}${job.flow ? '' : ', no flow control'}`
+      return `Figure 3, N=${job.n}, seed ${job.seed}${job.flow ? '' : ', no flow control'}${job.impl === 'reference' ? ', reference model' : ''}`
     case 'spread':
       return `spread, N=${job.n}`
   }

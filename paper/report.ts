@@ -25,7 +25,7 @@ export function collect(results: readonly JobResult[]): Results {
   }
   const rank = ['depth', 'breadth', 'oldest', 'newest']
   out.fig2.sort((a, b) => rank.indexOf(a.order) - rank.indexOf(b.order))
-  out.fig3.sort((a, b) => Number(b.flow) - Number(a.flow) || a.n - b.n || a.seed - b.seed)
+  out.fig3.sort((a, b) => Number(b.flow) - Number(a.flow) || a.impl.localeCompare(b.impl) || a.n - b.n || a.seed - b.seed)
   out.spread.sort((a, b) => a.n - b.n)
   return out
 }
@@ -56,7 +56,7 @@ export function measures(c: Config, r: Results): unknown {
       sent: x.library.sent,
       writes: x.library.writes,
     })),
-    fig3: r.fig3.map((x) => ({ n: x.n, flow: x.flow, seed: x.seed, ...(x.flow ? measure3(c.fig3, x.trace) : {}), maxStaleAtEnd: x.trace.maxStale[x.trace.maxStale.length - 1] })),
+    fig3: r.fig3.map((x) => ({ n: x.n, flow: x.flow, seed: x.seed, impl: x.impl, ...(x.flow ? measure3(c.fig3, x.trace) : {}), maxStaleAtEnd: x.trace.maxStale[x.trace.maxStale.length - 1] })),
     spread: r.spread,
   }
 }
@@ -84,7 +84,7 @@ export function writePlots(c: Config, r: Results, dir: string): string[] {
   const f3 = c.fig3
   const markers3 = [{ x: f3.dropAt, label: `MTU ${f3.mtu[0]} → ${f3.mtu[1]}` }]
   // The plots show the runs of the first seed (the criteria average over all of them).
-  const firstSeed = r.fig3.filter((x) => x.seed === f3.seed)
+  const firstSeed = r.fig3.filter((x) => x.seed === f3.seed && x.impl === 'library')
   const withFlow = firstSeed.filter((x) => x.flow)
   if (withFlow.length > 0) {
     files.push([

@@ -3,6 +3,7 @@ import type { FlowLink } from '../lib/core/flow-link.ts'
 import { NodeFlow, flowSettings } from '../lib/core/flow-node.ts'
 import { randomInt, seededRandom } from '../lib/core/random.ts'
 import { WriteLog, staleness } from './metrics.ts'
+import { ReferenceFlow } from './reference-flow.ts'
 
 /**
  * The paper's experimental setup as a discrete-time driver (sections 3.3 and
@@ -57,8 +58,62 @@ export interface Scenario {
   mtu(t: number): number
   /** Writes per second of every participant at time t (without flow control). */
   rate?(t: number): number
-  /** Flow control: every participant desires `desired` writes/s and starts allowed `initial`. */
-  readonly flow?: { readonly desired: number; readonly initial: number; readonly options?: FlowOptions }
+  /**
+   * Flow control: every participant desires `desired` writes/s and starts
+   * allowed `initial`; run by the library's objects (default) or by the
+   * plain-arithmetic reference (reference-flow.ts).
+   */
+  readonly flow?: { readonly desired: number; readonly initial: number; readonly options?: FlowOptions; readonly impl?: 'library' | 'reference' }
+}
+
+/** Flow control as the driver sees it: writes due, the rates leg of an exchange, AIMD after it, τ. */
+interface FlowDriver {
+  allowance(p: number, dt: number): number
+  exchange(p: number, q: number): void
+  sent(p: number, q: number, r: ExchangeResult, mtu: number): void
+  allowed(p: number): number
+}
+
+/** The library's objects: one `NodeFlow` per participant on the simulation's clock, one `FlowLink` per ordered pair. */
+function libraryFlow(s: Scenario, credit: readonly number[], clock: () => number): FlowDriver {
+  const f = s.flow!
+  const nodes = Array.from({ length: s.n }, (_, i) => {
+    const node = new NodeFlow(flowSettings({ ...f.options, desired: f.desired, initial: f.initial, timer: false }), clock)
+    node.control.credit = credit[i]
+    return node
+  })
+  const links = new Map<number, FlowLink>()
+  /** p's connection to q. */
+  const link = (p: number, q: number): FlowLink => {
+    let l = links.get(p * s.n + q)
+    if (l === undefined) links.set(p * s.n + q, (l = nodes[p].link()))
+    return l
+  }
+  return {
+    allowance: (p, dt) => nodes[p].control.allowance(dt),
+    // Leg 1 carries p's rates, leg 2 q's (from before it redistributed): each side takes its share.
+    exchange: (p, q) => link(p, q).replied(link(q, p).answer(link(p, q).request())),
+    sent: (p, q, r, mtu) => {
+      link(q, p).sent(r.toInitiator, mtu)
+      link(p, q).sent(r.toResponder, mtu)
+    },
+    allowed: (p) => nodes[p].allowed,
+  }
+}
+
+function referenceFlow(s: Scenario, credit: readonly number[]): FlowDriver {
+  const f = s.flow!
+  const o = f.options ?? {}
+  const ref = new ReferenceFlow(s.n, f.desired, f.initial, credit, o.alpha ?? 0.75, o.beta ?? 0.05, o.phi1 ?? 3, o.phi2 ?? 3)
+  return {
+    allowance: (p, dt) => ref.allowance(p, dt),
+    exchange: (p, q) => ref.exchange(p, q),
+    sent: (p, q, r, mtu) => {
+      ref.sent(q, r.toInitiator, mtu)
+      ref.sent(p, r.toResponder, mtu)
+    },
+    allowed: (p) => ref.tau[p],
+  }
 }
 
 export interface Trace {
@@ -87,21 +142,7 @@ export function simulate(model: Model, s: Scenario): Trace {
   const credit = Array.from({ length: s.n }, () => wl())
   // The simulation's clock in whole ms (ticks times the tick length), for the flow-control objects.
   let nowMs = 0
-  const flow =
-    s.flow === undefined
-      ? null
-      : Array.from({ length: s.n }, (_, i) => {
-          const f = new NodeFlow(flowSettings({ ...s.flow!.options, desired: s.flow!.desired, initial: s.flow!.initial, timer: false }), () => nowMs)
-          f.control.credit = credit[i]
-          return f
-        })
-  const links = new Map<number, FlowLink>()
-  /** p's connection to q. */
-  const link = (p: number, q: number): FlowLink => {
-    let l = links.get(p * s.n + q)
-    if (l === undefined) links.set(p * s.n + q, (l = flow![p].link()))
-    return l
-  }
+  const flow = s.flow === undefined ? null : s.flow.impl === 'reference' ? referenceFlow(s, credit) : libraryFlow(s, credit, () => nowMs)
   const log = new WriteLog(s.n * s.keys)
   const trace: Trace = { t: [], stale: [], maxStale: [], maxBehind: [], meanTau: [], minTau: [], maxTau: [], redundant: 0, sent: 0, writes: 0, exchanges: 0 }
   const ticks = Math.round(s.duration * tps)
@@ -114,11 +155,11 @@ export function simulate(model: Model, s: Scenario): Trace {
   for (let i = 0; i <= ticks; i++) {
     const t = i / tps
     nowMs = i * tickMs
-    if (i % tps === 0) sample(trace, model, log, t, flow)
+    if (i % tps === 0) sample(trace, model, log, t, flow, s.n)
     if (i === ticks) break
     for (let node = 0; node < s.n; node++) {
       let due: number
-      if (flow !== null) due = flow[node].control.allowance(dt)
+      if (flow !== null) due = flow.allowance(node, dt)
       else {
         credit[node] += s.rate!(t) * dt
         due = Math.floor(credit[node])
@@ -132,13 +173,9 @@ export function simulate(model: Model, s: Scenario): Trace {
       if (slot[p] !== phase) continue
       let q = randomInt(wl, s.n - 1)
       if (q >= p) q++
-      // Leg 1 carries p's rates, leg 2 q's (from before it redistributed): each side takes its share.
-      if (flow !== null) link(p, q).replied(link(q, p).answer(link(p, q).request()))
+      flow?.exchange(p, q)
       const r = model.exchange(p, q, mtu)
-      if (flow !== null) {
-        link(q, p).sent(r.toInitiator, mtu)
-        link(p, q).sent(r.toResponder, mtu)
-      }
+      flow?.sent(p, q, r, mtu)
       trace.redundant += r.redundant
       trace.sent += r.sent
       trace.exchanges++
@@ -147,7 +184,7 @@ export function simulate(model: Model, s: Scenario): Trace {
   return trace
 }
 
-function sample(trace: Trace, model: Model, log: WriteLog, t: number, flow: NodeFlow[] | null): void {
+function sample(trace: Trace, model: Model, log: WriteLog, t: number, flow: FlowDriver | null, n: number): void {
   const st = staleness(model.held, log, t)
   trace.t.push(t)
   trace.stale.push(st.stale)
@@ -157,12 +194,13 @@ function sample(trace: Trace, model: Model, log: WriteLog, t: number, flow: Node
     let sum = 0
     let lo = Infinity
     let hi = -Infinity
-    for (const f of flow) {
-      sum += f.allowed
-      if (f.allowed < lo) lo = f.allowed
-      if (f.allowed > hi) hi = f.allowed
+    for (let p = 0; p < n; p++) {
+      const a = flow.allowed(p)
+      sum += a
+      if (a < lo) lo = a
+      if (a > hi) hi = a
     }
-    trace.meanTau.push(sum / flow.length)
+    trace.meanTau.push(sum / n)
     trace.minTau.push(lo)
     trace.maxTau.push(hi)
   }

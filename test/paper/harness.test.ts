@@ -6,7 +6,7 @@ import { inRange, markdownTable, near, textTable } from '../../paper/criteria.ts
 import { WriteLog, firstAtOrBelow, slope, staleness } from '../../paper/metrics.ts'
 import { PreciseSelector } from '../../paper/precise.ts'
 import { linePlot, ticks } from '../../paper/svg.ts'
-import { FIG3, fig3Criteria, means, type Fig3Run } from '../../paper/fig3.ts'
+import { FIG3, fig3Criteria, means, type Fig3Impl, type Fig3Run } from '../../paper/fig3.ts'
 import { PAPER, jobs } from '../../paper/jobs.ts'
 import type { Trace } from '../../paper/sim.ts'
 
@@ -82,24 +82,33 @@ function flatTrace(tau: [number, number], stale: [number, number]): Trace {
 }
 
 test('Figure 3 over several seeds: criteria on the mean, the spread shown, the no-flow run compared with its own seed', (t) => {
-  const run = (n: number, seed: number, flow: boolean, tau: [number, number], stale: [number, number]): Fig3Run => ({ n, seed, flow, trace: flatTrace(tau, stale) })
+  const run = (n: number, seed: number, flow: boolean, tau: [number, number], stale: [number, number], impl: Fig3Impl = 'library'): Fig3Run => ({ n, seed, flow, impl, trace: flatTrace(tau, stale) })
   const runs = [
     run(128, 2008, true, [1.0, 0.5], [8.4, 6]),
     run(128, 2009, true, [1.2, 0.6], [7.2, 6]),
     run(64, 2008, true, [2.0, 1.0], [6, 6]),
     run(128, 2008, false, [0, 0], [0, 60]),
+    // The reference model's runs: they agree at N=128 (τ within 5%, staleness within 10%) and not at N=64.
+    run(128, 2008, true, [1.1, 0.56], [7.5, 6.5], 'reference'),
+    run(128, 2009, true, [1.1, 0.54], [7.5, 6.1], 'reference'),
+    run(64, 2008, true, [3.0, 1.0], [6, 6], 'reference'),
   ]
   const m = means(FIG3, runs)
-  t.deepEqual(m.map((g) => [g.n, g.seeds]), [[64, [2008]], [128, [2008, 2009]]], 'grouped by size, seeds in order')
+  t.deepEqual(m.map((g) => [g.n, g.seeds]), [[64, [2008]], [128, [2008, 2009]]], 'grouped by size, seeds in order (the library runs only)')
   t.ok(Math.abs(m[1].m.tau1 - 1.1) < 1e-12 && Math.abs(m[1].m.stale1 - 7.8) < 1e-12, 'measures averaged over the seeds')
   const rows = fig3Criteria(FIG3, runs)
   const stale = rows.find((r) => r.name === 'N=128: mean max staleness, t=60..90 (s)')!
   t.equal(stale.measured, '7.80 (2 seeds: 7.20–8.40)', 'the mean is judged, the range shown')
   t.equal(stale.pass, true)
+  const agree = (name: string) => rows.find((r) => r.name === name)!
+  t.equal(agree('N=128: mean τ, t=60..90 vs the reference model (2 seeds)').pass, true, 'τ 1.10 against the reference 1.10')
+  t.equal(agree('N=128: mean max staleness, t=120..180 vs the reference model (2 seeds)').pass, true, 'staleness 6.00 against 6.30: within 10%')
+  t.equal(agree('N=64: mean τ, t=60..90 vs the reference model (1 seed)').pass, false, 'τ 2.0 against the reference 3.0: no agreement')
   const cmp = rows.find((r) => r.name.startsWith('N=128, seed 2008: max staleness at t=180'))!
   t.equal(cmp.measured, '6 s vs 60 s (10x)', 'the no-flow run against the flow run of its seed')
   const fig3Jobs = jobs(PAPER).filter((j) => j.kind === 'fig3')
-  t.equal(fig3Jobs.length, PAPER.fig3.sizes.length * PAPER.fig3.repeats + 1, 'one job per size and seed, and the no-flow run')
+  t.equal(fig3Jobs.length, 2 * PAPER.fig3.sizes.length * PAPER.fig3.repeats + 1, 'per size and seed one library and one reference job, and the no-flow run')
+  t.equal(fig3Jobs.filter((j) => j.kind === 'fig3' && j.impl === 'reference').length, PAPER.fig3.sizes.length * PAPER.fig3.repeats, 'the reference runs every flow-control seed')
   t.deepEqual([...new Set(fig3Jobs.map((j) => (j.kind === 'fig3' ? j.seed : 0)))], [2008, 2009, 2010, 2011, 2012], 'the seeds follow the first one')
   t.end()
 })

@@ -76,6 +76,18 @@ test('Figure 3, reduced: flow control holds N·τ roughly constant, follows the 
   t.end()
 })
 
+test('Figure 3, reduced: the library\'s flow control agrees with the paper\'s arithmetic on the reference model', (t) => {
+  const lib = runFig3(FIG3_SMALL, 40, true, FIG3_SMALL.seed, 'library')
+  const ref = runFig3(FIG3_SMALL, 40, true, FIG3_SMALL.seed, 'reference')
+  const [a, b] = [measure3(FIG3_SMALL, lib.trace), measure3(FIG3_SMALL, ref.trace)]
+  t.ok(b.tau1 > 0 && b.tau2 < b.tau1, `the reference's τ falls when the MTU halves (${b.tau1.toFixed(2)} -> ${b.tau2.toFixed(2)})`)
+  for (const k of ['tau1', 'tau2'] as const) t.ok(Math.abs(a[k] - b[k]) <= 0.1 * b[k], `${k}: library ${a[k].toFixed(3)}, reference ${b[k].toFixed(3)}`)
+  for (const k of ['stale1', 'stale2'] as const) t.ok(Math.abs(a[k] - b[k]) <= 0.2 * b[k], `${k}: library ${a[k].toFixed(2)} s, reference ${b[k].toFixed(2)} s`)
+  const rows = fig3Criteria(FIG3_SMALL, [lib, ref])
+  t.ok(rows.some((r) => r.name.startsWith('N=40: mean τ, ') && r.name.includes('vs the reference model') && r.pass), 'the agreement is a criterion of the table')
+  t.end()
+})
+
 test('spread, reduced: one update reaches 50 nodes well within log₂N + ln N rounds', (t) => {
   const r = spread(50, 20, 3)
   t.ok(r.mean < r.bound, `${r.mean.toFixed(2)} rounds < ${r.bound.toFixed(2)}`)
