@@ -6,8 +6,9 @@ import { heldAbove, plan } from './responder.ts'
 import { resolution, sort } from './resolve.ts'
 import type { DeltaOrder, JsonValue, PeerLabel, RandomFn, Rec, Versioned } from './types.ts'
 import { sourceKey } from './types.ts'
+import { frozenJson } from './values.ts'
 import { encodePush, type WirePush } from '../protocol/messages.ts'
-import { DEFAULT_LIMITS, jsonProblem, readUpdate, type Limits, type UpdateSlot } from '../protocol/validate.ts'
+import { DEFAULT_LIMITS, readUpdate, type Limits, type UpdateSlot } from '../protocol/validate.ts'
 
 /**
  * A public sans-I/O core: the Scuttlebutt exchange as four pure operations
@@ -209,9 +210,7 @@ export class Engine {
 
   private write(key: string, value: JsonValue, deleted: boolean): Rec {
     if (typeof key !== 'string') throw new TypeError('key must be a string')
-    const problem = jsonProblem(value, this.limits.maxValueDepth)
-    if (problem !== null) throw new TypeError(problem)
-    return this.replica.writeLocal(key, value, deleted).rec
+    return this.replica.writeLocal(key, deleted ? null : frozenJson(value, this.limits.maxValueDepth), deleted).rec
   }
 
   /** The value and version held for `key` (`{version: -Infinity, value: null}` when absent or deleted). */

@@ -93,8 +93,9 @@ function valueHash(v: unknown): number {
         return (h ^ v.length) >>> 0
       }
       h = 0x165667b1
-      for (const k in v) {
-        if (!Object.prototype.hasOwnProperty.call(v, k)) continue
+      const keys = Object.keys(v)
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]
         h = (h + Math.imul(strHash(k, 0x71) ^ valueHash((v as Record<string, unknown>)[k]), 0x85ebca6b)) >>> 0
       }
       return h

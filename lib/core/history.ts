@@ -26,6 +26,15 @@ export interface HistoryEvents {
 export class History extends EventEmitter<HistoryEvents> {
   readonly memory: Rec[] = []
   private readonly bySource = new Map<string, Rec[]>()
+  /** The list of the source last looked up (writes come in runs from one source), or null. */
+  private lastList: Rec[] | null = null
+  private lastId = ''
+  private lastGen: string | undefined = undefined
+  /** Listeners of 'update' and of 'compaction', kept by the methods that add and remove them. */
+  private updateListeners = 0
+  private compactionListeners = 0
+  /** Functions added with `once` and not yet called or removed, per event. */
+  private readonly onceFns = new Map<keyof HistoryEvents, Set<unknown>>()
   /** Where an error thrown by an event listener goes (the write itself goes on). */
   onListenerError: ((err: unknown, event: keyof HistoryEvents) => void) | null = null
 
@@ -62,7 +71,7 @@ export class History extends EventEmitter<HistoryEvents> {
     this.safeEmit('update', update)
 
     if (memory.length > this.max) {
-      if (this.listenerCount('compaction') > 0) {
+      if (this.compactionListeners > 0) {
         const before = memory.length
         this.safeEmit('compaction', memory, this)
         // A listener may have compacted memory itself: resynchronise the index.
@@ -94,6 +103,7 @@ export class History extends EventEmitter<HistoryEvents> {
   /** Rebuild the per-source index from `memory` (after outside changes to it). */
   reindex(): void {
     this.bySource.clear()
+    this.lastList = null
     for (const u of this.memory) insertByVersion(this.perSource(u), u)
   }
 
@@ -103,13 +113,16 @@ export class History extends EventEmitter<HistoryEvents> {
 
   /** Call each listener of `event`; one that throws is reported and the others still run. */
   private safeEmit<K extends keyof HistoryEvents>(event: K, ...args: HistoryEvents[K]): void {
-    if (this.listenerCount(event) === 0) return
+    if ((event === 'update' ? this.updateListeners : this.compactionListeners) === 0) return
     const report = this.onListenerError
     if (report === null) {
       ;(this.emit as (e: K, ...a: HistoryEvents[K]) => boolean)(event, ...args)
       return
     }
+    const once = this.onceFns.get(event)
     for (const fn of this.listeners(event)) {
+      // A once listener is removed before it runs, as `emit` does.
+      if (once !== undefined && once.delete(fn)) super.removeListener(event, fn as never, undefined, true)
       try {
         ;(fn as (...a: HistoryEvents[K]) => void).apply(this, args)
       } catch (err) {
@@ -119,23 +132,80 @@ export class History extends EventEmitter<HistoryEvents> {
   }
 
   private perSource(u: Rec): Rec[] {
+    if (this.lastList !== null && u.source_id === this.lastId && u.gen === this.lastGen) return this.lastList
     const key = sourceKey(u.source_id, u.gen)
     let list = this.bySource.get(key)
     if (list === undefined) {
       list = []
       this.bySource.set(key, list)
     }
+    this.lastList = list
+    this.lastId = u.source_id
+    this.lastGen = u.gen
     return list
   }
 
   private unindex(u: Rec): void {
-    const key = sourceKey(u.source_id, u.gen)
-    const list = this.bySource.get(key)
+    const list = this.perSourceIfAny(u)
     if (list === undefined) return
     const i = list[0] === u ? 0 : list.indexOf(u)
     if (i === 0) list.shift()
     else if (i > 0) list.splice(i, 1)
-    if (list.length === 0) this.bySource.delete(key)
+    if (list.length === 0) {
+      this.bySource.delete(sourceKey(u.source_id, u.gen))
+      if (this.lastList === list) this.lastList = null
+    }
+  }
+
+  private perSourceIfAny(u: Rec): Rec[] | undefined {
+    if (this.lastList !== null && u.source_id === this.lastId && u.gen === this.lastGen) return this.lastList
+    return this.bySource.get(sourceKey(u.source_id, u.gen))
+  }
+
+  // Listener bookkeeping: the counts above follow every way a listener is added or removed.
+  override on<T extends keyof HistoryEvents>(event: T, fn: (...args: HistoryEvents[T]) => void, context?: unknown): this {
+    super.on(event, fn, context)
+    return this.recount()
+  }
+
+  override addListener<T extends keyof HistoryEvents>(event: T, fn: (...args: HistoryEvents[T]) => void, context?: unknown): this {
+    super.addListener(event, fn, context)
+    return this.recount()
+  }
+
+  override once<T extends keyof HistoryEvents>(event: T, fn: (...args: HistoryEvents[T]) => void, context?: unknown): this {
+    // Fired by `emit`, a once listener removes itself through removeListener, which recounts.
+    super.once(event, fn, context)
+    let set = this.onceFns.get(event)
+    if (set === undefined) this.onceFns.set(event, (set = new Set()))
+    set.add(fn)
+    return this.recount()
+  }
+
+  override removeListener<T extends keyof HistoryEvents>(event: T, fn?: (...args: HistoryEvents[T]) => void, context?: unknown, once?: boolean): this {
+    super.removeListener(event, fn, context, once)
+    return this.recount()
+  }
+
+  override off<T extends keyof HistoryEvents>(event: T, fn?: (...args: HistoryEvents[T]) => void, context?: unknown, once?: boolean): this {
+    super.off(event, fn, context, once)
+    return this.recount()
+  }
+
+  override removeAllListeners(event?: keyof HistoryEvents): this {
+    super.removeAllListeners(event)
+    return this.recount()
+  }
+
+  private recount(): this {
+    this.updateListeners = this.listenerCount('update')
+    this.compactionListeners = this.listenerCount('compaction')
+    for (const [event, set] of this.onceFns) {
+      if (set.size === 0) continue
+      const live = this.listeners(event) as unknown[]
+      for (const fn of set) if (!live.includes(fn)) set.delete(fn)
+    }
+    return this
   }
 
   private upperBound(u: Rec): number {

@@ -62,7 +62,7 @@ export class Records {
   private unindex(rec: Rec, src: Source | undefined): void {
     if (src === undefined) return
     src.log.remove(rec)
-    if (!this.aged.delete(rec)) src.fp.toggle(recordHash(rec))
+    if (this.aged.size === 0 || !this.aged.delete(rec)) src.fp.toggle(recordHash(rec))
   }
 }
 

@@ -1,4 +1,4 @@
-import { deepFreeze, frozenCopy } from './values.ts'
+import { deepFreeze } from './values.ts'
 import { Clock, type Source } from './clock.ts'
 import { History } from './history.ts'
 import { Records, writeThrough } from './records.ts'
@@ -140,7 +140,8 @@ export class Replica implements ResolveHost {
   /**
    * A local write: stamps a new version and applies it through `resolve`.
    * Returns the record and whether it was applied; listeners hear of applied
-   * writes. `value` must already be validated. Throws a `RefusedError` (state
+   * writes. `value` must already be validated and owned by this replica
+   * (`frozenJson` gives both: a frozen copy). Throws a `RefusedError` (state
    * unchanged) when `sign`, `resolve`, `sort` or the journal throws.
    */
   writeLocal(key: string, value: JsonValue, deleted = false): { rec: Rec; applied: boolean; sent: boolean } {
@@ -148,7 +149,7 @@ export class Replica implements ResolveHost {
     const t = Math.floor(this.now())
     if (t > version) version = t
     if (!isVersion(version)) throw new RangeError(`version ${version} is beyond the safe integer range`)
-    const bare = makeRec(key, deleted ? null : frozenCopy(value), this.id, version, this.gen, deleted)
+    const bare = makeRec(key, deleted ? null : value, this.id, version, this.gen, deleted)
     let rec = bare
     if (this.sign !== undefined) {
       let sig: string

@@ -6,7 +6,8 @@ import type { History } from '../core/history.ts'
 import { Replica, type DropReason, type Journal, type ReplicaStats, type RestoreSnapshot, type SourceState } from '../core/replica.ts'
 import type { SessionOptions } from '../core/session.ts'
 import type { JsonValue, PeerLabel, Rec, ResolveHost, SortFn, Versioned } from '../core/types.ts'
-import { idProblem, jsonProblem } from '../protocol/validate.ts'
+import { idProblem } from '../protocol/validate.ts'
+import { frozenJson } from '../core/values.ts'
 import { Binding, type BindingOwner } from './binding.ts'
 import { PeerDuplex } from './peer-duplex.ts'
 import { PeerStream } from './peer-stream.ts'
@@ -164,9 +165,13 @@ export class Gossip extends PeerDuplex implements ResolveHost {
    */
   set(key: string | number, value: JsonValue): boolean {
     const k = this.checkKey(key)
-    const problem = jsonProblem(value, this.config.limits.maxValueDepth)
-    if (problem !== null) throw new TypeError(`gossip.set(${JSON.stringify(k)}): ${problem}`)
-    return this.local(k, value, false)
+    let own: JsonValue
+    try {
+      own = frozenJson(value, this.config.limits.maxValueDepth)
+    } catch (err) {
+      throw err instanceof TypeError ? new TypeError(`gossip.set(${JSON.stringify(k)}): ${err.message}`) : err
+    }
+    return this.local(k, own, false)
   }
 
   /** Delete `key`: a tombstone that replicates like any update. */

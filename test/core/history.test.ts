@@ -78,3 +78,64 @@ test('history: inserts with a binary search, not a re-sort per write', (t) => {
   t.deepEqual(h.memory, h.memory.slice().sort(sort), 'still sorted')
   t.end()
 })
+
+test('history: listeners added and removed every way are counted; a once listener runs once, with or without an error sink', (t) => {
+  for (const sink of [false, true]) {
+    const h = new History(2, sort)
+    const errors: unknown[] = []
+    if (sink) h.onListenerError = (err) => errors.push(err)
+    const calls = { on: 0, once: 0, compaction: 0 }
+    const on = () => calls.on++
+    h.once('update', () => calls.once++)
+    h.write(u('a', 's', 1))
+    h.write(u('b', 's', 2))
+    t.equal(calls.once, 1, `once ran once (error sink: ${sink})`)
+    t.equal(h.listenerCount('update'), 0, 'and was removed')
+    h.on('update', on)
+    h.write(u('c', 's', 3))
+    h.off('update', on)
+    h.write(u('d', 's', 4))
+    h.addListener('update', on)
+    h.write(u('e', 's', 5))
+    h.removeListener('update', on)
+    h.write(u('f', 's', 6))
+    t.equal(calls.on, 2, 'a listener hears the writes between its add and its removal, by every method')
+    h.on('compaction', () => calls.compaction++)
+    h.write(u('g', 's', 7))
+    h.removeAllListeners()
+    h.write(u('h', 's', 8))
+    t.equal(calls.compaction, 1, 'compaction is emitted while a listener is there, not after removeAllListeners')
+    const thrower = () => {
+      throw new Error('listener')
+    }
+    h.once('update', thrower)
+    h.on('update', on)
+    if (sink) {
+      h.write(u('i', 's', 9))
+      h.write(u('j', 's', 10))
+      t.equal(errors.length, 1, 'a once listener that throws is reported once and removed')
+      t.equal(calls.on, 4, 'the other listener still ran both times')
+    }
+  }
+  t.end()
+})
+
+test('history: the per-source index stays right across sources and generations written in runs', (t) => {
+  const h = new History(6, sort)
+  const r = seededRandom(11)
+  const gens = [undefined, 'g1', 'g2']
+  let v = 0
+  for (let i = 0; i < 300; i++) {
+    const src = 's' + randomInt(r, 3)
+    const gen = gens[randomInt(r, 3)]
+    const run = 1 + randomInt(r, 4)
+    for (let j = 0; j < run; j++) h.write({ ...u('k' + i + '.' + j, src, ++v), ...(gen === undefined ? {} : { gen }) })
+  }
+  for (const src of ['s0', 's1', 's2']) {
+    for (const gen of gens) {
+      const want = h.memory.filter((x) => x.source_id === src && x.gen === gen).sort((a, b) => a.version - b.version)
+      t.deepEqual(h.news(src, 0, gen), want, `news of ${src}/${gen ?? '-'} is exactly its entries in memory`)
+    }
+  }
+  t.end()
+})

@@ -415,3 +415,18 @@ test('the trust rule is what both honest sides compute: one exchange gives each 
   t.ok(Math.abs(a.allowedRate + b.allowedRate - 6.2) < 1e-12, 'the pair\'s sum kept')
   t.end()
 })
+
+test('a queued write keeps the value as it was when set: the caller changing its object afterwards changes nothing', (t) => {
+  const clock = { t: 1_000_000 }
+  const g = flowNode('a', clock, { desired: 1, initial: 1 })
+  t.equal(g.set('first', 0), true)
+  const mine = { n: 1, list: [1, 2] }
+  t.equal(g.set('k', mine), false, 'queued')
+  mine.n = 99
+  mine.list.push(3)
+  clock.t += 1000
+  t.equal(g.applyQueued(), 1, 'applied when the rate allows')
+  t.deepEqual(g.get('k').value, { n: 1, list: [1, 2] }, 'the value written is the one set, not the caller\'s object as changed since')
+  t.ok(Object.isFrozen(g.get('k').value), 'and it is frozen in state')
+  t.end()
+})

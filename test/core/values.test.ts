@@ -1,0 +1,86 @@
+/**
+ * Values in state: `frozenJson` takes a caller's value in one walk (checked
+ * as `jsonProblem` checks it, copied, frozen); `deepFreeze` freezes a
+ * remote one in place.
+ */
+import test from 'tape'
+import fc from 'fast-check'
+import { deepFreeze, frozenJson } from '../../lib/core/values.ts'
+import { jsonProblem } from '../../lib/protocol/validate.ts'
+
+const deeplyFrozen = (v: unknown): boolean =>
+  typeof v !== 'object' || v === null || (Object.isFrozen(v) && Object.values(v).every(deeplyFrozen))
+
+/** Anything a caller might pass: JSON values, and things that are not (undefined, NaN, functions, class instances, sparse arrays). */
+const anything = fc.letrec((tie) => ({
+  leaf: fc.oneof(
+    fc.string(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.double(),
+    fc.integer(),
+    fc.constant(undefined),
+    fc.constant(Number.NaN),
+    fc.constant(() => 1),
+    fc.constant(new Date(0)),
+    fc.constant(new Map()),
+    fc.bigInt(),
+  ),
+  node: fc.oneof({ depthSize: 'small' }, tie('leaf'), fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 4 }), tie('node'), { maxKeys: 4 }), fc.constant(Object.create(null))),
+})).node
+
+test('frozenJson accepts exactly what jsonProblem accepts, with its message, and returns an equal, deeply frozen copy', (t) => {
+  let accepted = 0
+  let refused = 0
+  fc.assert(
+    fc.property(anything, fc.integer({ min: 1, max: 5 }), (v, depth) => {
+      const problem = jsonProblem(v, depth)
+      let out: unknown
+      let err: unknown = null
+      try {
+        out = frozenJson(v, depth)
+      } catch (e) {
+        err = e
+      }
+      if (problem !== null) {
+        refused++
+        return err instanceof TypeError && err.message === problem
+      }
+      accepted++
+      if (err !== null) return false
+      if (JSON.stringify(out) !== JSON.stringify(v)) return false
+      if (typeof v === 'object' && v !== null && out === v) return false
+      return deeplyFrozen(out)
+    }),
+    { seed: 4242, numRuns: 3000 },
+  )
+  t.ok(accepted > 300 && refused > 300, `both sides exercised (${accepted} accepted, ${refused} refused)`)
+  t.end()
+})
+
+test('frozenJson: a sparse array, a cycle, a "__proto__" key, a getter called once', (t) => {
+  t.throws(() => frozenJson([1, , 3], 10), /undefined is not a JSON value/, 'a hole is refused like undefined')
+  const cyc: Record<string, unknown> = { a: 1 }
+  cyc.self = cyc
+  t.throws(() => frozenJson(cyc, 32), /nested deeper than 32 levels \(or is cyclic\)/, 'a cycle ends at the depth bound')
+  const proto = JSON.parse('{"__proto__": {"x": 1}, "y": 2}')
+  const copy = frozenJson(proto, 4) as Record<string, unknown>
+  t.equal(Object.getPrototypeOf(copy), Object.prototype, 'the copy\'s prototype is untouched')
+  t.deepEqual(Object.keys(copy), ['__proto__', 'y'], '"__proto__" stays an own key')
+  let reads = 0
+  const getter = Object.defineProperty({}, 'g', { enumerable: true, get: () => ++reads })
+  t.deepEqual(frozenJson(getter, 4), { g: 1 }, 'a getter\'s value is taken')
+  t.equal(reads, 1, 'and the getter runs once (checked and copied in one walk)')
+  t.end()
+})
+
+test('deepFreeze freezes nested values in place and stops at frozen ones', (t) => {
+  const v = { a: [1, { b: 2 }], c: { d: [3] } }
+  deepFreeze(v)
+  t.ok(deeplyFrozen(v), 'every level frozen')
+  const inner = { x: 1 }
+  const outer = Object.freeze({ inner })
+  deepFreeze(outer)
+  t.notOk(Object.isFrozen(inner), 'a frozen object is taken as frozen through (values in state are frozen whole)')
+  t.end()
+})
