@@ -181,7 +181,7 @@ export class Engine {
         // An invalid record of a known source still breaks that source's chain.
         const o = obj as { source_id?: unknown; gen?: unknown } | null
         if (o !== null && typeof o === 'object' && typeof o.source_id === 'string') {
-          inbound.breakChain(sourceKey(o.source_id, typeof o.gen === 'string' ? o.gen : undefined), Infinity)
+          inbound.breakChain(o.source_id, typeof o.gen === 'string' ? o.gen : undefined, Infinity)
         }
         continue
       }

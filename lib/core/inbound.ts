@@ -1,11 +1,15 @@
 /** What becomes of each update a peer sends: applied, lost under `resolve`, dropped as old, or refused (and the chain broken). */
 import type { Source } from './clock.ts'
 import { RefusedError, type LocalListener, type Replica } from './replica.ts'
+import { compareValues } from './resolve.ts'
 import type { PeerLabel, Rec } from './types.ts'
 import { sourceKey } from './types.ts'
 
 /** The refusal that means this node will never take the record (its `accept` said no). */
 const NOT_ACCEPTED = 'not accepted'
+
+/** Ids of sources this node does not know that one link keeps chain state for, at most (until the next refetch). */
+export const MAX_STRANGERS = 1024
 
 /** What became of one update from the peer. */
 export type Outcome =
@@ -31,8 +35,18 @@ export type Outcome =
  *   one moves nothing.
  * - A record not taken breaks its chain: later links of its source on this
  *   link do not pass it, no clock entry of the peer is adopted at or above
- *   it (`cap`), and a refetch is due. A record this node's own `accept`
+ *   it (`cap`), and a refetch is due, unless the same record broke the
+ *   chain before that refetch began (asked for again, refused again: one
+ *   refetch per record, never a loop; fingerprint verification still
+ *   resends its source in full later). A record this node's own `accept`
  *   refuses breaks nothing: it will never be taken.
+ * - Chain state is bounded: per known source (at most `maxSources`), and
+ *   for at most `MAX_STRANGERS` ids this node does not know (forgotten at
+ *   each refetch). Past that, a record of an unknown source that is not
+ *   taken sets `unknownBroken` instead (and a refetch is due): until the
+ *   refetch no response record of a source without a head here moves a
+ *   clock, and no clock entry above our own clock is adopted for a source
+ *   without a recorded break.
  */
 export class Inbound {
   /** Per source key, the implicit `prev` of the peer's next response record of that source. */
@@ -41,8 +55,14 @@ export class Inbound {
   private readonly earned = new Map<Source, number>()
   /** Per source key, the lowest version of a record not taken since the last refetch. */
   private readonly broken = new Map<string, number>()
+  /** `broken` as it was when the last refetch began: a record refused again on it asks for no other. */
+  private asked = new Map<string, number>()
   /** A record was not taken: the next exchange should ask from exactly our clock. */
   refetchDue = false
+  /** A record of a source not known here was not taken since the last refetch, and not recorded (see the invariants). */
+  private unknownBroken = false
+  /** Keys of unknown sources with chain state here (at most MAX_STRANGERS). */
+  private readonly strangers = new Set<string>()
 
   constructor(
     private readonly replica: Replica,
@@ -57,18 +77,28 @@ export class Inbound {
   take(rec: Rec, prev: number | undefined, inResponse: boolean, dropAtOrBelow: number): Outcome {
     if (rec.version <= dropAtOrBelow) {
       // Dropped on purpose (it may be a record a forgotten tombstone deleted): not asked for again.
-      this.stopChain(sourceKey(rec.source_id, rec.gen), rec.version)
+      this.stopChain(rec.source_id, rec.gen, rec.version)
       return { dropped: true }
     }
     const replica = this.replica
     // A copy of the record held is admitted as it was (no signature check
-    // again: a resent answer costs no crypto); it changes nothing.
+    // again: a resent answer costs no crypto); it changes nothing. A copy
+    // means the same content too: one with the held record's identity and
+    // signature but another value (or deletedness) is a forgery until
+    // `verify` and `accept` say otherwise.
     const held = replica.record(rec.key)
-    const same = held !== undefined && held.version === rec.version && held.source_id === rec.source_id && held.gen === rec.gen && held.sig === rec.sig
+    const same =
+      held !== undefined &&
+      held.version === rec.version &&
+      held.source_id === rec.source_id &&
+      held.gen === rec.gen &&
+      held.sig === rec.sig &&
+      (held.deleted === true) === (rec.deleted === true) &&
+      compareValues(held.value, rec.value) === 0
     const refused = same ? null : replica.admit(rec, this.peer)
     const src = refused === null ? replica.admitSource(rec) : undefined
     if (refused !== null || src === undefined) {
-      if (refused !== NOT_ACCEPTED) this.breakChain(sourceKey(rec.source_id, rec.gen), rec.version)
+      if (refused !== NOT_ACCEPTED) this.breakChain(rec.source_id, rec.gen, rec.version)
       return { refused: refused ?? `too many sources (limits.maxSources is ${replica.maxSources})` }
     }
     // Share one copy of the id: records from a parser each carry their own.
@@ -77,8 +107,9 @@ export class Inbound {
     let own = false
     if (inResponse) {
       if (link === undefined) {
-        link = this.heads.get(src.key) ?? 0
-        if (rec.version > link) this.heads.set(src.key, rec.version)
+        const head = this.heads.get(src.key)
+        link = head ?? (this.unknownBroken ? undefined : 0)
+        if (head === undefined || rec.version > head) this.heads.set(src.key, Math.max(head ?? 0, rec.version))
       }
     } else own = link !== undefined
     let applied: boolean
@@ -86,7 +117,7 @@ export class Inbound {
       applied = replica.applyRemote(rec, src, this.from)
     } catch (err) {
       if (!(err instanceof RefusedError)) throw err
-      this.breakChain(src.key, rec.version)
+      this.breakKnown(src.key, rec.version)
       return { refused: err.reason }
     }
     if (link !== undefined) {
@@ -113,24 +144,51 @@ export class Inbound {
   /** The highest version of `src` a clock entry of the peer may be adopted at: below any break. */
   cap(src: Source, version: number): number {
     const b = this.broken.get(src.key)
-    return b !== undefined && b <= version ? b - 1 : version
+    if (b === undefined) return this.unknownBroken ? Math.min(version, src.clock) : version
+    return b <= version ? b - 1 : version
   }
 
   /** A refetch is starting: records not taken are asked for again. */
   refetching(): void {
     this.refetchDue = false
+    this.asked = new Map(this.broken)
     this.broken.clear()
+    this.unknownBroken = false
+    for (const key of this.strangers) this.heads.delete(key)
+    this.strangers.clear()
   }
 
-  /** A record of this source (key) was not taken (see the invariants). */
-  breakChain(key: string, version: number): void {
-    this.stopChain(key, version)
+  /** A record of this source was not taken (see the invariants). */
+  breakChain(source_id: string, gen: string | undefined, version: number): void {
+    const key = this.chainKey(source_id, gen)
+    if (key !== null) this.breakKnown(key, version)
+  }
+
+  private breakKnown(key: string, version: number): void {
+    if ((this.heads.get(key) ?? 0) < version) this.heads.set(key, version)
     const b = this.broken.get(key)
     if (b === undefined || version < b) this.broken.set(key, version)
-    this.refetchDue = true
+    // Refused again when asked for again: a further refetch would only loop.
+    if (this.asked.get(key) !== version) this.refetchDue = true
   }
 
-  private stopChain(key: string, version: number): void {
-    if ((this.heads.get(key) ?? 0) < version) this.heads.set(key, version)
+  private stopChain(source_id: string, gen: string | undefined, version: number): void {
+    const key = this.chainKey(source_id, gen)
+    if (key !== null && (this.heads.get(key) ?? 0) < version) this.heads.set(key, version)
+  }
+
+  /** The key to keep chain state under, or null (unknownBroken set) past MAX_STRANGERS unknown ids. */
+  private chainKey(source_id: string, gen: string | undefined): string | null {
+    const src = this.replica.clock.find(source_id, gen)
+    if (src !== undefined) return src.key
+    const key = sourceKey(source_id, gen)
+    if (this.strangers.has(key)) return key
+    if (this.strangers.size < MAX_STRANGERS) {
+      this.strangers.add(key)
+      return key
+    }
+    this.unknownBroken = true
+    this.refetchDue = true
+    return null
   }
 }

@@ -60,6 +60,16 @@ export interface SessionOptions {
    * response sent runs AIMD. Absent: no rates sent, a peer's ignored.
    */
   readonly flow?: NodeFlow
+  /**
+   * Answer a request (leg 1) only when the peer has closed the exchange we
+   * last answered with its `final` (leg 3), as an honest peer always does
+   * before starting another; the latest request that came meanwhile is
+   * answered then. A peer that sends requests in a loop gets one answer
+   * per `final`, not one per request. Wire streams (byte-stream peers) set
+   * it on reliable links; object streams keep answering every digest, as
+   * the seed's contract has it.
+   */
+  readonly answerAfterFinal?: boolean
 }
 
 export interface SessionStats {
@@ -73,4 +83,17 @@ export interface SessionStats {
   staleDropped: number
   /** Records relayed to the peer as soon as they arrived from another. */
   relayed: number
+  /**
+   * Requests (leg 1 digests) that arrived before the peer closed the
+   * exchange we last answered with its `final` (`answerAfterFinal`): not
+   * answered; the latest of them is answered once that `final` comes.
+   */
+  requestsHeld: number
+  /** Reply digests (leg 2) that arrived when no request of ours was open: not answered with a leg 3. */
+  repliesUnasked: number
+}
+
+/** Every counter at 0. */
+export function newSessionStats(): SessionStats {
+  return { digestsSent: 0, digestsReceived: 0, updatesSent: 0, updatesReceived: 0, pushesSent: 0, invalid: 0, staleDropped: 0, relayed: 0, requestsHeld: 0, repliesUnasked: 0 }
 }

@@ -7,7 +7,7 @@ import { shuffle } from './random.ts'
 import type { LocalListener, Replica } from './replica.ts'
 import { Responder } from './responder.ts'
 import { Resync } from './resync.ts'
-import type { SessionOptions, SessionPort, SessionStats } from './session-types.ts'
+import { newSessionStats, type SessionOptions, type SessionPort, type SessionStats } from './session-types.ts'
 import type { Rec } from './types.ts'
 import { Verification } from './verification.ts'
 import { DigestAssembler, type Digest } from '../protocol/digest.ts'
@@ -48,16 +48,7 @@ const PART = 1000
  *   without bound.
  */
 export class Session implements LocalListener {
-  readonly stats: SessionStats = {
-    digestsSent: 0,
-    digestsReceived: 0,
-    updatesSent: 0,
-    updatesReceived: 0,
-    pushesSent: 0,
-    invalid: 0,
-    staleDropped: 0,
-    relayed: 0,
-  }
+  readonly stats: SessionStats = newSessionStats()
   private readonly view: PeerView
   private readonly inbound: Inbound
   private readonly responder: Responder
@@ -71,10 +62,16 @@ export class Session implements LocalListener {
   private sinceMarker = 0
   /** An exchange we started is waiting for the peer's reply digest. */
   private awaiting = false
+  /** We answered a request and its `final` has not come yet (answerAfterFinal). */
+  private finalOwed = false
+  /** The latest request that came while `finalOwed`: answered when the final comes. */
+  private heldRequest: (() => void) | null = null
   /** Responses of the peer to our digests that have not ended yet (at most 2: legs 2 and 3). */
   private open = 0
   /** Updates of the peer dropped (it is behind our floors) since its last digest ended. */
   private droppedSinceDone = 0
+  /** Records of the response in progress taken, or past which a resync went on: whether asking again gets further. */
+  private movedSinceDone = 0
   /** Answers owed to the peer, written when our output has room: the latest leg 1 to answer, and our leg 3. */
   private owedAnswer: (() => void) | null = null
   private owedFinish: (() => void) | null = null
@@ -109,7 +106,7 @@ export class Session implements LocalListener {
   /** Begin an exchange: send our digest. */
   start(): void {
     if (this.closed) return
-    this.droppedSinceDone = 0
+    this.droppedSinceDone = this.movedSinceDone = 0
     this.view.upto.clear()
     if (this.resync.begin(this.inbound.refetchDue)) this.inbound.refetching()
     const fingerprints = this.verification.due(this.replica.timeMs())
@@ -280,6 +277,7 @@ export class Session implements LocalListener {
     const outcome = this.inbound.take(rec, prev, inResponse, this.view.peerLimit)
     if ('taken' in outcome) {
       const src = outcome.taken
+      this.movedSinceDone++
       if (rprev !== undefined) this.resync.onRecord(src, rprev, rec.version)
       if (!outcome.applied && prev !== undefined && rec.source_id !== this.opts.peer?.id) this.relays.duplicate(src)
       // A push or relay linked below its own version minus one comes from a
@@ -287,6 +285,12 @@ export class Session implements LocalListener {
       // up to it goes back (crossing relays stop sooner).
       if (!inResponse && prev !== undefined && prev !== rec.version - 1) this.view.claim(src, rec.version)
       return
+    }
+    // A resync goes on past a record not taken (its chain is broken): asked again, it would be refused again.
+    const known = rprev === undefined ? undefined : this.replica.clock.find(rec.source_id, rec.gen)
+    if (known !== undefined) {
+      this.movedSinceDone++
+      this.resync.onRecord(known, rprev!, rec.version)
     }
     if ('dropped' in outcome) {
       this.stats.staleDropped++
@@ -325,21 +329,34 @@ export class Session implements LocalListener {
       if (!resyncRequest) this.view.claim(src, e.version)
     }
     const mayAdopt = answered && !d.more && this.droppedSinceDone === 0
-    this.droppedSinceDone = 0
+    const moved = this.movedSinceDone
+    this.droppedSinceDone = this.movedSinceDone = 0
 
     if (d.leg === 'final') {
       // Leg 3 arrived: the initiator answered our reply digest.
       if (mayAdopt) this.adopt(d.entries, d.ack !== undefined)
+      this.finalOwed = false
+      if (this.heldRequest !== null) {
+        this.owedAnswer = this.heldRequest
+        this.heldRequest = null
+        this.payDebts()
+      }
+      return
+    }
+    if (d.leg === 'request' && this.finalOwed) {
+      // An exchange we answered is still open: the latest request waits for its final (claims noted above).
+      this.stats.requestsHeld++
+      const resync = resyncRequest ? digest : null
+      this.heldRequest = () => this.answer(resync, resync === null ? this.judgeClock(d, digest) : false, d.rates)
+      return
+    }
+    if (d.leg !== 'request' && !this.awaiting) {
+      // A reply to no request of ours: its claims are noted, nothing is sent back.
+      this.stats.repliesUnasked++
       return
     }
     // Legs 1 and 2 carry the peer's whole clock and floors.
-    let fingerprints = false
-    if (!resyncRequest) {
-      this.view.judge(this.replica, digest, d.entries)
-      const { carried, different } = this.verification.compare(d.entries, clock)
-      fingerprints = carried
-      for (const src of different) if (!this.responder.full.has(src)) this.responder.full.set(src, { v: 0, k: 0 })
-    }
+    const fingerprints = resyncRequest ? false : this.judgeClock(d, digest)
     if (d.leg === 'request') {
       const resync = resyncRequest ? digest : null
       this.owedAnswer = () => this.answer(resync, fingerprints, d.rates)
@@ -348,12 +365,25 @@ export class Session implements LocalListener {
       if (this.awaiting) this.flow?.replied(d.rates)
       // Leg 2. After a resync nothing is adopted: it answered from how far
       // the resync had come, which can be above our clock.
-      if (d.resync && !d.more) this.resync.done()
+      // A cut resync answer that got nowhere (all of it refused, of sources we do not know) ends it.
+      if (d.resync && (!d.more || moved === 0)) this.resync.done()
       if (mayAdopt && !d.resync) this.adopt(d.entries, d.ack !== undefined)
       this.awaiting = false
-      this.owedFinish = () => this.leg3(digest, d.more && !d.stream)
+      this.owedFinish = () => this.leg3(digest, d.more && !d.stream && moved > 0)
     }
     this.payDebts()
+  }
+
+  /**
+   * A peer's whole clock (a leg 1 or 2 digest): who is behind whose gc
+   * floors, and the sources whose fingerprints stayed different (sent in
+   * full next). Returns whether the digest carried fingerprints.
+   */
+  private judgeClock(d: Digest, digest: Map<Source, number>): boolean {
+    this.view.judge(this.replica, digest, d.entries)
+    const { carried, different } = this.verification.compare(d.entries, this.replica.clock)
+    for (const src of different) if (!this.responder.full.has(src)) this.responder.full.set(src, { v: 0, k: 0 })
+    return carried
   }
 
   /**
@@ -386,6 +416,7 @@ export class Session implements LocalListener {
     this.streamingResponse = truncated && resync === null
     this.sendDigest(true, truncated, resync !== null, this.streamingResponse, fingerprints, this.flow?.answer(rates))
     if (this.open < 2) this.open++
+    if (this.opts.answerAfterFinal === true) this.finalOwed = true
   }
 
   /**

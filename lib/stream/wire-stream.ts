@@ -64,7 +64,8 @@ export class WireStream extends PeerDuplex {
     this.wire = wire.wire ?? 1
     if (this.wire !== 1 && this.wire !== 2) throw new RangeError(`wire must be 1 or 2, got ${String(wire.wire)}`)
     this.out = makeEncoder(this.wire)
-    this.bound = new Binding(this, replica, opts, owner, outlet)
+    // A byte-stream peer answers in legs, so a flood of requests gets one answer per final.
+    this.bound = new Binding(this, replica, { ...opts, answerAfterFinal: opts.lossy !== true }, owner, outlet)
     const Reader = this.wire === 2 ? FrameReader : LineReader
     this.reader = new Reader(
       wire.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,

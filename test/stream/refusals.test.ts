@@ -1,0 +1,76 @@
+/**
+ * Updates a node refuses every time it is offered them (its resolve throws,
+ * they fail verification, their versions are too far ahead of its clock):
+ * the refetch they trigger happens once, a resync cut at the MTU goes on past
+ * them, and the exchange ends. Over direct object streams the whole
+ * exchange is synchronous, so a loop here would hang the process: each run
+ * is cut off (and fails) after a bounded number of objects instead.
+ */
+import test from 'tape'
+import { Gossip, base, type GossipConfig } from 'simple-scuttle'
+import { generateSigningKeys, signer, verifier } from 'simple-scuttle/security'
+
+const keys = generateSigningKeys()
+const CUTOFF = 200_000
+
+const turns = async (n: number) => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r))
+}
+
+async function run(t: test.Test, name: string, refuserExtra: Partial<GossipConfig>, writerExtra: Partial<GossipConfig>, count: number, starter: 'writer' | 'refuser') {
+  const writer = new Gossip('alice', { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: 10, ...writerExtra })
+  const refuser = new Gossip('bob', { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: 10, ...refuserExtra })
+  let objects = 0
+  let hung = false
+  for (const g of [writer, refuser]) {
+    g.on('data', () => {
+      if (++objects === CUTOFF) {
+        hung = true
+        writer.unpipe(refuser)
+        refuser.unpipe(writer)
+      }
+    })
+  }
+  const refusals: string[] = []
+  refuser.on('invalid', (reason: string) => refusals.push(reason))
+  writer.pipe(refuser).pipe(writer)
+  writer.set('first', 0)
+  writer.gossip()
+  await turns(5)
+  for (let i = 0; i < count; i++) writer.set('k' + i, i)
+  await turns(5)
+  ;(starter === 'writer' ? writer : refuser).gossip()
+  await turns(50)
+  t.notOk(hung, `${name}, ${count} refused records, ${starter} starts: the exchange ends (${objects} objects)`)
+  t.ok(refusals.length >= count && refusals.length <= 3 * (count + 1), `each refused a bounded number of times (${refusals.length} refusals)`)
+  if (count > 0) t.equal(refuser.get('k0').version, -Infinity, 'and none taken')
+  // The refuser still hears the writer's other news once it can take it.
+  return { writer, refuser }
+}
+
+test('a resolve that throws on every update of a source: no loop', async (t) => {
+  const throwing: GossipConfig['resolve'] = (_g, u) => {
+    if (u.source_id === 'alice') throw new Error('refused')
+    return true
+  }
+  for (const starter of ['writer', 'refuser'] as const) for (const n of [9, 30, 200]) await run(t, 'resolve throws', { resolve: throwing }, {}, n, starter)
+})
+
+test('updates that fail verification on every offer: no loop', async (t) => {
+  for (const starter of ['writer', 'refuser'] as const) await run(t, 'unsigned writer, verifying reader', { verify: verifier({ alice: keys.publicKey }) }, {}, 30, starter)
+})
+
+test('versions too far ahead of the reader\'s clock: no loop', async (t) => {
+  const skewed = { now: () => Date.now() + 1_000_000 }
+  for (const starter of ['writer', 'refuser'] as const) await run(t, 'writer 1,000 s ahead', {}, skewed, 30, starter)
+})
+
+test('after refusals, updates the reader can take still flow on the same link', async (t) => {
+  let refusing = true
+  const { writer, refuser } = await run(t, 'resolve throws, then stops', { resolve: (_g, u) => { if (refusing && u.source_id === 'alice') throw new Error('not now'); return true } }, { sign: signer(keys.privateKey) }, 30, 'writer')
+  refusing = false
+  writer.set('good', 'yes')
+  writer.gossip()
+  await turns(50)
+  t.equal(refuser.get('good').value, 'yes', 'a later update is taken')
+})
