@@ -118,7 +118,8 @@ export function deprecated(name: string, advice: string): void {
 }
 
 function positiveInt(name: string, v: unknown, fallback: number): number {
-  if (v === undefined || v === null || v === 0) return fallback
+  // Falsy means the default, as the seed has it (undefined, null, 0, false, '', NaN).
+  if (!v) return fallback
   if (typeof v !== 'number' || !(Number.isInteger(v) || v === Infinity) || v < 1) {
     throw new ConfigError(`config.${name} must be a positive integer, got ${String(v)}`)
   }

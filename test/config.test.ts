@@ -53,3 +53,13 @@ test('set refuses keys and values that cannot travel', (t) => {
   t.deepEqual([...g.keys()], ['7'], 'nothing else was stored')
   t.end()
 })
+
+test('max_history and mtu: every falsy value means the default, as the seed says', (t) => {
+  for (const v of [undefined, null, 0, false, '', Number.NaN]) {
+    const g = new Gossip('x', { ...base.config, resolve: base.resolution.lww_vs_current_vers, max_history: v as never, mtu: v as never })
+    t.equal(g.config.max_history, 10, `max_history ${String(v)} -> 10`)
+    t.equal(g.config.mtu, 10, `mtu ${String(v)} -> 10`)
+  }
+  t.throws(() => new Gossip('x', { ...base.config, resolve: base.resolution.lww_vs_current_vers, max_history: -3 }), /max_history must be a positive integer, got -3/, 'a truthy bad value is still refused')
+  t.end()
+})

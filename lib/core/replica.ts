@@ -216,12 +216,13 @@ export class Replica implements ResolveHost {
   admit(rec: Rec, peer: PeerLabel): string | null {
     if (!this.plausible(rec.version)) return 'version too far ahead of this node\'s clock (clock skew?)'
     if (this.verify !== undefined) {
-      let ok: boolean
+      let ok: unknown
       try {
-        ok = this.verify(rec) === true
+        ok = this.verify(rec)
       } catch (err) {
         return `config.verify threw: ${describe(err)}`
       }
+      if (ok !== true && ok !== false) return `config.verify returned ${describe(ok)}, not true or false`
       if (!ok) return rec.sig === undefined ? 'unsigned update' : 'bad signature'
     }
     if (this.accept !== undefined) {
@@ -320,11 +321,16 @@ export class Replica implements ResolveHost {
 
   private decide(cur: Rec | undefined, rec: Rec, src: Source): boolean {
     if (this.fast !== undefined) return this.fast(cur, rec, src.clock)
+    let won: unknown
     try {
-      return this.resolveFn(this.host, rec) === true
+      won = this.resolveFn(this.host, rec)
     } catch (err) {
       throw new RefusedError(`config.resolve threw: ${describe(err)}`, { cause: err })
     }
+    if (typeof won === 'boolean') return won
+    // A promise cannot decide now: refused, rather than taken as a truthy yes.
+    if (typeof (won as { then?: unknown } | null)?.then === 'function') throw new RefusedError('config.resolve returned a Promise: it must decide synchronously, with true or false')
+    return Boolean(won) // the seed's truthiness
   }
 
   /** Store `rec` over `cur`: user functions and the journal first, then state, whole. */

@@ -69,6 +69,8 @@ export class Gossip extends PeerDuplex implements ResolveHost {
 
   private readonly replica: Replica
   private readonly sessionOpts: SessionOptions
+  /** A listener error was warned about (no 'listenerError' listener): once per node. */
+  private warnedListener = false
   private readonly owner: BindingOwner
   private readonly bindings = new Set<Binding>()
   private own: Binding | null = null
@@ -111,7 +113,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     this.replica.host = this
     replicas.set(this, this.replica)
     this.replica.onDrop = (rec, reason) => this.report('drop', rec, reason)
-    this.replica.onListenerError = (err) => this.report('listenerError', err, 'history')
+    this.replica.onListenerError = (err) => this.listenerFailed(err, 'history')
     this.state = state ?? stateView(this.replica)
     this.flow = cfg.flow === null ? null : new NodeFlow(cfg.flow, cfg.now)
     if (this.flow !== null) this.flow.onChange = () => this.rateChanged()
@@ -416,13 +418,26 @@ export class Gossip extends PeerDuplex implements ResolveHost {
       target.emit(event, ...args)
     } catch (err) {
       this.replica.stats.listenerErrors++
-      if (event === 'listenerError') return
+      if (event !== 'listenerError') this.listenerFailed(err, event)
+    }
+  }
+
+  /** A listener of `event` threw: `listenerError` if anyone listens, else one warning per node. */
+  private listenerFailed(err: unknown, event: string): void {
+    if (this.listenerCount('listenerError') > 0) {
       try {
         this.emit('listenerError', err, event)
       } catch {
         // A listenerError listener that throws is not reported again.
       }
+      return
     }
+    if (this.warnedListener) return
+    this.warnedListener = true
+    const text = `simple-scuttle: a '${event}' listener of node ${JSON.stringify(this.id)} threw (${err instanceof Error ? err.message : String(err)}); the node went on. Listen to 'listenerError' to handle these (gossip.stats.listenerErrors counts them; this warning is shown once per node).`
+    const proc = (globalThis as { process?: { emitWarning?: (w: string, type: string) => void } }).process
+    if (typeof proc?.emitWarning === 'function') proc.emitWarning(text, 'ListenerErrorWarning')
+    else console.warn(text)
   }
 }
 

@@ -74,3 +74,58 @@ test('after refusals, updates the reader can take still flow on the same link', 
   await turns(50)
   t.equal(refuser.get('good').value, 'yes', 'a later update is taken')
 })
+
+test('what resolve and verify return: booleans decide, other values by truthiness (resolve) or refused with a reason (verify), a Promise refused', (t) => {
+  const reasons: string[] = []
+  const make = (resolve: GossipConfig['resolve'], extra: Partial<GossipConfig> = {}) => {
+    const g = new Gossip('v', { ...base.config, resolve, ...extra })
+    g.on('invalid', (reason: string) => reasons.push(reason))
+    return g
+  }
+  const up = (key: string) => ({ key, value: 1, source_id: 'w', version: 10 })
+  const truthy = make(() => 1 as unknown as boolean)
+  truthy.write(up('a'))
+  t.equal(truthy.get('a').value, 1, 'resolve returning 1: taken, as the seed\'s truthiness has it')
+  const undef = make(() => undefined as unknown as boolean)
+  undef.write(up('b'))
+  t.equal(undef.get('b').version, -Infinity, 'resolve returning undefined: not taken')
+  const asyncResolve = make((async () => true) as unknown as GossipConfig['resolve'])
+  asyncResolve.write(up('c'))
+  t.equal(asyncResolve.get('c').version, -Infinity, 'an async resolve: not taken')
+  t.ok(reasons.some((r) => /config\.resolve returned a Promise/.test(r)), 'and reported as such')
+  t.throws(() => asyncResolve.set('d', 1), /config\.resolve returned a Promise/, 'a local set with an async resolve throws the same')
+  const oddVerify = make(base.resolution.lww_vs_current_vers, { verify: () => 1 as unknown as boolean })
+  oddVerify.write(up('e'))
+  t.equal(oddVerify.get('e').version, -Infinity, 'verify returning 1: refused (only true accepts)')
+  t.ok(reasons.some((r) => /config\.verify returned 1, not true or false/.test(r)), 'with a reason that says what it returned')
+  t.end()
+})
+
+test('a listener that throws: reported to listenerError when someone listens, else one process warning per node', async (t) => {
+  const warnings: string[] = []
+  const onWarning = (w: Error) => {
+    if (w.name === 'ListenerErrorWarning') warnings.push(w.message)
+  }
+  process.on('warning', onWarning)
+  const quietNode = new Gossip('quiet', { ...base.config, resolve: base.resolution.lww_vs_current_vers })
+  quietNode.history.on('update', () => {
+    throw new Error('persist failed')
+  })
+  quietNode.set('a', 1)
+  quietNode.set('b', 2)
+  t.equal(quietNode.get('b').value, 2, 'the writes went on')
+  t.equal(quietNode.stats.listenerErrors, 2, 'both counted')
+  const heard: string[] = []
+  const listened = new Gossip('listened', { ...base.config, resolve: base.resolution.lww_vs_current_vers })
+  listened.on('listenerError', (err: Error, event: string) => heard.push(`${event}: ${err.message}`))
+  listened.history.on('update', () => {
+    throw new Error('persist failed')
+  })
+  listened.set('a', 1)
+  await new Promise((r) => setImmediate(r))
+  process.off('warning', onWarning)
+  t.equal(warnings.length, 1, 'one warning for the node nobody listens to, not one per error')
+  t.match(warnings[0] ?? '', /'history' listener of node "quiet" threw \(persist failed\)/, 'naming the event, the node and the error')
+  t.deepEqual(heard, ['history: persist failed'], 'the other node reports to its listenerError listener, and warns nothing')
+  t.end()
+})
