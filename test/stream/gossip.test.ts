@@ -1,6 +1,7 @@
 /** The seed README's behaviours, one test each. */
 import test from 'tape'
 import { Duplex } from 'readable-stream'
+import { inspect } from 'node:util'
 import { Gossip, base, seededRandom, type Rec } from '../../lib/index.ts'
 import { config, connect, node, quiet, until, sameState } from '../support/streams.ts'
 
@@ -354,5 +355,26 @@ test('values in state are immutable: set keeps a frozen copy, and a reader canno
   await until(() => b.get('k').value !== null)
   t.deepEqual(b.get('k').value, { n: 1, list: [1, 2] }, 'a peer over an object stream got the value as written')
   t.ok(Object.isFrozen(b.get('k').value), 'frozen there too')
+  t.end()
+})
+
+test('the default state view reads like a plain object: own keys, Object.prototype methods, and a printable snapshot', (t) => {
+  const g = new Gossip('a', { ...base.config, resolve: base.resolution.lww_vs_current_vers })
+  g.set('x', 1)
+  g.set('gone', 2)
+  g.del('gone')
+  const s = g.state as Record<string, unknown>
+  t.deepEqual(Object.keys(s), ['x'], 'live keys only')
+  t.equal(s.hasOwnProperty('x'), true, 'hasOwnProperty works on it')
+  t.equal(s.hasOwnProperty('gone'), false, 'a deleted key is not its own')
+  t.equal(String(s), '[object Object]', 'it converts to a string like any object')
+  const shown = inspect(s)
+  t.match(shown, /x: \{ value: 1, version: \d+ \}/, `console.log shows the keys and values: ${shown.replace(/\s+/g, ' ')}`)
+  t.notOk(/gone/.test(shown), 'and not the deleted key')
+  g.set('hasOwnProperty', 'a key like any other')
+  t.deepEqual((s.hasOwnProperty as unknown as { value: unknown }).value, 'a key like any other', 'a key named like a method reads as the key, as on a plain object')
+  t.throws(() => {
+    s.x = 5
+  }, /gossip\.state is read-only/, 'still read-only')
   t.end()
 })
