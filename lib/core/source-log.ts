@@ -12,8 +12,14 @@ import type { Rec } from './types.ts'
  * - Holes are compacted away once they outnumber the live records, so a scan
  *   skips at most as many holes as it yields records (amortised).
  *
+ * - Records inserted far below the end (more than `nearEnd` slots) wait in
+ *   `pend`, ascending, at most `pendMax` of them, and are merged in (holes
+ *   compacted) when it overflows or before anything reads slots; `size`,
+ *   `maxVersion`, `versionBefore` and `remove` look at both.
+ *
  * Records arrive mostly in ascending version, so insertion is an append in the
- * common case and a splice otherwise.
+ * common case and a short splice otherwise; a peer sending a source's records
+ * in descending order costs O(pendMax + n / pendMax) per record, not O(n).
  */
 export class SourceLog {
   private recs: (Rec | null)[] = []
@@ -22,16 +28,24 @@ export class SourceLog {
   private treeValid = true
   private n = 0
   private holes = 0
+  /** Records inserted far below the end, ascending by version, not merged yet. */
+  private pend: Rec[] = []
+
+  constructor(
+    private readonly nearEnd = 64,
+    private readonly pendMax = 512,
+  ) {}
 
   /** Number of live records. */
   get size(): number {
-    return this.n - this.holes
+    return this.n - this.holes + this.pend.length
   }
 
   /** Highest version among live records, or 0 when there are none. */
   get maxVersion(): number {
-    for (let i = this.n - 1; i >= 0; i--) if (this.recs[i] !== null) return this.vers[i]
-    return 0
+    const p = this.pend.length > 0 ? this.pend[this.pend.length - 1].version : 0
+    for (let i = this.n - 1; i >= 0; i--) if (this.recs[i] !== null) return Math.max(this.vers[i], p)
+    return p
   }
 
   insert(rec: Rec): void {
@@ -45,6 +59,12 @@ export class SourceLog {
       return
     }
     const i = this.upperBound(v)
+    if (this.n - i > this.nearEnd) {
+      const pend = this.pend
+      pend.splice(pendUpper(pend, v), 0, rec)
+      if (pend.length > this.pendMax) this.merge()
+      return
+    }
     this.recs.splice(i, 0, rec)
     this.vers.copyWithin(i + 1, i, this.n)
     this.vers[i] = v
@@ -54,6 +74,15 @@ export class SourceLog {
 
   /** Remove `rec` (by identity). Returns false when it is not held here. */
   remove(rec: Rec): boolean {
+    const pend = this.pend
+    if (pend.length > 0) {
+      for (let j = pendUpper(pend, rec.version - 1); j < pend.length && pend[j].version === rec.version; j++) {
+        if (pend[j] === rec) {
+          pend.splice(j, 1)
+          return true
+        }
+      }
+    }
     let i = this.lowerBound(rec.version)
     while (i < this.n && this.vers[i] === rec.version) {
       if (this.recs[i] === rec) {
@@ -71,22 +100,29 @@ export class SourceLog {
 
   /** Version of the last live record below version `v`, or 0 when there is none. */
   versionBefore(v: number): number {
-    for (let i = this.lowerBound(v) - 1; i >= 0; i--) if (this.recs[i] !== null) return this.vers[i]
-    return 0
+    const j = pendUpper(this.pend, v - 1) - 1
+    const p = j >= 0 ? this.pend[j].version : 0
+    for (let i = this.lowerBound(v) - 1; i >= 0; i--) if (this.recs[i] !== null) return Math.max(this.vers[i], p)
+    return p
   }
+
+  // Slots: what reads them sees every record merged in.
 
   /** Slot of the first record with version `v` or above. */
   firstAt(v: number): number {
+    this.merge()
     return this.lowerBound(v)
   }
 
   /** Slot of the first record with version strictly above `v`. */
   firstAfter(v: number): number {
+    this.merge()
     return this.upperBound(v)
   }
 
   /** Number of live records in slots `[from, n)`. */
   liveFrom(from: number): number {
+    this.merge()
     if (from >= this.n) return 0
     if (from <= 0) return this.size
     if (!this.treeValid) this.rebuildTree()
@@ -98,6 +134,7 @@ export class SourceLog {
    * ascending by version. Returns the slot after the last one examined.
    */
   take(from: number, limit: number, out: Rec[]): number {
+    this.merge()
     let i = from
     const recs = this.recs
     while (limit > 0 && i < this.n) {
@@ -112,6 +149,7 @@ export class SourceLog {
 
   /** Every live record, ascending by version. */
   *[Symbol.iterator](): IterableIterator<Rec> {
+    this.merge()
     for (let i = 0; i < this.n; i++) {
       const r = this.recs[i]
       if (r !== null) yield r
@@ -156,6 +194,40 @@ export class SourceLog {
       this.recs.length = this.n
     }
     // Trimming only removes trailing zero-weight slots: prefix sums below n stay valid.
+  }
+
+  /** Merge `pend` into the slots, compacting holes away (nothing to do when it is empty). */
+  private merge(): void {
+    const pend = this.pend
+    if (pend.length === 0) return
+    const total = this.n - this.holes + pend.length
+    const recs: Rec[] = new Array(total)
+    let cap = this.vers.length
+    while (cap < total + 1) cap *= 2
+    const vers = new Float64Array(cap)
+    let w = 0
+    let j = 0
+    for (let i = 0; i < this.n; i++) {
+      const r = this.recs[i]
+      if (r === null) continue
+      // Equal versions: the record already in the slots first, as a splice at upperBound put it.
+      while (j < pend.length && pend[j].version < this.vers[i]) {
+        recs[w] = pend[j]
+        vers[w++] = pend[j++].version
+      }
+      recs[w] = r
+      vers[w++] = this.vers[i]
+    }
+    for (; j < pend.length; j++) {
+      recs[w] = pend[j]
+      vers[w++] = pend[j].version
+    }
+    this.recs = recs
+    this.vers = vers
+    this.n = w
+    this.holes = 0
+    this.pend = []
+    this.treeValid = false
   }
 
   private compact(): void {
@@ -205,4 +277,16 @@ export class SourceLog {
     for (let i = end; i > 0; i -= i & -i) s += t[i]
     return s
   }
+}
+
+/** The first index of `pend` (ascending by version) whose version is above `v`. */
+function pendUpper(pend: readonly Rec[], v: number): number {
+  let lo = 0
+  let hi = pend.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (pend[mid].version <= v) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }

@@ -34,16 +34,18 @@ test('source log: out-of-order inserts keep versions sorted', (t) => {
   t.end()
 })
 
-test('source log: matches a naive model under random operations (fast-check)', (t) => {
+for (const [nearEnd, pendMax, label] of [[64, 512, 'defaults'], [0, 4, 'every non-append waits in pend, merged every 5'], [2, 1, 'a tiny pend']] as const)
+test(`source log: matches a naive model under random operations (fast-check, ${label})`, (t) => {
   const op = fc.oneof(
     fc.record({ kind: fc.constant('insert' as const), version: fc.integer({ min: 1, max: 400 }) }),
     fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
     fc.record({ kind: fc.constant('count' as const), above: fc.integer({ min: 0, max: 400 }) }),
+    fc.record({ kind: fc.constant('before' as const), v: fc.integer({ min: 0, max: 401 }) }),
   )
   let checks = 0
   fc.assert(
     fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
-      const log = new SourceLog()
+      const log = new SourceLog(nearEnd, pendMax)
       const model: Rec[] = []
       let n = 0
       for (const o of ops) {
@@ -55,6 +57,11 @@ test('source log: matches a naive model under random operations (fast-check)', (
           if (model.length === 0) continue
           const r = model.splice(o.pick % model.length, 1)[0]
           if (!log.remove(r)) return false
+        } else if (o.kind === 'before') {
+          const below = model.filter((r) => r.version < o.v).map((r) => r.version)
+          if (log.versionBefore(o.v) !== (below.length === 0 ? 0 : Math.max(...below))) return false
+          if (log.maxVersion !== (model.length === 0 ? 0 : Math.max(...model.map((r) => r.version)))) return false
+          if (log.size !== model.length) return false
         } else {
           const expected = model.filter((r) => r.version > o.above).length
           if (log.liveFrom(log.firstAfter(o.above)) !== expected) return false
@@ -87,5 +94,17 @@ test('source log: many supersessions compact the holes away', (t) => {
   const end = log.take(0, 1, out)
   t.equal(out[0].version, 10_000, 'it is the newest')
   t.ok(end <= 2, `the scan reached it within ${end} slots (holes were compacted)`)
+  t.end()
+})
+
+test('source log: a source\'s records in descending order (all through pend) are held and read back ascending', (t) => {
+  const log = new SourceLog()
+  const n = 20_000
+  for (let v = n; v >= 1; v--) log.insert(rec('k' + v, v))
+  t.equal(log.size, n, 'all held')
+  const out: Rec[] = []
+  log.take(log.firstAfter(0), n, out)
+  t.ok(out.every((r, i) => r.version === i + 1), 'ascending once read')
+  t.equal(log.versionBefore(100), 99, 'versionBefore sees them')
   t.end()
 })
