@@ -351,9 +351,9 @@ export class Session implements LocalListener {
       return
     }
     if (d.leg !== 'request' && !this.awaiting) {
-      // A reply to no request of ours: its claims are noted, nothing is sent back.
+      // A reply to no request of ours (or a second one): claims noted, only a bare final closes it.
       this.stats.repliesUnasked++
-      return
+      return this.send(encodeDone(true, false, true, this.ackCount(), false, false))
     }
     // Legs 1 and 2 carry the peer's whole clock and floors.
     const fingerprints = resyncRequest ? false : this.judgeClock(d, digest)

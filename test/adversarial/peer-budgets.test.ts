@@ -80,36 +80,39 @@ test('requests in a loop get one answer per final; the latest held one is answer
   t.end()
 })
 
-test('a reply digest nobody asked for gets no leg 3', async (t) => {
+test('a reply digest nobody asked for gets no leg 3, only a bare final', async (t) => {
   const { s, out, send } = wireVictim(50)
   for (let i = 0; i < 100; i++) send({ digest: true, done: true, reply: true })
   await settle()
-  t.equal(lines(out).filter((m) => m.key !== undefined).length, 0, 'no updates sent back')
+  const back = lines(out)
+  t.equal(back.filter((m) => m.key !== undefined).length, 0, 'no updates sent back')
+  t.equal(back.filter((m) => m.final === true && m.source_id === undefined).length, 100, 'one bare final marker each, no digest entries')
+  t.equal(back.length, 100, 'and nothing else')
   t.equal(s.stats.repliesUnasked, 100, 'each counted')
   t.end()
 })
 
-test('an honest pair over wire streams still converges both ways, exchange after exchange', async (t) => {
-  const a = new Gossip('a', { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: 5 })
-  const b = new Gossip('b', { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: 5 })
-  const sa = a.createWireStream()
-  const sb = b.createWireStream()
-  sa.pipe(sb).pipe(sa)
-  for (let round = 0; round < 6; round++) {
-    for (let i = 0; i < 7; i++) {
-      a.set(`a${round}.${i}`, i)
-      b.set(`b${round}.${i}`, i)
-    }
-    sa.gossip()
-    sb.gossip()
-    for (let i = 0; i < 20; i++) {
-      await settle()
-      sa.gossip()
-      sb.gossip()
-    }
+test('two requests in flight (an initiator that called gossip() twice): each final releases the next, and later requests are answered', async (t) => {
+  const { s, out, send } = wireVictim(5)
+  const replies = () => lines(out).filter((m) => m.digest === true && m.done === true && m.reply === true && m.final !== true).length
+  const request = { digest: true, done: true }
+  const final = { digest: true, done: true, reply: true, final: true }
+  send(request, request)
+  await settle()
+  t.equal(replies(), 1, 'the first is answered, the second held')
+  send(final)
+  await settle()
+  t.equal(replies(), 2, 'the final of the first releases the second')
+  send(final)
+  await settle()
+  for (let i = 0; i < 5; i++) {
+    send(request)
+    await settle()
+    send(final)
+    await settle()
   }
-  t.equal(a.size, 84, 'a holds everything')
-  t.equal(b.size, 84, 'b holds everything')
+  t.equal(replies(), 7, 'and every later request, each closed by its final, is answered')
+  t.equal(s.stats.requestsHeld, 1, 'only the one request was held')
   t.end()
 })
 
