@@ -2,6 +2,7 @@ import type { Source } from './clock.ts'
 import type { PeerView } from './peer-view.ts'
 import type { Replica } from './replica.ts'
 import type { Outgoing } from './responder.ts'
+import type { SessionPort, SessionStats } from './session-types.ts'
 import type { Rec } from './types.ts'
 import { encodeRelay } from '../protocol/messages.ts'
 
@@ -26,11 +27,19 @@ export class Relays {
   private readonly off = new Set<Source>()
   /** Sources we asked the peer not to relay to us. */
   private readonly pruned = new Set<Source>()
+  /** Relays held until the end of this turn (`hold`, `release`), as record, source pairs. */
+  private held: (Rec | Source)[] = []
 
   constructor(
     private readonly replica: Replica,
     private readonly out: Outgoing,
   ) {}
+
+  /** Relay `rec` now (see `offer`), counted in `stats.relayed`; no room: ask for an exchange instead. */
+  relay(rec: Rec, src: Source, view: PeerView, port: SessionPort, stats: SessionStats): void {
+    if (this.offer(rec, src, view, () => port.room())) stats.relayed++
+    else if (!port.room()) port.wantExchange()
+  }
 
   /** Relay `rec` if this peer lacks it and there is room; returns whether it went. */
   offer(rec: Rec, src: Source, view: PeerView, room: () => boolean): boolean {
@@ -43,6 +52,23 @@ export class Relays {
       if (pred <= f) view.noteSent(src, rec.version)
     } else this.out.sendLinked(rec, rec.version - 1)
     return true
+  }
+
+  /**
+   * Hold a relay until the end of the turn: by then the peer may be known to
+   * hold the record (its own relay of it crossed ours), and `offer` skips it.
+   * Returns true for the first held since the last release.
+   */
+  hold(rec: Rec, src: Source): boolean {
+    this.held.push(rec, src)
+    return this.held.length === 2
+  }
+
+  /** Hand every held relay to `offer`, in the order held. */
+  release(offer: (rec: Rec, src: Source) => unknown): void {
+    const h = this.held
+    this.held = []
+    for (let i = 0; i < h.length; i += 2) offer(h[i] as Rec, h[i + 1] as Source)
   }
 
   /** The peer relayed a record of `src` we already held: ask it to stop relaying that source. */

@@ -19,6 +19,8 @@ export interface SessionPort {
   invalid(reason: string, obj: unknown): void
   /** Some updates could not go out now: start another exchange when there is room. */
   wantExchange(): void
+  /** When present, relays are held until the port calls `session.flushRelays()` (soon: before its output leaves). */
+  relaySoon?(): void
 }
 
 export interface SessionOptions {

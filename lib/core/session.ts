@@ -184,8 +184,13 @@ export class Session implements LocalListener {
   /** A record another peer sent was applied here: pass it on at once if this peer lacks it (relay.ts). */
   relay(rec: Rec, src: Source): void {
     if (this.closed || this.opts.relay === false || this.stats.digestsReceived === 0) return
-    if (this.relays.offer(rec, src, this.view, () => this.port.room())) this.stats.relayed++
-    else if (!this.port.room()) this.port.wantExchange()
+    if (this.port.relaySoon === undefined) this.relays.relay(rec, src, this.view, this.port, this.stats)
+    else if (this.relays.hold(rec, src)) this.port.relaySoon()
+  }
+
+  /** Offer the relays held this turn (a port with `relaySoon` calls it before its output leaves). */
+  flushRelays(): void {
+    this.relays.release((rec, src) => !this.closed && this.relays.relay(rec, src, this.view, this.port, this.stats))
   }
 
   /** A record that repaired a gap here: offer it to this peer too (it moves no clock). */
@@ -344,8 +349,7 @@ export class Session implements LocalListener {
       return
     }
     if (d.leg === 'request' && this.finalOwed) {
-      // An exchange we answered is still open: the latest request waits for its final (claims noted above).
-      this.stats.requestsHeld++
+      this.stats.requestsHeld++ // an exchange we answered is still open: the latest request waits for its final
       const resync = resyncRequest ? digest : null
       this.heldRequest = () => this.answer(resync, resync === null ? this.judgeClock(d, digest) : false, d.rates)
       return
@@ -374,11 +378,7 @@ export class Session implements LocalListener {
     this.payDebts()
   }
 
-  /**
-   * A peer's whole clock (a leg 1 or 2 digest): who is behind whose gc
-   * floors, and the sources whose fingerprints stayed different (sent in
-   * full next). Returns whether the digest carried fingerprints.
-   */
+  /** A leg 1 or 2 digest: gc floors judged, sources whose fingerprints stayed different sent in full next; whether it carried any. */
   private judgeClock(d: Digest, digest: Map<Source, number>): boolean {
     this.view.judge(this.replica, digest, d.entries)
     const { carried, different } = this.verification.compare(d.entries, this.replica.clock)

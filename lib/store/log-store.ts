@@ -88,10 +88,8 @@ export class LogStore extends EventEmitter<StoreEvents> {
     this.paths = logPaths(opts.dir, LOG)
     this.file = this.paths.file
     this.durability = this.s.durability
-    if (this.fs === realFs) {
-      realFs.mkdir(this.dir)
-      this.unlock = lockFolder(this.dir)
-    }
+    if (this.fs === realFs) realFs.mkdir(this.dir)
+    if (this.s.lock) this.unlock = lockFolder(this.dir)
     let opened: ReturnType<typeof openFolder>
     try {
       opened = openFolder(id, this.paths, this.s)

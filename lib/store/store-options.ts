@@ -42,6 +42,12 @@ export interface StoreOptions {
   timers?: Timers
   /** The file system; default the real one (tests inject faults here). */
   fs?: StoreFs
+  /**
+   * Take the folder's lock (one process per folder) on the real disk.
+   * Default: true with the real file system, false with an injected `fs`
+   * (which may not be a disk at all); set true when `fs` wraps the real one.
+   */
+  lock?: boolean
   /** Wall clock, ms, to bound the versions read back (`openDurable` passes the gossip's). Default Date.now. */
   now?: () => number
   /** A version read back may be at most this far ahead of `now()`, ms. Default 300,000. */
@@ -67,6 +73,7 @@ export function settings(opts: StoreOptions): Settings {
     maxRetryMs: opts.maxRetryMs ?? 30_000,
     timers: opts.timers ?? realTimers,
     fs: opts.fs ?? realFs,
+    lock: opts.lock ?? (opts.fs === undefined || opts.fs === realFs),
     now: opts.now ?? Date.now,
     maxClockOffset: opts.maxClockOffset ?? 300_000,
   }

@@ -19,6 +19,8 @@ export interface Outlet {
   consumed(): number
   /** Whether the reader is behind by a highWaterMark or more. */
   full(): boolean
+  /** When present: hold relays until the outlet's next flush, which calls `flushRelays` first. */
+  soon?(): void
 }
 
 /** The outlet of an object-mode stream: messages are its objects. */
@@ -66,6 +68,7 @@ export class Binding implements SessionPort {
   private wanted = false
   private digestEnd = 0
   private closed = false
+  relaySoon?: () => void
 
   constructor(
     private readonly stream: Duplex,
@@ -75,6 +78,7 @@ export class Binding implements SessionPort {
     outlet?: Outlet,
   ) {
     this.outlet = outlet ?? objectOutlet(stream)
+    if (this.outlet.soon !== undefined) this.relaySoon = this.outlet.soon
     this.session = new Session(replica, this, opts)
     owner.onOpen(this)
   }

@@ -60,6 +60,7 @@ export class WireStream extends PeerDuplex {
       position: () => this.putBytes,
       consumed: () => this.pushedBytes - this.readableLength,
       full: () => this.pendingBytes + this.readableLength >= this.limit,
+      soon: () => this.queued(0),
     }
     this.wire = wire.wire ?? 1
     if (this.wire !== 1 && this.wire !== 2) throw new RangeError(`wire must be 1 or 2, got ${String(wire.wire)}`)
@@ -105,6 +106,7 @@ export class WireStream extends PeerDuplex {
 
   private flush(): void {
     this.scheduled = false
+    this.bound.session.flushRelays()
     const chunk = this.out.take()
     if (chunk === null) return
     // Framing (wire 2) is counted once known, on both sides of the ledger.

@@ -67,3 +67,61 @@ test('CLI: a second node on the same --data exits 4 saying the folder is in use;
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('openers that race for a stale lock: never two hold the folder at once; no lock files are left behind', async (t) => {
+  const store = path.resolve(import.meta.dirname, '../../lib/store.ts')
+  const index = path.resolve(import.meta.dirname, '../../lib/index.ts')
+  const child = `
+    const { openDurable } = await import(${JSON.stringify(store)})
+    const { base } = await import(${JSON.stringify(index)})
+    const [dir, start] = [process.argv[1], Number(process.argv[2])]
+    while (Date.now() < start) {}
+    try {
+      const d = openDurable('a', { ...base.config, resolve: base.resolution.lww_vs_current_vers }, { dir })
+      console.log('OPENED ' + Date.now())
+      setTimeout(() => { console.log('CLOSING ' + Date.now()); d.store.close(); process.exit(0) }, 400)
+    } catch (e) { console.log('REFUSED ' + e.name) }`
+  for (let round = 1; round <= 4; round++) {
+    const dir = tmp()
+    const seed = openDurable('a', cfg, { dir })
+    seed.gossip.set('x', 1)
+    seed.store.close()
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout
+    fs.writeFileSync(path.join(dir, 'LOCK'), dead)
+    const start = Date.now() + 1500
+    const outputs = await Promise.all(
+      Array.from({ length: 6 }, () => {
+        const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child, dir, String(start)], { stdio: ['ignore', 'pipe', 'inherit'] })
+        let out = ''
+        p.stdout.on('data', (b: Buffer) => (out += b.toString()))
+        return new Promise<string>((r) => p.once('exit', () => r(out)))
+      }),
+    )
+    // Each holder's span, from the moment it had the folder to the moment it began to close.
+    const spans = outputs.filter((o) => o.includes('OPENED')).map((o) => [Number(/OPENED (\d+)/.exec(o)![1]), Number(/CLOSING (\d+)/.exec(o)![1])])
+    const refused = outputs.filter((o) => o.includes('REFUSED FolderLockedError')).length
+    spans.sort((a, b) => a[0] - b[0])
+    const overlap = spans.some((s, i) => i > 0 && s[0] < spans[i - 1][1])
+    t.ok(spans.length >= 1 && !overlap, `round ${round}: ${spans.length} of 6 held the folder, one after another (${refused} refused with FolderLockedError)${overlap ? ': ' + JSON.stringify(outputs) : ''}`)
+    t.equal(spans.length + refused, 6, 'every other opener was refused with FolderLockedError')
+    t.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('LOCK')), [], 'no lock file left once it closed')
+    fs.rmSync(dir, { recursive: true })
+  }
+  t.end()
+})
+
+test('an injected fs that wraps the real disk takes the lock with lock: true', async (t) => {
+  const { realFs } = await import('../../lib/store/fs.ts')
+  const dir = tmp()
+  const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+  try {
+    fs.writeFileSync(path.join(dir, 'LOCK'), String(other.pid))
+    t.throws(() => openDurable('a', cfg, { dir, fs: { ...realFs }, lock: true }), FolderLockedError, 'a wrapper of the real fs with lock: true is refused like the real one')
+    t.doesNotThrow(() => openDurable('a', cfg, { dir, fs: { ...realFs } }).store.close(), 'without lock: true an injected fs does not look at the lock (documented)')
+  } finally {
+    other.kill('SIGKILL')
+    await new Promise((r) => other.once('exit', r))
+  }
+  fs.rmSync(dir, { recursive: true })
+  t.end()
+})
