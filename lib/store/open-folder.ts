@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { DEFAULT_LIMITS } from '../protocol/validate.ts'
+import { LogCorruptError } from './errors.ts'
 import { errorCode, type StoreFs } from './fs.ts'
 import { LOG_VERSION } from './log-format.ts'
 import { LogFile } from './log-file.ts'
 import { readLog } from './log-reader.ts'
 import type { Recovered } from './log-replay.ts'
 import { rewriteLog, type LogPaths } from './rewrite.ts'
+import { readSidecar } from './sidecar.ts'
 import type { Settings } from './store-options.ts'
 
 export interface OpenedFolder {
@@ -27,7 +29,16 @@ export function openFolder(id: string, paths: LogPaths, s: Settings): OpenedFold
   fs.mkdir(paths.dir)
   removeIfPresent(fs, paths.tmp)
   const nowMs = s.now()
-  const r = exists(fs, paths.file)
+  const present = exists(fs, paths.file)
+  if (!present) {
+    // The sidecar outlives a log that vanished (moved, deleted, a volume not mounted): a fresh start would silently drop it.
+    const claim = readSidecar(fs, paths.sidecar)
+    if (claim !== null && claim.synced > 0) {
+      if (s.repair !== true) throw new LogCorruptError(paths.file, 0, 0, `the log is missing, though ${paths.sidecar} says ${claim.synced} bytes of it were on disk`)
+      removeIfPresent(fs, paths.sidecar)
+    }
+  }
+  const r = present
     ? readLog(paths.file, {
         fs,
         repair: s.repair,

@@ -204,3 +204,20 @@ test('repair keeps the valid prefix, reports what it dropped, and the node conti
   fs.rmSync(dir, { recursive: true, force: true })
   t.end()
 })
+
+test('a log that vanished while its sidecar says bytes were synced is not a fresh start: refused, unless repair', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scuttle-missing-'))
+  const cfg = { ...base.config, resolve: base.resolution.lww_vs_current_vers }
+  const a = openDurable('a', cfg, { dir, durability: 'write' })
+  a.gossip.set('k', 1)
+  a.store.close()
+  t.ok(fs.existsSync(path.join(dir, 'log.ndjson.synced')), 'the sidecar is there')
+  fs.renameSync(path.join(dir, 'log.ndjson'), path.join(dir, 'moved-away.ndjson'))
+  t.throws(() => openDurable('a', cfg, { dir }), (err: unknown) => err instanceof LogCorruptError && /the log is missing, though .* says \d+ bytes of it were on disk/.test(err.message), 'refused with LogCorruptError, saying the log is missing')
+  const fresh = openDurable('a', cfg, { dir, repair: true })
+  t.equal(fresh.gossip.get('k').version, -Infinity, 'with repair it starts empty, as asked')
+  fresh.store.close()
+  t.doesNotThrow(() => openDurable('a', cfg, { dir }).store.close(), 'and the repaired folder opens normally afterwards')
+  fs.rmSync(dir, { recursive: true })
+  t.end()
+})
