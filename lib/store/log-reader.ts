@@ -44,22 +44,31 @@ export function readLog(file: string, opts: ReadOptions = {}): Recovered {
   const fd = fs.open(file, 'r')
   try {
     const chunk = Buffer.allocUnsafe(1 << 20)
-    let carry: Buffer = Buffer.alloc(0)
+    // The unfinished line, as copies, joined only once its newline comes: a long line costs its length, not its square.
+    let carry: Buffer[] = []
+    let carried = 0
     let base = 0
     for (;;) {
       const n = fs.read(fd, chunk, 0, chunk.length, null)
       if (n === 0) break
       scan.r.bytes += n
-      const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n)
+      const cur = chunk.subarray(0, n)
+      if (carried > 0 && cur.indexOf(10) === -1) {
+        carry.push(Buffer.from(cur))
+        carried += n
+        continue
+      }
+      const buf = carried > 0 ? Buffer.concat([...carry, cur]) : cur
       let start = 0
       for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
         scan.line(buf, start, nl, base + start)
         start = nl + 1
       }
       base += start
-      carry = Buffer.from(buf.subarray(start))
+      carry = start < buf.length ? [Buffer.from(buf.subarray(start))] : []
+      carried = buf.length - start
     }
-    if (carry.length > 0) scan.partial(base, carry.length)
+    if (carried > 0) scan.partial(base, carried)
   } finally {
     fs.close(fd)
   }

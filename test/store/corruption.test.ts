@@ -221,3 +221,20 @@ test('a log that vanished while its sidecar says bytes were synced is not a fres
   fs.rmSync(dir, { recursive: true })
   t.end()
 })
+
+test('a torn tail several read chunks long is cut whole, with its exact length, and what came before it loads', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scuttle-longtail-'))
+  const cfg = { ...base.config, resolve: base.resolution.lww_vs_current_vers }
+  const a = openDurable('a', cfg, { dir, durability: 'write' })
+  for (let i = 0; i < 50; i++) a.gossip.set('k' + i, 'v'.repeat(1000))
+  a.store.close()
+  const tail = 3 * (1 << 20) + 12345 // spans four 1 MiB reads, no newline
+  fs.appendFileSync(path.join(dir, 'log.ndjson'), Buffer.alloc(tail, 0x78))
+  const b = openDurable('a', cfg, { dir })
+  t.equal(b.gossip.keys().length, 50, 'the 50 records before the tail are loaded')
+  const cut = b.warnings.find((w) => /cut a torn tail of/.test(w)) ?? ''
+  t.ok(cut.includes(`cut a torn tail of ${tail} byte(s) (1 line(s))`), `the whole tail is cut, its length exact: ${cut.slice(0, 120)}`)
+  b.store.close()
+  fs.rmSync(dir, { recursive: true })
+  t.end()
+})
