@@ -133,7 +133,9 @@ function reportEvents(network: Network, output: Output): void {
     (line, repeats, f) => output.event('refused', repeats > 0 ? { ...f, repeats } : f, withRepeats(line, repeats)),
     () => Date.now(),
   )
-  network.on('refused', (address, reason) => refusals.line(`refused ${reason}`, `refused ${address}: ${reason}`, { address, reason }))
+  // Keyed on the kind of refusal: the peer's own words (quoted) and numbers in it do not make a new key.
+  const kind = (reason: string) => reason.replace(/"(?:[^"\\]|\\.)*"?…?/g, '"…"').replace(/\d+(\.\d+)?(e[+-]?\d+)?/gi, 'N')
+  network.on('refused', (address, reason) => refusals.line(`refused ${kind(reason)}`, `refused ${address}: ${reason}`, { address, reason }))
   // Invalid objects reach the output through the network's rate-limited log lines, never one line each.
   network.on('log', (line) => output.event('log', { message: line }, line))
 }

@@ -74,7 +74,7 @@ export function helloProblem(obj: unknown, check: HelloCheck): string | null {
   if (h.hello !== PROTOCOL_VERSION) return `protocol version ${String(h.hello)} is not supported (this node speaks ${PROTOCOL_VERSION})`
   const idBad = idProblem('id', h.id, check.maxIdLength)
   if (idBad !== null) return `hello without a valid id (${idBad})`
-  if (h.cluster !== check.cluster) return `cluster mismatch: peer is in ${JSON.stringify(h.cluster)}, this node in ${JSON.stringify(check.cluster)}`
+  if (h.cluster !== check.cluster) return `cluster mismatch: peer is in ${quoted(h.cluster)}, this node in ${JSON.stringify(check.cluster)}`
   if (h.wire !== undefined && !(typeof h.wire === 'number' && Number.isSafeInteger(h.wire) && h.wire >= 1)) return 'hello wire must be a positive integer'
   if (h.time !== undefined) {
     if (typeof h.time !== 'number' || !Number.isFinite(h.time)) return 'hello time must be a number of ms'
@@ -84,4 +84,10 @@ export function helloProblem(obj: unknown, check: HelloCheck): string | null {
     }
   }
   return null
+}
+
+/** A peer's value in a reason: its JSON, at most 64 characters of it (reasons reach logs). */
+export function quoted(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v)
+  return text.length <= 64 ? text : text.slice(0, 64) + '…'
 }

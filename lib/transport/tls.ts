@@ -30,6 +30,7 @@ import * as tls from 'node:tls'
 import type { Network } from './network.ts'
 import type { LinkAttempt, Opener, Target } from './link.ts'
 import { REASON, tlsFailure } from './tls-reasons.ts'
+import { quoted } from '../protocol/hello.ts'
 
 type Pem = string | Buffer
 
@@ -204,7 +205,7 @@ export class SecureAcceptor {
       if (!settle() || this.closed || network.isClosing) return
       // At run time `authorizationError` is the verification code, a string.
       let reason = tlsFailure(err, socket.authorizationError as unknown as string | null | undefined)
-      if (identity !== null && reason === REASON.wrongSecret) reason += ` (PSK identity ${JSON.stringify(identity)})`
+      if (identity !== null && reason === REASON.wrongSecret) reason += ` (PSK identity ${quoted(identity)})`
       refuseLink(network, address, reason)
     })
     server.emit('connection', raw)
