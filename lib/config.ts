@@ -111,9 +111,13 @@ const warned = new Set<string>()
 export function deprecated(name: string, advice: string): void {
   if (warned.has(name)) return
   warned.add(name)
-  const text = `simple-scuttle: config.${name} is deprecated; ${advice}`
+  processWarning(`simple-scuttle: config.${name} is deprecated; ${advice}`, 'DeprecationWarning')
+}
+
+/** A process warning where there is a process (Node), else the console (browsers). */
+export function processWarning(text: string, type: string): void {
   const proc = (globalThis as { process?: { emitWarning?: (w: string, type: string) => void } }).process
-  if (typeof proc?.emitWarning === 'function') proc.emitWarning(text, 'DeprecationWarning')
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(text, type)
   else console.warn(text)
 }
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3'
 import type { Rec, SortFn } from './types.ts'
-import { sourceKey } from './types.ts'
+import { firstAbove, sourceKey } from './types.ts'
 
 export interface HistoryEvents {
   /** Every applied update, in the order it was applied. */
@@ -89,15 +89,7 @@ export class History extends EventEmitter<HistoryEvents> {
   /** Updates from `source_id` (and `gen`) with version above `version`, ascending. */
   news(source_id: string, version: number, gen?: string): Rec[] {
     const list = this.bySource.get(sourceKey(source_id, gen))
-    if (list === undefined) return []
-    let lo = 0
-    let hi = list.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (list[mid].version <= version) lo = mid + 1
-      else hi = mid
-    }
-    return list.slice(lo)
+    return list === undefined ? [] : list.slice(firstAbove(list, version))
   }
 
   /** Rebuild the per-source index from `memory` (after outside changes to it). */
@@ -132,13 +124,8 @@ export class History extends EventEmitter<HistoryEvents> {
   }
 
   private perSource(u: Rec): Rec[] {
-    if (this.lastList !== null && u.source_id === this.lastId && u.gen === this.lastGen) return this.lastList
-    const key = sourceKey(u.source_id, u.gen)
-    let list = this.bySource.get(key)
-    if (list === undefined) {
-      list = []
-      this.bySource.set(key, list)
-    }
+    let list = this.perSourceIfAny(u)
+    if (list === undefined) this.bySource.set(sourceKey(u.source_id, u.gen), (list = []))
     this.lastList = list
     this.lastId = u.source_id
     this.lastGen = u.gen
@@ -227,12 +214,5 @@ function insertByVersion(list: Rec[], u: Rec): void {
     list.push(u)
     return
   }
-  let lo = 0
-  let hi = n
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (list[mid].version <= u.version) lo = mid + 1
-    else hi = mid
-  }
-  list.splice(lo, 0, u)
+  list.splice(firstAbove(list, u.version), 0, u)
 }

@@ -1,4 +1,4 @@
-import type { Rec } from './types.ts'
+import { firstAbove, type Rec } from './types.ts'
 
 /**
  * The current records of one source, ordered by version.
@@ -61,7 +61,7 @@ export class SourceLog {
     const i = this.upperBound(v)
     if (this.n - i > this.nearEnd) {
       const pend = this.pend
-      pend.splice(pendUpper(pend, v), 0, rec)
+      pend.splice(firstAbove(pend, v), 0, rec)
       if (pend.length > this.pendMax) this.merge()
       return
     }
@@ -76,7 +76,7 @@ export class SourceLog {
   remove(rec: Rec): boolean {
     const pend = this.pend
     if (pend.length > 0) {
-      for (let j = pendUpper(pend, rec.version - 1); j < pend.length && pend[j].version === rec.version; j++) {
+      for (let j = firstAbove(pend, rec.version - 1); j < pend.length && pend[j].version === rec.version; j++) {
         if (pend[j] === rec) {
           pend.splice(j, 1)
           return true
@@ -100,7 +100,7 @@ export class SourceLog {
 
   /** Version of the last live record below version `v`, or 0 when there is none. */
   versionBefore(v: number): number {
-    const j = pendUpper(this.pend, v - 1) - 1
+    const j = firstAbove(this.pend, v - 1) - 1
     const p = j >= 0 ? this.pend[j].version : 0
     for (let i = this.lowerBound(v) - 1; i >= 0; i--) if (this.recs[i] !== null) return Math.max(this.vers[i], p)
     return p
@@ -277,16 +277,4 @@ export class SourceLog {
     for (let i = end; i > 0; i -= i & -i) s += t[i]
     return s
   }
-}
-
-/** The first index of `pend` (ascending by version) whose version is above `v`. */
-function pendUpper(pend: readonly Rec[], v: number): number {
-  let lo = 0
-  let hi = pend.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (pend[mid].version <= v) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }

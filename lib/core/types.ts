@@ -75,3 +75,15 @@ export type ClockFn = () => number
 export function sourceKey(source_id: string, gen: string | undefined): string {
   return gen === undefined ? source_id : source_id + '\u0000' + gen
 }
+
+/** The first index of `list` (ascending by version) whose version is above `v`. */
+export function firstAbove(list: readonly Rec[], v: number): number {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (list[mid].version <= v) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}

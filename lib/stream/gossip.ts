@@ -1,5 +1,5 @@
 import type { Duplex } from 'readable-stream'
-import { normalizeConfig, type GossipConfig, type NormalizedConfig } from '../config.ts'
+import { normalizeConfig, processWarning, type GossipConfig, type NormalizedConfig } from '../config.ts'
 import type { Clock } from '../core/clock.ts'
 import { NodeFlow, type QueuedWrite } from '../core/flow-node.ts'
 import type { History } from '../core/history.ts'
@@ -434,10 +434,10 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     }
     if (this.warnedListener) return
     this.warnedListener = true
-    const text = `simple-scuttle: a '${event}' listener of node ${JSON.stringify(this.id)} threw (${err instanceof Error ? err.message : String(err)}); the node went on. Listen to 'listenerError' to handle these (gossip.stats.listenerErrors counts them; this warning is shown once per node).`
-    const proc = (globalThis as { process?: { emitWarning?: (w: string, type: string) => void } }).process
-    if (typeof proc?.emitWarning === 'function') proc.emitWarning(text, 'ListenerErrorWarning')
-    else console.warn(text)
+    processWarning(
+      `simple-scuttle: a '${event}' listener of node ${JSON.stringify(this.id)} threw (${err instanceof Error ? err.message : String(err)}); the node went on. Listen to 'listenerError' to handle these (gossip.stats.listenerErrors counts them; this warning is shown once per node).`,
+      'ListenerErrorWarning',
+    )
   }
 }
 
