@@ -134,7 +134,7 @@ function reportEvents(network: Network, output: Output): void {
     () => Date.now(),
   )
   // Keyed on the kind of refusal: the peer's own words (quoted) and numbers in it do not make a new key.
-  const kind = (reason: string) => reason.replace(/"(?:[^"\\]|\\.)*"?…?/g, '"…"').replace(/\d+(\.\d+)?(e[+-]?\d+)?/gi, 'N')
+  const kind = (reason: string) => reason.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/\d+(\.\d+)?(e[+-]?\d+)?/gi, 'N')
   network.on('refused', (address, reason) => refusals.line(`refused ${kind(reason)}`, `refused ${address}: ${reason}`, { address, reason }))
   // Invalid objects reach the output through the network's rate-limited log lines, never one line each.
   network.on('log', (line) => output.event('log', { message: line }, line))

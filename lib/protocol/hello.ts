@@ -86,8 +86,8 @@ export function helloProblem(obj: unknown, check: HelloCheck): string | null {
   return null
 }
 
-/** A peer's value in a reason: its JSON, at most 64 characters of it (reasons reach logs). */
+/** A peer's value in a reason: its JSON, at most 64 characters of it, cut ones closed as `"…"` (reasons reach logs). */
 export function quoted(v: unknown): string {
   const text = JSON.stringify(v) ?? String(v)
-  return text.length <= 64 ? text : text.slice(0, 64) + '…'
+  return text.length <= 64 ? text : text.slice(0, 64) + '…"'
 }

@@ -194,3 +194,24 @@ test.onFinish(() => {
 process.on('exit', () => {
   killAll()
 })
+
+test('refusals are rate-limited by kind: hellos naming a new cluster each time print one line, not one per connection', async (t) => {
+  const a = new Cli(['--id', 'a', '--json'])
+  const port = await a.port()
+  const refusedLines = () => a.json().filter((m) => m.event === 'refused').length
+  for (let i = 0; i < 30; i++) {
+    await new Promise<void>((done) => {
+      const s = net.connect(port, '127.0.0.1', () => s.write(JSON.stringify({ hello: 1, id: 'm' + i, cluster: 'cluster-' + i + '-' + 'x'.repeat(i * 10) }) + '\n'))
+      s.on('error', () => done())
+      s.on('close', () => done())
+      s.resume()
+    })
+  }
+  await waitFor(() => refusedLines() >= 1, 10_000, 'a refused line')
+  t.equal(refusedLines(), 1, `30 hellos with 30 different cluster names: ${refusedLines()} refused line within the 10 s window`)
+  const line = a.json().find((m) => m.event === 'refused')!
+  t.ok(String(line.reason).length < 200, `and the line quotes the peer's cluster name cut short (${String(line.reason).length} characters)`)
+  a.send('quit')
+  t.equal(await exitOf(a), 0, 'quit exits 0')
+  t.end()
+})

@@ -86,7 +86,7 @@ test('jsonProblem: what set() refuses', (t) => {
 test('a hello refusal quotes at most 64 characters of what the peer sent (reasons reach logs)', async (t) => {
   const { helloProblem } = await import('../../lib/protocol/hello.ts')
   const reason = helloProblem({ hello: 1, id: 'x', cluster: 'c'.repeat(1_000_000) }, { cluster: 'prod', maxIdLength: 256 } as never) ?? ''
-  t.match(reason, /^cluster mismatch: peer is in "c{63}…, this node in "prod"$/, 'the million-character cluster name is cut')
+  t.match(reason, /^cluster mismatch: peer is in "c{63}…", this node in "prod"$/, 'the million-character cluster name is cut')
   t.ok(reason.length < 120, `the reason is ${reason.length} characters`)
   t.end()
 })
