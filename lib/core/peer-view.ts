@@ -37,9 +37,20 @@ export class PeerView {
 
   constructor(private readonly lossy: boolean) {}
 
-  /** The peer's digest said it holds `src` up to `v`. */
+  /** The peer holds `src` up to `v` (a push showed it, or a digest on a lossy link said so). */
   claim(src: Source, v: number): void {
     if ((this.claimed.get(src) ?? 0) < v) this.claimed.set(src, v)
+  }
+
+  /**
+   * A digest's entry for `src`: the peer's clock when it sent it. On an
+   * ordered link that is where the peer stands now, even below an earlier
+   * claim (it lost records, and asks for them again); on a lossy link an
+   * older digest may arrive late, so claims only rise.
+   */
+  claimWhole(src: Source, v: number): void {
+    if (this.lossy) this.claim(src, v)
+    else this.claimed.set(src, v)
   }
 
   /** What the peer holds of `src` or is about to (see the invariant). */

@@ -2,19 +2,10 @@ import { deepFreeze } from './values.ts'
 import { Clock, type Source } from './clock.ts'
 import { History } from './history.ts'
 import { Records, writeThrough } from './records.ts'
-import {
-  DEFAULT_MAX_OFFSET_US,
-  RefusedError,
-  type DropReason,
-  type Journal,
-  type LocalListener,
-  type ReplicaOptions,
-  type ReplicaStats,
-  type RestoreSnapshot,
-  type SourceState,
-} from './replica-types.ts'
+import { DEFAULT_MAX_OFFSET_US, RefusedError, type DropReason, type Journal, type LocalListener, type ReplicaOptions, type ReplicaStats, type RestoreSnapshot, type SourceState } from './replica-types.ts'
 import { FAST, type FastResolve } from './resolve.ts'
 import { Tombstones } from './tombstones.ts'
+import { OwnLife } from './own-life.ts'
 import type { AcceptFn, ClockFn, JsonValue, PeerLabel, Rec, ResolveFn, ResolveHost, SignFn, SortFn, VerifyFn, Versioned } from './types.ts'
 import { isVersion, makeRec } from '../protocol/validate.ts'
 
@@ -80,6 +71,8 @@ export class Replica implements ResolveHost {
   private readonly verify: VerifyFn | undefined
   private readonly accept: AcceptFn | undefined
   private readonly tombs = new Tombstones()
+  /** What this node knows of its own earlier lives (own-life.ts). */
+  readonly ownLife = new OwnLife()
 
   constructor(opts: ReplicaOptions) {
     this.id = opts.id
@@ -107,6 +100,7 @@ export class Replica implements ResolveHost {
       this.lastGenerationChange = this.time()
     }
     if (opts.state !== undefined) this.load(opts.state)
+    this.ownLife.restored(this.self.clock)
   }
 
   // ---- reading ----
@@ -163,6 +157,7 @@ export class Replica implements ResolveHost {
     const cur = this.map.get(key)
     if (!this.decide(cur, rec, this.self)) return { rec, applied: false, sent: true }
     this.commit(rec, this.self, cur)
+    this.ownLife.wrote(version)
     const prev = this.self.clock
     this.version = version
     this.clock.advance(this.self, version)
@@ -441,10 +436,10 @@ export class Replica implements ResolveHost {
       if (s.clock > src.seen) src.seen = s.clock
       if (s.gc > src.gc) src.gc = s.gc
     }
-    // Every write of this node's own source is held here.
-    let own = 0
+    let own = 0 // every write of this node's own source is held here
     for (const r of this.self.log) if (r.version > own) own = r.version
     this.clock.advance(this.self, own)
+    this.ownLife.restored(this.self.clock)
     if (snapshot.version > this.version) this.version = snapshot.version
   }
 

@@ -7,6 +7,7 @@ import { shuffle } from './random.ts'
 import type { LocalListener, Replica } from './replica.ts'
 import { Responder } from './responder.ts'
 import { Resync } from './resync.ts'
+import { SelfRecovery } from './self-recovery.ts'
 import { newSessionStats, type SessionOptions, type SessionPort, type SessionStats } from './session-types.ts'
 import type { Rec } from './types.ts'
 import { Verification } from './verification.ts'
@@ -76,6 +77,8 @@ export class Session implements LocalListener {
   private owedAnswer: (() => void) | null = null
   private owedFinish: (() => void) | null = null
   private readonly relays: Relays
+  /** Getting our own earlier writes back from this peer (self-recovery.ts). */
+  private readonly recovery: SelfRecovery
   /** Flow control on this connection (flow-link.ts), when the node runs it. */
   private readonly flow: FlowLink | null
   private closed = false
@@ -88,17 +91,13 @@ export class Session implements LocalListener {
     const lossy = opts.lossy === true
     this.view = new PeerView(lossy)
     this.inbound = new Inbound(replica, opts.peer ?? {}, this)
-    this.responder = new Responder(replica, this.view, { mtu: opts.mtu, order: opts.order, random: opts.random, lossy }, {
-      send: (msg) => this.send(msg),
-      sendLinked: (rec, prev) => this.sendLinked(rec, prev),
-    })
+    const out = { send: (msg: WireMessage) => this.send(msg), sendLinked: (rec: Rec, prev: number) => this.sendLinked(rec, prev) }
+    this.responder = new Responder(replica, this.view, { mtu: opts.mtu, order: opts.order, random: opts.random, lossy }, out)
     this.resync = new Resync(replica, opts.repairWindow ?? 3_600_000)
     this.verification = new Verification(opts.verifyInterval ?? 60_000)
     this.digests = new DigestAssembler(opts.maxDigestEntries)
-    this.relays = new Relays(replica, {
-      send: (msg) => this.send(msg),
-      sendLinked: (rec, prev) => this.sendLinked(rec, prev),
-    })
+    this.relays = new Relays(replica, out)
+    this.recovery = new SelfRecovery(replica.ownLife)
     this.flow = opts.flow?.link() ?? null
     replica.subscribe(this)
   }
@@ -246,10 +245,7 @@ export class Session implements LocalListener {
    * with our clock entries and a `final` marker.
    */
   continueStream(): void {
-    if (!this.streamingResponse || this.closed) {
-      this.streamingResponse = false
-      return
-    }
+    if (!this.streamingResponse || this.closed) return void (this.streamingResponse = false)
     const { sent, truncated } = this.respond(null, false)
     if (truncated) {
       // A long stream is cut into parts, so that a receiver's clock keeps up
@@ -320,6 +316,7 @@ export class Session implements LocalListener {
     const resyncRequest = d.leg === 'request' && d.resync
     const clock = this.replica.clock
     const digest = new Map<Source, number>()
+    let recover = false // the peer holds records of our own source we lack: ask for them all
     for (const e of d.entries) {
       // Sources we hold nothing of are not registered from digests: nothing
       // of theirs is to be sent or adopted, and a peer cannot make us track
@@ -330,8 +327,9 @@ export class Session implements LocalListener {
         continue
       }
       digest.set(src, e.version)
-      // A resync request's versions are the peer's progress, not its clock.
-      if (!resyncRequest) this.view.claim(src, e.version)
+      if (resyncRequest) continue // its versions are the peer's progress, not its clock
+      this.view.claimWhole(src, e.version)
+      if (src === this.replica.self && this.recovery.seen(e.version)) recover = true
     }
     const mayAdopt = answered && !d.more && this.droppedSinceDone === 0
     const moved = this.movedSinceDone
@@ -340,6 +338,7 @@ export class Session implements LocalListener {
     if (d.leg === 'final') {
       // Leg 3 arrived: the initiator answered our reply digest.
       if (mayAdopt) this.adopt(d.entries, d.ack !== undefined)
+      if (recover) this.port.wantExchange()
       this.finalOwed = false
       if (this.heldRequest !== null) {
         this.owedAnswer = this.heldRequest
@@ -373,7 +372,7 @@ export class Session implements LocalListener {
       if (d.resync && (!d.more || moved === 0)) this.resync.done()
       if (mayAdopt && !d.resync) this.adopt(d.entries, d.ack !== undefined)
       this.awaiting = false
-      this.owedFinish = () => this.leg3(digest, d.more && !d.stream && moved > 0)
+      this.owedFinish = () => this.leg3(digest, (d.more && !d.stream && moved > 0) || recover)
     }
     this.payDebts()
   }
@@ -391,6 +390,7 @@ export class Session implements LocalListener {
    * whole (see the invariants).
    */
   private adopt(entries: readonly DigestMsg[], lossyPeer: boolean): void {
+    this.recovery.answered()
     const clock = this.replica.clock
     for (const e of entries) {
       const src = clock.find(e.source_id, e.gen)
@@ -452,7 +452,7 @@ export class Session implements LocalListener {
     const resync = !reply && this.resync.active
     const fp = fingerprints && !resync
     for (const s of sources) {
-      const version = resync ? this.resync.versionFor(s) : s.clock
+      const version = resync ? this.resync.versionFor(s) : s === this.replica.self ? this.recovery.claim(s.clock) : s.clock
       this.send(encodeDigest(s.id, version, s.gen, s.gc, reply ? this.view.uptoFor(s, more) : undefined, fp ? s.fp.toString() : undefined))
     }
     this.send(encodeDone(reply, more, false, this.ackCount(), resync || answersResync, stream, rates))

@@ -141,6 +141,22 @@ export class Gossip extends PeerDuplex implements ResolveHost {
         this.bindings.delete(b)
       },
     }
+    // A second source piped in is another peer, or the same one after a
+    // reconnect (the seed's pattern: a new deserializer piped to the node).
+    // The node's own session starts afresh, so nothing it believed the old
+    // peer held keeps it from sending the new one what it lacks.
+    let sources = 0
+    this.on('pipe', () => {
+      if (sources++ > 0) this.newPeer()
+    })
+  }
+
+  /** Forget the session of the node's own stream: the next read or write starts a new one. */
+  private newPeer(): void {
+    const b = this.own
+    if (b === null) return
+    this.own = null
+    b.close()
   }
 
   /** Highest version seen, local or remote. */

@@ -1,0 +1,147 @@
+/**
+ * A node piped from a second source (a reconnect, or another peer) starts a
+ * new session on its own stream: what it believed the previous peer held
+ * must not keep it from sending the new one what it lacks.
+ */
+import test from 'tape'
+import { PassThrough } from 'node:stream'
+import ndjson from 'ndjson'
+import type { Gossip } from '../../lib/index.ts'
+import { node, sameState, until } from '../support/streams.ts'
+
+/** The seed README's wiring over a byte pipe: `gossip.pipe(serializer).pipe(peer_io).pipe(deserializer).pipe(gossip)`. */
+function wire(a: Gossip, b: Gossip): () => void {
+  const ab = [ndjson.stringify(), new PassThrough(), ndjson.parse()] as const
+  const ba = [ndjson.stringify(), new PassThrough(), ndjson.parse()] as const
+  a.pipe(ab[0]).pipe(ab[1]).pipe(ab[2]).pipe(b)
+  b.pipe(ba[0]).pipe(ba[1]).pipe(ba[2]).pipe(a)
+  return () => {
+    a.unpipe()
+    ab[2].unpipe(b)
+    b.unpipe()
+    ba[2].unpipe(a)
+  }
+}
+
+async function rounds(nodes: Gossip[], n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    for (const g of nodes) g.gossip()
+    await until(() => true)
+    await new Promise((r) => setImmediate(r))
+  }
+}
+
+test('a node restarted in memory under the same id gets its earlier writes back from the peer it reconnects to', async (t) => {
+  let time = 1_000
+  const now = () => time
+  const a = node('A', { now })
+  const b = node('B', { now })
+  const cut = wire(a, b)
+  for (let i = 0; i < 20; i++) a.set('k' + i, { i })
+  b.set('b', 1)
+  await rounds([a, b], 2)
+  await until(() => b.size === 21 && a.size === 21, 10_000, 'first sync')
+  cut()
+
+  time = 5_000 // the restarted process's clock is later
+  const a2 = node('A', { now })
+  wire(a2, b)
+  await rounds([a2, b], 4)
+  await until(() => a2.size === 21, 10_000, 'A2 holds its earlier writes')
+  t.deepEqual(a2.get('k7').value, { i: 7 }, 'an earlier write of its own is back')
+  t.ok(sameState([a2, b]), 'A2 and B hold the same records')
+  a2.set('after', true)
+  await until(() => b.get('after').value === true, 10_000, 'a new write reaches B')
+  t.ok(a2.get('after').version > a.get('k19').version, 'the new write is numbered above the earlier life')
+  t.ok(sameState([a2, b]), 'still the same records after the new write')
+  t.end()
+})
+
+test('a node re-piped to a different fresh peer sends it everything, its own writes included', async (t) => {
+  const b = node('B')
+  const c1 = node('C1')
+  const cut = wire(b, c1)
+  for (let i = 0; i < 10; i++) b.set('b' + i, i)
+  await rounds([b, c1], 2)
+  await until(() => c1.size === 10, 10_000, 'C1 synced')
+  cut()
+  const c2 = node('C2')
+  wire(b, c2)
+  await rounds([b, c2], 4)
+  await until(() => c2.size === 10, 10_000, 'C2 synced')
+  t.ok(sameState([b, c2]), 'C2 holds what B holds')
+  t.end()
+})
+
+test('a node restarted in memory that writes before it reconnects still gets its earlier writes back', async (t) => {
+  let time = 1_000
+  const now = () => time
+  const a = node('A', { now })
+  const b = node('B', { now })
+  const cut = wire(a, b)
+  for (let i = 0; i < 20; i++) a.set('k' + i, { i })
+  await rounds([a, b], 2)
+  await until(() => b.size === 20, 10_000, 'first sync')
+  cut()
+
+  time = 5_000
+  const a2 = node('A', { now })
+  a2.set('fresh', 1) // numbered above every earlier write: the peer's clock of A is below this life
+  wire(a2, b)
+  await rounds([a2, b], 6)
+  await until(() => a2.size === 21, 10_000, 'A2 holds its earlier writes and its new one')
+  t.deepEqual(a2.get('k0').value, { i: 0 }, 'an earlier write is back')
+  t.equal(b.get('fresh').value, 1, 'the new write reached B')
+  t.ok(sameState([a2, b]), 'A2 and B hold the same records')
+  t.end()
+})
+
+test('recovery over a byte stream with a long own history: cut answers, then nothing is sent again', async (t) => {
+  let time = 1_000
+  const now = () => time
+  const a = node('A', { now, mtu: 100 })
+  const b = node('B', { now, mtu: 100 })
+  const link = (x: Gossip, y: Gossip) => {
+    const sx = x.createWireStream()
+    const sy = y.createWireStream()
+    sx.pipe(sy).pipe(sx)
+    return [sx, sy] as const
+  }
+  const [s1] = link(a, b)
+  for (let i = 0; i < 3000; i++) a.set('k' + i, i)
+  s1.gossip()
+  await until(() => b.size === 3000, 50_000, 'B holds 3,000 keys of A')
+  s1.destroy()
+
+  time = 9_000
+  const a2 = node('A', { now, mtu: 100 })
+  a2.set('fresh', true)
+  const [x, y] = link(a2, b)
+  x.gossip()
+  await until(() => a2.size === 3001, 50_000, 'A2 holds its 3,000 earlier writes')
+  t.ok(sameState([a2, b]), 'A2 and B hold the same records')
+  const sent = y.stats.updatesSent
+  t.ok(sent >= 3000 && sent <= 3001 + 100, `B sent A2 its earlier records about once (${sent} updates)`)
+  for (let i = 0; i < 5; i++) {
+    for (const [from, to] of [[x, y], [y, x]] as const) {
+      const before = from.stats.digestsReceived
+      from.gossip()
+      await until(() => from.stats.digestsReceived > before && to.stats.digestsReceived > 0, 10_000, 'reply digest')
+    }
+  }
+  await until(() => true)
+  t.equal(y.stats.updatesSent, sent, 'later exchanges send A2 nothing of its own source again')
+  t.end()
+})
+
+test('a node that never lived before claims its own clock in its first digest (nothing to recover)', async (t) => {
+  const a = node('A', { now: () => 7 })
+  a.set('x', 1)
+  const seen: Record<string, unknown>[] = []
+  a.on('data', (d: Record<string, unknown>) => seen.push(d))
+  a.gossip()
+  await until(() => seen.some((d) => d.done === true), 1000, 'digest out')
+  const own = seen.find((d) => d.source_id === 'A')
+  t.equal(own?.version, a.version, 'its digest lists its own source at its version')
+  t.end()
+})
