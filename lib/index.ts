@@ -26,6 +26,7 @@ export type {
   AcceptFn,
   ClockFn,
   DeltaOrder,
+  JsonInput,
   JsonValue,
   PeerLabel,
   RandomFn,

@@ -10,6 +10,21 @@
 /** Any value JSON can carry without loss (no undefined, NaN, Infinity, BigInt, cycles). */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 
+/**
+ * What `set` takes: `T` itself when every part of it is JSON, written as a
+ * type alias, an interface or a class-free object type (an interface has
+ * no index signature, so it is not a `JsonValue` itself). Functions, and
+ * objects with methods (Date, Map), map to `never` and are refused at
+ * compile time; the value is validated again when it is written.
+ */
+export type JsonInput<T> = T extends JsonValue
+  ? T
+  : T extends (...args: never[]) => unknown
+    ? never
+    : T extends object
+      ? { [K in keyof T]: JsonInput<T[K]> }
+      : never
+
 export interface Rec {
   /** The key in the shared key space. */
   readonly key: string

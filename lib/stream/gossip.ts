@@ -5,7 +5,7 @@ import { NodeFlow, type QueuedWrite } from '../core/flow-node.ts'
 import type { History } from '../core/history.ts'
 import { Replica, type DropReason, type Journal, type ReplicaStats, type RestoreSnapshot, type SourceState } from '../core/replica.ts'
 import type { SessionOptions } from '../core/session.ts'
-import type { JsonValue, PeerLabel, Rec, ResolveHost, SortFn, Versioned } from '../core/types.ts'
+import type { JsonInput, JsonValue, PeerLabel, Rec, ResolveHost, SortFn, Versioned } from '../core/types.ts'
 import { idProblem } from '../protocol/validate.ts'
 import { frozenJson } from '../core/values.ts'
 import { Binding, type BindingOwner } from './binding.ts'
@@ -181,11 +181,11 @@ export class Gossip extends PeerDuplex implements ResolveHost {
    * returned; it is applied when the rate allows) or refused with a
    * `FlowError`, as `config.flow.overflow` says.
    */
-  set(key: string | number, value: JsonValue): boolean {
+  set<T>(key: string | number, value: T & JsonInput<T>): boolean {
     const k = this.checkKey(key)
     let own: JsonValue
     try {
-      own = frozenJson(value, this.config.limits.maxValueDepth)
+      own = frozenJson(value as JsonValue, this.config.limits.maxValueDepth)
     } catch (err) {
       throw err instanceof TypeError ? new TypeError(`gossip.set(${JSON.stringify(k)}): ${err.message}`) : err
     }

@@ -21,6 +21,23 @@ const TIMEOUT_MS = 20_000
 const config: GossipConfig = { ...base.config, resolve: base.resolution.lww_vs_current_vers }
 const dir = mkdtempSync(join(tmpdir(), 'simple-scuttle-consumer-'))
 
+/** Values typed by an interface (no index signature) are accepted by `set`. */
+interface Item {
+  i: number
+  label?: string
+  tags: readonly string[]
+}
+
+/** Never called: compiled only, to show what `set` refuses at compile time. */
+export function refusedAtCompileTime(g: Gossip): void {
+  // @ts-expect-error a function is no JSON
+  g.set('f', () => 1)
+  // @ts-expect-error nor an object with methods
+  g.set('d', new Date())
+  // @ts-expect-error nor undefined
+  g.set('u', undefined)
+}
+
 /** Every record as sorted JSON: equal strings, equal state. */
 function dump(g: Gossip): string {
   return JSON.stringify(
@@ -40,7 +57,10 @@ async function main(): Promise<Record<string, unknown>> {
   const listener = await listen(netA, { port: 0, host: '127.0.0.1' })
   connect(netB, { host: '127.0.0.1', port: listener.port })
 
-  for (let i = 0; i < KEYS; i++) a.set(`a-${i}`, { i })
+  for (let i = 0; i < KEYS; i++) {
+    const item: Item = { i, tags: ['t'] }
+    a.set(`a-${i}`, item)
+  }
   b.set('from-b', 'hello from b')
   b.set('gone', true)
   b.del('gone')
