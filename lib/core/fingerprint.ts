@@ -14,25 +14,49 @@ import type { Rec } from './types.ts'
  * (forgets them, or for its own, keeps them unfingerprinted).
  */
 export class Fingerprint {
-  hi = 0
-  lo = 0
+  private hi = 0
+  private lo = 0
+  /**
+   * Records added but not yet hashed in, at most `PENDING` of them: one
+   * replaced before the fingerprint is next read (a key written again and
+   * again) is never hashed at all. The value read is the same either way.
+   */
+  private pending: Set<Rec> | null = null
 
-  /** XOR one item in (or out: the same call again). */
-  toggle(h: readonly [number, number]): void {
-    this.hi = (this.hi ^ h[0]) >>> 0
-    this.lo = (this.lo ^ h[1]) >>> 0
+  /** A record is now counted in. */
+  add(rec: Rec): void {
+    const p = (this.pending ??= new Set())
+    p.add(rec)
+    if (p.size > PENDING) this.settle()
   }
 
-  clear(): void {
-    this.hi = 0
-    this.lo = 0
+  /** A record counted in (by `add`) is now left out. */
+  remove(rec: Rec): void {
+    if (this.pending === null || !this.pending.delete(rec)) this.toggle(recordHash(rec))
   }
 
   /** 16 hex digits. */
   toString(): string {
+    this.settle()
     return this.hi.toString(16).padStart(8, '0') + this.lo.toString(16).padStart(8, '0')
   }
+
+  /** XOR one item in (or out: the same call again). */
+  private toggle(h: readonly [number, number]): void {
+    this.hi = (this.hi ^ h[0]) >>> 0
+    this.lo = (this.lo ^ h[1]) >>> 0
+  }
+
+  private settle(): void {
+    const p = this.pending
+    if (p === null || p.size === 0) return
+    for (const rec of p) this.toggle(recordHash(rec))
+    p.clear()
+  }
 }
+
+/** Records a fingerprint holds unhashed at most. */
+const PENDING = 256
 
 const pair: [number, number] = [0, 0]
 

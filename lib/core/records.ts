@@ -1,5 +1,4 @@
 import type { Clock, Source } from './clock.ts'
-import { recordHash } from './fingerprint.ts'
 import type { Rec } from './types.ts'
 
 /**
@@ -43,7 +42,7 @@ export class Records {
     if (cur !== undefined) this.unindex(cur, cur.source_id === src.id && cur.gen === src.gen ? src : this.clock.find(cur.source_id, cur.gen))
     src.log.insert(rec)
     this.map.set(rec.key, rec)
-    src.fp.toggle(recordHash(rec))
+    src.fp.add(rec)
   }
 
   /** Take `rec` (of source `src`) out of state altogether. */
@@ -56,13 +55,13 @@ export class Records {
   age(rec: Rec, src: Source): void {
     if (this.aged.has(rec)) return
     this.aged.add(rec)
-    src.fp.toggle(recordHash(rec))
+    src.fp.remove(rec)
   }
 
   private unindex(rec: Rec, src: Source | undefined): void {
     if (src === undefined) return
     src.log.remove(rec)
-    if (this.aged.size === 0 || !this.aged.delete(rec)) src.fp.toggle(recordHash(rec))
+    if (this.aged.size === 0 || !this.aged.delete(rec)) src.fp.remove(rec)
   }
 }
 
