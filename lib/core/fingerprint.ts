@@ -17,22 +17,28 @@ export class Fingerprint {
   private hi = 0
   private lo = 0
   /**
-   * Records added but not yet hashed in, at most `PENDING` of them: one
+   * The last records added, not yet hashed in (at most `PENDING`): one
    * replaced before the fingerprint is next read (a key written again and
    * again) is never hashed at all. The value read is the same either way.
    */
-  private pending: Set<Rec> | null = null
+  private readonly pending: Rec[] = []
 
   /** A record is now counted in. */
   add(rec: Rec): void {
-    const p = (this.pending ??= new Set())
-    p.add(rec)
-    if (p.size > PENDING) this.settle()
+    if (this.pending.length === PENDING) this.settle()
+    this.pending.push(rec)
   }
 
   /** A record counted in (by `add`) is now left out. */
   remove(rec: Rec): void {
-    if (this.pending === null || !this.pending.delete(rec)) this.toggle(recordHash(rec))
+    const p = this.pending
+    for (let i = p.length - 1; i >= 0; i--) {
+      if (p[i] !== rec) continue
+      p[i] = p[p.length - 1]
+      p.pop()
+      return
+    }
+    this.toggle(recordHash(rec))
   }
 
   /** 16 hex digits. */
@@ -49,14 +55,13 @@ export class Fingerprint {
 
   private settle(): void {
     const p = this.pending
-    if (p === null || p.size === 0) return
-    for (const rec of p) this.toggle(recordHash(rec))
-    p.clear()
+    for (let i = 0; i < p.length; i++) this.toggle(recordHash(p[i]))
+    p.length = 0
   }
 }
 
-/** Records a fingerprint holds unhashed at most. */
-const PENDING = 256
+/** Records a fingerprint holds unhashed at most (each removal looks through them). */
+const PENDING = 8
 
 const pair: [number, number] = [0, 0]
 
