@@ -149,7 +149,9 @@ export function refuseLink(network: Network, address: string, reason: string): v
  * socket and attaches the secure socket to the network once it succeeds.
  * Each socket gets its own (never listening) `tls.Server`, fed through
  * `server.emit('connection', socket)`, so that every outcome is known with
- * the peer's address. Handshakes are bounded by the network's `helloTimeout`.
+ * the peer's address. Each socket holds a pending slot of the network
+ * (`maxPending`) from its accept until its handshake ends, and the
+ * handshake is bounded by the network's `helloTimeout`.
  */
 export class SecureAcceptor {
   private readonly setup: SecureSetup
@@ -168,12 +170,14 @@ export class SecureAcceptor {
     return this.setup.mode
   }
 
+  /** Run the handshake of `raw`, just accepted (unless `maxPending` are in progress: then it is closed). */
   accept(raw: net.Socket, address: string): void {
     const { network } = this
     raw.on('error', () => {
       /* reported by the TLS socket */
     })
     if (this.closed || network.isClosing) return void raw.destroy()
+    if (!network.pending.hold(raw, address)) return
     let identity: string | null = null
     let settled = false
     const settle = (): boolean => {
@@ -181,6 +185,7 @@ export class SecureAcceptor {
       settled = true
       network.timers.clearTimeout(timer)
       this.handshakes.delete(raw)
+      network.pending.release(raw)
       return true
     }
     const timer = network.timers.setTimeout(() => {
