@@ -3,13 +3,17 @@
  * their accept (`maxPending`): a flood of bare TCP connections that never
  * send a byte holds at most `maxPending` sockets on a listener, the surplus
  * is closed at once, counted (`stats.overLimit`) and logged once, and an
- * honest peer gets in once the holders time out or go away.
+ * honest peer gets in once the holders time out or go away. Then: one TLS
+ * listener's single secure context serves many handshakes, good and bad,
+ * one after another and at once, each outcome reported with its own peer's
+ * address (and PSK identity), no session resumed.
  */
 import test from 'tape'
 import * as net from 'node:net'
+import * as tls from 'node:tls'
 import { randomBytes } from 'node:crypto'
 import { WebSocket } from 'ws'
-import { Network, connect, connectWebSocket, listen, listenWebSocket, type TlsOptions, type WebSocketConstructor } from '../../lib/net.ts'
+import { Network, PSK_CIPHERS, PSK_TLS_VERSION, connect, connectWebSocket, listen, listenWebSocket, type TlsOptions, type WebSocketConstructor } from '../../lib/net.ts'
 import { makeTestPki } from '../support/certs.ts'
 import { FakeTimers } from '../support/fake-timers.ts'
 import { node, waitFor } from '../support/streams.ts'
@@ -146,6 +150,72 @@ test('WebSocket: close() ends upgrades in progress at once; refused upgrades are
   void v.net.close().then(() => (closed = true))
   await waitFor(() => closed && silent.closed() === 3, 5_000, 'close() to resolve with upgrades pending')
   t.pass('close() resolved at once, ending the sockets still in their upgrade (helloTimeout is 60 s)')
+  t.end()
+})
+
+/** A TLS client to `port`; resolves with its local address and whether the listener's hello reached it. */
+function tryTls(port: number, opts: tls.ConnectionOptions): Promise<{ address: string; hello: boolean; reused: boolean; session?: Buffer }> {
+  return new Promise((done) => {
+    const s = tls.connect({ host: '127.0.0.1', port, checkServerIdentity: () => undefined, ...opts })
+    let address = ''
+    let session: Buffer | undefined
+    s.on('connect', () => (address = `${s.localAddress}:${s.localPort}`))
+    s.on('session', (x) => (session = x))
+    s.on('error', () => {})
+    s.once('data', (d: Buffer) => {
+      const hello = d.toString().startsWith('{')
+      setImmediate(() => {
+        done({ address, hello, reused: s.isSessionReused(), session })
+        s.destroy()
+      })
+    })
+    s.on('close', () => done({ address, hello: false, reused: false }))
+  })
+}
+
+test("TLS: one listener's context serves many handshakes, each outcome reported with its own address, none resumed", async (t) => {
+  const v = victim('V', { helloTimeout: 5_000, maxPending: 64 })
+  try {
+    const { port } = await listen(v.net, { port: 0, tls: certA })
+    const kinds = {
+      good: { ...pki.nodeB, ca: pki.ca },
+      rogue: { ...pki.rogue, ca: pki.ca },
+      none: { ca: pki.ca },
+    }
+    const expected: Record<keyof typeof kinds, RegExp | null> = { good: null, rogue: /not signed by the cluster CA/, none: /^no client certificate$/ }
+    const order = Array.from({ length: 30 }, (_, i) => (['good', 'rogue', 'none'] as const)[i % 3])
+    const results: { kind: keyof typeof kinds; address: string; hello: boolean; reused: boolean }[] = []
+    let session: Buffer | undefined
+    for (const kind of order) {
+      const r = await tryTls(port, { ...kinds[kind], session: kind === 'good' ? session : undefined })
+      if (kind === 'good') session = r.session ?? session
+      results.push({ kind, ...r })
+    }
+    const batch = await Promise.all(order.slice(0, 12).map(async (kind) => ({ kind, ...(await tryTls(port, kinds[kind])) })))
+    results.push(...batch)
+    await waitFor(() => v.refused.length >= results.filter((r) => r.kind !== 'good').length, 10_000, 'every refusal reported')
+    const reasons = new Map(v.refused)
+    const wrong = results.filter((r) => r.hello !== (r.kind === 'good') || (expected[r.kind] === null ? reasons.has(r.address) : !expected[r.kind]!.test(reasons.get(r.address) ?? '')))
+    t.deepEqual(wrong, [], `${results.length} handshakes (30 in turn, 12 at once): good ones got the hello, each bad one refused under its own address with its reason`)
+    t.equal(v.refused.length, results.filter((r) => r.kind !== 'good').length, 'one refusal per bad handshake')
+    t.ok(session !== undefined && results.every((r) => !r.reused), 'a client offering an earlier session still gets a full handshake (no resumption)')
+
+    // Wrong secrets at once on a PSK listener: each refusal names the identity offered from that address.
+    const { port: pskPort } = await listen(v.net, { port: 0, tls: SECRET })
+    const before = v.refused.length
+    const psk = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const identity = `intruder-${i}`
+        const r = await tryTls(pskPort, { ciphers: PSK_CIPHERS, minVersion: PSK_TLS_VERSION, maxVersion: PSK_TLS_VERSION, pskCallback: () => ({ psk: randomBytes(32), identity }) })
+        return { identity, ...r }
+      }),
+    )
+    await waitFor(() => v.refused.length >= before + 8, 10_000, 'eight PSK refusals')
+    const named = new Map(v.refused.slice(before))
+    t.ok(psk.every((r) => named.get(r.address) === `wrong cluster secret (PSK identity "${r.identity}")`), 'each wrong secret is refused naming the identity its own client offered')
+  } finally {
+    await v.net.close()
+  }
   t.end()
 })
 
