@@ -2,6 +2,11 @@
  * Accepting peers on a TCP port, plain or TLS (the handshake is tls.ts's):
  * each accepted socket goes to the network, which runs the hello and the
  * budgets. A plain listener refuses a TLS client at once.
+ *
+ * What bounds an accepted socket from its accept: on a plain listener it is
+ * attached at once, so `maxConnections` counts it (in its hello) from the
+ * start; on a TLS listener `maxPending` counts it during its handshake, and
+ * `maxConnections` once the handshake succeeded.
  */
 import * as net from 'node:net'
 import type { Network } from './network.ts'

@@ -5,6 +5,7 @@ import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
 import type { Member } from '../membership/types.ts'
 import { Connection, type Direction, type PeerInfo, type SideChannel } from './connection.ts'
+import { PendingSockets } from './pending.ts'
 import { RateLog, withRepeats } from './rate-log.ts'
 import { Scheduler } from './scheduler.ts'
 import { realTimers, type BackoffOptions, type Timers } from './timers.ts'
@@ -28,8 +29,20 @@ export interface NetworkOptions {
    * well, ndjson with the others. WebSocket links always use 1.
    */
   wire?: 1 | 2
-  /** Most inbound connections at once (in their hello or past it); more are refused. The node's own outbound links are not counted. Default 256. */
+  /**
+   * Most inbound connections at once (in their hello or past it); more are
+   * refused. A plain TCP connection counts from its accept; a TLS or
+   * WebSocket one from the end of its handshake (before, `maxPending`
+   * bounds it). The node's own outbound links are not counted. Default 256.
+   */
   maxConnections?: number
+  /**
+   * Most accepted sockets at once still in their TLS handshake or
+   * WebSocket upgrade (on listeners made by `listen` and
+   * `listenWebSocket({port})`), counted from the accept; more are closed at
+   * once. Each is bounded by `helloTimeout`. Default 64.
+   */
+  maxPending?: number
   /** A connection that sends nothing for this long after its hello is closed, ms. Default 60,000. */
   idleTimeout?: number
   /** A peer that leaves its output buffer full (does not read) for this long is disconnected, ms. Default 30,000. */
@@ -79,7 +92,7 @@ export interface NetworkMembership extends SideChannel {
 
 /** Connections closed or refused by a budget, by kind. */
 export interface NetworkStats {
-  /** Connections refused because `maxConnections` were open. */
+  /** Connections refused because `maxConnections` were open, or `maxPending` handshakes were in progress. */
   overLimit: number
   /** Closed for sending nothing for `idleTimeout`. */
   idle: number
@@ -104,6 +117,8 @@ export class Network extends EventEmitter<NetworkEvents> {
   readonly maxLineLength: number | undefined
   readonly wire: 1 | 2
   readonly maxConnections: number
+  /** Accepted sockets in their TLS handshake or WebSocket upgrade (bounded by `maxPending`). */
+  readonly pending: PendingSockets
   readonly idleTimeout: number
   readonly stallTimeout: number
   readonly invalidBudget: number
@@ -133,16 +148,21 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.wire = opts.wire ?? 1
     if (this.wire !== 1 && this.wire !== 2) throw new RangeError('wire must be 1 or 2')
     this.maxConnections = opts.maxConnections ?? 256
+    const maxPending = opts.maxPending ?? 64
     this.idleTimeout = opts.idleTimeout ?? 60_000
     this.stallTimeout = opts.stallTimeout ?? 30_000
     this.invalidBudget = opts.invalidBudget ?? 100
-    for (const [name, v] of Object.entries({ maxConnections: this.maxConnections, idleTimeout: this.idleTimeout, stallTimeout: this.stallTimeout, invalidBudget: this.invalidBudget })) {
+    for (const [name, v] of Object.entries({ maxConnections: this.maxConnections, maxPending, idleTimeout: this.idleTimeout, stallTimeout: this.stallTimeout, invalidBudget: this.invalidBudget })) {
       if (!(typeof v === 'number' && v > 0)) throw new RangeError(`${name} must be a positive number`)
     }
     this.timers = opts.timers ?? realTimers
     this.random = opts.random ?? gossip.config.random
     this.backoff = opts.backoff ?? {}
     this.rateLog = new RateLog((line, n) => this.emit('log', withRepeats(line, n)), () => this.timers.now())
+    this.pending = new PendingSockets(maxPending, (address) => {
+      this.count('overLimit')
+      this.rateLog.line('pending over limit', `refused a connection from ${address}: ${maxPending} handshakes are in progress (maxPending)`)
+    })
     this.scheduler = new Scheduler(() => {
       gossip.collect()
       return this.onePerPeer()
@@ -239,6 +259,11 @@ export class Network extends EventEmitter<NetworkEvents> {
     let n = 0
     for (const c of this.connections) if (c.direction === 'in') n++
     return n
+  }
+
+  /** Accepted sockets in their TLS handshake or WebSocket upgrade (what `maxPending` bounds). */
+  get pendingCount(): number {
+    return this.pending.size
   }
 
   /** Connections open, in their hello or past it. */

@@ -24,10 +24,11 @@
  * before a TCP connection exists (refused port, unreachable host) are not
  * refusals, as with plain TCP.
  */
-import { scryptSync } from 'node:crypto'
+import { constants, scryptSync } from 'node:crypto'
 import type * as net from 'node:net'
 import * as tls from 'node:tls'
 import type { Network } from './network.ts'
+import { underlying } from './pending.ts'
 import type { LinkAttempt, Opener, Target } from './link.ts'
 import { REASON, tlsFailure } from './tls-reasons.ts'
 import { quoted } from '../protocol/hello.ts'
@@ -63,9 +64,17 @@ const PSK_MAX_IDENTITY = 128
 /** Checked options, ready for `tls.Server` and `tls.connect`. */
 interface SecureSetup {
   readonly mode: 'certificate' | 'secret'
-  serverOptions(onIdentity: (identity: string) => void): tls.TlsOptions
+  /** Options of a listener's `tls.Server`; `onIdentity` hears the PSK identity each client offers. */
+  serverOptions(onIdentity: (socket: tls.TLSSocket, identity: string) => void): tls.TlsOptions
   readonly clientOptions: tls.ConnectionOptions
 }
+
+/**
+ * No session tickets: every link runs a full handshake, its certificate or
+ * secret checked each time (a listener's one secure context could
+ * otherwise resume sessions it issued).
+ */
+const NO_RESUMPTION = { secureOptions: constants.SSL_OP_NO_TICKET }
 
 const setups = new WeakMap<object, SecureSetup>()
 
@@ -109,7 +118,7 @@ function certificateSetup({ cert, key, ca }: TlsCertificateOptions): SecureSetup
   }
   return {
     mode: 'certificate',
-    serverOptions: () => ({ ...material, requestCert: true, rejectUnauthorized: true }),
+    serverOptions: () => ({ ...material, ...NO_RESUMPTION, requestCert: true, rejectUnauthorized: true }),
     clientOptions: { secureContext, rejectUnauthorized: true, checkServerIdentity: () => undefined },
   }
 }
@@ -129,8 +138,9 @@ function secretSetup(secret: string | Buffer, identity: string | undefined): Sec
     mode: 'secret',
     serverOptions: (onIdentity) => ({
       ...version,
-      pskCallback: (_socket: tls.TLSSocket, peerIdentity: string) => {
-        onIdentity(peerIdentity)
+      ...NO_RESUMPTION,
+      pskCallback: (socket: tls.TLSSocket, peerIdentity: string) => {
+        onIdentity(socket, peerIdentity)
         return psk
       },
     }),
@@ -144,16 +154,29 @@ export function refuseLink(network: Network, address: string, reason: string): v
   network.emit('refused', address, reason)
 }
 
+/** A handshake in progress: whom it is with, and its timeout. */
+interface Handshake {
+  readonly address: string
+  readonly timer: unknown
+  /** The PSK identity the client offered, once it did. */
+  identity: string | null
+}
+
 /**
  * The TLS side of a listener: runs the handshake of each accepted TCP
  * socket and attaches the secure socket to the network once it succeeds.
- * Each socket gets its own (never listening) `tls.Server`, fed through
- * `server.emit('connection', socket)`, so that every outcome is known with
- * the peer's address. Handshakes are bounded by the network's `helloTimeout`.
+ * One (never listening) `tls.Server`, and so one secure context, serves
+ * every handshake of the listener: accepted sockets are fed to it through
+ * `server.emit('connection', socket)`, and each outcome is traced back to
+ * its socket (`underlying`) to be reported with the peer's address. Each
+ * socket holds a pending slot of the network (`maxPending`) from its
+ * accept until its handshake ends, and the handshake is bounded by the
+ * network's `helloTimeout`.
  */
 export class SecureAcceptor {
   private readonly setup: SecureSetup
-  private readonly handshakes = new Map<net.Socket, () => void>()
+  private readonly server: tls.Server
+  private readonly handshakes = new Map<net.Socket, Handshake>()
   private closed = false
 
   /** Throws a TypeError for unusable `options` (see `secureSetup`). */
@@ -162,59 +185,72 @@ export class SecureAcceptor {
     options: TlsOptions,
   ) {
     this.setup = secureSetup(options)
+    this.server = new tls.Server(
+      this.setup.serverOptions((socket, id) => {
+        const h = this.handshakes.get(underlying(socket) as net.Socket)
+        if (h !== undefined) h.identity = id
+      }),
+    )
+    this.server.on('secureConnection', (socket: tls.TLSSocket) => this.secured(socket))
+    this.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => this.failed(err, socket))
   }
 
   get mode(): 'certificate' | 'secret' {
     return this.setup.mode
   }
 
+  /** Run the handshake of `raw`, just accepted (unless `maxPending` are in progress: then it is closed). */
   accept(raw: net.Socket, address: string): void {
     const { network } = this
     raw.on('error', () => {
       /* reported by the TLS socket */
     })
     if (this.closed || network.isClosing) return void raw.destroy()
-    let identity: string | null = null
-    let settled = false
-    const settle = (): boolean => {
-      if (settled) return false
-      settled = true
-      network.timers.clearTimeout(timer)
-      this.handshakes.delete(raw)
-      return true
-    }
+    if (!network.pending.hold(raw, address)) return
     const timer = network.timers.setTimeout(() => {
-      if (!settle()) return
+      if (this.settle(raw) === null) return
       raw.destroy()
       refuseLink(network, address, REASON.handshakeTimeout)
     }, network.helloTimeout)
-    this.handshakes.set(raw, () => {
-      settle()
-      raw.destroy()
-    })
-
-    const server = new tls.Server(this.setup.serverOptions((id) => (identity = id)))
-    server.on('secureConnection', (socket: tls.TLSSocket) => {
-      if (!settle() || this.closed || network.isClosing) return void socket.destroy()
-      network.attach(socket, address, 'in').catch(() => {
-        /* reported through the network's events */
-      })
-    })
-    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
-      socket.destroy()
-      if (!settle() || this.closed || network.isClosing) return
-      // At run time `authorizationError` is the verification code, a string.
-      let reason = tlsFailure(err, socket.authorizationError as unknown as string | null | undefined)
-      if (identity !== null && reason === REASON.wrongSecret) reason += ` (PSK identity ${quoted(identity)})`
-      refuseLink(network, address, reason)
-    })
-    server.emit('connection', raw)
+    this.handshakes.set(raw, { address, timer, identity: null })
+    this.server.emit('connection', raw)
   }
 
   /** Abandon the handshakes in progress (the listener is closing). */
   close(): void {
     this.closed = true
-    for (const abort of [...this.handshakes.values()]) abort()
+    for (const raw of [...this.handshakes.keys()]) {
+      this.settle(raw)
+      raw.destroy()
+    }
+  }
+
+  /** End the handshake of `raw`: its timer, its pending slot. Null when it had ended already. */
+  private settle(raw: object): Handshake | null {
+    const h = this.handshakes.get(raw as net.Socket)
+    if (h === undefined) return null
+    this.handshakes.delete(raw as net.Socket)
+    this.network.timers.clearTimeout(h.timer)
+    this.network.pending.release(raw)
+    return h
+  }
+
+  private secured(socket: tls.TLSSocket): void {
+    const h = this.settle(underlying(socket))
+    if (h === null || this.closed || this.network.isClosing) return void socket.destroy()
+    this.network.attach(socket, h.address, 'in').catch(() => {
+      /* reported through the network's events */
+    })
+  }
+
+  private failed(err: NodeJS.ErrnoException, socket: tls.TLSSocket): void {
+    socket.destroy()
+    const h = this.settle(underlying(socket))
+    if (h === null || this.closed || this.network.isClosing) return
+    // At run time `authorizationError` is the verification code, a string.
+    let reason = tlsFailure(err, socket.authorizationError as unknown as string | null | undefined)
+    if (h.identity !== null && reason === REASON.wrongSecret) reason += ` (PSK identity ${quoted(h.identity)})`
+    refuseLink(this.network, h.address, reason)
   }
 }
 

@@ -15,14 +15,24 @@
  *   request without `Origin` (not from a browser) passes, since any other
  *   client can claim any origin: the token is what authenticates;
  * - past `maxConnections` (503).
+ *
+ * On a server of its own (`port`), every accepted socket holds a pending
+ * slot of the network (`maxPending`) from its accept until its upgrade is
+ * taken or it closes; past the bound it is closed at once. Its TLS
+ * handshake (`wss://`), request headers and whole request must each come
+ * within `helloTimeout`, headers of at most `MAX_HEADER_BYTES`. A refused
+ * upgrade costs a digest at most, and is logged at most once per status
+ * every 10 s. On a server given (`server`), the HTTP phase is that
+ * server's, under its own limits; the bounds start at the upgrade.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import * as http from 'node:http'
 import * as https from 'node:https'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex as NodeDuplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { Network } from './network.ts'
+import { underlying } from './pending.ts'
 import { ListenError } from './tcp.ts'
 import { SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX } from './websocket-client.ts'
 import { DEFAULT_MAX_FRAME, WebSocketStream, asDuplex, type FramePort } from './websocket-stream.ts'
@@ -34,7 +44,12 @@ export interface WebSocketListenOptions {
   host?: string
   /** With `port`: serve `wss://` with this certificate and key (PEM), e.g. a node's cluster certificate. */
   tls?: { cert: string | Buffer | (string | Buffer)[]; key: string | Buffer | (string | Buffer)[] }
-  /** An HTTP or HTTPS server to take upgrades from (an https server gives `wss://`). */
+  /**
+   * An HTTP or HTTPS server to take upgrades from (an https server gives
+   * `wss://`). Its own limits (`headersTimeout`, `requestTimeout`,
+   * `maxHeaderSize`, `maxConnections`) bound its sockets until they ask
+   * for an upgrade: `maxPending` does not count them.
+   */
   server?: http.Server | https.Server
   /** Only upgrades to this path (others are left to the server's other listeners, or answered 404 on a server of its own). Default: any path. */
   path?: string
@@ -55,6 +70,9 @@ export interface WebSocketListener {
   readonly url: string
   close(): Promise<void>
 }
+
+/** Largest request head (request line and headers) a listener of its own reads, bytes; a larger one is answered 431. */
+const MAX_HEADER_BYTES = 16 * 1024
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }
 
@@ -126,6 +144,9 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
     })
   }
 
+  /** Sockets of a server of its own that hold a pending slot (ended when the listener closes). */
+  const held = new Set<Socket>()
+
   const onUpgrade = (req: http.IncomingMessage, socket: NodeDuplex, head: Buffer) => {
     const address = `${req.socket.remoteAddress}:${req.socket.remotePort}`
     if (opts.path !== undefined && new URL(req.url ?? '/', 'http://x').pathname !== opts.path) {
@@ -144,6 +165,9 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
       network.rateLog.line('over limit', `refused a connection from ${address}: ${network.maxConnections} connections are open (maxConnections)`)
       return rejectUpgrade(socket, 503)
     }
+    // From here `maxConnections` counts it (the upgrade and the attach happen in this turn).
+    network.pending.release(socket)
+    held.delete(underlying(socket) as Socket)
     socket.on('error', () => {})
     wss.handleUpgrade(req, socket, head, (ws) => accept(ws, address))
   }
@@ -151,12 +175,24 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
   let server: http.Server | https.Server
   if (own) {
     const answer = (_req: http.IncomingMessage, res: http.ServerResponse) => {
-      res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' })
+      res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket', Connection: 'close' })
       res.end('simple-scuttle: WebSocket only\n')
     }
-    // A client that never finishes its upgrade request is cut off like a peer without a hello.
-    const timeouts = { headersTimeout: network.helloTimeout, requestTimeout: network.helloTimeout, connectionsCheckingInterval: Math.min(network.helloTimeout, 30_000) }
-    server = opts.tls === undefined ? http.createServer(timeouts, answer) : https.createServer({ ...timeouts, cert: opts.tls.cert, key: opts.tls.key }, answer)
+    // A client that never finishes its TLS handshake or its upgrade request
+    // is cut off like a peer without a hello (checked every second at most).
+    const limits = {
+      headersTimeout: network.helloTimeout,
+      requestTimeout: network.helloTimeout,
+      connectionsCheckingInterval: Math.max(10, Math.min(network.helloTimeout / 4, 1000)),
+      maxHeaderSize: MAX_HEADER_BYTES,
+    }
+    server = opts.tls === undefined ? http.createServer(limits, answer) : https.createServer({ ...limits, handshakeTimeout: network.helloTimeout, cert: opts.tls.cert, key: opts.tls.key }, answer)
+    // After the server's own listener: it has wrapped the socket, and ends its wrapper with it.
+    server.on('connection', (socket: Socket) => {
+      if (!network.pending.hold(socket, `${socket.remoteAddress}:${socket.remotePort}`)) return
+      held.add(socket)
+      socket.once('close', () => held.delete(socket))
+    })
   } else server = opts.server!
   server.on('upgrade', onUpgrade)
 
@@ -166,8 +202,10 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
       new Promise<void>((resolve) => {
         server.off('upgrade', onUpgrade)
         wss.close()
-        if (own) server.close(() => resolve())
-        else resolve()
+        if (!own) return resolve()
+        server.close(() => resolve())
+        // Sockets still in their handshake or request would hold close() until they end.
+        for (const socket of [...held]) socket.destroy()
       })
     network.own(close)
     const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}${opts.path ?? '/'}`
