@@ -4,6 +4,12 @@
  * stale and taken over; a live one refuses the second opener with a
  * `FolderLockedError` naming the process. Two processes appending to one
  * log would interleave their lines and reuse each other's versions.
+ *
+ * Where the system says when a process started (Linux: the boot id and
+ * the start time in /proc), the lock also holds that, so a lock whose pid
+ * was reused by another process (after a reboot, or a container's pid 1
+ * in a new container) is known stale too. A lock without it (another
+ * system, an older version) is judged by its pid alone.
  */
 import * as nodeFs from 'node:fs'
 import * as path from 'node:path'
@@ -27,15 +33,48 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Which life of a pid this is: the boot id and the start time of the
+ * process (clock ticks since boot, field 22 of /proc/<pid>/stat), or
+ * undefined where the system does not say (or the process is gone).
+ */
+export function processStart(pid: number, proc = '/proc'): string | undefined {
+  try {
+    const boot = nodeFs.readFileSync(path.join(proc, 'sys/kernel/random/boot_id'), 'utf8').trim()
+    const stat = nodeFs.readFileSync(path.join(proc, String(pid), 'stat'), 'utf8')
+    // The command name, in parentheses, may hold spaces: fields are counted after its closing one (from field 3).
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3]
+    return boot !== '' && /^\d+$/.test(start ?? '') ? `${boot}/${start}` : undefined
+  } catch {
+    return undefined
+  }
+}
+
 let takes = 0
 
-/** The pid a lock file names, or NaN (gone, unreadable, not a pid). */
-function pidIn(file: string): number {
+/** What a lock file says: its pid (NaN when gone, unreadable or not a pid) and the start of that process, if it says. */
+function ownerIn(file: string): { pid: number; start: string | undefined } {
   try {
-    return Number.parseInt(nodeFs.readFileSync(file, 'utf8'), 10)
+    const [pid, start] = nodeFs.readFileSync(file, 'utf8').trim().split(' ')
+    return { pid: /^\d+$/.test(pid ?? '') ? Number(pid) : Number.NaN, start }
   } catch {
-    return Number.NaN
+    return { pid: Number.NaN, start: undefined }
   }
+}
+
+/** The pid a lock file names, or NaN. */
+function pidIn(file: string): number {
+  return ownerIn(file).pid
+}
+
+/** Whether the lock in `file` belongs to a live process other than this one. */
+function liveOther(file: string): boolean {
+  const { pid, start } = ownerIn(file)
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || !alive(pid)) return false
+  if (start === undefined) return true
+  const now = processStart(pid)
+  // The pid is alive but is another process than the one that took the lock: stale.
+  return now === undefined || now === start
 }
 
 /** Block this thread for `ms` (the lock is taken synchronously, at open). */
@@ -57,9 +96,9 @@ function pause(ms: number): void {
 export function lockFolder(dir: string): () => void {
   const file = path.join(dir, 'LOCK')
   const guard = path.join(dir, 'LOCK.takeover')
-  const me = String(process.pid)
+  const start = processStart(process.pid)
+  const me = start === undefined ? String(process.pid) : `${process.pid} ${start}`
   const mine = path.join(dir, `LOCK.${process.pid}.${++takes}.new`)
-  const liveOther = (pid: number) => Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)
   nodeFs.writeFileSync(mine, me)
   try {
     for (let attempt = 0; attempt < 200; attempt++) {
@@ -69,8 +108,7 @@ export function lockFolder(dir: string): () => void {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
       }
-      const owner = pidIn(file)
-      if (liveOther(owner)) throw new FolderLockedError(dir, owner)
+      if (liveOther(file)) throw new FolderLockedError(dir, pidIn(file))
       // Stale (its process is gone) or ours (a store of this process never closed): take it over under the guard.
       let fd: number
       try {
@@ -85,8 +123,7 @@ export function lockFolder(dir: string): () => void {
       try {
         nodeFs.writeSync(fd, me)
         nodeFs.closeSync(fd)
-        const now = pidIn(file)
-        if (liveOther(now)) throw new FolderLockedError(dir, now)
+        if (liveOther(file)) throw new FolderLockedError(dir, pidIn(file))
         nodeFs.rmSync(file, { force: true })
       } finally {
         nodeFs.rmSync(guard, { force: true })

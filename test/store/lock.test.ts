@@ -10,6 +10,7 @@ import * as path from 'node:path'
 import { spawn, spawnSync } from 'node:child_process'
 import { base } from '../../lib/index.ts'
 import { FolderLockedError, openDurable } from '../../lib/store.ts'
+import { processStart } from '../../lib/store/folder-lock.ts'
 import { CliProcess, killAll, waitFor } from '../support/cli-process.ts'
 
 const cfg = { ...base.config, resolve: base.resolution.lww_vs_current_vers }
@@ -27,7 +28,7 @@ test('a folder locked by a live process is refused, naming it; close releases th
     await new Promise((r) => other.once('exit', r))
   }
   const a = openDurable('a', cfg, { dir })
-  t.equal(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8'), String(process.pid), 'once that process is gone, its lock is taken over')
+  t.equal(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8').split(' ')[0], String(process.pid), 'once that process is gone, its lock is taken over')
   a.gossip.set('k', 1)
   a.store.close()
   t.notOk(fs.existsSync(path.join(dir, 'LOCK')), 'closing removed the lock file')
@@ -38,13 +39,48 @@ test('a folder locked by a live process is refused, naming it; close releases th
   t.end()
 })
 
+test('a lock whose pid now names another process (a reused pid, another boot) is stale; the same process still holds it', async (t) => {
+  const start = processStart(process.pid)
+  if (start === undefined) {
+    t.skip('this system does not say when a process started (no /proc)')
+    return t.end()
+  }
+  t.ok(fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() === start.split('/')[0], 'the start names this boot')
+  const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+  try {
+    const real = processStart(other.pid!)!
+    const [boot, ticks] = real.split('/')
+    const cases: [string, string, boolean][] = [
+      ['the live process that took it', real, true],
+      ['a process that started earlier under the same pid', `${boot}/${Number(ticks) - 1}`, false],
+      ['a process of another boot', `00000000-0000-0000-0000-000000000000/${ticks}`, false],
+    ]
+    for (const [who, lockStart, live] of cases) {
+      const dir = tmp()
+      fs.writeFileSync(path.join(dir, 'LOCK'), `${other.pid} ${lockStart}`)
+      if (live) {
+        t.throws(() => openDurable('a', cfg, { dir }), (err: unknown) => err instanceof FolderLockedError && err.pid === other.pid, `a lock taken by ${who}: refused`)
+      } else {
+        const a = openDurable('a', cfg, { dir })
+        t.equal(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8'), `${process.pid} ${start}`, `a lock taken by ${who}: stale, taken over`)
+        a.store.close()
+      }
+      fs.rmSync(dir, { recursive: true })
+    }
+  } finally {
+    other.kill('SIGKILL')
+    await new Promise((r) => other.once('exit', r))
+  }
+  t.end()
+})
+
 test('a lock left by a process that died is stale and taken over', (t) => {
   const dir = tmp()
   // A pid that existed and is gone: a child that has exited.
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout
   fs.writeFileSync(path.join(dir, 'LOCK'), dead)
   const a = openDurable('a', cfg, { dir })
-  t.equal(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8'), String(process.pid), `the stale lock of pid ${dead} was taken over`)
+  t.equal(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8').split(' ')[0], String(process.pid), `the stale lock of pid ${dead} was taken over`)
   a.store.close()
   fs.rmSync(dir, { recursive: true })
   t.end()
