@@ -4,13 +4,17 @@
  * links, runs the failure detector every round and reports members joining,
  * going down, coming back and leaving. The decisions are the pure code's
  * (lib/membership/); this file does the I/O: timers, dialling, DNS, and
- * the membership lines on each connection (see line-split.ts).
+ * the membership lines on each connection (see line-split.ts). Member
+ * addresses come from peers: they are dialled by their normalised key
+ * (member-address.ts), under the backoff, one-per-address and rate rules
+ * of dial-backoff.ts.
  */
 import { promises as dns } from 'node:dns'
 import { isIP } from 'node:net'
 import type { JsonValue } from '../core/types.ts'
 import { defaultPrior, detectorOptions } from '../membership/detector.ts'
 import { MemberLink, readMessage, type MemberMessage } from '../membership/exchange.ts'
+import { barred, DialGate, dialLimits, DIAL_LIMITS, type Addressed, type DialLimits } from '../membership/dial-backoff.ts'
 import { signedForm } from '../membership/record.ts'
 import { MemberTable } from '../membership/table.ts'
 import { MEMBER_LIMITS, type DetectorOptions, type Member, type MemberLimits, type MemberRecord } from '../membership/types.ts'
@@ -22,6 +26,8 @@ import type { Opener } from './link.ts'
 import type { Network, NetworkMembership } from './network.ts'
 import { MemberChannel } from './member-channel.ts'
 import { openTcp } from './dial.ts'
+import { addressKey, joinHostPort, splitHostPort } from './member-address.ts'
+import { MemberDialer } from './member-dial.ts'
 import { tlsOpener, type TlsOptions } from './tls.ts'
 
 export interface MembershipOptions {
@@ -53,6 +59,13 @@ export interface MembershipOptions {
   generation?: number
   /** Bounds on what peers may send about members. */
   limits?: Partial<MemberLimits>
+  /**
+   * How member addresses are dialled: backoff per address after a failed
+   * dial (`initial` 1 s doubling to `max` 5 min), at most `perRound` new
+   * member dials a round (1) and `burst` at once (the view's size); see
+   * dial-backoff.ts.
+   */
+  dial?: Partial<DialLimits>
 }
 
 /** Traffic of the membership layer, over all connections. */
@@ -66,20 +79,20 @@ export interface MembershipStats {
   bytesOut: number
   dials: number
   dialFailures: number
+  /** Member addresses passed over in a round because a failed dial holds them back (one per address a round). */
+  dialsBackedOff: number
+  /** Member dials a round wanted beyond the dial rate (not made). */
+  dialsRateLimited: number
+  /** Member ids passed over in a round because their address is another's (linked, dialled, picked, or this node's). */
+  dialsSameAddress: number
+  /** Dials whose hello showed another node than the member record's (counted as failures for the backoff). */
+  dialsWrongNode: number
   /** Records applied and refused (stale, buried, bad signature...). */
   recordsApplied: number
   recordsRefused: number
 }
 
 const HELLO_FIELD = 'members'
-
-function splitHostPort(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(':')
-  const host = addr.slice(0, i).replace(/^\[(.*)\]$/, '$1')
-  return { host, port: Number(addr.slice(i + 1)) }
-}
-
-const joinHostPort = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)
 
 async function systemResolve(host: string): Promise<string[]> {
   const found = await dns.lookup(host, { all: true })
@@ -110,13 +123,16 @@ export class Membership implements SideChannel, NetworkMembership {
   readonly view: ViewOptions
   readonly fanout: number
   readonly limits: MemberLimits
-  readonly stats: MembershipStats = { rounds: 0, messagesIn: 0, messagesOut: 0, messagesDropped: 0, bytesIn: 0, bytesOut: 0, dials: 0, dialFailures: 0, recordsApplied: 0, recordsRefused: 0 }
+  readonly stats: MembershipStats = {
+    rounds: 0, messagesIn: 0, messagesOut: 0, messagesDropped: 0, bytesIn: 0, bytesOut: 0, dials: 0, dialFailures: 0,
+    dialsBackedOff: 0, dialsRateLimited: 0, dialsSameAddress: 0, dialsWrongNode: 0, recordsApplied: 0, recordsRefused: 0,
+  }
+  /** The dial backoff per address and the dial rate (driven here; read it to see what is held back). */
+  readonly gate: DialGate
+  private readonly dialer: MemberDialer
   private readonly channels = new Set<MemberChannel>()
-  private readonly dialing = new Set<string>()
-  private readonly selfAddresses = new Set<string>()
   private readonly seedSpecs: { host: string; port: number }[]
   private seedAddresses: string[] = []
-  private readonly opener: Opener
   private readonly resolveHost: (host: string) => Promise<string[]>
   private timer: unknown = null
   private resolver: unknown = null
@@ -159,11 +175,13 @@ export class Membership implements SideChannel, NetworkMembership {
         network.emit('log', `a ${kind} listener threw: ${err instanceof Error ? err.message : String(err)}`)
       }
     }
+    this.gate = new DialGate(dialLimits(opts.dial, { ...DIAL_LIMITS, burst: this.view.size }), this.interval, network.timers.now())
     this.seedSpecs = (opts.seeds ?? []).map(splitHostPort)
-    this.seedAddresses = this.seedSpecs.map((s) => joinHostPort(s.host, s.port))
-    this.opener = opts.opener ?? (opts.tls === undefined ? openTcp : tlsOpener(network, opts.tls))
+    this.seedAddresses = this.seedSpecs.map((s) => addressKey(joinHostPort(s.host, s.port)))
+    const opener = opts.opener ?? (opts.tls === undefined ? openTcp : tlsOpener(network, opts.tls))
+    this.dialer = new MemberDialer(network, this.table, this.gate, this.stats, opener, Math.max(1000, Math.min(5000, 10 * this.interval)), 2 * this.limits.maxMembers)
     this.resolveHost = opts.resolve ?? systemResolve
-    this.selfAddresses.add(opts.advertise)
+    this.dialer.selfAddresses.add(addressKey(opts.advertise))
   }
 
   /** Start the rounds (the first one at once: the seeds are dialled now). */
@@ -263,42 +281,58 @@ export class Membership implements SideChannel, NetworkMembership {
 
   /** Plan the view and carry it out: dial and drop. */
   private reshape(open: MemberChannel[]): void {
-    const live: { id: string; addr: string }[] = []
-    const dead: { id: string; addr: string }[] = []
+    const now = this.network.timers.now()
+    const live: Addressed[] = []
+    const dead: Addressed[] = []
     const gone = new Set<string>()
     const seedSet = new Set(this.seedAddresses)
     const seedMembers = new Set<string>()
     for (const e of this.table.all()) {
       const r = e.record
       if (r.id === this.table.selfId) continue
-      if (seedSet.has(r.addr)) seedMembers.add(r.id)
-      if (e.state === 'alive' || e.state === 'suspect') live.push(r)
+      const m = { id: r.id, addr: this.dialer.keyOf(r.addr) }
+      if (seedSet.has(m.addr)) seedMembers.add(r.id)
+      if (e.state === 'alive' || e.state === 'suspect') live.push(m)
       else {
         gone.add(r.id)
-        if (e.state === 'dead') dead.push(r)
+        if (e.state === 'dead') dead.push(m)
       }
     }
+    // Addresses taken: this node's, those dialled now, and those of the nodes linked.
+    const { dialing, selfAddresses } = this.dialer
+    const taken = new Map<string, string | null>(dialing)
+    for (const k of selfAddresses) taken.set(k, null)
     const connected = new Set<string>()
-    for (const c of this.network.peers) connected.add(c.id)
+    for (const c of this.network.peers) {
+      connected.add(c.id)
+      const rec = this.table.get(c.id)?.record
+      if (rec !== undefined) taken.set(this.dialer.keyOf(rec.addr), c.id)
+      if (c.direction === 'out') taken.set(this.dialer.keyOf(c.address), c.id)
+    }
     const outbound: string[] = []
     const seedIds = new Set<string>()
     for (const ch of open) {
       const c = ch.conn
       if (c.direction === 'out') outbound.push(c.id)
-      if (seedMembers.has(c.id) || (c.direction === 'out' && seedSet.has(c.address))) seedIds.add(c.id)
+      if (seedMembers.has(c.id) || (c.direction === 'out' && seedSet.has(this.dialer.keyOf(c.address)))) seedIds.add(c.id)
     }
+    const bar = barred([...live, ...dead], connected, taken, this.gate, now)
+    this.stats.dialsBackedOff += bar.held
+    this.stats.dialsSameAddress += bar.shared
     const plan = planView(
       {
         live,
         dead,
-        seeds: this.seedAddresses.filter((a) => !this.selfAddresses.has(a)),
+        seeds: this.seedAddresses.filter((a) => !selfAddresses.has(a)),
         connected,
         outbound,
         gone,
         seedLinked: seedIds.size > 0,
         seedIds,
-        dialing: this.dialing,
+        dialing: new Set(dialing.keys()),
         round: this.stats.rounds,
+        barred: bar.ids,
+        budget: this.gate.budget(now),
       },
       this.view,
       this.network.random,
@@ -306,49 +340,14 @@ export class Membership implements SideChannel, NetworkMembership {
     for (const d of plan.drop) {
       for (const ch of open) if (ch.conn.id === d.id && ch.conn.direction === 'out') ch.conn.close(`view: ${d.why}`)
     }
-    for (const d of plan.dial) this.dial(d.addr)
-  }
-
-  /** One attempt to link to `addr`; the next rounds decide whether to try again. */
-  private dial(addr: string): void {
-    if (this.dialing.has(addr) || this.selfAddresses.has(addr)) return
-    const { network } = this
-    const { host, port } = splitHostPort(addr)
-    this.dialing.add(addr)
-    this.stats.dials++
-    const attempt = this.opener({ host, port, address: addr })
-    let settled = false
-    const done = (failure: string | null) => {
-      this.dialing.delete(addr)
-      if (failure === null) return
-      this.stats.dialFailures++
-      if (/connected to itself/.test(failure)) this.selfAddresses.add(addr)
-      // A link kept the other way (both dialled) is no failure worth a log line.
-      else if (failure !== 'duplicate connection') network.rateLog.line(`member dial ${addr}`, `${addr}: ${failure}`)
+    let members = 0
+    for (const d of plan.dial) if (this.dialer.dial(d.addr, d.id ?? null) && d.id !== undefined) members++
+    this.gate.spend(members, now)
+    if (plan.deferred > 0) {
+      this.stats.dialsRateLimited += plan.deferred
+      const { perRound, burst } = this.gate.limits
+      this.network.rateLog.line('member dial rate', `member dials held back by the dial rate (${perRound} a round, ${burst} at once): ${plan.deferred} this round; ${bar.held} addresses in backoff; ${bar.shared} member ids at an address taken`)
     }
-    const timer = network.timers.setTimeout(() => {
-      if (settled) return
-      settled = true
-      attempt.cancel()
-      done('connect timeout')
-    }, Math.max(1000, Math.min(5000, 10 * this.interval)))
-    attempt.ready.then(
-      (socket) => {
-        if (settled) return void socket.destroy()
-        settled = true
-        network.timers.clearTimeout(timer)
-        network.attach(socket, addr, 'out').then(
-          () => done(null),
-          (err: Error) => done(err.message),
-        )
-      },
-      (err: Error) => {
-        if (settled) return
-        settled = true
-        network.timers.clearTimeout(timer)
-        done(err.message)
-      },
-    )
   }
 
   /** Resolve seed host names now, and again every `resolveEvery`. */
@@ -368,7 +367,7 @@ export class Membership implements SideChannel, NetworkMembership {
           }
         }),
       ).then((lists) => {
-        if (!this.stopped) this.seedAddresses = [...new Set(lists.flat())]
+        if (!this.stopped) this.seedAddresses = [...new Set(lists.flat().map(addressKey))]
       })
       this.resolver = this.network.timers.setTimeout(() => {
         this.resolver = null

@@ -1,0 +1,118 @@
+/**
+ * Dialling for membership: one attempt at a time per address key
+ * (member-address.ts), with the member id expected to answer there. What
+ * comes of it feeds the dial backoff (dial-backoff.ts): a failure, or a
+ * hello from another node than the one expected, holds the address back;
+ * a hello from the expected node (or from any node whose record names that
+ * address) clears it. Seeds (no id expected) are never held back. Failures
+ * are logged rate-limited, one line per 10 s for all addresses.
+ */
+import type { DialGate } from '../membership/dial-backoff.ts'
+import type { MemberTable } from '../membership/table.ts'
+import type { Opener } from './link.ts'
+import { addressKey, splitHostPort } from './member-address.ts'
+import type { Network } from './network.ts'
+
+/** The counters a dialler keeps (the membership's). */
+export interface DialStats {
+  dials: number
+  dialFailures: number
+  dialsWrongNode: number
+}
+
+export class MemberDialer {
+  /** Address keys being dialled, with the member id expected there (null: a seed). */
+  readonly dialing = new Map<string, string | null>()
+  /** Address keys of this node (its advertised one, and any that answered as itself). */
+  readonly selfAddresses = new Set<string>()
+  /** Keys of the addresses seen lately. */
+  private readonly keys = new Map<string, string>()
+
+  constructor(
+    private readonly network: Network,
+    private readonly table: MemberTable,
+    private readonly gate: DialGate,
+    private readonly stats: DialStats,
+    private readonly opener: Opener,
+    private readonly connectTimeout: number,
+    /** Keys remembered (the table's addresses are looked at every round); past it they are computed afresh. */
+    private readonly maxKeys: number,
+  ) {}
+
+  /** The key of an address. */
+  keyOf(addr: string): string {
+    let k = this.keys.get(addr)
+    if (k === undefined) {
+      if (this.keys.size >= this.maxKeys) this.keys.clear()
+      k = addressKey(addr)
+      this.keys.set(addr, k)
+    }
+    return k
+  }
+
+  /**
+   * One attempt to link to the address key `addr`, where member `expected`
+   * should answer (null: a seed); the next rounds decide whether to try
+   * again. Returns whether a dial started.
+   */
+  dial(addr: string, expected: string | null): boolean {
+    if (this.dialing.has(addr) || this.selfAddresses.has(addr)) return false
+    const { network } = this
+    const { host, port } = splitHostPort(addr)
+    this.dialing.set(addr, expected)
+    this.stats.dials++
+    const attempt = this.opener({ host, port, address: addr })
+    let settled = false
+    const done = (failure: string | null, peer = '') => {
+      this.dialing.delete(addr)
+      if (failure === null) return this.reached(addr, expected, peer)
+      this.stats.dialFailures++
+      if (/connected to itself/.test(failure)) return void this.selfAddresses.add(addr)
+      if (failure === 'duplicate connection') {
+        // A link kept the other way (both dialled) is no failure worth a log line; another node already linked is the wrong one.
+        if (expected !== null && !network.peers.some((p) => p.id === expected)) this.wrongNode(addr, expected, 'a node already linked')
+        return
+      }
+      if (expected !== null) this.gate.failed(addr, network.timers.now(), network.random)
+      network.rateLog.line('member dial', `member dial ${addr}: ${failure}`)
+    }
+    const timer = network.timers.setTimeout(() => {
+      if (settled) return
+      settled = true
+      attempt.cancel()
+      done('connect timeout')
+    }, this.connectTimeout)
+    attempt.ready.then(
+      (socket) => {
+        if (settled) return void socket.destroy()
+        settled = true
+        network.timers.clearTimeout(timer)
+        network.attach(socket, addr, 'out').then(
+          (conn) => done(null, conn.id),
+          (err: Error) => done(err.message),
+        )
+      },
+      (err: Error) => {
+        if (settled) return
+        settled = true
+        network.timers.clearTimeout(timer)
+        done(err.message)
+      },
+    )
+    return true
+  }
+
+  /** A dial of `addr` said hello as `peer`: the node expected there (or one whose record names this address), or the wrong one. */
+  private reached(addr: string, expected: string | null, peer: string): void {
+    const rec = this.table.get(peer)?.record
+    if (expected === null || peer === expected || (rec !== undefined && this.keyOf(rec.addr) === addr)) this.gate.succeeded(addr)
+    else this.wrongNode(addr, expected, peer)
+  }
+
+  private wrongNode(addr: string, expected: string, found: string): void {
+    const { network } = this
+    this.stats.dialsWrongNode++
+    const delay = this.gate.failed(addr, network.timers.now(), network.random)
+    network.rateLog.line('member dial', `member dial ${addr}: ${found} answered, not ${expected}; not dialled again for ${delay} ms`)
+  }
+}
