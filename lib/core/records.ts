@@ -38,6 +38,7 @@ export class Records {
 
   /** Put `rec` (of source `src`) in place of `cur`, the record held for its key. */
   replace(rec: Rec, src: Source, cur: Rec | undefined): void {
+    Object.freeze(rec) // held records are shared with readers (get, record, history, state)
     if (rec.version > src.seen) src.seen = rec.version
     if (cur !== undefined) this.unindex(cur, cur.source_id === src.id && cur.gen === src.gen ? src : this.clock.find(cur.source_id, cur.gen))
     src.log.insert(rec)

@@ -71,6 +71,10 @@ export class Replica implements ResolveHost {
   private readonly verify: VerifyFn | undefined
   private readonly accept: AcceptFn | undefined
   private readonly tombs = new Tombstones()
+  /** Local writes committed but not yet announced (null: refused); see `announce`. */
+  private readonly outbox: Array<Rec | null> = []
+  private writing = 0
+  private announcing = false
   /** What this node knows of its own earlier lives (own-life.ts). */
   readonly ownLife = new OwnLife()
 
@@ -143,6 +147,9 @@ export class Replica implements ResolveHost {
     const t = Math.floor(this.now())
     if (t > version) version = t
     if (!isVersion(version)) throw new RangeError(`version ${version} is beyond the safe integer range`)
+    // Taken before any user function runs, so a write made from inside one
+    // (a history listener, `sign`, the state object) gets a later version.
+    this.version = version
     const bare = makeRec(key, deleted ? null : value, this.id, version, this.gen, deleted)
     let rec = bare
     if (this.sign !== undefined) {
@@ -156,14 +163,43 @@ export class Replica implements ResolveHost {
     }
     const cur = this.map.get(key)
     if (!this.decide(cur, rec, this.self)) return { rec, applied: false, sent: true }
-    this.commit(rec, this.self, cur)
-    this.ownLife.wrote(version)
-    const prev = this.self.clock
-    this.version = version
-    this.clock.advance(this.self, version)
+    const slot = this.outbox.length
+    this.outbox.push(null)
     let sent = true
-    for (const l of this.listeners) if (!l.pushLocal(rec, prev)) sent = false
+    this.writing++
+    try {
+      this.commit(rec, this.self, cur)
+      this.outbox[slot] = rec
+    } finally {
+      this.writing--
+      // The outermost write announces every write committed meanwhile, in version order.
+      if (this.writing === 0 && !this.announcing) sent = this.announce()
+    }
     return { rec, applied: true, sent }
+  }
+
+  /**
+   * Move this node's clock over the writes in `outbox` and offer each to the
+   * listeners with the clock it follows. Writes made by listeners while this
+   * runs join the queue and are announced in turn.
+   */
+  private announce(): boolean {
+    this.announcing = true
+    let sent = true
+    try {
+      for (let i = 0; i < this.outbox.length; i++) {
+        const rec = this.outbox[i]
+        if (rec === null) continue
+        this.ownLife.wrote(rec.version)
+        const prev = this.self.clock
+        this.clock.advance(this.self, rec.version)
+        for (const l of this.listeners) if (!l.pushLocal(rec, prev)) sent = false
+      }
+    } finally {
+      this.outbox.length = 0
+      this.announcing = false
+    }
+    return sent
   }
 
   /**
@@ -331,6 +367,7 @@ export class Replica implements ResolveHost {
   /** Store `rec` over `cur`: user functions and the journal first, then state, whole. */
   private commit(rec: Rec, src: Source, cur: Rec | undefined): void {
     deepFreeze(rec.value)
+    Object.freeze(rec)
     let pos: number
     try {
       pos = this.history.place(rec)
