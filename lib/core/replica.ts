@@ -6,6 +6,7 @@ import { DEFAULT_MAX_OFFSET_US, RefusedError, type DropReason, type Journal, typ
 import { FAST, type FastResolve } from './resolve.ts'
 import { Tombstones } from './tombstones.ts'
 import { OwnLife } from './own-life.ts'
+import { LocalWrites } from './local-writes.ts'
 import type { AcceptFn, ClockFn, JsonValue, PeerLabel, Rec, ResolveFn, ResolveHost, SignFn, SortFn, VerifyFn, Versioned } from './types.ts'
 import { isVersion, makeRec } from '../protocol/validate.ts'
 
@@ -71,10 +72,11 @@ export class Replica implements ResolveHost {
   private readonly verify: VerifyFn | undefined
   private readonly accept: AcceptFn | undefined
   private readonly tombs = new Tombstones()
-  /** Local writes committed but not yet announced (null: refused); see `announce`. */
-  private readonly outbox: Array<Rec | null> = []
-  private writing = 0
-  private announcing = false
+  /** Own writes from their commit to their announcement (local-writes.ts). */
+  private readonly writes = new LocalWrites(
+    (rec, cur) => this.commit(rec, this.self, cur),
+    (rec) => this.announce(rec),
+  )
   /** What this node knows of its own earlier lives (own-life.ts). */
   readonly ownLife = new OwnLife()
 
@@ -163,42 +165,17 @@ export class Replica implements ResolveHost {
     }
     const cur = this.map.get(key)
     if (!this.decide(cur, rec, this.self)) return { rec, applied: false, sent: true }
-    const slot = this.outbox.length
-    this.outbox.push(null)
-    let sent = true
-    this.writing++
-    try {
-      this.commit(rec, this.self, cur)
-      this.outbox[slot] = rec
-    } finally {
-      this.writing--
-      // The outermost write announces every write committed meanwhile, in version order.
-      if (this.writing === 0 && !this.announcing) sent = this.announce()
-    }
+    const sent = this.writes.write(rec, cur)
     return { rec, applied: true, sent }
   }
 
-  /**
-   * Move this node's clock over the writes in `outbox` and offer each to the
-   * listeners with the clock it follows. Writes made by listeners while this
-   * runs join the queue and are announced in turn.
-   */
-  private announce(): boolean {
-    this.announcing = true
+  /** One local write committed: the clock moves over it and listeners hear of it. */
+  private announce(rec: Rec): boolean {
+    this.ownLife.wrote(rec.version)
+    const prev = this.self.clock
+    this.clock.advance(this.self, rec.version)
     let sent = true
-    try {
-      for (let i = 0; i < this.outbox.length; i++) {
-        const rec = this.outbox[i]
-        if (rec === null) continue
-        this.ownLife.wrote(rec.version)
-        const prev = this.self.clock
-        this.clock.advance(this.self, rec.version)
-        for (const l of this.listeners) if (!l.pushLocal(rec, prev)) sent = false
-      }
-    } finally {
-      this.outbox.length = 0
-      this.announcing = false
-    }
+    for (const l of this.listeners) if (!l.pushLocal(rec, prev)) sent = false
     return sent
   }
 
@@ -447,13 +424,6 @@ export class Replica implements ResolveHost {
     return n
   }
 
-  /** Tombstones held (not yet collected). */
-  get tombstones(): number {
-    let n = 0
-    for (const t of this.tombs.pending()) if (this.map.get(t.key) === t) n++
-    return n
-  }
-
   /**
    * Load a saved replica: its records, its sources' clocks and gc floors, and
    * a version floor (new local writes go above it). Call before any session
@@ -482,9 +452,7 @@ export class Replica implements ResolveHost {
 
   /** Clocks and gc floors of every known source, for saving. */
   sources(): SourceState[] {
-    const out: SourceState[] = []
-    for (const s of this.clock.values()) out.push({ id: s.id, gen: s.gen, clock: s.clock, gc: s.gc })
-    return out
+    return Array.from(this.clock.values(), (s) => ({ id: s.id, gen: s.gen, clock: s.clock, gc: s.gc }))
   }
 
   /** Index a caller-supplied state object: its records become held, its sources covered. */

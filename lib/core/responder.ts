@@ -135,11 +135,19 @@ export class Responder {
     return { sent, truncated, wanted: total }
   }
 
-  /** Clock entries (with `upto`) for what a response just brought the peer up to. */
-  finalEntries(digest: Map<Source, number> | null, cut: boolean): void {
+  /**
+   * Clock entries (with `upto`) for what a response just brought the peer
+   * up to. `askOwn`: we are getting our own earlier records back
+   * (self-recovery.ts), so our own source is claimed at 0, as in our digests.
+   */
+  finalEntries(digest: Map<Source, number> | null, cut: boolean, askOwn: boolean): void {
     const view = this.view
     for (const src of this.replica.clock.values()) {
       const u = view.uptoFor(src, cut)
+      if (askOwn && src === this.replica.self) {
+        this.out.send(encodeDigest(src.id, 0, src.gen, src.gc, u))
+        continue
+      }
       const behind = digest === null ? src.clock > (view.claimed.get(src) ?? 0) : src.clock > (digest.get(src) ?? 0)
       if (view.upto.has(src) || behind) this.out.send(encodeDigest(src.id, src.clock, src.gen, src.gc, u))
     }

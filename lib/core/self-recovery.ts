@@ -1,18 +1,27 @@
 import type { OwnLife } from './own-life.ts'
 
+/** Digests of ours whose answers are awaited, oldest first, per kind; a bound against a peer that never answers. */
+const MAX_AWAITED = 4
+
 /**
  * Getting this node's own earlier writes back from one peer (see
  * own-life.ts). When the peer's digest shows our own source where we lack
- * records, our next digest on this link claims nothing of our own source,
- * so the peer's answer carries every record of it the peer holds; the
- * whole answer to that digest ends the recovery. Digests are otherwise
- * exact: a node with nothing to recover claims its clock, as always.
+ * records, every digest of ours on this link claims nothing of our own
+ * source until one such digest gets a whole answer: the peer then sent
+ * every record of it that it holds, and the recovery ends. An answer to a
+ * digest sent before the loss was seen (one crossing it) ends nothing.
+ * Digests are otherwise exact: a node with nothing to recover claims its
+ * clock, as always.
+ *
+ * Answers come in the order of their digests within a kind: a peer answers
+ * our requests (leg 1) with its replies and our replies (leg 2) with its
+ * finals, one each, on an ordered link.
  */
 export class SelfRecovery {
   /** The highest claim of the peer that showed a loss; 0 when none is pending. */
   private wanted = 0
-  /** A digest of ours claimed nothing of our own source since the loss was seen. */
-  private asked = false
+  /** Per kind (requests, replies): whether each digest awaiting its answer claimed nothing of ours. */
+  private readonly awaited: [boolean[], boolean[]] = [[], []]
 
   constructor(private readonly life: OwnLife) {}
 
@@ -24,23 +33,33 @@ export class SelfRecovery {
     return fresh
   }
 
-  /** The version a digest of ours claims for our own source, whose clock is `clock`. */
-  claim(clock: number): number {
-    if (this.wanted === 0) return clock
-    this.asked = true
-    return 0
+  /** Whether the next digest of ours is to claim nothing of our own source. */
+  get asking(): boolean {
+    return this.wanted !== 0
   }
 
   /**
-   * A whole answer to a digest of ours arrived. The first after one that
-   * claimed nothing of ours ends the recovery: the peer sent all it held.
-   * (An answer to an earlier digest crossing it ends it too soon; the
-   * fingerprint checks then find what is still missing, later.)
+   * A digest of ours goes out (`reply`: leg 2, else leg 1); whether it is
+   * to claim nothing of our own source (never when not `mayAsk`: a resync
+   * claims what it claims).
    */
-  answered(): void {
-    if (!this.asked) return
+  sending(reply: boolean, mayAsk: boolean): boolean {
+    const asked = mayAsk && this.wanted !== 0
+    const q = this.awaited[reply ? 1 : 0]
+    q.push(asked)
+    if (q.length > MAX_AWAITED) q.shift()
+    return asked
+  }
+
+  /**
+   * The answer to our oldest unanswered digest of its kind ended (`toReply`:
+   * a final answering our reply); `whole`: every update of it arrived.
+   * A whole answer to a digest that asked ends the recovery.
+   */
+  answerEnded(toReply: boolean, whole: boolean): void {
+    const asked = this.awaited[toReply ? 1 : 0].shift() ?? false
+    if (!asked || !whole || this.wanted === 0) return
     this.life.recovered(this.wanted)
     this.wanted = 0
-    this.asked = false
   }
 }

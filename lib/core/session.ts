@@ -59,8 +59,7 @@ export class Session implements LocalListener {
   private readonly scratch: Message[] = []
   private readonly slot: UpdateSlot = { rec: null as unknown as Rec, prev: undefined, rprev: undefined }
   private streamingResponse = false
-  /** Records sent in the current streamed response since its last part marker. */
-  private sinceMarker = 0
+  private sinceMarker = 0 // records of the current streamed response since its last part marker
   /** An exchange we started is waiting for the peer's reply digest. */
   private awaiting = false
   /** We answered a request and its `final` has not come yet (answerAfterFinal). */
@@ -259,7 +258,7 @@ export class Session implements LocalListener {
     }
     this.sinceMarker = 0
     this.streamingResponse = false
-    this.responder.finalEntries(null, false)
+    this.responder.finalEntries(null, false, this.recovery.asking)
     this.send(encodeDone(true, false, true, this.ackCount()))
     this.view.upto.clear()
   }
@@ -332,6 +331,7 @@ export class Session implements LocalListener {
       if (src === this.replica.self && this.recovery.seen(e.version)) recover = true
     }
     const mayAdopt = answered && !d.more && this.droppedSinceDone === 0
+    if (answered && (d.leg === 'final' || this.awaiting)) this.recovery.answerEnded(d.leg === 'final', mayAdopt)
     const moved = this.movedSinceDone
     this.droppedSinceDone = this.movedSinceDone = 0
 
@@ -390,7 +390,6 @@ export class Session implements LocalListener {
    * whole (see the invariants).
    */
   private adopt(entries: readonly DigestMsg[], lossyPeer: boolean): void {
-    this.recovery.answered()
     const clock = this.replica.clock
     for (const e of entries) {
       const src = clock.find(e.source_id, e.gen)
@@ -428,7 +427,7 @@ export class Session implements LocalListener {
     this.view.upto.clear()
     const { truncated } = this.respond(null)
     this.streamingResponse = truncated
-    this.responder.finalEntries(digest, truncated)
+    this.responder.finalEntries(digest, truncated, this.recovery.asking)
     this.send(encodeDone(true, truncated, true, this.ackCount(), false, truncated))
     if (again) this.port.wantExchange()
   }
@@ -451,8 +450,9 @@ export class Session implements LocalListener {
     const sources = shuffle(Array.from(this.replica.clock.values()), this.opts.random)
     const resync = !reply && this.resync.active
     const fp = fingerprints && !resync
+    const asks = this.recovery.sending(reply, !resync)
     for (const s of sources) {
-      const version = resync ? this.resync.versionFor(s) : s === this.replica.self ? this.recovery.claim(s.clock) : s.clock
+      const version = resync ? this.resync.versionFor(s) : asks && s === this.replica.self ? 0 : s.clock
       this.send(encodeDigest(s.id, version, s.gen, s.gc, reply ? this.view.uptoFor(s, more) : undefined, fp ? s.fp.toString() : undefined))
     }
     this.send(encodeDone(reply, more, false, this.ackCount(), resync || answersResync, stream, rates))

@@ -71,7 +71,8 @@ export class Binding implements SessionPort {
   relaySoon?: () => void
 
   constructor(
-    private readonly stream: Duplex,
+    /** The stream this binding carries. */
+    readonly stream: Duplex,
     replica: Replica,
     opts: SessionOptions,
     private readonly owner: BindingOwner,

@@ -1,4 +1,4 @@
-import type { Duplex } from 'readable-stream'
+import type { Duplex, DuplexOptions } from 'readable-stream'
 import { normalizeConfig, processWarning, type GossipConfig, type NormalizedConfig } from '../config.ts'
 import type { Clock } from '../core/clock.ts'
 import { NodeFlow, type QueuedWrite } from '../core/flow-node.ts'
@@ -11,6 +11,7 @@ import { frozenJson } from '../core/values.ts'
 import { Binding, type BindingOwner } from './binding.ts'
 import { PeerDuplex } from './peer-duplex.ts'
 import { PeerStream } from './peer-stream.ts'
+import { PeerPipes } from './peer-pipes.ts'
 import { WireStream, type WireStreamOptions } from './wire-stream.ts'
 import { stateView } from './state-view.ts'
 
@@ -74,6 +75,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
   private readonly owner: BindingOwner
   private readonly bindings = new Set<Binding>()
   private own: Binding | null = null
+  private readonly pipes: PeerPipes
   private needDrain = false
   private readonly invalidByReason: Record<string, number> = Object.create(null)
   private invalidCount = 0
@@ -86,7 +88,8 @@ export class Gossip extends PeerDuplex implements ResolveHost {
 
   constructor(id: string, config: GossipConfig, state?: Record<string, unknown>) {
     const cfg = normalizeConfig(config)
-    super({ objectMode: true, highWaterMark: cfg.mtu })
+    // Not destroyed when its own stream ends: the node lives on, with its other streams.
+    super({ objectMode: true, highWaterMark: cfg.mtu, autoDestroy: false } as DuplexOptions)
     const idBad = idProblem('id', id, cfg.limits.maxIdLength)
     if (idBad !== null) throw new TypeError(`Gossip id must be a non-empty string of at most ${cfg.limits.maxIdLength} characters without NUL (${idBad})`)
     if (state !== undefined && (typeof state !== 'object' || state === null)) {
@@ -139,24 +142,20 @@ export class Gossip extends PeerDuplex implements ResolveHost {
       },
       onClose: (b) => {
         this.bindings.delete(b)
+        if (!this.destroyed) this.maybeDrain(null)
       },
     }
-    // A second source piped in is another peer, or the same one after a
-    // reconnect (the seed's pattern: a new deserializer piped to the node).
-    // The node's own session starts afresh, so nothing it believed the old
-    // peer held keeps it from sending the new one what it lacks.
-    let sources = 0
-    this.on('pipe', () => {
-      if (sources++ > 0) this.newPeer()
+    // A peer gone or replaced: forget the own stream's session; the next read or write starts a new one.
+    this.pipes = new PeerPipes(this, () => {
+      this.own?.close()
+      this.own = null
     })
   }
 
-  /** Forget the session of the node's own stream: the next read or write starts a new one. */
-  private newPeer(): void {
-    const b = this.own
-    if (b === null) return
-    this.own = null
-    b.close()
+  /** Pipe the node to its peer's input (see `PeerPipes` for how reconnects are handled). */
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    this.pipes.destination(destination)
+    return super.pipe(destination, options)
   }
 
   /** Highest version seen, local or remote. */
@@ -298,7 +297,11 @@ export class Gossip extends PeerDuplex implements ResolveHost {
   protected override closing(): void {
     if (this.flowTimer !== null) clearTimeout(this.flowTimer)
     this.flowTimer = null
-    for (const b of Array.from(this.bindings)) b.close()
+    // Every stream of the node goes with it; their sessions close as they do.
+    for (const b of Array.from(this.bindings)) {
+      if (b === this.own) b.close()
+      else b.stream.destroy()
+    }
   }
 
   // ---- flow control ----

@@ -134,6 +134,39 @@ test('recovery over a byte stream with a long own history: cut answers, then not
   t.end()
 })
 
+for (const who of ['both', 'the peer only', 'the restarted node only'] as const) {
+  test(`recovery when ${who === 'both' ? 'both sides gossip' : who + ' gossips'}, with answers cut by a small MTU and digests crossing`, async (t) => {
+    let time = 1_000
+    const now = () => time
+    const a = node('A', { now, mtu: 10 })
+    const b = node('B', { now, mtu: 10 })
+    const cut = wire(a, b)
+    for (let i = 0; i < 300; i++) a.set('k' + i, i)
+    await rounds([a, b], 3)
+    await until(() => b.size === 300, 10_000, 'B holds 300 keys of A')
+    cut()
+    a.destroy()
+
+    time = 5_000
+    const a2 = node('A', { now, mtu: 10 })
+    a2.set('fresh', 1)
+    wire(a2, b)
+    const gossipers = who === 'both' ? [a2, b] : who === 'the peer only' ? [b] : [a2]
+    const earlier = () => a2.keys().filter((k) => k[0] === 'k').length
+    let n = 0
+    for (; n < 50 && earlier() < 300; n++) {
+      time += 100
+      a2.set('during' + (n % 5), n) // the restarted node keeps writing while it recovers
+      await rounds(gossipers, 1)
+    }
+    t.equal(earlier(), 300, `A2 holds its 300 earlier writes (${n} rounds)`)
+    t.ok(n <= 5, 'within a few rounds, not by later fingerprint checks')
+    await rounds(gossipers, 3)
+    t.ok(sameState([a2, b]), 'A2 and B hold the same records')
+    t.end()
+  })
+}
+
 test('a node that never lived before claims its own clock in its first digest (nothing to recover)', async (t) => {
   const a = node('A', { now: () => 7 })
   a.set('x', 1)

@@ -1,0 +1,87 @@
+import type { Duplex } from 'readable-stream'
+
+/** What the node is piped to: anything with `write`, as `pipe` takes. */
+type Destination = NodeJS.WritableStream
+
+/** What is piped into the node. */
+interface Source {
+  pipe(dest: Duplex, opts?: { end?: boolean }): unknown
+  unpipe(dest?: Duplex): unknown
+  once(event: 'end', fn: () => void): unknown
+}
+
+/**
+ * The pipes of a node used as the stream to one peer at a time: the seed's
+ * `gossip.pipe(serializer).pipe(io).pipe(deserializer).pipe(gossip)`,
+ * repeated for each connection.
+ *
+ * Invariants:
+ * - A source piped in never ends the node. Its end is the end of that peer:
+ *   the session closes and the node is unpiped from every destination, so
+ *   the next connection finds the node open and nothing left over.
+ * - A second source piped in is a new peer (a reconnect): the session
+ *   starts afresh, earlier sources are unpiped, and so are destinations
+ *   piped before the previous source, so a dead connection neither feeds the
+ *   new session nor holds the node back with its backpressure.
+ * - The node's own `end()` and `destroy()` are untouched.
+ */
+export class PeerPipes {
+  private sources: Source[] = []
+  /** Destinations, each with the number of sources piped in before it. */
+  private dests: Array<{ dest: Destination; after: number }> = []
+  private count = 0
+  private repiping = false
+
+  constructor(
+    private readonly node: Duplex,
+    /** Close the node's session with its peer; the next read or write starts a new one. */
+    private readonly endSession: () => void,
+  ) {
+    node.on('pipe', (src: Source) => this.piped(src))
+  }
+
+  /** The node is being piped to `dest` (call before piping). */
+  destination(dest: Destination): void {
+    this.dests = this.dests.filter((d) => d.dest !== dest)
+    this.dests.push({ dest, after: this.count })
+  }
+
+  private piped(src: Source): void {
+    if (this.repiping) return
+    // Take the pipe over without its end: the peer's end is not the node's.
+    this.repiping = true
+    try {
+      src.unpipe(this.node)
+      src.pipe(this.node, { end: false })
+    } finally {
+      this.repiping = false
+    }
+    this.count++
+    src.once('end', () => this.ended(src))
+    if (this.count > 1) {
+      this.endSession()
+      for (const s of this.sources) s.unpipe(this.node)
+      this.sources = []
+      this.unpipe((d) => d.after < this.count - 1)
+    }
+    this.sources.push(src)
+  }
+
+  private ended(src: Source): void {
+    const i = this.sources.indexOf(src)
+    if (i < 0) return // superseded by a later source already
+    this.sources.splice(i, 1)
+    if (this.sources.length > 0) return
+    this.endSession()
+    this.unpipe(() => true)
+  }
+
+  private unpipe(stale: (d: { dest: Destination; after: number }) => boolean): void {
+    const keep: typeof this.dests = []
+    for (const d of this.dests) {
+      if (stale(d)) this.node.unpipe(d.dest as never)
+      else keep.push(d)
+    }
+    this.dests = keep
+  }
+}
