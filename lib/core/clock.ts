@@ -53,6 +53,8 @@ export class Clock {
   private readonly byKey = new Map<string, Source>()
   /** Generations seen per node id. */
   private readonly gens = new Map<string, number>()
+  /** Every source of a node id, one per generation. */
+  private readonly byId = new Map<string, Source[]>()
   /** How many times a node id showed up with one more generation (a node that lost its data). */
   generationChanges = 0
   /** Called when that happens. */
@@ -85,6 +87,9 @@ export class Clock {
       this.byKey.set(key, s)
       const n = this.gens.get(id) ?? 0
       this.gens.set(id, n + 1)
+      const all = this.byId.get(id)
+      if (all === undefined) this.byId.set(id, [s])
+      else all.push(s)
       const known = gen !== undefined && this.announced.get(id)?.delete(gen) === true
       if (n > 0 && !known) this.generationChanged()
     }
@@ -115,10 +120,16 @@ export class Clock {
     return this.byKey.get(gen === undefined ? id : sourceKey(id, gen))
   }
 
-  /** Highest version held for a source, `-Infinity` when unknown (the seed's convention). */
+  /**
+   * Highest version held for a source, `-Infinity` when unknown (the seed's
+   * convention). Without `gen`, of the node id under any generation (a node
+   * with `config.generation`, or a durable one, is found by its id alone).
+   */
   get(id: string, gen?: string): number {
-    const s = this.find(id, gen)
-    return s === undefined || s.clock === 0 ? -Infinity : s.clock
+    let v = 0
+    if (gen !== undefined) v = this.find(id, gen)?.clock ?? 0
+    else for (const s of this.byId.get(id) ?? []) if (s.clock > v) v = s.clock
+    return v === 0 ? -Infinity : v
   }
 
   /** Advance a source's clock; never moves it backwards. */

@@ -86,8 +86,16 @@ export class History extends EventEmitter<HistoryEvents> {
     return update
   }
 
-  /** Updates from `source_id` (and `gen`) with version above `version`, ascending. */
+  /**
+   * Updates from `source_id` with version above `version`, ascending: of
+   * generation `gen` when given, else of the node id under any generation.
+   */
   news(source_id: string, version: number, gen?: string): Rec[] {
+    if (gen === undefined && !this.bySource.has(source_id)) {
+      const out: Rec[] = []
+      for (const u of this.memory) if (u.source_id === source_id && u.version > version) out.push(u)
+      return out.sort((x, y) => x.version - y.version)
+    }
     const list = this.bySource.get(sourceKey(source_id, gen))
     return list === undefined ? [] : list.slice(firstAbove(list, version))
   }
