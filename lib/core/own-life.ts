@@ -2,22 +2,34 @@
  * What this node knows of its own earlier lives under its id and
  * generation. A node that restarts without its data (in memory, no fresh
  * generation) holds none of the records its earlier life wrote, though
- * its peers do; a peer's digest claiming our own source at a version we
- * never wrote in this life, and above what we are sure to hold, shows it.
+ * its peers do. A peer's digest claiming our own source at a version this
+ * life never wrote shows it: below this life's first write and above what
+ * we are sure to hold, or above everything this life wrote (the earlier
+ * life's clock was ahead: the wall clock went back across the restart).
  *
  * Invariant: every record of our own source at or below `sure` that any
  * node holds, this node holds too (or held and replaced); every version
- * this life wrote is at least `first`.
+ * this life wrote is in [`first`, `last`].
  */
 export class OwnLife {
   /** Our own records up to here are all held: restored from storage, or recovered from a peer. */
   private sure = 0
   /** The first version this life wrote; Infinity before its first write. */
   private first = Infinity
+  /** The last version this life wrote; -Infinity before its first write. */
+  private last = -Infinity
+  /** Times this life was found behind an earlier one (see `behind`). */
+  private outlived = 0
 
   /** A local write at `version`. */
   wrote(version: number): void {
     if (version < this.first) this.first = version
+    if (version > this.last) this.last = version
+  }
+
+  /** The first version this life wrote; Infinity before its first write. */
+  get firstWrite(): number {
+    return this.first
   }
 
   /** This life began from saved data that holds every own record up to `clock`. */
@@ -27,12 +39,30 @@ export class OwnLife {
 
   /** Whether a peer's claim of `version` for our own source shows records of an earlier life we lack. */
   lacks(version: number): boolean {
-    return version > this.sure && version < this.first
+    return version > this.sure && (version < this.first || version > this.last)
+  }
+
+  /**
+   * Whether a record of our own source at `version` is above everything
+   * this life wrote, so that this life's records are to be written again
+   * above it (`outliveEarlierLife`). Never after MAX_OUTLIVE such times in
+   * one life: two live nodes sharing an id would otherwise overtake each
+   * other for ever.
+   */
+  behind(version: number): boolean {
+    return this.last !== -Infinity && version > this.last && this.outlived < MAX_OUTLIVE
+  }
+
+  /** This life's records were written again above an earlier life's. */
+  outlive(): void {
+    this.outlived++
   }
 
   /** A peer that claimed `version` sent us every own record it held: we hold them now. */
   recovered(version: number): void {
-    const v = Math.min(version, this.first - 1)
-    if (v > this.sure) this.sure = v
+    if (version > this.sure) this.sure = version
   }
 }
+
+/** How many times one life writes its records again above an earlier life's. */
+export const MAX_OUTLIVE = 3

@@ -23,7 +23,11 @@ export class SelfRecovery {
   /** Per kind (requests, replies): whether each digest awaiting its answer claimed nothing of ours. */
   private readonly awaited: [boolean[], boolean[]] = [[], []]
 
-  constructor(private readonly life: OwnLife) {}
+  constructor(
+    private readonly life: OwnLife,
+    /** This life's records are to be written again above `claim` (earlier-life.ts). */
+    private readonly outlive: (claim: number) => void,
+  ) {}
 
   /** The peer claims our own source at `version`. Returns true when that newly shows a loss. */
   seen(version: number): boolean {
@@ -31,6 +35,20 @@ export class SelfRecovery {
     const fresh = this.wanted === 0
     if (version > this.wanted) this.wanted = version
     return fresh
+  }
+
+  /**
+   * The peer sent a record of our own source at `version`, not yet taken.
+   * Above everything this life wrote, it is an earlier life's, whose clock
+   * was ahead: this life's records are written again above it (and above
+   * the peer's claims that showed the loss) before it is taken, so that it
+   * cannot replace them. A record, not a claim: a peer's word alone, or a
+   * record `admitted` refuses (a forgery in a signed cluster), moves nothing.
+   */
+  ownRecord(version: number, admitted: () => boolean): void {
+    if (!this.life.behind(version) || !admitted()) return
+    this.life.outlive()
+    this.outlive(Math.max(version, this.wanted))
   }
 
   /** Whether the next digest of ours is to claim nothing of our own source. */

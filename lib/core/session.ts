@@ -8,6 +8,7 @@ import type { LocalListener, Replica } from './replica.ts'
 import { Responder } from './responder.ts'
 import { Resync } from './resync.ts'
 import { SelfRecovery } from './self-recovery.ts'
+import { outliveEarlierLife } from './earlier-life.ts'
 import { newSessionStats, type SessionOptions, type SessionPort, type SessionStats } from './session-types.ts'
 import type { Rec } from './types.ts'
 import { Verification } from './verification.ts'
@@ -96,7 +97,7 @@ export class Session implements LocalListener {
     this.verification = new Verification(opts.verifyInterval ?? 60_000)
     this.digests = new DigestAssembler(opts.maxDigestEntries)
     this.relays = new Relays(replica, out)
-    this.recovery = new SelfRecovery(replica.ownLife)
+    this.recovery = new SelfRecovery(replica.ownLife, (claim) => outliveEarlierLife(replica, claim))
     this.flow = opts.flow?.link() ?? null
     replica.subscribe(this)
   }
@@ -247,8 +248,7 @@ export class Session implements LocalListener {
     if (!this.streamingResponse || this.closed) return void (this.streamingResponse = false)
     const { sent, truncated } = this.respond(null, false)
     if (truncated) {
-      // A long stream is cut into parts, so that a receiver's clock keeps up
-      // with it (links move clocks only at markers).
+      // A long stream is cut into parts: a receiver's clock keeps up with it (links move clocks only at markers).
       this.sinceMarker += sent
       if (this.sinceMarker >= PART) {
         this.sinceMarker = 0
@@ -274,6 +274,8 @@ export class Session implements LocalListener {
   private onUpdate(rec: Rec, prev: number | undefined, rprev: number | undefined): void {
     this.stats.updatesReceived++
     const inResponse = this.open > 0
+    const self = this.replica.self
+    if (rec.source_id === self.id && rec.gen === self.gen) this.recovery.ownRecord(rec.version, () => this.replica.admit(rec, this.opts.peer ?? {}) === null)
     const outcome = this.inbound.take(rec, prev, inResponse, this.view.peerLimit)
     if ('taken' in outcome) {
       const src = outcome.taken
@@ -328,13 +330,12 @@ export class Session implements LocalListener {
       digest.set(src, e.version)
       if (resyncRequest) continue // its versions are the peer's progress, not its clock
       this.view.claimWhole(src, e.version)
-      if (src === this.replica.self && this.recovery.seen(e.version)) recover = true
+      if (src === this.replica.self && this.replica.plausible(e.version) && this.recovery.seen(e.version)) recover = true
     }
     const mayAdopt = answered && !d.more && this.droppedSinceDone === 0
     if (answered && (d.leg === 'final' || this.awaiting)) this.recovery.answerEnded(d.leg === 'final', mayAdopt)
     const moved = this.movedSinceDone
     this.droppedSinceDone = this.movedSinceDone = 0
-
     if (d.leg === 'final') {
       // Leg 3 arrived: the initiator answered our reply digest.
       if (mayAdopt) this.adopt(d.entries, d.ack !== undefined)
@@ -366,8 +367,7 @@ export class Session implements LocalListener {
     } else {
       // The reply to our request: its rates (if any) complete the redistribution.
       if (this.awaiting) this.flow?.replied(d.rates)
-      // Leg 2. After a resync nothing is adopted: it answered from how far
-      // the resync had come, which can be above our clock.
+      // Leg 2. After a resync nothing is adopted: it answered from how far the resync had come (maybe above our clock).
       // A cut resync answer that got nowhere (all of it refused, of sources we do not know) ends it.
       if (d.resync && (!d.more || moved === 0)) this.resync.done()
       if (mayAdopt && !d.resync) this.adopt(d.entries, d.ack !== undefined)

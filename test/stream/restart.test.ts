@@ -204,3 +204,82 @@ test('clock.get(id) and history.news(id, v) find a node with a generation by its
   t.deepEqual(b.history.news('A', 0).map((u) => u.key), ['x', 'y', 'z'], 'news by id spans both lives, ascending')
   t.end()
 })
+
+test('a node restarted in memory with its wall clock gone back: its new writes reach the peer at once and win over its earlier life', async (t) => {
+  let time = 9_000
+  const now = () => time
+  const a = node('A', { now })
+  const b = node('B', { now })
+  const cut = wire(a, b)
+  for (let i = 0; i < 20; i++) a.set('k' + i, i)
+  await rounds([a, b], 3)
+  await until(() => b.size === 20, 10_000, 'first sync')
+  cut()
+  a.destroy()
+
+  time = 5_000 // the restarted process's clock is 4 s behind its earlier life's
+  const a2 = node('A', { now })
+  a2.set('new', 1)
+  a2.set('k5', 'again') // a key the earlier life wrote, written again by the new one
+  t.ok(a2.get('k5').version < b.get('k5').version, "before they meet, the new life's versions are below the earlier life's")
+  wire(a2, b)
+  await rounds([a2, b], 4)
+  t.equal(b.get('new').value, 1, "B got the new life's new key")
+  t.equal(b.get('k5').value, 'again', "and its write of a key the earlier life wrote, which wins")
+  t.equal(a2.get('k5').value, 'again', 'on both sides')
+  t.equal(a2.keys().length, 21, 'A2 got the rest of its earlier writes back')
+  a2.set('later', 2)
+  t.ok(a2.get('later').version > b.get('k19').version, 'a later write is numbered above the earlier life')
+  await rounds([a2, b], 2)
+  t.equal(b.get('later').value, 2, 'and reaches B')
+  t.ok(sameState([a2, b]), 'A2 and B hold the same records')
+  t.end()
+})
+
+test('two live nodes misconfigured with one id overtake each other a bounded number of times, then go quiet', async (t) => {
+  const x = node('A', { now: () => 5_000 })
+  const y = node('A', { now: () => 9_000 })
+  const b = node('B', { now: () => 1_000 })
+  x.set('x', 1)
+  y.set('y', 1)
+  wire(x, b)
+  const bs = b.createStream()
+  y.pipe(bs).pipe(y)
+  const all = () => x.version + y.version + b.version
+  for (let i = 0; i < 10; i++) {
+    x.gossip()
+    y.gossip()
+    b.gossip()
+    bs.gossip()
+    await until(() => true)
+    await new Promise((r) => setImmediate(r))
+  }
+  const settled = all()
+  for (let i = 0; i < 20; i++) {
+    x.gossip()
+    y.gossip()
+    b.gossip()
+    bs.gossip()
+    await until(() => true)
+    await new Promise((r) => setImmediate(r))
+  }
+  t.equal(all(), settled, 'no node writes again after the first rounds: versions stay where they were')
+  t.ok(x.version < 9_000_000 + 100 && y.version < 9_000_000 + 100, `versions stay near the clocks (${x.version}, ${y.version})`)
+  t.end()
+})
+
+test("a peer's claim alone of our own source above what we wrote rewrites nothing (only a record would)", async (t) => {
+  const a = node('A', { now: () => 7 })
+  a.set('x', 1)
+  const v = a.get('x').version
+  const out: Record<string, unknown>[] = []
+  a.on('data', (d: Record<string, unknown>) => out.push(d))
+  // A request from a lying peer: it says it holds A's writes far above A's own.
+  a.write({ digest: true, source_id: 'A', version: v + 1_000_000 })
+  a.write({ digest: true, done: true })
+  await until(() => out.some((d) => d.done === true), 1000, 'the answer')
+  t.equal(a.get('x').version, v, 'x keeps its version: nothing was written again')
+  a.set('y', 2)
+  t.ok(a.get('y').version < v + 1_000_000, 'a later write is not pushed above the lie')
+  t.end()
+})
