@@ -39,16 +39,17 @@ export class SelfRecovery {
 
   /**
    * The peer sent a record of our own source at `version`, not yet taken.
-   * Above everything this life wrote, it is an earlier life's, whose clock
-   * was ahead: this life's records are written again above it (and above
-   * the peer's claims that showed the loss) before it is taken, so that it
-   * cannot replace them. A record, not a claim: a peer's word alone, or a
-   * record `admitted` refuses (a forgery in a signed cluster), moves nothing.
+   * Above everything this life wrote and within a claim of the peer that
+   * showed a loss, it is an earlier life's, whose clock was ahead: this
+   * life's records are written again above that claim before it is taken,
+   * so that it cannot replace them. It takes both a claim and a record: a
+   * peer's word alone, a stray record (a relay of a forgery), or one
+   * `admitted` refuses (a forgery in a signed cluster) moves nothing.
    */
   ownRecord(version: number, admitted: () => boolean): void {
-    if (!this.life.behind(version) || !admitted()) return
+    if (version > this.wanted || !this.life.behind(version) || !admitted()) return
     this.life.outlive()
-    this.outlive(Math.max(version, this.wanted))
+    this.outlive(this.wanted)
   }
 
   /** Whether the next digest of ours is to claim nothing of our own source. */

@@ -283,3 +283,14 @@ test("a peer's claim alone of our own source above what we wrote rewrites nothin
   t.ok(a.get('y').version < v + 1_000_000, 'a later write is not pushed above the lie')
   t.end()
 })
+
+test('a stray record of our own source above what we wrote, with no claim that showed a loss, rewrites nothing', async (t) => {
+  const a = node('A', { now: () => 7 })
+  a.set('x', 1)
+  const v = a.get('x').version
+  // What a relay of a forgery looks like: a record of A's source, far above A's writes, linked.
+  a.write({ key: 'forged', value: 1, source_id: 'A', version: v + 1_000_000, prev: v + 999_999 })
+  await until(() => a.record('forged') !== undefined || a.stats.invalid > 0, 1000, 'the record handled')
+  t.equal(a.get('x').version, v, 'x keeps its version: nothing was written again')
+  t.end()
+})
