@@ -23,6 +23,9 @@ interface Source {
  *   starts afresh, earlier sources are unpiped, and so are destinations
  *   piped before the previous source, so a dead connection neither feeds the
  *   new session nor holds the node back with its backpressure.
+ * - A session that ends leaves nothing for the next peer: what the node
+ *   buffered for its reader and nobody read (a partial response, right
+ *   only for the peer it answered) is discarded with it.
  * - The node's own `end()` and `destroy()` are untouched.
  */
 export class PeerPipes {
@@ -35,9 +38,23 @@ export class PeerPipes {
   constructor(
     private readonly node: Duplex,
     /** Close the node's session with its peer; the next read or write starts a new one. */
-    private readonly endSession: () => void,
+    endSession: () => void,
   ) {
+    this.endSession = () => {
+      endSession()
+      this.discardUnread()
+    }
     node.on('pipe', (src: Source) => this.piped(src))
+  }
+
+  private readonly endSession: () => void
+
+  /** Drop the objects the node buffered for its reader (readable-stream's state). */
+  private discardUnread(): void {
+    const st = (this.node as unknown as { _readableState?: { buffer?: { clear?(): void }; length: number } })._readableState
+    if (st?.buffer?.clear === undefined) return
+    st.buffer.clear()
+    st.length = 0
   }
 
   /** The node is being piped to `dest` (call before piping). */

@@ -5,7 +5,7 @@
  */
 import test from 'tape'
 import { createServer, connect as dial, type AddressInfo, type Socket } from 'node:net'
-import { PassThrough } from 'node:stream'
+import { PassThrough, Writable } from 'node:stream'
 import ndjson from 'ndjson'
 import type { Gossip } from '../../lib/index.ts'
 import { connect, node, quiet, sameState, until, waitFor } from '../support/streams.ts'
@@ -148,3 +148,32 @@ for (const how of ['destroy', 'end'] as const) {
     t.end()
   })
 }
+
+test('what the node buffered for a peer that went away never reaches the next one', async (t) => {
+  const a = node('A', { mtu: 10 })
+  for (let i = 0; i < 100; i++) a.set('k' + i, i)
+  const v50 = a.records().map((r) => r.version).sort((x, y) => x - y)[49]
+  // The first peer holds A up to its 50th write, asks, and never reads the answer.
+  const stuck = new Writable({ objectMode: true, highWaterMark: 1, write() {} })
+  const fromB1 = new PassThrough({ objectMode: true })
+  a.pipe(stuck)
+  fromB1.pipe(a)
+  fromB1.write({ digest: true, source_id: 'A', version: v50 })
+  fromB1.write({ digest: true, done: true })
+  await quiet(10)
+  t.ok(a.readableLength > 0, `an answer for the first peer waits in the node (${a.readableLength} objects)`)
+  fromB1.end()
+  await quiet(10)
+  t.equal(a.readableLength, 0, 'it is dropped when that peer goes away')
+  // The next peer holds nothing of A, and asks as it connects.
+  const b2 = node('B2', { mtu: 10 })
+  const out: unknown[] = []
+  a.on('data', (d: { key?: string }) => out.length < 10 && out.push(d.key ?? 'marker'))
+  b2.gossip()
+  connect(a, b2)
+  await quiet(3)
+  t.deepEqual(out, ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8', 'k9'], "the next peer's answer starts from what it holds: nothing of the first peer's")
+  await rounds([a, b2], 5)
+  t.equal(b2.keys().length, 100, 'and it gets all of A')
+  t.end()
+})
