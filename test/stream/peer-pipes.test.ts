@@ -177,3 +177,39 @@ test('what the node buffered for a peer that went away never reaches the next on
   t.equal(b2.keys().length, 100, 'and it gets all of A')
   t.end()
 })
+
+test("the README's pipeline wiring: a connection that fails takes only its own stream, and the next one works", async (t) => {
+  const { pipeline } = await import('node:stream')
+  const a = node('A')
+  const b = node('B')
+  const server = createServer((socket) => {
+    pipeline(socket, ndjson.parse(), b.createStream(), ndjson.stringify(), socket, () => {})
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as AddressInfo).port
+  const open = async () => {
+    const socket = dial(port, '127.0.0.1')
+    await new Promise((r) => socket.once('connect', r))
+    const s = a.createStream()
+    let failed: unknown = null
+    pipeline(socket, ndjson.parse(), s, ndjson.stringify(), socket, (err) => (failed = err ?? 'ended'))
+    return { socket, s, failed: () => failed }
+  }
+  const c1 = await open()
+  a.set('x', 1)
+  c1.s.gossip()
+  await waitFor(() => b.get('x').value === 1, 10_000, 'x over the first connection')
+  c1.socket.destroy(new Error('connection reset'))
+  await waitFor(() => c1.failed() !== null && b.stats.streams === 0, 10_000, 'both ends saw the first connection go')
+  t.ok(c1.s.destroyed, "the failed connection's stream was destroyed by pipeline")
+  t.notOk(a.destroyed || b.destroyed, 'neither node was')
+  const c2 = await open()
+  b.set('z', 3)
+  a.set('y', 2)
+  c2.s.gossip()
+  await waitFor(() => a.get('z').value === 3 && b.get('y').value === 2, 10_000, 'both ways over the second connection')
+  t.ok(sameState([a, b]), 'same state after the reconnect')
+  c2.socket.destroy()
+  await new Promise((r) => server.close(r))
+  t.end()
+})
