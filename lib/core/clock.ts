@@ -122,13 +122,14 @@ export class Clock {
 
   /**
    * Highest version held for a source, `-Infinity` when unknown (the seed's
-   * convention). Without `gen`, of the node id under any generation (a node
-   * with `config.generation`, or a durable one, is found by its id alone).
+   * convention). Without `gen`: the source without a generation when there
+   * is one (the seed's sources; what `resolve` asks for a record without
+   * `gen`), else the node id under any of its generations (a node with
+   * `config.generation`, or a durable one, is found by its id alone).
    */
   get(id: string, gen?: string): number {
-    let v = 0
-    if (gen !== undefined) v = this.find(id, gen)?.clock ?? 0
-    else for (const s of this.byId.get(id) ?? []) if (s.clock > v) v = s.clock
+    let v = this.find(id, gen)?.clock ?? 0
+    if (gen === undefined && this.byKey.get(id) === undefined) for (const s of this.byId.get(id) ?? []) if (s.clock > v) v = s.clock
     return v === 0 ? -Infinity : v
   }
 

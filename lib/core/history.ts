@@ -90,10 +90,12 @@ export class History extends EventEmitter<HistoryEvents> {
 
   /**
    * Updates from `source_id` with version above `version`, ascending: of
-   * generation `gen` when given, else of the node id under any generation.
+   * generation `gen` when given; without it, of the source without a
+   * generation when memory holds any, else of the node id under any of its
+   * generations (as `Clock.get`).
    */
   news(source_id: string, version: number, gen?: string): Rec[] {
-    if (gen === undefined && (this.listsOf.get(source_id) ?? 0) > (this.bySource.has(source_id) ? 1 : 0)) {
+    if (gen === undefined && !this.bySource.has(source_id) && this.listsOf.has(source_id)) {
       const out: Rec[] = []
       for (const u of this.memory) if (u.source_id === source_id && u.version > version) out.push(u)
       return out.sort((x, y) => x.version - y.version)

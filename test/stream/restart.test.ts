@@ -6,7 +6,7 @@
 import test from 'tape'
 import { PassThrough } from 'node:stream'
 import ndjson from 'ndjson'
-import type { Gossip } from '../../lib/index.ts'
+import { base, type Gossip } from '../../lib/index.ts'
 import { node, sameState, until } from '../support/streams.ts'
 
 /** The seed README's wiring over a byte pipe: `gossip.pipe(serializer).pipe(peer_io).pipe(deserializer).pipe(gossip)`. */
@@ -294,3 +294,37 @@ test('a stray record of our own source above what we wrote, with no claim that s
   t.equal(a.get('x').version, v, 'x keeps its version: nothing was written again')
   t.end()
 })
+
+test("a built-in resolver called from the user's resolve judges a record without a generation by that source's clock, not another life's", async (t) => {
+  let time = 1_000
+  const now = () => time
+  const wrapped = node('C', { now, resolve: (g, u) => base.resolution.lww_vs_clock(g, u) })
+  const a0 = node('A', { now }) // A's first life: no generation
+  const b = node('B', { now })
+  a0.set('old', 'from A0')
+  await exchange(a0, b)
+  time = 2_000
+  const a1 = node('A', { now, generation: 'g1' }) // A again, under a fresh generation
+  a1.set('new', 'from A1')
+  await exchange(wrapped, a1) // C hears of A:g1 first (its clock is above A0's record)
+  await exchange(wrapped, b) // then of A0's record, through B
+  t.equal(wrapped.clock.get('A'), a0.get('old').version, "clock.get('A') is the source without a generation")
+  t.equal(wrapped.clock.get('A', 'g1'), a1.get('new').version, "and clock.get('A', 'g1') the later life")
+  t.equal(wrapped.get('old').value, 'from A0', "C took A0's record")
+  t.end()
+})
+
+/** A few exchanges over a pair of fresh streams, then close them. */
+async function exchange(x: Gossip, y: Gossip): Promise<void> {
+  const sx = x.createStream()
+  const sy = y.createStream()
+  sx.pipe(sy).pipe(sx)
+  for (let i = 0; i < 4; i++) {
+    sx.gossip()
+    sy.gossip()
+    await until(() => true)
+    await new Promise((r) => setImmediate(r))
+  }
+  sx.destroy()
+  sy.destroy()
+}
