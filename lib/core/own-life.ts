@@ -18,18 +18,11 @@ export class OwnLife {
   private first = Infinity
   /** The last version this life wrote; -Infinity before its first write. */
   private last = -Infinity
-  /** Times this life was found behind an earlier one (see `behind`). */
-  private outlived = 0
 
   /** A local write at `version`. */
   wrote(version: number): void {
     if (version < this.first) this.first = version
     if (version > this.last) this.last = version
-  }
-
-  /** The first version this life wrote; Infinity before its first write. */
-  get firstWrite(): number {
-    return this.first
   }
 
   /** This life began from saved data that holds every own record up to `clock`. */
@@ -42,27 +35,9 @@ export class OwnLife {
     return version > this.sure && (version < this.first || version > this.last)
   }
 
-  /**
-   * Whether a record of our own source at `version` is above everything
-   * this life wrote, so that this life's records are to be written again
-   * above it (`outliveEarlierLife`). Never after MAX_OUTLIVE such times in
-   * one life: two live nodes sharing an id would otherwise overtake each
-   * other for ever.
-   */
-  behind(version: number): boolean {
-    return this.last !== -Infinity && version > this.last && this.outlived < MAX_OUTLIVE
-  }
-
-  /** This life's records were written again above an earlier life's. */
-  outlive(): void {
-    this.outlived++
-  }
-
   /** A peer that claimed `version` sent us every own record it held: we hold them now. */
   recovered(version: number): void {
     if (version > this.sure) this.sure = version
   }
 }
 
-/** How many times one life writes its records again above an earlier life's. */
-export const MAX_OUTLIVE = 3

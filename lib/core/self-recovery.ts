@@ -23,11 +23,7 @@ export class SelfRecovery {
   /** Per kind (requests, replies): whether each digest awaiting its answer claimed nothing of ours. */
   private readonly awaited: [boolean[], boolean[]] = [[], []]
 
-  constructor(
-    private readonly life: OwnLife,
-    /** This life's records are to be written again above `claim` (earlier-life.ts). */
-    private readonly outlive: (claim: number) => void,
-  ) {}
+  constructor(private readonly life: OwnLife) {}
 
   /** The peer claims our own source at `version`. Returns true when that newly shows a loss. */
   seen(version: number): boolean {
@@ -35,21 +31,6 @@ export class SelfRecovery {
     const fresh = this.wanted === 0
     if (version > this.wanted) this.wanted = version
     return fresh
-  }
-
-  /**
-   * The peer sent a record of our own source at `version`, not yet taken.
-   * Above everything this life wrote and within a claim of the peer that
-   * showed a loss, it is an earlier life's, whose clock was ahead: this
-   * life's records are written again above that claim before it is taken,
-   * so that it cannot replace them. It takes both a claim and a record: a
-   * peer's word alone, a stray record (a relay of a forgery), or one
-   * `admitted` refuses (a forgery in a signed cluster) moves nothing.
-   */
-  ownRecord(version: number, admitted: () => boolean): void {
-    if (version > this.wanted || !this.life.behind(version) || !admitted()) return
-    this.life.outlive()
-    this.outlive(this.wanted)
   }
 
   /** Whether the next digest of ours is to claim nothing of our own source. */

@@ -8,7 +8,6 @@ import type { LocalListener, Replica } from './replica.ts'
 import { Responder } from './responder.ts'
 import { Resync } from './resync.ts'
 import { SelfRecovery } from './self-recovery.ts'
-import { outliveEarlierLife } from './earlier-life.ts'
 import { newSessionStats, type SessionOptions, type SessionPort, type SessionStats } from './session-types.ts'
 import type { Rec } from './types.ts'
 import { Verification } from './verification.ts'
@@ -97,7 +96,7 @@ export class Session implements LocalListener {
     this.verification = new Verification(opts.verifyInterval ?? 60_000)
     this.digests = new DigestAssembler(opts.maxDigestEntries)
     this.relays = new Relays(replica, out)
-    this.recovery = new SelfRecovery(replica.ownLife, (claim) => outliveEarlierLife(replica, claim))
+    this.recovery = new SelfRecovery(replica.ownLife)
     this.flow = opts.flow?.link() ?? null
     replica.subscribe(this)
   }
@@ -274,8 +273,6 @@ export class Session implements LocalListener {
   private onUpdate(rec: Rec, prev: number | undefined, rprev: number | undefined): void {
     this.stats.updatesReceived++
     const inResponse = this.open > 0
-    const self = this.replica.self
-    if (rec.source_id === self.id && rec.gen === self.gen) this.recovery.ownRecord(rec.version, () => this.replica.admit(rec, this.opts.peer ?? {}) === null)
     const outcome = this.inbound.take(rec, prev, inResponse, this.view.peerLimit)
     if ('taken' in outcome) {
       const src = outcome.taken

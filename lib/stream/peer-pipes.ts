@@ -7,7 +7,7 @@ type Destination = NodeJS.WritableStream
 interface Source {
   pipe(dest: Duplex, opts?: { end?: boolean }): unknown
   unpipe(dest?: Duplex): unknown
-  once(event: 'end', fn: () => void): unknown
+  once(event: 'end' | 'close', fn: () => void): unknown
 }
 
 /**
@@ -16,7 +16,7 @@ interface Source {
  * repeated for each connection.
  *
  * Invariants:
- * - A source piped in never ends the node. Its end is the end of that peer:
+ * - A source piped in never ends the node. Its end (or close) is the end of that peer:
  *   the session closes and the node is unpiped from every destination, so
  *   the next connection finds the node open and nothing left over.
  * - A second source piped in is a new peer (a reconnect): the session
@@ -74,7 +74,9 @@ export class PeerPipes {
       this.repiping = false
     }
     this.count++
+    // Ended, or destroyed (a failed connection's parser closes without ending).
     src.once('end', () => this.ended(src))
+    src.once('close', () => this.ended(src))
     if (this.count > 1) {
       this.endSession()
       for (const s of this.sources) s.unpipe(this.node)

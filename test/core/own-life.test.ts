@@ -1,6 +1,6 @@
 /** What a node knows of its own earlier lives, and recovering their records from one peer. */
 import test from 'tape'
-import { MAX_OUTLIVE, OwnLife } from '../../lib/core/own-life.ts'
+import { OwnLife } from '../../lib/core/own-life.ts'
 import { SelfRecovery } from '../../lib/core/self-recovery.ts'
 
 test('own life: a claim shows a loss only above what is sure and below this life\'s first write', (t) => {
@@ -22,27 +22,10 @@ test('own life: a claim shows a loss only above what is sure and below this life
   t.end()
 })
 
-test('own life: found behind an earlier life at most MAX_OUTLIVE times', (t) => {
-  const life = new OwnLife()
-  t.notOk(life.behind(500), 'before any write there is nothing to write again')
-  life.wrote(100)
-  t.notOk(life.behind(100), 'a claim at this life\'s last write is not ahead')
-  let n = 0
-  for (let v = 200; v < 2000; v += 100) {
-    if (life.behind(v)) {
-      n++
-      life.outlive()
-    }
-    life.wrote(v + 1) // the writes again go above the claim
-  }
-  t.equal(n, MAX_OUTLIVE, `records ahead acted on ${MAX_OUTLIVE} times, then no more (two live nodes sharing an id stop overtaking each other)`)
-  t.end()
-})
-
 test('self recovery: digests claim nothing of our own source until one of them gets a whole answer', (t) => {
   const life = new OwnLife()
   life.wrote(1000)
-  const r = new SelfRecovery(life, () => {})
+  const r = new SelfRecovery(life)
   t.notOk(r.sending(false, true), 'with nothing to recover, a digest claims the clock')
   t.notOk(r.seen(1000), 'a claim at this life\'s versions shows no loss')
   r.answerEnded(false, true)
@@ -71,7 +54,7 @@ test('self recovery: digests claim nothing of our own source until one of them g
 test('self recovery: answers are matched per kind, and a peer that never answers costs a bounded queue', (t) => {
   const life = new OwnLife()
   life.wrote(1000)
-  const r = new SelfRecovery(life, () => {})
+  const r = new SelfRecovery(life)
   for (let i = 0; i < 100; i++) r.sending(false, true) // requests never answered
   t.ok(r.seen(400), 'a loss is seen')
   t.ok(r.sending(false, true), 'a request asks')

@@ -213,3 +213,35 @@ test("the README's pipeline wiring: a connection that fails takes only its own s
   await new Promise((r) => server.close(r))
   t.end()
 })
+
+test("a connection's deserializer destroyed without ending closes that peer's session and unpipes the node", async (t) => {
+  const a = node('A', { mtu: 8 })
+  const b = node('B', { mtu: 8 })
+  const c = node('C', { mtu: 8 })
+  const toB = ndjson.stringify()
+  const fromB = ndjson.parse()
+  a.pipe(toB).pipe(new PassThrough()).pipe(ndjson.parse()).pipe(b)
+  b.pipe(ndjson.stringify()).pipe(new PassThrough()).pipe(fromB).pipe(a)
+  const s = a.createStream()
+  connect(s, c)
+  a.set('x', 0)
+  await rounds([a, b, c], 3)
+  t.equal(b.get('x').value, 0, 'B got x')
+  t.equal(a.stats.streams, 2, "A's own stream and its stream to C")
+  fromB.destroy() // the connection failed: its parser is destroyed, no 'end'
+  await quiet(10)
+  t.equal(a.stats.streams, 1, "A's own session closed with it")
+  t.equal((a as unknown as { _readableState: { pipes: unknown[] } })._readableState.pipes.length, 0, 'A is unpiped from the dead serializer')
+  let drained = 0
+  a.on('drain', () => drained++)
+  let full = false
+  for (let i = 0; i < 300; i++) if (!a.set('k' + i, i)) full = true
+  for (let i = 0; i < 20 && c.size < a.size; i++) {
+    s.gossip()
+    c.gossip()
+    await quiet(5)
+  }
+  t.equal(c.size, a.size, 'C, the live peer, gets everything')
+  t.ok(!full || drained > 0, `no write waits on the dead connection (set returned false: ${full}, drains: ${drained})`)
+  t.end()
+})
