@@ -46,11 +46,17 @@ export class PeerView {
    * A digest's entry for `src`: the peer's clock when it sent it. On an
    * ordered link that is where the peer stands now, even below an earlier
    * claim (it lost records, and asks for them again); on a lossy link an
-   * older digest may arrive late, so claims only rise.
+   * older digest may arrive late, so claims only rise, except a claim of
+   * nothing, which asks for everything again (a node recovering its own
+   * records; a lower floor only costs a resend).
    */
   claimWhole(src: Source, v: number): void {
-    if (this.lossy) this.claim(src, v)
-    else this.claimed.set(src, v)
+    if (!this.lossy) this.claimed.set(src, v)
+    else if (v !== 0) this.claim(src, v)
+    else {
+      this.claimed.set(src, 0)
+      this.inflight.delete(src)
+    }
   }
 
   /** What the peer holds of `src` or is about to (see the invariant). */

@@ -2,6 +2,8 @@ import type { OwnLife } from './own-life.ts'
 
 /** Digests of ours whose answers are awaited, oldest first, per kind; a bound against a peer that never answers. */
 const MAX_AWAITED = 4
+/** Lossy links: asking answers without an intact chain of our records before the recovery ends anyway. */
+const MAX_TRIES = 5
 
 /**
  * Getting this node's own earlier writes back from one peer (see
@@ -23,7 +25,24 @@ export class SelfRecovery {
   /** Per kind (requests, replies): whether each digest awaiting its answer claimed nothing of ours. */
   private readonly awaited: [boolean[], boolean[]] = [[], []]
 
-  constructor(private readonly life: OwnLife) {}
+  /** Lossy links: how far the own records of the response in progress chain from 0, and whether a link skipped. */
+  private reach = 0
+  private gap = false
+  /** Lossy links: asking answers that ended whole without an intact chain up to `wanted`, in a row. */
+  private tries = 0
+
+  constructor(
+    private readonly life: OwnLife,
+    /** A lossy link: a whole answer may still have lost records, so the chain of our own records is checked. */
+    private readonly lossy = false,
+  ) {}
+
+  /** A record of our own source linked to `prev` arrived (lossy links carry every link). */
+  ownLink(prev: number, version: number): void {
+    if (this.wanted === 0) return
+    if (prev > this.reach) this.gap = true
+    else if (version > this.reach) this.reach = version
+  }
 
   /** The peer claims our own source at `version`. Returns true when that newly shows a loss. */
   seen(version: number): boolean {
@@ -58,7 +77,14 @@ export class SelfRecovery {
    */
   answerEnded(toReply: boolean, whole: boolean): void {
     const asked = this.awaited[toReply ? 1 : 0].shift() ?? false
+    // On a lossy link the answer must also have chained our records from 0 up to the claim; after
+    // MAX_TRIES answers that did not (a peer that cannot vouch for them), fingerprint checks take over.
+    const chained = !this.gap && this.reach >= this.wanted
+    this.reach = 0
+    this.gap = false
     if (!asked || !whole || this.wanted === 0) return
+    if (this.lossy && !chained && ++this.tries < MAX_TRIES) return
+    this.tries = 0
     this.life.recovered(this.wanted)
     this.wanted = 0
   }

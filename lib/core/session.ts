@@ -96,7 +96,7 @@ export class Session implements LocalListener {
     this.verification = new Verification(opts.verifyInterval ?? 60_000)
     this.digests = new DigestAssembler(opts.maxDigestEntries)
     this.relays = new Relays(replica, out)
-    this.recovery = new SelfRecovery(replica.ownLife)
+    this.recovery = new SelfRecovery(replica.ownLife, lossy)
     this.flow = opts.flow?.link() ?? null
     replica.subscribe(this)
   }
@@ -273,6 +273,7 @@ export class Session implements LocalListener {
   private onUpdate(rec: Rec, prev: number | undefined, rprev: number | undefined): void {
     this.stats.updatesReceived++
     const inResponse = this.open > 0
+    if (prev !== undefined && rec.source_id === this.replica.self.id && rec.gen === this.replica.self.gen) this.recovery.ownLink(prev, rec.version)
     const outcome = this.inbound.take(rec, prev, inResponse, this.view.peerLimit)
     if ('taken' in outcome) {
       const src = outcome.taken

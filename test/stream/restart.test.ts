@@ -329,3 +329,51 @@ async function exchange(x: Gossip, y: Gossip): Promise<void> {
   sx.destroy()
   sy.destroy()
 }
+
+for (const seed of [1, 2, 3, 4, 5, 6]) {
+  test(`recovery over lossy links (10% of objects lost, seed ${seed}): the claim of nothing resets what the peer believes we hold, and only an intact chain ends it`, async (t) => {
+    const { seededRandom } = await import('../../lib/core/random.ts')
+    const { Transform } = await import('node:stream')
+    const random = seededRandom(seed)
+    const lossyLink = (x: Gossip, y: Gossip) => {
+      const sx = x.createStream()
+      const sy = y.createStream()
+      const hop = () =>
+        new Transform({
+          objectMode: true,
+          transform(o, _e, cb) {
+            if (random() < 0.1) return cb()
+            cb(null, JSON.parse(JSON.stringify(o)))
+          },
+        })
+      sx.pipe(hop()).pipe(sy).pipe(hop()).pipe(sx)
+      return [sx, sy]
+    }
+    const step = async (streams: { gossip(): void }[]) => {
+      for (const s of streams) s.gossip()
+      for (let i = 0; i < 6; i++) await new Promise((r) => setImmediate(r))
+    }
+    let time = 10_000
+    const now = () => time
+    const a = node('A', { now, lossy: true, random: seededRandom(seed + 1) })
+    const b = node('B', { now, lossy: true, random: seededRandom(seed + 2) })
+    let l = lossyLink(a, b)
+    for (let i = 0; i < 40; i++) a.set('k' + i, i)
+    for (let i = 0; i < 60 && b.size < 40; i++) await step(l)
+    t.equal(b.size, 40, 'B holds 40 keys of A')
+    for (const s of l) (s as { destroy(): void }).destroy()
+    a.destroy()
+
+    time = 15_000
+    const a2 = node('A', { now, lossy: true, random: seededRandom(seed + 3) })
+    a2.set('fresh', 1)
+    l = lossyLink(a2, b)
+    let n = 0
+    for (; n < 30 && a2.size < 41; n++) {
+      time += 100 // well under the fingerprint checks' minute
+      await step(l)
+    }
+    t.equal(a2.size, 41, `A2 got its 40 earlier writes back over the lossy link (${n} rounds)`)
+    t.end()
+  })
+}
