@@ -59,7 +59,8 @@ export class Session implements LocalListener {
   private readonly scratch: Message[] = []
   private readonly slot: UpdateSlot = { rec: null as unknown as Rec, prev: undefined, rprev: undefined }
   private streamingResponse = false
-  private sinceMarker = 0 // records of the current streamed response since its last part marker
+  /** Records sent in the current streamed response since its last part marker. */
+  private sinceMarker = 0
   /** An exchange we started is waiting for the peer's reply digest. */
   private awaiting = false
   /** We answered a request and its `final` has not come yet (answerAfterFinal). */
@@ -247,7 +248,8 @@ export class Session implements LocalListener {
     if (!this.streamingResponse || this.closed) return void (this.streamingResponse = false)
     const { sent, truncated } = this.respond(null, false)
     if (truncated) {
-      // A long stream is cut into parts: a receiver's clock keeps up with it (links move clocks only at markers).
+      // A long stream is cut into parts, so that a receiver's clock keeps up
+      // with it (links move clocks only at markers).
       this.sinceMarker += sent
       if (this.sinceMarker >= PART) {
         this.sinceMarker = 0

@@ -31,6 +31,19 @@ async function rounds(nodes: Gossip[], n: number): Promise<void> {
   }
 }
 
+/** A's earlier life: `n` writes (`k0`, `k1`, …) synced to B over the seed's wiring, then A gone. */
+async function earlierLife(now: () => number, n: number, extra: Partial<Parameters<typeof node>[1]> = {}, value: (i: number) => unknown = (i) => i): Promise<{ a: Gossip; b: Gossip }> {
+  const a = node('A', { now, ...extra })
+  const b = node('B', { now, ...extra })
+  const cut = wire(a, b)
+  for (let i = 0; i < n; i++) a.set('k' + i, value(i) as never)
+  await rounds([a, b], 3)
+  await until(() => b.size === n, 10_000, `B holds ${n} keys of A`)
+  cut()
+  a.destroy()
+  return { a, b }
+}
+
 test('a node restarted in memory under the same id gets its earlier writes back from the peer it reconnects to', async (t) => {
   let time = 1_000
   const now = () => time
@@ -76,13 +89,7 @@ test('a node re-piped to a different fresh peer sends it everything, its own wri
 test('a node restarted in memory that writes before it reconnects still gets its earlier writes back', async (t) => {
   let time = 1_000
   const now = () => time
-  const a = node('A', { now })
-  const b = node('B', { now })
-  const cut = wire(a, b)
-  for (let i = 0; i < 20; i++) a.set('k' + i, { i })
-  await rounds([a, b], 2)
-  await until(() => b.size === 20, 10_000, 'first sync')
-  cut()
+  const { b } = await earlierLife(now, 20, {}, (i) => ({ i }))
 
   time = 5_000
   const a2 = node('A', { now })
@@ -138,14 +145,7 @@ for (const who of ['both', 'the peer only', 'the restarted node only'] as const)
   test(`recovery when ${who === 'both' ? 'both sides gossip' : who + ' gossips'}, with answers cut by a small MTU and digests crossing`, async (t) => {
     let time = 1_000
     const now = () => time
-    const a = node('A', { now, mtu: 10 })
-    const b = node('B', { now, mtu: 10 })
-    const cut = wire(a, b)
-    for (let i = 0; i < 300; i++) a.set('k' + i, i)
-    await rounds([a, b], 3)
-    await until(() => b.size === 300, 10_000, 'B holds 300 keys of A')
-    cut()
-    a.destroy()
+    const { b } = await earlierLife(now, 300, { mtu: 10 })
 
     time = 5_000
     const a2 = node('A', { now, mtu: 10 })
@@ -208,14 +208,7 @@ test('clock.get(id) and history.news(id, v) find a node with a generation by its
 test('a node restarted in memory with its wall clock gone back: later writes go above its earlier life, and what it wrote before meeting a peer arrives by the fingerprint checks', async (t) => {
   let time = 9_000
   const now = () => time
-  const a = node('A', { now })
-  const b = node('B', { now })
-  const cut = wire(a, b)
-  for (let i = 0; i < 20; i++) a.set('k' + i, i)
-  await rounds([a, b], 3)
-  await until(() => b.size === 20, 10_000, 'first sync')
-  cut()
-  a.destroy()
+  const { b } = await earlierLife(now, 20)
 
   time = 5_000 // the restarted process's clock is 4 s behind its earlier life's
   const a2 = node('A', { now })
