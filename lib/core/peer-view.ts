@@ -46,13 +46,14 @@ export class PeerView {
    * A digest's entry for `src`: the peer's clock when it sent it. On an
    * ordered link that is where the peer stands now, even below an earlier
    * claim (it lost records, and asks for them again); on a lossy link an
-   * older digest may arrive late, so claims only rise, except a claim of
-   * nothing, which asks for everything again (a node recovering its own
-   * records; a lower floor only costs a resend).
+   * older digest may arrive late, so claims only rise, except the peer's
+   * claim of nothing of its own source (`own`): a node recovering its own
+   * records asks for them all again. A claim of nothing of another source
+   * moves nothing there, so it cannot make us resend a whole history.
    */
-  claimWhole(src: Source, v: number): void {
+  claimWhole(src: Source, v: number, own: boolean): void {
     if (!this.lossy) this.claimed.set(src, v)
-    else if (v !== 0) this.claim(src, v)
+    else if (v !== 0 || !own) this.claim(src, v)
     else {
       this.claimed.set(src, 0)
       this.inflight.delete(src)

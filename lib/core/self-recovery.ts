@@ -28,7 +28,7 @@ export class SelfRecovery {
   /** Lossy links: how far the own records of the response in progress chain from 0, and whether a link skipped. */
   private reach = 0
   private gap = false
-  /** Lossy links: asking answers that ended whole without an intact chain up to `wanted`, in a row. */
+  /** Lossy links: asking answers that ended whole, carrying our records without an intact chain up to `wanted`. */
   private tries = 0
 
   constructor(
@@ -37,7 +37,7 @@ export class SelfRecovery {
     private readonly lossy = false,
   ) {}
 
-  /** A record of our own source linked to `prev` arrived (lossy links carry every link). */
+  /** A record of our own source linked to `prev` was taken (lossy links carry every link). */
   ownLink(prev: number, version: number): void {
     if (this.wanted === 0) return
     if (prev > this.reach) this.gap = true
@@ -77,13 +77,15 @@ export class SelfRecovery {
    */
   answerEnded(toReply: boolean, whole: boolean): void {
     const asked = this.awaited[toReply ? 1 : 0].shift() ?? false
-    // On a lossy link the answer must also have chained our records from 0 up to the claim; after
-    // MAX_TRIES answers that did not (a peer that cannot vouch for them), fingerprint checks take over.
+    // On a lossy link the answer must also have chained our records (taken ones) from 0 up to the
+    // claim; after MAX_TRIES answers that carried some but did not (a peer that cannot vouch for
+    // them), fingerprint checks take over. An answer with none of them counts for nothing.
     const chained = !this.gap && this.reach >= this.wanted
+    const carried = this.gap || this.reach > 0
     this.reach = 0
     this.gap = false
     if (!asked || !whole || this.wanted === 0) return
-    if (this.lossy && !chained && ++this.tries < MAX_TRIES) return
+    if (this.lossy && !chained && (!carried || ++this.tries < MAX_TRIES)) return
     this.tries = 0
     this.life.recovered(this.wanted)
     this.wanted = 0

@@ -275,11 +275,11 @@ export class Session implements LocalListener {
   private onUpdate(rec: Rec, prev: number | undefined, rprev: number | undefined): void {
     this.stats.updatesReceived++
     const inResponse = this.open > 0
-    if (prev !== undefined && rec.source_id === this.replica.self.id && rec.gen === this.replica.self.gen) this.recovery.ownLink(prev, rec.version)
     const outcome = this.inbound.take(rec, prev, inResponse, this.view.peerLimit)
     if ('taken' in outcome) {
       const src = outcome.taken
       this.movedSinceDone++
+      if (prev !== undefined && src === this.replica.self) this.recovery.ownLink(prev, rec.version)
       if (rprev !== undefined) this.resync.onRecord(src, rprev, rec.version)
       if (!outcome.applied && prev !== undefined && rec.source_id !== this.opts.peer?.id) this.relays.duplicate(src)
       // A push or relay linked below its own version minus one comes from a
@@ -329,7 +329,7 @@ export class Session implements LocalListener {
       }
       digest.set(src, e.version)
       if (resyncRequest) continue // its versions are the peer's progress, not its clock
-      this.view.claimWhole(src, e.version)
+      this.view.claimWhole(src, e.version, src.id === this.opts.peer?.id)
       if (src === this.replica.self && this.replica.plausible(e.version) && this.recovery.seen(e.version)) recover = true
     }
     const mayAdopt = answered && !d.more && this.droppedSinceDone === 0

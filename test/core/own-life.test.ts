@@ -65,7 +65,7 @@ test('self recovery: answers are matched per kind, and a peer that never answers
   t.end()
 })
 
-test('self recovery on a lossy link: only an answer whose own records chain from 0 to the claim ends it, or the fifth without', (t) => {
+test('self recovery on a lossy link: only an answer whose own records chain from 0 to the claim ends it, or the fifth that carries some without', (t) => {
   const life = new OwnLife()
   life.wrote(1000)
   const r = new SelfRecovery(life, true)
@@ -89,12 +89,19 @@ test('self recovery on a lossy link: only an answer whose own records chain from
   t.notOk(life.lacks(400), 'recovered up to the claim')
   const r2 = new SelfRecovery(life, true)
   t.ok(r2.seen(800), 'another loss')
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 10; i++) {
     r2.sending(false, true)
     r2.answerEnded(false, true)
   }
-  t.ok(r2.asking, 'four answers without a chain end nothing')
+  t.ok(r2.asking, 'answers that carry none of our records end nothing, however many')
+  for (let i = 0; i < 4; i++) {
+    r2.sending(false, true)
+    r2.ownLink(500, 800) // linked past what arrived: a gap
+    r2.answerEnded(false, true)
+  }
+  t.ok(r2.asking, 'four answers with our records but no intact chain end nothing')
   r2.sending(false, true)
+  r2.ownLink(500, 800)
   r2.answerEnded(false, true)
   t.notOk(r2.asking, 'the fifth ends it anyway (a peer that cannot vouch; fingerprint checks take over)')
   t.end()
