@@ -51,9 +51,7 @@ export const GENERATION_QUIET_MS = 10_000
 /** The replica's vector clock: every source it knows, by identity. */
 export class Clock {
   private readonly byKey = new Map<string, Source>()
-  /** Generations seen per node id. */
-  private readonly gens = new Map<string, number>()
-  /** Every source of a node id, one per generation. */
+  /** Every source of a node id, one per generation seen. */
   private readonly byId = new Map<string, Source[]>()
   /** How many times a node id showed up with one more generation (a node that lost its data). */
   generationChanges = 0
@@ -85,9 +83,8 @@ export class Clock {
     if (s === undefined) {
       s = new Source(id, gen)
       this.byKey.set(key, s)
-      const n = this.gens.get(id) ?? 0
-      this.gens.set(id, n + 1)
       const all = this.byId.get(id)
+      const n = all?.length ?? 0
       if (all === undefined) this.byId.set(id, [s])
       else all.push(s)
       const known = gen !== undefined && this.announced.get(id)?.delete(gen) === true
@@ -105,7 +102,7 @@ export class Clock {
    * registered.
    */
   announce(id: string, gen: string | undefined): void {
-    if (gen === undefined || !this.gens.has(id) || this.byKey.has(sourceKey(id, gen))) return
+    if (gen === undefined || !this.byId.has(id) || this.byKey.has(sourceKey(id, gen))) return
     let seen = this.announced.get(id)
     if (seen === undefined) {
       seen = new Set()
@@ -128,8 +125,9 @@ export class Clock {
    * `config.generation`, or a durable one, is found by its id alone).
    */
   get(id: string, gen?: string): number {
-    let v = this.find(id, gen)?.clock ?? 0
-    if (gen === undefined && this.byKey.get(id) === undefined) for (const s of this.byId.get(id) ?? []) if (s.clock > v) v = s.clock
+    const exact = this.find(id, gen)
+    let v = exact?.clock ?? 0
+    if (exact === undefined && gen === undefined) for (const s of this.byId.get(id) ?? []) if (s.clock > v) v = s.clock
     return v === 0 ? -Infinity : v
   }
 

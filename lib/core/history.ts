@@ -26,8 +26,6 @@ export interface HistoryEvents {
 export class History extends EventEmitter<HistoryEvents> {
   readonly memory: Rec[] = []
   private readonly bySource = new Map<string, Rec[]>()
-  /** Per node id, how many generations have a list in `bySource`. */
-  private readonly listsOf = new Map<string, number>()
   /** The list of the source last looked up (writes come in runs from one source), or null. */
   private lastList: Rec[] | null = null
   private lastId = ''
@@ -95,7 +93,7 @@ export class History extends EventEmitter<HistoryEvents> {
    * generations (as `Clock.get`).
    */
   news(source_id: string, version: number, gen?: string): Rec[] {
-    if (gen === undefined && !this.bySource.has(source_id) && this.listsOf.has(source_id)) {
+    if (gen === undefined && !this.bySource.has(source_id)) {
       const out: Rec[] = []
       for (const u of this.memory) if (u.source_id === source_id && u.version > version) out.push(u)
       return out.sort((x, y) => x.version - y.version)
@@ -107,7 +105,6 @@ export class History extends EventEmitter<HistoryEvents> {
   /** Rebuild the per-source index from `memory` (after outside changes to it). */
   reindex(): void {
     this.bySource.clear()
-    this.listsOf.clear()
     this.lastList = null
     for (const u of this.memory) insertByVersion(this.perSource(u), u)
   }
@@ -138,10 +135,7 @@ export class History extends EventEmitter<HistoryEvents> {
 
   private perSource(u: Rec): Rec[] {
     let list = this.perSourceIfAny(u)
-    if (list === undefined) {
-      this.bySource.set(sourceKey(u.source_id, u.gen), (list = []))
-      this.listsOf.set(u.source_id, (this.listsOf.get(u.source_id) ?? 0) + 1)
-    }
+    if (list === undefined) this.bySource.set(sourceKey(u.source_id, u.gen), (list = []))
     this.lastList = list
     this.lastId = u.source_id
     this.lastGen = u.gen
@@ -156,9 +150,6 @@ export class History extends EventEmitter<HistoryEvents> {
     else if (i > 0) list.splice(i, 1)
     if (list.length === 0) {
       this.bySource.delete(sourceKey(u.source_id, u.gen))
-      const n = this.listsOf.get(u.source_id)! - 1
-      if (n === 0) this.listsOf.delete(u.source_id)
-      else this.listsOf.set(u.source_id, n)
       if (this.lastList === list) this.lastList = null
     }
   }

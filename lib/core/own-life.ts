@@ -40,4 +40,3 @@ export class OwnLife {
     if (version > this.sure) this.sure = version
   }
 }
-

@@ -29,7 +29,8 @@ interface Source {
  * - The node's own `end()` and `destroy()` are untouched.
  */
 export class PeerPipes {
-  private sources: Source[] = []
+  /** The current peer's source: the latest piped in, until it ends. */
+  private source: Source | null = null
   /** Destinations, each with the number of sources piped in before it. */
   private dests: Array<{ dest: Destination; after: number }> = []
   private count = 0
@@ -38,19 +39,14 @@ export class PeerPipes {
   constructor(
     private readonly node: Duplex,
     /** Close the node's session with its peer; the next read or write starts a new one. */
-    endSession: () => void,
+    private readonly closeSession: () => void,
   ) {
-    this.endSession = () => {
-      endSession()
-      this.discardUnread()
-    }
     node.on('pipe', (src: Source) => this.piped(src))
   }
 
-  private readonly endSession: () => void
-
-  /** Drop the objects the node buffered for its reader (readable-stream's state). */
-  private discardUnread(): void {
+  /** The peer is gone: its session closes and what the node buffered for it is dropped (readable-stream's state). */
+  private endSession(): void {
+    this.closeSession()
     const st = (this.node as unknown as { _readableState?: { buffer?: { clear?(): void }; length: number } })._readableState
     if (st?.buffer?.clear === undefined) return
     st.buffer.clear()
@@ -79,18 +75,15 @@ export class PeerPipes {
     src.once('close', () => this.ended(src))
     if (this.count > 1) {
       this.endSession()
-      for (const s of this.sources) s.unpipe(this.node)
-      this.sources = []
+      this.source?.unpipe(this.node)
       this.unpipe((d) => d.after < this.count - 1)
     }
-    this.sources.push(src)
+    this.source = src
   }
 
   private ended(src: Source): void {
-    const i = this.sources.indexOf(src)
-    if (i < 0) return // superseded by a later source already
-    this.sources.splice(i, 1)
-    if (this.sources.length > 0) return
+    if (src !== this.source) return // superseded by a later source already, or already ended
+    this.source = null
     this.endSession()
     this.unpipe(() => true)
   }
