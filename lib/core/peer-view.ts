@@ -1,6 +1,6 @@
 import type { Source } from './clock.ts'
 import type { Replica } from './replica.ts'
-import type { DigestMsg } from '../protocol/messages.ts'
+import type { Acks, DigestMsg } from '../protocol/messages.ts'
 
 /**
  * What a node knows of one peer: the clock its digests claimed, what was
@@ -12,10 +12,13 @@ import type { DigestMsg } from '../protocol/messages.ts'
  * links) without its clock showing it is forgotten, so it is sent again.
  */
 export class PeerView {
-  /** Objects sent to and received from the peer on this link; its `ack` counts ours. */
+  /** Objects sent to and received from the peer on this link. */
   sent = 0
   received = 0
+  /** The peer's highest `ack`: it had received what we sent up to this count (or, from a peer that counts, that many objects). */
   acked = 0
+  /** The highest `seq` the peer's ends of digest carried; 0 while it sent none. */
+  private peerSeq = 0
   /** Per source, the highest version the peer's digests claimed. */
   readonly claimed = new Map<Source, number>()
   /** Per source, where the current response (all its parts) leaves the peer (for `upto`). */
@@ -36,6 +39,25 @@ export class PeerView {
   private readonly inflight = new Map<Source, { v: number; seq: number }>()
 
   constructor(private readonly lossy: boolean) {}
+
+  /**
+   * Lossy links: the `ack` and `seq` for the end of digest about to be sent.
+   * The ack is the highest `seq` the peer sent us: everything the peer sent
+   * before it has arrived or is lost (a count of objects received would lag
+   * behind the peer's count for good after the first loss, and keep what it
+   * sent since "on its way" ever longer). A peer that sends no `seq` gets
+   * the count, as before `seq` existed.
+   */
+  acks(): Acks | undefined {
+    if (!this.lossy) return undefined
+    return { ack: this.peerSeq > 0 ? this.peerSeq : this.received, seq: this.sent + 1 }
+  }
+
+  /** An end of digest from the peer, with its `ack` of ours and its own `seq`. */
+  acknowledged(ack: number | undefined, seq: number | undefined): void {
+    if (ack !== undefined && ack > this.acked) this.acked = ack
+    if (seq !== undefined && seq > this.peerSeq) this.peerSeq = seq
+  }
 
   /** The peer holds `src` up to `v` (a push showed it, or a digest on a lossy link said so). */
   claim(src: Source, v: number): void {

@@ -253,14 +253,14 @@ export class Session implements LocalListener {
       this.sinceMarker += sent
       if (this.sinceMarker >= PART) {
         this.sinceMarker = 0
-        this.send(encodeDone(true, true, true, this.ackCount(), false, true))
+        this.send(encodeDone(true, true, true, this.view.acks(), false, true))
       }
       return
     }
     this.sinceMarker = 0
     this.streamingResponse = false
     this.responder.finalEntries(null, false, this.recovery.asking)
-    this.send(encodeDone(true, false, true, this.ackCount()))
+    this.send(encodeDone(true, false, true, this.view.acks()))
     this.view.upto.clear()
   }
 
@@ -306,7 +306,7 @@ export class Session implements LocalListener {
     // A sender on a lossy link acknowledges; its digest entries may have
     // been reordered with another digest's, so only entries that say what
     // they vouch for (`upto`) are adopted from it.
-    if (d.ack !== undefined && d.ack > this.view.acked) this.view.acked = d.ack
+    this.view.acknowledged(d.ack, d.seq)
     // Any marker of a response to a digest of ours makes what it earned take effect.
     const answers = d.leg !== 'request' && this.open > 0
     if (answers) this.inbound.commit()
@@ -357,7 +357,7 @@ export class Session implements LocalListener {
     if (d.leg !== 'request' && !this.awaiting) {
       // A reply to no request of ours (or a second one): claims noted, only a bare final closes it.
       this.stats.repliesUnasked++
-      return this.send(encodeDone(true, false, true, this.ackCount(), false, false))
+      return this.send(encodeDone(true, false, true, this.view.acks(), false, false))
     }
     // Legs 1 and 2 carry the peer's whole clock and floors.
     const fingerprints = resyncRequest ? false : this.judgeClock(d, digest)
@@ -428,7 +428,7 @@ export class Session implements LocalListener {
     const { truncated } = this.respond(null)
     this.streamingResponse = truncated
     this.responder.finalEntries(digest, truncated, this.recovery.asking)
-    this.send(encodeDone(true, truncated, true, this.ackCount(), false, truncated))
+    this.send(encodeDone(true, truncated, true, this.view.acks(), false, truncated))
     if (again) this.port.wantExchange()
   }
 
@@ -455,15 +455,10 @@ export class Session implements LocalListener {
       const version = resync ? this.resync.versionFor(s) : asks && s === this.replica.self ? 0 : s.clock
       this.send(encodeDigest(s.id, version, s.gen, s.gc, reply ? this.view.uptoFor(s, more) : undefined, fp ? s.fp.toString() : undefined))
     }
-    this.send(encodeDone(reply, more, false, this.ackCount(), resync || answersResync, stream, rates))
+    this.send(encodeDone(reply, more, false, this.view.acks(), resync || answersResync, stream, rates))
     this.stats.digestsSent++
     // The peer answers a leg 1 digest with a response (leg 2).
     if (!reply && this.open < 2) this.open++
-  }
-
-  /** Our `ack` for the peer: objects received so far (lossy links only). */
-  private ackCount(): number | undefined {
-    return this.opts.lossy === true ? this.view.received : undefined
   }
 
   private send(msg: WireMessage): void {

@@ -24,8 +24,9 @@ export interface Digest {
   readonly stream: boolean
   /** A resync request (`request`), or the end of an answer to one (`reply`). */
   readonly resync: boolean
-  /** Objects the sender had received from us (lossy links). */
+  /** The sender's acknowledgement of what it received from us, and its own sequence number (lossy links; see `DoneMsg`). */
   readonly ack: number | undefined
+  readonly seq: number | undefined
   /** The sender's (ρ, τ), when it runs flow control; validated, not trusted (core/flow-link.ts). */
   readonly rates: RateClaim | undefined
 }
@@ -55,7 +56,7 @@ export class DigestAssembler {
       this.overflow = false
       return null
     }
-    return { leg: legOf(end), entries, more: end.more, stream: end.stream, resync: end.resync, ack: end.ack, rates: end.rates }
+    return { leg: legOf(end), entries, more: end.more, stream: end.stream, resync: end.resync, ack: end.ack, seq: end.seq, rates: end.rates }
   }
 
   clear(): void {

@@ -5,7 +5,7 @@ import type { Rec } from '../core/types.ts'
  *
  * On the wire they keep the seed's shapes (see PROTOCOL.md):
  * - digest entry: `{digest: true, source_id, version}` (+ `gen`, `gc`)
- * - end of digest: `{digest: true, done: true}` (+ `reply`, `more`, `final`, `ack`,
+ * - end of digest: `{digest: true, done: true}` (+ `reply`, `more`, `final`, `ack`, `seq`,
  *   and `rho`, `tau` with flow control)
  * - update: `{key, value, source_id, version}` (+ `gen`, `deleted`, `prev`)
  *   (`upto` on reply/final digest entries; `resync`, `stream` on ends)
@@ -47,10 +47,13 @@ export interface DoneMsg {
   /** Closes an exchange: the sender answered our reply digest; expect nothing more. */
   readonly final: boolean
   /**
-   * Objects the sender had received from us on this link when it sent this.
-   * Present only from a sender on a lossy link.
+   * Lossy links only: the highest `seq` of ours the sender had received
+   * when it sent this (from a sender that never got a `seq` from us, how
+   * many objects of ours it had received).
    */
   readonly ack?: number
+  /** Lossy links only: how many objects the sender has sent on this link, this one included. */
+  readonly seq?: number
   /**
    * Without `reply`: this digest asks for everything; its versions are how
    * far a full resync has come, not the sender's clock; answer from exactly
@@ -145,6 +148,7 @@ export interface WireDone {
   more?: true
   final?: true
   ack?: number
+  seq?: number
   resync?: true
   stream?: true
   /** ρ, with `tau`: the sender's desired rate (flow control). */
@@ -166,12 +170,21 @@ export function encodeDigest(source_id: string, version: number, gen: string | u
   return d
 }
 
-export function encodeDone(reply: boolean, more: boolean, final: boolean, ack: number | undefined, resync = false, stream = false, rates?: RateClaim): WireDone {
+/** A lossy link's acknowledgement and sequence number for an end of digest (see `DoneMsg`). */
+export interface Acks {
+  ack: number
+  seq: number
+}
+
+export function encodeDone(reply: boolean, more: boolean, final: boolean, acks: Acks | undefined, resync = false, stream = false, rates?: RateClaim): WireDone {
   const m: WireDone = { digest: true, done: true }
   if (reply) m.reply = true
   if (more) m.more = true
   if (final) m.final = true
-  if (ack !== undefined) m.ack = ack
+  if (acks !== undefined) {
+    m.ack = acks.ack
+    m.seq = acks.seq
+  }
   if (resync) m.resync = true
   if (stream) m.stream = true
   if (rates !== undefined) {

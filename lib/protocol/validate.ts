@@ -145,6 +145,7 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
     if (o.fp !== undefined && !(typeof o.fp === 'string' && HEX16.test(o.fp))) return 'digest fp must be 16 hex digits'
   }
   if (o.ack !== undefined && !isCount(o.ack)) return 'ack must be a non-negative safe integer'
+  if (o.seq !== undefined && !isCount(o.seq)) return 'seq must be a non-negative safe integer'
   const rates = readRates(o)
   if (typeof rates === 'string') return rates
   for (const f of ['reply', 'more', 'final', 'resync', 'stream'] as const) {
@@ -165,7 +166,7 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
     out.push(d)
   }
   if (done === true) {
-    const d: { type: 'done'; reply: boolean; more: boolean; final: boolean; resync: boolean; stream: boolean; ack?: number; rates?: RateClaim } = {
+    const d: { type: 'done'; reply: boolean; more: boolean; final: boolean; resync: boolean; stream: boolean; ack?: number; seq?: number; rates?: RateClaim } = {
       type: 'done',
       reply: o.reply === true,
       more: o.more === true,
@@ -174,6 +175,7 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
       stream: o.stream === true,
     }
     if (o.ack !== undefined) d.ack = o.ack as number
+    if (o.seq !== undefined) d.seq = o.seq as number
     if (rates !== undefined) d.rates = rates
     out.push(d)
   }

@@ -41,6 +41,8 @@ const BAD: [string, unknown][] = [
   ['a reset (no peer may make another drop records)', { digest: true, reset: true, source_id: 'a', from: 0, to: 1, n: 0 }],
   ['a reset of any shape', { digest: true, reset: 1, source_id: 'a', from: 0, to: 1 }],
   ['ack negative', { digest: true, done: true, ack: -3 }],
+  ['seq fractional', { digest: true, done: true, ack: 2, seq: 4.5 }],
+  ['seq a string', { digest: true, done: true, seq: '4' }],
   ['upto fractional', { digest: true, source_id: 'a', version: 2, upto: 1.5 }],
 ]
 
@@ -57,6 +59,7 @@ test('decode accepts the seed\'s shapes and the extensions', (t) => {
   t.deepEqual(ok({ digest: true, source_id: 'a', version: 4, gc: 3 }).out, [{ type: 'digest', source_id: 'a', version: 4, gc: 3 }], 'digest entry with a collected-tombstone floor')
   t.deepEqual(ok({ digest: true, done: true }).out, [{ type: 'done', reply: false, more: false, final: false, resync: false, stream: false }], 'end of digest')
   t.deepEqual(ok({ digest: true, done: true, reply: true, ack: 12 }).out, [{ type: 'done', reply: true, more: false, final: false, resync: false, stream: false, ack: 12 }], 'end of digest with an acknowledgement')
+  t.deepEqual(ok({ digest: true, done: true, ack: 12, seq: 30 }).out, [{ type: 'done', reply: false, more: false, final: false, resync: false, stream: false, ack: 12, seq: 30 }], 'end of digest with an acknowledgement and a sequence number')
   t.deepEqual(
     ok({ digest: true, source_id: 'a', version: -Infinity, done: true }).out.map((m) => m.type),
     ['digest', 'done'],

@@ -25,7 +25,7 @@ export const MAX_SIG_LENGTH = 1024
 
 export type SpecMessage =
   | { type: 'digest'; source_id: string; version: number; gc: number; gen?: string; upto?: number; fp?: string }
-  | { type: 'done'; reply: boolean; more: boolean; final: boolean; resync: boolean; stream: boolean; ack?: number }
+  | { type: 'done'; reply: boolean; more: boolean; final: boolean; resync: boolean; stream: boolean; ack?: number; seq?: number }
   | {
       type: 'update'
       rec: { key: string; value: unknown; source_id: string; version: number; gen?: string; deleted?: true; sig?: string }
@@ -95,6 +95,7 @@ function digest(o: Record<string, unknown>, limits: SpecLimits): SpecMessage[] |
   // End-of-digest fields are checked on any digest object (choice).
   for (const f of FLAGS) if (o[f] !== undefined && typeof o[f] !== 'boolean') return null
   if (o.ack !== undefined && !count(o.ack)) return null
+  if (o.seq !== undefined && !count(o.seq)) return null
   const out: SpecMessage[] = []
   if (o.source_id !== undefined) {
     if (!id(o.source_id, limits)) return null
@@ -126,6 +127,7 @@ function digest(o: Record<string, unknown>, limits: SpecLimits): SpecMessage[] |
       stream: o.stream === true,
     }
     if (o.ack !== undefined) d.ack = o.ack as number
+    if (o.seq !== undefined) d.seq = o.seq as number
     out.push(d)
   }
   return out
