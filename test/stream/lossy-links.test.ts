@@ -83,3 +83,51 @@ for (const [name, faults, bound] of [
     })
   }
 }
+
+for (const seed of [1, 2, 3]) {
+  test(`lossy links, 30% lost (seed ${seed}): 200 keys reach a peer, and come back to their writer restarted in memory, within 60 rounds each`, async (t) => {
+    const random = seededRandom(seed)
+    let time = 10_000
+    const now = () => time
+    const link = (x: Gossip, y: Gossip) => {
+      const sx = x.createStream({ peer: { id: y.id } })
+      const sy = y.createStream({ peer: { id: x.id } })
+      // The opening digests get through (see the README's restart limits); then 30% are lost.
+      const hop = (passed = 0) =>
+        new Transform({
+          objectMode: true,
+          transform(o, _e, cb) {
+            if (passed++ >= 8 && random() < 0.3) return cb()
+            cb(null, JSON.parse(JSON.stringify(o)))
+          },
+        })
+      sx.pipe(hop()).pipe(sy).pipe(hop()).pipe(sx)
+      return [sx, sy]
+    }
+    const until = async (l: Gossip[], done: () => boolean, max: number) => {
+      let r = 0
+      for (; r < max && !done(); r++) {
+        time += 100
+        for (const s of l) s.gossip()
+        for (let j = 0; j < 6; j++) await new Promise((res) => setImmediate(res))
+      }
+      return r
+    }
+    const a = node('A', { now, lossy: true, random: seededRandom(seed + 1) })
+    const b = node('B', { now, lossy: true, random: seededRandom(seed + 2) })
+    let l = link(a, b)
+    for (let i = 0; i < 200; i++) a.set('k' + i, i)
+    const first = await until(l, () => b.size === 200, 60)
+    t.equal(b.size, 200, `B holds A's 200 keys (${first} rounds)`)
+    for (const s of l) s.destroy()
+    a.destroy()
+    time = 15_000
+    const a2 = node('A', { now, lossy: true, random: seededRandom(seed + 3) })
+    a2.set('fresh', 1)
+    l = link(a2, b)
+    const back = await until(l, () => a2.size === 201, 60)
+    t.equal(a2.size, 201, `A, restarted empty, got its 200 earlier writes back (${back} rounds)`)
+    for (const g of [a2, b]) g.destroy()
+    t.end()
+  })
+}
