@@ -7,6 +7,8 @@ import test from 'tape'
 import { Transform } from 'node:stream'
 import { seededRandom } from '../../lib/core/random.ts'
 import type { Gossip } from '../../lib/index.ts'
+
+type Peer = { gossip(): void; destroy(): void }
 import { node } from '../support/streams.ts'
 
 interface Faults {
@@ -21,7 +23,7 @@ function cluster(seed: number, faults: Faults, k: number) {
   const random = seededRandom(seed)
   let time = 10_000
   const nodes = ['A', 'B', 'C'].map((id, i) => node(id, { now: () => time, lossy: true, random: seededRandom(seed * 10 + i) }))
-  const streams: Gossip[] = []
+  const streams: Peer[] = []
   const hop = () => {
     let held: unknown = undefined
     return new Transform({
@@ -104,7 +106,7 @@ for (const seed of [1, 2, 3]) {
       sx.pipe(hop()).pipe(sy).pipe(hop()).pipe(sx)
       return [sx, sy]
     }
-    const until = async (l: Gossip[], done: () => boolean, max: number) => {
+    const until = async (l: Peer[], done: () => boolean, max: number) => {
       let r = 0
       for (; r < max && !done(); r++) {
         time += 100
