@@ -4,6 +4,7 @@ import { DEFAULT_MAX_LINE_LENGTH, LineReader } from '../codec/line-reader.ts'
 import { makeEncoder, type WireEncoder, type WireVersion } from '../codec/wire-format.ts'
 import type { Replica } from '../core/replica.ts'
 import type { SessionOptions, SessionStats } from '../core/session.ts'
+import type { Rec } from '../core/types.ts'
 import { Binding, type BindingOwner, type Outlet } from './binding.ts'
 import { PeerDuplex } from './peer-duplex.ts'
 
@@ -38,6 +39,14 @@ export interface WireStreamEvents {
  * plus the readable buffer, counted exactly in bytes whatever the format)
  * only grows past the highWaterMark by one response (at most `mtu`
  * updates).
+ *
+ * Superseded records are not sent (sound links): the last linked record
+ * queued (the tail) is encoded only when something follows it or the turn
+ * ends, and a record of the same source and key linked right onto it
+ * (its `prev` is the tail's version) takes its place with the tail's link.
+ * The merged message claims what the two did: the tail is no longer held
+ * (one record per key), so nothing lies between the tail's link and the
+ * new record. A key written many times in one turn leaves as one update.
  */
 export class WireStream extends PeerDuplex {
   private readonly bound: Binding
@@ -48,15 +57,35 @@ export class WireStream extends PeerDuplex {
   private putBytes = 0
   private pushedBytes = 0
   private readonly limit: number
+  /** The last linked record queued, not yet encoded (see the invariants), and its link. */
+  private tail: Rec | null = null
+  private tailPrev = 0
+  /** Records that took the tail's place instead of going out (sound links only). */
+  private merged = 0
 
   /** @internal use `gossip.createWireStream()` */
   constructor(replica: Replica, opts: SessionOptions, owner: BindingOwner, wire: WireStreamOptions = {}) {
     const limit = wire.highWaterMark ?? 256 * 1024
     super({ readableHighWaterMark: limit, writableHighWaterMark: 64 * 1024 })
     this.limit = limit
+    const merge = opts.lossy !== true
     const outlet: Outlet = {
-      put: (msg) => this.queued(this.out.put(msg)),
-      putLinked: (rec, prev) => this.queued(this.out.putLinked(rec, prev)),
+      put: (msg) => {
+        this.encodeTail()
+        this.queued(this.out.put(msg))
+      },
+      putLinked: (rec, prev) => {
+        const t = this.tail
+        if (t !== null && merge && prev === t.version && rec.key === t.key && rec.source_id === t.source_id && rec.gen === t.gen) {
+          this.tail = rec
+          this.merged++
+          return
+        }
+        this.encodeTail()
+        this.tail = rec
+        this.tailPrev = prev
+        this.queued(0)
+      },
       position: () => this.putBytes,
       consumed: () => this.pushedBytes - this.readableLength,
       full: () => this.pendingBytes + this.readableLength >= this.limit,
@@ -83,8 +112,9 @@ export class WireStream extends PeerDuplex {
     this.bound.exchange()
   }
 
-  get stats(): Readonly<SessionStats> & { bytesIn: number; bytesOut: number } {
-    return { ...this.bound.session.stats, bytesIn: this.reader.stats.bytes, bytesOut: this.putBytes }
+  /** The session's counts, bytes both ways, and `merged`: records that took a superseded one's place in the output (see the invariants). */
+  get stats(): Readonly<SessionStats> & { bytesIn: number; bytesOut: number; merged: number } {
+    return { ...this.bound.session.stats, bytesIn: this.reader.stats.bytes, bytesOut: this.putBytes, merged: this.merged }
   }
 
   /** Bytes of output the reader has not taken yet (queued, and in the readable buffer). */
@@ -104,9 +134,19 @@ export class WireStream extends PeerDuplex {
 
   private readonly flushNow = () => this.flush()
 
+  private encodeTail(): void {
+    const t = this.tail
+    if (t === null) return
+    this.tail = null
+    const bytes = this.out.putLinked(t, this.tailPrev)
+    this.pendingBytes += bytes
+    this.putBytes += bytes
+  }
+
   private flush(): void {
     this.scheduled = false
     this.bound.session.flushRelays()
+    this.encodeTail()
     const chunk = this.out.take()
     if (chunk === null) return
     // Framing (wire 2) is counted once known, on both sides of the ledger.
