@@ -35,8 +35,13 @@ export class PeerView {
    * them back from it (it would drop them) and vouch for nothing below it.
    */
   selfLimit = 0
-  /** Per source, the highest vouched version sent and the message that carried it. */
-  private readonly inflight = new Map<Source, { v: number; seq: number }>()
+  /**
+   * Per source, vouched sends not yet known to have arrived: ascending in
+   * version and in `seq` (our count of objects sent when each went out).
+   * At most `MAX_INFLIGHT` entries; past that the last one rises, keeping
+   * its earlier count (an acknowledgement then takes longer, never less).
+   */
+  private readonly inflight = new Map<Source, { v: number; seq: number }[]>()
 
   constructor(private readonly lossy: boolean) {}
 
@@ -53,9 +58,17 @@ export class PeerView {
     return { ack: this.peerSeq > 0 ? this.peerSeq : this.received, seq: this.sent + 1 }
   }
 
-  /** An end of digest from the peer, with its `ack` of ours and its own `seq`. */
+  /**
+   * An end of digest from the peer, with its `ack` of ours and its own
+   * `seq` (lossy links; a sound link's peer has no reason to send either,
+   * and they are ignored). An ack above what we have sent is bogus and
+   * counts as what we have sent: otherwise every later send would count as
+   * acknowledged at once, and a cut response would restart from the
+   * peer's claim part after part, for ever.
+   */
   acknowledged(ack: number | undefined, seq: number | undefined): void {
-    if (ack !== undefined && ack > this.acked) this.acked = ack
+    if (!this.lossy) return
+    if (ack !== undefined && ack > this.acked) this.acked = Math.min(ack, this.sent)
     if (seq !== undefined && seq > this.peerSeq) this.peerSeq = seq
   }
 
@@ -82,20 +95,34 @@ export class PeerView {
     }
   }
 
-  /** What the peer holds of `src` or is about to (see the invariant). */
+  /**
+   * What the peer holds of `src` or is about to (see the invariant). A send
+   * the peer acknowledged arrived or was lost: if its claim covers it, it
+   * arrived; if not, the chain broke there, and nothing sent after it
+   * counts either (the peer's clock cannot pass the gap).
+   */
   floor(src: Source): number {
     const claimed = this.claimed.get(src) ?? 0
-    const f = this.inflight.get(src)
-    if (f === undefined) return claimed
-    if (f.v > claimed && f.seq > this.acked) return f.v
+    const q = this.inflight.get(src)
+    if (q === undefined) return claimed
+    while (q.length > 0 && q[0].seq <= this.acked) {
+      if (q[0].v > claimed) q.length = 0
+      else q.shift()
+    }
+    const top = q.length === 0 ? 0 : q[q.length - 1].v
+    if (top > claimed) return top
     this.inflight.delete(src)
     return claimed
   }
 
   /** A vouched record of `src` at `v` just went out. */
   noteSent(src: Source, v: number): void {
-    const f = this.inflight.get(src)
-    if (f === undefined || f.v < v) this.inflight.set(src, { v, seq: this.sent })
+    let q = this.inflight.get(src)
+    if (q === undefined) this.inflight.set(src, (q = []))
+    const last = q.length === 0 ? undefined : q[q.length - 1]
+    if (last !== undefined && last.v >= v) return
+    if (last !== undefined && q.length >= MAX_INFLIGHT) last.v = v
+    else q.push({ v, seq: this.sent })
   }
 
   /**
@@ -125,3 +152,6 @@ export class PeerView {
     this.selfLimit = self
   }
 }
+
+/** Sends in flight tracked one by one per source (see `PeerView.inflight`). */
+const MAX_INFLIGHT = 32
