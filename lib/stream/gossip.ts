@@ -9,7 +9,7 @@ import type { JsonInput, JsonValue, PeerLabel, Rec, ResolveHost, SortFn, Version
 import { idProblem } from '../protocol/validate.ts'
 import { frozenJson } from '../core/values.ts'
 import { Binding, type BindingOwner } from './binding.ts'
-import { PeerDuplex } from './peer-duplex.ts'
+import { PeerDuplex, destroyedError } from './peer-duplex.ts'
 import { PeerStream } from './peer-stream.ts'
 import { PeerPipes } from './peer-pipes.ts'
 import { WireStream, type WireStreamOptions } from './wire-stream.ts'
@@ -92,9 +92,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     super({ objectMode: true, highWaterMark: cfg.mtu, autoDestroy: false } as DuplexOptions)
     const idBad = idProblem('id', id, cfg.limits.maxIdLength)
     if (idBad !== null) throw new TypeError(`Gossip id must be a non-empty string of at most ${cfg.limits.maxIdLength} characters without NUL (${idBad})`)
-    if (state !== undefined && (typeof state !== 'object' || state === null)) {
-      throw new TypeError('state, when given, must be an object')
-    }
+    if (state !== undefined && (typeof state !== 'object' || state === null)) throw new TypeError('state, when given, must be an object')
     this.id = id
     this.config = cfg
     this.sort = cfg.sort
@@ -137,9 +135,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
         this.report('invalid', reason, obj, stream)
       },
       onRoom: (reading) => this.maybeDrain(reading),
-      onOpen: (b) => {
-        this.bindings.add(b)
-      },
+      onOpen: (b) => void this.bindings.add(b),
       onClose: (b) => {
         this.bindings.delete(b)
         if (!this.destroyed) this.maybeDrain(null)
@@ -175,7 +171,8 @@ export class Gossip extends PeerDuplex implements ResolveHost {
   /**
    * Write `key` locally with a new version. Returns false when some peer
    * stream is full: the update will reach it by the next exchange; wait for
-   * `'drain'` before writing much more. Throws on a value JSON cannot carry.
+   * `'drain'` before writing much more. Throws on a value JSON cannot carry,
+   * and once the node is destroyed (`code` 'ERR_STREAM_DESTROYED').
    * With flow control, a write beyond the allowed rate is queued (false is
    * returned; it is applied when the rate allows) or refused with a
    * `FlowError`, as `config.flow.overflow` says.
@@ -235,10 +232,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     this.replica.journal = journal
   }
 
-  /**
-   * Load saved state (records, clocks, a version floor) before any stream
-   * exists. Stores call this; see `openDurable`.
-   */
+  /** Load saved state (records, clocks, a version floor) before any stream exists. Stores call this; see `openDurable`. */
   restore(snapshot: RestoreSnapshot): void {
     if (this.bindings.size > 0) throw new Error('gossip.restore() must run before any stream is used')
     this.replica.restore(snapshot)
@@ -261,9 +255,9 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     for (const b of this.bindings) if (b !== this.own) b.exchange()
   }
 
-  /** A new Duplex for one more peer; `peer.id` (when known) is passed to `config.accept`. */
+  /** A new Duplex for one more peer; `peer.id` (when known) is passed to `config.accept`. Throws once the node is destroyed. */
   createStream(opts: { peer?: PeerLabel } = {}): PeerStream {
-    return new PeerStream(this.replica, opts.peer === undefined ? this.sessionOpts : { ...this.sessionOpts, peer: opts.peer }, this.owner)
+    return new PeerStream(this.replica, this.streamOpts('createStream', opts.peer), this.owner)
   }
 
   /**
@@ -272,8 +266,13 @@ export class Gossip extends PeerDuplex implements ResolveHost {
    * fastest way to connect a peer over any byte stream.
    */
   createWireStream(opts: { peer?: PeerLabel } & WireStreamOptions = {}): WireStream {
-    const sessionOpts = opts.peer === undefined ? this.sessionOpts : { ...this.sessionOpts, peer: opts.peer }
-    return new WireStream(this.replica, sessionOpts, this.owner, opts)
+    return new WireStream(this.replica, this.streamOpts('createWireStream', opts.peer), this.owner, opts)
+  }
+
+  /** The session options of one more peer stream; a destroyed node makes none. */
+  private streamOpts(call: string, peer: PeerLabel | undefined): SessionOptions {
+    if (this.destroyed) throw destroyedError(call)
+    return peer === undefined ? this.sessionOpts : { ...this.sessionOpts, peer }
   }
 
   get stats(): GossipStats {
@@ -405,6 +404,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
   }
 
   private local(key: string, value: JsonValue, deleted: boolean): boolean {
+    if (this.destroyed) throw destroyedError(deleted ? 'del' : 'set')
     const flow = this.flow
     if (flow === null) return this.apply({ key, value, deleted })
     let sent = true

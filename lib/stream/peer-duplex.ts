@@ -57,3 +57,8 @@ export abstract class PeerDuplex extends Duplex {
     callback(err)
   }
 }
+
+/** The error of a call a destroyed node refuses (`set`, `del`, `createStream`...), as Node's streams name theirs. */
+export function destroyedError(call: string): Error {
+  return Object.assign(new Error(`${call}: the node is destroyed`), { code: 'ERR_STREAM_DESTROYED' })
+}

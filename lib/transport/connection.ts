@@ -167,6 +167,7 @@ export class Connection implements PeerInfo {
         if (problem !== null) return this.refuse(problem)
         const id = (first as { id: string }).id
         if (id === gossip.id) return this.refuse('connected to itself')
+        if (gossip.destroyed) return this.refuse('the node is destroyed')
         this.id = id
         // From here on both sides speak the format the two hellos agree on.
         const stream = gossip.createWireStream({ peer: { id }, maxLineLength: maxLine, wire: negotiateWire(offered, first as object) })

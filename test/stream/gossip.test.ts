@@ -378,3 +378,31 @@ test('the default state view reads like a plain object: own keys, Object.prototy
   }, /gossip\.state is read-only/, 'still read-only')
   t.end()
 })
+
+test('a destroyed node refuses writes and new streams (ERR_STREAM_DESTROYED) and still answers reads', async (t) => {
+  const a = node('a')
+  const b = node('b')
+  a.set('k', 1)
+  const s = a.createStream()
+  a.destroy()
+  await until(() => s.destroyed, 100, "the node's streams go with it")
+  for (const [name, call] of [
+    ['set', () => a.set('k', 2)],
+    ['del', () => a.del('k')],
+    ['createStream', () => a.createStream()],
+    ['createWireStream', () => a.createWireStream()],
+  ] as const) {
+    try {
+      call()
+      t.fail(`${name} did not throw`)
+    } catch (err) {
+      t.equal((err as { code?: string }).code, 'ERR_STREAM_DESTROYED', `${name} throws ERR_STREAM_DESTROYED (${(err as Error).message})`)
+    }
+  }
+  t.equal(a.get('k').value, 1, 'state is unchanged and readable')
+  t.deepEqual(a.keys(), ['k'], 'keys() still answers')
+  t.doesNotThrow(() => a.gossip(), 'gossip() is a no-op, as a timer may still call it')
+  t.equal(b.size, 0, 'nothing reached another node')
+  b.destroy()
+  t.end()
+})

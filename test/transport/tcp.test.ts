@@ -289,3 +289,16 @@ test('peers holding every inbound slot cannot keep the node from its own outboun
     await Promise.all([vnet.close(), bnet.close()])
   }
 })
+
+test('a node destroyed while its network still listens refuses new peers in the hello, and nothing throws', async (t) => {
+  const { nodes, nets, ports, close } = await cluster(2)
+  const refused: string[] = []
+  nets[0].on('refused', (_addr: string, reason: string) => refused.push(reason))
+  nodes[0].destroy()
+  connect(nets[1], { host: '127.0.0.1', port: ports[0].port })
+  await waitFor(() => refused.length > 0, 10_000, 'the refusal')
+  t.equal(refused[0], 'the node is destroyed', 'refused, with the reason')
+  t.equal(nets[0].peers.length, 0, 'no peer connection on the destroyed node')
+  await close()
+  t.end()
+})
