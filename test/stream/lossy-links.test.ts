@@ -9,7 +9,7 @@ import { seededRandom } from '../../lib/core/random.ts'
 import type { Gossip } from '../../lib/index.ts'
 
 type Peer = { gossip(): void; destroy(): void }
-import { node } from '../support/streams.ts'
+import { lossyLink, node } from '../support/streams.ts'
 
 interface Faults {
   loss: number
@@ -91,21 +91,7 @@ for (const seed of [1, 2, 3]) {
     const random = seededRandom(seed)
     let time = 10_000
     const now = () => time
-    const link = (x: Gossip, y: Gossip) => {
-      const sx = x.createStream({ peer: { id: y.id } })
-      const sy = y.createStream({ peer: { id: x.id } })
-      // The opening digests get through (see the README's restart limits); then 30% are lost.
-      const hop = (passed = 0) =>
-        new Transform({
-          objectMode: true,
-          transform(o, _e, cb) {
-            if (passed++ >= 8 && random() < 0.3) return cb()
-            cb(null, JSON.parse(JSON.stringify(o)))
-          },
-        })
-      sx.pipe(hop()).pipe(sy).pipe(hop()).pipe(sx)
-      return [sx, sy]
-    }
+    const link = (x: Gossip, y: Gossip) => lossyLink(x, y, random, 0.3)
     const until = async (l: Peer[], done: () => boolean, max: number) => {
       let r = 0
       for (; r < max && !done(); r++) {

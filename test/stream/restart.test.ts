@@ -7,7 +7,7 @@ import test from 'tape'
 import { PassThrough } from 'node:stream'
 import ndjson from 'ndjson'
 import { base, type Gossip } from '../../lib/index.ts'
-import { node, sameState, until } from '../support/streams.ts'
+import { lossyLink, node, sameState, until } from '../support/streams.ts'
 
 /** The seed README's wiring over a byte pipe: `gossip.pipe(serializer).pipe(peer_io).pipe(deserializer).pipe(gossip)`. */
 function wire(a: Gossip, b: Gossip): () => void {
@@ -308,29 +308,13 @@ async function exchange(x: Gossip, y: Gossip): Promise<void> {
 for (const seed of [1, 2, 3, 4, 5, 6]) {
   test(`recovery over lossy links (10% of objects lost, seed ${seed}): the claim of nothing resets what the peer believes we hold, and only an intact chain ends it`, async (t) => {
     const { seededRandom } = await import('../../lib/core/random.ts')
-    const { Transform } = await import('node:stream')
     const random = seededRandom(seed)
-    const lossyLink = (x: Gossip, y: Gossip) => {
-      const sx = x.createStream({ peer: { id: y.id } })
-      const sy = y.createStream({ peer: { id: x.id } })
-      // The opening digests get through (a node whose peer's first claim of it is lost
-      // never learns it lost anything: see the README's restart limits); then 10% are lost.
-      const hop = (passed = 0) =>
-        new Transform({
-          objectMode: true,
-          transform(o, _e, cb) {
-            if (passed++ >= 8 && random() < 0.1) return cb()
-            cb(null, JSON.parse(JSON.stringify(o)))
-          },
-        })
-      sx.pipe(hop()).pipe(sy).pipe(hop()).pipe(sx)
-      return [sx, sy]
-    }
+    const link = (x: Gossip, y: Gossip) => lossyLink(x, y, random, 0.1)
     let time = 10_000
     const now = () => time
     const a = node('A', { now, lossy: true, random: seededRandom(seed + 1) })
     const b = node('B', { now, lossy: true, random: seededRandom(seed + 2) })
-    let l = lossyLink(a, b)
+    let l = link(a, b)
     for (let i = 0; i < 40; i++) a.set('k' + i, i)
     for (let i = 0; i < 60 && b.size < 40; i++) await rounds(l, 1, 6)
     t.equal(b.size, 40, 'B holds 40 keys of A')
@@ -340,7 +324,7 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
     time = 15_000
     const a2 = node('A', { now, lossy: true, random: seededRandom(seed + 3) })
     a2.set('fresh', 1)
-    l = lossyLink(a2, b)
+    l = link(a2, b)
     let n = 0
     for (; n < 30 && a2.size < 41; n++) {
       time += 100 // well under the fingerprint checks' minute

@@ -17,6 +17,29 @@ export function node(id: string, extra: Partial<GossipConfig> = {}, state?: Reco
   return new Gossip(id, config(extra), state)
 }
 
+/**
+ * x and y joined by one stream each (labelled with the other's id) through
+ * object hops that send each object through JSON and lose it with
+ * probability `loss` (drawn from `random`), except the first `intact` of
+ * each direction: the opening digests get through (a node whose peer's
+ * first claim of it is lost never learns it lost anything: see the
+ * README's restart limits).
+ */
+export function lossyLink(x: Gossip, y: Gossip, random: () => number, loss: number, intact = 8) {
+  const sx = x.createStream({ peer: { id: y.id } })
+  const sy = y.createStream({ peer: { id: x.id } })
+  const hop = (passed = 0) =>
+    new Transform({
+      objectMode: true,
+      transform(o, _e, cb) {
+        if (passed++ >= intact && random() < loss) return cb()
+        cb(null, JSON.parse(JSON.stringify(o)))
+      },
+    })
+  sx.pipe(hop()).pipe(sy).pipe(hop()).pipe(sx)
+  return [sx, sy]
+}
+
 /** An object-mode transform that sends each object through JSON, as a wire would. */
 export function jsonWire(): Transform {
   return new Transform({
