@@ -338,7 +338,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
   /** Apply what is due; `drain`: report `'drain'` if that emptied the queue (not in the middle of a `set`). */
   private pump(drain: boolean): number {
     const flow = this.flow
-    if (flow === null || flow.queued === 0) return 0
+    if (flow === null || flow.queued === 0 || this.destroyed) return 0 // a destroyed node applies nothing more: its queue is dropped
     const n = flow.drain(
       (w) => this.apply(w),
       (err, w) => this.report('writeError', err, w.key),

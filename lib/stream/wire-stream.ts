@@ -47,6 +47,8 @@ export interface WireStreamEvents {
  * The merged message claims what the two did: the tail is no longer held
  * (one record per key), so nothing lies between the tail's link and the
  * new record. A key written many times in one turn leaves as one update.
+ * The held record is counted (encoded) once the buffer is half full, and
+ * whenever `waiting` or `stats` are read.
  */
 export class WireStream extends PeerDuplex {
   private readonly bound: Binding
@@ -88,7 +90,11 @@ export class WireStream extends PeerDuplex {
       },
       position: () => this.putBytes,
       consumed: () => this.pushedBytes - this.readableLength,
-      full: () => this.pendingBytes + this.readableLength >= this.limit,
+      full: () => {
+        // Past half the limit the held record is counted (encoded), so the buffer's bound holds as before.
+        if (this.tail !== null && this.pendingBytes + this.readableLength >= this.limit / 2) this.encodeTail()
+        return this.pendingBytes + this.readableLength >= this.limit
+      },
       soon: () => this.queued(0),
     }
     this.wire = wire.wire ?? 1
@@ -114,11 +120,13 @@ export class WireStream extends PeerDuplex {
 
   /** The session's counts, bytes both ways, and `merged`: records that took a superseded one's place in the output (see the invariants). */
   get stats(): Readonly<SessionStats> & { bytesIn: number; bytesOut: number; merged: number } {
+    this.encodeTail()
     return { ...this.bound.session.stats, bytesIn: this.reader.stats.bytes, bytesOut: this.putBytes, merged: this.merged }
   }
 
   /** Bytes of output the reader has not taken yet (queued, and in the readable buffer). */
   get waiting(): number {
+    this.encodeTail()
     return this.pendingBytes + this.readableLength
   }
 

@@ -406,3 +406,21 @@ test('a destroyed node refuses writes and new streams (ERR_STREAM_DESTROYED) and
   b.destroy()
   t.end()
 })
+
+test('a write queued by flow control is dropped when the node is destroyed: nothing is applied afterwards', async (t) => {
+  let time = 1000
+  const g = node('A', { now: () => time, flow: { desired: 1, initial: 1, burst: 1 } })
+  const applied: string[] = []
+  g.history.on('update', (u) => applied.push(u.key))
+  g.set('k1', 1)
+  t.equal(g.set('k2', 2), false, 'k2 waits for the allowed rate')
+  t.equal(g.queued, 1, 'one write queued')
+  time += 5000 // the allowance has grown
+  g.desiredRate = 2 // a change of rate wakes the queue at the end of this call
+  g.destroy()
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r))
+  t.deepEqual(applied, ['k1'], 'k2 was never applied')
+  t.equal(g.applyQueued(), 0, 'applyQueued() applies nothing on a destroyed node')
+  t.equal(g.get('k2').version, -Infinity, 'k2 is absent')
+  t.end()
+})

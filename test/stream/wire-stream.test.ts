@@ -106,3 +106,23 @@ test('lossy links: nothing is merged (every object counts toward the link\'s seq
   for (const g of [a, b]) g.destroy()
   t.end()
 })
+
+test('the held record counts toward the highWaterMark once the buffer is half full: set reports a full peer as before', async (t) => {
+  const a = node('A')
+  const b = node('B')
+  const sa = a.createWireStream({ highWaterMark: 10_000 })
+  const sb = b.createWireStream()
+  sa.pipe(sb).pipe(sa)
+  sa.gossip()
+  await until(() => sa.stats.digestsReceived > 0 && sb.stats.digestsReceived > 0, 1000, 'first exchange')
+  for (let i = 0; i < 5; i++) await turn()
+  sa.unpipe(sb) // b stops reading a's output
+  const big = 'x'.repeat(6_000)
+  const returned = ['k1', 'k2', 'k3', 'k4'].map((k) => a.set(k, big))
+  t.deepEqual(returned, [true, true, false, false], 'the third write finds the stream full (two 6 KB records against 10,000 bytes)')
+  await turn()
+  t.equal(sa.stats.pushesSent, 2, 'two pushes went out')
+  t.ok(sa.waiting < 10_000 + 6_100, `the buffer went past the highWaterMark by at most one record (${sa.waiting} bytes)`)
+  for (const g of [a, b]) g.destroy()
+  t.end()
+})
