@@ -40,7 +40,25 @@ function lossyLink(a: Replica, b: Replica) {
     }
     throw new Error('link did not go quiet')
   }
-  return { A, B, run, delivered }
+  /** Versions of the updates a sent since `mark` (an index into `delivered`), in order. */
+  const resentSince = (mark: number) => versionsOf(delivered.slice(mark).filter((d) => d.from === 'a').map((d) => d.msg))
+  /** Deliver what a has queued to b only (b's answers stay queued); `lose` says which messages the link loses. */
+  const aToB = (lose: (m: Msg) => boolean = () => false) => {
+    while (A.port.out.length > 0) {
+      const m = A.port.out.shift()!
+      if (lose(m)) continue
+      delivered.push({ from: 'a', msg: m })
+      B.s.receive(m)
+    }
+  }
+  /** One whole exchange each way, nothing lost. */
+  const sync = () => {
+    B.s.start()
+    run()
+    A.s.start()
+    run()
+  }
+  return { A, B, run, delivered, resentSince, aToB, sync }
 }
 
 const isUpdate = (m: Msg) => m.digest !== true
@@ -50,7 +68,7 @@ test('lossy link: a lost record is sent again by the next exchange, once the pee
   const a = replica('a')
   const b = replica('b')
   for (let i = 1; i <= 5; i++) a.writeLocal('k' + i, i)
-  const { B, run, delivered } = lossyLink(a, b)
+  const { B, run, delivered, resentSince } = lossyLink(a, b)
   B.s.start()
   run((from, m) => from === 'a' && m.version === 3) // the link loses a's record at version 3
   t.deepEqual([...b.keys()].sort(), ['k1', 'k2', 'k4', 'k5'], 'first exchange: b got all but k3')
@@ -58,7 +76,7 @@ test('lossy link: a lost record is sent again by the next exchange, once the pee
   const before = delivered.length
   B.s.start()
   run()
-  const resent = versionsOf(delivered.slice(before).filter((d) => d.from === 'a').map((d) => d.msg))
+  const resent = resentSince(before)
   t.deepEqual(resent, [3, 4, 5], 'second exchange: a sends again from b\'s clock (3, 4, 5)')
   t.equal(b.get('k3').value, 3, 'b has k3')
   t.equal(b.clock.get('a'), 5, 'and covers a up to 5')
@@ -91,14 +109,14 @@ test('lossy link: a lost tail goes again at the next exchange', (t) => {
   const a = replica('a')
   const b = replica('b')
   for (let i = 1; i <= 8; i++) a.writeLocal('k' + i, i)
-  const { B, run, delivered } = lossyLink(a, b)
+  const { B, run, delivered, resentSince } = lossyLink(a, b)
   B.s.start()
   run((from, m) => from === 'a' && (m.version as number) >= 6) // the tail of the response is lost
   t.equal(b.clock.get('a'), 5, 'b covers a up to 5')
   const before = delivered.length
   B.s.start()
   run()
-  t.deepEqual(versionsOf(delivered.slice(before).filter((d) => d.from === 'a').map((d) => d.msg)), [6, 7, 8], 'exactly 6, 7 and 8 were sent again, once each')
+  t.deepEqual(resentSince(before), [6, 7, 8], 'exactly 6, 7 and 8 were sent again, once each')
   t.equal(b.clock.get('a'), 8, 'b covers a up to 8')
   t.end()
 })
@@ -159,7 +177,7 @@ test('lossy link: a peer that sends no seq (an older version) gets acks that cou
   const a = replica('a')
   const b = replica('b')
   for (let i = 1; i <= 8; i++) a.writeLocal('k' + i, i)
-  const { B, run, delivered } = lossyLink(a, b)
+  const { B, run, delivered, resentSince } = lossyLink(a, b)
   // a speaks as before seq existed; the tail of its first response is lost.
   const older = (lose: boolean) => (from: 'a' | 'b', m: Msg) => {
     if (from === 'a') delete m.seq
@@ -176,7 +194,7 @@ test('lossy link: a peer that sends no seq (an older version) gets acks that cou
     B.s.start()
     run(older(false))
   }
-  t.deepEqual(versionsOf(delivered.slice(before).filter((d) => d.from === 'a').map((d) => d.msg)), [6, 7, 8], 'a sent 6, 7 and 8 again, once each')
+  t.deepEqual(resentSince(before), [6, 7, 8], 'a sent 6, 7 and 8 again, once each')
   t.equal(b.clock.get('a'), 8, 'b covers a up to 8')
   t.end()
 })
@@ -186,28 +204,17 @@ test('lossy link: a push lost while writes keep coming goes again once the peer 
   // push the lost one's acknowledgement away: it would stay "on its way" for good.
   const a = replica('a')
   const b = replica('b')
-  const { A, B, run } = lossyLink(a, b)
+  const { A, run, aToB, sync } = lossyLink(a, b)
   a.writeLocal('k1', 1)
   a.writeLocal('k2', 2)
-  for (let i = 0; i < 3; i++) {
-    B.s.start()
-    run()
-    A.s.start()
-    run()
-  }
+  for (let i = 0; i < 3; i++) sync()
   t.equal(b.clock.get('a'), 2, 'b covers a up to 2')
-  const deliver = (from: typeof A, to: typeof A, lose: (m: Msg) => boolean = () => false) => {
-    while (from.port.out.length > 0) {
-      const m = from.port.out.shift()!
-      if (!lose(m)) to.s.receive(m)
-    }
-  }
   a.writeLocal('k3', 3)
-  deliver(A, B, (m) => m.version === 3) // the push of 3 is lost
+  aToB((m) => m.version === 3) // the push of 3 is lost
   t.equal(b.clock.get('a'), 2, 'b did not get 3')
   for (let w = 4; w <= 13; w++) {
     A.s.start()
-    deliver(A, B) // a's digest reaches b; b's answer is on its way back
+    aToB() // a's digest reaches b; b's answer is on its way back
     a.writeLocal('k' + w, w) // a write meanwhile, pushed at once
     run()
   }
@@ -242,21 +249,15 @@ for (const lossy of [true, false]) {
 test('lossy link: more pushes in flight than are tracked one by one (32): a loss among those tracked together still goes again', (t) => {
   const a = replica('a')
   const b = replica('b')
-  const { A, B, run, delivered } = lossyLink(a, b)
+  const { B, run, delivered, aToB, sync } = lossyLink(a, b)
   a.writeLocal('k0', 0)
-  B.s.start()
-  run()
-  A.s.start()
-  run()
+  sync()
   const base = a.clock.get('a')
   t.equal(b.clock.get('a'), base, 'b covers a')
   const before = delivered.length
   for (let i = 1; i <= 40; i++) a.writeLocal('k' + i, i)
   // The pushes go out; the link loses the 36th (past the 32 tracked one by one).
-  while (A.port.out.length > 0) {
-    const m = A.port.out.shift()!
-    if (m.value !== 36) B.s.receive(m)
-  }
+  aToB((m) => m.value === 36)
   t.equal(b.clock.get('a'), base + 35, "b's clock stops below the lost push")
   // Responses carry at most mtu (10) records, and b's clock passes the ones it holds above the gap only as they come again.
   let n = 0
@@ -267,5 +268,24 @@ test('lossy link: more pushes in flight than are tracked one by one (32): a loss
   t.equal(b.clock.get('a'), a.clock.get('a'), `b covers all 40 (${n} exchanges)`)
   const again = delivered.slice(before).filter((d) => d.from === 'a' && d.msg.value === 36)
   t.equal(again.length, 1, 'the lost push went again, once')
+  t.end()
+})
+
+test("lossy link: a peer's bogus seq (huge, then lower) only comes back to it as our ack; our own count and the exchange go on", (t) => {
+  const a = replica('a')
+  const b = replica('b')
+  for (let i = 1; i <= 5; i++) a.writeLocal('k' + i, i)
+  const { A, sync } = lossyLink(a, b)
+  const endsOfA = () => A.port.out.filter((m) => m.done === true)
+  A.s.receive({ digest: true, done: true, seq: 2 ** 53 - 1 }) // a request claiming nothing, with a huge seq
+  A.s.receive({ digest: true, done: true, seq: 3 }) // then a lower one
+  A.s.start()
+  const ends = endsOfA()
+  t.ok(ends.length > 0 && ends.every((m) => m.ack === 2 ** 53 - 1), 'a acks the highest seq it got, whatever it is')
+  t.ok(ends.every((m) => (m.seq as number) <= A.port.out.length), 'and numbers its own messages by its own count')
+  A.port.out.length = 0
+  sync()
+  sync()
+  t.equal(b.clock.get('a'), a.clock.get('a'), 'a and b still exchange: b covers a')
   t.end()
 })
