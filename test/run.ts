@@ -120,8 +120,9 @@ async function main(): Promise<void> {
   await Promise.all(
     Array.from({ length: workers }, async () => {
       for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
+        const t0 = Date.now()
         const r = await runFile(f)
-        process.stdout.write(`\n# ---- ${relative(root, f)}\n${r.output}`)
+        process.stdout.write(`\n# ---- ${relative(root, f)} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n${r.output}`)
         if (r.problem) process.stdout.write(`# runner: ${relative(root, f)}: ${r.problem}\n`)
         results.push(r)
       }

@@ -11,7 +11,7 @@ import { signedForm } from '../../lib/membership/record.ts'
 import type { MemberRecord } from '../../lib/membership/types.ts'
 import { HostileClient } from '../support/hostile-client.ts'
 import { waitFor } from '../support/streams.ts'
-import { allAlive, memberNet, type MemberNet } from './support/nets.ts'
+import { memberNet, untilAllAlive, type MemberNet } from './support/nets.ts'
 
 const S = '0000000000000000'
 const line = (o: unknown) => JSON.stringify(o)
@@ -19,7 +19,7 @@ const line = (o: unknown) => JSON.stringify(o)
 async function pair(config?: (id: string) => Parameters<typeof memberNet>[1]): Promise<[MemberNet, MemberNet]> {
   const n = await memberNet('n', config?.('n'))
   const v = await memberNet('v', { ...config?.('v'), seeds: [n.addr] })
-  await waitFor(() => allAlive([n, v], true), 20_000, 'n and v to hold each other alive, beating')
+  await untilAllAlive([n, v], true, 20_000, 'n and v to hold each other alive, beating')
   return [n, v]
 }
 

@@ -7,7 +7,7 @@
 import test from 'tape'
 import { Network, connect, listen } from '../../lib/net.ts'
 import { node, sameState, waitFor } from '../support/streams.ts'
-import { allAlive, memberNet, type MemberNet } from './support/nets.ts'
+import { allAlive, memberNet, untilAllAlive, type MemberNet } from './support/nets.ts'
 
 /** A node never declared dead by its detector within a test (threshold far away): a state change can only come from a record. */
 const patient = { detector: { threshold: 1000, suspect: 999 } }
@@ -20,7 +20,7 @@ async function cluster(n: number, opts: Parameters<typeof memberNet>[1] = {}): P
 
 test('five nodes, each given only the first as seed, learn every member alive; members() and join events', async (t) => {
   const nets = await cluster(5)
-  await waitFor(() => allAlive(nets), 20_000, 'every node to hold all five alive')
+  await untilAllAlive(nets, false, 20_000, 'every node to hold all five alive')
   t.ok(allAlive(nets), 'every node lists all five, alive')
   const seen = nets[3].net.members()
   t.deepEqual(seen.map((m) => m.id), ['n0', 'n1', 'n2', 'n3', 'n4'], 'members() is sorted by id, this node included')
@@ -36,7 +36,7 @@ test('five nodes, each given only the first as seed, learn every member alive; m
 
 test('writes replicate over the membership links (a seed and the view, no --peer)', async (t) => {
   const nets = await cluster(4)
-  await waitFor(() => allAlive(nets), 20_000, 'membership')
+  await untilAllAlive(nets, false, 20_000, 'membership')
   nets[3].gossip.set('hello', 'from n3')
   nets[1].gossip.set('other', 'from n1')
   await waitFor(() => nets.every((n) => n.gossip.get('hello').value === 'from n3' && n.gossip.get('other').value === 'from n1'), 20_000, 'the writes everywhere')
@@ -70,7 +70,7 @@ test('close() leaves gracefully: every node linked to it marks it left at once, 
 test('a node that stops beating is marked dead by every other (down, with the reason); a new generation of it joins', async (t) => {
   const nets = await cluster(4)
   // Heard beating: a member learnt but never heard is judged after maxInterval instead (see table.test.ts).
-  await waitFor(() => allAlive(nets, true), 20_000, 'membership, heartbeats heard')
+  await untilAllAlive(nets, true, 20_000, 'membership, heartbeats heard')
   const victim = nets[3]
   const oldGen = victim.membership.table.selfRecord.gen
   victim.membership.stop() // silent: no leave, its links stay open
@@ -98,7 +98,7 @@ test('two nodes that dial each other keep one connection (duplicates collapse)',
   const b = await memberNet('b', { seeds: [a.addr] })
   // a dials b as well: both ends then hold two links to each other for a moment.
   connect(a.net, { host: '127.0.0.1', port: b.port })
-  await waitFor(() => allAlive([a, b]), 20_000, 'membership')
+  await untilAllAlive([a, b], false, 20_000, 'membership')
   await new Promise((r) => setTimeout(r, 500))
   t.equal(a.net.peers.length, 1, 'a keeps one connection to b')
   t.equal(b.net.peers.length, 1, 'b keeps one connection to a')
@@ -133,7 +133,7 @@ test('a seed given by host name is resolved, and resolved again later', async (t
     },
     resolveEvery: 200,
   })
-  await waitFor(() => allAlive([a, b]), 20_000, 'b to join through the named seed')
+  await untilAllAlive([a, b], false, 20_000, 'b to join through the named seed')
   t.ok(allAlive([a, b]), 'b joined through seed.cluster.test, resolved to 127.0.0.1')
   await waitFor(() => asked.length >= 3, 10_000, 'the name resolved again')
   t.ok(asked.every((h) => h === 'seed.cluster.test'), `the seed's name was resolved ${asked.length} times`)
