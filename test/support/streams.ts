@@ -1,4 +1,5 @@
 /** Stream helpers for tests: JSON round trips and bounded waits on event-loop turns. */
+import test from 'tape'
 import { Transform } from 'readable-stream'
 import { Gossip, base, type GossipConfig } from '../../lib/index.ts'
 import { TIMEOUT_SLACK } from './slack.ts'
@@ -85,11 +86,32 @@ export function sameState(nodes: Gossip[]): boolean {
   return nodes.every((n) => dump(n) === first)
 }
 
+const EXIT_GRACE_MS = 30_000
+let guarded = false
+
+/**
+ * Files that wait on real sockets and timers: once their tests end,
+ * whatever still holds the process (a socket or timer a failed test left
+ * open) has 30 s, then the process exits non-zero with a line saying so,
+ * rather than running until the runner's timeout.
+ */
+function guardExit(): void {
+  if (guarded) return
+  guarded = true
+  test.onFinish(() => {
+    setTimeout(() => {
+      console.log(`# still alive ${EXIT_GRACE_MS} ms after the tests ended: a socket, timer or child process was left open`)
+      process.exit(1)
+    }, EXIT_GRACE_MS).unref()
+  })
+}
+
 /**
  * Poll `cond` every few ms until it holds; rejects after `timeoutMs` times
  * `TIMEOUT_SLACK` (for tests over real sockets). Never a measure of speed.
  */
 export async function waitFor(cond: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<number> {
+  guardExit()
   const start = Date.now()
   const limit = timeoutMs * TIMEOUT_SLACK
   while (!cond()) {
