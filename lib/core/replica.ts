@@ -1,3 +1,4 @@
+import { BAD_SIGNATURE, UNSIGNED } from './refusals.ts'
 import { deepFreeze } from './values.ts'
 import { Clock, type Source } from './clock.ts'
 import { History } from './history.ts'
@@ -231,7 +232,7 @@ export class Replica implements ResolveHost {
         return `config.verify threw: ${describe(err)}`
       }
       if (ok !== true && ok !== false) return `config.verify returned ${describe(ok)}, not true or false`
-      if (!ok) return rec.sig === undefined ? 'unsigned update' : 'bad signature'
+      if (!ok) return rec.sig === undefined ? UNSIGNED : BAD_SIGNATURE
     }
     if (this.accept !== undefined) {
       try {

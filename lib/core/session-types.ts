@@ -15,8 +15,13 @@ export interface SessionPort {
   sendLinked?(rec: Rec, prev: number): void
   /** Whether a push can be queued now without exceeding the outgoing buffer. */
   room(): boolean
-  /** A peer object was refused; `reason` says why. */
-  invalid(reason: string, obj: unknown): void
+  /**
+   * A peer object was refused; `reason` says why. `fault`: the object
+   * itself is bad (malformed, or a forged signature), not a well-formed
+   * record this node turned down for reasons of its own (clock, accept,
+   * resolve, storage), which an honest peer may send or relay.
+   */
+  invalid(reason: string, obj: unknown, fault: boolean): void
   /** Some updates could not go out now: start another exchange when there is room. */
   wantExchange(): void
   /** When present, relays are held until the port calls `session.flushRelays()` (soon: before its output leaves). */

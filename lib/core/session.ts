@@ -4,6 +4,7 @@ import { Inbound } from './inbound.ts'
 import { PeerView } from './peer-view.ts'
 import { Relays } from './relay.ts'
 import { shuffle } from './random.ts'
+import { isForged } from './refusals.ts'
 import type { LocalListener, Replica } from './replica.ts'
 import { Responder } from './responder.ts'
 import { Resync } from './resync.ts'
@@ -61,8 +62,9 @@ export class Session implements LocalListener {
   private streamingResponse = false
   /** Records sent in the current streamed response since its last part marker. */
   private sinceMarker = 0
-  /** An exchange we started is waiting for the peer's reply digest. */
+  /** An exchange we started is waiting for the peer's reply digest; what we had sent before its request. */
   private awaiting = false
+  private requestSeq = 0
   /** We answered a request and its `final` has not come yet (answerAfterFinal). */
   private finalOwed = false
   /** The latest request that came while `finalOwed`: answered when the final comes. */
@@ -110,6 +112,7 @@ export class Session implements LocalListener {
     if (this.resync.begin(this.inbound.refetchDue)) this.inbound.refetching()
     const fingerprints = this.verification.due(this.replica.timeMs())
     // Before sending: over synchronous pipes the reply can arrive inside the send.
+    if (!this.awaiting) this.requestSeq = this.view.sent
     this.awaiting = true
     this.sendDigest(false, false, false, false, fingerprints, this.flow?.request())
   }
@@ -266,10 +269,10 @@ export class Session implements LocalListener {
 
   // ---- input ----
 
-  /** A peer object failed validation or was refused: count it and report why. */
-  private refuse(reason: string, obj: unknown): void {
+  /** A peer object failed validation (`fault`) or was refused: count it and report why. */
+  private refuse(reason: string, obj: unknown, fault = true): void {
     this.stats.invalid++
-    this.port.invalid(reason, obj)
+    this.port.invalid(reason, obj, fault)
   }
 
   private onUpdate(rec: Rec, prev: number | undefined, rprev: number | undefined): void {
@@ -281,7 +284,7 @@ export class Session implements LocalListener {
       this.movedSinceDone++
       if (prev !== undefined && src === this.replica.self) this.recovery.ownLink(prev, rec.version)
       if (rprev !== undefined) this.resync.onRecord(src, rprev, rec.version)
-      if (!outcome.applied && prev !== undefined && rec.source_id !== this.opts.peer?.id) this.relays.duplicate(src)
+      if (!outcome.applied && !inResponse && prev !== undefined && rec.source_id !== this.opts.peer?.id) this.relays.duplicate(src)
       // A push or relay linked below its own version minus one comes from a
       // clock that covers it: the peer holds its source up to it, so nothing
       // up to it goes back (crossing relays stop sooner).
@@ -297,7 +300,7 @@ export class Session implements LocalListener {
     if ('dropped' in outcome) {
       this.stats.staleDropped++
       this.droppedSinceDone++
-    } else this.refuse(outcome.refused, rec)
+    } else this.refuse(outcome.refused, rec, isForged(outcome.refused))
   }
 
   /** A whole digest arrived. */
@@ -339,7 +342,8 @@ export class Session implements LocalListener {
     if (d.leg === 'final') {
       // Leg 3 arrived: the initiator answered our reply digest.
       if (mayAdopt) this.adopt(d.entries, d.ack !== undefined)
-      if (recover) this.port.wantExchange()
+      // A record refused (its chain broken) is asked for again by an exchange of ours, even where the peer starts them all.
+      if (recover || this.inbound.refetchDue) this.port.wantExchange()
       this.finalOwed = false
       if (this.heldRequest !== null) {
         this.owedAnswer = this.heldRequest
@@ -366,7 +370,7 @@ export class Session implements LocalListener {
       this.owedAnswer = () => this.answer(resync, fingerprints, d.rates)
     } else {
       // The reply to our request: its rates (if any) complete the redistribution.
-      if (this.awaiting) this.flow?.replied(d.rates)
+      if (this.awaiting) this.flow?.replied(d.rates), this.view.replied(this.requestSeq)
       // Leg 2. After a resync nothing is adopted: it answered from how far the resync had come (maybe above our clock).
       // A cut resync answer that got nowhere (all of it refused, of sources we do not know) ends it.
       if (d.resync && (!d.more || moved === 0)) this.resync.done()

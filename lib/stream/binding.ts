@@ -43,7 +43,8 @@ export function objectOutlet(stream: Duplex): Outlet {
 
 /** Callbacks from a binding to the node that owns it. */
 export interface BindingOwner {
-  onInvalid(reason: string, obj: unknown, stream: Duplex): void
+  /** `fault`: see `SessionPort.invalid`. */
+  onInvalid(reason: string, obj: unknown, stream: Duplex, fault: boolean): void
   /** The reader of `binding` asked for more: its buffer is draining. */
   onRoom(binding: Binding): void
   /** A binding was made (the node keeps every open one). */
@@ -101,8 +102,8 @@ export class Binding implements SessionPort {
     return !this.closed && !this.outlet.full()
   }
 
-  invalid(reason: string, obj: unknown): void {
-    this.owner.onInvalid(reason, obj, this.stream)
+  invalid(reason: string, obj: unknown, fault: boolean): void {
+    this.owner.onInvalid(reason, obj, this.stream, fault)
   }
 
   wantExchange(): void {
@@ -135,7 +136,7 @@ export class Binding implements SessionPort {
     try {
       this.session.receive(obj, fresh)
     } catch (err) {
-      this.owner.onInvalid(`internal error: ${err instanceof Error ? err.message : String(err)}`, obj, this.stream)
+      this.owner.onInvalid(`internal error: ${err instanceof Error ? err.message : String(err)}`, obj, this.stream, true)
     }
   }
 

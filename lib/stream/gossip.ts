@@ -128,10 +128,10 @@ export class Gossip extends PeerDuplex implements ResolveHost {
       ...(this.flow === null ? {} : { flow: this.flow }),
     }
     this.owner = {
-      onInvalid: (reason, obj, stream) => {
+      onInvalid: (reason, obj, stream, fault) => {
         this.invalidCount++
         this.invalidByReason[reason] = (this.invalidByReason[reason] ?? 0) + 1
-        if (stream !== this) this.reportOn(stream, 'invalid', reason, obj)
+        if (stream !== this) this.reportOn(stream, 'invalid', reason, obj, fault)
         this.report('invalid', reason, obj, stream)
       },
       onRoom: (reading) => this.maybeDrain(reading),

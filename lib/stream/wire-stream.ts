@@ -106,7 +106,7 @@ export class WireStream extends PeerDuplex {
     this.reader = new Reader(
       wire.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
       (obj) => this.bound.receive(obj, true),
-      (reason, sample) => owner.onInvalid(reason, sample, this),
+      (reason, sample) => owner.onInvalid(reason, sample, this, true),
     )
   }
 

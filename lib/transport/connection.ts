@@ -172,7 +172,7 @@ export class Connection implements PeerInfo {
         // From here on both sides speak the format the two hellos agree on.
         const stream = gossip.createWireStream({ peer: { id }, maxLineLength: maxLine, wire: negotiateWire(offered, first as object) })
         this.stream = stream
-        stream.on('invalid', (reason: string) => this.refusedObject(reason))
+        stream.on('invalid', (reason: string, _obj: unknown, fault?: boolean) => this.refusedObject(reason, fault !== false))
         stream.on('error', (err: Error) => this.close(`stream error: ${err.message}`))
         stream.on('close', () => this.close('stream closed'))
         this.side = side?.open(this, first as Record<string, unknown>) ?? null
@@ -256,12 +256,19 @@ export class Connection implements PeerInfo {
     this.close(`refused: ${reason}`)
   }
 
-  private refusedObject(reason: string): void {
+  /**
+   * `fault`: the object itself was bad. A well-formed record this node
+   * turned down for its own reasons (its clock, accept, resolve, storage),
+   * which an honest peer may relay, is reported and logged but not held
+   * against the link's budget.
+   */
+  private refusedObject(reason: string, fault = true): void {
     this.invalid++
     const net = this.net
     net.emit('invalid', this, reason)
     // Keyed by host, not host:port: a peer that reconnects from new ports is still one source of lines.
     net.rateLog.line(`invalid ${this.address.replace(/:\d+$/, '')}`, `${this.id} (${this.address}): invalid object: ${reason}`)
+    if (!fault) return
     const now = net.timers.now()
     if (now - this.invalidWindowAt >= 60_000) {
       this.invalidWindowAt = now

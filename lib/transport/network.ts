@@ -47,7 +47,7 @@ export interface NetworkOptions {
   idleTimeout?: number
   /** A peer that leaves its output buffer full (does not read) for this long is disconnected, ms. Default 30,000. */
   stallTimeout?: number
-  /** Invalid objects a peer may send in one minute before it is disconnected. Default 100. */
+  /** Invalid objects (malformed, or forged signatures) a peer may send in one minute before it is disconnected. Default 100. */
   invalidBudget?: number
   timers?: Timers
   /** Default: the gossip's config.random. */
