@@ -210,7 +210,7 @@ export class Engine {
 
   private write(key: string, value: JsonValue, deleted: boolean): Rec {
     if (typeof key !== 'string') throw new TypeError('key must be a string')
-    return this.replica.writeLocal(key, deleted ? null : frozenJson(value, this.limits.maxValueDepth), deleted).rec
+    return this.replica.writeLocal(key, deleted ? null : frozenJson(value, this.limits.maxValueDepth, this.limits.maxValueBytes), deleted).rec
   }
 
   /** The value and version held for `key` (`{version: -Infinity, value: null}` when absent or deleted). */

@@ -15,27 +15,57 @@ import { jsonProblem } from '../protocol/validate.ts'
  * `jsonProblem` accepts), else a `TypeError` with `jsonProblem`'s message.
  * The copy is the writer's own from then on: a caller that changes its
  * object afterwards (a queued write not yet applied included) changes
- * nothing here.
+ * nothing here. A value longer than `maxBytes` as JSON (UTF-8) is a
+ * `RangeError`: no peer could receive it.
  */
-export function frozenJson(v: unknown, maxDepth: number): JsonValue {
+export function frozenJson(v: unknown, maxDepth: number, maxBytes = Infinity): JsonValue {
+  units = 0
   const out = takeJson(v, maxDepth, 0)
   if (out === undefined) throw new TypeError(jsonProblem(v, maxDepth) ?? 'not a JSON value')
+  // `units` bounds the JSON's length in UTF-16 units, each at most 6 bytes (an escape): only a long one is measured.
+  if (units * 6 > maxBytes) {
+    const bytes = utf8Length(JSON.stringify(out))
+    if (bytes > maxBytes) throw new RangeError(`value is ${bytes} bytes as JSON, over limits.maxValueBytes (${maxBytes})`)
+  }
   return out
+}
+
+/** An upper bound on the JSON length of what `takeJson` has taken since it was reset. */
+let units = 0
+
+/** Bytes of `s` in UTF-8 (a lone surrogate as the 3 bytes of its replacement). */
+export function utf8Length(s: string): number {
+  let n = s.length
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) continue
+    if (c < 0x800) n += 1
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2 // a pair: 2 units, 4 bytes
+      i++
+    } else n += 2
+  }
+  return n
 }
 
 /** The frozen copy, or undefined at the first thing `jsonProblem` would name. */
 function takeJson(v: unknown, maxDepth: number, depth: number): JsonValue | undefined {
   switch (typeof v) {
     case 'string':
+      units += v.length + 3
+      return v
     case 'boolean':
+      units += 6
       return v
     case 'number':
+      units += 25
       return Number.isFinite(v) ? v : undefined
     case 'object':
       break
     default:
       return undefined
   }
+  units += 5
   if (v === null) return null
   if (++depth > maxDepth) return undefined
   if (Array.isArray(v)) {
@@ -53,6 +83,7 @@ function takeJson(v: unknown, maxDepth: number, depth: number): JsonValue | unde
   const keys = Object.keys(v)
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]
+    units += k.length + 3
     const x = takeJson((v as Record<string, unknown>)[k], maxDepth, depth)
     if (x === undefined) return undefined
     // A key named "__proto__" must stay an own data property: assignment would set the prototype.

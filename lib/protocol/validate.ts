@@ -14,6 +14,11 @@ export interface Limits {
   readonly maxIdLength: number
   /** Deepest nesting accepted inside a value. */
   readonly maxValueDepth: number
+  /**
+   * Largest value a local write may hold, in bytes of its JSON (UTF-8):
+   * one that no peer's line or frame could carry is refused at `set`.
+   */
+  readonly maxValueBytes: number
   /** Most sources a peer's digests may make this node track. */
   readonly maxSources: number
 }
@@ -22,6 +27,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxKeyLength: 4096,
   maxIdLength: 256,
   maxValueDepth: 64,
+  // The default line and frame length (1 MiB) less room for the key, ids, versions and a signature.
+  maxValueBytes: 1024 * 1024 - 64 * 1024,
   maxSources: 65536,
 })
 

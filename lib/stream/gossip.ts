@@ -181,8 +181,9 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     const k = this.checkKey(key)
     let own: JsonValue
     try {
-      own = frozenJson(value as JsonValue, this.config.limits.maxValueDepth)
+      own = frozenJson(value as JsonValue, this.config.limits.maxValueDepth, this.config.limits.maxValueBytes)
     } catch (err) {
+      if (err instanceof RangeError) throw new RangeError(`gossip.set(${JSON.stringify(k)}): ${err.message}`)
       throw err instanceof TypeError ? new TypeError(`gossip.set(${JSON.stringify(k)}): ${err.message}`) : err
     }
     return this.local(k, own, false)

@@ -128,7 +128,7 @@ test('an over-long digest is refused without a response', (t) => {
   const r = replica('r')
   r.writeLocal('x', 1)
   const port = new CapturePort()
-  const limits = { maxKeyLength: 10, maxIdLength: 10, maxValueDepth: 5, maxSources: 10 }
+  const limits = { maxKeyLength: 10, maxIdLength: 10, maxValueDepth: 5, maxSources: 10, maxValueBytes: 1000 }
   const s = new Session(r, port, { mtu: 10, order: 'depth', random: () => 0.5, limits, maxDigestEntries: 3 })
   for (let i = 0; i < 5; i++) s.receive({ digest: true, source_id: 's' + i, version: 1 })
   s.receive({ digest: true, done: true })

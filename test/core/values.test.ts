@@ -5,7 +5,7 @@
  */
 import test from 'tape'
 import fc from 'fast-check'
-import { deepFreeze, frozenJson } from '../../lib/core/values.ts'
+import { deepFreeze, frozenJson, utf8Length } from '../../lib/core/values.ts'
 import { jsonProblem } from '../../lib/protocol/validate.ts'
 
 const deeplyFrozen = (v: unknown): boolean =>
@@ -82,5 +82,39 @@ test('deepFreeze freezes nested values in place and stops at frozen ones', (t) =
   const outer = Object.freeze({ inner })
   deepFreeze(outer)
   t.notOk(Object.isFrozen(inner), 'a frozen object is taken as frozen through (values in state are frozen whole)')
+  t.end()
+})
+
+test('frozenJson refuses a value longer than maxBytes as JSON, exactly at the bound, whatever its shape', (t) => {
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 4 }), fc.integer({ min: 0, max: 400 }), (v, cut) => {
+      const bytes = Buffer.byteLength(JSON.stringify(v))
+      const max = Math.max(1, bytes - 200 + cut)
+      let threw: unknown = null
+      try {
+        frozenJson(v, 64, max)
+      } catch (err) {
+        threw = err
+      }
+      return bytes > max ? threw instanceof RangeError && (threw as Error).message === `value is ${bytes} bytes as JSON, over limits.maxValueBytes (${max})` : threw === null
+    }),
+    { seed: 17, numRuns: 500 },
+  )
+  const big = 'é'.repeat(600_000) // 1.2 MB as UTF-8
+  t.throws(() => frozenJson({ big }, 64, 1_000_000), /value is 1200010 bytes as JSON, over limits.maxValueBytes \(1000000\)/, 'a long string of two-byte characters is measured in bytes')
+  t.ok(frozenJson({ big }, 64, 1_300_000), 'and taken under a higher bound')
+  t.pass('values of any shape: refused exactly when over the bound')
+  t.end()
+})
+
+test('utf8Length counts bytes as Buffer.byteLength does, surrogate pairs and lone surrogates included', (t) => {
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)) }), (a, b) => {
+      const s = a + b + a
+      return utf8Length(s) === Buffer.byteLength(s)
+    }),
+    { seed: 5, numRuns: 500 },
+  )
+  t.pass('500 strings of any code points and lone surrogates')
   t.end()
 })

@@ -424,3 +424,32 @@ test('a write queued by flow control is dropped when the node is destroyed: noth
   t.equal(g.get('k2').version, -Infinity, 'k2 is absent')
   t.end()
 })
+
+test('a value no peer could receive is refused at set (limits.maxValueBytes); one just under the bound replicates over wire 1 and 2', async (t) => {
+  const a = node('a')
+  const limit = a.config.limits.maxValueBytes
+  t.ok(limit < 1024 * 1024, `the default bound (${limit} bytes) leaves room in the default 1 MiB line for the rest of the record`)
+  t.throws(() => a.set('big', 'x'.repeat(limit)), /gossip\.set\("big"\): value is \d+ bytes as JSON, over limits\.maxValueBytes/, 'a value over the bound throws a RangeError')
+  t.equal(a.get('big').version, -Infinity, 'and nothing was written')
+  t.throws(() => a.set('wide', ['é'.repeat(limit / 2)]), RangeError, 'bytes count, not characters')
+  const under = 'y'.repeat(limit - 10 - 'key'.length)
+  for (const wire of [1, 2] as const) {
+    const w = node('w' + wire)
+    const r = node('r' + wire)
+    const sw = w.createWireStream({ wire })
+    const sr = r.createWireStream({ wire })
+    const bad: string[] = []
+    r.on('invalid', (reason: string) => bad.push(reason))
+    sw.pipe(sr).pipe(sw)
+    w.set('key', { v: under.slice(0, -10) })
+    sw.gossip()
+    await until(() => r.get('key').version !== -Infinity || bad.length > 0)
+    t.equal((r.get('key').value as { v: string } | null)?.v.length, under.length - 10, `wire ${wire}: the value just under the bound arrived whole`)
+    t.deepEqual(bad, [], `wire ${wire}: nothing refused on the way`)
+    w.destroy()
+    r.destroy()
+  }
+  const roomy = node('roomy', { limits: { maxValueBytes: 4 * 1024 * 1024 } })
+  t.ok(roomy.set('big', 'x'.repeat(limit)), 'a node may raise the bound (with peers whose maxLineLength carries it)')
+  t.end()
+})
