@@ -42,6 +42,15 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
  * generation: a life cannot begin further in the future than the clock
  * offset allowed.
  */
+/**
+ * The highest record version read (2^48): far above any count of honest
+ * changes, and far enough below 2^53 that versions above it stay exact.
+ */
+export const MAX_MEMBER_V = 2 ** 48
+
+/** Room kept below `MAX_MEMBER_V` for a node's own changes after it answers a forged record. */
+export const OWN_CHANGES = 2 ** 20
+
 export function readRecord(o: unknown, limits: MemberLimits, wallNow: number): MemberRecord | string {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'member record must be an object'
   const r = o as Record<string, unknown>
@@ -50,6 +59,7 @@ export function readRecord(o: unknown, limits: MemberLimits, wallNow: number): M
   if (!isCount(r.gen)) return 'member gen must be a non-negative safe integer'
   if (r.gen > wallNow + limits.maxClockOffset) return 'member gen is ahead of this node\'s clock by more than maxClockOffset'
   if (!isCount(r.v) || r.v < 1) return 'member v must be a positive safe integer'
+  if (r.v > MAX_MEMBER_V) return `member v above ${MAX_MEMBER_V}`
   const addrBad = addressProblem(r.addr, limits.maxAddressLength)
   if (addrBad !== null) return addrBad
   if (r.st !== 'up' && r.st !== 'left') return 'member st must be "up" or "left"'

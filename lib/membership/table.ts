@@ -25,7 +25,7 @@
  */
 import { ArrivalWindow } from './detector.ts'
 import { Graveyard } from './graveyard.ts'
-import { bucketHash, hex8, recordHash } from './record.ts'
+import { bucketHash, hex8, MAX_MEMBER_V, OWN_CHANGES, recordHash } from './record.ts'
 import type { Beats, DetectorOptions, Member, MemberEventKind, MemberLimits, MemberRecord, MemberState } from './types.ts'
 
 export interface TableOptions {
@@ -97,11 +97,7 @@ export class MemberTable {
   /** Ids whose buried life came back by its heartbeats, until its record is taken again. */
   private readonly revived = new Set<string>()
 
-  constructor(
-    self: { id: string; gen: number; addr: string; meta?: MemberRecord['meta'] },
-    readonly opts: TableOptions,
-    now: number,
-  ) {
+  constructor(self: { id: string; gen: number; addr: string; meta?: MemberRecord['meta'] }, readonly opts: TableOptions, now: number) {
     this.selfId = self.id
     this.graveyard = new Graveyard(opts.buryFor, opts.limits.maxMembers)
     const record = this.signed({ id: self.id, gen: self.gen, v: 1, addr: self.addr, st: 'up', ...(self.meta === undefined ? {} : { meta: self.meta }) })
@@ -364,7 +360,8 @@ export class MemberTable {
     if (rec.gen !== own.gen || rec.v < own.v) return 'not ours'
     if (rec.v === own.v && rec.st === own.st && rec.addr === own.addr) return 'known'
     if (this.signatureProblem(rec) !== null) return this.refused('bad signature')
-    // A record of this very life that this node did not write: re-assert ours above it.
+    // A record of this very life that this node did not write: re-assert ours above it, if that leaves room for our own changes.
+    if (rec.v > MAX_MEMBER_V - OWN_CHANGES) return this.refused('not ours')
     this.stats.refuted++
     this.rewriteSelf({}, rec.v + 1)
     return 'refuted'

@@ -5,6 +5,7 @@
  */
 import test from 'tape'
 import { MemberTable } from '../../lib/membership/table.ts'
+import { MAX_MEMBER_V, OWN_CHANGES, readRecord } from '../../lib/membership/record.ts'
 import { MEMBER_LIMITS, type MemberRecord } from '../../lib/membership/types.ts'
 import { WALL, beatEvery, beats, rec, state, table, tableOptions, tickUntil } from './support/tables.ts'
 
@@ -179,6 +180,20 @@ test('records and counters of this node\'s own life that it did not write are an
   a.beat()
   t.equal(a.heartbeat, 501, 'and its next beat rises above it, so others see a rise')
   t.equal(a.stats.refuted, 2, 'both answers counted')
+  t.end()
+})
+
+test('a forged record of this node\'s life with a version near the bound is refused, not answered: the node\'s own record stays readable everywhere', (t) => {
+  const { t: a } = table('a')
+  const huge = rec('a', { v: MAX_MEMBER_V, st: 'left' })
+  t.equal(typeof readRecord(huge, MEMBER_LIMITS, WALL), 'object', 'the bound itself is readable')
+  t.equal(readRecord({ ...huge, v: MAX_MEMBER_V + 1 }, MEMBER_LIMITS, WALL), `member v above ${MAX_MEMBER_V}`, 'above it is refused by every reader')
+  t.equal(readRecord({ ...huge, v: Number.MAX_SAFE_INTEGER }, MEMBER_LIMITS, WALL), `member v above ${MAX_MEMBER_V}`, 'and so is the largest safe integer')
+  t.equal(a.applyRecord(huge, 0), 'not ours', 'a forged left of a at the bound: refused')
+  t.equal(a.selfRecord.v, 1, 'a does not answer it: its version stays where its own changes put it')
+  t.equal(a.applyRecord(rec('a', { v: MAX_MEMBER_V - OWN_CHANGES, st: 'left' }), 0), 'refuted', 'one that leaves room for a\'s own changes is answered')
+  a.leave()
+  t.equal(typeof readRecord(a.selfRecord, MEMBER_LIMITS, WALL), 'object', 'and a\'s later leave is still a record every node reads')
   t.end()
 })
 
