@@ -157,7 +157,7 @@ export class Session implements LocalListener {
         return
       case 'done': {
         const d = this.digests.end(msg)
-        if (d === null) this.refuse(`digest longer than ${this.opts.maxDigestEntries} entries`, null)
+        if (d === null) this.refuse(`digest longer than ${this.opts.maxDigestEntries} entries (or 64 characters of ids an entry)`, null)
         else this.onDigest(d)
         return
       }

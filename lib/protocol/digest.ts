@@ -36,22 +36,37 @@ export function legOf(end: DoneMsg): Leg {
   return end.reply ? 'reply' : 'request'
 }
 
-/** Gathers digest entries until their end marker; a digest of more than `max` entries is refused whole. */
+/**
+ * Gathers digest entries until their end marker; a digest of more than
+ * `max` entries, or whose ids, generations and fingerprints come to more
+ * than 64 characters an entry on average over `max` entries, is refused
+ * whole. What one unfinished digest holds is bounded by both: entries of
+ * long ids cannot pin tens of MB per connection.
+ */
 export class DigestAssembler {
   private entries: DigestMsg[] = []
   private overflow = false
+  private chars = 0
+  private readonly maxChars: number
 
-  constructor(private readonly max: number) {}
-
-  entry(e: DigestMsg): void {
-    if (this.entries.length >= this.max) this.overflow = true
-    else this.entries.push(e)
+  constructor(private readonly max: number) {
+    this.maxChars = max * CHARS_PER_ENTRY
   }
 
-  /** The digest `end` closes, or null when it had more than `max` entries. */
+  entry(e: DigestMsg): void {
+    if (this.overflow) return
+    this.chars += e.source_id.length + (e.gen?.length ?? 0) + (e.fp?.length ?? 0)
+    if (this.entries.length >= this.max || this.chars > this.maxChars) {
+      this.overflow = true
+      this.entries = []
+    } else this.entries.push(e)
+  }
+
+  /** The digest `end` closes, or null when it was over either bound. */
   end(end: DoneMsg): Digest | null {
     const entries = this.entries
     this.entries = []
+    this.chars = 0
     if (this.overflow) {
       this.overflow = false
       return null
@@ -62,5 +77,9 @@ export class DigestAssembler {
   clear(): void {
     this.entries = []
     this.overflow = false
+    this.chars = 0
   }
 }
+
+/** Characters of ids, generations and fingerprints a digest may average per entry, over `max` entries. */
+const CHARS_PER_ENTRY = 64
