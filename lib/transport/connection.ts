@@ -144,14 +144,20 @@ export class Connection implements PeerInfo {
       this.helloTimer = net.timers.setTimeout(() => this.refuse('no hello in time'), net.helloTimeout)
 
       // The peer's first line is its hello; what follows it belongs to the protocol.
-      let head: Buffer = Buffer.alloc(0)
+      // Chunks are kept apart until the newline, each searched once: a hello dribbled in small pieces costs linear time.
+      const chunks: Buffer[] = []
+      let held = 0
       const onData = (chunk: Buffer) => {
-        head = head.length === 0 ? chunk : Buffer.concat([head, chunk])
-        const nl = head.indexOf(10)
-        if (nl === -1) {
-          if (head.length > maxLine) this.refuse('expected a hello object')
+        const at = chunk.indexOf(10)
+        chunks.push(chunk)
+        if (at === -1) {
+          held += chunk.length
+          if (held > maxLine) this.refuse('expected a hello object')
           return
         }
+        const nl = held + at
+        const head = chunks.length === 1 ? chunk : Buffer.concat(chunks)
+        chunks.length = 0
         socket.off('data', onData)
         net.timers.clearTimeout(this.helloTimer)
         this.helloTimer = null

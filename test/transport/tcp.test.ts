@@ -302,3 +302,27 @@ test('a node destroyed while its network still listens refuses new peers in the 
   await close()
   t.end()
 })
+
+test('a hello that arrives in pieces, its newline in a piece with the next line, is read whole and what follows is kept', async (t) => {
+  const g = node('v', { now: () => Date.now() })
+  const vnet = new Network(g, { interval: 50 })
+  try {
+    const { port } = await listen(vnet, { port: 0, host: '127.0.0.1' })
+    const { HostileClient } = await import('../support/hostile-client.ts')
+    const h = await HostileClient.open({ port, hello: false })
+    const hello = JSON.stringify({ hello: 1, id: 'pieces', cluster: 'simple-scuttle', time: Date.now() })
+    const bytes = Buffer.from(hello + '\n' + JSON.stringify({ key: 'k', value: 'after the hello', source_id: 'pieces', version: Date.now() * 1000 }) + '\n')
+    const cut = [0, 7, 19, hello.length - 3, hello.length + 5, bytes.length]
+    for (let i = 0; i + 1 < cut.length; i++) {
+      await h.sendBytes(bytes.subarray(cut[i], cut[i + 1]))
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    await waitFor(() => g.get('k').value === 'after the hello', 10_000, 'the update sent after the hello')
+    t.ok(vnet.peers.some((p) => p.id === 'pieces'), 'the peer is linked under the id of its hello')
+    t.equal(g.get('k').value, 'after the hello', 'and the line that shared a piece with the hello\'s end was taken')
+    h.close()
+  } finally {
+    await vnet.close()
+  }
+  t.end()
+})
