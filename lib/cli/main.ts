@@ -25,7 +25,7 @@ import { Gossip } from '../stream/gossip.ts'
 import { openDurable } from '../store/durable.ts'
 import type { LogStore } from '../store/log-store.ts'
 import { Network, type PeerInfo } from '../transport/network.ts'
-import { RateLog, withRepeats } from '../transport/rate-log.ts'
+import { BurstLog, RateLog, withRepeats } from '../transport/rate-log.ts'
 import { ListenError, listen } from '../transport/tcp.ts'
 import { listenWebSocket, type WebSocketListener } from '../transport/websocket.ts'
 import type { TlsOptions } from '../transport/tls.ts'
@@ -109,21 +109,13 @@ const LINK_LINES = 20
 
 function reportEvents(network: Network, output: Output): void {
   // A peer that reconnects in a loop must not make the log grow with its rate.
-  let windowStart = -Infinity
-  let inWindow = 0
-  const links = new RateLog<{ name: string; fields: Record<string, unknown> }>(
+  const links = new BurstLog<{ name: string; fields: Record<string, unknown> }>(
+    (line, d) => output.event(d.name, d.fields, line),
     (line, repeats, d) => output.event(d.name, repeats > 0 ? { ...d.fields, repeats } : d.fields, withRepeats(line, repeats)),
     () => Date.now(),
+    LINK_LINES,
   )
-  const linkEvent = (key: string, name: string, fields: Record<string, unknown>, text: string): void => {
-    const now = Date.now()
-    if (now - windowStart >= 10_000) {
-      windowStart = now
-      inWindow = 0
-    }
-    if (++inWindow <= LINK_LINES) output.event(name, fields, text)
-    else links.line(key, text, { name, fields })
-  }
+  const linkEvent = (key: string, name: string, fields: Record<string, unknown>, text: string): void => links.line(key, text, { name, fields })
   network.on('connect', (p) => linkEvent('connect', 'connect', peerFields(p), `connected: ${p.id} (${p.address}, ${p.direction})`))
   network.on('disconnect', (p, reason) =>
     linkEvent(`disconnect ${reason}`, 'disconnect', { ...peerFields(p), reason }, `disconnected: ${p.id || p.address}: ${reason}`),

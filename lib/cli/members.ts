@@ -7,10 +7,14 @@ import { hostname } from 'node:os'
 import type { Member } from '../membership/types.ts'
 import { join } from '../transport/membership.ts'
 import type { Network } from '../transport/network.ts'
+import { BurstLog, withRepeats } from '../transport/rate-log.ts'
 import type { TlsOptions } from '../transport/tls.ts'
 import type { HostPort, MembershipFlags } from './args.ts'
 
 const hostPort = (hp: HostPort) => (hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`)
+
+/** Member event lines printed in full per 10 s; past that, one line per kind with a count. */
+const MEMBER_LINES = 100
 
 /** An event line: name, fields for `--json`, text for people. */
 export type EventOut = (name: string, fields: Record<string, unknown>, text: string) => void
@@ -23,9 +27,16 @@ export type EventOut = (name: string, fields: Record<string, unknown>, text: str
 export function joinCluster(network: Network, flags: MembershipFlags, listening: HostPort, tls: TlsOptions | undefined, event: EventOut): string {
   const wildcard = listening.host === '0.0.0.0' || listening.host === '::'
   const advertise = hostPort(flags.advertise ?? (wildcard ? { host: hostname(), port: listening.port } : listening))
+  // A peer that gossips made-up members must not make the log grow with them.
+  const lines = new BurstLog<{ kind: string; fields: Record<string, unknown> }>(
+    (line, d) => event(d.kind, d.fields, line),
+    (line, repeats, d) => event(d.kind, repeats > 0 ? { ...d.fields, repeats } : d.fields, withRepeats(line, repeats)),
+    () => Date.now(),
+    MEMBER_LINES,
+  )
   for (const kind of ['join', 'up', 'down', 'leave'] as const) {
     network.on(kind, (m, reason) =>
-      event(kind, { id: m.id, generation: m.generation, address: m.address, state: m.state, reason }, `member ${kind}: ${m.id} (${m.address}, generation ${m.generation}): ${reason}`),
+      lines.line(kind, `member ${kind}: ${m.id} (${m.address}, generation ${m.generation}): ${reason}`, { kind, fields: { id: m.id, generation: m.generation, address: m.address, state: m.state, reason } }),
     )
   }
   join(network, { advertise, seeds: flags.seeds.map(hostPort), view: flags.view, detector: { threshold: flags.phi }, ...(tls === undefined ? {} : { tls }) })

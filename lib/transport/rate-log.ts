@@ -31,6 +31,37 @@ export class RateLog<T = undefined> {
   }
 }
 
+/**
+ * The first `burst` lines of every `interval` ms in full (`full`); past
+ * that, one line per key per interval with a count (a `RateLog`), so a peer
+ * that makes events at any rate cannot make the log grow with it.
+ */
+export class BurstLog<T> {
+  private windowStart = -Infinity
+  private inWindow = 0
+  private readonly rest: RateLog<T>
+
+  constructor(
+    private readonly full: (line: string, data: T) => void,
+    counted: (line: string, suppressed: number, data: T) => void,
+    private readonly now: () => number,
+    private readonly burst: number,
+    private readonly interval = 10_000,
+  ) {
+    this.rest = new RateLog(counted, now, interval)
+  }
+
+  line(key: string, line: string, data: T): void {
+    const t = this.now()
+    if (t - this.windowStart >= this.interval) {
+      this.windowStart = t
+      this.inWindow = 0
+    }
+    if (++this.inWindow <= this.burst) this.full(line, data)
+    else this.rest.line(key, line, data)
+  }
+}
+
 /** A line with its count of suppressed repeats, as people read it. */
 export function withRepeats(line: string, suppressed: number): string {
   return suppressed > 0 ? `${line} (and ${suppressed} more like it since the last report)` : line

@@ -1,0 +1,30 @@
+/** Log lines that cannot grow with a peer's rate: RateLog (one per key per interval, with a count) and BurstLog (a burst in full, then RateLog). */
+import test from 'tape'
+import { BurstLog, RateLog, withRepeats } from '../../lib/transport/rate-log.ts'
+
+test('RateLog: one line per key per interval; the next carries the count of those held back', (t) => {
+  let now = 0
+  const out: string[] = []
+  const log = new RateLog<undefined>((line, n) => out.push(withRepeats(line, n)), () => now, 1000)
+  for (let i = 0; i < 50; i++) log.line('k', 'line ' + i)
+  log.line('other', 'another key')
+  now = 1000
+  log.line('k', 'later')
+  t.deepEqual(out, ['line 0', 'another key', 'later (and 49 more like it since the last report)'], 'three lines for 52')
+  t.end()
+})
+
+test('BurstLog: the first lines of each interval in full, then one per key with a count, afresh each interval', (t) => {
+  let now = 0
+  const full: string[] = []
+  const counted: string[] = []
+  const log = new BurstLog<number>((line) => full.push(line), (line, n) => counted.push(withRepeats(line, n)), () => now, 3, 1000)
+  for (let i = 0; i < 1000; i++) log.line(i % 2 ? 'odd' : 'even', 'event ' + i, i)
+  t.deepEqual(full, ['event 0', 'event 1', 'event 2'], 'the burst of 3 in full')
+  t.deepEqual(counted, ['event 3', 'event 4'], 'past it, one line per key')
+  now = 1000
+  for (let i = 0; i < 5; i++) log.line('even', 'again ' + i, i)
+  t.deepEqual(full.slice(3), ['again 0', 'again 1', 'again 2'], 'a new interval: a new burst in full')
+  t.deepEqual(counted.slice(2), ['again 3 (and 497 more like it since the last report)'], 'then the key\'s count held back since its last line')
+  t.end()
+})
