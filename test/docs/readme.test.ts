@@ -235,7 +235,7 @@ console.log('README-CHECK persistence: reopened with', again.loaded, 'records')
     expect: /README-CHECK persistence: reopened with 2 records/,
   },
   // Writing a resolve that converges: Right (checked on tombstones), and the two WRONG ones.
-  'const priority = (rec) => (rec.deleted ? -Infinity : rec.value.priority)': {
+  "const priority = (rec) => (typeof rec.value?.priority === 'number' ? rec.value.priority : 0)": {
     prelude: configPrelude + until,
     after: `const a = new Gossip('a', config)
 const b = new Gossip('b', config)
@@ -245,11 +245,16 @@ a.set('job', { priority: 1 })
 b.set('job', { priority: 5 })
 a.del('job')
 b.set('other', { priority: 2 })
-b.del('other')
+a.set('other', 'a value of another shape')
+b.set('gone', 'x')
+b.del('gone')
 a.pipe(b).pipe(a)
 a.gossip()
-await until(() => a.size === 2 && b.size === 2 && JSON.stringify(a.record('job')) === JSON.stringify(b.record('job')) && JSON.stringify(a.record('other')) === JSON.stringify(b.record('other')))
+const same = (k) => JSON.stringify(a.record(k)) === JSON.stringify(b.record(k))
+await until(() => a.size === 3 && b.size === 3 && same('job') && same('other') && same('gone'))
 if (invalid.length > 0) throw new Error('refused: ' + invalid.join('; '))
+if (a.get('job').value.priority !== 5 || a.get('other').value.priority !== 2) throw new Error('the higher priority did not win')
+if (a.get('gone').value !== null || b.get('gone').value !== null) throw new Error('the delete of a priority-0 value did not win')
 console.log('README-CHECK resolve: both nodes agree, tombstones included:', JSON.stringify(a.get('job').value))
 `,
     expect: /README-CHECK resolve: both nodes agree/,
