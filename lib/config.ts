@@ -194,6 +194,8 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
   if (clockUs !== undefined) deprecated('clock', 'use now (wall-clock ms; versions are µs of it)')
   if (timeMs !== undefined) deprecated('time', 'use now')
   const now: ClockFn = nowFn ?? timeMs ?? (clockUs !== undefined ? () => clockUs() / 1000 : Date.now)
+  const probe: unknown = now()
+  if (typeof probe !== 'number' || !Number.isFinite(probe)) throw new ConfigError(`config.now must return a finite number of ms, returned ${String(probe)}`)
   const versionClock: ClockFn = clockUs ?? (nowFn !== undefined ? () => nowFn() * 1000 : timeMs !== undefined ? () => timeMs() * 1000 : () => Date.now() * 1000)
   return Object.freeze({
     mtu: positiveInt('mtu', config.mtu, 10),

@@ -63,3 +63,14 @@ test('max_history and mtu: every falsy value means the default, as the seed says
   t.throws(() => new Gossip('x', { ...base.config, resolve: base.resolution.lww_vs_current_vers, max_history: -3 }), /max_history must be a positive integer, got -3/, 'a truthy bad value is still refused')
   t.end()
 })
+
+test('config.now that returns no finite number is refused at construction; mtu Infinity makes streams with a finite buffer', (t) => {
+  const cfg = { ...base.config, resolve: base.resolution.lww_vs_current_vers }
+  t.throws(() => new Gossip('a', { ...cfg, now: () => Number.NaN }), /config\.now must return a finite number of ms, returned NaN/, 'NaN')
+  t.throws(() => new Gossip('a', { ...cfg, now: (() => '5') as unknown as () => number }), /config\.now must return a finite number/, 'a string')
+  const g = new Gossip('a', { ...cfg, mtu: Infinity })
+  t.ok(g.createStream() && g.createWireStream(), 'an unbounded mtu: object and wire streams are made')
+  t.ok(g.set('k', 1), 'and writes go')
+  g.destroy()
+  t.end()
+})

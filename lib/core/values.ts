@@ -59,7 +59,8 @@ function takeJson(v: unknown, maxDepth: number, depth: number): JsonValue | unde
       return v
     case 'number':
       units += 25
-      return Number.isFinite(v) ? v : undefined
+      // -0 is 0 in JSON: the writer holds what its peers will.
+      return Number.isFinite(v) ? (v === 0 ? 0 : v) : undefined
     case 'object':
       break
     default:

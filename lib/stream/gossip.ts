@@ -89,7 +89,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
   constructor(id: string, config: GossipConfig, state?: Record<string, unknown>) {
     const cfg = normalizeConfig(config)
     // Not destroyed when its own stream ends: the node lives on, with its other streams.
-    super({ objectMode: true, highWaterMark: cfg.mtu, autoDestroy: false } as DuplexOptions)
+    super({ objectMode: true, highWaterMark: Math.min(cfg.mtu, 65_536), autoDestroy: false } as DuplexOptions) // mtu may be Infinity; a buffer needs a bound
     const idBad = idProblem('id', id, cfg.limits.maxIdLength)
     if (idBad !== null) throw new TypeError(`Gossip id must be a non-empty string of at most ${cfg.limits.maxIdLength} characters without NUL (${idBad})`)
     if (state !== undefined && (typeof state !== 'object' || state === null)) throw new TypeError('state, when given, must be an object')

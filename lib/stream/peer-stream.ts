@@ -18,7 +18,7 @@ export class PeerStream extends PeerDuplex {
 
   /** @internal use `gossip.createStream()` */
   constructor(replica: Replica, opts: SessionOptions, owner: BindingOwner) {
-    super({ objectMode: true, highWaterMark: opts.mtu })
+    super({ objectMode: true, highWaterMark: Math.min(opts.mtu, 65_536) }) // mtu may be Infinity; a buffer needs a bound
     this.bound = new Binding(this, replica, opts, owner)
   }
 

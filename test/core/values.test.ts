@@ -118,3 +118,9 @@ test('utf8Length counts bytes as Buffer.byteLength does, surrogate pairs and lon
   t.pass('500 strings of any code points and lone surrogates')
   t.end()
 })
+
+test('frozenJson holds -0 as 0, as every peer reads it from JSON', (t) => {
+  t.ok(Object.is(frozenJson(-0, 64), 0), 'a bare -0')
+  t.ok(Object.is((frozenJson({ a: [-0] }, 64) as { a: number[] }).a[0], 0), 'nested')
+  t.end()
+})
