@@ -37,6 +37,11 @@ export interface NetworkOptions {
    */
   maxConnections?: number
   /**
+   * Most of those from one host (by address, without the port), so one
+   * host cannot hold every slot and keep honest peers out. Default 64.
+   */
+  maxConnectionsPerHost?: number
+  /**
    * Most accepted sockets at once still in their TLS handshake or
    * WebSocket upgrade (on listeners made by `listen` and
    * `listenWebSocket({port})`), counted from the accept; more are closed at
@@ -117,6 +122,7 @@ export class Network extends EventEmitter<NetworkEvents> {
   readonly maxLineLength: number | undefined
   readonly wire: 1 | 2
   readonly maxConnections: number
+  readonly maxConnectionsPerHost: number
   /** Accepted sockets in their TLS handshake or WebSocket upgrade (bounded by `maxPending`). */
   readonly pending: PendingSockets
   readonly idleTimeout: number
@@ -148,11 +154,12 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.wire = opts.wire ?? 1
     if (this.wire !== 1 && this.wire !== 2) throw new RangeError('wire must be 1 or 2')
     this.maxConnections = opts.maxConnections ?? 256
+    this.maxConnectionsPerHost = opts.maxConnectionsPerHost ?? 64
     const maxPending = opts.maxPending ?? 64
     this.idleTimeout = opts.idleTimeout ?? 60_000
     this.stallTimeout = opts.stallTimeout ?? 30_000
     this.invalidBudget = opts.invalidBudget ?? 100
-    for (const [name, v] of Object.entries({ maxConnections: this.maxConnections, maxPending, idleTimeout: this.idleTimeout, stallTimeout: this.stallTimeout, invalidBudget: this.invalidBudget })) {
+    for (const [name, v] of Object.entries({ maxConnections: this.maxConnections, maxConnectionsPerHost: this.maxConnectionsPerHost, maxPending, idleTimeout: this.idleTimeout, stallTimeout: this.stallTimeout, invalidBudget: this.invalidBudget })) {
       if (!(typeof v === 'number' && v > 0)) throw new RangeError(`${name} must be a positive number`)
     }
     this.timers = opts.timers ?? realTimers
@@ -195,6 +202,12 @@ export class Network extends EventEmitter<NetworkEvents> {
       this.rateLog.line('over limit', `refused a connection from ${address}: ${this.maxConnections} connections are open (maxConnections)`)
       conn.close('too many connections')
       return Promise.reject(new Error('too many connections'))
+    }
+    if (direction === 'in' && this.inboundFrom(hostOf(address)) >= this.maxConnectionsPerHost) {
+      this.count('overLimit')
+      this.rateLog.line(`over host limit ${hostOf(address)}`, `refused a connection from ${address}: ${this.maxConnectionsPerHost} connections from that host are open (maxConnectionsPerHost)`)
+      conn.close('too many connections from this host')
+      return Promise.reject(new Error('too many connections from this host'))
     }
     this.connections.add(conn)
     let connected = false
@@ -258,6 +271,13 @@ export class Network extends EventEmitter<NetworkEvents> {
   get inboundCount(): number {
     let n = 0
     for (const c of this.connections) if (c.direction === 'in') n++
+    return n
+  }
+
+  /** Inbound connections open from `host`. */
+  private inboundFrom(host: string): number {
+    let n = 0
+    for (const c of this.connections) if (c.direction === 'in' && hostOf(c.address) === host) n++
     return n
   }
 
@@ -358,3 +378,6 @@ function preferred(self: string, a: Connection, b: Connection): Connection | nul
   if (pa === undefined || pb === undefined || pa === pb) return null
   return pa < pb ? a : b
 }
+
+/** The host of a `host:port` address (`[v6]:port` included). */
+const hostOf = (address: string): string => address.replace(/:\d+$/, '')

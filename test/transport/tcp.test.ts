@@ -326,3 +326,24 @@ test('a hello that arrives in pieces, its newline in a piece with the next line,
   }
   t.end()
 })
+
+test('one host holds at most maxConnectionsPerHost inbound links, whatever room maxConnections leaves', async (t) => {
+  const v = node('v', { now: () => Date.now() })
+  const vnet = new Network(v, { interval: 50, maxConnections: 10, maxConnectionsPerHost: 2 })
+  const { HostileClient } = await import('../support/hostile-client.ts')
+  const logs: string[] = []
+  vnet.on('log', (l) => logs.push(l))
+  try {
+    const { port } = await listen(vnet, { port: 0, host: '127.0.0.1' })
+    const hs = []
+    for (let i = 0; i < 4; i++) hs.push(await HostileClient.open({ port, id: 'h' + i }))
+    await waitFor(() => hs.filter((h) => h.closedReason !== null).length >= 2, 10_000, 'two refused')
+    t.equal(vnet.inboundCount, 2, 'two links from 127.0.0.1 held')
+    t.equal(hs.filter((h) => h.closedReason === null).length, 2, 'the other two were closed')
+    t.equal(logs.filter((l) => /maxConnectionsPerHost/.test(l)).length, 1, 'logged once, not once each')
+    for (const h of hs) h.close()
+  } finally {
+    await vnet.close()
+  }
+  t.end()
+})
