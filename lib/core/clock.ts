@@ -41,13 +41,12 @@ export class Source {
 /** Generations of one id that digests alone may announce (see `Clock.announce`). */
 const MAX_ANNOUNCED = 2
 /**
- * A new generation counts as a change (every session checks fingerprints
- * at its next two exchanges) at most once per this many ms: a peer
- * inventing generations of known ids cannot make the cluster check at its
- * rate. One check catches up with every change before it; a change inside
- * the window is repaired by verification at its own interval.
+ * A new generation counts as a change (every session resyncs) at most once
+ * per this many ms: a peer inventing generations of known ids cannot make
+ * the cluster resync at its rate. One resync catches up with every change
+ * before it; a change inside the window is repaired by verification.
  */
-export const GENERATION_QUIET_MS = 10_000
+export const GENERATION_QUIET_MS = 60_000
 
 /** The replica's vector clock: every source it knows, by identity. */
 export class Clock {
@@ -72,7 +71,7 @@ export class Clock {
   }
   /**
    * Generations of known ids that digests named before any record of theirs
-   * arrived, at most MAX_ANNOUNCED per id (a peer cannot make us check at
+   * arrived, at most MAX_ANNOUNCED per id (a peer cannot make us resync at
    * will); a generation leaves this set when its first record arrives.
    */
   private readonly announced = new Map<string, Set<string>>()
@@ -97,7 +96,7 @@ export class Clock {
   /**
    * A digest named generation `gen` of a node id we know under other
    * generations, and we hold nothing of it: that node lost its data and came
-   * back. It counts as a generation change (once), so sessions check and
+   * back. It counts as a generation change (once), so sessions resync and
    * records its loss left covered-but-missing here come back, even when no
    * record of the new generation ever reaches us. The source itself is not
    * registered.

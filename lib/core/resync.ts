@@ -2,25 +2,24 @@ import type { Source } from './clock.ts'
 import type { Replica } from './replica.ts'
 
 /**
- * Repairs with one peer.
+ * Resyncs with one peer: digests whose entries are exact starting points,
+ * answered from exactly there (whatever the peer thinks we hold), from
+ * which nothing is adopted.
  *
- * - After a record from the peer was not taken: a resync, a digest whose
- *   entries are exact starting points (our clock), answered from exactly
- *   there whatever the peer thinks we hold, from which nothing is adopted.
- *   `floors` tracks how far it has come, per source, along the answer's
- *   `rprev` links, so a resync cut at `mtu` goes on from there.
- * - After a node lost its data (a known id came back with a new
- *   generation), our clocks may cover records we skipped because something
- *   since lost beat them. They show as a fingerprint of their source that
- *   differs from the peer's: `lossDue` says when to compare (verification
- *   sends such a source in full once the difference is confirmed), which
- *   costs a digest with fingerprints, not every record, so a peer inventing
- *   generations cannot make the cluster send its whole state.
+ * - After a node lost its data (a known id came back with a new generation),
+ *   our clocks may claim records we skipped because something since lost
+ *   beat them: ask the peer once for everything, from version 0.
+ * - After a record from the peer was not taken: ask from exactly our clock,
+ *   so the peer sends it again.
+ *
+ * `floors` tracks how far a resync has come, per source, along the answer's
+ * `rprev` links, so a resync cut at `mtu` goes on from there.
  */
 export class Resync {
-  /** Generation changes already answered by fingerprint checks with this peer. */
+  /** Generation changes already covered by a full resync. */
   private covered: number
-  private running = false
+  /** The generation count being covered now, -1 when no resync runs. */
+  private running = -1
   /** Per source, how far the running resync has come. */
   private readonly floors = new Map<Source, number>()
 
@@ -28,28 +27,22 @@ export class Resync {
     private readonly replica: Replica,
     repairWindow: number,
   ) {
-    // A session that starts soon after a node showed up with a new generation checks once.
+    // A session that starts soon after a node showed up with a new generation resyncs once.
     this.covered = replica.recentGenerationChange(repairWindow) ? -1 : replica.clock.generationChanges
   }
 
   get active(): boolean {
-    return this.running
+    return this.running !== -1
   }
 
-  /** At the start of an exchange: begin a resync from our clock if a record was not taken (`refetch`). */
+  /** At the start of an exchange: begin a resync if one is due (`refetch`: a record was not taken). */
   begin(refetch: boolean): boolean {
-    if (this.running || !refetch) return false
-    this.running = true
-    this.floors.clear()
-    for (const src of this.replica.clock.values()) if (src.clock > 0) this.floors.set(src, src.clock)
-    return true
-  }
-
-  /** Whether a generation change since the last call calls for fingerprint checks with this peer. */
-  lossDue(): boolean {
     const changes = this.replica.clock.generationChanges
-    if (changes <= this.covered) return false
-    this.covered = changes
+    if (this.running !== -1 || !(changes > this.covered || refetch)) return false
+    const full = changes > this.covered
+    this.running = Math.max(changes, this.covered)
+    this.floors.clear()
+    if (!full) for (const src of this.replica.clock.values()) if (src.clock > 0) this.floors.set(src, src.clock)
     return true
   }
 
@@ -60,11 +53,13 @@ export class Resync {
 
   /** A record of an answer arrived, linked (`rprev`) to the one before it. */
   onRecord(src: Source, rprev: number, version: number): void {
-    if (this.running && (this.floors.get(src) ?? 0) >= rprev) this.floors.set(src, version)
+    if (this.running !== -1 && (this.floors.get(src) ?? 0) >= rprev) this.floors.set(src, version)
   }
 
   /** The peer ended its answer to our resync, whole. */
   done(): void {
-    this.running = false
+    if (this.running === -1) return
+    this.covered = this.running
+    this.running = -1
   }
 }

@@ -110,8 +110,7 @@ export class Session implements LocalListener {
     this.droppedSinceDone = this.movedSinceDone = 0
     this.view.upto.clear()
     if (this.resync.begin(this.inbound.refetchDue)) this.inbound.refetching()
-    if (this.resync.lossDue()) this.verification.force()
-    const fingerprints = !this.resync.active && this.verification.due(this.replica.timeMs())
+    const fingerprints = this.verification.due(this.replica.timeMs())
     // Before sending: over synchronous pipes the reply can arrive inside the send.
     if (!this.awaiting) this.requestSeq = this.view.sent
     this.awaiting = true

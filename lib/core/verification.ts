@@ -11,8 +11,6 @@ import type { DigestMsg } from '../protocol/messages.ts'
  */
 export class Verification {
   private last = -Infinity
-  /** Digests still to carry fingerprints whatever the interval (`force`). */
-  private forced = 0
   /** Per source, the last difference seen: the clocks and fingerprints compared. */
   private readonly suspects = new Map<Source, string>()
 
@@ -20,15 +18,9 @@ export class Verification {
 
   /** Whether a digest started at `now` (ms) should carry fingerprints; if so, it is counted as sent. */
   due(now: number): boolean {
-    if (this.forced > 0) this.forced--
-    else if (now - this.last < this.interval) return false
+    if (now - this.last < this.interval) return false
     this.last = now
     return true
-  }
-
-  /** The next two digests carry fingerprints: a difference the peer sees in both is confirmed at once. */
-  force(): void {
-    this.forced = 2
   }
 
   /**

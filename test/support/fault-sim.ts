@@ -180,8 +180,8 @@ export class FaultSim {
 
   /**
    * Keys whose winner changed because a write was lost with a disk: peers'
-   * clocks may cover the new winner without holding it until the
-   * fingerprint checks after the loss repair them, so the invariant is not checked there; the
+   * clocks may cover the new winner without holding it until the resync
+   * after the loss repairs them, so the invariant is not checked there; the
    * final state still is.
    */
   private readonly repairing = new Set<string>()
