@@ -4,6 +4,7 @@ import { RefusedError, type LocalListener, type Replica } from './replica.ts'
 import { compareValues } from './resolve.ts'
 import type { PeerLabel, Rec } from './types.ts'
 import { sourceKey } from './types.ts'
+import { TOO_MANY_SOURCES } from './refusals.ts'
 
 /** The refusal that means this node will never take the record (its `accept` said no). */
 const NOT_ACCEPTED = 'not accepted'
@@ -59,6 +60,8 @@ export class Inbound {
   private asked = new Map<string, number>()
   /** A record was not taken: the next exchange should ask from exactly our clock. */
   refetchDue = false
+  /** When `refetchSoon` last said yes. */
+  private refetchAt = -Infinity
   /** A record of a source not known here was not taken since the last refetch, and not recorded (see the invariants). */
   private unknownBroken = false
   /** Keys of unknown sources with chain state here (at most MAX_STRANGERS). */
@@ -99,7 +102,7 @@ export class Inbound {
     const src = refused === null ? replica.admitSource(rec) : undefined
     if (refused !== null || src === undefined) {
       if (refused !== NOT_ACCEPTED) this.breakChain(rec.source_id, rec.gen, rec.version)
-      return { refused: refused ?? `too many sources (limits.maxSources is ${replica.maxSources})` }
+      return { refused: refused ?? `${TOO_MANY_SOURCES} (limits.maxSources is ${replica.maxSources})` }
     }
     // Share one copy of the id: records from a parser each carry their own.
     ;(rec as { source_id: string }).source_id = src.id
@@ -148,6 +151,19 @@ export class Inbound {
     return b <= version ? b - 1 : version
   }
 
+  /**
+   * Whether to start an exchange now to refetch, even where the peer starts
+   * them all: a record was refused, and no exchange was started for that
+   * within the last second (two nodes refusing each other's records must
+   * not set each other off in a loop).
+   */
+  refetchSoon(): boolean {
+    const now = this.replica.timeMs()
+    if (!this.refetchDue || now - this.refetchAt < 1000) return false
+    this.refetchAt = now
+    return true
+  }
+
   /** A refetch is starting: records not taken are asked for again. */
   refetching(): void {
     this.refetchDue = false
@@ -168,8 +184,9 @@ export class Inbound {
     if ((this.heads.get(key) ?? 0) < version) this.heads.set(key, version)
     const b = this.broken.get(key)
     if (b === undefined || version < b) this.broken.set(key, version)
-    // Refused again when asked for again: a further refetch would only loop.
-    if (this.asked.get(key) !== version) this.refetchDue = true
+    // At or above where the last refetch asked from, it was offered again by that refetch and refused again: a further refetch would only loop.
+    const asked = this.asked.get(key)
+    if (asked === undefined || version < asked) this.refetchDue = true
   }
 
   private stopChain(source_id: string, gen: string | undefined, version: number): void {

@@ -15,11 +15,7 @@ export class PeerView {
   /** Objects sent to and received from the peer on this link. */
   sent = 0
   received = 0
-  /**
-   * The peer's highest `ack`: it had received what we sent up to this count
-   * (or, from a peer that counts, that many objects); on a sound link, our
-   * count before the request its latest reply answered.
-   */
+  /** The peer's highest `ack`: it had received what we sent up to this count (or, from a peer that counts, that many objects). */
   acked = 0
   /** The highest `seq` the peer's ends of digest carried; 0 while it sent none. */
   private peerSeq = 0
@@ -74,16 +70,6 @@ export class PeerView {
     if (!this.lossy) return
     if (ack !== undefined && ack > this.acked) this.acked = Math.min(ack, this.sent)
     if (seq !== undefined && seq > this.peerSeq) this.peerSeq = seq
-  }
-
-  /**
-   * Sound links: the peer's reply to our request, whose clock shows what it
-   * made of everything we sent before the request (`seq`, our count then).
-   * A push it refused (or dropped) is then known not to have arrived, and
-   * goes again from its claim, as an acknowledged loss does on a lossy link.
-   */
-  replied(seq: number): void {
-    if (!this.lossy && seq > this.acked) this.acked = seq
   }
 
   /** The peer holds `src` up to `v` (a push showed it, or a digest on a lossy link said so). */

@@ -1,14 +1,17 @@
-/** Refusals of a peer's record that show the record itself forged, as against this node's own reasons. */
+/** Refusals of a peer's record that hold against the peer, as against this node's own reasons. */
 
 export const UNSIGNED = 'unsigned update'
 export const BAD_SIGNATURE = 'bad signature'
+/** The prefix of the refusal of a record of one source more than `maxSources`. */
+export const TOO_MANY_SOURCES = 'too many sources'
 
 /**
- * Whether a refusal shows the record itself forged: `verify` said no. The
- * other refusals (a version ahead of this node's clock, `accept`, a
- * function that threw, storage) are this node's own, and an honest peer
- * may send or relay such a record.
+ * Whether a refusal holds against the peer: `verify` said no (the record
+ * is forged), or it brought one source more than this node tracks (a flood
+ * of invented sources). The other refusals (a version ahead of this node's
+ * clock, `accept`, a function that threw, storage) are this node's own,
+ * and an honest peer may send or relay such a record.
  */
 export function isForged(reason: string): boolean {
-  return reason === UNSIGNED || reason === BAD_SIGNATURE
+  return reason === UNSIGNED || reason === BAD_SIGNATURE || reason.startsWith(TOO_MANY_SOURCES)
 }

@@ -218,12 +218,12 @@ export class Replica implements ResolveHost {
 
   /**
    * Why a remote update must be refused outright, or null to go on to
-   * `resolve`: a version too far ahead of our clock (a skewed or forged
-   * one), a bad or missing signature, the `accept` hook's no, or one of
-   * those functions throwing.
+   * `resolve`: a bad or missing signature, a version too far ahead of our
+   * clock (a skewed or forged one), the `accept` hook's no, or one of those
+   * functions throwing. The signature comes first, so a forged record is
+   * refused as forged (which counts against its link) whatever its version.
    */
   admit(rec: Rec, peer: PeerLabel): string | null {
-    if (!this.plausible(rec.version)) return 'version too far ahead of this node\'s clock (clock skew?)'
     if (this.verify !== undefined) {
       let ok: unknown
       try {
@@ -234,6 +234,7 @@ export class Replica implements ResolveHost {
       if (ok !== true && ok !== false) return `config.verify returned ${describe(ok)}, not true or false`
       if (!ok) return rec.sig === undefined ? UNSIGNED : BAD_SIGNATURE
     }
+    if (!this.plausible(rec.version)) return 'version too far ahead of this node\'s clock (clock skew?)'
     if (this.accept !== undefined) {
       try {
         if (this.accept(rec, peer) !== true) return 'not accepted'

@@ -62,9 +62,8 @@ export class Session implements LocalListener {
   private streamingResponse = false
   /** Records sent in the current streamed response since its last part marker. */
   private sinceMarker = 0
-  /** An exchange we started is waiting for the peer's reply digest; what we had sent before its request. */
+  /** An exchange we started is waiting for the peer's reply digest. */
   private awaiting = false
-  private requestSeq = 0
   /** We answered a request and its `final` has not come yet (answerAfterFinal). */
   private finalOwed = false
   /** The latest request that came while `finalOwed`: answered when the final comes. */
@@ -112,7 +111,6 @@ export class Session implements LocalListener {
     if (this.resync.begin(this.inbound.refetchDue)) this.inbound.refetching()
     const fingerprints = this.verification.due(this.replica.timeMs())
     // Before sending: over synchronous pipes the reply can arrive inside the send.
-    if (!this.awaiting) this.requestSeq = this.view.sent
     this.awaiting = true
     this.sendDigest(false, false, false, false, fingerprints, this.flow?.request())
   }
@@ -156,7 +154,7 @@ export class Session implements LocalListener {
         return
       case 'done': {
         const d = this.digests.end(msg)
-        if (d === null) this.refuse(`digest longer than ${this.opts.maxDigestEntries} entries (or 64 characters of ids an entry)`, null)
+        if (d === null) this.refuse(`digest longer than ${this.opts.maxDigestEntries} entries (or 128 characters of ids an entry)`, null)
         else this.onDigest(d)
         return
       }
@@ -342,8 +340,7 @@ export class Session implements LocalListener {
     if (d.leg === 'final') {
       // Leg 3 arrived: the initiator answered our reply digest.
       if (mayAdopt) this.adopt(d.entries, d.ack !== undefined)
-      // A record refused (its chain broken) is asked for again by an exchange of ours, even where the peer starts them all.
-      if (recover || this.inbound.refetchDue) this.port.wantExchange()
+      if (recover || this.inbound.refetchSoon()) this.port.wantExchange()
       this.finalOwed = false
       if (this.heldRequest !== null) {
         this.owedAnswer = this.heldRequest
@@ -370,7 +367,7 @@ export class Session implements LocalListener {
       this.owedAnswer = () => this.answer(resync, fingerprints, d.rates)
     } else {
       // The reply to our request: its rates (if any) complete the redistribution.
-      if (this.awaiting) this.flow?.replied(d.rates), this.view.replied(this.requestSeq)
+      if (this.awaiting) this.flow?.replied(d.rates)
       // Leg 2. After a resync nothing is adopted: it answered from how far the resync had come (maybe above our clock).
       // A cut resync answer that got nowhere (all of it refused, of sources we do not know) ends it.
       if (d.resync && (!d.more || moved === 0)) this.resync.done()

@@ -38,9 +38,8 @@ export function legOf(end: DoneMsg): Leg {
 
 /**
  * Gathers digest entries until their end marker; a digest of more than
- * `max` entries, or whose ids, generations and fingerprints come to more
- * than 64 characters an entry on average over `max` entries, is refused
- * whole. What one unfinished digest holds is bounded by both: entries of
+ * `max` entries, or whose ids and generations come to more than 128
+ * characters an entry on average over `max` entries, is refused whole. What one unfinished digest holds is bounded by both: entries of
  * long ids cannot pin tens of MB per connection.
  */
 export class DigestAssembler {
@@ -55,7 +54,7 @@ export class DigestAssembler {
 
   entry(e: DigestMsg): void {
     if (this.overflow) return
-    this.chars += e.source_id.length + (e.gen?.length ?? 0) + (e.fp?.length ?? 0)
+    this.chars += e.source_id.length + (e.gen?.length ?? 0)
     if (this.entries.length >= this.max || this.chars > this.maxChars) {
       this.overflow = true
       this.entries = []
@@ -81,5 +80,5 @@ export class DigestAssembler {
   }
 }
 
-/** Characters of ids, generations and fingerprints a digest may average per entry, over `max` entries. */
-const CHARS_PER_ENTRY = 64
+/** Characters of ids and generations a digest may average per entry, over `max` entries (an id is at most 256). */
+const CHARS_PER_ENTRY = 128

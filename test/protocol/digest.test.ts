@@ -17,14 +17,14 @@ test('a digest of up to max entries of short ids is whole; one more entry refuse
   t.end()
 })
 
-test('entries of long ids and generations are bounded by their characters too (64 an entry on average)', (t) => {
+test('entries of long ids and generations are bounded by their characters too (128 an entry on average)', (t) => {
   const a = new DigestAssembler(100)
   const long = 'é'.repeat(256)
-  for (let i = 0; i < 12; i++) a.entry(entry(long + i, long))
-  t.equal(a.end(done)?.entries.length, 12, 'twelve entries of 513 or 514 characters (6,158 of 6,400): whole')
-  for (let i = 0; i < 13; i++) a.entry(entry(long + i, long))
-  t.equal(a.end(done), null, 'thirteen: refused, though far under 100 entries')
-  for (let i = 0; i < 100; i++) a.entry(entry(String(i).padStart(60, 'x')))
-  t.equal(a.end(done)?.entries.length, 100, 'a full digest of 60-character ids is whole')
+  for (let i = 0; i < 24; i++) a.entry(entry(long + i, long))
+  t.equal(a.end(done)?.entries.length, 24, 'twenty-four entries of 513 or 514 characters (12,326 of 12,800): whole')
+  for (let i = 0; i < 25; i++) a.entry(entry(long + i, long))
+  t.equal(a.end(done), null, 'twenty-five: refused, though far under 100 entries')
+  for (let i = 0; i < 100; i++) a.entry({ ...entry(String(i).padStart(100, 'x'), 'g'.repeat(20)), fp: '0123456789abcdef' } as DigestMsg)
+  t.equal(a.end(done)?.entries.length, 100, 'a full digest of 100-character ids, 20-character generations and fingerprints is whole')
   t.end()
 })

@@ -49,3 +49,25 @@ test('malformed objects still use up the budget and close the link', async (t) =
   }
   t.end()
 })
+
+test('a forged record is refused as forged, and counted, whatever its version: a future one does not slip past the budget', async (t) => {
+  const { generateSigningKeys, verifier } = await import('../../lib/security.ts')
+  const keys = generateSigningKeys()
+  const r = node('r', { now: () => Date.now(), verify: verifier({ w: keys.publicKey }) })
+  const rnet = new Network(r, { interval: 50, invalidBudget: 3 })
+  const reasons: string[] = []
+  rnet.on('invalid', (_peer, reason) => reasons.push(reason))
+  try {
+    const { port } = await listen(rnet, { port: 0, host: '127.0.0.1' })
+    const h = await HostileClient.open({ port, id: 'evil' })
+    const future = (Date.now() + 3_600_000) * 1000
+    await h.send(Array.from({ length: 10 }, (_, i) => JSON.stringify({ key: 'k' + i, value: i, source_id: 'w', version: future + i })))
+    await waitFor(() => h.closedReason !== null, 10_000, 'the link closed')
+    t.equal(reasons[0], 'unsigned update', 'refused as unsigned, not as a version ahead of the clock')
+    t.equal(rnet.stats.invalid, 1, 'closed by the invalid budget')
+    h.close()
+  } finally {
+    await rnet.close()
+  }
+  t.end()
+})

@@ -335,7 +335,7 @@ test('one host holds at most maxConnectionsPerHost inbound links, whatever room 
   vnet.on('log', (l) => logs.push(l))
   try {
     const { port } = await listen(vnet, { port: 0, host: '127.0.0.1' })
-    const hs = []
+    const hs: Awaited<ReturnType<typeof HostileClient.open>>[] = []
     for (let i = 0; i < 4; i++) hs.push(await HostileClient.open({ port, id: 'h' + i }))
     await waitFor(() => hs.filter((h) => h.closedReason !== null).length >= 2, 10_000, 'two refused')
     t.equal(vnet.inboundCount, 2, 'two links from 127.0.0.1 held')
