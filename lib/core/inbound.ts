@@ -36,9 +36,9 @@ export type Outcome =
  *   one moves nothing.
  * - A record not taken breaks its chain: later links of its source on this
  *   link do not pass it, no clock entry of the peer is adopted at or above
- *   it (`cap`), and a refetch is due, unless the same record broke the
- *   chain before that refetch began (asked for again, refused again: one
- *   refetch per record, never a loop; fingerprint verification still
+ *   it (`cap`), and a refetch is due, unless it lies at or above where the
+ *   last refetch asked from (offered again by it, refused again: one
+ *   refetch per break, never a loop; fingerprint verification still
  *   resends its source in full later). A record this node's own `accept`
  *   refuses breaks nothing: it will never be taken.
  * - Chain state is bounded: per known source (at most `maxSources`), and
@@ -56,7 +56,7 @@ export class Inbound {
   private readonly earned = new Map<Source, number>()
   /** Per source key, the lowest version of a record not taken since the last refetch. */
   private readonly broken = new Map<string, number>()
-  /** `broken` as it was when the last refetch began: a record refused again on it asks for no other. */
+  /** `broken` as it was when the last refetch began: a record refused again at or above it asks for no other. */
   private asked = new Map<string, number>()
   /** A record was not taken: the next exchange should ask from exactly our clock. */
   refetchDue = false
