@@ -24,7 +24,7 @@ const workers = arg('workers', 2)
 const hub = new Gossip('hub', { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu })
 for (let i = 0; i < keys; i++) hub.set('key-' + i, { i, pad: 'x'.repeat(32) })
 const stateRss = process.memoryUsage().rss
-const net = new Network(hub, { interval: 500, maxConnectionsPerHost: Math.max(64, peers) })
+const net = new Network(hub, { interval: 500 })
 const { port } = await listen(net, { port: 0 })
 
 let peakRss = stateRss

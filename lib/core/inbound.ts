@@ -9,6 +9,10 @@ import { TOO_MANY_SOURCES } from './refusals.ts'
 /** The refusal that means this node will never take the record (its `accept` said no). */
 const NOT_ACCEPTED = 'not accepted'
 
+/** The wait between refetches on one link, from its least to its most (see `Inbound`). */
+const REFETCH_MIN_MS = 1000
+const REFETCH_MAX_MS = 60_000
+
 /** Ids of sources this node does not know that one link keeps chain state for, at most (until the next refetch). */
 export const MAX_STRANGERS = 1024
 
@@ -36,11 +40,14 @@ export type Outcome =
  *   one moves nothing.
  * - A record not taken breaks its chain: later links of its source on this
  *   link do not pass it, no clock entry of the peer is adopted at or above
- *   it (`cap`), and a refetch is due, unless it lies at or above where the
- *   last refetch asked from (offered again by it, refused again: one
- *   refetch per break, never a loop; fingerprint verification still
- *   resends its source in full later). A record this node's own `accept`
- *   refuses breaks nothing: it will never be taken.
+ *   it (`cap`), and a refetch is due. Refetches back off: the next comes
+ *   no sooner than `backoff` after the last began, doubling from 1 s to a
+ *   minute while records keep being refused, and starting again from 1 s
+ *   after a minute without a refusal. So a record refused for a while is
+ *   fetched soon after it can be taken, and records refused for good (or
+ *   two nodes refusing each other's) cost a refetch a minute, never a
+ *   loop. A record this node's own `accept` refuses breaks nothing: it
+ *   will never be taken.
  * - Chain state is bounded: per known source (at most `maxSources`), and
  *   for at most `MAX_STRANGERS` ids this node does not know (forgotten at
  *   each refetch). Past that, a record of an unknown source that is not
@@ -56,12 +63,13 @@ export class Inbound {
   private readonly earned = new Map<Source, number>()
   /** Per source key, the lowest version of a record not taken since the last refetch. */
   private readonly broken = new Map<string, number>()
-  /** `broken` as it was when the last refetch began: a record refused again at or above it asks for no other. */
-  private asked = new Map<string, number>()
-  /** A record was not taken: the next exchange should ask from exactly our clock. */
-  refetchDue = false
-  /** When `refetchSoon` last said yes. */
+  /** A record was not taken since the last refetch began. */
+  private broke = false
+  /** When the last refetch began, and the wait before the next; the wait after that; when a record was last not taken. */
   private refetchAt = -Infinity
+  private wait = 0
+  private backoff = REFETCH_MIN_MS
+  private brokeAt = -Infinity
   /** A record of a source not known here was not taken since the last refetch, and not recorded (see the invariants). */
   private unknownBroken = false
   /** Keys of unknown sources with chain state here (at most MAX_STRANGERS). */
@@ -152,22 +160,20 @@ export class Inbound {
   }
 
   /**
-   * Whether to start an exchange now to refetch, even where the peer starts
-   * them all: a record was refused, and no exchange was started for that
-   * within the last second (two nodes refusing each other's records must
-   * not set each other off in a loop).
+   * A record was not taken and the backoff since the last refetch has
+   * passed: the next exchange should ask from exactly our clock (a node
+   * whose peer starts every exchange starts one for it).
    */
-  refetchSoon(): boolean {
-    const now = this.replica.timeMs()
-    if (!this.refetchDue || now - this.refetchAt < 1000) return false
-    this.refetchAt = now
-    return true
+  get refetchDue(): boolean {
+    return this.broke && this.replica.timeMs() - this.refetchAt >= this.wait
   }
 
-  /** A refetch is starting: records not taken are asked for again. */
+  /** A refetch is starting: records not taken are asked for again; the next waits twice as long. */
   refetching(): void {
-    this.refetchDue = false
-    this.asked = new Map(this.broken)
+    this.refetchAt = this.replica.timeMs()
+    this.wait = this.backoff
+    this.backoff = Math.min(2 * this.backoff, REFETCH_MAX_MS)
+    this.broke = false
     this.broken.clear()
     this.unknownBroken = false
     for (const key of this.strangers) this.heads.delete(key)
@@ -184,9 +190,15 @@ export class Inbound {
     if ((this.heads.get(key) ?? 0) < version) this.heads.set(key, version)
     const b = this.broken.get(key)
     if (b === undefined || version < b) this.broken.set(key, version)
-    // At or above where the last refetch asked from, it was offered again by that refetch and refused again: a further refetch would only loop.
-    const asked = this.asked.get(key)
-    if (asked === undefined || version < asked) this.refetchDue = true
+    this.refused()
+  }
+
+  /** A record was not taken: a refetch is due (after the backoff, which a minute without refusals resets). */
+  private refused(): void {
+    const now = this.replica.timeMs()
+    if (now - this.brokeAt >= REFETCH_MAX_MS) this.wait = 0, this.backoff = REFETCH_MIN_MS
+    this.brokeAt = now
+    this.broke = true
   }
 
   private stopChain(source_id: string, gen: string | undefined, version: number): void {
@@ -205,7 +217,7 @@ export class Inbound {
       return key
     }
     this.unknownBroken = true
-    this.refetchDue = true
+    this.refused()
     return null
   }
 }

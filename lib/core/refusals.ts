@@ -7,11 +7,11 @@ export const TOO_MANY_SOURCES = 'too many sources'
 
 /**
  * Whether a refusal holds against the peer: `verify` said no (the record
- * is forged), or it brought one source more than this node tracks (a flood
- * of invented sources). The other refusals (a version ahead of this node's
- * clock, `accept`, a function that threw, storage) are this node's own,
- * and an honest peer may send or relay such a record.
+ * is forged). The other refusals (a version ahead of this node's clock,
+ * one source more than `maxSources`, `accept`, a function that threw,
+ * storage) are this node's own, and an honest peer may send or relay such
+ * a record.
  */
 export function isForged(reason: string): boolean {
-  return reason === UNSIGNED || reason === BAD_SIGNATURE || reason.startsWith(TOO_MANY_SOURCES)
+  return reason === UNSIGNED || reason === BAD_SIGNATURE
 }

@@ -340,7 +340,7 @@ export class Session implements LocalListener {
     if (d.leg === 'final') {
       // Leg 3 arrived: the initiator answered our reply digest.
       if (mayAdopt) this.adopt(d.entries, d.ack !== undefined)
-      if (recover || this.inbound.refetchSoon()) this.port.wantExchange()
+      if (recover || this.inbound.refetchDue) this.port.wantExchange()
       this.finalOwed = false
       if (this.heldRequest !== null) {
         this.owedAnswer = this.heldRequest

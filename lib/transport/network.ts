@@ -38,7 +38,9 @@ export interface NetworkOptions {
   maxConnections?: number
   /**
    * Most of those from one host (by address, without the port), so one
-   * host cannot hold every slot and keep honest peers out. Default 64.
+   * host cannot hold every slot and keep honest peers out. Default
+   * `maxConnections` (no bound of its own): peers behind one address (NAT,
+   * one machine) are common enough that the bound is the operator's.
    */
   maxConnectionsPerHost?: number
   /**
@@ -154,7 +156,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.wire = opts.wire ?? 1
     if (this.wire !== 1 && this.wire !== 2) throw new RangeError('wire must be 1 or 2')
     this.maxConnections = opts.maxConnections ?? 256
-    this.maxConnectionsPerHost = opts.maxConnectionsPerHost ?? 64
+    this.maxConnectionsPerHost = opts.maxConnectionsPerHost ?? this.maxConnections
     const maxPending = opts.maxPending ?? 64
     this.idleTimeout = opts.idleTimeout ?? 60_000
     this.stallTimeout = opts.stallTimeout ?? 30_000

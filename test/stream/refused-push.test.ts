@@ -4,7 +4,7 @@
  * it again (a resync from its clock) with an exchange of its own.
  */
 import test from 'tape'
-import { Gossip, base, type GossipConfig, type Rec } from '../../lib/index.ts'
+import { Gossip, base, type GossipConfig, type Rec, type ResolveHost } from '../../lib/index.ts'
 
 const turns = async (n: number) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r))
@@ -91,3 +91,45 @@ test('two nodes that refuse each other\'s records for good do not set each other
     b.destroy()
   }
 })
+
+/** A resolve that throws on the first `n` offers of `key`. */
+function throwsFor(key: string, n: number): (g: ResolveHost, u: Rec) => boolean {
+  let left = n
+  return (g, u) => {
+    if (u.key === key && left > 0) {
+      left--
+      throw new Error('not yet')
+    }
+    return base.resolution.lww_vs_current_vers(g, u)
+  }
+}
+
+for (const wire of [false, true])
+  test(`${wire ? 'wire' : 'object'} streams: a record refused several times, and a later one refused once, each arrive within seconds (refetches back off from 1 s), while the writer keeps writing`, async (t) => {
+    const writer = new Gossip('w', cfg())
+    let resolve = throwsFor('x', 3)
+    const reader = new Gossip('r', cfg({ resolve: (g, u) => resolve(g, u) }))
+    const { sx } = join(writer, reader, wire)
+    const round = async () => {
+      clock += 1000
+      writer.set('busy', clock)
+      sx.gossip()
+      await turns(20)
+    }
+    await round()
+    writer.set('x', 'refused three times')
+    let rounds = 0
+    while (reader.get('x').value === null && rounds < 30) await round(), rounds++
+    t.equal(reader.get('x').value, 'refused three times', `x arrived after ${rounds} rounds of 1 s (refetches at 0, 1 and 3 s)`)
+    t.ok(rounds <= 8, 'within 8 rounds')
+    for (let i = 0; i < 10; i++) await round()
+    resolve = throwsFor('z', 1)
+    writer.set('z', 'refused once, later')
+    rounds = 0
+    while (reader.get('z').value === null && rounds < 30) await round(), rounds++
+    t.ok(rounds <= 3, `a refusal ten seconds later of another record: it arrived after ${rounds} rounds`)
+    await round()
+    t.equal(reader.clock.get('w'), writer.clock.get('w'), 'and the reader\'s clock of the writer caught up')
+    writer.destroy()
+    reader.destroy()
+  })
