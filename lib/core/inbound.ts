@@ -47,7 +47,7 @@ export type Outcome =
  *   fetched soon after it can be taken, and records refused for good (or
  *   two nodes refusing each other's) cost a refetch a minute, never a
  *   loop. A record this node's own `accept` refuses breaks nothing: it
- *   will never be taken.
+ *   will never be taken, and is passed over as if held (`passOver`).
  * - Chain state is bounded: per known source (at most `maxSources`), and
  *   for at most `MAX_STRANGERS` ids this node does not know (forgotten at
  *   each refetch). Past that, a record of an unknown source that is not
@@ -110,6 +110,7 @@ export class Inbound {
     const src = refused === null ? replica.admitSource(rec) : undefined
     if (refused !== null || src === undefined) {
       if (refused !== NOT_ACCEPTED) this.breakChain(rec.source_id, rec.gen, rec.version)
+      else if (prev !== undefined && !inResponse) this.passOver(rec, prev)
       return { refused: refused ?? `${TOO_MANY_SOURCES} (limits.maxSources is ${replica.maxSources})` }
     }
     // Share one copy of the id: records from a parser each carry their own.
@@ -142,6 +143,16 @@ export class Inbound {
     // Passed on at once to the other peers that lack it (prompt relay).
     if (applied) replica.relayFrom(rec, src, this.from)
     return { taken: src, applied }
+  }
+
+  /**
+   * A push or relay our own `accept` refused: it will never be taken, so it
+   * is passed over as if held, and its link moves the clock past it (inside
+   * a response, the next record's implicit link already passes over it).
+   */
+  private passOver(rec: Rec, prev: number): void {
+    const src = this.replica.clock.find(rec.source_id, rec.gen)
+    if (src !== undefined && src.clock >= prev && rec.version > src.clock) this.replica.advance(src, rec.version)
   }
 
   /** The peer ended (part of) a response: the clock moves its links earned take effect. Returns how many. */

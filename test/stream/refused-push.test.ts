@@ -133,3 +133,28 @@ for (const wire of [false, true])
     writer.destroy()
     reader.destroy()
   })
+
+for (const wire of [false, true])
+  test(`${wire ? 'wire' : 'object'} streams: a push this node's accept refuses is passed over: its clock of the writer still follows the writer's`, async (t) => {
+    const writer = new Gossip('w', cfg())
+    const reader = new Gossip('r', cfg({ accept: (rec) => rec.key !== 'secret' }))
+    const { sx } = join(writer, reader, wire)
+    writer.set('first', 1)
+    sx.gossip()
+    await turns(20)
+    clock += 1000
+    writer.set('secret', 'refused for good')
+    clock += 1000
+    writer.set('after', 'taken')
+    await turns(20)
+    for (let i = 0; i < 3; i++) {
+      clock += 1000
+      sx.gossip()
+      await turns(20)
+    }
+    t.equal(reader.get('secret').version, -Infinity, 'the refused record is not held')
+    t.equal(reader.get('after').value, 'taken', 'the one after it is')
+    t.equal(reader.clock.get('w'), writer.clock.get('w'), 'and the reader\'s clock of the writer is the writer\'s own')
+    writer.destroy()
+    reader.destroy()
+  })
