@@ -4,7 +4,6 @@ import { RefusedError, type LocalListener, type Replica } from './replica.ts'
 import { compareValues } from './resolve.ts'
 import type { PeerLabel, Rec } from './types.ts'
 import { sourceKey } from './types.ts'
-import { TOO_MANY_SOURCES } from './refusals.ts'
 
 /** The refusal that means this node will never take the record (its `accept` said no). */
 const NOT_ACCEPTED = 'not accepted'
@@ -41,7 +40,7 @@ export type Outcome =
  * - A record not taken breaks its chain: later links of its source on this
  *   link do not pass it, no clock entry of the peer is adopted at or above
  *   it (`cap`), and a refetch is due. Refetches back off: the next comes
- *   no sooner than `backoff` after the last began, doubling from 1 s to a
+ *   no sooner than `wait` after the last began, doubling from 1 s to a
  *   minute while records keep being refused, and starting again from 1 s
  *   after a minute without a refusal. So a record refused for a while is
  *   fetched soon after it can be taken, and records refused for good (or
@@ -65,10 +64,9 @@ export class Inbound {
   private readonly broken = new Map<string, number>()
   /** A record was not taken since the last refetch began. */
   private broke = false
-  /** When the last refetch began, and the wait before the next; the wait after that; when a record was last not taken. */
+  /** When the last refetch began, and the wait before the next (0 before the first); when a record was last not taken. */
   private refetchAt = -Infinity
   private wait = 0
-  private backoff = REFETCH_MIN_MS
   private brokeAt = -Infinity
   /** A record of a source not known here was not taken since the last refetch, and not recorded (see the invariants). */
   private unknownBroken = false
@@ -111,7 +109,7 @@ export class Inbound {
     if (refused !== null || src === undefined) {
       if (refused !== NOT_ACCEPTED) this.breakChain(rec.source_id, rec.gen, rec.version)
       else if (prev !== undefined && !inResponse) this.passOver(rec, prev)
-      return { refused: refused ?? `${TOO_MANY_SOURCES} (limits.maxSources is ${replica.maxSources})` }
+      return { refused: refused ?? `too many sources (limits.maxSources is ${replica.maxSources})` }
     }
     // Share one copy of the id: records from a parser each carry their own.
     ;(rec as { source_id: string }).source_id = src.id
@@ -182,8 +180,7 @@ export class Inbound {
   /** A refetch is starting: records not taken are asked for again; the next waits twice as long. */
   refetching(): void {
     this.refetchAt = this.replica.timeMs()
-    this.wait = this.backoff
-    this.backoff = Math.min(2 * this.backoff, REFETCH_MAX_MS)
+    this.wait = this.wait === 0 ? REFETCH_MIN_MS : Math.min(2 * this.wait, REFETCH_MAX_MS)
     this.broke = false
     this.broken.clear()
     this.unknownBroken = false
@@ -207,7 +204,7 @@ export class Inbound {
   /** A record was not taken: a refetch is due (after the backoff, which a minute without refusals resets). */
   private refused(): void {
     const now = this.replica.timeMs()
-    if (now - this.brokeAt >= REFETCH_MAX_MS) this.wait = 0, this.backoff = REFETCH_MIN_MS
+    if (now - this.brokeAt >= REFETCH_MAX_MS) this.wait = 0
     this.brokeAt = now
     this.broke = true
   }

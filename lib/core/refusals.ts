@@ -2,8 +2,6 @@
 
 export const UNSIGNED = 'unsigned update'
 export const BAD_SIGNATURE = 'bad signature'
-/** The prefix of the refusal of a record of one source more than `maxSources`. */
-export const TOO_MANY_SOURCES = 'too many sources'
 
 /**
  * Whether a refusal holds against the peer: `verify` said no (the record

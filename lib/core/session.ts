@@ -12,7 +12,7 @@ import { SelfRecovery } from './self-recovery.ts'
 import { newSessionStats, type SessionOptions, type SessionPort, type SessionStats } from './session-types.ts'
 import type { Rec } from './types.ts'
 import { Verification } from './verification.ts'
-import { DigestAssembler, type Digest } from '../protocol/digest.ts'
+import { CHARS_PER_ENTRY, DigestAssembler, type Digest } from '../protocol/digest.ts'
 import { encodeDigest, encodeDone, encodePush, type DigestMsg, type Message, type RateClaim, type WireMessage } from '../protocol/messages.ts'
 import { decode, readUpdate, type UpdateSlot } from '../protocol/validate.ts'
 
@@ -154,7 +154,7 @@ export class Session implements LocalListener {
         return
       case 'done': {
         const d = this.digests.end(msg)
-        if (d === null) this.refuse(`digest longer than ${this.opts.maxDigestEntries} entries (or 128 characters of ids an entry)`, null)
+        if (d === null) this.refuse(`digest longer than ${this.opts.maxDigestEntries} entries (or ${CHARS_PER_ENTRY} characters of ids an entry)`, null)
         else this.onDigest(d)
         return
       }

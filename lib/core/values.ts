@@ -19,11 +19,20 @@ import { jsonProblem } from '../protocol/validate.ts'
  * `RangeError`: no peer could receive it.
  */
 export function frozenJson(v: unknown, maxDepth: number, maxBytes = Infinity): JsonValue {
+  // A getter of the caller's value may write (and so walk) another value: the walk in progress keeps its own count.
+  const outer = units
   units = 0
-  const out = takeJson(v, maxDepth, 0)
+  let out: JsonValue | undefined
+  let taken: number
+  try {
+    out = takeJson(v, maxDepth, 0)
+  } finally {
+    taken = units
+    units = outer
+  }
   if (out === undefined) throw new TypeError(jsonProblem(v, maxDepth) ?? 'not a JSON value')
-  // `units` bounds the JSON's length in UTF-16 units, each at most 6 bytes (an escape): only a long one is measured.
-  if (units * 6 > maxBytes) {
+  // `taken` bounds the JSON's length in UTF-16 units, each at most 6 bytes (an escape): only a long one is measured.
+  if (taken * 6 > maxBytes) {
     const bytes = utf8Length(JSON.stringify(out))
     if (bytes > maxBytes) throw new RangeError(`value is ${bytes} bytes as JSON, over limits.maxValueBytes (${maxBytes})`)
   }

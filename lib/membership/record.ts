@@ -37,12 +37,6 @@ export function addressProblem(addr: unknown, maxLength: number): string | null 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 
 /**
- * Read an untrusted member record; returns the record (a fresh object with
- * only the known fields) or why it is refused. `wallNow` bounds the
- * generation: a life cannot begin further in the future than the clock
- * offset allowed.
- */
-/**
  * The highest record version read (2^48): far above any count of honest
  * changes, and far enough below 2^53 that versions above it stay exact.
  */
@@ -51,6 +45,12 @@ export const MAX_MEMBER_V = 2 ** 48
 /** Room kept below `MAX_MEMBER_V` for a node's own changes after it answers a forged record. */
 export const OWN_CHANGES = 2 ** 20
 
+/**
+ * Read an untrusted member record; returns the record (a fresh object with
+ * only the known fields) or why it is refused. `wallNow` bounds the
+ * generation: a life cannot begin further in the future than the clock
+ * offset allowed.
+ */
 export function readRecord(o: unknown, limits: MemberLimits, wallNow: number): MemberRecord | string {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'member record must be an object'
   const r = o as Record<string, unknown>

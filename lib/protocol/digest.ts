@@ -38,9 +38,10 @@ export function legOf(end: DoneMsg): Leg {
 
 /**
  * Gathers digest entries until their end marker; a digest of more than
- * `max` entries, or whose ids and generations come to more than 128
- * characters an entry on average over `max` entries, is refused whole. What one unfinished digest holds is bounded by both: entries of
- * long ids cannot pin tens of MB per connection.
+ * `max` entries, or whose ids and generations come to more than
+ * `CHARS_PER_ENTRY` characters an entry on average over `max` entries, is
+ * refused whole. What one unfinished digest holds is bounded by both:
+ * entries of long ids cannot pin tens of MB per connection.
  */
 export class DigestAssembler {
   private entries: DigestMsg[] = []
@@ -81,4 +82,4 @@ export class DigestAssembler {
 }
 
 /** Characters of ids and generations a digest may average per entry, over `max` entries (an id is at most 256). */
-const CHARS_PER_ENTRY = 128
+export const CHARS_PER_ENTRY = 128

@@ -183,8 +183,8 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     try {
       own = frozenJson(value as JsonValue, this.config.limits.maxValueDepth, this.config.limits.maxValueBytes)
     } catch (err) {
-      if (err instanceof RangeError) throw new RangeError(`gossip.set(${JSON.stringify(k)}): ${err.message}`)
-      throw err instanceof TypeError ? new TypeError(`gossip.set(${JSON.stringify(k)}): ${err.message}`) : err
+      const Kind = err instanceof RangeError ? RangeError : err instanceof TypeError ? TypeError : null
+      throw Kind === null ? err : new Kind(`gossip.set(${JSON.stringify(k)}): ${(err as Error).message}`)
     }
     return this.local(k, own, false)
   }

@@ -4,6 +4,7 @@ import { DEFAULT_MAX_LINE_LENGTH, parseLine } from '../codec/line-reader.ts'
 import { helloProblem, makeHello, negotiateWire } from '../protocol/hello.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
+import { splitHostPort } from './member-address.ts'
 import type { RateLog } from './rate-log.ts'
 import type { Timers } from './timers.ts'
 
@@ -273,7 +274,7 @@ export class Connection implements PeerInfo {
     const net = this.net
     net.emit('invalid', this, reason)
     // Keyed by host, not host:port: a peer that reconnects from new ports is still one source of lines.
-    net.rateLog.line(`invalid ${this.address.replace(/:\d+$/, '')}`, `${this.id} (${this.address}): invalid object: ${reason}`)
+    net.rateLog.line(`invalid ${splitHostPort(this.address).host}`, `${this.id} (${this.address}): invalid object: ${reason}`)
     if (!fault) return
     const now = net.timers.now()
     if (now - this.invalidWindowAt >= 60_000) {

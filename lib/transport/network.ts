@@ -5,6 +5,7 @@ import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
 import type { Member } from '../membership/types.ts'
 import { Connection, type Direction, type PeerInfo, type SideChannel } from './connection.ts'
+import { splitHostPort } from './member-address.ts'
 import { PendingSockets } from './pending.ts'
 import { RateLog, withRepeats } from './rate-log.ts'
 import { Scheduler } from './scheduler.ts'
@@ -205,9 +206,10 @@ export class Network extends EventEmitter<NetworkEvents> {
       conn.close('too many connections')
       return Promise.reject(new Error('too many connections'))
     }
-    if (direction === 'in' && this.inboundFrom(hostOf(address)) >= this.maxConnectionsPerHost) {
+    const host = direction === 'in' ? splitHostPort(address).host : null
+    if (host !== null && this.inboundFrom(host) >= this.maxConnectionsPerHost) {
       this.count('overLimit')
-      this.rateLog.line(`over host limit ${hostOf(address)}`, `refused a connection from ${address}: ${this.maxConnectionsPerHost} connections from that host are open (maxConnectionsPerHost)`)
+      this.rateLog.line(`over host limit ${host}`, `refused a connection from ${address}: ${this.maxConnectionsPerHost} connections from that host are open (maxConnectionsPerHost)`)
       conn.close('too many connections from this host')
       return Promise.reject(new Error('too many connections from this host'))
     }
@@ -279,7 +281,7 @@ export class Network extends EventEmitter<NetworkEvents> {
   /** Inbound connections open from `host`. */
   private inboundFrom(host: string): number {
     let n = 0
-    for (const c of this.connections) if (c.direction === 'in' && hostOf(c.address) === host) n++
+    for (const c of this.connections) if (c.direction === 'in' && splitHostPort(c.address).host === host) n++
     return n
   }
 
@@ -380,6 +382,3 @@ function preferred(self: string, a: Connection, b: Connection): Connection | nul
   if (pa === undefined || pb === undefined || pa === pb) return null
   return pa < pb ? a : b
 }
-
-/** The host of a `host:port` address (`[v6]:port` included). */
-const hostOf = (address: string): string => address.replace(/:\d+$/, '')

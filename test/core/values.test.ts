@@ -124,3 +124,14 @@ test('frozenJson holds -0 as 0, as every peer reads it from JSON', (t) => {
   t.ok(Object.is((frozenJson({ a: [-0] }, 64) as { a: number[] }).a[0], 0), 'nested')
   t.end()
 })
+
+test('frozenJson keeps its count when a getter of the value walks another value: a long value is still refused', (t) => {
+  const value = {
+    big: 'x'.repeat(2000),
+    get small() {
+      return frozenJson({ n: 1 }, 64, 1000)
+    },
+  }
+  t.throws(() => frozenJson(value, 64, 1000), /over limits\.maxValueBytes \(1000\)/, 'the inner walk does not reset the outer one\'s count')
+  t.end()
+})
