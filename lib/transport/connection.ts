@@ -4,7 +4,7 @@ import { DEFAULT_MAX_LINE_LENGTH, parseLine } from '../codec/line-reader.ts'
 import { helloProblem, makeHello, negotiateWire } from '../protocol/hello.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
-import { splitHostPort } from './member-address.ts'
+import { splitHostPort } from './host-port.ts'
 import type { RateLog } from './rate-log.ts'
 import type { Timers } from './timers.ts'
 

@@ -15,12 +15,9 @@
  * - The port is a number (`09000` is `9000`).
  */
 import { isIP, SocketAddress } from 'node:net'
+import { splitHostPort } from './host-port.ts'
 
-export function splitHostPort(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(':')
-  const host = addr.slice(0, i).replace(/^\[(.*)\]$/, '$1')
-  return { host, port: Number(addr.slice(i + 1)) }
-}
+export { splitHostPort }
 
 export const joinHostPort = (host: string, port: number): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)
 
