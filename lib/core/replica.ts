@@ -469,6 +469,7 @@ export class Replica implements ResolveHost {
       const rec = makeRec(key, (e.value ?? null) as JsonValue, source_id, e.version, gen, e.deleted === true, typeof e.sig === 'string' ? e.sig : undefined)
       const src = this.clock.intern(source_id, gen)
       this.map.replace(rec, src, this.map.get(key))
+      if (rec.deleted === true) this.tombs.note(rec, this.time())
       // Every record of a source up to the highest one held is held: the
       // snapshot came from a replica whose own clock covered at least that.
       this.clock.advance(src, rec.version)

@@ -83,6 +83,25 @@ test('get reports absent keys and tombstones the seed\'s way', (t) => {
   t.end()
 })
 
+test('tombstones in a caller-supplied state are collected like applied ones', (t) => {
+  let time = 10_000
+  const state: Record<string, any> = {
+    gone: { value: null, version: 6, source_id: 'b', deleted: true },
+    mine: { value: null, version: 9, source_id: 'a', deleted: true },
+    live: { value: 1, version: 7, source_id: 'b' },
+  }
+  const r = new Replica({ id: 'a', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => time, state })
+  t.equal(r.collect(14_999, 5_000), 0, 'before the grace period: nothing forgotten')
+  time = 15_000
+  t.equal(r.collect(time, 5_000), 1, 'after it: b\'s loaded tombstone is forgotten')
+  t.equal(r.record('gone'), undefined, 'its key is gone')
+  t.notOk('gone' in state, 'from the caller\'s object too')
+  t.equal(r.clock.find('b', undefined)?.gc, 6, 'b\'s gc floor rose to it')
+  t.equal(r.record('mine')?.deleted, true, 'our own loaded tombstone is kept')
+  t.equal(r.get('live').value, 1, 'live records stay')
+  t.end()
+})
+
 test('collect(now, grace) forgets another source\'s tombstone only once grace ms have passed since it was applied', (t) => {
   let time = 10_000
   const r = new Replica({ id: 'a', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => time })
