@@ -47,6 +47,19 @@ export class Fingerprint {
     return this.hi.toString(16).padStart(8, '0') + this.lo.toString(16).padStart(8, '0')
   }
 
+  /** The fingerprint (as `toString`) with `recs`, all counted in, left out; this one is unchanged. */
+  without(recs: readonly Rec[]): string {
+    this.settle()
+    let hi = this.hi
+    let lo = this.lo
+    for (const r of recs) {
+      const h = recordHash(r)
+      hi = (hi ^ h[0]) >>> 0
+      lo = (lo ^ h[1]) >>> 0
+    }
+    return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0')
+  }
+
   /** XOR one item in (or out: the same call again). */
   private toggle(h: readonly [number, number]): void {
     this.hi = (this.hi ^ h[0]) >>> 0
@@ -58,6 +71,13 @@ export class Fingerprint {
     for (let i = 0; i < p.length; i++) this.toggle(recordHash(p[i]))
     p.length = 0
   }
+}
+
+/** The XOR of two fingerprints (16 hex digits each): what one holds and the other does not. */
+export function xorHex(a: string, b: string): string {
+  const hi = (parseInt(a.slice(0, 8), 16) ^ parseInt(b.slice(0, 8), 16)) >>> 0
+  const lo = (parseInt(a.slice(8), 16) ^ parseInt(b.slice(8), 16)) >>> 0
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0')
 }
 
 /** Records a fingerprint holds unhashed at most (each removal looks through them). */

@@ -131,6 +131,9 @@ export class Replica implements ResolveHost {
     return this.map.values()
   }
 
+  /** A source's fingerprint as of a version (see `Records.fingerprintAt`). */
+  readonly fingerprintAt = (src: Source, v: number, max: number): string | undefined => this.map.fingerprintAt(src, v, max)
+
   /** Number of records held, tombstones included. */
   get size(): number {
     return this.map.size

@@ -139,8 +139,10 @@ export class Responder {
    * Clock entries (with `upto`) for what a response just brought the peer
    * up to. `askOwn`: we are getting our own earlier records back
    * (self-recovery.ts), so our own source is claimed at 0, as in our digests.
+   * `fingerprints`: every source's entry, with its fingerprint (the final
+   * of an exchange that verifies: the peer compares after our response).
    */
-  finalEntries(digest: Map<Source, number> | null, cut: boolean, askOwn: boolean): void {
+  finalEntries(digest: Map<Source, number> | null, cut: boolean, askOwn: boolean, fingerprints = false): void {
     const view = this.view
     for (const src of this.replica.clock.values()) {
       const u = view.uptoFor(src, cut)
@@ -149,7 +151,7 @@ export class Responder {
         continue
       }
       const behind = digest === null ? src.clock > (view.claimed.get(src) ?? 0) : src.clock > (digest.get(src) ?? 0)
-      if (view.upto.has(src) || behind) this.out.send(encodeDigest(src.id, src.clock, src.gen, src.gc, u))
+      if (view.upto.has(src) || behind || fingerprints) this.out.send(encodeDigest(src.id, src.clock, src.gen, src.gc, u, fingerprints ? src.fp.toString() : undefined))
     }
   }
 

@@ -64,6 +64,8 @@ export class Session implements LocalListener {
   private sinceMarker = 0
   /** An exchange we started is waiting for the peer's reply digest. */
   private awaiting = false
+  /** The exchange we started carries fingerprints (its final will too). */
+  private verifying = false
   /** We answered a request and its `final` has not come yet (answerAfterFinal). */
   private finalOwed = false
   /** The latest request that came while `finalOwed`: answered when the final comes. */
@@ -109,7 +111,7 @@ export class Session implements LocalListener {
     this.droppedSinceDone = this.movedSinceDone = 0
     this.view.upto.clear()
     if (this.resync.begin(this.inbound.refetchDue)) this.inbound.refetching()
-    const fingerprints = this.verification.due(this.replica.timeMs())
+    const fingerprints = (this.verifying = this.verification.due(this.replica.timeMs()))
     // Before sending: over synchronous pipes the reply can arrive inside the send.
     this.awaiting = true
     this.sendDigest(false, false, false, false, fingerprints, this.flow?.request())
@@ -340,7 +342,8 @@ export class Session implements LocalListener {
     if (d.leg === 'final') {
       // Leg 3 arrived: the initiator answered our reply digest.
       if (mayAdopt) this.adopt(d.entries, d.ack !== undefined)
-      if (recover || this.inbound.refetchDue) this.port.wantExchange()
+      // Records to send in full go in an exchange of ours, started now.
+      if (this.compareFingerprints(d) || recover || this.inbound.refetchDue) this.port.wantExchange()
       this.finalOwed = false
       if (this.heldRequest !== null) {
         this.owedAnswer = this.heldRequest
@@ -372,18 +375,28 @@ export class Session implements LocalListener {
       // A cut resync answer that got nowhere (all of it refused, of sources we do not know) ends it.
       if (d.resync && (!d.more || moved === 0)) this.resync.done()
       if (mayAdopt && !d.resync) this.adopt(d.entries, d.ack !== undefined)
+      this.compareFingerprints(d)
       this.awaiting = false
       this.owedFinish = () => this.leg3(digest, (d.more && !d.stream && moved > 0) || recover)
     }
     this.payDebts()
   }
 
-  /** A leg 1 or 2 digest: gc floors judged, sources whose fingerprints stayed different sent in full next; whether it carried any. */
+  /** A leg 1 or 2 digest: gc floors judged; whether it carried fingerprints. */
   private judgeClock(d: Digest, digest: Map<Source, number>): boolean {
     this.view.judge(this.replica, digest, d.entries)
-    const { carried, different } = this.verification.compare(d.entries, this.replica.clock)
+    return d.entries.some((e) => e.fp !== undefined)
+  }
+
+  /**
+   * Fingerprints of a reply or a final, once the response before it moved
+   * our clock (both sides settled): sources whose difference stayed are
+   * sent in full next (returns whether any).
+   */
+  private compareFingerprints(d: Digest): boolean {
+    const { different } = this.verification.compare(d.entries, this.replica.clock, this.replica.fingerprintAt)
     for (const src of different) if (!this.responder.full.has(src)) this.responder.full.set(src, { v: 0, k: 0 })
-    return carried
+    return different.length > 0
   }
 
   /**
@@ -428,7 +441,8 @@ export class Session implements LocalListener {
     this.view.upto.clear()
     const { truncated } = this.respond(null)
     this.streamingResponse = truncated
-    this.responder.finalEntries(digest, truncated, this.recovery.asking)
+    this.responder.finalEntries(digest, truncated, this.recovery.asking, this.verifying)
+    this.verifying = false
     this.send(encodeDone(true, truncated, true, this.view.acks(), false, truncated))
     if (again) this.port.wantExchange()
   }

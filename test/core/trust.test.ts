@@ -289,6 +289,33 @@ test('a record hidden by a lying peer comes back: fingerprints that differ at an
   t.end()
 })
 
+test('a hidden record comes back though its writer keeps writing between the fingerprint checks (the same difference, at other clocks)', (t) => {
+  const b = replica('b')
+  for (let i = 1; i <= 5; i++) b.writeLocal('k' + i, i)
+  const honest = replica('h')
+  link(b, honest).exchange()
+  const v = replica('v')
+  const liar = session(v, 10, 'depth', 1, 'liar')
+  liar.s.start()
+  for (const k of [1, 2, 5]) liar.s.receive(b.record('k' + k))
+  liar.s.receive({ digest: true, source_id: 'b', version: 5 })
+  liar.s.receive({ digest: true, done: true, reply: true })
+  const L = link(v, honest, 10, 'depth', 0)
+  const toV = link(b, v)
+  const toH = link(b, honest)
+  for (let round = 0; round < 3; round++) {
+    b.writeLocal('tick', round) // a new write of b, taken by both before each check
+    toV.exchange()
+    toH.exchange()
+    t.equal(v.clock.get('b'), honest.clock.get('b'), `check ${round + 1}: both hold b's write ${b.clock.get('b')}`)
+    L.exchange()
+  }
+  t.equal(v.get('k3').value, 3, 'b\'s records were sent in full: k3 is back')
+  t.equal(v.get('k4').value, 4, 'and k4')
+  t.equal(v.clock.find('b')!.fp.toString(), honest.clock.find('b')!.fp.toString(), 'the fingerprints of b now match')
+  t.end()
+})
+
 test('a writer that told two stories at one version: the full send under an MTU of 1 carries every record at that version', (t) => {
   // Writer e signs x3@1 for some nodes and x3@1 and x4@1 for others (two records at one version).
   const full = replica('n0')
