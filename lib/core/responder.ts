@@ -173,6 +173,12 @@ export class Responder {
     }
   }
 
+  /** Send these sources in full from the next response on; whether there were any. */
+  sendInFull(sources: readonly Source[]): boolean {
+    for (const src of sources) if (!this.full.has(src)) this.full.set(src, { v: 0, k: 0 })
+    return sources.length > 0
+  }
+
   /** Records of the sources in `full`, all of them, unlinked, within `budget`; they go on in later responses. */
   private sendFull(budget: number): number {
     let sent = 0

@@ -2,8 +2,8 @@ import type { OwnLife } from './own-life.ts'
 
 /** Digests of ours whose answers are awaited, oldest first, per kind; a bound against a peer that never answers. */
 const MAX_AWAITED = 4
-/** Lossy links: asking answers without an intact chain of our records before the recovery ends anyway. */
-const MAX_TRIES = 5
+/** Lossy links: asking answers in a row that brought none of our records we lacked, before the recovery ends anyway. */
+const MAX_TRIES = 8
 
 /**
  * Getting this node's own earlier writes back from one peer (see
@@ -25,10 +25,16 @@ export class SelfRecovery {
   /** Per kind (requests, replies): whether each digest awaiting its answer claimed nothing of ours. */
   private readonly awaited: [boolean[], boolean[]] = [[], []]
 
-  /** Lossy links: how far the own records of the response in progress chain from 0, and whether a link skipped. */
-  private reach = 0
-  private gap = false
-  /** Lossy links: asking answers that ended whole, carrying our records without an intact chain up to `wanted`. */
+  /** Lossy links: whether the response in progress carried own records; how many were taken before it. */
+  private carried = false
+  private before = 0
+  /**
+   * Lossy links: every own record taken while recovering, version to its
+   * link: what different answers lost, others may bring, so the chain from
+   * 0 is judged on all of them together.
+   */
+  private readonly links = new Map<number, number>()
+  /** Lossy links: asking answers in a row that ended whole, carrying our records but none new, without an intact chain up to `wanted`. */
   private tries = 0
 
   constructor(
@@ -39,9 +45,22 @@ export class SelfRecovery {
 
   /** A record of our own source linked to `prev` was taken (lossy links carry every link). */
   ownLink(prev: number, version: number): void {
-    if (this.wanted === 0) return
-    if (prev > this.reach) this.gap = true
-    else if (version > this.reach) this.reach = version
+    if (this.wanted === 0 || !this.lossy) return
+    this.carried = true
+    if (prev < version) this.links.set(version, prev)
+  }
+
+  /** Whether the own records taken chain from 0 up to `wanted` (a record at or above it, linked down to 0). */
+  private chained(): boolean {
+    let top = 0
+    for (const v of this.links.keys()) if (v > top) top = v
+    if (top < this.wanted) return false
+    for (let v = top; v > 0; ) {
+      const p = this.links.get(v)
+      if (p === undefined) return false
+      v = p
+    }
+    return true
   }
 
   /** The peer claims our own source at `version`. Returns true when that newly shows a loss. */
@@ -77,16 +96,18 @@ export class SelfRecovery {
    */
   answerEnded(toReply: boolean, whole: boolean): void {
     const asked = this.awaited[toReply ? 1 : 0].shift() ?? false
-    // On a lossy link the answer must also have chained our records (taken ones) from 0 up to the
-    // claim; after MAX_TRIES answers that carried some but did not (a peer that cannot vouch for
-    // them), fingerprint checks take over. An answer with none of them counts for nothing.
-    const chained = !this.gap && this.reach >= this.wanted
-    const carried = this.gap || this.reach > 0
-    this.reach = 0
-    this.gap = false
+    // On a lossy link our records taken (in this answer and earlier ones) must also chain from 0 up
+    // to the claim; after MAX_TRIES answers in a row that carried some, none new, and left it broken
+    // (a peer that cannot vouch for them), fingerprint checks take over. An answer with none of
+    // them counts for nothing.
+    const carried = this.carried
+    const fresh = this.links.size > this.before
+    this.carried = false
+    this.before = this.links.size
     if (!asked || !whole || this.wanted === 0) return
-    if (this.lossy && !chained && (!carried || ++this.tries < MAX_TRIES)) return
+    if (this.lossy && !this.chained() && (!carried || (fresh ? (this.tries = 0) : ++this.tries) < MAX_TRIES)) return
     this.tries = 0
+    this.links.clear()
     this.life.recovered(this.wanted)
     this.wanted = 0
   }

@@ -224,10 +224,7 @@ export class Session implements LocalListener {
     return this.owedAnswer !== null || this.owedFinish !== null
   }
 
-  /**
-   * Write the answers owed to the peer, as far as our output has room (or
-   * regardless, when the reader just asked for more: `demand`).
-   */
+  /** Write the answers owed to the peer, as far as our output has room (or regardless, when the reader just asked for more: `demand`). */
   payDebts(demand = false): void {
     if (this.closed) return
     if (this.owedFinish !== null && (demand || this.port.room())) {
@@ -242,11 +239,7 @@ export class Session implements LocalListener {
     }
   }
 
-  /**
-   * Send the next part of a cut response (the link has room): from where the
-   * peer stands, counting what is on its way. When nothing is left, close it
-   * with our clock entries and a `final` marker.
-   */
+  /** The next part of a cut response (the link has room), from where the peer stands counting what is on its way; when nothing is left, our clock entries and a `final` marker. */
   continueStream(): void {
     if (!this.streamingResponse || this.closed) return void (this.streamingResponse = false)
     const { sent, truncated } = this.respond(null, false)
@@ -388,15 +381,9 @@ export class Session implements LocalListener {
     return d.entries.some((e) => e.fp !== undefined)
   }
 
-  /**
-   * Fingerprints of a reply or a final, once the response before it moved
-   * our clock (both sides settled): sources whose difference stayed are
-   * sent in full next (returns whether any).
-   */
+  /** A reply's or a final's fingerprints, once its response settled both sides: whether any source now goes in full. */
   private compareFingerprints(d: Digest): boolean {
-    const { different } = this.verification.compare(d.entries, this.replica.clock, this.replica.fingerprintAt)
-    for (const src of different) if (!this.responder.full.has(src)) this.responder.full.set(src, { v: 0, k: 0 })
-    return different.length > 0
+    return this.responder.sendInFull(this.verification.compare(d.entries, this.replica.clock, this.replica.fingerprintAt))
   }
 
   /**
@@ -427,8 +414,8 @@ export class Session implements LocalListener {
     const { truncated } = this.respond(resync)
     // A cut answer to an ordinary digest goes on by itself as the link drains.
     this.streamingResponse = truncated && resync === null
+    if (this.open < 2) this.open++ // leg 3 may arrive inside our reply's sends
     this.sendDigest(true, truncated, resync !== null, this.streamingResponse, fingerprints, this.flow?.answer(rates))
-    if (this.open < 2) this.open++
     if (this.opts.answerAfterFinal === true) this.finalOwed = true
   }
 
@@ -466,14 +453,14 @@ export class Session implements LocalListener {
     const resync = !reply && this.resync.active
     const fp = fingerprints && !resync
     const asks = this.recovery.sending(reply, !resync)
+    // The peer answers a leg 1 digest with a response (leg 2), which over synchronous pipes arrives inside these sends.
+    if (!reply && this.open < 2) this.open++
     for (const s of sources) {
       const version = resync ? this.resync.versionFor(s) : asks && s === this.replica.self ? 0 : s.clock
       this.send(encodeDigest(s.id, version, s.gen, s.gc, reply ? this.view.uptoFor(s, more) : undefined, fp ? s.fp.toString() : undefined))
     }
     this.send(encodeDone(reply, more, false, this.view.acks(), resync || answersResync, stream, rates))
     this.stats.digestsSent++
-    // The peer answers a leg 1 digest with a response (leg 2).
-    if (!reply && this.open < 2) this.open++
   }
 
   private send(msg: WireMessage): void {

@@ -36,15 +36,13 @@ export class Verification {
   }
 
   /**
-   * Compare the peer's entries with our clock. Returns whether they carried
-   * fingerprints, and the sources whose records must now go in full.
+   * Compare the peer's entries with our clock: the sources whose records
+   * must now go in full.
    */
-  compare(entries: readonly DigestMsg[], clock: Clock, at: FingerprintAt): { carried: boolean; different: Source[] } {
-    let carried = false
+  compare(entries: readonly DigestMsg[], clock: Clock, at: FingerprintAt): Source[] {
     const different: Source[] = []
     for (const e of entries) {
       if (e.fp === undefined) continue
-      carried = true
       const src = clock.find(e.source_id, e.gen)
       if (src === undefined) continue
       // Ours as of the peer's clock (records above it are in flight to it);
@@ -61,6 +59,6 @@ export class Verification {
         different.push(src)
       } else this.suspects.set(src, what)
     }
-    return { carried, different }
+    return different
   }
 }

@@ -65,7 +65,7 @@ test('self recovery: answers are matched per kind, and a peer that never answers
   t.end()
 })
 
-test('self recovery on a lossy link: only an answer whose own records chain from 0 to the claim ends it, or the fifth that carries some without', (t) => {
+test('self recovery on a lossy link: only own records that chain from 0 to the claim end it, or eight answers in a row that carry some, none new', (t) => {
   const life = new OwnLife()
   life.wrote(1000)
   const r = new SelfRecovery(life, true)
@@ -94,15 +94,42 @@ test('self recovery on a lossy link: only an answer whose own records chain from
     r2.answerEnded(false, true)
   }
   t.ok(r2.asking, 'answers that carry none of our records end nothing, however many')
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 8; i++) {
     r2.sending(false, true)
     r2.ownLink(500, 800) // linked past what arrived: a gap
     r2.answerEnded(false, true)
   }
-  t.ok(r2.asking, 'four answers with our records but no intact chain end nothing')
+  t.ok(r2.asking, 'eight answers with our records but no intact chain (the first brought a new one) end nothing')
   r2.sending(false, true)
   r2.ownLink(500, 800)
   r2.answerEnded(false, true)
-  t.notOk(r2.asking, 'the fifth ends it anyway (a peer that cannot vouch; fingerprint checks take over)')
+  t.notOk(r2.asking, 'the eighth in a row with nothing new ends it anyway (a peer that cannot vouch; fingerprint checks take over)')
+  t.end()
+})
+
+test('self recovery on a lossy link: what one answer lost, later ones bring; the chain is judged on all of them, and answers that bring something new keep it going', (t) => {
+  const life = new OwnLife()
+  life.wrote(1000)
+  const r = new SelfRecovery(life, true)
+  t.ok(r.seen(500), 'a loss is seen')
+  const chain = [100, 200, 300, 400, 500]
+  // Two answers, each losing one record; neither alone is whole.
+  for (let i = 0; i < 2; i++) {
+    r.sending(false, true)
+    chain.forEach((v, j) => j !== i && r.ownLink(j === 0 ? 0 : chain[j - 1], v))
+    r.answerEnded(false, true)
+  }
+  t.notOk(r.asking, 'the second answer (which lost 200) completes the chain with the first\'s (which lost 100)')
+  t.notOk(life.lacks(500), 'recovered up to the claim')
+  const life2 = new OwnLife()
+  life2.wrote(3000)
+  const r2 = new SelfRecovery(life2, true)
+  t.ok(r2.seen(1500), 'another loss')
+  for (let i = 0; i < 20; i++) {
+    r2.sending(false, true)
+    r2.ownLink(1000 + i, 1001 + i) // something new each time, never linked down to 0
+    r2.answerEnded(false, true)
+  }
+  t.ok(r2.asking, 'twenty answers that each bring something new end nothing')
   t.end()
 })

@@ -197,3 +197,42 @@ test('two peer streams piped both ways do not wait on each other when both outpu
   t.pass('both sides got all 100 keys (before: each held its write callback until the other read, and both stopped at 60 and 51)')
   t.end()
 })
+
+for (const how of ['the node itself', 'createStream()'] as const) {
+  test(`object streams piped directly (${how}): a response arriving inside the digest's own sends still moves the clock, and a new link resends nothing`, async (t) => {
+    const now = () => 1_796_000_000_000 // versions as a real clock makes them (the first is not 1)
+    const a = node('A', { mtu: 1000, now })
+    const b = node('B', { mtu: 1000, now })
+    const d = node('D', { mtu: 1000, now })
+    const pipe = (x: Gossip, y: Gossip, nodes = false) => {
+      if (nodes) return void x.pipe(y).pipe(x) // the README's two peers in one process
+      const sx = x.createStream()
+      const sy = y.createStream()
+      sx.pipe(sy).pipe(sx)
+      return () => {
+        sx.destroy()
+        sy.destroy()
+      }
+    }
+    const ab = pipe(a, b, how === 'the node itself')
+    pipe(b, d)
+    for (let i = 0; i < 500; i++) d.set('d' + i, i)
+    for (let r = 0; r < 6; r++) {
+      for (const g of [a, b, d]) g.gossip()
+      await quiet(5)
+    }
+    t.equal([...a.keys()].length, 500, 'A holds all 500 keys of D (through B)')
+    t.equal(a.clock.get('D'), d.version, "and A's clock of D covers them (the last is D's version)")
+    if (how === 'createStream()' && typeof ab === 'function') {
+      ab()
+      pipe(a, b)
+      const before = a.stats.redundant
+      for (let r = 0; r < 3; r++) {
+        for (const g of [a, b, d]) g.gossip()
+        await quiet(5)
+      }
+      t.equal(a.stats.redundant - before, 0, 'a new link to B sends A none of the records it held')
+    }
+    t.end()
+  })
+}
