@@ -1,9 +1,15 @@
 /**
- * One process per data folder: a `LOCK` file holding the owner's pid,
+ * One store per data folder: a `LOCK` file holding the owner's pid,
  * created exclusively. A lock whose process is gone (a crash, SIGKILL) is
  * stale and taken over; a live one refuses the second opener with a
- * `FolderLockedError` naming the process. Two processes appending to one
+ * `FolderLockedError` naming the process. Two stores appending to one
  * log would interleave their lines and reuse each other's versions.
+ *
+ * Within a process, the folders its stores hold (from open to close) are
+ * listed here: a second open of one of them is refused the same way. A
+ * `LOCK` naming this process is taken over only when no store of this
+ * process holds that folder (a lock whose release failed, or copied with
+ * its folder).
  *
  * Where the system says when a process started (Linux: the boot id and
  * the start time in /proc), the lock also holds that, so a lock whose pid
@@ -19,9 +25,39 @@ export class FolderLockedError extends Error {
   constructor(
     readonly dir: string,
     readonly pid: number,
+    /** A store of this very process holds the folder (it was not closed). */
+    readonly inThisProcess = false,
   ) {
-    super(`${dir} is in use by another process (pid ${pid}); one process per data folder`)
+    super(
+      inThisProcess
+        ? `${dir} is already open in this process (pid ${pid}); close its store before opening the folder again`
+        : `${dir} is in use by another process (pid ${pid}); one process per data folder`,
+    )
   }
+}
+
+/** A folder held by a store of this process: its real path, and its device and inode (the same folder under a bind mount). */
+interface Held {
+  real: string
+  dev: number
+  ino: number
+}
+
+/**
+ * The folders held by this process's stores, from the lock's taking to its
+ * release. Shared by every copy of this module loaded in the process
+ * (under `Symbol.for`), so two copies of the library do not both open one.
+ */
+const held: Set<Held> = ((globalThis as { [k: symbol]: Set<Held> | undefined })[Symbol.for('simple-scuttle.heldFolders')] ??= new Set())
+
+/** `dir` as held; throws `FolderLockedError` when a store of this process already holds it. */
+function unheld(dir: string): Held {
+  const st = nodeFs.statSync(dir)
+  const me = { real: nodeFs.realpathSync(dir), dev: st.dev, ino: st.ino }
+  for (const h of held) {
+    if (h.real === me.real || (h.dev === me.dev && h.ino === me.ino)) throw new FolderLockedError(dir, process.pid, true)
+  }
+  return me
 }
 
 function alive(pid: number): boolean {
@@ -83,7 +119,9 @@ function pause(ms: number): void {
 }
 
 /**
- * Take `dir`'s lock; returns the function that releases it. Throws `FolderLockedError`.
+ * Take `dir`'s lock; returns the function that releases it. Throws
+ * `FolderLockedError` while another process, or a store of this one not
+ * yet closed, holds the folder.
  *
  * `LOCK` is only ever created whole and exclusively: our pid is written to
  * a file of our own, then hard-linked as `LOCK` (refused when it exists),
@@ -94,6 +132,7 @@ function pause(ms: number): void {
  * guard whose process died is itself removed (a crash inside a takeover).
  */
 export function lockFolder(dir: string): () => void {
+  const folder = unheld(dir)
   const file = path.join(dir, 'LOCK')
   const guard = path.join(dir, 'LOCK.takeover')
   const start = processStart(process.pid)
@@ -104,12 +143,13 @@ export function lockFolder(dir: string): () => void {
     for (let attempt = 0; attempt < 200; attempt++) {
       try {
         nodeFs.linkSync(mine, file)
-        return releaser(file, me)
+        held.add(folder)
+        return releaser(file, me, folder)
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
       }
       if (liveOther(file)) throw new FolderLockedError(dir, pidIn(file))
-      // Stale (its process is gone) or ours (a store of this process never closed): take it over under the guard.
+      // Stale (its process is gone), or naming this process though none of its stores holds the folder: take it over under the guard.
       let fd: number
       try {
         fd = nodeFs.openSync(guard, 'wx')
@@ -135,12 +175,13 @@ export function lockFolder(dir: string): () => void {
   throw new Error(`${dir}: could not take the folder's lock (LOCK keeps changing hands)`)
 }
 
-/** Release: remove `LOCK` if it is still ours. */
-function releaser(file: string, me: string): () => void {
-  let held = true
+/** Release: the folder is no longer held here; remove `LOCK` if it is still ours. */
+function releaser(file: string, me: string, folder: Held): () => void {
+  let holding = true
   return () => {
-    if (!held) return
-    held = false
+    if (!holding) return
+    holding = false
+    held.delete(folder)
     try {
       if (nodeFs.readFileSync(file, 'utf8') === me) nodeFs.unlinkSync(file)
     } catch {

@@ -90,14 +90,15 @@ export class LogStore extends EventEmitter<StoreEvents> {
     this.durability = this.s.durability
     if (this.fs === realFs) realFs.mkdir(this.dir)
     if (this.s.lock) this.unlock = lockFolder(this.dir)
-    let opened: ReturnType<typeof openFolder>
+    let opened: ReturnType<typeof openFolder> | null = null
     try {
       opened = openFolder(id, this.paths, this.s)
+      this.homeDev = this.fs.stat(this.dir).dev
     } catch (err) {
+      opened?.log.close()
       this.unlock()
       throw err
     }
-    this.homeDev = this.fs.stat(this.dir).dev
     this.log = opened.log
     this.recovered = opened.recovered
     this.generation = opened.generation

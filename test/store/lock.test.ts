@@ -1,7 +1,7 @@
 /**
- * One process per data folder: an opener is refused while another live
- * process holds the folder; a lock left by a process that died is taken
- * over; closing releases it.
+ * One store per data folder: an opener is refused while another live
+ * process, or a store of this process not yet closed, holds the folder; a
+ * lock left by a process that died is taken over; closing releases it.
  */
 import test from 'tape'
 import * as fs from 'node:fs'
@@ -71,6 +71,66 @@ test('a lock whose pid now names another process (a reused pid, another boot) is
     other.kill('SIGKILL')
     await new Promise((r) => other.once('exit', r))
   }
+  t.end()
+})
+
+test('a folder held by a store of this process that was not closed is refused; closing it lets the folder open again', async (t) => {
+  const dir = tmp()
+  const link = dir + '-link'
+  fs.symlinkSync(dir, link)
+  const first = openDurable('a', cfg, { dir })
+  first.gossip.set('k', 1)
+  const inProcess = (err: unknown) => err instanceof FolderLockedError && err.inThisProcess && err.pid === process.pid && /already open in this process .*close its store/.test(err.message)
+  t.throws(() => openDurable('a', cfg, { dir }), inProcess, 'a second open of the folder is refused: it is open in this process, close it first')
+  t.throws(() => openDurable('a', cfg, { dir: link + '/./' }), inProcess, 'so is one under another path to the same folder')
+  first.gossip.set('k2', 2)
+  await first.store.durable()
+  first.store.close()
+  const again = openDurable('a', cfg, { dir: link })
+  t.deepEqual([again.gossip.get('k').value, again.gossip.get('k2').value, again.warnings], [1, 2, []], 'once closed, the folder opens again with every write')
+  t.throws(() => openDurable('a', cfg, { dir }), inProcess, 'and is held by the new store until it closes')
+  again.store.close()
+  fs.rmSync(link)
+  fs.rmSync(dir, { recursive: true })
+  t.end()
+})
+
+test('a store dropped without close (an in-process crash) with a batch pending keeps the folder: its batch cannot corrupt the log', async (t) => {
+  const dir = tmp()
+  const old = openDurable('a', cfg, { dir, durability: 'batch' })
+  for (let i = 0; i < 20; i++) old.gossip.set('k' + i, 'old')
+  await old.store.durable()
+  for (let i = 0; i < 20; i++) old.gossip.set('k' + i, 'pending') // accepted, in the batch not yet written
+  let taker: ReturnType<typeof openDurable> | null = null
+  t.throws(() => (taker = openDurable('a', cfg, { dir, durability: 'batch' })), FolderLockedError, 'reopening the folder while the dropped store holds it is refused')
+  const other = taker as ReturnType<typeof openDurable> | null
+  other?.gossip.del('k0')
+  await Promise.all([old.store.durable(), other?.store.durable()]) // the dropped store's batch goes out
+  other?.store.close()
+  old.store.close()
+  let loaded: ReturnType<typeof openDurable> | null = null
+  t.doesNotThrow(() => (loaded = openDurable('a', cfg, { dir })), 'the log loads')
+  const after = loaded as ReturnType<typeof openDurable> | null
+  t.deepEqual(after && [after.gossip.get('k0').value, after.gossip.get('k19').value, after.warnings], ['pending', 'pending', []], 'with the batch that was pending, and nothing else')
+  after?.store.close()
+  fs.rmSync(dir, { recursive: true })
+  t.end()
+})
+
+test('a refused open releases the folder; a LOCK naming this process that no store holds (its release failed, or copied) is taken over', (t) => {
+  const dir = tmp()
+  openDurable('a', cfg, { dir }).store.close()
+  t.throws(() => openDurable('b', cfg, { dir }), /belongs to node "a"/, 'an open that fails after taking the lock')
+  const a = openDurable('a', cfg, { dir })
+  t.pass('leaves the folder free for the next')
+  a.store.close()
+  const start = processStart(process.pid)
+  fs.writeFileSync(path.join(dir, 'LOCK'), start === undefined ? String(process.pid) : `${process.pid} ${start}`)
+  const b = openDurable('a', cfg, { dir })
+  t.pass('a LOCK of this process with no store of it open is taken over')
+  b.store.close()
+  t.notOk(fs.existsSync(path.join(dir, 'LOCK')), 'and released at close')
+  fs.rmSync(dir, { recursive: true })
   t.end()
 })
 

@@ -78,10 +78,14 @@ test('a log of another node is refused', (t) => {
 test('a fresh folder gets a new generation; the same folder keeps it', (t) => {
   const d1 = tmp()
   const d2 = tmp()
-  const g1 = new LogStore('A', { dir: d1 }).generation
-  const g2 = new LogStore('A', { dir: d2 }).generation
+  const [s1, s2] = [new LogStore('A', { dir: d1 }), new LogStore('A', { dir: d2 })]
+  const [g1, g2] = [s1.generation, s2.generation]
   t.notEqual(g1, g2, 'two fresh folders, two generations')
-  t.equal(new LogStore('A', { dir: d1 }).generation, g1, 'reopening keeps it')
+  s1.close()
+  s2.close()
+  const again = new LogStore('A', { dir: d1 })
+  t.equal(again.generation, g1, 'reopening keeps it')
+  again.close()
   fs.rmSync(d1, { recursive: true })
   fs.rmSync(d2, { recursive: true })
   t.end()
@@ -133,12 +137,16 @@ test('collected tombstones are logged, so a restart does not bring them back; ow
   now = 1000
   t.equal(a.gossip.collect(), 1, 'collected B\'s tombstone')
   t.equal(a.gossip.record('mine')?.deleted, true, 'A keeps its own tombstone')
-  // No clean close: the process stops without writing a clock snapshot.
-  const b = openDurable('A', cfg, { dir })
+  // No clean close: the process stops without writing a clock snapshot; the copy is the folder as it left it.
+  const crashed = tmp()
+  fs.cpSync(dir, crashed, { recursive: true })
+  const b = openDurable('A', cfg, { dir: crashed })
   t.equal(b.gossip.record('gone'), undefined, 'the collected tombstone stays gone')
   t.ok(b.gossip.sources().some((s) => s.id === 'B' && s.gc === 2), 'and the gc floor was restored')
   t.equal(b.gossip.record('mine')?.deleted, true, 'the own tombstone is still there')
   b.store.close()
+  a.store.close()
   fs.rmSync(dir, { recursive: true })
+  fs.rmSync(crashed, { recursive: true })
   t.end()
 })
