@@ -12,19 +12,43 @@ export const SUBPROTOCOL = 'simple-scuttle'
 /** A token is offered as one more subprotocol: this prefix, then the token's UTF-8 bytes in base64url. */
 export const TOKEN_PROTOCOL_PREFIX = 'simple-scuttle-token.'
 
-/** The part of the standard `WebSocket` used here. */
+/**
+ * An event handler property: called with an event that has (at least) the
+ * fields `E` names. Typed as a method, so that its parameter is compared
+ * both ways: the DOM's `(this: WebSocket, ev: MessageEvent) => any` and the
+ * `ws` package's `(event: WebSocket.MessageEvent) => void` are both
+ * handlers of `{ data: unknown }`, and a handler assigned here gets `E` as
+ * its parameter's type.
+ */
+export type EventHandler<E> = { handle(ev: E): void }['handle'] | null
+
+/**
+ * The part of the standard `WebSocket` used here: the DOM's class and the
+ * `ws` package's both have it.
+ */
 export interface StandardWebSocket {
   readonly readyState: number
   readonly bufferedAmount: number
   binaryType: string
   send(data: string): void
   close(code?: number, reason?: string): void
-  onopen: ((ev: any) => void) | null
-  onmessage: ((ev: { data: unknown }) => void) | null
-  onclose: ((ev: { code: number; reason: string; wasClean: boolean }) => void) | null
-  onerror: ((ev: any) => void) | null
+  onopen: EventHandler<unknown>
+  onmessage: EventHandler<{ data: unknown }>
+  onclose: EventHandler<{ code: number; reason: string; wasClean: boolean }>
+  /**
+   * An error event says why only on `ws` (its `message`); a browser's says
+   * nothing. `type`, which every event has, keeps a browser's `Event`
+   * related to this (TypeScript finds no relation to a type of optional
+   * fields only).
+   */
+  onerror: EventHandler<{ type: string; message?: string }>
 }
 
+/**
+ * A WebSocket class: the DOM's `WebSocket`, the `ws` package's, or any with
+ * the standard constructor (other overloads, such as `ws`'s with options,
+ * do not matter).
+ */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => StandardWebSocket
 
 /** The subprotocols a client offers: ours, and the token when there is one. */
@@ -89,7 +113,7 @@ export function openWebSocket(opts: WebSocketDialOptions): StreamAttempt<WebSock
   }
   ws.binaryType = 'arraybuffer'
   const ready = new Promise<WebSocketStream>((resolve, reject) => {
-    ws.onerror = (ev: { message?: string }) => reject(new Error(ev?.message ? `cannot connect: ${ev.message}` : 'cannot connect'))
+    ws.onerror = (ev) => reject(new Error(ev.message ? `cannot connect: ${ev.message}` : 'cannot connect'))
     ws.onclose = (ev) => reject(new Error(`closed before it opened (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`))
     ws.onopen = () => {
       const stream = new WebSocketStream(standardPort(ws), opts)

@@ -4,7 +4,9 @@
  * this repository's `npm ci` filled), compile a strict TypeScript app
  * against the published declarations, and run it: the README's first
  * snippet, two nodes over loopback TCP with a log on disk, the examples
- * copied as they are, `require()` from CommonJS, and the CLI.
+ * copied as they are, `require()` from CommonJS, and the CLI. The
+ * WebSocket classes users pass to `connectWebSocket` (the `ws` package's,
+ * the DOM's) are compiled against the declarations, with no cast.
  *
  * The package is packed from a copy of the repository's package files (with
  * its node_modules linked), so prepack's build writes dist/ there, not in
@@ -102,7 +104,7 @@ test('npm pack, then npm ci --offline of the tarball into a fresh app', async (t
   const integrity = 'sha512-' + createHash('sha512').update(readFileSync(tarball)).digest('base64')
   // The registry npm is configured with (tarball addresses in the app's lockfile).
   const registry = (await npm(['config', 'get', 'registry'], work, 30_000)).stdout.trim()
-  const { dependencies, lock } = consumerLock(repoLock, packedManifest, relative(app, tarball), integrity, ['typescript', '@types/node'], /^https?:\/\//.test(registry) ? registry : undefined)
+  const { dependencies, lock } = consumerLock(repoLock, packedManifest, relative(app, tarball), integrity, ['typescript', '@types/node', '@types/ws'], /^https?:\/\//.test(registry) ? registry : undefined)
   mkdirSync(app)
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module', dependencies }, null, 2) + '\n')
   writeFileSync(join(app, 'package-lock.json'), JSON.stringify(lock, null, 2) + '\n')
@@ -129,6 +131,7 @@ test('a strict TypeScript app (tsc --init, skipLibCheck false) compiles against 
   writeFileSync(join(app, 'readme-first.ts'), snippet ?? '')
   cpSync(join(root, 'test/consumer/app/replicate.ts'), join(app, 'replicate.ts'))
   cpSync(join(root, 'test/consumer/app/require.cjs'), join(app, 'require.cjs'))
+  cpSync(join(root, 'test/consumer/app/websocket-ws.ts'), join(app, 'websocket-ws.ts'))
   // The examples, copied as they are.
   for (const f of ['two-peers.ts', 'tcp-peers.ts', 'persist.ts']) cpSync(join(root, 'examples', f), join(app, f))
 
@@ -144,7 +147,18 @@ test('a strict TypeScript app (tsc --init, skipLibCheck false) compiles against 
   t.equal(String(options.module).toLowerCase(), 'nodenext', 'module: nodenext')
   const build = await node([tsc, '-p', '.'], 120_000)
   t.equal(build.code, 0, `tsc compiles the app with no error${build.code === 0 ? '' : ':\n' + build.stdout.slice(0, 4000)}`)
-  for (const f of ['readme-first', 'replicate', 'two-peers', 'tcp-peers', 'persist']) t.ok(existsSync(join(app, f + '.js')), `${f}.js emitted`)
+  for (const f of ['readme-first', 'replicate', 'two-peers', 'tcp-peers', 'persist', 'websocket-ws']) t.ok(existsSync(join(app, f + '.js')), `${f}.js emitted`)
+  t.end()
+})
+
+test('the browser\'s own WebSocket class (lib "dom") is a WebSocketConstructor of simple-scuttle/browser', async (t) => {
+  if (!existsSync(join(app, 'tsconfig.json'))) return t.fail('no app tsconfig'), t.end()
+  const tsc = join(app, 'node_modules/typescript/bin/tsc')
+  cpSync(join(root, 'test/consumer/app/websocket-dom.ts'), join(app, 'websocket-dom.ts'))
+  const config = { extends: './tsconfig.json', compilerOptions: { lib: ['esnext', 'dom'], noEmit: true }, files: ['websocket-dom.ts'] }
+  writeFileSync(join(app, 'tsconfig.dom.json'), JSON.stringify(config, null, 2) + '\n')
+  const build = await node([tsc, '-p', 'tsconfig.dom.json'], 120_000)
+  t.equal(build.code, 0, `tsc compiles it with no cast${build.code === 0 ? '' : ':\n' + build.stdout.slice(0, 4000)}`)
   t.end()
 })
 

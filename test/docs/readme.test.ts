@@ -259,7 +259,7 @@ console.log('README-CHECK resolve: both nodes agree, tombstones included:', JSON
 `,
     expect: /README-CHECK resolve: both nodes agree/,
   },
-  // In the browser: the WebSocket listener, on its own port and on an existing server.
+  // In the browser: the WebSocket listener, on its own port and on an existing server; a Node dialler with ws's class (here, to itself).
   "await listenWebSocket(network, { server: httpsServer, path: '/gossip' }) // wss:// on the page's origin": {
     prelude: `import { Gossip, base } from 'simple-scuttle'
 import { Network } from 'simple-scuttle/net'
@@ -268,11 +268,17 @@ const network = new Network(new Gossip('ws-node', { ...base.config, resolve: bas
 const httpsServer = http.createServer()
 await new Promise<void>((r) => httpsServer.listen(0, '127.0.0.1', r))
 process.env.WS_TOKEN = 'readme-token'
+${until}const refused: string[] = []
+network.on('refused', (_address, reason) => refused.push(reason))
 `,
-    replace: [['port: 7101', `port: ${PORT_A}`]],
-    after: `await network.close()
+    replace: [
+      ['port: 7101', `port: ${PORT_A}`],
+      ['ws://127.0.0.1:7101/', `ws://127.0.0.1:${PORT_A}/`],
+    ],
+    after: `await until(() => refused.some((r) => /itself/.test(r)))
+await network.close()
 httpsServer.close()
-console.log('README-CHECK websocket: both listeners opened and closed')
+console.log('README-CHECK websocket: both listeners opened and closed; the ws dialler got through the token to the hello:', refused.find((r) => /itself/.test(r)))
 `,
     expect: /README-CHECK websocket/,
   },

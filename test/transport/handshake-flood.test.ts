@@ -13,7 +13,7 @@ import * as net from 'node:net'
 import * as tls from 'node:tls'
 import { randomBytes } from 'node:crypto'
 import { WebSocket } from 'ws'
-import { Network, PSK_CIPHERS, PSK_TLS_VERSION, connect, connectWebSocket, listen, listenWebSocket, type TlsOptions, type WebSocketConstructor } from '../../lib/net.ts'
+import { Network, PSK_CIPHERS, PSK_TLS_VERSION, connect, connectWebSocket, listen, listenWebSocket, type TlsOptions } from '../../lib/net.ts'
 import { makeTestPki } from '../support/certs.ts'
 import { FakeTimers } from '../support/fake-timers.ts'
 import { node, waitFor } from '../support/streams.ts'
@@ -96,7 +96,6 @@ for (const mode of ['certificate', 'secret'] as const) {
   })
 }
 
-const WS = WebSocket as unknown as WebSocketConstructor
 class TrustingCa extends WebSocket {
   constructor(url: string, protocols?: string | string[]) {
     super(url, protocols, { ca: pki.ca })
@@ -114,7 +113,7 @@ for (const scheme of ['ws', 'wss'] as const) {
       f = flooding
       await waitFor(() => (v.poll(), flooding.closed() === FLOOD && v.net.pendingCount === 0), 10_000, 'the holders cut off')
       t.pass(`the ${BOUND} holders were cut off within helloTimeout (${scheme === 'wss' ? 'TLS handshake' : 'request headers'})`)
-      connectWebSocket(b, { url, token: 't', WebSocket: (scheme === 'wss' ? TrustingCa : WebSocket) as unknown as WebSocketConstructor })
+      connectWebSocket(b, { url, token: 't', WebSocket: scheme === 'wss' ? TrustingCa : WebSocket })
       await waitFor(() => v.net.peers.length === 1, 10_000, 'the honest peer in')
       t.equal(v.net.pendingCount, 0, 'an upgraded link holds no pending slot: maxConnections counts it')
       t.ok(v.peak <= BOUND, `pending sockets never above ${BOUND} (peak ${v.peak})`)

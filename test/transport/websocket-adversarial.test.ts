@@ -12,7 +12,7 @@
 import test from 'tape'
 import { WebSocket } from 'ws'
 import { Gossip, base, type GossipConfig } from 'simple-scuttle'
-import { Network, connectWebSocket, listenWebSocket, type WebSocketConstructor } from 'simple-scuttle/net'
+import { Network, connectWebSocket, listenWebSocket } from 'simple-scuttle/net'
 import { generateSigningKeys, signer, verifier } from 'simple-scuttle/security'
 import { HostileWsClient, type HostileWsOptions } from '../support/hostile-ws-client.ts'
 import { waitFor } from '../support/streams.ts'
@@ -20,7 +20,6 @@ import { waitFor } from '../support/streams.ts'
 type Mode = 'plain' | 'signed'
 const keys = { b: generateSigningKeys(), v: generateSigningKeys(), c: generateSigningKeys() }
 const TOKEN = 'tab secret'
-const WS = WebSocket as unknown as WebSocketConstructor
 
 function node(id: 'b' | 'v' | 'c', mode: Mode, extra: Partial<GossipConfig> = {}): Gossip {
   const signed = mode === 'signed'
@@ -61,7 +60,7 @@ async function world(mode: Mode, netOpts: Partial<ConstructorParameters<typeof N
   vnet.on('refused', (_a, r) => refused.push(r))
   v.on('invalid', (reason: string) => invalid.push(reason))
   const { url } = await listenWebSocket(vnet, { port: 0, token: tokenFor(mode), ...wsExtra })
-  connectWebSocket(bnet, { url, token: tokenFor(mode), WebSocket: WS })
+  connectWebSocket(bnet, { url, token: tokenFor(mode), WebSocket })
   await waitFor(() => bHeld(v) === 110, 20_000, 'v holds b\'s 110 records')
   return { v, vnet, b, bnet, url, logs, invalid, refused, close: async () => void (await Promise.all([vnet.close(), bnet.close()])) }
 }
@@ -160,7 +159,7 @@ for (const mode of ['plain', 'signed'] as Mode[]) {
       for (const f of flood) f.close()
       const c = node('c', mode)
       const cnet = new Network(c, { interval: 50 })
-      connectWebSocket(cnet, { url: w.url, token: tokenFor(mode), WebSocket: WS })
+      connectWebSocket(cnet, { url: w.url, token: tokenFor(mode), WebSocket })
       await waitFor(() => bHeld(c) === 110, 20_000, 'a new honest peer gets every record')
       t.pass('a new honest peer connected and caught up')
       await cnet.close()

@@ -3,6 +3,8 @@
  * `ws` class): convergence, a reconnection that resends nothing, frames
  * and backpressure, a listener on an existing HTTP server, wss:// with
  * the cluster's certificates, and the CLI's --ws-port and --ws-token.
+ * The `ws` classes are passed as they are: `WebSocketConstructor` takes
+ * them without a cast.
  */
 import test from 'tape'
 import * as http from 'node:http'
@@ -11,14 +13,13 @@ import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { WebSocket } from 'ws'
 import { Gossip, base } from 'simple-scuttle'
-import { Network, WebSocketStream, connectWebSocket, listenWebSocket, type Connection, type FramePort, type WebSocketConstructor } from 'simple-scuttle/net'
+import { Network, WebSocketStream, connectWebSocket, listenWebSocket, type Connection, type FramePort } from 'simple-scuttle/net'
 import { frames } from '../../lib/transport/websocket-stream.ts'
 import { parseCliArgs } from '../../lib/cli/args.ts'
 import { makeTestPki } from '../support/certs.ts'
 import { HostileWsClient } from '../support/hostile-ws-client.ts'
 import { turn, waitFor } from '../support/streams.ts'
 
-const WS = WebSocket as unknown as WebSocketConstructor
 const cfg = () => ({ ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: 100 })
 
 test('frames: whole lines per frame; a line longer than a frame is cut at a character boundary', (t) => {
@@ -62,7 +63,7 @@ test('two Node nodes over WebSocket converge; after a drop the dialler reconnect
     for (let i = 0; i < 300; i++) b.set(`b${i}`, i)
     let remote = 0
     b.history.on('update', (u) => void (u.source_id !== 'b' && remote++))
-    const dialer = connectWebSocket(bnet, { url, WebSocket: WS })
+    const dialer = connectWebSocket(bnet, { url, WebSocket })
     await waitFor(() => v.keys().length === 600 && b.keys().length === 600, 20_000, 'convergence')
     t.equal(remote, 300, 'b received v\'s 300 records once')
     ;(vnet.peers[0] as Connection).close('dropped by the test')
@@ -98,7 +99,7 @@ test('a listener on an existing HTTP server takes upgrades on its path only', as
     const l = await listenWebSocket(vnet, { server, path: '/gossip' })
     t.equal(l.port, port, 'the listener reports the server\'s port')
     v.set('k', 'v')
-    connectWebSocket(bnet, { url: `ws://127.0.0.1:${port}/gossip`, WebSocket: WS })
+    connectWebSocket(bnet, { url: `ws://127.0.0.1:${port}/gossip`, WebSocket })
     await waitFor(() => b.get('k').value === 'v', 10_000, 'replication')
     t.pass('a peer on /gossip replicates')
     await HostileWsClient.open({ url: `ws://127.0.0.1:${port}/other` }).catch(() => {})
@@ -127,7 +128,7 @@ test('wss:// with a node certificate of the cluster CA', async (t) => {
       }
     }
     v.set('secret', 42)
-    connectWebSocket(bnet, { url: l.url, token: 't', WebSocket: TrustingCa as unknown as WebSocketConstructor })
+    connectWebSocket(bnet, { url: l.url, token: 't', WebSocket: TrustingCa })
     await waitFor(() => b.get('secret').value === 42, 10_000, 'replication over wss')
     t.pass('a client that trusts the cluster CA replicates over wss://')
     const untrusting = await HostileWsClient.open({ url: l.url, token: 't' }).then(() => 'connected', (err: Error) => err.message)
@@ -171,7 +172,7 @@ test('CLI: --ws-port accepts WebSocket peers, --ws-token guards them', async (t)
   try {
     const refused = await HostileWsClient.open({ url: listening.ws }).then(() => 'accepted', (err: Error) => err.message)
     t.equal(refused, 'HTTP 401', 'a peer without the token is refused')
-    connectWebSocket(bnet, { url: listening.ws, token: 'tok', WebSocket: WS })
+    connectWebSocket(bnet, { url: listening.ws, token: 'tok', WebSocket })
     await waitFor(() => b.get('from-cli').value === 1, 20_000, 'replication from the CLI node')
     t.pass('a peer with the token replicates with the CLI node')
   } finally {
