@@ -67,7 +67,7 @@ export interface NetworkEvents {
   connect: [peer: PeerInfo]
   /** A connection ended (after a hello, or before one: then `peer.id` is ''). */
   disconnect: [peer: PeerInfo, reason: string]
-  /** A peer was refused during the hello (wrong cluster, ourselves, clock skew, timeout, garbage). */
+  /** A link was refused: by this node (in the hello: wrong cluster, ourselves, clock skew, timeout, garbage; in a TLS handshake or WebSocket upgrade) or by the peer this node dials (TLS; a WebSocket listener's 401 or 403, seen with the `ws` class). */
   refused: [address: string, reason: string]
   /** A peer sent something invalid; it was dropped. */
   invalid: [peer: PeerInfo, reason: string]

@@ -5,7 +5,8 @@
  * reset by a good hello, until `stop()` or the network closes. It gives up
  * only when the peer turns out to be this node itself. A dialler linked to
  * a peer that is already linked another way (both sides dialled, and the
- * other link was kept) waits long before looking again. Type-only imports
+ * other link was kept), or refused by the peer (`LinkRefused`: a wrong
+ * token), waits long before looking again. Type-only imports
  * from Node: the browser's WebSocket dialler is one of these too.
  */
 import type { Duplex } from 'node:stream'
@@ -20,6 +21,15 @@ export interface StreamAttempt<S> {
 }
 
 const DUPLICATE = 'duplicate connection'
+/** Failed attempts counted after a duplicate link or a refusal: the backoff's longest wait (with its defaults). */
+const LONG_WAIT = 16
+
+/**
+ * A rejection of `StreamAttempt.ready` meaning the peer refused this node,
+ * and will refuse it again until one side's settings change (a wrong
+ * token): the network emits 'refused' with the message as the reason.
+ */
+export class LinkRefused extends Error {}
 
 export abstract class Redialer<S extends { destroy(): unknown }> {
   attempts = 0
@@ -98,7 +108,7 @@ export abstract class Redialer<S extends { destroy(): unknown }> {
         if (settled) return
         settled = true
         network.timers.clearTimeout(connectTimer)
-        this.failed(err.message)
+        this.failed(err.message, err instanceof LinkRefused)
       },
     )
   }
@@ -125,11 +135,12 @@ export abstract class Redialer<S extends { destroy(): unknown }> {
     )
   }
 
-  private failed(reason: string): void {
+  private failed(reason: string, refused = false): void {
     this.attempt = null
     this.lastError = reason
     if (this.stopped || this.network.isClosing) return
-    if (reason === DUPLICATE) this.attempts = Math.max(this.attempts, 16)
+    if (refused) this.network.emit('refused', this.address, reason)
+    if (reason === DUPLICATE || refused) this.attempts = Math.max(this.attempts, LONG_WAIT)
     const delay = backoffDelay(this.attempts++, this.network.random, this.network.backoff)
     if (reason !== DUPLICATE) this.network.emit('log', `${this.address}: ${reason}; retrying in ${delay} ms`)
     this.timer = this.network.timers.setTimeout(() => {

@@ -4,7 +4,7 @@
  * class as `WebSocket`). Nothing here imports a Node module.
  */
 import type { Network } from './network.ts'
-import { Redialer, type StreamAttempt } from './redial.ts'
+import { LinkRefused, Redialer, type StreamAttempt } from './redial.ts'
 import { WebSocketStream, asDuplex, type FramePort, type WebSocketStreamOptions } from './websocket-stream.ts'
 
 /** The subprotocol both ends agree on; the listener answers with it. */
@@ -63,6 +63,19 @@ export function offeredProtocols(token?: string): string[] {
 
 const OPEN = 1
 
+/**
+ * The listener's refusal of the upgrade (see `listenWebSocket`), from the
+ * error a client reports, or null. Only the `ws` package's client says the
+ * HTTP status ("Unexpected server response: 401"); a browser's reports a
+ * refused upgrade as a close (1006), like an unreachable listener.
+ */
+function upgradeRefusal(message: string | undefined, token: string | undefined): LinkRefused | null {
+  const status = /\bserver response: (401|403)\b/.exec(message ?? '')?.[1]
+  if (status === '401') return new LinkRefused(token === undefined ? 'the listener asks for a token, and none was given (HTTP 401)' : 'the listener refused the token: wrong token (HTTP 401)')
+  if (status === '403') return new LinkRefused('the listener does not allow this origin (HTTP 403)')
+  return null
+}
+
 /** A `FramePort` over a standard WebSocket (text frames as strings). */
 export function standardPort(ws: StandardWebSocket): FramePort {
   const decoder = new TextDecoder()
@@ -113,7 +126,7 @@ export function openWebSocket(opts: WebSocketDialOptions): StreamAttempt<WebSock
   }
   ws.binaryType = 'arraybuffer'
   const ready = new Promise<WebSocketStream>((resolve, reject) => {
-    ws.onerror = (ev) => reject(new Error(ev.message ? `cannot connect: ${ev.message}` : 'cannot connect'))
+    ws.onerror = (ev) => reject(upgradeRefusal(ev.message, opts.token) ?? new Error(ev.message ? `cannot connect: ${ev.message}` : 'cannot connect'))
     ws.onclose = (ev) => reject(new Error(`closed before it opened (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`))
     ws.onopen = () => {
       const stream = new WebSocketStream(standardPort(ws), opts)

@@ -2,9 +2,9 @@
  * WebSocket links between Node nodes (the browser's dialler code with the
  * `ws` class): convergence, a reconnection that resends nothing, frames
  * and backpressure, a listener on an existing HTTP server, wss:// with
- * the cluster's certificates, and the CLI's --ws-port and --ws-token.
- * The `ws` classes are passed as they are: `WebSocketConstructor` takes
- * them without a cast.
+ * the cluster's certificates, a dialler the listener refuses (401, 403),
+ * and the CLI's --ws-port and --ws-token. The `ws` classes are passed as
+ * they are: `WebSocketConstructor` takes them without a cast.
  */
 import test from 'tape'
 import * as http from 'node:http'
@@ -136,6 +136,42 @@ test('wss:// with a node certificate of the cluster CA', async (t) => {
   } finally {
     await Promise.all([vnet.close(), bnet.close()])
     pki.remove()
+  }
+  t.end()
+})
+
+test('a dialler the listener refuses (401, 403): a refused event naming the token or origin, then the longest backoff', async (t) => {
+  const vnet = new Network(new Gossip('v', cfg()), { interval: 50 })
+  const bnet = new Network(new Gossip('b', cfg()), { interval: 50, backoff: { initial: 10, max: 60_000 } })
+  const refused: string[] = []
+  const retries: number[] = []
+  bnet.on('refused', (address, reason) => refused.push(`${address} ${reason}`))
+  bnet.on('log', (line) => {
+    const m = /retrying in (\d+) ms/.exec(line)
+    if (m !== null) retries.push(Number(m[1]))
+  })
+  try {
+    const { url } = await listenWebSocket(vnet, { port: 0, token: 't', origins: ['https://app.example.org'] })
+    class ElsewhereOrigin extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols, { origin: 'https://elsewhere.example.org' })
+      }
+    }
+    const dialers = [
+      connectWebSocket(bnet, { url, token: 'wrong', WebSocket }),
+      connectWebSocket(bnet, { url, WebSocket }),
+      connectWebSocket(bnet, { url, token: 't', WebSocket: ElsewhereOrigin }),
+    ]
+    await waitFor(() => retries.length === 3, 10_000, 'three refusals')
+    t.deepEqual(
+      dialers.map((d) => d.lastError),
+      ['the listener refused the token: wrong token (HTTP 401)', 'the listener asks for a token, and none was given (HTTP 401)', 'the listener does not allow this origin (HTTP 403)'],
+      'each dialler says why: the token (wrong or missing), the origin',
+    )
+    t.deepEqual(refused.sort(), dialers.map((d) => `${url} ${d.lastError}`).sort(), 'each is a refused event of the dialling network, with the url')
+    t.ok(retries.every((ms) => ms >= 30_000), `the next try waits the longest backoff, not the first (${retries.join(', ')} ms)`)
+  } finally {
+    await Promise.all([vnet.close(), bnet.close()])
   }
   t.end()
 })
