@@ -47,19 +47,6 @@ export class Fingerprint {
     return this.hi.toString(16).padStart(8, '0') + this.lo.toString(16).padStart(8, '0')
   }
 
-  /** The fingerprint (as `toString`) with `recs`, all counted in, left out; this one is unchanged. */
-  without(recs: readonly Rec[]): string {
-    this.settle()
-    let hi = this.hi
-    let lo = this.lo
-    for (const r of recs) {
-      const h = recordHash(r)
-      hi = (hi ^ h[0]) >>> 0
-      lo = (lo ^ h[1]) >>> 0
-    }
-    return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0')
-  }
-
   /** XOR one item in (or out: the same call again). */
   private toggle(h: readonly [number, number]): void {
     this.hi = (this.hi ^ h[0]) >>> 0

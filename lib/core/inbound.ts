@@ -1,12 +1,11 @@
 /** What becomes of each update a peer sends: applied, lost under `resolve`, dropped as old, or refused (and the chain broken). */
+import { NOT_ACCEPTED } from './admission.ts'
 import type { Source } from './clock.ts'
 import { RefusedError, type LocalListener, type Replica } from './replica.ts'
 import { compareValues } from './resolve.ts'
 import type { PeerLabel, Rec } from './types.ts'
 import { sourceKey } from './types.ts'
 
-/** The refusal that means this node will never take the record (its `accept` said no). */
-const NOT_ACCEPTED = 'not accepted'
 
 /** The wait between refetches on one link, from its least to its most (see `Inbound`). */
 const REFETCH_MIN_MS = 1000

@@ -27,12 +27,13 @@ export class PeerView {
   readonly heldAboveSent = new Map<Source, number>()
   /** Per source whose tombstones we forgot above the peer's floor, the highest record sent it unlinked. */
   readonly unlinkedSent = new Map<Source, number>()
-  /** The peer is behind our gc floors: its updates at or below this version are dropped. */
+  /** The peer is behind our gc floors: its updates at or below this version (and our `Collected.floor`) are dropped. */
   peerLimit = 0
   /**
    * We are behind the peer's gc floors: it forgot tombstones we never got, so
    * our records at or below this version may be ones those deleted. We hold
-   * them back from it (it would drop them) and vouch for nothing below it.
+   * them back from it (it would refuse them) and vouch for nothing below it;
+   * only a full send (verification) offers them, unlinked.
    */
   selfLimit = 0
   /**

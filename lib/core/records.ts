@@ -59,19 +59,6 @@ export class Records {
     src.fp.remove(rec)
   }
 
-  /**
-   * The fingerprint of `src`'s records at or below version `v` (as a peer
-   * whose clock of it is `v` holds them, `v` at most our clock), or
-   * undefined when more than `max` records lie above `v`.
-   */
-  fingerprintAt(src: Source, v: number, max: number): string | undefined {
-    const from = src.log.firstAfter(v)
-    if (src.log.liveFrom(from) > max) return undefined
-    const above: Rec[] = []
-    src.log.take(from, max, above)
-    return src.fp.without(this.aged.size === 0 ? above : above.filter((r) => !this.aged.has(r)))
-  }
-
   private unindex(rec: Rec, src: Source | undefined): void {
     if (src === undefined) return
     src.log.remove(rec)

@@ -1,24 +1,23 @@
-import { BAD_SIGNATURE, UNSIGNED } from './refusals.ts'
+import { Admission, describe } from './admission.ts'
 import { deepFreeze } from './values.ts'
 import { Clock, type Source } from './clock.ts'
 import { History } from './history.ts'
 import { Records, writeThrough } from './records.ts'
 import { DEFAULT_MAX_OFFSET_US, RefusedError, type DropReason, type Journal, type LocalListener, type ReplicaOptions, type ReplicaStats, type RestoreSnapshot, type SourceState } from './replica-types.ts'
-import { FAST, type FastResolve } from './resolve.ts'
-import { Tombstones } from './tombstones.ts'
+import { FAST, sort as lwwOrder, type FastResolve } from './resolve.ts'
+import { Collected, Tombstones } from './tombstones.ts'
 import { OwnLife } from './own-life.ts'
 import { LocalWrites } from './local-writes.ts'
-import type { AcceptFn, ClockFn, JsonValue, PeerLabel, Rec, ResolveFn, ResolveHost, SignFn, SortFn, VerifyFn, Versioned } from './types.ts'
+import type { ClockFn, JsonValue, PeerLabel, Rec, ResolveFn, ResolveHost, SignFn, SortFn, Versioned } from './types.ts'
 import { isVersion, makeRec } from '../protocol/validate.ts'
 
 // Everything a replica's callers name comes with it.
 export * from './replica-types.ts'
 
 const ABSENT: Versioned = Object.freeze({ version: -Infinity, value: null }) as Versioned
+/** Forgotten tombstones remembered by key (see `Collected`). */
+const MAX_COLLECTED = 65_536
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
 
 /**
  * The replicated key/value state of one node: the pure core.
@@ -70,9 +69,10 @@ export class Replica implements ResolveHost {
   private readonly userState: Record<string, unknown> | undefined
   private readonly time: ClockFn
   private readonly sign: SignFn | undefined
-  private readonly verify: VerifyFn | undefined
-  private readonly accept: AcceptFn | undefined
+  private readonly admission: Admission
   private readonly tombs = new Tombstones()
+  /** Tombstones forgotten here, by key (tombstones.ts). */
+  readonly collected = new Collected(MAX_COLLECTED)
   /** Own writes from their commit to their announcement (local-writes.ts). */
   private readonly writes = new LocalWrites(
     (rec, cur) => this.commit(rec, this.self, cur),
@@ -100,8 +100,7 @@ export class Replica implements ResolveHost {
     this.userState = opts.state
     this.time = opts.time ?? (() => 0)
     this.sign = opts.sign
-    this.verify = opts.verify
-    this.accept = opts.accept
+    this.admission = new Admission(this.now, this.maxOffset, opts.verify, opts.accept)
     this.clock.timeMs = () => this.time()
     this.clock.onNewGeneration = () => {
       this.lastGenerationChange = this.time()
@@ -130,9 +129,6 @@ export class Replica implements ResolveHost {
   records(): IterableIterator<Rec> {
     return this.map.values()
   }
-
-  /** A source's fingerprint as of a version (see `Records.fingerprintAt`). */
-  readonly fingerprintAt = (src: Source, v: number, max: number): string | undefined => this.map.fingerprintAt(src, v, max)
 
   /** Number of records held, tombstones included. */
   get size(): number {
@@ -194,9 +190,8 @@ export class Replica implements ResolveHost {
     if (rec.version > src.seen) src.seen = rec.version
     const cur = this.map.get(rec.key)
     const covered = rec.version <= src.clock
-    if (covered && cur === undefined && rec.version <= this.maxGc()) {
-      // Covered by the clock yet absent, and old enough to have lost to a
-      // tombstone since collected: refused, so deleted keys stay deleted.
+    if (cur === undefined && this.buried(rec, src, covered)) {
+      // Absent, and beaten by a tombstone since forgotten: refused, so deleted keys stay deleted.
       this.stats.redundant++
       this.stats.rejected++
       return false
@@ -219,38 +214,14 @@ export class Replica implements ResolveHost {
     return true
   }
 
-  /**
-   * Why a remote update must be refused outright, or null to go on to
-   * `resolve`: a bad or missing signature, a version too far ahead of our
-   * clock (a skewed or forged one), the `accept` hook's no, or one of those
-   * functions throwing. The signature comes first, so a forged record is
-   * refused as forged (which counts against its link) whatever its version.
-   */
+  /** Why a remote update must be refused outright, or null to go on to `resolve` (admission.ts). */
   admit(rec: Rec, peer: PeerLabel): string | null {
-    if (this.verify !== undefined) {
-      let ok: unknown
-      try {
-        ok = this.verify(rec)
-      } catch (err) {
-        return `config.verify threw: ${describe(err)}`
-      }
-      if (ok !== true && ok !== false) return `config.verify returned ${describe(ok)}, not true or false`
-      if (!ok) return rec.sig === undefined ? UNSIGNED : BAD_SIGNATURE
-    }
-    if (!this.plausible(rec.version)) return 'version too far ahead of this node\'s clock (clock skew?)'
-    if (this.accept !== undefined) {
-      try {
-        if (this.accept(rec, peer) !== true) return 'not accepted'
-      } catch (err) {
-        return `config.accept threw: ${describe(err)}`
-      }
-    }
-    return null
+    return this.admission.admit(rec, peer)
   }
 
   /** Whether a version a peer claims is within `maxOffset` of our physical clock. */
   plausible(version: number): boolean {
-    return version <= this.now() + this.maxOffset
+    return this.admission.plausible(version)
   }
 
   /** The replica's wall clock, ms (tombstone ages, repair windows). */
@@ -263,11 +234,11 @@ export class Replica implements ResolveHost {
     return this.time() - this.lastGenerationChange < window
   }
 
-  /** Highest version of any tombstone collected here. */
-  maxGc(): number {
-    let m = 0
-    for (const s of this.clock.values()) if (s.gc > m) m = s.gc
-    return m
+  /** Whether a record of a key not held is one a forgotten tombstone beat (see `Collected`). */
+  private buried(rec: Rec, src: Source, covered: boolean): boolean {
+    const t = this.collected.get(rec.key)
+    if (t === undefined) return covered && rec.version <= this.collected.floor
+    return !(this.fast !== undefined ? this.fast(t, rec, src.clock) : lwwOrder(rec, t) > 0)
   }
 
   /**
@@ -287,7 +258,7 @@ export class Replica implements ResolveHost {
    */
   adoptFromSource(src: Source, version: number): void {
     if (!this.plausible(version)) return
-    if (this.verify !== undefined) this.adopt(src, version)
+    if (this.admission.verify !== undefined) this.adopt(src, version)
     else this.advance(src, version)
   }
 
@@ -379,6 +350,7 @@ export class Replica implements ResolveHost {
       }
     }
     this.map.replace(rec, src, cur)
+    if (cur === undefined) this.collected.delete(rec.key)
     this.stats.applied++
     if (rec.deleted === true) this.tombs.note(rec, this.time())
     this.history.commit(rec, pos)
@@ -415,6 +387,7 @@ export class Replica implements ResolveHost {
       this.tombs.pop()
       if (t.version > src.gc) src.gc = t.version
       this.map.remove(t, src)
+      this.collected.add(t)
       if (this.userState !== undefined) {
         try {
           writeThrough(this.userState, t.key, undefined)
@@ -447,6 +420,7 @@ export class Replica implements ResolveHost {
       this.clock.advance(src, s.clock)
       if (s.clock > src.seen) src.seen = s.clock
       if (s.gc > src.gc) src.gc = s.gc
+      this.collected.raise(s.gc) // which keys those were is not saved
     }
     let own = 0 // every write of this node's own source is held here
     for (const r of this.self.log) if (r.version > own) own = r.version

@@ -190,7 +190,8 @@ export class Responder {
       const budget0 = budget
       log.take(log.firstAt(at.v), budget + at.k, recs)
       const skip = Math.min(at.k, recs.length)
-      for (let i = skip; i < recs.length; i++) if (recs[i].version > this.view.selfLimit) this.out.sendLinked(recs[i], recs[i].version - 1)
+      // Even those at or below `selfLimit`: the peer refuses the ones its forgotten tombstones beat, by key.
+      for (let i = skip; i < recs.length; i++) this.out.sendLinked(recs[i], recs[i].version - 1)
       budget -= recs.length - skip
       sent += recs.length - skip
       if (recs.length < budget0 + at.k) {

@@ -271,7 +271,8 @@ export class Session implements LocalListener {
   private onUpdate(rec: Rec, prev: number | undefined, rprev: number | undefined): void {
     this.stats.updatesReceived++
     const inResponse = this.open > 0
-    const outcome = this.inbound.take(rec, prev, inResponse, this.view.peerLimit)
+    // A stale peer's old updates are dropped only where no forgotten tombstone is remembered by key.
+    const outcome = this.inbound.take(rec, prev, inResponse, Math.min(this.view.peerLimit, this.replica.collected.floor))
     if ('taken' in outcome) {
       const src = outcome.taken
       this.movedSinceDone++
@@ -336,7 +337,7 @@ export class Session implements LocalListener {
       // Leg 3 arrived: the initiator answered our reply digest.
       if (mayAdopt) this.adopt(d.entries, d.ack !== undefined)
       // Records to send in full go in an exchange of ours, started now.
-      if (this.compareFingerprints(d) || recover || this.inbound.refetchDue) this.port.wantExchange()
+      if ((mayAdopt && this.compareFingerprints(d)) || recover || this.inbound.refetchDue) this.port.wantExchange()
       this.finalOwed = false
       if (this.heldRequest !== null) {
         this.owedAnswer = this.heldRequest
@@ -368,7 +369,7 @@ export class Session implements LocalListener {
       // A cut resync answer that got nowhere (all of it refused, of sources we do not know) ends it.
       if (d.resync && (!d.more || moved === 0)) this.resync.done()
       if (mayAdopt && !d.resync) this.adopt(d.entries, d.ack !== undefined)
-      this.compareFingerprints(d)
+      if (mayAdopt) this.compareFingerprints(d)
       this.awaiting = false
       this.owedFinish = () => this.leg3(digest, (d.more && !d.stream && moved > 0) || recover)
     }
@@ -381,9 +382,9 @@ export class Session implements LocalListener {
     return d.entries.some((e) => e.fp !== undefined)
   }
 
-  /** A reply's or a final's fingerprints, once its response settled both sides: whether any source now goes in full. */
+  /** A reply's or a final's fingerprints, after a whole response settled both sides: whether any source now goes in full. */
   private compareFingerprints(d: Digest): boolean {
-    return this.responder.sendInFull(this.verification.compare(d.entries, this.replica.clock, this.replica.fingerprintAt))
+    return this.responder.sendInFull(this.verification.compare(d.entries, this.replica.clock))
   }
 
   /**

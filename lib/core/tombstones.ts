@@ -37,3 +37,47 @@ export class Tombstones {
     for (let i = this.head; i < this.tombs.length; i++) yield this.tombs[i]
   }
 }
+
+/**
+ * Tombstones this node forgot, remembered by key (at most `max`, the
+ * oldest dropped first), so that a record one of them beat is refused
+ * however it comes back (a stale peer, a replay, a source this node never
+ * knew), while a record of a key never deleted here is taken, however old.
+ *
+ * `floor`: the highest version among forgotten tombstones no longer
+ * remembered by key (dropped past `max`, or collected in an earlier life
+ * of this node: a restored gc floor). A record this node's clock covers,
+ * of a key it does not hold, at or below it may be one they deleted, and
+ * is refused.
+ */
+export class Collected {
+  private readonly byKey = new Map<string, Rec>()
+  floor = 0
+
+  constructor(private readonly max: number) {}
+
+  /** The tombstone forgotten for `key`, if remembered. */
+  get(key: string): Rec | undefined {
+    return this.byKey.get(key)
+  }
+
+  /** `t` was forgotten (collected). */
+  add(t: Rec): void {
+    this.byKey.delete(t.key)
+    this.byKey.set(t.key, t)
+    if (this.byKey.size <= this.max) return
+    const [key, oldest] = this.byKey.entries().next().value as [string, Rec]
+    this.byKey.delete(key)
+    this.raise(oldest.version)
+  }
+
+  /** The key holds a record again: what was forgotten for it no longer matters. */
+  delete(key: string): void {
+    this.byKey.delete(key)
+  }
+
+  /** Tombstones up to `version` were forgotten, which ones unknown. */
+  raise(version: number): void {
+    if (version > this.floor) this.floor = version
+  }
+}

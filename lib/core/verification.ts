@@ -2,12 +2,6 @@ import type { Clock, Source } from './clock.ts'
 import type { DigestMsg } from '../protocol/messages.ts'
 import { xorHex } from './fingerprint.ts'
 
-/** The fingerprint of a source's records at or below a version, or undefined past `max` records above it (`Records.fingerprintAt`). */
-export type FingerprintAt = (src: Source, version: number, max: number) => string | undefined
-
-/** How many of a source's records a peer may lack (in flight to it) and still be compared. */
-const BEHIND_MAX = 64
-
 /**
  * Per-source fingerprint checks with one peer (ALGORITHM.md, verification).
  * Every `interval` ms a digest we start carries our fingerprints; the peer's
@@ -18,8 +12,9 @@ const BEHIND_MAX = 64
  * flight (those come and go): it is real, and the records of that source
  * are to be sent in full. A source written without pause still gets there,
  * where comparing whole clocks and fingerprints would never see the same
- * twice. A peer behind our clock of a source is compared with our
- * records up to its clock.
+ * twice. The session compares only after a whole response (the
+ * initiator at the reply, the responder at the final), when each side
+ * holds what the other had: a backlog cut at the MTU is no difference.
  */
 export class Verification {
   private last = -Infinity
@@ -39,21 +34,20 @@ export class Verification {
    * Compare the peer's entries with our clock: the sources whose records
    * must now go in full.
    */
-  compare(entries: readonly DigestMsg[], clock: Clock, at: FingerprintAt): Source[] {
+  compare(entries: readonly DigestMsg[], clock: Clock): Source[] {
     const different: Source[] = []
     for (const e of entries) {
       if (e.fp === undefined) continue
       const src = clock.find(e.source_id, e.gen)
       if (src === undefined) continue
-      // Ours as of the peer's clock (records above it are in flight to it);
-      // none while the peer is ahead or far behind (judged another time).
-      const mine = e.version === src.clock ? src.fp.toString() : e.version < src.clock ? at(src, e.version, BEHIND_MAX) : undefined
-      if (mine === undefined) continue
+      const mine = src.fp.toString()
       if (mine === e.fp) {
         this.suspects.delete(src)
         continue
       }
-      const what = xorHex(mine, e.fp)
+      // At different clocks, records in flight may make the difference: it
+      // counts only if the clocks stand where they stood (nothing arrived).
+      const what = e.version === src.clock ? xorHex(mine, e.fp) : `${src.clock}|${e.version}|${xorHex(mine, e.fp)}`
       if (this.suspects.get(src) === what) {
         this.suspects.delete(src)
         different.push(src)

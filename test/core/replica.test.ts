@@ -1,6 +1,7 @@
 import test from 'tape'
 import { Replica } from '../../lib/core/replica.ts'
 import { resolution, sort } from '../../lib/core/resolve.ts'
+import { Collected } from '../../lib/core/tombstones.ts'
 import { replica } from '../support/core.ts'
 
 test('local versions count up from 1 and stay above everything seen', (t) => {
@@ -99,6 +100,46 @@ test('tombstones in a caller-supplied state are collected like applied ones', (t
   t.equal(r.clock.find('b', undefined)?.gc, 6, 'b\'s gc floor rose to it')
   t.equal(r.record('mine')?.deleted, true, 'our own loaded tombstone is kept')
   t.equal(r.get('live').value, 1, 'live records stay')
+  t.end()
+})
+
+test('a forgotten tombstone is remembered by key: a record it beat is refused however it comes back; other old records are taken', (t) => {
+  let time = 10_000
+  const r = new Replica({ id: 'a', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => time })
+  const b = r.clock.intern('b', undefined)
+  r.applyRemote({ key: 'k', value: 1, source_id: 'b', version: 50 }, b)
+  r.applyRemote({ key: 'k', value: null, source_id: 'b', version: 60, deleted: true }, b)
+  r.clock.advance(b, 60)
+  time = 20_000
+  t.equal(r.collect(time, 5_000), 1, 'b\'s tombstone of k is forgotten')
+  // A source this node never knew (its clock of it is 0): a replay of a record the tombstone beat.
+  const x = r.clock.intern('x', undefined)
+  t.notOk(r.applyRemote({ key: 'k', value: 'old', source_id: 'x', version: 40 }, x), 'an older record of k from an unknown source is refused')
+  t.equal(r.record('k'), undefined, 'k stays deleted')
+  t.ok(r.applyRemote({ key: 'k', value: 'new', source_id: 'x', version: 70 }, x), 'a newer record of k is taken (k is written again)')
+  t.equal(r.get('k').value, 'new', 'and held')
+  // A record the clock covers, of a key never deleted here, older than the forgotten tombstone.
+  const c = r.clock.intern('c', undefined)
+  r.clock.advance(c, 30)
+  t.ok(r.applyRemote({ key: 'other', value: 1, source_id: 'c', version: 20 }, c), 'an old covered record of a key never deleted here is taken (a lie about completeness, repaired)')
+  t.equal(r.get('other').value, 1, 'and held')
+  t.end()
+})
+
+test('forgotten tombstones past the bound, or from an earlier life, leave a floor: covered absent records at or below it are refused', (t) => {
+  const g = new Collected(2)
+  for (const [key, version] of [['a', 10], ['b', 20], ['c', 30]] as const) g.add({ key, value: null, source_id: 's', version, deleted: true })
+  t.equal(g.get('a'), undefined, 'the oldest is no longer remembered by key')
+  t.equal(g.get('c')?.version, 30, 'the newest are')
+  t.equal(g.floor, 10, 'the floor is the dropped one\'s version')
+  g.raise(5)
+  t.equal(g.floor, 10, 'a lower floor changes nothing')
+  const r = new Replica({ id: 'a', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10 })
+  r.restore({ records: [], sources: [{ id: 'b', gen: undefined, clock: 100, gc: 80 }], version: 100 })
+  t.equal(r.collected.floor, 80, 'a restored gc floor is the floor (which keys is not saved)')
+  const b = r.clock.find('b', undefined)!
+  t.notOk(r.applyRemote({ key: 'z', value: 1, source_id: 'b', version: 70 }, b), 'a covered absent record below it is refused')
+  t.ok(r.applyRemote({ key: 'z', value: 1, source_id: 'b', version: 90 }, b), 'one above it is taken')
   t.end()
 })
 

@@ -136,7 +136,7 @@ test('a responder that forgot tombstones above the peer\'s floor sends unlinked 
   t.end()
 })
 
-test('a peer behind our gc floor has its old updates dropped and its new ones taken', (t) => {
+test('a peer behind our gc floor: its old update of a key deleted here is refused by the remembered tombstone; its others are taken', (t) => {
   let now = 0
   const r = new Replica({ id: 'r', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => now })
   const { s } = session(r)
@@ -147,8 +147,10 @@ test('a peer behind our gc floor has its old updates dropped and its new ones ta
   s.receive({ digest: true, source_id: 'x', version: 1 })
   s.receive({ digest: true, done: true })
   s.receive({ key: 'gone', value: 'stale', source_id: 'y', version: 4, prev: 0 })
-  t.equal(r.record('gone'), undefined, 'an old update (version 4, at or below the floor) is dropped')
-  t.equal(s.stats.staleDropped, 1, 'and counted')
+  t.equal(r.record('gone'), undefined, 'an old update of the deleted key (version 4, below the tombstone) is refused')
+  t.equal(r.stats.rejected, 1, 'and counted')
+  s.receive({ key: 'kept', value: 1, source_id: 'y', version: 3, prev: 0 })
+  t.equal(r.get('kept').value, 1, 'an old update of a key never deleted here is taken (no tombstone forgotten here beat it)')
   s.receive({ key: 'fresh', value: 1, source_id: 'y', version: 6, prev: 0 })
   t.equal(r.get('fresh').value, 1, 'a newer one is taken')
   t.end()

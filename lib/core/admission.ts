@@ -1,0 +1,63 @@
+import { BAD_SIGNATURE, UNSIGNED } from './refusals.ts'
+import type { AcceptFn, ClockFn, PeerLabel, Rec, VerifyFn } from './types.ts'
+
+/** An error's message, or the value as text. */
+export function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/** The refusal that means this node will never take the record (its `accept` said no). */
+export const NOT_ACCEPTED = 'not accepted'
+
+/**
+ * Whether a remote update may be considered at all, before `resolve`: its
+ * signature (`verify`), its version against our physical clock, and the
+ * `accept` hook. Each user function must answer true or false; anything
+ * else, or a throw, refuses the update with the reason (and its chain
+ * breaks, so it is fetched again once the function answers).
+ */
+export class Admission {
+  constructor(
+    private readonly now: ClockFn,
+    private readonly maxOffset: number,
+    readonly verify: VerifyFn | undefined,
+    private readonly accept: AcceptFn | undefined,
+  ) {}
+
+  /**
+   * Why `rec` must be refused outright, or null to go on to `resolve`. The
+   * signature comes first, so a forged record is refused as forged (which
+   * counts against its link) whatever its version.
+   */
+  admit(rec: Rec, peer: PeerLabel): string | null {
+    if (this.verify !== undefined) {
+      const ok = ask('verify', () => this.verify!(rec))
+      if (typeof ok === 'string') return ok
+      if (!ok) return rec.sig === undefined ? UNSIGNED : BAD_SIGNATURE
+    }
+    if (!this.plausible(rec.version)) return 'version too far ahead of this node\'s clock (clock skew?)'
+    if (this.accept !== undefined) {
+      const ok = ask('accept', () => this.accept!(rec, peer))
+      if (typeof ok === 'string') return ok
+      if (!ok) return NOT_ACCEPTED
+    }
+    return null
+  }
+
+  /** Whether a version a peer claims is within `maxOffset` of our physical clock. */
+  plausible(version: number): boolean {
+    return version <= this.now() + this.maxOffset
+  }
+}
+
+/** A user function's true or false, or why it gave neither. */
+function ask(name: string, fn: () => unknown): boolean | string {
+  let ok: unknown
+  try {
+    ok = fn()
+  } catch (err) {
+    return `config.${name} threw: ${describe(err)}`
+  }
+  if (ok === true || ok === false) return ok
+  return `config.${name} returned ${describe(ok)}, not true or false`
+}
