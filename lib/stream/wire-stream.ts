@@ -124,6 +124,11 @@ export class WireStream extends PeerDuplex {
     return { ...this.bound.session.stats, bytesIn: this.reader.stats.bytes, bytesOut: this.putBytes, merged: this.merged }
   }
 
+  /** Objects received whole (lines, or values of frames); malformed ones are not counted. */
+  get messagesIn(): number {
+    return this.reader.stats.objects
+  }
+
   /** Bytes of output the reader has not taken yet (queued, and in the readable buffer). */
   get waiting(): number {
     this.encodeTail()

@@ -28,6 +28,8 @@ export interface SideLink {
   readonly input: Duplex
   readonly bytesIn: number
   readonly bytesOut: number
+  /** Whole lines taken in (the progress `Connection.sweep` counts). */
+  readonly messagesIn: number
   close(): void
 }
 
@@ -72,8 +74,9 @@ export interface PeerInfo {
  *
  * Budgets (from the network's options): the hello, and then the peer's
  * first protocol bytes, must each come within `helloTimeout`; past them,
- * `sweep` closes a connection that sent nothing for
- * `idleTimeout` or left its output full for `stallTimeout`, and a peer that
+ * `sweep` closes a connection that sent no whole message for
+ * `idleTimeout` (unless a long one is still arriving at `MIN_PROGRESS_RATE`)
+ * or left its output full for `stallTimeout`, and a peer that
  * sends more than `invalidBudget` invalid objects in a minute is cut off.
  */
 export class Connection implements PeerInfo {
@@ -87,9 +90,13 @@ export class Connection implements PeerInfo {
   private helloBytesIn = 0
   private helloBytesOut = 0
   private readonly onClose: ((reason: string) => void)[] = []
-  /** Idle and stall tracking, updated by `sweep`. */
-  private seenIn = -1
+  /** When the connection was made (`timers.now()`). */
+  readonly openedAt: number
+  /** Idle tracking (see `sweep`): the messages counted at `seenInAt`, when the current window began, and the bytes in by then. */
+  private seenMessages = 0
   private seenInAt = 0
+  private windowBytes = 0
+  /** Stall tracking, updated by `sweep`. */
   private stalledSince = -1
   private stalledAt = -1
   /** Invalid objects in the current one-minute window. */
@@ -104,11 +111,17 @@ export class Connection implements PeerInfo {
     /** The highest wire format this link can carry (a WebSocket of text frames: 1). */
     private readonly maxWire = 2,
   ) {
-    this.seenInAt = net.timers.now()
+    this.openedAt = net.timers.now()
+    this.seenInAt = this.openedAt
   }
 
   get bytesIn(): number {
     return this.helloBytesIn + (this.stream?.stats.bytesIn ?? 0) + (this.side?.bytesIn ?? 0)
+  }
+
+  /** Whole messages received after the hello: the replica's objects (lines or frame values) and membership lines. */
+  get messagesIn(): number {
+    return (this.stream?.messagesIn ?? 0) + (this.side?.messagesIn ?? 0)
   }
 
   get bytesOut(): number {
@@ -163,6 +176,9 @@ export class Connection implements PeerInfo {
         net.timers.clearTimeout(this.helloTimer)
         this.helloTimer = null
         this.helloBytesIn = nl + 1
+        // The first idle window begins with the hello; its bytes are not progress.
+        this.seenInAt = net.timers.now()
+        this.windowBytes = this.helloBytesIn
         const parsed = parseLine(head.toString('utf8', 0, nl))
         const first = parsed !== null && 'value' in parsed ? parsed.value : null
         const problem = helloProblem(first, {
@@ -196,7 +212,7 @@ export class Connection implements PeerInfo {
         // after its hello is not one, and gives its slot back quickly.
         this.helloTimer = net.timers.setTimeout(() => {
           this.helloTimer = null
-          if (this.stream !== null && this.stream.stats.bytesIn === 0) {
+          if (this.stream !== null && this.bytesIn === this.helloBytesIn) {
             net.count('idle')
             this.close('silent after its hello')
           }
@@ -222,18 +238,31 @@ export class Connection implements PeerInfo {
    * Enforce the idle and stall budgets at time `now`; returns whether the
    * connection has been quiet for a third of `idleTimeout` (it deserves an
    * exchange, which makes an honest peer answer).
+   *
+   * Idle: a window of `idleTimeout` with no whole message in it and fewer
+   * than `minProgress(idleTimeout)` bytes. Bytes alone are not progress: a
+   * peer that sends one byte at a time of a line it never ends would hold
+   * its slot forever for almost nothing, so a window renews only with a
+   * whole message, or with bytes at `MIN_PROGRESS_RATE` at least (a long
+   * line or frame on a slow link that keeps coming). Invariant: a peer
+   * keeps its slot only by completing a message or sending
+   * `MIN_PROGRESS_RATE` bytes a second, each window; one that does neither
+   * is closed within `idleTimeout` plus one sweep of the window's start.
    */
   sweep(now: number): boolean {
     const stream = this.stream
     if (this.closed || stream === null) return false
     const net = this.net
+    const messages = this.messagesIn
     const bytesIn = this.bytesIn
-    if (bytesIn !== this.seenIn) {
-      this.seenIn = bytesIn
+    if (messages !== this.seenMessages || (now - this.seenInAt >= net.idleTimeout && bytesIn - this.windowBytes >= minProgress(net.idleTimeout))) {
+      this.seenMessages = messages
       this.seenInAt = now
+      this.windowBytes = bytesIn
     } else if (now - this.seenInAt >= net.idleTimeout) {
       net.count('idle')
-      this.close(`idle: nothing received for ${Math.round((now - this.seenInAt) / 1000)} s`)
+      const got = bytesIn - this.windowBytes
+      this.close(`idle: no whole message for ${Math.round((now - this.seenInAt) / 1000)} s` + (got > 0 ? ` (${got} bytes of an unfinished one)` : ''))
       return false
     }
     // Stalled: its output stays full and it takes nothing of it (a slow but
@@ -286,4 +315,17 @@ export class Connection implements PeerInfo {
       this.close(`too many invalid objects (more than ${net.invalidBudget} in a minute)`)
     }
   }
+}
+
+/**
+ * Bytes a second that keep a connection without whole messages alive: a
+ * line or frame still arriving at this rate or faster is progress (8
+ * kbit/s, below any link a replica can usefully gossip over), and holding
+ * a slot this way costs a peer as much.
+ */
+export const MIN_PROGRESS_RATE = 1024
+
+/** Bytes that renew an idle window of `idleTimeout` ms without a whole message. */
+export function minProgress(idleTimeout: number): number {
+  return Math.ceil((idleTimeout / 1000) * MIN_PROGRESS_RATE)
 }

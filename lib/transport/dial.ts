@@ -65,10 +65,13 @@ export class Dialer extends Redialer<net.Socket> {
     return socket.destroyed
   }
 
-  /** A TLS listener drops a plain client without a byte; say so. */
+  /**
+   * A listener at its connection limit closes without a byte, and so does
+   * a TLS listener met by a plain client; say which it may be.
+   */
   protected override helloFailure(socket: net.Socket, err: Error): string {
     const silent = this.open === openTcp && socket.bytesRead === 0 && /^(peer ended the connection|connection closed|socket error: read ECONNRESET)$/.test(err.message)
-    return silent ? `${err.message} before sending anything (a TLS listener?)` : err.message
+    return silent ? `${err.message} before sending anything (the peer may be at its connection limit, maxConnections, or a TLS listener)` : err.message
   }
 }
 

@@ -19,6 +19,8 @@ const P = PREFIX.length
 export class LineSplitter extends Transform {
   /** Bytes of membership lines taken in (their newlines included). */
   bytesIn = 0
+  /** Membership lines taken in (over-long ones, dropped, not counted). */
+  linesIn = 0
   private state: 'start' | 'app' | 'mb' | 'skip' = 'start'
   /** At a line start: how many bytes of the prefix have matched (withheld from the replica so far). */
   private matched = 0
@@ -104,6 +106,7 @@ export class LineSplitter extends Transform {
       if (this.state === 'mb') {
         const line = Buffer.concat(this.parts, this.partBytes).toString('utf8')
         this.bytesIn += this.partBytes + 1
+        this.linesIn++
         this.parts = []
         this.onLine(line)
       }

@@ -43,6 +43,10 @@ export class MemberChannel implements SideLink {
     return this.splitter?.bytesIn ?? 0
   }
 
+  get messagesIn(): number {
+    return this.splitter?.linesIn ?? 0
+  }
+
   /**
    * Write messages to the peer: dropped once the connection is closing, and
    * while more than `MAX_QUEUED` bytes wait for a peer that does not read

@@ -32,9 +32,12 @@ export interface NetworkOptions {
   wire?: 1 | 2
   /**
    * Most inbound connections at once (in their hello or past it); more are
-   * refused. A plain TCP connection counts from its accept; a TLS or
-   * WebSocket one from the end of its handshake (before, `maxPending`
-   * bounds it). The node's own outbound links are not counted. Default 256.
+   * refused, unless one of them can give its slot back: the oldest inbound
+   * connection open for twice `helloTimeout` without one whole message is
+   * closed for the newcomer (evicted). A plain TCP connection counts from
+   * its accept; a TLS or WebSocket one from the end of its handshake
+   * (before, `maxPending` bounds it). The node's own outbound links are not
+   * counted. Default 256.
    */
   maxConnections?: number
   /**
@@ -51,7 +54,11 @@ export interface NetworkOptions {
    * once. Each is bounded by `helloTimeout`. Default 64.
    */
   maxPending?: number
-  /** A connection that sends nothing for this long after its hello is closed, ms. Default 60,000. */
+  /**
+   * A connection that sends no whole message (line or frame) for this long
+   * after its hello is closed, unless a long one is still arriving at 1 KiB/s
+   * or more (`MIN_PROGRESS_RATE`), ms. Default 60,000.
+   */
   idleTimeout?: number
   /** A peer that leaves its output buffer full (does not read) for this long is disconnected, ms. Default 30,000. */
   stallTimeout?: number
@@ -102,8 +109,10 @@ export interface NetworkMembership extends SideChannel {
 export interface NetworkStats {
   /** Connections refused because `maxConnections` were open, or `maxPending` handshakes were in progress. */
   overLimit: number
-  /** Closed for sending nothing for `idleTimeout`. */
+  /** Closed for sending no whole message for `idleTimeout` (nor bytes at `MIN_PROGRESS_RATE`). */
   idle: number
+  /** Closed to give a newcomer the slot, at `maxConnections`, after twice `helloTimeout` without a whole message. */
+  evicted: number
   /** Closed for not reading for `stallTimeout`. */
   stalled: number
   /** Closed for sending more than `invalidBudget` invalid objects in a minute. */
@@ -135,7 +144,7 @@ export class Network extends EventEmitter<NetworkEvents> {
   readonly random: RandomFn
   readonly backoff: BackoffOptions
   readonly scheduler: Scheduler
-  readonly stats: NetworkStats = { overLimit: 0, idle: 0, stalled: 0, invalid: 0 }
+  readonly stats: NetworkStats = { overLimit: 0, idle: 0, evicted: 0, stalled: 0, invalid: 0 }
   /** Diagnostics that count instead of repeating (one line per peer and kind every 10 s). */
   readonly rateLog: RateLog
   private readonly connections = new Set<Connection>()
@@ -200,18 +209,10 @@ export class Network extends EventEmitter<NetworkEvents> {
       return Promise.reject(new Error('network closed'))
     }
     // Only inbound links count: the node's own links (its dialers) are never crowded out by peers that hold slots.
-    if (direction === 'in' && this.inboundCount >= this.maxConnections) {
-      this.count('overLimit')
-      this.rateLog.line('over limit', `refused a connection from ${address}: ${this.maxConnections} connections are open (maxConnections)`)
-      conn.close('too many connections')
-      return Promise.reject(new Error('too many connections'))
-    }
-    const host = direction === 'in' ? splitHostPort(address).host : null
-    if (host !== null && this.inboundFrom(host) >= this.maxConnectionsPerHost) {
-      this.count('overLimit')
-      this.rateLog.line(`over host limit ${host}`, `refused a connection from ${address}: ${this.maxConnectionsPerHost} connections from that host are open (maxConnectionsPerHost)`)
-      conn.close('too many connections from this host')
-      return Promise.reject(new Error('too many connections from this host'))
+    const refusal = direction === 'in' ? this.admit(address) : null
+    if (refusal !== null) {
+      conn.close(refusal)
+      return Promise.reject(new Error(refusal))
     }
     this.connections.add(conn)
     let connected = false
@@ -276,6 +277,48 @@ export class Network extends EventEmitter<NetworkEvents> {
     let n = 0
     for (const c of this.connections) if (c.direction === 'in') n++
     return n
+  }
+
+  /**
+   * Whether one more inbound connection, from `address`, may be taken
+   * (null) or why not (counted and logged). At `maxConnections`, the
+   * oldest inbound connection open for twice `helloTimeout` without one
+   * whole message is closed to make room (evicted): an honest peer sends
+   * one at once, as both sides start an exchange when the hellos are
+   * through and the first bytes must come within `helloTimeout` of the
+   * hello. So peers that take slots and say nothing whole keep a
+   * newcomer out for at most that long, whatever `idleTimeout` is.
+   */
+  admit(address: string): string | null {
+    const full = this.inboundCount >= this.maxConnections
+    const victim = full ? this.evictable() : null
+    if (full && victim === null) {
+      this.count('overLimit')
+      this.rateLog.line('over limit', `refused a connection from ${address}: ${this.maxConnections} connections are open (maxConnections)`)
+      return 'too many connections'
+    }
+    const host = splitHostPort(address).host
+    const fromHost = this.inboundFrom(host) - (victim !== null && splitHostPort(victim.address).host === host ? 1 : 0)
+    if (fromHost >= this.maxConnectionsPerHost) {
+      this.count('overLimit')
+      this.rateLog.line(`over host limit ${host}`, `refused a connection from ${address}: ${this.maxConnectionsPerHost} connections from that host are open (maxConnectionsPerHost)`)
+      return 'too many connections from this host'
+    }
+    if (victim !== null) {
+      this.count('evicted')
+      const age = Math.round((this.timers.now() - victim.openedAt) / 1000)
+      this.rateLog.line('evicted', `closed ${victim.address} for ${address}: no whole message in ${age} s, and ${this.maxConnections} connections are open (maxConnections)`)
+      victim.close('evicted: no whole message, and a new peer needed the slot (maxConnections)')
+    }
+    return null
+  }
+
+  /** The oldest inbound connection open for twice `helloTimeout` without a whole message, if any (see `admit`). */
+  private evictable(): Connection | null {
+    const since = this.timers.now() - 2 * this.helloTimeout
+    // In order of arrival: the first that qualifies is the oldest.
+    for (const c of this.connections) if (c.direction === 'in' && !c.isClosed && c.openedAt <= since && c.messagesIn === 0) return c
+    return null
   }
 
   /** Inbound connections open from `host`. */

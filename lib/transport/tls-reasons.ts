@@ -57,7 +57,7 @@ export const REASON = {
   noCommonVersion: 'no common TLS version',
   certificateRequired: 'the peer requires a client certificate',
   brokeOff: "the peer broke off the TLS handshake (it does not accept this node's certificate or secret?)",
-  closedBeforeHello: "the peer closed the link after the TLS handshake, before its hello (it does not accept this node's certificate?)",
+  closedBeforeHello: "the peer closed the link after the TLS handshake, before its hello (it is at its connection limit, maxConnections, or does not accept this node's certificate?)",
   handshakeTimeout: 'no TLS handshake in time',
 } as const
 

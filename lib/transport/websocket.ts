@@ -14,7 +14,7 @@
  * - with `origins`, a browser's `Origin` must be in the list (403); a
  *   request without `Origin` (not from a browser) passes, since any other
  *   client can claim any origin: the token is what authenticates;
- * - past `maxConnections` (503).
+ * - past `maxConnections` with no slot to reclaim, or `maxConnectionsPerHost` (503).
  *
  * On a server of its own (`port`), every accepted socket holds a pending
  * slot of the network (`maxPending`) from its accept until its upgrade is
@@ -160,11 +160,7 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
       return rejectUpgrade(socket, problem.status)
     }
     if (network.isClosing) return rejectUpgrade(socket, 503)
-    if (network.inboundCount >= network.maxConnections) {
-      network.count('overLimit')
-      network.rateLog.line('over limit', `refused a connection from ${address}: ${network.maxConnections} connections are open (maxConnections)`)
-      return rejectUpgrade(socket, 503)
-    }
+    if (network.admit(address) !== null) return rejectUpgrade(socket, 503)
     // From here `maxConnections` counts it (the upgrade and the attach happen in this turn).
     network.pending.release(socket)
     held.delete(underlying(socket) as Socket)
