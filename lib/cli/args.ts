@@ -60,6 +60,10 @@ export interface CliOptions {
   wsToken?: string
   /** Highest wire format offered to TCP peers (2: frames where the peer offers them too); absent: 1, ndjson. */
   wire?: 1 | 2
+  /** Most inbound connections at once; absent: the network's default (256). */
+  maxConnections?: number
+  /** Most inbound connections from one host; absent: the network's default (`maxConnections`). */
+  maxConnectionsPerHost?: number
   /** Machine output: one JSON object per line on stdout. */
   json: boolean
   /** Print the usage and exit. */
@@ -111,6 +115,11 @@ Options:
   --grace <ms>         keep tombstones of deleted keys this long (default 86400000)
   --wire <1|2>         2: binary frames with peers that offer them too, ndjson
                        with the others; 1: ndjson always (default 1)
+  --max-connections <n>
+                       most inbound connections at once (default 256)
+  --max-connections-per-host <n>
+                       most of them from one address, so that one host cannot
+                       take every slot (default: --max-connections)
   --tls-cert <file>    mutual TLS: this node's certificate (PEM), signed by the CA
   --tls-key <file>     mutual TLS: its private key (PEM)
   --tls-ca <file>      mutual TLS: the cluster CA (PEM); peers must present a
@@ -148,6 +157,8 @@ const SPEC = {
   repair: { type: 'boolean' },
   grace: { type: 'string' },
   wire: { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-connections-per-host': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
@@ -172,7 +183,7 @@ export function intFlag(name: string, raw: string, min: number, max: number): nu
 }
 
 /** Flags whose value is a number: `--port -1` is a value there, not a flag. */
-const NUMERIC_FLAGS = new Set(['port', 'interval', 'fanout', 'mtu', 'grace', 'ws-port', 'wire', 'view', 'phi'])
+const NUMERIC_FLAGS = new Set(['port', 'interval', 'fanout', 'mtu', 'grace', 'ws-port', 'wire', 'view', 'phi', 'max-connections', 'max-connections-per-host'])
 
 /**
  * `--port -1` as `--port=-1`, so that a negative number reaches `intFlag`
@@ -316,6 +327,10 @@ export function parseCliArgs(argv: string[]): ParseResult {
     }
     if (options.repair && options.data === undefined) throw new FlagError('--repair needs --data: it repairs the log in that folder')
     if (values.wire !== undefined) options.wire = intFlag('wire', values.wire, 1, 2) as 1 | 2
+    if (values['max-connections'] !== undefined) options.maxConnections = intFlag('max-connections', values['max-connections'], 1, 1_000_000)
+    if (values['max-connections-per-host'] !== undefined) {
+      options.maxConnectionsPerHost = intFlag('max-connections-per-host', values['max-connections-per-host'], 1, 1_000_000)
+    }
     if (values['ws-port'] !== undefined) options.wsPort = intFlag('ws-port', values['ws-port'], 0, 65535)
     if (values['ws-token'] !== undefined) options.wsToken = nonEmpty('ws-token', values['ws-token'])
     if (options.wsToken !== undefined && options.wsPort === undefined) throw new FlagError('--ws-token needs --ws-port <n>: it guards the WebSocket listener')

@@ -226,7 +226,14 @@ async function main(argv: string[]): Promise<void> {
       return exitAfterFlush(EXIT_DATA)
     }
   }
-  const network = new Network(gossip, { cluster: opts.cluster, interval: opts.interval, fanout: opts.fanout, wire: opts.wire })
+  const network = new Network(gossip, {
+    cluster: opts.cluster,
+    interval: opts.interval,
+    fanout: opts.fanout,
+    wire: opts.wire,
+    maxConnections: opts.maxConnections,
+    maxConnectionsPerHost: opts.maxConnectionsPerHost,
+  })
   const output = new Output(opts.json)
 
   let listener

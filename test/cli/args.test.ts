@@ -183,6 +183,22 @@ test('bad flags give one clear message each', (t) => {
   t.end()
 })
 
+test('connection limits: --max-connections and --max-connections-per-host', (t) => {
+  const o = options(['--id', 'a', '--max-connections', '64', '--max-connections-per-host=4'])
+  t.equal(o.maxConnections, 64, '--max-connections')
+  t.equal(o.maxConnectionsPerHost, 4, '--max-connections-per-host')
+  const d = options(['--id', 'a'])
+  t.deepEqual([d.maxConnections, d.maxConnectionsPerHost], [undefined, undefined], 'absent: the network defaults (256, and no bound of its own per host)')
+  t.equal(error(['--id', 'a', '--max-connections', '0']), '--max-connections must be an integer between 1 and 1000000, got "0" (out of range)')
+  t.equal(error(['--id', 'a', '--max-connections-per-host', '-1']), '--max-connections-per-host must be an integer between 1 and 1000000, got "-1" (out of range)')
+  t.equal(error(['--id', 'a', '--max-connections', 'many']), '--max-connections must be an integer between 1 and 1000000, got "many"')
+  t.equal(error(['--id', 'a', '--max-connections']), '--max-connections needs a value')
+  t.equal(error(['--id', 'a', '--max-connections', '2', '--max-connections', '3']), '--max-connections given more than once')
+  t.match(USAGE, /--max-connections <n>\n +most inbound connections at once/, 'the usage lists --max-connections')
+  t.match(USAGE, /--max-connections-per-host <n>\n +most of them from one address/, 'and --max-connections-per-host')
+  t.end()
+})
+
 test('parseHostPort', (t) => {
   t.deepEqual(parseHostPort('localhost:80'), { host: 'localhost', port: 80 })
   t.deepEqual(parseHostPort('[fe80::1]:9'), { host: 'fe80::1', port: 9 })

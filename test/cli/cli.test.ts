@@ -215,3 +215,35 @@ test('refusals are rate-limited by kind: hellos naming a new cluster each time p
   t.equal(await exitOf(a), 0, 'quit exits 0')
   t.end()
 })
+
+test('--max-connections and --max-connections-per-host bound inbound links: the next one is refused and logged', async (t) => {
+  const all = new Cli(['--id', 'all', '--json', '--max-connections', '1'])
+  const host = new Cli(['--id', 'host', '--json', '--max-connections-per-host', '1'])
+  const sockets: net.Socket[] = []
+  /** A peer that says hello and sends one whole message (never evicted), then stays. */
+  const holder = (port: number, id: string) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write(JSON.stringify({ hello: 1, id, cluster: 'simple-scuttle', time: Date.now() }) + '\n{"digest":true,"done":true}\n'))
+    s.on('error', () => {})
+    s.resume()
+    sockets.push(s)
+  }
+  const logged = (cli: Cli, re: RegExp) => cli.json().find((m) => m.event === 'log' && re.test(String(m.message)))
+  try {
+    const [pAll, pHost] = await Promise.all([all.port(), host.port()])
+    holder(pAll, 'h1')
+    holder(pHost, 'h2')
+    await Promise.all([all.nextJson((m) => m.event === 'connect'), host.nextJson((m) => m.event === 'connect')])
+    holder(pAll, 'h3')
+    holder(pHost, 'h4')
+    const a = await waitFor(() => logged(all, /maxConnections\)/), 15_000, 'the refusal at --max-connections 1')
+    t.match(String(a.message), /^refused a connection from 127\.0\.0\.1:\d+: 1 connections are open \(maxConnections\)$/, String(a.message))
+    const h = await waitFor(() => logged(host, /maxConnectionsPerHost/), 15_000, 'the refusal at --max-connections-per-host 1')
+    t.match(String(h.message), /^refused a connection from 127\.0\.0\.1:\d+: 1 connections from that host are open \(maxConnectionsPerHost\)$/, String(h.message))
+    all.send('quit')
+    host.send('quit')
+    t.deepEqual([await exitOf(all), await exitOf(host)], [0, 0], 'both quit')
+  } finally {
+    for (const s of sockets) s.destroy()
+  }
+  t.end()
+})
