@@ -16,8 +16,16 @@
  *
  * Every message from a peer is validated here (`readMessage`) before it
  * touches the table, like any peer input.
+ *
+ * Every line sent fits the line budget (`lineBudget` of the receiver's
+ * `maxLineLength`, counted in UTF-8 bytes): records and heartbeats that do
+ * not fit one line go in further lines of the same answer. `sums` needs no
+ * cut (256 hashes are 2.8 KB), nor does a record alone: the limits that
+ * `readRecord` checks bound one (`maxRecordBytes`), and a network refuses
+ * limits under which one would not fit.
  */
-import { bucketCount, readBeats, readRecord } from './record.ts'
+import { utf8Length } from '../core/values.ts'
+import { bucketCount, readBeats, readRecord, recordBytes } from './record.ts'
 import type { MemberTable } from './table.ts'
 import type { Beats, MemberLimits, MemberRecord } from './types.ts'
 
@@ -28,6 +36,19 @@ export type MemberMessage =
 
 /** The first bytes of every membership line: how a connection tells them from the replica's. */
 export const MEMBER_LINE_PREFIX = '{"mb":'
+
+/**
+ * The most bytes of a membership line this node sends, for a receiver
+ * whose longest line is `maxLine` bytes: a sixteenth of it is kept as a
+ * margin (983,040 of the default 1 MiB).
+ */
+export function lineBudget(maxLine: number): number {
+  return maxLine - Math.ceil(maxLine / 16)
+}
+
+/** A `recs` line without its records, and a `beat` line without its heartbeats (with `re`). */
+export const RECS_FRAME = JSON.stringify({ mb: 'recs', recs: [] }).length
+const BEAT_FRAME = JSON.stringify({ mb: 'beat', s: '0123456789abcdef', hb: [], re: 1 }).length
 
 const HEX16 = /^[0-9a-f]{16}$/
 const HEX8 = /^[0-9a-f]{8}$/
@@ -72,6 +93,8 @@ export interface LinkOptions {
   readonly maxBeatEntries: number
   /** Most records one message carries. */
   readonly maxRecords: number
+  /** Most bytes (UTF-8) of one line sent, its newline excluded (`lineBudget`). */
+  readonly maxLineBytes: number
   /** Least time between two answers to this peer's beats, ms (a flood gets no amplification). */
   readonly minReplyGap: number
 }
@@ -110,7 +133,7 @@ export class MemberLink {
 
   /** Open a round with this peer: our beat. */
   start(): MemberMessage[] {
-    return [this.beat(false)]
+    return this.beat(false)
   }
 
   /** The record of this node, pushed at once (a leave, a new address). */
@@ -134,7 +157,7 @@ export class MemberLink {
           return []
         }
         this.nextReplyAt = now + this.opts.minReplyGap
-        const out: MemberMessage[] = [this.beat(true)]
+        const out: MemberMessage[] = this.beat(true)
         if (msg.s !== t.summary()) {
           this.stats.sumsOut++
           this.sumsAwaited = true
@@ -173,18 +196,53 @@ export class MemberLink {
     }
   }
 
-  private beat(reply: boolean): MemberMessage {
+  /**
+   * Our beat: the heartbeats that rose since we last wrote to this peer.
+   * Those that do not fit one line go first, in beats marked `re` (applied,
+   * never answered); the beat that may be answered comes last.
+   */
+  private beat(reply: boolean): MemberMessage[] {
     const t = this.table
     const { beats, mark } = t.beatsSince(this.mark, this, this.opts.maxBeatEntries)
     this.mark = mark
-    this.stats.beatsOut++
-    return reply ? { mb: 'beat', s: t.summary(), hb: beats, re: 1 } : { mb: 'beat', s: t.summary(), hb: beats }
+    const s = t.summary()
+    const room = this.opts.maxLineBytes - BEAT_FRAME
+    const out: MemberMessage[] = []
+    let from = 0
+    let bytes = 0
+    for (let i = 0; i < beats.length; i += 3) {
+      const size = utf8Length(JSON.stringify(beats[i])) + String(beats[i + 1]).length + String(beats[i + 2]).length + 3
+      if (i > from && bytes + size > room) {
+        out.push({ mb: 'beat', s, hb: beats.slice(from, i), re: 1 })
+        from = i
+        bytes = 0
+      }
+      bytes += size
+    }
+    const hb = from === 0 ? beats : beats.slice(from)
+    out.push(reply ? { mb: 'beat', s, hb, re: 1 } : { mb: 'beat', s, hb })
+    this.stats.beatsOut += out.length
+    return out
   }
 
+  /** Records in `recs` lines of at most `maxRecords` records and `maxLineBytes` bytes each. */
   private records(recs: MemberRecord[]): MemberMessage[] {
     const out: MemberMessage[] = []
     const n = this.opts.maxRecords
-    for (let i = 0; i < recs.length; i += n) out.push({ mb: 'recs', recs: recs.slice(i, i + n) })
+    const room = this.opts.maxLineBytes - RECS_FRAME
+    let batch: MemberRecord[] = []
+    let bytes = 0
+    for (const r of recs) {
+      const size = recordBytes(r) + 1
+      if (batch.length > 0 && (batch.length >= n || bytes + size > room)) {
+        out.push({ mb: 'recs', recs: batch })
+        batch = []
+        bytes = 0
+      }
+      batch.push(r)
+      bytes += size
+    }
+    if (batch.length > 0) out.push({ mb: 'recs', recs: batch })
     this.stats.recordsOut += recs.length
     return out
   }

@@ -3,6 +3,7 @@
  * covers, and the small hashes that summarise a set of records.
  */
 import type { JsonValue, Rec } from '../core/types.ts'
+import { utf8Length } from '../core/values.ts'
 import { idProblem, jsonProblem } from '../protocol/validate.ts'
 import type { Beats, MemberLimits, MemberRecord } from './types.ts'
 
@@ -45,6 +46,27 @@ export const MAX_MEMBER_V = 2 ** 48
 /** Room kept below `MAX_MEMBER_V` for a node's own changes after it answers a forged record. */
 export const OWN_CHANGES = 2 ** 20
 
+/** The longest member signature read, characters. */
+export const MAX_SIG_LENGTH = 1024
+
+/** A record's JSON without its strings' contents: field names, quotes, `left`, and 16 digits for each number. */
+const RECORD_FRAME = JSON.stringify({ id: '', gen: 2 ** 53 - 1, v: 2 ** 53 - 1, addr: '', st: 'left', meta: {}, sig: '' }).length
+
+/**
+ * The most bytes (UTF-8) a record `readRecord` accepts takes as JSON: id,
+ * address and signature at most 6 bytes a character (`\u0001`), metadata
+ * at most 3 a character of its JSON (its limit counts that JSON, escapes
+ * included; a character above U+FFFF is 2 characters and 4 bytes).
+ */
+export function maxRecordBytes(limits: MemberLimits): number {
+  return RECORD_FRAME + 6 * (limits.maxIdLength + limits.maxAddressLength + MAX_SIG_LENGTH) + 3 * limits.maxMetaLength
+}
+
+/** Bytes (UTF-8) of a record as JSON, as a line carries it. */
+export function recordBytes(r: MemberRecord): number {
+  return utf8Length(JSON.stringify(r))
+}
+
 /**
  * Read an untrusted member record; returns the record (a fresh object with
  * only the known fields) or why it is refused. `wallNow` bounds the
@@ -71,7 +93,7 @@ export function readRecord(o: unknown, limits: MemberLimits, wallNow: number): M
     if (JSON.stringify(r.meta).length > limits.maxMetaLength) return `member meta longer than ${limits.maxMetaLength} characters`
     meta = r.meta as MemberRecord['meta']
   }
-  if (r.sig !== undefined && (typeof r.sig !== 'string' || r.sig.length > 1024)) return 'member sig must be a string'
+  if (r.sig !== undefined && (typeof r.sig !== 'string' || r.sig.length > MAX_SIG_LENGTH)) return 'member sig must be a string'
   const out: { -readonly [K in keyof MemberRecord]: MemberRecord[K] } = { id: r.id as string, gen: r.gen, v: r.v, addr: r.addr as string, st: r.st }
   if (meta !== undefined) out.meta = meta
   if (r.sig !== undefined) out.sig = r.sig as string

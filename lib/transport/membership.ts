@@ -11,11 +11,12 @@
  */
 import { promises as dns } from 'node:dns'
 import { isIP } from 'node:net'
+import { DEFAULT_MAX_LINE_LENGTH } from '../codec/line-reader.ts'
 import type { JsonValue } from '../core/types.ts'
 import { defaultPrior, detectorOptions } from '../membership/detector.ts'
-import { MemberLink, readMessage, type MemberMessage } from '../membership/exchange.ts'
+import { lineBudget, MemberLink, readMessage, RECS_FRAME, type MemberMessage } from '../membership/exchange.ts'
 import { barred, DialGate, dialLimits, DIAL_LIMITS, type Addressed, type DialLimits } from '../membership/dial-backoff.ts'
-import { signedForm } from '../membership/record.ts'
+import { maxRecordBytes, readRecord, signedForm } from '../membership/record.ts'
 import { MemberTable } from '../membership/table.ts'
 import { MEMBER_LIMITS, type DetectorOptions, type Member, type MemberLimits, type MemberRecord } from '../membership/types.ts'
 import { planView, VIEW_DEFAULTS, type ViewOptions } from '../membership/view.ts'
@@ -139,6 +140,8 @@ export class Membership implements SideChannel, NetworkMembership {
   private stopped = false
   private left = false
   private readonly interval: number
+  /** The longest membership line read, bytes; lines sent are cut to `lineBudget` of it (peers read with the same). */
+  private readonly maxLine: number
 
   constructor(
     readonly network: Network,
@@ -154,10 +157,17 @@ export class Membership implements SideChannel, NetworkMembership {
     }
     const grace = opts.grace ?? 3_600_000
     if (!(grace > 0)) throw new RangeError('membership grace must be a positive number of ms')
+    this.maxLine = network.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH
+    // The largest record the limits admit fits one line: no record, ours or a peer's, is ever cut off.
+    const most = RECS_FRAME + maxRecordBytes(this.limits)
+    if (most > lineBudget(this.maxLine)) throw new RangeError(`membership limits admit a record of ${most} bytes as a line, over ${lineBudget(this.maxLine)} (the line budget of maxLineLength ${this.maxLine}): lower limits.maxMetaLength or raise maxLineLength`)
+    const gen = opts.generation ?? Math.floor(gossip.config.now())
+    const own = readRecord({ id: gossip.id, gen, v: 1, addr: opts.advertise, st: 'up', ...(opts.metadata === undefined ? {} : { meta: opts.metadata }) }, this.limits, gen)
+    if (typeof own === 'string') throw new RangeError(`this node's membership record would be refused by its peers: ${own}`)
     const sign = gossip.config.sign
     const verify = gossip.config.verify
     this.table = new MemberTable(
-      { id: gossip.id, gen: opts.generation ?? Math.floor(gossip.config.now()), addr: opts.advertise, ...(opts.metadata === undefined ? {} : { meta: opts.metadata }) },
+      { id: own.id, gen, addr: own.addr, ...(own.meta === undefined ? {} : { meta: own.meta }) },
       {
         detector: detectorOptions(defaultPrior(this.interval), opts.detector),
         limits: this.limits,
@@ -230,12 +240,12 @@ export class Membership implements SideChannel, NetworkMembership {
 
   open(conn: Connection, peerHello: Record<string, unknown>): SideLink | null {
     if (peerHello[HELLO_FIELD] !== 1 || this.stopped) return null
-    const link = new MemberLink(this.table, conn.id, { maxBeatEntries: this.limits.maxBeatEntries, maxRecords: this.limits.maxRecords, minReplyGap: this.interval / 4 })
+    const link = new MemberLink(this.table, conn.id, { maxBeatEntries: this.limits.maxBeatEntries, maxRecords: this.limits.maxRecords, maxLineBytes: lineBudget(this.maxLine), minReplyGap: this.interval / 4 })
     const ch = new MemberChannel(this, conn, link)
     const splitter = new LineSplitter(
       (line) => ch.receiveLine(line),
       (reason) => conn.reportInvalid(reason),
-      this.network.maxLineLength ?? 1024 * 1024,
+      this.maxLine,
     )
     ch.splitter = splitter
     this.channels.add(ch)

@@ -5,7 +5,7 @@
  * buckets that differ.
  */
 import test from 'tape'
-import { MemberLink, readMessage, type MemberMessage } from '../../lib/membership/exchange.ts'
+import { lineBudget, MemberLink, readMessage, type MemberMessage } from '../../lib/membership/exchange.ts'
 import { readRecord } from '../../lib/membership/record.ts'
 import type { MemberTable } from '../../lib/membership/table.ts'
 import { MEMBER_LIMITS } from '../../lib/membership/types.ts'
@@ -94,7 +94,7 @@ function run(a: MemberLink, b: MemberLink, first: MemberMessage[], now: number) 
   return sent
 }
 
-const linkOf = (t: MemberTable, peer: string) => new MemberLink(t, peer, { maxBeatEntries: 1000, maxRecords: 2, minReplyGap: 75 })
+const linkOf = (t: MemberTable, peer: string) => new MemberLink(t, peer, { maxBeatEntries: 1000, maxRecords: 2, maxLineBytes: lineBudget(1024 * 1024), minReplyGap: 75 })
 
 test('push-pull: one round teaches both sides every record and heartbeat; a steady round is two beats', (t) => {
   const { t: a } = table('a')

@@ -15,7 +15,7 @@
 import { seededRandom, shuffle } from '../../../lib/core/random.ts'
 import type { RandomFn } from '../../../lib/core/types.ts'
 import { defaultPrior, detectorOptions } from '../../../lib/membership/detector.ts'
-import { MemberLink, type MemberMessage } from '../../../lib/membership/exchange.ts'
+import { lineBudget, MemberLink, type MemberMessage } from '../../../lib/membership/exchange.ts'
 import { MemberTable } from '../../../lib/membership/table.ts'
 import { MEMBER_LIMITS, type DetectorOptions, type MemberEventKind } from '../../../lib/membership/types.ts'
 import { planView, VIEW_DEFAULTS, type ViewOptions } from '../../../lib/membership/view.ts'
@@ -335,7 +335,7 @@ export class MemberSim {
   }
 
   private makeLink(self: SimNode, peer: SimNode): MemberLink {
-    return new MemberLink(self.table, peer.id, { maxBeatEntries: MEMBER_LIMITS.maxBeatEntries, maxRecords: MEMBER_LIMITS.maxRecords, minReplyGap: this.opts.interval / 4 })
+    return new MemberLink(self.table, peer.id, { maxBeatEntries: MEMBER_LIMITS.maxBeatEntries, maxRecords: MEMBER_LIMITS.maxRecords, maxLineBytes: lineBudget(1024 * 1024), minReplyGap: this.opts.interval / 4 })
   }
 
   private unlink(node: SimNode, j: number): void {
