@@ -25,6 +25,7 @@
  * limits under which one would not fit.
  */
 import { utf8Length } from '../core/values.ts'
+import { recordJson } from './held-record.ts'
 import { bucketCount, readBeats, readRecord, recordBytes } from './record.ts'
 import type { MemberTable } from './table.ts'
 import type { Beats, MemberLimits, MemberRecord } from './types.ts'
@@ -44,6 +45,15 @@ export const MEMBER_LINE_PREFIX = '{"mb":'
  */
 export function lineBudget(maxLine: number): number {
   return maxLine - Math.ceil(maxLine / 16)
+}
+
+/**
+ * A message as one line's JSON (no newline): `JSON.stringify(m)`, the
+ * records' metadata written from the text they are held as, unparsed.
+ */
+export function messageJson(m: MemberMessage): string {
+  if (m.mb !== 'recs') return JSON.stringify(m)
+  return `{"mb":"recs","recs":[${m.recs.map(recordJson).join(',')}]}`
 }
 
 /** A `recs` line without its records, and a `beat` line without its heartbeats (with `re`). */

@@ -5,6 +5,7 @@
 import type { JsonValue, Rec } from '../core/types.ts'
 import { utf8Length } from '../core/values.ts'
 import { idProblem, jsonProblem } from '../protocol/validate.ts'
+import { heldRecord, recordJson } from './held-record.ts'
 import type { Beats, MemberLimits, MemberRecord } from './types.ts'
 
 /**
@@ -16,7 +17,7 @@ import type { Beats, MemberLimits, MemberRecord } from './types.ts'
  */
 export const MEMBER_KEY = '\u0000simple-scuttle/member'
 
-/** The record a member record's signature covers. */
+/** The record a member record's signature covers (a held record's metadata parsed afresh: deep-equal to what was read). */
 export function signedForm(r: MemberRecord): Rec {
   const value: { [key: string]: JsonValue } = { addr: r.addr, st: r.st }
   if (r.meta !== undefined) value.meta = r.meta as { [key: string]: JsonValue }
@@ -64,12 +65,13 @@ export function maxRecordBytes(limits: MemberLimits): number {
 
 /** Bytes (UTF-8) of a record as JSON, as a line carries it. */
 export function recordBytes(r: MemberRecord): number {
-  return utf8Length(JSON.stringify(r))
+  return utf8Length(recordJson(r))
 }
 
 /**
  * Read an untrusted member record; returns the record (a fresh object with
- * only the known fields) or why it is refused. `wallNow` bounds the
+ * only the known fields, held: its metadata as canonical JSON text, see
+ * held-record.ts) or why it is refused. `wallNow` bounds the
  * generation: a life cannot begin further in the future than the clock
  * offset allowed.
  */
@@ -85,19 +87,16 @@ export function readRecord(o: unknown, limits: MemberLimits, wallNow: number): M
   const addrBad = addressProblem(r.addr, limits.maxAddressLength)
   if (addrBad !== null) return addrBad
   if (r.st !== 'up' && r.st !== 'left') return 'member st must be "up" or "left"'
-  let meta: MemberRecord['meta']
+  let meta: string | undefined
   if (r.meta !== undefined) {
     if (typeof r.meta !== 'object' || r.meta === null || Array.isArray(r.meta)) return 'member meta must be an object'
     const bad = jsonProblem(r.meta, limits.maxMetaDepth)
     if (bad !== null) return `member meta: ${bad}`
-    if (JSON.stringify(r.meta).length > limits.maxMetaLength) return `member meta longer than ${limits.maxMetaLength} characters`
-    meta = r.meta as MemberRecord['meta']
+    meta = JSON.stringify(r.meta)
+    if (meta.length > limits.maxMetaLength) return `member meta longer than ${limits.maxMetaLength} characters`
   }
   if (r.sig !== undefined && (typeof r.sig !== 'string' || r.sig.length > MAX_SIG_LENGTH)) return 'member sig must be a string'
-  const out: { -readonly [K in keyof MemberRecord]: MemberRecord[K] } = { id: r.id as string, gen: r.gen, v: r.v, addr: r.addr as string, st: r.st }
-  if (meta !== undefined) out.meta = meta
-  if (r.sig !== undefined) out.sig = r.sig as string
-  return out
+  return heldRecord({ id: r.id as string, gen: r.gen, v: r.v, addr: r.addr as string, st: r.st, ...(r.sig === undefined ? {} : { sig: r.sig as string }) }, meta)
 }
 
 /**

@@ -22,9 +22,13 @@
  * - The summary is the XOR of 64-bit hashes of the records in it: two
  *   nodes with equal summaries hold the same records, so in a steady
  *   cluster the record digest is one 16-digit string, whatever its size.
+ * - Records are held with their metadata as text (held-record.ts): what a
+ *   peer can make the table hold grows with the bytes it sent, not with
+ *   the objects they parse into.
  */
 import { ArrivalWindow } from './detector.ts'
 import { Graveyard } from './graveyard.ts'
+import { heldRecord, hold, memberOf, metaText, type RecordFields } from './held-record.ts'
 import { bucketHash, hex8, MAX_MEMBER_V, OWN_CHANGES, recordHash } from './record.ts'
 import type { Beats, DetectorOptions, Member, MemberEventKind, MemberLimits, MemberRecord, MemberState } from './types.ts'
 
@@ -100,7 +104,7 @@ export class MemberTable {
   constructor(self: { id: string; gen: number; addr: string; meta?: MemberRecord['meta'] }, readonly opts: TableOptions, now: number) {
     this.selfId = self.id
     this.graveyard = new Graveyard(opts.buryFor, opts.limits.maxMembers)
-    const record = this.signed({ id: self.id, gen: self.gen, v: 1, addr: self.addr, st: 'up', ...(self.meta === undefined ? {} : { meta: self.meta }) })
+    const record = this.signed({ id: self.id, gen: self.gen, v: 1, addr: self.addr, st: 'up' }, self.meta === undefined ? undefined : JSON.stringify(self.meta))
     this.self = { record, hb: 0, seq: 0, from: null, state: 'alive', since: now, window: new ArrivalWindow(), inSummary: false, h0: 0, h1: 0, slot: bucketHash(self.id) }
     this.entries.set(self.id, this.self)
     this.include(this.self)
@@ -220,7 +224,7 @@ export class MemberTable {
     this.stats.recordsApplied++
     if (e !== undefined && rec.gen === e.record.gen) {
       this.exclude(e)
-      e.record = rec
+      e.record = hold(rec)
       if (!(e.state === 'dead' || e.state === 'left') || now - e.since < this.opts.grace / 2) this.include(e)
       if (rec.st === 'left' && e.state !== 'left') this.change(e, 'left', now, 'leave', 'left the cluster')
       else if (rec.st === 'up' && e.state === 'left') {
@@ -238,7 +242,7 @@ export class MemberTable {
     } else if (this.revived.delete(rec.id)) {
       reason = 'back: its heartbeats rose past where it was collected'
     }
-    const fresh: MemberEntry = { record: rec, hb: 0, seq: 0, from: null, state: rec.st === 'left' ? 'left' : 'alive', since: now, window: new ArrivalWindow(), inSummary: false, h0: 0, h1: 0, slot: bucketHash(rec.id) }
+    const fresh: MemberEntry = { record: hold(rec), hb: 0, seq: 0, from: null, state: rec.st === 'left' ? 'left' : 'alive', since: now, window: new ArrivalWindow(), inSummary: false, h0: 0, h1: 0, slot: bucketHash(rec.id) }
     this.entries.set(rec.id, fresh)
     this.include(fresh)
     if (fresh.state !== 'left') this.emit('join', fresh, now, reason)
@@ -328,20 +332,12 @@ export class MemberTable {
     return this.graveyard.holds(id, gen)
   }
 
-  /** The application's view of one entry. */
+  /** The application's view of one entry (its metadata parsed when the application reads it). */
   view(e: MemberEntry, now: number): Member {
     const self = e === this.self
-    return {
-      id: e.record.id,
-      generation: e.record.gen,
-      address: e.record.addr,
-      state: e.state,
-      heartbeat: e.hb,
-      phi: self || e.state === 'left' || e.state === 'dead' ? 0 : e.window.phi(now, this.opts.detector),
-      since: e.since,
-      metadata: e.record.meta ?? {},
-      self,
-    }
+    const r = e.record
+    const phi = self || e.state === 'left' || e.state === 'dead' ? 0 : e.window.phi(now, this.opts.detector)
+    return memberOf({ id: r.id, generation: r.gen, address: r.addr, state: e.state, heartbeat: e.hb, phi, since: e.since }, r, self)
   }
 
   members(now: number): Member[] {
@@ -392,17 +388,17 @@ export class MemberTable {
 
   private rewriteSelf(change: { addr?: string; meta?: MemberRecord['meta']; st?: 'up' | 'left' }, v = this.self.record.v + 1): void {
     const r = this.self.record
-    const meta = change.meta ?? r.meta
+    const meta = change.meta === undefined ? metaText(r) : JSON.stringify(change.meta)
     this.exclude(this.self)
-    this.self.record = this.signed({ id: r.id, gen: r.gen, v, addr: change.addr ?? r.addr, st: change.st ?? r.st, ...(meta === undefined ? {} : { meta }) })
+    this.self.record = this.signed({ id: r.id, gen: r.gen, v, addr: change.addr ?? r.addr, st: change.st ?? r.st }, meta)
     this.include(this.self)
   }
 
-  private signed(r: MemberRecord): MemberRecord {
+  /** This node's record of `fields` and metadata `meta` (JSON text), signed in a signed cluster. */
+  private signed(fields: RecordFields, meta: string | undefined): MemberRecord {
+    const bare = heldRecord(fields, meta)
     const sign = this.opts.sign
-    if (sign === undefined) return r
-    const { sig: _, ...bare } = r
-    return { ...bare, sig: sign(bare) }
+    return sign === undefined ? bare : heldRecord({ ...fields, sig: sign(bare) }, meta)
   }
 
   private change(e: MemberEntry, state: MemberState, now: number, event: MemberEventKind | null, reason: string): void {

@@ -24,7 +24,7 @@ export interface MemberRecord {
   readonly addr: string
   /** `up`, or `left` after a graceful leave. */
   readonly st: 'up' | 'left'
-  /** Application metadata (a small JSON object). */
+  /** Application metadata (a small JSON object). A record the table holds keeps its JSON text: each read parses it afresh (held-record.ts). */
   readonly meta?: { readonly [key: string]: JsonValue }
   /** The node's signature over the record (signed clusters). */
   readonly sig?: string
@@ -49,6 +49,7 @@ export interface Member {
   readonly phi: number
   /** When the member entered its current state (the network's clock, ms). */
   readonly since: number
+  /** The record's metadata: parsed when first read, then kept on this object. */
   readonly metadata: { readonly [key: string]: JsonValue }
   /** True for this node's own entry. */
   readonly self: boolean

@@ -4,7 +4,7 @@
  * exchange sees them, and its lines out, written to the socket between the
  * replica's chunks (each of which ends a line).
  */
-import type { MemberLink, MemberMessage } from '../membership/exchange.ts'
+import { messageJson, type MemberLink, type MemberMessage } from '../membership/exchange.ts'
 import type { MemberRecord } from '../membership/types.ts'
 import type { Connection, SideLink } from './connection.ts'
 import type { LineSplitter } from './line-split.ts'
@@ -64,7 +64,7 @@ export class MemberChannel implements SideLink {
       return
     }
     let text = ''
-    for (const m of msgs) text += JSON.stringify(m) + '\n'
+    for (const m of msgs) text += messageJson(m) + '\n'
     const bytes = Buffer.byteLength(text)
     this.bytesOut += bytes
     this.owner.stats.bytesOut += bytes

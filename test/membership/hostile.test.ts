@@ -8,6 +8,7 @@
 import test from 'tape'
 import { generateSigningKeys, signer, verifier } from '../../lib/security.ts'
 import { signedForm } from '../../lib/membership/record.ts'
+import type { JsonValue } from '../../lib/core/types.ts'
 import type { MemberRecord } from '../../lib/membership/types.ts'
 import { HostileClient } from '../support/hostile-client.ts'
 import { waitFor } from '../support/streams.ts'
@@ -116,8 +117,10 @@ test('plain cluster: a peer cannot make a node hold another dead or left (forged
 test('signed cluster: a left record needs the node\'s signature; unsigned or badly signed ones are refused, relayed or not', async (t) => {
   const keys = { n: generateSigningKeys(), v: generateSigningKeys(), evil: generateSigningKeys() }
   const publicKeys = { n: keys.n.publicKey, v: keys.v.publicKey, evil: keys.evil.publicKey }
-  const [n, v] = await pair((id) => ({ config: { sign: signer(keys[id as 'n' | 'v'].privateKey), verify: verifier(publicKeys) } }))
+  const metadata: { [key: string]: JsonValue } = { zone: 'eu', list: [{}, { k: 'ü€' }] }
+  const [n, v] = await pair((id) => ({ metadata, config: { sign: signer(keys[id as 'n' | 'v'].privateKey), verify: verifier(publicKeys) } }))
   t.ok(typeof n.member('v')?.generation === 'number' && v.membership.table.selfRecord.sig !== undefined, 'v\'s record is signed, and n took it')
+  t.deepEqual(n.member('v')?.metadata, metadata, 'with its metadata: the signature over it verified')
   const vRec = v.membership.table.selfRecord
   const h = await HostileClient.open({ port: n.port, id: 'evil', extraHello: { members: 1 } })
   const leftUnsigned: MemberRecord = { id: 'v', gen: vRec.gen, v: vRec.v + 1, addr: vRec.addr, st: 'left' }
