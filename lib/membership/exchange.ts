@@ -71,7 +71,7 @@ export function readMessage(obj: unknown, limits: MemberLimits, wallNow: number)
   if (re === null) return 're must be 1 when present'
   switch (o.mb) {
     case 'beat': {
-      if (typeof o.s !== 'string' || !HEX16.test(o.s)) return 'beat s must be 16 hex digits'
+      if (typeof o.s !== 'string' || !HEX16.test(o.s)) return 'beat s must be 16 lower-case hex digits'
       const hb = readBeats(o.hb, limits, wallNow)
       if (typeof hb === 'string') return hb
       return re === 1 ? { mb: 'beat', s: o.s, hb, re } : { mb: 'beat', s: o.s, hb }

@@ -149,7 +149,7 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
       gc = o.gc
     }
     if (o.upto !== undefined && !isCount(o.upto)) return 'digest upto must be a non-negative safe integer'
-    if (o.fp !== undefined && !(typeof o.fp === 'string' && HEX16.test(o.fp))) return 'digest fp must be 16 hex digits'
+    if (o.fp !== undefined && !(typeof o.fp === 'string' && HEX16.test(o.fp))) return 'digest fp must be 16 lower-case hex digits'
   }
   if (o.ack !== undefined && !isCount(o.ack)) return 'ack must be a non-negative safe integer'
   if (o.seq !== undefined && !isCount(o.seq)) return 'seq must be a non-negative safe integer'

@@ -43,7 +43,7 @@ test('membership lines with bad shapes, oversize lists and out-of-range values a
   const bad: [string, RegExp][] = [
     ['{"mb": not json', /membership line is not JSON/],
     [line({ mb: 'gossip' }), /unknown membership message/],
-    [line({ mb: 'beat', s: 'zz', hb: [] }), /s must be 16 hex digits/],
+    [line({ mb: 'beat', s: 'zz', hb: [] }), /s must be 16 lower-case hex digits/],
     [line({ mb: 'beat', s: S, hb: ['v', vGen] }), /triples/],
     [line({ mb: 'beat', s: S, hb: Array.from({ length: 20_001 }, (_, i) => [`m${i}`, now, 1]).flat() }), /more than 20000 heartbeat entries/],
     [line({ mb: 'beat', s: S, hb: ['v', now + 3_600_000, 1] }), /gen is ahead of this node's clock/],

@@ -93,3 +93,11 @@ test('a hello refusal quotes at most 64 characters of what the peer sent (reason
   t.ok(reason.length < 120, `the reason is ${reason.length} characters`)
   t.end()
 })
+
+test('a digest fp must be 16 lower-case hex digits, and the reason says lower-case', (t) => {
+  const reason = 'digest fp must be 16 lower-case hex digits'
+  t.equal(ok({ digest: true, source_id: 'a', version: 1, fp: '0F3C99A1D2E4B570' }).reason, reason, 'upper-case hex is refused, saying why')
+  t.equal(ok({ digest: true, source_id: 'a', version: 1, fp: 'xyz' }).reason, reason, 'not hex')
+  t.equal(ok({ digest: true, source_id: 'a', version: 1, fp: '0f3c99a1d2e4b570' }).reason, null, 'lower-case hex is taken')
+  t.end()
+})
