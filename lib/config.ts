@@ -12,7 +12,10 @@ import { DEFAULT_LIMITS, idProblem, type Limits } from './protocol/validate.ts'
  * accepted, with a deprecation warning.
  */
 export interface GossipConfig {
-  /** Most updates one exchange sends; also the streams' highWaterMark. Default 10. */
+  /**
+   * Most updates one exchange sends, at least 1, or Infinity (no cut); also
+   * the streams' highWaterMark, at most 65,536. Default 10 (when undefined or null).
+   */
   mtu?: number
   /** Updates kept in `history.memory`. Default 10 (when falsy). */
   max_history?: number
@@ -121,11 +124,25 @@ export function processWarning(text: string, type: string): void {
   else console.warn(text)
 }
 
-function positiveInt(name: string, v: unknown, fallback: number): number {
-  // Falsy means the default, as the seed has it (undefined, null, 0, false, '', NaN).
-  if (!v) return fallback
+/** A received value as messages show it: strings quoted ("10"), numbers as JavaScript writes them (NaN, Infinity). */
+function shown(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 64 ? v.slice(0, 64) + '…' : v)
+  if (typeof v === 'bigint') return `${v}n`
+  if (typeof v === 'function') return 'a function'
+  if (Array.isArray(v)) return 'an array'
+  if (typeof v === 'object' && v !== null) return 'an object'
+  return String(v)
+}
+
+/**
+ * A count of at least 1, or Infinity (no bound). Absent (undefined or null)
+ * is `fallback`; with `falsyDefault` (max_history, as the seed has it) every
+ * falsy value is, 0 and NaN included. Anything else is refused.
+ */
+function positiveInt(name: string, v: unknown, fallback: number, falsyDefault = false): number {
+  if (v === undefined || v === null || (falsyDefault && !v)) return fallback
   if (typeof v !== 'number' || !(Number.isInteger(v) || v === Infinity) || v < 1) {
-    throw new ConfigError(`config.${name} must be a positive integer, got ${String(v)}`)
+    throw new ConfigError(`config.${name} must be a positive integer or Infinity, got ${shown(v)}`)
   }
   return v
 }
@@ -147,6 +164,39 @@ function renamed<T>(config: GossipConfig, name: keyof GossipConfig, old: keyof G
   return v
 }
 
+/** Every option `GossipConfig` names (the compiler keeps this list and the interface equal). */
+const OPTIONS: Record<keyof GossipConfig, true> = {
+  mtu: true, max_history: true, resolve: true, sort: true, order: true, random: true, now: true, maxClockOffset: true,
+  generation: true, tombstoneGrace: true, lossy: true, sign: true, verify: true, accept: true, limits: true,
+  maxDigestEntries: true, flow: true, tombstone_grace: true, max_digest_entries: true, max_version_jump: true, clock: true, time: true,
+}
+
+/** Edits (insertions, deletions, substitutions) from `a` to `b`, counted up to 3. */
+function edits(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    row = next
+  }
+  return Math.min(row[b.length], 3)
+}
+
+/**
+ * Warn once per process for each own key of `config` that is no option
+ * (a misspelling is otherwise silently ignored), naming the option it is
+ * closest to. Never throws: a config object may carry fields of its own.
+ */
+function warnUnknown(config: object): void {
+  for (const key of Object.keys(config)) {
+    if (Object.hasOwn(OPTIONS, key) || warned.has(`unknown ${key}`)) continue
+    warned.add(`unknown ${key}`)
+    const near = Object.keys(OPTIONS).find((o) => o.toLowerCase() === key.toLowerCase() || edits(o.toLowerCase(), key.toLowerCase()) <= (o.length > 4 ? 2 : 1))
+    processWarning(`simple-scuttle: config.${key} is not an option of new Gossip; it is ignored${near === undefined ? '' : ` (did you mean ${near}?)`}`, 'ConfigWarning')
+  }
+}
+
 /** Validate and freeze a config, filling defaults. Throws `ConfigError` with the fix. */
 export function normalizeConfig(config: GossipConfig | undefined): NormalizedConfig {
   if (config === undefined || config === null || typeof config !== 'object') {
@@ -158,9 +208,10 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
         `Built-in choices: ${BUILTINS}. lww_vs_current_vers (last write wins) is the usual one.`,
     )
   }
+  warnUnknown(config)
   const order = config.order ?? 'depth'
   if (order !== 'depth' && order !== 'breadth') {
-    throw new ConfigError(`config.order must be 'depth' or 'breadth', got ${String(order)}`)
+    throw new ConfigError(`config.order must be 'depth' or 'breadth', got ${shown(order)}`)
   }
   const gen = config.generation
   if (gen !== undefined && idProblem('config.generation', gen, Infinity) !== null) {
@@ -177,7 +228,7 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
   const limits = Object.freeze({ ...DEFAULT_LIMITS, ...(config.limits ?? {}) })
   for (const [k, v] of Object.entries(limits)) {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
-      throw new ConfigError(`config.limits.${k} must be a positive integer, got ${String(v)}`)
+      throw new ConfigError(`config.limits.${k} must be a positive integer, got ${shown(v)}`)
     }
   }
   if (config.max_version_jump !== undefined && config.max_version_jump !== null) {
@@ -185,7 +236,7 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
   }
   const offset = config.maxClockOffset ?? 300_000
   if (typeof offset !== 'number' || !Number.isFinite(offset) || offset < 0) {
-    throw new ConfigError(`config.maxClockOffset must be a non-negative number of ms, got ${String(offset)}`)
+    throw new ConfigError(`config.maxClockOffset must be a non-negative number of ms, got ${shown(offset)}`)
   }
   // One wall clock; the old µs `clock` and ms `time` still work, with a warning.
   const nowFn = optionalFn<ClockFn>('now', config.now)
@@ -195,11 +246,11 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
   if (timeMs !== undefined) deprecated('time', 'use now')
   const now: ClockFn = nowFn ?? timeMs ?? (clockUs !== undefined ? () => clockUs() / 1000 : Date.now)
   const probe: unknown = now()
-  if (typeof probe !== 'number' || !Number.isFinite(probe)) throw new ConfigError(`config.now must return a finite number of ms, returned ${String(probe)}`)
+  if (typeof probe !== 'number' || !Number.isFinite(probe)) throw new ConfigError(`config.now must return a finite number of ms, returned ${shown(probe)}`)
   const versionClock: ClockFn = clockUs ?? (nowFn !== undefined ? () => nowFn() * 1000 : timeMs !== undefined ? () => timeMs() * 1000 : () => Date.now() * 1000)
   return Object.freeze({
     mtu: positiveInt('mtu', config.mtu, 10),
-    max_history: positiveInt('max_history', config.max_history, 10),
+    max_history: positiveInt('max_history', config.max_history, 10, true),
     resolve: config.resolve,
     sort: optionalFn<SortFn>('sort', config.sort) ?? defaultSort,
     order,

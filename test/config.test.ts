@@ -1,8 +1,8 @@
 import test from 'tape'
 import { ConfigError, Gossip, base } from '../lib/index.ts'
-import { normalizeConfig } from '../lib/config.ts'
+import { normalizeConfig, type GossipConfig } from '../lib/config.ts'
 
-const withResolve = (extra: object = {}) => ({ ...base.config, resolve: base.resolution.lww_vs_current_vers, ...extra })
+const withResolve = (extra: object = {}): GossipConfig => ({ ...base.config, resolve: base.resolution.lww_vs_current_vers, ...extra })
 
 test('config: defaults filled, validated and frozen', (t) => {
   const c = normalizeConfig(withResolve())
@@ -54,13 +54,65 @@ test('set refuses keys and values that cannot travel', (t) => {
   t.end()
 })
 
-test('max_history and mtu: every falsy value means the default, as the seed says', (t) => {
+test('max_history: every falsy value means the default, as the seed says', (t) => {
   for (const v of [undefined, null, 0, false, '', Number.NaN]) {
-    const g = new Gossip('x', { ...base.config, resolve: base.resolution.lww_vs_current_vers, max_history: v as never, mtu: v as never })
+    const g = new Gossip('x', withResolve({ max_history: v }))
     t.equal(g.config.max_history, 10, `max_history ${String(v)} -> 10`)
-    t.equal(g.config.mtu, 10, `mtu ${String(v)} -> 10`)
   }
-  t.throws(() => new Gossip('x', { ...base.config, resolve: base.resolution.lww_vs_current_vers, max_history: -3 }), /max_history must be a positive integer, got -3/, 'a truthy bad value is still refused')
+  t.throws(() => new Gossip('x', withResolve({ max_history: -3 })), /^ConfigError: config\.max_history must be a positive integer or Infinity, got -3$/, 'a truthy bad value is still refused')
+  t.end()
+})
+
+test('mtu: absent (undefined or null) means the default; 0, NaN and anything but a positive integer or Infinity is refused, the value shown as given', (t) => {
+  for (const v of [undefined, null]) t.equal(new Gossip('x', withResolve({ mtu: v })).config.mtu, 10, `mtu ${String(v)} -> 10`)
+  t.equal(new Gossip('x', withResolve({ mtu: Infinity })).config.mtu, Infinity, 'mtu Infinity: no cut')
+  const cases: [unknown, string][] = [
+    [0, '0'],
+    [Number.NaN, 'NaN'],
+    [-1, '-1'],
+    [1.5, '1.5'],
+    ['10', '"10"'],
+    [false, 'false'],
+    ['', '""'],
+    [-Infinity, '-Infinity'],
+  ]
+  for (const [v, got] of cases) {
+    const message = (() => {
+      try {
+        new Gossip('x', withResolve({ mtu: v }))
+        return 'accepted'
+      } catch (err) {
+        return `${(err as Error).name}: ${(err as Error).message}`
+      }
+    })()
+    t.equal(message, `ConfigError: config.mtu must be a positive integer or Infinity, got ${got}`, `mtu ${got}`)
+  }
+  t.throws(() => new Gossip('x', withResolve({ max_history: 'x' })), /^ConfigError: config\.max_history must be a positive integer or Infinity, got "x"$/, 'a string is shown quoted')
+  t.throws(() => new Gossip('x', withResolve({ order: 'random' })), /^ConfigError: config\.order must be 'depth' or 'breadth', got "random"$/, 'order: quoted too')
+  t.end()
+})
+
+test('an option that does not exist is a warning naming the nearest one, once per process, never an error', async (t) => {
+  const warnings: string[] = []
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`)
+  process.on('warning', onWarning)
+  try {
+    const g = new Gossip('x', withResolve({ mtuu: 5, maxHistory: 3, appField: 'mine' }))
+    new Gossip('y', withResolve({ mtuu: 5 }))
+    await new Promise((done) => setImmediate(done))
+    t.equal(g.config.mtu, 10, 'the misspelt option changed nothing')
+    t.deepEqual(warnings, [
+      'ConfigWarning: simple-scuttle: config.mtuu is not an option of new Gossip; it is ignored (did you mean mtu?)',
+      'ConfigWarning: simple-scuttle: config.maxHistory is not an option of new Gossip; it is ignored (did you mean max_history?)',
+      'ConfigWarning: simple-scuttle: config.appField is not an option of new Gossip; it is ignored',
+    ])
+    warnings.length = 0
+    new Gossip('z', { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: 5, tombstoneGrace: 1000, flow: null, limits: {} })
+    await new Promise((done) => setImmediate(done))
+    t.deepEqual(warnings, [], 'known options: no warning')
+  } finally {
+    process.off('warning', onWarning)
+  }
   t.end()
 })
 
