@@ -42,6 +42,13 @@ export function negotiateWire(offered: number, peerHello: object): 1 | 2 {
   return Math.min(offered, peer, WIRE_VERSION) >= 2 ? 2 : 1
 }
 
+/**
+ * The reason a node refuses a hello with its own id. The hello carries
+ * nothing that tells this process from another started with the same id,
+ * so the reason names both.
+ */
+export const SAME_ID = "the peer has this node's id: this node itself, or another node using the same id"
+
 /** What a hello is checked against. */
 export interface HelloCheck {
   readonly cluster: string

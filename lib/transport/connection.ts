@@ -1,7 +1,7 @@
 import { Buffer } from 'buffer'
 import type { Duplex } from 'node:stream'
 import { DEFAULT_MAX_LINE_LENGTH, parseLine } from '../codec/line-reader.ts'
-import { helloProblem, makeHello, negotiateWire } from '../protocol/hello.ts'
+import { SAME_ID, helloProblem, makeHello, negotiateWire } from '../protocol/hello.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
 import { splitHostPort } from './host-port.ts'
@@ -189,7 +189,7 @@ export class Connection implements PeerInfo {
         })
         if (problem !== null) return this.refuse(problem)
         const id = (first as { id: string }).id
-        if (id === gossip.id) return this.refuse('connected to itself')
+        if (id === gossip.id) return this.refuse(SAME_ID)
         if (gossip.destroyed) return this.refuse('the node is destroyed')
         this.id = id
         // From here on both sides speak the format the two hellos agree on.

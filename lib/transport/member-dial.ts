@@ -8,6 +8,7 @@
  * are logged rate-limited, one line per 10 s for all addresses.
  */
 import type { DialGate } from '../membership/dial-backoff.ts'
+import { SAME_ID } from '../protocol/hello.ts'
 import type { MemberTable } from '../membership/table.ts'
 import type { Opener } from './link.ts'
 import { addressKey, splitHostPort } from './member-address.ts'
@@ -67,7 +68,7 @@ export class MemberDialer {
       this.dialing.delete(addr)
       if (failure === null) return this.reached(addr, expected, peer)
       this.stats.dialFailures++
-      if (/connected to itself/.test(failure)) return void this.selfAddresses.add(addr)
+      if (failure.includes(SAME_ID)) return void this.selfAddresses.add(addr)
       if (failure === 'duplicate connection') {
         // A link kept the other way (both dialled) is no failure worth a log line; another node already linked is the wrong one.
         if (expected !== null && !network.peers.some((p) => p.id === expected)) this.wrongNode(addr, expected, 'a node already linked')

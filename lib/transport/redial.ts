@@ -3,13 +3,15 @@
  * it to the network, and redial after any failure or disconnect
  * (authentication failures included) with exponential backoff and jitter,
  * reset by a good hello, until `stop()` or the network closes. It gives up
- * only when the peer turns out to be this node itself. A dialler linked to
+ * only when the peer has this node's id (it is this node itself, or
+ * another started with the same id). A dialler linked to
  * a peer that is already linked another way (both sides dialled, and the
  * other link was kept), or refused by the peer (`LinkRefused`: a wrong
  * token), waits long before looking again. Type-only imports
  * from Node: the browser's WebSocket dialler is one of these too.
  */
 import type { Duplex } from 'node:stream'
+import { SAME_ID } from '../protocol/hello.ts'
 import type { Connection } from './connection.ts'
 import type { Network } from './network.ts'
 import { backoffDelay } from './timers.ts'
@@ -125,8 +127,8 @@ export abstract class Redialer<S extends { destroy(): unknown }> {
         })
       },
       (err: Error) => {
-        if (/connected to itself/.test(err.message)) {
-          this.lastError = 'connected to itself'
+        if (err.message.includes(SAME_ID)) {
+          this.lastError = SAME_ID
           this.stopped = true
           return
         }

@@ -125,9 +125,23 @@ test('hello: another cluster, ourselves, garbage and silence are refused before 
   t.pass('a node of another cluster is refused')
   t.equal(b.get('secret').version, -Infinity, 'and received nothing')
 
+  const sameId = "the peer has this node's id: this node itself, or another node using the same id"
   const self = connect(netA, { host: '127.0.0.1', port })
-  await waitFor(() => self.lastError === 'connected to itself', 5000, 'self refusal')
-  t.pass('a node that dials itself gives up')
+  await waitFor(() => self.lastError === sameId, 5000, 'self refusal')
+  t.pass('a node that dials itself gives up, saying the peer has its id')
+  t.equal(refusals.filter((r) => r === sameId).length, 2, 'both ends of that link refused it once each, with that reason')
+
+  // Another process started with the same id: the hello cannot tell it from this node, and the reason covers both.
+  const twin = node('A')
+  const netTwin = new Network(twin, { cluster: 'blue' })
+  const twinRefusals: string[] = []
+  netTwin.on('refused', (_addr, reason) => twinRefusals.push(reason))
+  const fromTwin = connect(netTwin, { host: '127.0.0.1', port })
+  await waitFor(() => fromTwin.lastError === sameId, 5000, 'same-id refusal')
+  await waitFor(() => refusals.filter((r) => r === sameId).length === 3, 5000, 'the listener to refuse the twin')
+  t.deepEqual(twinRefusals, [sameId], 'a node with the same id is refused on both sides with the same reason')
+  t.equal(a.get('secret').value, 1, 'and no state flowed')
+  t.equal(twin.get('secret').version, -Infinity, 'either way')
 
   const raw = net.connect(port, '127.0.0.1')
   raw.write('{"key":"secret","value":2,"source_id":"x","version":99}\n')
@@ -142,6 +156,7 @@ test('hello: another cluster, ourselves, garbage and silence are refused before 
   d1.stop()
   await netA.close()
   await netB.close()
+  await netTwin.close()
   t.end()
 })
 
