@@ -162,6 +162,8 @@ export class Connection implements PeerInfo {
       const chunks: Buffer[] = []
       let held = 0
       const onData = (chunk: Buffer) => {
+        // A socket already destroyed was refused by whoever destroyed it (a plain listener meeting TLS): it is not refused twice.
+        if (socket.destroyed) return
         const at = chunk.indexOf(10)
         chunks.push(chunk)
         if (at === -1) {

@@ -21,8 +21,9 @@
  * taken or it closes; past the bound it is closed at once. Its TLS
  * handshake (`wss://`), request headers and whole request must each come
  * within `helloTimeout`, headers of at most `MAX_HEADER_BYTES`. A refused
- * upgrade costs a digest at most, and is logged at most once per status
- * every 10 s. On a server given (`server`), the HTTP phase is that
+ * upgrade costs a digest at most, and is reported once: a `'refused'`
+ * event (which the command-line node prints at most once per reason
+ * every 10 s). On a server given (`server`), the HTTP phase is that
  * server's, under its own limits; the bounds start at the upgrade.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
@@ -156,7 +157,6 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
     const problem = checkUpgrade(req, tokenDigest, origins)
     if (problem !== null) {
       network.emit('refused', address, problem.reason)
-      network.rateLog.line(`ws refused ${problem.status}`, `refused a WebSocket from ${address}: ${problem.reason}`)
       return rejectUpgrade(socket, problem.status)
     }
     if (network.isClosing) return rejectUpgrade(socket, 503)

@@ -140,7 +140,7 @@ test('WebSocket: close() ends upgrades in progress at once; refused upgrades are
   const statuses = await Promise.all(Array.from({ length: 20 }, (_, i) => raw(upgrade(`Sec-WebSocket-Protocol: simple-scuttle, simple-scuttle-token.${Buffer.from(`guess${i}`).toString('base64url')}\r\n`))))
   t.ok(statuses.every((s) => s === 'HTTP/1.1 401 Unauthorized'), '20 upgrades with wrong tokens: 401 each')
   t.equal(v.refused.length, 20, "each reported as a 'refused' event")
-  t.equal(v.logs.filter((l) => /refused a WebSocket/.test(l)).length, 1, 'and logged in one line')
+  t.equal(v.logs.filter((l) => /refused|token/.test(l)).length, 0, "and not logged again: the 'refused' event is the one report of each")
   t.equal(await raw(upgrade(`X-Big: ${'a'.repeat(20_000)}\r\n`)), 'HTTP/1.1 431 Request Header Fields Too Large', 'a request head over 16 KiB is refused (431)')
 
   const silent = flood(port, 3)

@@ -190,6 +190,26 @@ test('(e) plain TCP against TLS, and TLS against plain TCP, are refused', async 
   t.end()
 })
 
+test('a plain listener reports a TLS client once, even when its handshake bytes hold a newline', async (t) => {
+  const p = peer('P')
+  try {
+    const { port } = await listen(p.net, { port: 0 })
+    // A TLS record header, then bytes with a newline in them (a real ClientHello holds one about a third of the time).
+    const closed = new Promise<void>((done) => {
+      const s = net.connect(port, '127.0.0.1', () => s.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x0a, 0x7b, 0x7d, 0x0a])))
+      s.on('error', () => {})
+      s.on('close', () => done())
+      s.resume() // read the listener's hello, so that its close is seen
+    })
+    await closed
+    await waitFor(() => p.net.peers.length === 0 && p.refused.length >= 1, 5000, 'the refusal')
+    t.deepEqual(p.refused, ['the peer speaks TLS; this listener is plain TCP'], 'one refusal, with its reason (not also "expected a hello object")')
+  } finally {
+    await closeAll(p)
+  }
+  t.end()
+})
+
 test('inside a TLS link the hello still refuses another cluster name', async (t) => {
   const a = peer('A')
   const g = node('G')
