@@ -4,7 +4,7 @@ import { Clock, type Source } from './clock.ts'
 import { History } from './history.ts'
 import { Records, writeThrough } from './records.ts'
 import { DEFAULT_MAX_OFFSET_US, RefusedError, type DropReason, type Journal, type LocalListener, type ReplicaOptions, type ReplicaStats, type RestoreSnapshot, type SourceState } from './replica-types.ts'
-import { FAST, sort as lwwOrder, type FastResolve } from './resolve.ts'
+import { FAST, type FastResolve } from './resolve.ts'
 import { Collected, Tombstones } from './tombstones.ts'
 import { OwnLife } from './own-life.ts'
 import { LocalWrites } from './local-writes.ts'
@@ -234,11 +234,16 @@ export class Replica implements ResolveHost {
     return this.time() - this.lastGenerationChange < window
   }
 
-  /** Whether a record of a key not held is one a forgotten tombstone beat (see `Collected`). */
+  /**
+   * Whether a record of a key not held is one a forgotten tombstone beat
+   * (see `Collected`). A built-in `resolve` decides against the remembered
+   * tombstone as if it were held; a user's, which reads the node and not
+   * the tombstone, only refuses what the clock covers at or below it.
+   */
   private buried(rec: Rec, src: Source, covered: boolean): boolean {
     const t = this.collected.get(rec.key)
-    if (t === undefined) return covered && rec.version <= this.collected.floor
-    return !(this.fast !== undefined ? this.fast(t, rec, src.clock) : lwwOrder(rec, t) > 0)
+    if (t !== undefined && this.fast !== undefined) return !this.fast(t, rec, src.clock)
+    return covered && rec.version <= (t === undefined ? this.collected.floor : Math.max(t.version, this.collected.floor))
   }
 
   /**

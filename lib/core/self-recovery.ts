@@ -2,6 +2,8 @@ import type { OwnLife } from './own-life.ts'
 
 /** Digests of ours whose answers are awaited, oldest first, per kind; a bound against a peer that never answers. */
 const MAX_AWAITED = 4
+/** Lossy links: links of our own records kept beyond the number of them we hold. */
+const LINK_SLACK = 1024
 /** Lossy links: asking answers in a row that brought none of our records we lacked, before the recovery ends anyway. */
 const MAX_TRIES = 8
 
@@ -41,13 +43,16 @@ export class SelfRecovery {
     private readonly life: OwnLife,
     /** A lossy link: a whole answer may still have lost records, so the chain of our own records is checked. */
     private readonly lossy = false,
+    /** How many of our own records we hold: `links` keeps at most this many and LINK_SLACK more. */
+    private readonly held: () => number = () => 0,
   ) {}
 
   /** A record of our own source linked to `prev` was taken (lossy links carry every link). */
   ownLink(prev: number, version: number): void {
     if (this.wanted === 0 || !this.lossy) return
     this.carried = true
-    if (prev < version) this.links.set(version, prev)
+    // Records of ours a peer sends beyond those we hold (one key sent again and again) add nothing to a chain.
+    if (prev < version && this.links.size < this.held() + LINK_SLACK) this.links.set(version, prev)
   }
 
   /** Whether the own records taken chain from 0 up to `wanted` (a record at or above it, linked down to 0). */

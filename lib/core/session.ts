@@ -100,7 +100,7 @@ export class Session implements LocalListener {
     this.verification = new Verification(opts.verifyInterval ?? 60_000)
     this.digests = new DigestAssembler(opts.maxDigestEntries)
     this.relays = new Relays(replica, out)
-    this.recovery = new SelfRecovery(replica.ownLife, lossy)
+    this.recovery = new SelfRecovery(replica.ownLife, lossy, () => replica.self.log.size)
     this.flow = opts.flow?.link() ?? null
     replica.subscribe(this)
   }
@@ -384,7 +384,7 @@ export class Session implements LocalListener {
 
   /** A reply's or a final's fingerprints, after a whole response settled both sides: whether any source now goes in full. */
   private compareFingerprints(d: Digest): boolean {
-    return this.responder.sendInFull(this.verification.compare(d.entries, this.replica.clock))
+    return this.responder.sendInFull(this.verification.compare(d.entries, this.replica.clock, this.replica.timeMs()))
   }
 
   /**

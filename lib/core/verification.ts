@@ -8,9 +8,9 @@ import { xorHex } from './fingerprint.ts'
  * are compared with ours wherever its digest carries them. Fingerprints
  * are XORs, so the difference of two (their XOR) is the XOR of the records
  * one side holds and the other does not: writes both sides took since
- * cancel out of it. The same difference seen twice in a row is no write in
- * flight (those come and go): it is real, and the records of that source
- * are to be sent in full. A source written without pause still gets there,
+ * cancel out of it. The same difference seen at every check for at least
+ * `interval` is no write in flight (those come and go): it is real, and
+ * the records of that source are to be sent in full. A source written without pause still gets there,
  * where comparing whole clocks and fingerprints would never see the same
  * twice. The session compares only after a whole response (the
  * initiator at the reply, the responder at the final), when each side
@@ -18,8 +18,8 @@ import { xorHex } from './fingerprint.ts'
  */
 export class Verification {
   private last = -Infinity
-  /** Per source, the last difference seen (the XOR of the two fingerprints). */
-  private readonly suspects = new Map<Source, string>()
+  /** Per source, the difference seen (the XOR of the two fingerprints), and when it was first seen. */
+  private readonly suspects = new Map<Source, { what: string; at: number }>()
 
   constructor(private readonly interval: number) {}
 
@@ -34,7 +34,7 @@ export class Verification {
    * Compare the peer's entries with our clock: the sources whose records
    * must now go in full.
    */
-  compare(entries: readonly DigestMsg[], clock: Clock): Source[] {
+  compare(entries: readonly DigestMsg[], clock: Clock, now: number): Source[] {
     const different: Source[] = []
     for (const e of entries) {
       if (e.fp === undefined) continue
@@ -48,10 +48,13 @@ export class Verification {
       // At different clocks, records in flight may make the difference: it
       // counts only if the clocks stand where they stood (nothing arrived).
       const what = e.version === src.clock ? xorHex(mine, e.fp) : `${src.clock}|${e.version}|${xorHex(mine, e.fp)}`
-      if (this.suspects.get(src) === what) {
+      const seen = this.suspects.get(src)
+      if (seen === undefined || seen.what !== what) this.suspects.set(src, { what, at: now })
+      else if (now - seen.at >= this.interval) {
+        // Seen again an interval later (not at the other check of the same moment): real.
         this.suspects.delete(src)
         different.push(src)
-      } else this.suspects.set(src, what)
+      }
     }
     return different
   }

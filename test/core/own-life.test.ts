@@ -133,3 +133,20 @@ test('self recovery on a lossy link: what one answer lost, later ones bring; the
   t.ok(r2.asking, 'twenty answers that each bring something new end nothing')
   t.end()
 })
+
+test('self recovery on a lossy link: links of our own records are kept only up to those we hold (and some more)', (t) => {
+  const life = new OwnLife()
+  life.wrote(10_000_000)
+  let held = 2
+  const r = new SelfRecovery(life, true, () => held)
+  t.ok(r.seen(5_000_000), 'a loss is seen')
+  r.sending(false, true)
+  for (let v = 1; v <= 100_000; v++) r.ownLink(v - 1, v) // one key of ours sent again and again
+  const kept = (r as unknown as { links: Map<number, number> }).links.size
+  t.ok(kept <= held + 1024, `${kept} links kept of 100,000 sent (we hold ${held} records)`)
+  held = 5000
+  for (let v = 100_001; v <= 110_000; v++) r.ownLink(v - 1, v)
+  t.ok((r as unknown as { links: Map<number, number> }).links.size > kept, 'more are kept as we hold more')
+  t.end()
+})
+

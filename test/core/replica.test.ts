@@ -1,5 +1,6 @@
 import test from 'tape'
 import { Replica } from '../../lib/core/replica.ts'
+import type { Rec } from '../../lib/core/types.ts'
 import { resolution, sort } from '../../lib/core/resolve.ts'
 import { Collected } from '../../lib/core/tombstones.ts'
 import { replica } from '../support/core.ts'
@@ -123,6 +124,22 @@ test('a forgotten tombstone is remembered by key: a record it beat is refused ho
   r.clock.advance(c, 30)
   t.ok(r.applyRemote({ key: 'other', value: 1, source_id: 'c', version: 20 }, c), 'an old covered record of a key never deleted here is taken (a lie about completeness, repaired)')
   t.equal(r.get('other').value, 1, 'and held')
+  t.end()
+})
+
+test('a user resolve is not overruled by a forgotten tombstone: only a record the clock covers at or below it is refused', (t) => {
+  let time = 10_000
+  // strictly_order_values wrapped in a function of the user's: a value beats a delete.
+  const resolve = (g: Parameters<typeof resolution.strictly_order_values>[0], u: Rec) => resolution.strictly_order_values(g, u)
+  const r = new Replica({ id: 'c', resolve, sort, maxHistory: 10, time: () => time })
+  const b = r.clock.intern('b', undefined)
+  r.applyRemote({ key: 'k', value: null, source_id: 'b', version: 60, deleted: true }, b)
+  r.clock.advance(b, 60)
+  time = 20_000
+  t.equal(r.collect(time, 5_000), 1, 'b\'s tombstone of k is forgotten')
+  const a = r.clock.intern('a', undefined)
+  t.ok(r.applyRemote({ key: 'k', value: 5, source_id: 'a', version: 40 }, a), 'a record the clock does not cover is left to resolve, which takes it (as the deleter itself did)')
+  t.equal(r.get('k').value, 5, 'held')
   t.end()
 })
 

@@ -318,6 +318,34 @@ test('a hidden record comes back though its writer keeps writing between the fin
   t.end()
 })
 
+test('fingerprint checks: a difference counts once it has lasted an interval, not at two checks of the same moment', (t) => {
+  let now = 0
+  const at = (id: string) => new Replica({ id, resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => now })
+  const b = at('b')
+  for (let i = 1; i <= 5; i++) b.writeLocal('k' + i, i)
+  const honest = at('h')
+  link(b, honest).exchange()
+  const v = at('v')
+  const liar = session(v, 10, 'depth', 1, 'liar')
+  liar.s.start()
+  for (const k of [1, 2, 5]) liar.s.receive(b.record('k' + k))
+  liar.s.receive({ digest: true, source_id: 'b', version: 5 })
+  liar.s.receive({ digest: true, done: true, reply: true })
+  const L = link(v, honest, 10, 'depth', 1000)
+  const both = () => {
+    L.A.s.start() // v checks at the reply
+    L.run()
+    L.B.s.start() // and at the final of honest's exchange, at the same moment
+    L.run()
+  }
+  both()
+  t.equal(v.record('k3'), undefined, 'two checks at one moment (as initiator, then as responder) send nothing in full')
+  now = 1000
+  both()
+  t.equal(v.get('k3').value, 3, 'the same difference an interval later: b\'s records were sent in full, k3 is back')
+  t.end()
+})
+
 test('a writer that told two stories at one version: the full send under an MTU of 1 carries every record at that version', (t) => {
   // Writer e signs x3@1 for some nodes and x3@1 and x4@1 for others (two records at one version).
   const full = replica('n0')
