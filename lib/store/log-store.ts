@@ -69,9 +69,13 @@ export class LogStore extends EventEmitter<StoreEvents> {
   private closed = false
   private linesSinceSnapshot = 0
   private lastSnapshotAt = 0
-  /** Record lines written and their bytes: the average estimates the live state's size. */
+  /** Record lines written and their bytes: the average estimates the live records' size. */
   private recLines: number
   private recBytes: number
+  /** Bytes of the latest clock snapshot line: live state too (it grows with the sources, not the keys). */
+  private clockBytes = 0
+  /** The log's size just after the last rewrite (0 before one): what a rewrite of this state takes at least. */
+  private rewrittenBytes = 0
 
   /**
    * Open (or create) the log in `opts.dir` for node `id` and recover what is
@@ -123,6 +127,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
     this.gossip = gossip
     const r = this.recovered
     if (r !== null) gossip.restore({ records: r.records.values(), sources: r.sources, version: r.version })
+    this.clockBytes = clockJson(gossip.sources(), gossip.version).length + FRAMING
     gossip.attachJournal(this.journal)
     if (this.s.compactOnHistory) {
       gossip.history.on('compaction', () => {
@@ -312,7 +317,9 @@ export class LogStore extends EventEmitter<StoreEvents> {
     const g = this.gossip!
     this.linesSinceSnapshot = 0
     this.lastSnapshotAt = this.s.timers.now()
-    return clockJson(g.sources(), g.version)
+    const payload = clockJson(g.sources(), g.version)
+    this.clockBytes = payload.length + FRAMING
+    return payload
   }
 
   /** Append the current clocks now, so a restart resumes without asking for what it had. */
@@ -325,12 +332,22 @@ export class LogStore extends EventEmitter<StoreEvents> {
     }
   }
 
+  /**
+   * Whether the log is past `compactRatio` times the live state: the live
+   * records (at the average record line's size), the clock snapshot, and
+   * never less than the log just after the last rewrite (which is what the
+   * state took when written whole). So a rewrite is only due after at least
+   * `compactRatio - 1` times its own size was appended since the last one:
+   * rewrites cost O(1) amortised per byte appended, whatever the state's
+   * shape (many sources and few keys included).
+   */
   private compactionDue(): boolean {
     const g = this.gossip
     if (g === null || this.log === null) return false
     const bytes = this.log.size + this.pending.chars
-    if (bytes < this.s.minCompactBytes || this.recLines === 0) return false
-    return bytes > this.s.compactRatio * g.size * (this.recBytes / this.recLines)
+    if (bytes < this.s.minCompactBytes) return false
+    const records = this.recLines === 0 ? 0 : g.size * (this.recBytes / this.recLines)
+    return bytes > this.s.compactRatio * Math.max(records + this.clockBytes, this.rewrittenBytes)
   }
 
   /**
@@ -380,6 +397,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
     this.clearBatchTimer()
     this.sync.markSynced(this.sync.seq)
     this.stats.bytes = this.log.size
+    this.rewrittenBytes = this.log.size
     this.stats.appended = 0
     this.stats.compactions++
     this.linesSinceSnapshot = 0

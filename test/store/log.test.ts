@@ -7,6 +7,8 @@ import { LogCorruptError } from '../../lib/store/errors.ts'
 import { readLog } from '../../lib/store/log-reader.ts'
 import { LogStore } from '../../lib/store/log-store.ts'
 import { openDurable } from '../../lib/store/durable.ts'
+import { FakeTimers } from '../support/fake-timers.ts'
+import { MemFs } from '../support/fault-fs.ts'
 
 const cfg = { ...base.config, resolve: base.resolution.lww_vs_current_vers }
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'scuttle-log-'))
@@ -148,5 +150,32 @@ test('collected tombstones are logged, so a restart does not bring them back; ow
   a.store.close()
   fs.rmSync(dir, { recursive: true })
   fs.rmSync(crashed, { recursive: true })
+  t.end()
+})
+
+test('compaction stays amortised with many sources and few keys: the clock snapshot counts as live state', (t) => {
+  const mem = new MemFs()
+  const timers = new FakeTimers()
+  const S = 3000
+  const a = openDurable('A', cfg, { dir: '/data', fs: mem, timers, durability: 'batch', minCompactBytes: 16 * 1024 })
+  const now = Date.now() * 1000
+  // S peers each bump one shared key: one live record, S sources in every clock snapshot.
+  for (let i = 0; i < S; i++) {
+    a.gossip.write({ key: 'shared', value: i, source_id: 'client-' + i, version: now - (S - i) * 10 })
+    if (i % 100 === 99) timers.advance(1000)
+  }
+  t.equal(a.gossip.sources().length, S + 1, `${S} peer sources (and A)`)
+  const peers = a.store.stats.compactions
+  t.ok(peers <= 20, `${S} peer updates rewrote the log ${peers} times (each rewrite waits for 3 times its size appended)`)
+  for (let i = 0; i < 200; i++) a.gossip.set('own' + (i % 5), i)
+  timers.advance(1000)
+  const local = a.store.stats.compactions - peers
+  t.ok(local <= 1, `200 local writes then rewrote it ${local} times`)
+  const held = JSON.stringify([...a.gossip.records()].sort((x, y) => (x.key < y.key ? -1 : 1)))
+  a.store.close()
+  const b = openDurable('A', cfg, { dir: '/data', fs: mem.crashCopy(), timers: new FakeTimers() })
+  t.equal(JSON.stringify([...b.gossip.records()].sort((x, y) => (x.key < y.key ? -1 : 1))), held, 'a restart loads the same state')
+  t.equal(b.gossip.sources().length, S + 1, 'and every source')
+  b.store.close()
   t.end()
 })
