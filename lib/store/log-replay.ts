@@ -1,14 +1,15 @@
 import type { SourceState } from '../core/replica.ts'
-import type { Rec } from '../core/types.ts'
+import { sourceKey, type Rec } from '../core/types.ts'
 import type { Message } from '../protocol/messages.ts'
 import { DEFAULT_LIMITS, decode, readUpdate, type Limits, type UpdateSlot } from '../protocol/validate.ts'
 import type { Damage } from './errors.ts'
 import { LEASE_SPAN, type Header } from './log-format.ts'
 
 /**
- * Replaying log lines into a recovery state. Everything read from disk is
- * validated as peer input is (`readUpdate`, digest rules for clock entries),
- * plus: every number is a safe integer, and no version, clock or lease is
+ * Replaying log lines into a recovery state, in time linear in the lines'
+ * length. Everything read from disk is validated as peer input is
+ * (`readUpdate`, digest rules for clock entries, at most `maxSources`
+ * sources besides the node's own), plus: every number is a safe integer, and no version, clock or lease is
  * beyond `maxVersion` (the local clock plus the allowed offset at load): a
  * value from the future is damage, not data.
  */
@@ -98,10 +99,58 @@ export function headerProblem(o: Record<string, unknown>, format: number, b: Rep
   return null
 }
 
+/**
+ * What a replay knows about sources beyond `Recovered`: where each source
+ * of `r.sources` is (so a line costs its own length, not the number of
+ * sources), and every source any line named, counted against
+ * `limits.maxSources` as peer input is. Keyed by `sourceKey`.
+ */
+interface SourceIndex {
+  /** The array `at` indexes (rebuilt if `r.sources` was replaced from outside). */
+  of: SourceState[]
+  /** Position in `of`; the first of duplicate entries. */
+  at: Map<string, number>
+  /** Every source named so far, other than the log's own (header id and gen). */
+  seen: Set<string>
+}
+
+const indexes = new WeakMap<Recovered, SourceIndex>()
+
+function indexOf(r: Recovered): SourceIndex {
+  let x = indexes.get(r)
+  if (x === undefined) indexes.set(r, (x = { of: [], at: new Map(), seen: new Set() }))
+  if (x.of !== r.sources) {
+    x.of = r.sources
+    x.at = new Map()
+    for (let i = r.sources.length - 1; i >= 0; i--) x.at.set(sourceKey(r.sources[i].id, r.sources[i].gen), i)
+  }
+  return x
+}
+
+/**
+ * Count source (`id`, `gen`) as named by the log; a problem once more than
+ * `maxSources` were named (the node itself, the header's id and gen, not
+ * counted), since the node would have refused the one beyond from a peer.
+ */
+function admit(r: Recovered, x: SourceIndex, key: string, b: ReplayBounds): string | null {
+  if (x.seen.has(key) || key === sourceKey(r.header.id, r.header.gen)) return null
+  if (x.seen.size >= b.limits.maxSources) {
+    const [id, gen] = key.split('\u0000')
+    return `source ${JSON.stringify(id)}${gen === undefined ? '' : ` (gen ${JSON.stringify(gen)})`} is one more than limits.maxSources ` +
+      `(${b.limits.maxSources}) allows (the node refuses it from a peer): raise limits.maxSources to load this log`
+  }
+  x.seen.add(key)
+  return null
+}
+
 function raiseGc(r: Recovered, id: string, gen: string | undefined, version: number): void {
-  const i = r.sources.findIndex((s) => s.id === id && s.gen === gen)
-  if (i === -1) r.sources.push({ id, gen, clock: 0, gc: version })
-  else if (r.sources[i].gc < version) r.sources[i] = { ...r.sources[i], gc: version }
+  const x = indexOf(r)
+  const key = sourceKey(id, gen)
+  const i = x.at.get(key)
+  if (i === undefined) {
+    x.at.set(key, r.sources.length)
+    r.sources.push({ id, gen, clock: 0, gc: version })
+  } else if (r.sources[i].gc < version) r.sources[i] = { ...r.sources[i], gc: version }
 }
 
 function replayRecord(o: Record<string, unknown>, r: Recovered, b: ReplayBounds): string | null {
@@ -110,6 +159,8 @@ function replayRecord(o: Record<string, unknown>, r: Recovered, b: ReplayBounds)
   if (slot.prev !== undefined || slot.rprev !== undefined) return 'a stored record carries no chain link'
   const rec = slot.rec
   if (rec.version > b.maxVersion) return future('version', rec.version, b)
+  const many = admit(r, indexOf(r), sourceKey(rec.source_id, rec.gen), b)
+  if (many !== null) return many
   r.records.set(rec.key, rec)
   if (rec.version > r.version) r.version = rec.version
   return null
@@ -133,7 +184,9 @@ function replayDrop(o: Record<string, unknown>, r: Recovered, b: ReplayBounds): 
 function replayClock(clock: unknown[], version: unknown, r: Recovered, b: ReplayBounds): string | null {
   if (!isCount(version)) return 'clock version must be a non-negative safe integer'
   if (version > b.maxVersion) return future('clock version', version, b)
+  const x = indexOf(r)
   const sources: SourceState[] = []
+  const at = new Map<string, number>()
   for (const e of clock) {
     if (!Array.isArray(e) || e.length !== 4 || (e[1] !== null && typeof e[1] !== 'string') || typeof e[2] !== 'number') return 'bad clock entry'
     // An entry says what a digest entry says: validated by the same rules.
@@ -143,15 +196,25 @@ function replayClock(clock: unknown[], version: unknown, r: Recovered, b: Replay
     const p = decode(d, b.limits, digestOut)
     if (p !== null) return `clock entry: ${p}`
     if (e[2] > b.maxVersion || e[3] > b.maxVersion) return future('clock of ' + JSON.stringify(e[0]), Math.max(e[2], e[3]), b)
-    sources.push({ id: e[0], gen: e[1] ?? undefined, clock: e[2], gc: e[3] })
+    const gen = e[1] ?? undefined
+    const key = sourceKey(e[0], gen)
+    const many = admit(r, x, key, b)
+    if (many !== null) return `clock entry: ${many}`
+    if (!at.has(key)) at.set(key, sources.length)
+    sources.push({ id: e[0], gen, clock: e[2], gc: e[3] })
   }
   // A snapshot is newer than earlier lines, but never lowers a gc floor they raised.
   for (const old of r.sources) if (old.gc > 0) {
-    const j = sources.findIndex((x) => x.id === old.id && x.gen === old.gen)
-    if (j === -1) sources.push(old)
-    else if (sources[j].gc < old.gc) sources[j] = { ...sources[j], gc: old.gc }
+    const key = sourceKey(old.id, old.gen)
+    const j = at.get(key)
+    if (j === undefined) {
+      at.set(key, sources.length)
+      sources.push(old)
+    } else if (sources[j].gc < old.gc) sources[j] = { ...sources[j], gc: old.gc }
   }
   r.sources = sources
+  x.of = sources
+  x.at = at
   if (version > r.version) r.version = version
   return null
 }
