@@ -27,8 +27,13 @@ export interface StoreFs {
   stat(path: string): FileStat
   rename(from: string, to: string): void
   unlink(path: string): void
-  /** Create `path` and its parents if missing. */
-  mkdir(path: string): void
+  /**
+   * Create `path` and its parents if missing. Returns the first folder
+   * created (the top of the new chain, as Node's recursive mkdir), or
+   * undefined when `path` existed; one that returns nothing is taken as
+   * having created nothing (the new folders' entries are then not synced).
+   */
+  mkdir(path: string): string | undefined | void
 }
 
 export const realFs: StoreFs = {
@@ -43,13 +48,27 @@ export const realFs: StoreFs = {
   stat: (path) => nodeFs.statSync(path),
   rename: (from, to) => nodeFs.renameSync(from, to),
   unlink: (path) => nodeFs.unlinkSync(path),
-  mkdir: (path) => void nodeFs.mkdirSync(path, { recursive: true }),
+  mkdir: (path) => nodeFs.mkdirSync(path, { recursive: true }),
 }
 
 /** The `code` of a Node file system error ('ENOENT', ...), or undefined. */
 export function errorCode(err: unknown): string | undefined {
   const c = (err as { code?: unknown } | null)?.code
   return typeof c === 'string' ? c : undefined
+}
+
+/**
+ * `err` naming `file`, for an error of a call on a descriptor (Node's read
+ * errors carry no path: `EISDIR: illegal operation on a directory, read`
+ * where a folder is at the log's path): the path is added to its message
+ * and set as its `path`. Other errors are returned as they are.
+ */
+export function naming(err: unknown, file: string): unknown {
+  if (err instanceof Error && typeof (err as { path?: unknown }).path !== 'string' && errorCode(err) !== undefined) {
+    err.message += ` '${file}'`
+    ;(err as { path?: string }).path = file
+  }
+  return err
 }
 
 /** Write all of `buf` (a write may take only part of it), at `pos` or at the current position. */

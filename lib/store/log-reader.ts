@@ -1,7 +1,7 @@
 /** Reading a log back: header, framed lines, the synced length from the sidecar; a torn tail is cut, damage elsewhere is a `LogCorruptError` (or dropped, in repair mode). */
 import { DEFAULT_LIMITS } from '../protocol/validate.ts'
 import { LogCorruptError, type Damage } from './errors.ts'
-import { realFs, type StoreFs } from './fs.ts'
+import { naming, realFs, type StoreFs } from './fs.ts'
 import { unframe, type Header } from './log-format.ts'
 import { emptyRecovery, headerProblem, parseObject, replayObject, type Dropped, type Recovered, type ReplayBounds } from './log-replay.ts'
 import { readSidecar } from './sidecar.ts'
@@ -69,6 +69,8 @@ export function readLog(file: string, opts: ReadOptions = {}): Recovered {
       carried = buf.length - start
     }
     if (carried > 0) scan.partial(base, carried)
+  } catch (err) {
+    throw naming(err, file)
   } finally {
     fs.close(fd)
   }

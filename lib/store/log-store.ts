@@ -10,7 +10,7 @@ import { lockFolder } from './folder-lock.ts'
 import { LEASE_SPAN, LOG_VERSION, clockJson, dropJson, leaseJson } from './log-format.ts'
 import type { LogFile } from './log-file.ts'
 import type { Recovered } from './log-replay.ts'
-import { newId, openFolder } from './open-folder.ts'
+import { makeFolder, newId, openFolder } from './open-folder.ts'
 import { FRAMING, PendingLines } from './pending-lines.ts'
 import { guardRewrite, logPaths, rewriteLog, type LogPaths } from './rewrite.ts'
 import { settings, type Durability, type Settings, type StoreEvents, type StoreOptions, type StoreStats, type StoreStatus } from './store-options.ts'
@@ -92,7 +92,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
     this.paths = logPaths(opts.dir, LOG)
     this.file = this.paths.file
     this.durability = this.s.durability
-    if (this.fs === realFs) realFs.mkdir(this.dir)
+    if (this.fs === realFs) makeFolder(realFs, this.dir)
     if (this.s.lock) this.unlock = lockFolder(this.dir)
     let opened: ReturnType<typeof openFolder> | null = null
     try {

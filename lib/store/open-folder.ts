@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import * as path from 'node:path'
 import { DEFAULT_LIMITS } from '../protocol/validate.ts'
 import { LogCorruptError } from './errors.ts'
 import { errorCode, type StoreFs } from './fs.ts'
@@ -6,7 +7,7 @@ import { LOG_VERSION } from './log-format.ts'
 import { LogFile } from './log-file.ts'
 import { readLog } from './log-reader.ts'
 import type { Recovered } from './log-replay.ts'
-import { rewriteLog, type LogPaths } from './rewrite.ts'
+import { rewriteLog, syncDir, type LogPaths } from './rewrite.ts'
 import { readSidecar } from './sidecar.ts'
 import type { Settings } from './store-options.ts'
 
@@ -26,7 +27,7 @@ export interface OpenedFolder {
  */
 export function openFolder(id: string, paths: LogPaths, s: Settings): OpenedFolder {
   const fs = s.fs
-  fs.mkdir(paths.dir)
+  makeFolder(fs, paths.dir)
   removeIfPresent(fs, paths.tmp)
   const nowMs = s.now()
   const present = exists(fs, paths.file)
@@ -64,6 +65,38 @@ export function openFolder(id: string, paths: LogPaths, s: Settings): OpenedFold
   if (r !== null && r.format === 1) r.warnings.push(`${paths.file}: converted from format 1 to format ${LOG_VERSION}`)
   if (r !== null && lostData) r.warnings.push(`${paths.file}: repaired; the node continues under a new generation (${generation})`)
   return { log, recovered: r, generation }
+}
+
+/**
+ * Create `dir` (and its missing parents) and fsync the parent of each
+ * folder created, so that the new entries survive a power loss before
+ * anything in them is reported durable (`dir` itself is fsynced when the
+ * log is written into it). A parent this process may not open (EACCES:
+ * search without read permission) is left as it is.
+ */
+export function makeFolder(fs: StoreFs, dir: string): void {
+  const first = fs.mkdir(dir)
+  if (typeof first !== 'string') return
+  for (const parent of createdParents(dir, first)) {
+    try {
+      syncDir(fs, parent)
+    } catch (err) {
+      if (errorCode(err) !== 'EACCES') throw err
+    }
+  }
+}
+
+/** The folders to fsync after `mkdir(dir)` created the chain from `first` down to `dir`: each one's parent, top first. */
+export function createdParents(dir: string, first: string): string[] {
+  const top = path.resolve(first)
+  const out: string[] = []
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const parent = path.dirname(d)
+    if (parent === d) break
+    out.push(parent)
+    if (d === top) break
+  }
+  return out.reverse()
 }
 
 export function newId(): string {

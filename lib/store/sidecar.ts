@@ -1,4 +1,4 @@
-import { errorCode, type StoreFs } from './fs.ts'
+import { errorCode, naming, type StoreFs } from './fs.ts'
 import { frame, unframe } from './log-format.ts'
 import { parseObject } from './log-replay.ts'
 
@@ -41,6 +41,8 @@ export function readSidecar(fs: StoreFs, path: string): SyncedClaim | null {
   let n = 0
   try {
     for (let k; n < buf.length && (k = fs.read(fd, buf, n, buf.length - n, n)) > 0; ) n += k
+  } catch (err) {
+    throw naming(err, path)
   } finally {
     fs.close(fd)
   }

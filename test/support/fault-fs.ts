@@ -3,8 +3,8 @@
  * and models what survives a crash.
  *
  * Every file keeps its current bytes (the page cache) and its synced bytes
- * (the disk); every directory entry is durable only once its directory was
- * fsynced. `crashCopy()` is the machine after the process died (page cache
+ * (the disk); every directory entry, a new folder's included, is durable
+ * only once its directory was fsynced. `crashCopy()` is the machine after the process died (page cache
  * kept); `powerLossCopy(random)` after the power went: synced bytes and
  * durable entries only, plus, at random, part of what was appended but not
  * synced (possibly ending in garbage, as a torn sector would).
@@ -48,6 +48,8 @@ export class MemFs implements StoreFs {
   private names = new Map<string, number>()
   private durable = new Map<string, number>()
   private dirs = new Set<string>(['/'])
+  /** Folders whose entry in their parent was fsynced (the root always is). */
+  private durableDirs = new Set<string>(['/'])
   private fds = new Map<number, Handle>()
   private nextIno = 100
   private nextFd = 3
@@ -149,6 +151,7 @@ export class MemFs implements StoreFs {
       this.enter('fsync', h.dir)
       for (const p of [...this.durable.keys()]) if (parentOf(p) === h.dir && !this.names.has(p)) this.durable.delete(p)
       for (const [p, ino] of this.names) if (parentOf(p) === h.dir) this.durable.set(p, ino)
+      for (const p of this.dirs) if (p !== '/' && parentOf(p) === h.dir) this.durableDirs.add(p)
       return
     }
     const node = this.inodes.get(h.ino)!
@@ -197,17 +200,22 @@ export class MemFs implements StoreFs {
     if (!this.names.delete(path)) throw fsError('ENOENT', 'unlink', path)
   }
 
-  mkdir(path: string): void {
+  /** Returns the first folder created (the top of the new chain), as Node's recursive mkdir; durable once its parent is fsynced. */
+  mkdir(path: string): string | undefined {
     this.enter('mkdir', path)
-    // Folders are taken as durable at once: the model is about the log's files.
-    for (let p = path; p !== '/' && !this.dirs.has(p); p = parentOf(p)) this.dirs.add(p)
+    let first: string | undefined
+    for (let p = path; p !== '/' && !this.dirs.has(p); p = parentOf(p)) {
+      this.dirs.add(p)
+      first = p
+    }
+    return first
   }
 
   // ---- what tests do around the store ----
 
   /** Remove a folder and everything in it, at once and for good (an operator's rm -rf). */
   removeDir(dir: string): void {
-    for (const p of [...this.dirs]) if (p === dir || p.startsWith(dir + '/')) this.dirs.delete(p)
+    for (const d of [this.dirs, this.durableDirs]) for (const p of [...d]) if (p === dir || p.startsWith(dir + '/')) d.delete(p)
     for (const m of [this.names, this.durable]) for (const p of [...m.keys()]) if (p.startsWith(dir + '/')) m.delete(p)
   }
 
@@ -228,7 +236,7 @@ export class MemFs implements StoreFs {
 
   /** The machine after the process died: everything written is there; no descriptor is open. */
   crashCopy(): MemFs {
-    return this.copy(this.names, (n) => Buffer.from(n.data))
+    return this.copy(this.names, this.dirs, (n) => Buffer.from(n.data))
   }
 
   /**
@@ -237,7 +245,13 @@ export class MemFs implements StoreFs {
    * last bytes may be garbage; other unsynced changes survive or not.
    */
   powerLossCopy(random: RandomFn): MemFs {
-    return this.copy(this.durable, (n) => {
+    // A folder survives if its entry, and its parents' entries, were fsynced; the files in it with it.
+    const dirs = new Set([...this.durableDirs].filter((d) => {
+      for (let p = d; p !== '/'; p = parentOf(p)) if (!this.durableDirs.has(p)) return false
+      return true
+    }))
+    const names = new Map([...this.durable].filter(([p]) => dirs.has(parentOf(p))))
+    return this.copy(names, dirs, (n) => {
       const { data, synced } = n
       // After a failed fsync the disk has what it has; nothing more arrives.
       if (n.lostFrom !== Infinity) return Buffer.from(synced)
@@ -251,10 +265,11 @@ export class MemFs implements StoreFs {
     })
   }
 
-  private copy(names: Map<string, number>, content: (n: Inode) => Buffer): MemFs {
+  private copy(names: Map<string, number>, dirs: Set<string>, content: (n: Inode) => Buffer): MemFs {
     const c = new MemFs()
     c.dev = this.dev
-    c.dirs = new Set(this.dirs)
+    c.dirs = new Set(dirs)
+    c.durableDirs = new Set(dirs)
     c.nextIno = this.nextIno
     for (const [p, ino] of names) {
       if (!c.inodes.has(ino)) {
