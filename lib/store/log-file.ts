@@ -113,7 +113,8 @@ export class LogFile {
       this.size = size
       if (this.synced > size) this.synced = size
     } catch {
-      // The tail stays; beyond the synced offset it is cut as torn on the next open.
+      // The tail stays until a rewrite replaces the file: a torn line in it is cut on the next open,
+      // but whole lines are replayed (a refused change then reappears: README, Storage faults, Limits).
     }
   }
 
