@@ -10,9 +10,10 @@ import { xorHex } from './fingerprint.ts'
  * one side holds and the other does not: writes both sides took since
  * cancel out of it. The same difference seen at every check for at least
  * `interval` is no write in flight (those come and go): it is real, and
- * the records of that source are to be sent in full. A source written without pause still gets there,
- * where comparing whole clocks and fingerprints would never see the same
- * twice. The session compares only after a whole response (the
+ * the records of that source are to be sent in full. New writes of the
+ * source do not reset this, as they would if whole clocks and
+ * fingerprints were compared. The session compares only after a whole
+ * response (the
  * initiator at the reply, the responder at the final), when each side
  * holds what the other had: a backlog cut at the MTU is no difference.
  */
