@@ -13,9 +13,9 @@ import { xorHex } from './fingerprint.ts'
  * the records of that source are to be sent in full. New writes of the
  * source do not reset this, as they would if whole clocks and
  * fingerprints were compared. The session compares only after a whole
- * response (the
- * initiator at the reply, the responder at the final), when each side
- * holds what the other had: a backlog cut at the MTU is no difference.
+ * response (the initiator at the reply, the responder at the final), when
+ * each side holds what the other had: a backlog cut at the MTU is no
+ * difference.
  */
 export class Verification {
   private last = -Infinity
