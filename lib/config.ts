@@ -192,7 +192,12 @@ function warnUnknown(config: object): void {
   for (const key of Object.keys(config)) {
     if (Object.hasOwn(OPTIONS, key) || warned.has(`unknown ${key}`)) continue
     warned.add(`unknown ${key}`)
-    const near = Object.keys(OPTIONS).find((o) => o.toLowerCase() === key.toLowerCase() || edits(o.toLowerCase(), key.toLowerCase()) <= (o.length > 4 ? 2 : 1))
+    let near: string | undefined
+    let best = Infinity
+    for (const o of Object.keys(OPTIONS)) {
+      const d = o.toLowerCase() === key.toLowerCase() ? 0 : edits(o.toLowerCase(), key.toLowerCase())
+      if (d <= (o.length > 4 ? 2 : 1) && d < best) [near, best] = [o, d]
+    }
     processWarning(`simple-scuttle: config.${key} is not an option of new Gossip; it is ignored${near === undefined ? '' : ` (did you mean ${near}?)`}`, 'ConfigWarning')
   }
 }

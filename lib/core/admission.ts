@@ -31,13 +31,13 @@ export class Admission {
    */
   admit(rec: Rec, peer: PeerLabel): string | null {
     if (this.verify !== undefined) {
-      const ok = ask('verify', () => this.verify!(rec))
+      const ok = ask('verify', this.verify, rec, peer)
       if (typeof ok === 'string') return ok
       if (!ok) return rec.sig === undefined ? UNSIGNED : BAD_SIGNATURE
     }
     if (!this.plausible(rec.version)) return 'version too far ahead of this node\'s clock (clock skew?)'
     if (this.accept !== undefined) {
-      const ok = ask('accept', () => this.accept!(rec, peer))
+      const ok = ask('accept', this.accept, rec, peer)
       if (typeof ok === 'string') return ok
       if (!ok) return NOT_ACCEPTED
     }
@@ -51,10 +51,10 @@ export class Admission {
 }
 
 /** A user function's true or false, or why it gave neither. */
-function ask(name: string, fn: () => unknown): boolean | string {
+function ask(name: string, fn: (rec: Rec, peer: PeerLabel) => unknown, rec: Rec, peer: PeerLabel): boolean | string {
   let ok: unknown
   try {
-    ok = fn()
+    ok = fn(rec, peer)
   } catch (err) {
     return `config.${name} threw: ${describe(err)}`
   }

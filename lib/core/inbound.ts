@@ -6,7 +6,6 @@ import { compareValues } from './resolve.ts'
 import type { PeerLabel, Rec } from './types.ts'
 import { sourceKey } from './types.ts'
 
-
 /** The wait between refetches on one link, from its least to its most (see `Inbound`). */
 const REFETCH_MIN_MS = 1000
 const REFETCH_MAX_MS = 60_000

@@ -18,7 +18,6 @@ const ABSENT: Versioned = Object.freeze({ version: -Infinity, value: null }) as 
 /** Forgotten tombstones remembered by key (see `Collected`). */
 const MAX_COLLECTED = 65_536
 
-
 /**
  * The replicated key/value state of one node: the pure core.
  *

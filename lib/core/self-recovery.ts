@@ -110,7 +110,11 @@ export class SelfRecovery {
     this.carried = false
     this.before = this.links.size
     if (!asked || !whole || this.wanted === 0) return
-    if (this.lossy && !this.chained() && (!carried || (fresh ? (this.tries = 0) : ++this.tries) < MAX_TRIES)) return
+    if (this.lossy && !this.chained()) {
+      if (!carried) return
+      this.tries = fresh ? 0 : this.tries + 1
+      if (this.tries < MAX_TRIES) return
+    }
     this.tries = 0
     this.links.clear()
     this.life.recovered(this.wanted)

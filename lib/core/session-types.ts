@@ -51,7 +51,9 @@ export interface SessionOptions {
   /**
    * How often (ms, replica time) a digest we start carries per-source
    * fingerprints, so that records a peer's lies or a writer's different
-   * stories kept from us are found and exchanged. Default 60,000.
+   * stories kept from us are found and exchanged; also how long a
+   * difference must last before that source is sent in full (so a repair
+   * takes two checks at least this far apart). Default 60,000.
    */
   readonly verifyInterval?: number
   /**

@@ -11,8 +11,8 @@ import { xorHex } from './fingerprint.ts'
  * cancel out of it. The same difference seen at every check for at least
  * `interval` is no write in flight (those come and go): it is real, and
  * the records of that source are to be sent in full. New writes of the
- * source do not reset this, as they would if whole clocks and
- * fingerprints were compared. The session compares only after a whole
+ * source that both sides took do not reset it (they cancel out). The
+ * session compares only after a whole
  * response (the initiator at the reply, the responder at the final), when
  * each side holds what the other had: a backlog cut at the MTU is no
  * difference.

@@ -140,6 +140,13 @@ test('a user resolve is not overruled by a forgotten tombstone: only a record th
   const a = r.clock.intern('a', undefined)
   t.ok(r.applyRemote({ key: 'k', value: 5, source_id: 'a', version: 40 }, a), 'a record the clock does not cover is left to resolve, which takes it (as the deleter itself did)')
   t.equal(r.get('k').value, 5, 'held')
+  r.applyRemote({ key: 'j', value: null, source_id: 'b', version: 61, deleted: true }, b)
+  r.clock.advance(b, 61)
+  time = 30_000
+  t.equal(r.collect(time, 5_000), 1, 'a tombstone of j is forgotten too')
+  r.clock.advance(a, 45)
+  t.notOk(r.applyRemote({ key: 'j', value: 9, source_id: 'a', version: 45 }, a), 'a record of j the clock covers, at or below that tombstone, is refused')
+  t.equal(r.record('j'), undefined, 'j stays deleted')
   t.end()
 })
 

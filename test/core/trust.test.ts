@@ -156,6 +156,20 @@ test('a peer behind our gc floor: its old update of a key deleted here is refuse
   t.end()
 })
 
+test('a peer behind our gc floor, where the tombstones forgotten are not remembered by key (an earlier life): its old updates are dropped and counted', (t) => {
+  const r = new Replica({ id: 'r', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10 })
+  r.restore({ records: [], sources: [{ id: 'x', gen: undefined, clock: 8, gc: 5 }], version: 8 })
+  const { s } = session(r)
+  s.receive({ digest: true, source_id: 'x', version: 1 })
+  s.receive({ digest: true, done: true })
+  s.receive({ key: 'old', value: 'stale', source_id: 'y', version: 4, prev: 0 })
+  t.equal(r.record('old'), undefined, 'an update at or below the floor (4 <= 5) is dropped')
+  t.equal(s.stats.staleDropped, 1, 'counted as staleDropped')
+  s.receive({ key: 'fresh', value: 1, source_id: 'y', version: 6, prev: 0 })
+  t.equal(r.get('fresh').value, 1, 'one above it is taken')
+  t.end()
+})
+
 test('remote versions are bounded by the physical clock, so no chain of messages exhausts the version space', (t) => {
   const nowUs = 1_000_000
   const v = new Replica({ id: 'v', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, now: () => nowUs, maxOffset: 500 })

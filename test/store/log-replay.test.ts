@@ -46,22 +46,3 @@ test('gc floors: a drop raises its source\'s floor; a later snapshot never lower
   t.deepEqual(r.sources, [{ id: 'C', gen: undefined, clock: 5, gc: 0 }, { id: 'B', gen: undefined, clock: 9, gc: 7 }], 'one without the source keeps the source with its floor')
   t.end()
 })
-
-test('replay time is linear in the sources: snapshots with gc floors cost what snapshots without do', (t) => {
-  const S = 30_000
-  const b = bounds(S)
-  const time = (gc: number) => {
-    const lines = [clockLine(S, gc), clockLine(S, gc), clockLine(S, gc)]
-    const r = emptyRecovery()
-    replayLine(header, 1, r, b)
-    const t0 = performance.now()
-    for (const [i, l] of lines.entries()) if (replayLine(l, 2 + i, r, b) !== null) throw new Error('refused')
-    return performance.now() - t0
-  }
-  time(0) // warm up
-  const plain = Math.min(time(0), time(0))
-  const floors = Math.min(time(5), time(5))
-  // Before, each snapshot looked up every earlier source with a floor by a scan of the new snapshot: S² steps.
-  t.ok(floors < 4 * plain + 50, `3 snapshots of ${S} sources: ${floors.toFixed(0)} ms with gc floors, ${plain.toFixed(0)} ms without`)
-  t.end()
-})
