@@ -20,9 +20,14 @@ export class Admission {
   constructor(
     private readonly now: ClockFn,
     private readonly maxOffset: number,
-    readonly verify: VerifyFn | undefined,
+    private readonly verify: VerifyFn | undefined,
     private readonly accept: AcceptFn | undefined,
   ) {}
+
+  /** Whether records must be signed (`verify` is set). */
+  get signed(): boolean {
+    return this.verify !== undefined
+  }
 
   /**
    * Why `rec` must be refused outright, or null to go on to `resolve`. The

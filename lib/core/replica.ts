@@ -262,7 +262,7 @@ export class Replica implements ResolveHost {
    */
   adoptFromSource(src: Source, version: number): void {
     if (!this.plausible(version)) return
-    if (this.admission.verify !== undefined) this.adopt(src, version)
+    if (this.admission.signed) this.adopt(src, version)
     else this.advance(src, version)
   }
 

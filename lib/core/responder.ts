@@ -93,7 +93,7 @@ export class Responder {
    * below version `v` and the first `k` at `v` (a writer that reused a
    * version has several records there; a cut between them must not skip one).
    */
-  readonly full = new Map<Source, { v: number; k: number }>()
+  private readonly full = new Map<Source, { v: number; k: number }>()
 
   constructor(
     private readonly replica: Replica,

@@ -61,10 +61,11 @@ export class Collected {
     return this.byKey.get(key)
   }
 
-  /** `t` was forgotten (collected). */
+  /** `t` was forgotten (collected); what is kept of it has no signature (it is compared, never sent). */
   add(t: Rec): void {
     this.byKey.delete(t.key)
-    this.byKey.set(t.key, t)
+    const { sig: _, ...kept } = t
+    this.byKey.set(t.key, kept)
     if (this.byKey.size <= this.max) return
     const [key, oldest] = this.byKey.entries().next().value as [string, Rec]
     this.byKey.delete(key)
