@@ -16,6 +16,7 @@
  * number of times.
  */
 import { Buffer } from 'buffer'
+import { GrowBuffer } from './grow-buffer.ts'
 import { notObject, parseLine, SAMPLE_LENGTH, type DecoderStats } from './line-reader.ts'
 import { MsgpackReader } from './msgpack.ts'
 
@@ -54,8 +55,7 @@ export class FrameReader {
   private want = -1
   /** Bytes of an over-long frame still to skip. */
   private skip = 0
-  private pieces: Buffer[] = []
-  private held = 0
+  private readonly acc = new GrowBuffer()
   private readonly onValue = (v: unknown) => this.value(v)
   private readonly onError = (reason: string) => this.reject(`malformed frame: ${reason}`, this.sample)
   private sample = ''
@@ -101,22 +101,20 @@ export class FrameReader {
         }
         continue
       }
-      const need = this.want - this.held
-      if (this.held === 0 && len - pos >= need) {
+      const need = this.want - this.acc.length
+      if (this.acc.length === 0 && len - pos >= need) {
         // The whole body is in this chunk: read it in place.
         this.body(buf, pos, pos + need)
         pos += need
       } else if (len - pos >= need) {
-        this.pieces.push(buf.subarray(pos, pos + need))
+        this.acc.append(buf, pos, pos + need)
         pos += need
-        const body = Buffer.concat(this.pieces)
-        this.pieces = []
-        this.held = 0
+        const body = Buffer.from(this.acc.view()) // its own copy: what decodes from it may keep views
+        this.acc.clear()
         this.body(body, 0, body.length)
       } else {
-        // A copy, so that a short tail does not pin a large chunk in memory.
-        this.pieces.push(Buffer.from(buf.subarray(pos, len)))
-        this.held += len - pos
+        // Copied, so that a short tail does not pin a large chunk in memory.
+        this.acc.append(buf, pos, len)
         return
       }
     }
@@ -128,8 +126,7 @@ export class FrameReader {
       this.stats.frames++
       this.reject('the input ended inside a frame', '')
     }
-    this.pieces = []
-    this.held = 0
+    this.acc.clear()
     this.want = -1
     this.headerHave = 0
   }

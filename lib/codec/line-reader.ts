@@ -12,6 +12,7 @@
  */
 
 import { Buffer } from 'buffer'
+import { GrowBuffer } from './grow-buffer.ts'
 
 export interface DecoderStats {
   /** Non-blank lines seen; always `objects + invalid`. */
@@ -65,9 +66,8 @@ export function parseLine(text: string): { value: object } | { reason: string } 
  */
 export class LineReader {
   readonly stats: DecoderStats = { lines: 0, objects: 0, invalid: 0, bytes: 0 }
-  /** The unfinished line, as copies; their total length is `held` <= maxLineLength. */
-  private pieces: Buffer[] = []
-  private held = 0
+  /** The unfinished line; at most maxLineLength bytes. */
+  private readonly acc = new GrowBuffer()
   /** Set while discarding the rest of an over-long line (already reported) up to its `\n`. */
   private skipping = false
 
@@ -88,7 +88,7 @@ export class LineReader {
     this.stats.bytes += buf.length
     let start = 0
     let nl = buf.indexOf(NL)
-    if (nl !== -1 && (this.held > 0 || this.skipping)) {
+    if (nl !== -1 && (this.acc.length > 0 || this.skipping)) {
       // Finish the line begun in an earlier chunk first.
       this.endLine(buf, 0, nl)
       start = nl + 1
@@ -114,20 +114,19 @@ export class LineReader {
 
   /** The input ended: a last line without its `\n` still counts. */
   end(): void {
-    if (this.held > 0) this.line(this.takeHeld())
+    if (this.acc.length > 0) this.line(this.takeHeld())
   }
 
   /** Keep `buf[start, end)`, the start of a line whose end has not arrived. */
   private hold(buf: Buffer, start: number, end: number): void {
     if (this.skipping) return
-    if (this.held + end - start > this.maxLineLength) {
+    if (this.acc.length + end - start > this.maxLineLength) {
       this.tooLong(buf, start, end)
       this.skipping = true
       return
     }
-    // A copy, so that a short tail does not pin a large chunk in memory.
-    this.pieces.push(Buffer.from(buf.subarray(start, end)))
-    this.held += end - start
+    // Copied, so that a short tail does not pin a large chunk in memory.
+    this.acc.append(buf, start, end)
   }
 
   /** `buf[start, end)` ends the current line (the `\n` is at `end`). */
@@ -136,34 +135,29 @@ export class LineReader {
       this.skipping = false
       return
     }
-    if (this.held + end - start > this.maxLineLength) return this.tooLong(buf, start, end)
-    if (this.held === 0) {
+    if (this.acc.length + end - start > this.maxLineLength) return this.tooLong(buf, start, end)
+    if (this.acc.length === 0) {
       if (end > start) this.line(buf.toString('utf8', start, end))
       return
     }
-    this.pieces.push(buf.subarray(start, end))
+    this.acc.append(buf, start, end)
     this.line(this.takeHeld())
   }
 
-  /** The held pieces (and any piece pushed after them) as one string; clears them. */
+  /** The held line as one string; clears it. */
   private takeHeld(): string {
-    const text = Buffer.concat(this.pieces).toString('utf8')
-    this.pieces = []
-    this.held = 0
+    const text = this.acc.view().toString('utf8')
+    this.acc.clear()
     return text
   }
 
   private tooLong(buf: Buffer, start: number, end: number): void {
-    const parts: Buffer[] = []
-    let n = 0
-    for (let i = 0; i < this.pieces.length && n < SAMPLE_BYTES; i++) {
-      parts.push(this.pieces[i])
-      n += this.pieces[i].length
-    }
+    const held = this.acc.view()
+    const n = Math.min(held.length, SAMPLE_BYTES)
+    const parts = [held.subarray(0, n)]
     if (n < SAMPLE_BYTES) parts.push(buf.subarray(start, Math.min(end, start + SAMPLE_BYTES - n)))
-    const sample = Buffer.concat(parts, Math.min(SAMPLE_BYTES, n + end - start)).toString('utf8')
-    this.pieces = []
-    this.held = 0
+    const sample = Buffer.concat(parts).toString('utf8')
+    this.acc.clear()
     this.stats.lines++
     this.reject(`line longer than ${this.maxLineLength} bytes`, sample)
   }

@@ -1,6 +1,7 @@
 import { Buffer } from 'buffer'
 import type { Duplex } from 'node:stream'
 import { DEFAULT_MAX_LINE_LENGTH, parseLine } from '../codec/line-reader.ts'
+import { GrowBuffer } from '../codec/grow-buffer.ts'
 import { SAME_ID, helloProblem, makeHello, negotiateWire } from '../protocol/hello.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
@@ -158,22 +159,23 @@ export class Connection implements PeerInfo {
       this.helloTimer = net.timers.setTimeout(() => this.refuse('no hello in time'), net.helloTimeout)
 
       // The peer's first line is its hello; what follows it belongs to the protocol.
-      // Chunks are kept apart until the newline, each searched once: a hello dribbled in small pieces costs linear time.
-      const chunks: Buffer[] = []
-      let held = 0
+      // Chunks are gathered until the newline, each searched once: a hello dribbled in small pieces costs linear time, and memory about its length.
+      const held = new GrowBuffer()
       const onData = (chunk: Buffer) => {
         // A socket already destroyed was refused by whoever destroyed it (a plain listener meeting TLS): it is not refused twice.
         if (socket.destroyed) return
         const at = chunk.indexOf(10)
-        chunks.push(chunk)
         if (at === -1) {
-          held += chunk.length
-          if (held > maxLine) this.refuse('expected a hello object')
+          held.append(chunk)
+          if (held.length > maxLine) this.refuse('expected a hello object')
           return
         }
-        const nl = held + at
-        const head = chunks.length === 1 ? chunk : Buffer.concat(chunks)
-        chunks.length = 0
+        const nl = held.length + at
+        let head = chunk
+        if (held.length > 0) {
+          held.append(chunk)
+          head = held.view()
+        }
         socket.off('data', onData)
         net.timers.clearTimeout(this.helloTimer)
         this.helloTimer = null

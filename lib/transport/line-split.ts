@@ -11,21 +11,22 @@
  * and reported, and the connection goes on with the next line.
  */
 import { Transform, type TransformCallback } from 'node:stream'
+import { GrowBuffer } from '../codec/grow-buffer.ts'
 
 const PREFIX = Buffer.from('{"mb":')
 const NL_PREFIX = Buffer.from('\n{"mb":')
 const P = PREFIX.length
 
 export class LineSplitter extends Transform {
-  /** Bytes of membership lines taken in (their newlines included). */
+  /** Bytes of membership lines taken in as they arrive (an unfinished one's and an over-long one's included): a peer's progress. */
   bytesIn = 0
   /** Membership lines taken in (over-long ones, dropped, not counted). */
   linesIn = 0
   private state: 'start' | 'app' | 'mb' | 'skip' = 'start'
   /** At a line start: how many bytes of the prefix have matched (withheld from the replica so far). */
   private matched = 0
-  private parts: Buffer[] = []
-  private partBytes = 0
+  /** The membership line being read. */
+  private readonly acc = new GrowBuffer()
 
   constructor(
     private readonly onLine: (line: string) => void,
@@ -67,8 +68,9 @@ export class LineSplitter extends Transform {
           if (appFrom >= 0) out.push(c.subarray(appFrom, ls))
           appFrom = -1
           this.state = 'mb'
-          this.parts = [PREFIX]
-          this.partBytes = P
+          this.acc.clear()
+          this.acc.append(PREFIX)
+          this.bytesIn += P
           this.matched = 0
           continue
         }
@@ -93,21 +95,20 @@ export class LineSplitter extends Transform {
       // Inside a membership line (or one too long, skipped).
       const nl = c.indexOf(10, i)
       const end = nl < 0 ? len : nl
+      this.bytesIn += end - i + (nl < 0 ? 0 : 1)
       if (this.state === 'mb') {
-        this.parts.push(c.subarray(i, end))
-        this.partBytes += end - i
-        if (this.partBytes > this.maxLine) {
-          this.parts = []
+        this.acc.append(c, i, end)
+        if (this.acc.length > this.maxLine) {
+          this.acc.clear()
           this.state = 'skip'
           this.onInvalid(`membership line longer than ${this.maxLine} bytes`)
         }
       }
       if (nl < 0) break
       if (this.state === 'mb') {
-        const line = Buffer.concat(this.parts, this.partBytes).toString('utf8')
-        this.bytesIn += this.partBytes + 1
+        const line = this.acc.view().toString('utf8')
         this.linesIn++
-        this.parts = []
+        this.acc.clear()
         this.onLine(line)
       }
       this.state = 'start'

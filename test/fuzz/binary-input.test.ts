@@ -150,7 +150,7 @@ test('wire 2: raw random bytes never crash the node or make it hold more than a 
       s.on('error', () => errors++)
       for (const c of chunks) s.write(Buffer.from(c))
       await quiet(2)
-      const held = (s as unknown as { reader: { held: number } }).reader.held
+      const held = (s as unknown as { reader: { acc: { length: number } } }).reader.acc.length
       return errors === 0 && held <= 1024 && g.size === 0
     }),
     { numRuns: 200, seed: 24 },
