@@ -55,7 +55,7 @@ export class FrameReader {
   private want = -1
   /** Bytes of an over-long frame still to skip. */
   private skip = 0
-  private readonly acc = new GrowBuffer()
+  private readonly acc: GrowBuffer
   private readonly onValue = (v: unknown) => this.value(v)
   private readonly onError = (reason: string) => this.reject(`malformed frame: ${reason}`, this.sample)
   private sample = ''
@@ -66,6 +66,7 @@ export class FrameReader {
     private readonly onInvalid: (reason: string, sample: string) => void,
   ) {
     if (!Number.isSafeInteger(maxFrameLength) || maxFrameLength < 1) throw new RangeError('maxFrameLength must be a positive integer')
+    this.acc = new GrowBuffer(maxFrameLength)
   }
 
   feed(buf: Buffer): void {

@@ -6,7 +6,8 @@ const KEEP = 64 * 1024
 /**
  * Bytes that arrive in pieces (an unfinished line or frame), held in one
  * buffer that doubles as it fills. Invariant: the memory held is at most
- * twice `length` (or `KEEP`), however finely the bytes arrived: one copy
+ * twice `length` (or `KEEP`), and never more than `cap` unless one append
+ * needs it, however finely the bytes arrived: one copy
  * per piece would cost tens of bytes of heap per piece, so a peer sending
  * a line a byte at a time would make its bytes cost fifty times their size.
  */
@@ -15,11 +16,14 @@ export class GrowBuffer {
   /** Bytes held. */
   length = 0
 
+  /** `cap`: the buffer does not double past it (the most the owner holds), though it always fits what is appended. */
+  constructor(private readonly cap = Infinity) {}
+
   /** Append `src[start, end)`. */
   append(src: Uint8Array, start = 0, end = src.length): void {
     const n = end - start
     if (this.length + n > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.length + n, this.buf.length * 2, 256))
+      const next = Buffer.allocUnsafe(Math.max(this.length + n, Math.min(Math.max(this.buf.length * 2, 256), this.cap)))
       this.buf.copy(next, 0, 0, this.length)
       this.buf = next
     }

@@ -67,7 +67,7 @@ export function parseLine(text: string): { value: object } | { reason: string } 
 export class LineReader {
   readonly stats: DecoderStats = { lines: 0, objects: 0, invalid: 0, bytes: 0 }
   /** The unfinished line; at most maxLineLength bytes. */
-  private readonly acc = new GrowBuffer()
+  private readonly acc: GrowBuffer
   /** Set while discarding the rest of an over-long line (already reported) up to its `\n`. */
   private skipping = false
 
@@ -77,6 +77,7 @@ export class LineReader {
     private readonly onInvalid: (reason: string, sample: string) => void,
   ) {
     if (!Number.isSafeInteger(maxLineLength) || maxLineLength < 1) throw new RangeError('maxLineLength must be a positive integer')
+    this.acc = new GrowBuffer(maxLineLength)
   }
 
   /**

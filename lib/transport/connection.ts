@@ -160,7 +160,7 @@ export class Connection implements PeerInfo {
 
       // The peer's first line is its hello; what follows it belongs to the protocol.
       // Chunks are gathered until the newline, each searched once: a hello dribbled in small pieces costs linear time, and memory about its length.
-      const held = new GrowBuffer()
+      const held = new GrowBuffer(maxLine)
       const onData = (chunk: Buffer) => {
         // A socket already destroyed was refused by whoever destroyed it (a plain listener meeting TLS): it is not refused twice.
         if (socket.destroyed) return

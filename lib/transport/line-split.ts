@@ -26,7 +26,7 @@ export class LineSplitter extends Transform {
   /** At a line start: how many bytes of the prefix have matched (withheld from the replica so far). */
   private matched = 0
   /** The membership line being read. */
-  private readonly acc = new GrowBuffer()
+  private readonly acc: GrowBuffer
 
   constructor(
     private readonly onLine: (line: string) => void,
@@ -34,6 +34,7 @@ export class LineSplitter extends Transform {
     private readonly maxLine: number,
   ) {
     super({ highWaterMark: 64 * 1024 })
+    this.acc = new GrowBuffer(maxLine)
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {

@@ -54,3 +54,12 @@ test('a line, a frame and a membership line sent a byte at a time are held in on
   t.equal(mb.length, 1, 'it is delivered whole')
   t.end()
 })
+
+test('grow buffer: it does not double past its cap, though an append always fits', (t) => {
+  const g = new GrowBuffer(1000)
+  for (let i = 0; i < 900; i++) g.append(Buffer.from('y'))
+  t.ok(capacity(g) <= 1000, `900 bytes in ${capacity(g)} (cap 1000)`)
+  g.append(Buffer.alloc(500))
+  t.equal(g.length, 1400, 'an append past the cap still fits')
+  t.end()
+})
