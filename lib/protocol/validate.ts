@@ -79,6 +79,12 @@ function itemProblem(v: unknown, maxDepth: number, depth: number): string | null
  * or null: a non-empty string of at most `maxLength` characters, without
  * NUL (the separator of source keys). The one definition every layer uses.
  */
+/** Throw a TypeError unless `id` can be a node's id (as `new Gossip` requires). */
+export function checkNodeId(id: unknown, maxLength: number): void {
+  const bad = idProblem('id', id, maxLength)
+  if (bad !== null) throw new TypeError(`Gossip id must be a non-empty string of at most ${maxLength} characters without NUL (${bad})`)
+}
+
 export function idProblem(field: string, v: unknown, maxLength: number): string | null {
   if (typeof v !== 'string') return `${field} must be a string`
   if (v.length === 0) return `${field} must not be empty`

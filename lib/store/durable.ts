@@ -1,5 +1,6 @@
 import { normalizeConfig, type GossipConfig } from '../config.ts'
 import { Gossip } from '../stream/gossip.ts'
+import { checkNodeId } from '../protocol/validate.ts'
 import type { Dropped } from './log-replay.ts'
 import { LogStore, type StoreOptions } from './log-store.ts'
 
@@ -25,14 +26,21 @@ export interface Durable {
  */
 export function openDurable(id: string, config: GossipConfig, storeOpts: StoreOptions): Durable {
   const cfg = normalizeConfig(config)
+  checkNodeId(id, cfg.limits.maxIdLength) // before the folder is locked and a log written under it
   const store = new LogStore(id, {
     limits: cfg.limits,
     maxClockOffset: cfg.maxClockOffset,
     now: () => cfg.versionClock() / 1000,
     ...storeOpts,
   })
-  const gossip = new Gossip(id, { ...config, generation: store.generation })
-  store.attach(gossip)
+  let gossip: Gossip
+  try {
+    gossip = new Gossip(id, { ...config, generation: store.generation })
+    store.attach(gossip)
+  } catch (err) {
+    store.close()
+    throw err
+  }
   return {
     gossip,
     store,

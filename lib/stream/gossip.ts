@@ -6,7 +6,7 @@ import type { History } from '../core/history.ts'
 import { Replica, type DropReason, type Journal, type ReplicaStats, type RestoreSnapshot, type SourceState } from '../core/replica.ts'
 import type { SessionOptions } from '../core/session.ts'
 import type { JsonInput, JsonValue, PeerLabel, Rec, ResolveHost, SortFn, Versioned } from '../core/types.ts'
-import { idProblem } from '../protocol/validate.ts'
+import { checkNodeId } from '../protocol/validate.ts'
 import { frozenJson } from '../core/values.ts'
 import { Binding, type BindingOwner } from './binding.ts'
 import { PeerDuplex, destroyedError } from './peer-duplex.ts'
@@ -90,8 +90,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     const cfg = normalizeConfig(config)
     // Not destroyed when its own stream ends: the node lives on, with its other streams.
     super({ objectMode: true, highWaterMark: Math.min(cfg.mtu, 65_536), autoDestroy: false } as DuplexOptions) // mtu may be Infinity; a buffer needs a bound
-    const idBad = idProblem('id', id, cfg.limits.maxIdLength)
-    if (idBad !== null) throw new TypeError(`Gossip id must be a non-empty string of at most ${cfg.limits.maxIdLength} characters without NUL (${idBad})`)
+    checkNodeId(id, cfg.limits.maxIdLength)
     if (state !== undefined && (typeof state !== 'object' || state === null)) throw new TypeError('state, when given, must be an object')
     this.id = id
     this.config = cfg

@@ -221,3 +221,15 @@ test('an injected fs that wraps the real disk takes the lock with lock: true', a
   fs.rmSync(dir, { recursive: true })
   t.end()
 })
+
+test('openDurable with an id the node refuses: refused before the folder is locked or a log written, so the folder opens next with a good id', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-badid-'))
+  const config = { ...base.config, resolve: base.resolution.lww_vs_current_vers }
+  t.throws(() => openDurable('x'.repeat(300), config, { dir }), /Gossip id must be a non-empty string of at most 256/, 'a too-long id is a TypeError')
+  t.notOk(fs.existsSync(path.join(dir, 'log.ndjson')), 'no log was written under it')
+  const d = openDurable('a', config, { dir })
+  t.equal(d.gossip.id, 'a', 'the folder opens with a good id, in this process')
+  d.store.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+  t.end()
+})
