@@ -14,6 +14,9 @@ export interface Damage {
  * log, which has no checksums) a bad line that is not the last one. Never
  * a silent cut: open with `repair` to keep the valid part before `offset`.
  */
+/** In a reason when the log is intact but names more sources than `limits.maxSources`. */
+export const OVER_LIMIT = 'names more sources than limits.maxSources allows'
+
 export class LogCorruptError extends Error implements Damage {
   override name = 'LogCorruptError'
   readonly offset: number
@@ -25,9 +28,12 @@ export class LogCorruptError extends Error implements Damage {
     reason: string,
   ) {
     super(
-      `${file}: line ${line} is corrupt at byte ${offset} (${reason}); the log cannot be loaded. ` +
-        'Open it with repair (openDurable(..., { repair: true }), or the CLI\'s --repair) to keep the valid lines before it, ' +
-        'or restore it from a backup.',
+      reason.includes(OVER_LIMIT)
+        ? // An intact log this node's limits are too small for: repair would drop every line from here on.
+          `${file}: line ${line} (byte ${offset}) ${reason}; the log cannot be loaded with these limits. Raise limits.maxSources to load it whole.`
+        : `${file}: line ${line} is corrupt at byte ${offset} (${reason}); the log cannot be loaded. ` +
+            'Open it with repair (openDurable(..., { repair: true }), or the CLI\'s --repair) to keep the valid lines before it, ' +
+            'or restore it from a backup.',
     )
     this.offset = offset
     this.reason = reason

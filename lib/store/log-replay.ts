@@ -2,7 +2,7 @@ import type { SourceState } from '../core/replica.ts'
 import { sourceKey, type Rec } from '../core/types.ts'
 import type { Message } from '../protocol/messages.ts'
 import { DEFAULT_LIMITS, decode, readUpdate, type Limits, type UpdateSlot } from '../protocol/validate.ts'
-import type { Damage } from './errors.ts'
+import { OVER_LIMIT, type Damage } from './errors.ts'
 import { LEASE_SPAN, type Header } from './log-format.ts'
 
 /**
@@ -136,8 +136,7 @@ function admit(r: Recovered, x: SourceIndex, key: string, b: ReplayBounds): stri
   if (x.seen.has(key) || key === sourceKey(r.header.id, r.header.gen)) return null
   if (x.seen.size >= b.limits.maxSources) {
     const [id, gen] = key.split('\u0000')
-    return `source ${JSON.stringify(id)}${gen === undefined ? '' : ` (gen ${JSON.stringify(gen)})`} is one more than limits.maxSources ` +
-      `(${b.limits.maxSources}) allows (the node refuses it from a peer): raise limits.maxSources to load this log`
+    return `${OVER_LIMIT} (${b.limits.maxSources}): source ${JSON.stringify(id)}${gen === undefined ? '' : ` (gen ${JSON.stringify(gen)})`} is one more (the node refuses it from a peer)`
   }
   x.seen.add(key)
   return null

@@ -1,5 +1,6 @@
 /** Replaying log lines: the source limit, gc floors, and time linear in the lines' length. */
 import test from 'tape'
+import { LogCorruptError, OVER_LIMIT } from '../../lib/store/errors.ts'
 import { DEFAULT_LIMITS } from '../../lib/protocol/validate.ts'
 import { emptyRecovery, replayLine, type ReplayBounds } from '../../lib/store/log-replay.ts'
 
@@ -18,7 +19,7 @@ test('a log naming more sources than limits.maxSources is refused at the source 
   t.equal(replayLine(clockLine(100, 0), 2, r, b), null, 'a clock of 100 sources besides the node itself loads')
   t.equal(r.sources.length, 101, 'all of them')
   t.equal(replayLine(clockLine(100, 0), 3, r, b), null, 'the same sources again: still 100')
-  t.match(replayLine(clockLine(101, 0), 4, r, b) ?? '', /^clock entry: source "s100" \(gen "g"\) is one more than limits\.maxSources \(100\) allows .*raise limits\.maxSources/, 'a clock of 101: refused, naming the limit')
+  t.match(replayLine(clockLine(101, 0), 4, r, b) ?? '', /^clock entry: names more sources than limits\.maxSources allows \(100\): source "s100" \(gen "g"\) is one more/, 'a clock of 101: refused, naming the limit')
 
   r = emptyRecovery()
   replayLine(header, 1, r, b)
@@ -29,7 +30,7 @@ test('a log naming more sources than limits.maxSources is refused at the source 
   }
   t.deepEqual(refused, [], 'records from 100 sources load')
   t.equal(replayLine(JSON.stringify({ key: 'mine', value: 1, source_id: 'A', gen: 'g0', version: 5 }), 102, r, b), null, "the node's own records are not counted")
-  t.match(replayLine(JSON.stringify({ key: 'k', value: 0, source_id: 's100', version: 200 }), 103, r, b) ?? '', /source "s100" is one more than limits\.maxSources \(100\)/, 'a record from a 101st source (an overwritten record\'s source still counts): refused')
+  t.match(replayLine(JSON.stringify({ key: 'k', value: 0, source_id: 's100', version: 200 }), 103, r, b) ?? '', /names more sources than limits\.maxSources allows \(100\): source "s100" is one more/, 'a record from a 101st source (an overwritten record\'s source still counts): refused')
   t.end()
 })
 
@@ -44,5 +45,14 @@ test('gc floors: a drop raises its source\'s floor; a later snapshot never lower
   t.deepEqual(r.sources, [{ id: 'B', gen: undefined, clock: 9, gc: 7 }, { id: 'C', gen: undefined, clock: 4, gc: 0 }], 'a snapshot with a lower floor keeps the higher one')
   replayLine(JSON.stringify({ clock: [['C', null, 5, 0]], version: 10 }), 5, r, b)
   t.deepEqual(r.sources, [{ id: 'C', gen: undefined, clock: 5, gc: 0 }, { id: 'B', gen: undefined, clock: 9, gc: 7 }], 'one without the source keeps the source with its floor')
+  t.end()
+})
+
+test('a log over limits.maxSources is intact: its error says to raise the limit, not to repair (which would drop every line from there on)', (t) => {
+  const over = new LogCorruptError('log.ndjson', 26, 900, `clock entry: ${OVER_LIMIT} (10): source "s10" is one more (the node refuses it from a peer)`)
+  t.match(over.message, /Raise limits\.maxSources to load it whole/, 'names the fix')
+  t.doesNotMatch(over.message, /repair|corrupt/, 'neither calls it corrupt nor points at repair')
+  const torn = new LogCorruptError('log.ndjson', 3, 40, 'malformed JSON')
+  t.match(torn.message, /is corrupt .* Open it with repair/, 'real damage still points at repair')
   t.end()
 })
