@@ -87,6 +87,12 @@ const digest = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 
 /** Why an upgrade is refused (status and reason), or null. */
 function checkUpgrade(req: http.IncomingMessage, tokenDigest: Buffer | null, origins: Set<string> | null): { status: number; reason: string } | null {
+  // What the WebSocket handshake itself requires, checked before a slot is found for it (no connection is evicted for a request that fails).
+  const key = req.headers['sec-websocket-key']
+  const version = req.headers['sec-websocket-version']
+  if (req.method !== 'GET' || typeof key !== 'string' || !/^[+/0-9A-Za-z]{22}==$/.test(key) || (version !== '13' && version !== '8')) {
+    return { status: 400, reason: 'not a WebSocket handshake (method, Sec-WebSocket-Key or Sec-WebSocket-Version)' }
+  }
   const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim())
   if (!offered.includes(SUBPROTOCOL)) return { status: 400, reason: `not a simple-scuttle client (no "${SUBPROTOCOL}" subprotocol)` }
   const origin = req.headers.origin

@@ -8,7 +8,8 @@
  * dialler refused at the limit says that it may be the limit.
  */
 import test from 'tape'
-import { Network, connect, join, listen } from '../../lib/net.ts'
+import { connect as connectRaw } from 'node:net'
+import { Network, connect, join, listen, listenWebSocket } from '../../lib/net.ts'
 import { MIN_PROGRESS_RATE, minProgress, type Connection } from '../../lib/transport/connection.ts'
 import { FakeTimers } from '../support/fake-timers.ts'
 import { HostileClient } from '../support/hostile-client.ts'
@@ -117,6 +118,32 @@ test('at maxConnections, a newcomer takes the slot of the oldest connection with
     t.equal(v.net.stats.evicted, 2, 'two evictions counted')
   } finally {
     for (const c of clients) c.close()
+    await v.net.close()
+  }
+  t.end()
+})
+
+test('at maxConnections, a WebSocket upgrade that is no handshake evicts no one (it is refused before a slot is found for it)', async (t) => {
+  const v = await victim({ maxConnections: 1 })
+  const ws = await listenWebSocket(v.net, { port: 0, host: '127.0.0.1' })
+  const slow = await peer(v.port, 'slow')
+  try {
+    await slow.sendBytes(Buffer.from('{'))
+    await waitFor(() => (v.peer('slow')?.bytesIn ?? 0) > 0, 10_000, 'slow connected')
+    v.timers.advance(3 * HELLO) // past twice helloTimeout without a whole message: evictable
+    const bogus = connectRaw({ port: ws.port, host: '127.0.0.1' })
+    let answer = ''
+    bogus.on('data', (d) => (answer += d))
+    bogus.on('error', () => {})
+    bogus.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: simple-scuttle\r\n\r\n')
+    await waitFor(() => answer.includes('\r\n'), 10_000, 'an answer')
+    t.match(answer.split('\r\n')[0], /^HTTP\/1\.1 400/, 'refused as no handshake (no Sec-WebSocket-Key)')
+    t.equal(v.net.stats.evicted, 0, 'no connection was evicted for it')
+    t.ok(v.peer('slow') !== undefined, 'the slow peer keeps its slot')
+    bogus.destroy()
+  } finally {
+    slow.close()
+    await ws.close()
     await v.net.close()
   }
   t.end()
