@@ -280,18 +280,27 @@ test('outside a response, a link moves the clock only when the clock covers its 
   t.end()
 })
 
-test('a record hidden by a lying peer comes back: fingerprints that differ at an equal clock, twice, send the source in full', (t) => {
-  const b = replica('b')
+/**
+ * Writer b's records k1..k5, held by an honest node; v is told by a liar
+ * that b's records are 1, 2 and 5 only (its clock claims b up to 5 while
+ * k3 and k4 are hidden from it). `make` builds the replicas.
+ */
+function hiddenByLiar(make: (id: string) => Replica = (id) => replica(id)) {
+  const b = make('b')
   for (let i = 1; i <= 5; i++) b.writeLocal('k' + i, i)
-  const honest = replica('h')
+  const honest = make('h')
   link(b, honest).exchange()
-  const v = replica('v')
-  // A liar answers v's digest with b's records 1, 2 and 5 only, as if 3 and 4 did not exist.
+  const v = make('v')
   const liar = session(v, 10, 'depth', 1, 'liar')
   liar.s.start()
   for (const k of [1, 2, 5]) liar.s.receive(b.record('k' + k))
   liar.s.receive({ digest: true, source_id: 'b', version: 5 })
   liar.s.receive({ digest: true, done: true, reply: true })
+  return { b, honest, v }
+}
+
+test('a record hidden by a lying peer comes back: fingerprints that differ at an equal clock, twice, send the source in full', (t) => {
+  const { honest, v } = hiddenByLiar()
   t.equal(v.clock.get('b'), 5, 'v\'s clock claims b up to 5')
   t.equal(v.record('k3'), undefined, 'while k3 and k4 are hidden from it')
   const L = link(v, honest, 10, 'depth', 0)
@@ -306,16 +315,7 @@ test('a record hidden by a lying peer comes back: fingerprints that differ at an
 })
 
 test('a hidden record comes back though its writer keeps writing between the fingerprint checks (the same difference, at other clocks)', (t) => {
-  const b = replica('b')
-  for (let i = 1; i <= 5; i++) b.writeLocal('k' + i, i)
-  const honest = replica('h')
-  link(b, honest).exchange()
-  const v = replica('v')
-  const liar = session(v, 10, 'depth', 1, 'liar')
-  liar.s.start()
-  for (const k of [1, 2, 5]) liar.s.receive(b.record('k' + k))
-  liar.s.receive({ digest: true, source_id: 'b', version: 5 })
-  liar.s.receive({ digest: true, done: true, reply: true })
+  const { b, honest, v } = hiddenByLiar()
   const L = link(v, honest, 10, 'depth', 0)
   const toV = link(b, v)
   const toH = link(b, honest)
@@ -334,17 +334,7 @@ test('a hidden record comes back though its writer keeps writing between the fin
 
 test('fingerprint checks: a difference counts once it has lasted an interval, not at two checks of the same moment', (t) => {
   let now = 0
-  const at = (id: string) => new Replica({ id, resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => now })
-  const b = at('b')
-  for (let i = 1; i <= 5; i++) b.writeLocal('k' + i, i)
-  const honest = at('h')
-  link(b, honest).exchange()
-  const v = at('v')
-  const liar = session(v, 10, 'depth', 1, 'liar')
-  liar.s.start()
-  for (const k of [1, 2, 5]) liar.s.receive(b.record('k' + k))
-  liar.s.receive({ digest: true, source_id: 'b', version: 5 })
-  liar.s.receive({ digest: true, done: true, reply: true })
+  const { honest, v } = hiddenByLiar((id) => new Replica({ id, resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => now }))
   const L = link(v, honest, 10, 'depth', 1000)
   const both = () => {
     L.A.s.start() // v checks at the reply
