@@ -45,7 +45,7 @@ test('out of file descriptors: no crash, every set answered, nothing taken is lo
     const held = await flood(port, 300)
     t.ok(held.length > 0, `${held.length} idle connections held open`)
     // Writes that grow the log past the compaction threshold (256 KiB, 4x live) while descriptors are exhausted.
-    const filler = 'x'.repeat(2000)
+    const filler = 'x'.repeat(16_000) // past the threshold within a few dozen writes, while the flood still holds the descriptors
     const writes = 400
     for (let i = 0; i < writes; i++) a.send(`set k${i % 8} {"n": ${i}, "f": "${filler}"}`)
     await waitFor(() => a.json().filter((m) => m.cmd === 'set').length >= writes, 60_000, 'an answer to every set')
