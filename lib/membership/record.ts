@@ -63,9 +63,14 @@ export function maxRecordBytes(limits: MemberLimits): number {
   return RECORD_FRAME + 6 * (limits.maxIdLength + limits.maxAddressLength + MAX_SIG_LENGTH) + 3 * limits.maxMetaLength
 }
 
+/** Sizes of records already measured: a held record never changes, and is measured at every answer that carries it. */
+const sizes = new WeakMap<MemberRecord, number>()
+
 /** Bytes (UTF-8) of a record as JSON, as a line carries it. */
 export function recordBytes(r: MemberRecord): number {
-  return utf8Length(recordJson(r))
+  let n = sizes.get(r)
+  if (n === undefined) sizes.set(r, (n = utf8Length(recordJson(r))))
+  return n
 }
 
 /**

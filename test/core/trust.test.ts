@@ -4,7 +4,7 @@
  * that move only along chains inside responses and never above what records
  * showed, user functions and the journal contained.
  */
-import test from 'tape'
+import test, { type Test } from 'tape'
 import { Replica, RefusedError } from '../../lib/core/replica.ts'
 import { resolution, sort } from '../../lib/core/resolve.ts'
 import type { Rec, ResolveFn } from '../../lib/core/types.ts'
@@ -299,6 +299,13 @@ function hiddenByLiar(make: (id: string) => Replica = (id) => replica(id)) {
   return { b, honest, v }
 }
 
+/** b's records were sent to v in full: k3 and k4 are back, and v's fingerprint of b is the honest node's. */
+function repaired(t: Test, v: Replica, honest: Replica, why: string): void {
+  t.equal(v.get('k3').value, 3, `${why}: b's records were sent in full, k3 is back`)
+  t.equal(v.get('k4').value, 4, 'and k4')
+  t.equal(v.clock.find('b')!.fp.toString(), honest.clock.find('b')!.fp.toString(), 'the fingerprints of b now match')
+}
+
 test('a record hidden by a lying peer comes back: fingerprints that differ at an equal clock, twice, send the source in full', (t) => {
   const { honest, v } = hiddenByLiar()
   t.equal(v.clock.get('b'), 5, 'v\'s clock claims b up to 5')
@@ -308,9 +315,7 @@ test('a record hidden by a lying peer comes back: fingerprints that differ at an
   t.equal(v.record('k3'), undefined, 'one exchange with an honest peer sends nothing (equal clocks; one difference may be a write in flight)')
   t.ok(L.log.some((l) => typeof l.msg.fp === 'string'), 'its digests carried fingerprints')
   L.exchange()
-  t.equal(v.get('k3').value, 3, 'the same difference again: b\'s records were sent in full, k3 is back')
-  t.equal(v.get('k4').value, 4, 'and k4')
-  t.equal(v.clock.find('b')!.fp.toString(), honest.clock.find('b')!.fp.toString(), 'the fingerprints of b now match')
+  repaired(t, v, honest, 'the same difference again')
   t.end()
 })
 
@@ -326,9 +331,7 @@ test('a hidden record comes back though its writer keeps writing between the fin
     t.equal(v.clock.get('b'), honest.clock.get('b'), `check ${round + 1}: both hold b's write ${b.clock.get('b')}`)
     L.exchange()
   }
-  t.equal(v.get('k3').value, 3, 'b\'s records were sent in full: k3 is back')
-  t.equal(v.get('k4').value, 4, 'and k4')
-  t.equal(v.clock.find('b')!.fp.toString(), honest.clock.find('b')!.fp.toString(), 'the fingerprints of b now match')
+  repaired(t, v, honest, 'the difference lasted')
   t.end()
 })
 
