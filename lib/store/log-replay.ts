@@ -132,10 +132,10 @@ function indexOf(r: Recovered): SourceIndex {
  * `maxSources` were named (the node itself, the header's id and gen, not
  * counted), since the node would have refused the one beyond from a peer.
  */
-function admit(r: Recovered, x: SourceIndex, key: string, b: ReplayBounds): string | null {
-  if (x.seen.has(key) || key === sourceKey(r.header.id, r.header.gen)) return null
+function countSource(r: Recovered, x: SourceIndex, id: string, gen: string | undefined, b: ReplayBounds): string | null {
+  const key = sourceKey(id, gen)
+  if (x.seen.has(key) || (id === r.header.id && gen === r.header.gen)) return null
   if (x.seen.size >= b.limits.maxSources) {
-    const [id, gen] = key.split('\u0000')
     return `${OVER_LIMIT} (${b.limits.maxSources}): source ${JSON.stringify(id)}${gen === undefined ? '' : ` (gen ${JSON.stringify(gen)})`} is one more (the node refuses it from a peer)`
   }
   x.seen.add(key)
@@ -158,7 +158,7 @@ function replayRecord(o: Record<string, unknown>, r: Recovered, b: ReplayBounds)
   if (slot.prev !== undefined || slot.rprev !== undefined) return 'a stored record carries no chain link'
   const rec = slot.rec
   if (rec.version > b.maxVersion) return future('version', rec.version, b)
-  const many = admit(r, indexOf(r), sourceKey(rec.source_id, rec.gen), b)
+  const many = countSource(r, indexOf(r), rec.source_id, rec.gen, b)
   if (many !== null) return many
   r.records.set(rec.key, rec)
   if (rec.version > r.version) r.version = rec.version
@@ -197,7 +197,7 @@ function replayClock(clock: unknown[], version: unknown, r: Recovered, b: Replay
     if (e[2] > b.maxVersion || e[3] > b.maxVersion) return future('clock of ' + JSON.stringify(e[0]), Math.max(e[2], e[3]), b)
     const gen = e[1] ?? undefined
     const key = sourceKey(e[0], gen)
-    const many = admit(r, x, key, b)
+    const many = countSource(r, x, e[0], gen, b)
     if (many !== null) return `clock entry: ${many}`
     if (!at.has(key)) at.set(key, sources.length)
     sources.push({ id: e[0], gen, clock: e[2], gc: e[3] })
