@@ -29,6 +29,7 @@ const lineBytes = (m: MemberMessage) => utf8Length(JSON.stringify(m))
 
 test('the largest record the default limits admit fits a line many times over', (t) => {
   const most = maxRecordBytes(MEMBER_LIMITS)
+  t.equal(most, 21_862, 'the bound README and PROTOCOL.md give: 21,862 bytes')
   const worst: MemberRecord = { id: '\u0001'.repeat(256), gen: 2 ** 53 - 1, v: 2 ** 48, addr: '\u0001'.repeat(290) + ':65535', st: 'left', meta: { p: '€'.repeat(4088) }, sig: '\u0001'.repeat(1024) }
   t.ok(recordBytes(worst) <= most, `a record of every field at its limit, escaped, is ${recordBytes(worst)} bytes, within the bound ${most}`)
   t.ok(RECS_FRAME + most < BUDGET / 40, `the bound (${most}) is a small part of the line budget (${BUDGET})`)
