@@ -21,7 +21,7 @@ export { compareValues, resolution, sort } from './core/resolve.ts'
 export { seededRandom } from './core/random.ts'
 export { FLOW_DEFAULTS, type FlowOptions } from './core/flow.ts'
 export { FlowError, type FlowConfig } from './core/flow-node.ts'
-export { RefusedError, type DropReason, type Journal, type RestoreSnapshot, type SourceState } from './core/replica-types.ts'
+export { RefusedError, type DropReason, type Forgotten, type Journal, type RestoreSnapshot, type SourceState } from './core/replica-types.ts'
 export type {
   AcceptFn,
   ClockFn,

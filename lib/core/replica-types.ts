@@ -53,6 +53,19 @@ export interface RestoreSnapshot {
   readonly sources: Iterable<SourceState>
   /** New local versions go above this. */
   readonly version: number
+  /**
+   * The forgotten tombstones as saved (see `Replica.forgotten`). Without
+   * it (a store that does not save them) the highest restored gc floor is
+   * the floor: every covered absent record at or below it is refused.
+   */
+  readonly forgotten?: Forgotten
+}
+
+/** Collected tombstones, as saved and restored: those remembered by key, and the floor below which others were. */
+export interface Forgotten {
+  readonly floor: number
+  /** Oldest first; without signatures. */
+  readonly tombstones: Iterable<Rec>
 }
 
 /** Why a record left state without being superseded: a tombstone forgotten after its grace period. */

@@ -3,9 +3,9 @@ import { deepFreeze } from './values.ts'
 import { Clock, type Source } from './clock.ts'
 import { History } from './history.ts'
 import { Records, writeThrough } from './records.ts'
-import { DEFAULT_MAX_OFFSET_US, RefusedError, type DropReason, type Journal, type LocalListener, type ReplicaOptions, type ReplicaStats, type RestoreSnapshot, type SourceState } from './replica-types.ts'
+import { DEFAULT_MAX_OFFSET_US, RefusedError, type DropReason, type Forgotten, type Journal, type LocalListener, type ReplicaOptions, type ReplicaStats, type RestoreSnapshot, type SourceState } from './replica-types.ts'
 import { FAST, type FastResolve } from './resolve.ts'
-import { Collected, Tombstones } from './tombstones.ts'
+import { Collected, MAX_COLLECTED, Tombstones } from './tombstones.ts'
 import { OwnLife } from './own-life.ts'
 import { LocalWrites } from './local-writes.ts'
 import type { ClockFn, JsonValue, PeerLabel, Rec, ResolveFn, ResolveHost, SignFn, SortFn, Versioned } from './types.ts'
@@ -15,9 +15,6 @@ import { isVersion, makeRec } from '../protocol/validate.ts'
 export * from './replica-types.ts'
 
 const ABSENT: Versioned = Object.freeze({ version: -Infinity, value: null }) as Versioned
-/** Forgotten tombstones remembered by key (see `Collected`). */
-const MAX_COLLECTED = 65_536
-
 /**
  * The replicated key/value state of one node: the pure core.
  *
@@ -424,13 +421,22 @@ export class Replica implements ResolveHost {
       this.clock.advance(src, s.clock)
       if (s.clock > src.seen) src.seen = s.clock
       if (s.gc > src.gc) src.gc = s.gc
-      this.collected.raise(s.gc) // which keys those were is not saved
+      if (snapshot.forgotten === undefined) this.collected.raise(s.gc) // which keys those were is not saved
+    }
+    if (snapshot.forgotten !== undefined) {
+      this.collected.raise(snapshot.forgotten.floor)
+      for (const t of snapshot.forgotten.tombstones) if (this.map.get(t.key) === undefined) this.collected.add(t)
     }
     let own = 0 // every write of this node's own source is held here
     for (const r of this.self.log) if (r.version > own) own = r.version
     this.clock.advance(this.self, own)
     this.ownLife.restored(this.self.clock)
     if (snapshot.version > this.version) this.version = snapshot.version
+  }
+
+  /** The forgotten tombstones, for saving (the iterator is live: read it before state changes). */
+  forgotten(): Forgotten {
+    return { floor: this.collected.floor, tombstones: this.collected.values() }
   }
 
   /** Clocks and gc floors of every known source, for saving. */

@@ -102,6 +102,12 @@ export class Responder {
     private readonly out: Outgoing,
   ) {}
 
+  /** Whether records of `src` are held back from the peer (at or below `selfLimit`): only a full send offers them. */
+  heldBack(src: Source): boolean {
+    const log = src.log
+    return this.view.selfLimit > 0 && log.size > 0 && log.liveFrom(0) > log.liveFrom(log.firstAfter(this.view.selfLimit))
+  }
+
   /**
    * Send what the peer lacks (from exactly `exact`'s floors, for a resync);
    * returns how many records went, whether some were left for later, and

@@ -384,7 +384,7 @@ export class Session implements LocalListener {
 
   /** A reply's or a final's fingerprints, after a whole response settled both sides: whether any source now goes in full. */
   private compareFingerprints(d: Digest): boolean {
-    return this.responder.sendInFull(this.verification.compare(d.entries, this.replica.clock, this.replica.timeMs()))
+    return this.responder.sendInFull(this.verification.compare(d.entries, this.replica.clock, this.replica.timeMs(), (src) => this.responder.heldBack(src)))
   }
 
   /**

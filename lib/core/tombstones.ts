@@ -38,6 +38,9 @@ export class Tombstones {
   }
 }
 
+/** At most this many forgotten tombstones are remembered by key. */
+export const MAX_COLLECTED = 65_536
+
 /**
  * Tombstones this node forgot, remembered by key (at most `max`, the
  * oldest dropped first), so that a record one of them beat is refused
@@ -70,6 +73,11 @@ export class Collected {
     const [key, oldest] = this.byKey.entries().next().value as [string, Rec]
     this.byKey.delete(key)
     this.raise(oldest.version)
+  }
+
+  /** Those remembered, oldest first (what a store saves). */
+  values(): IterableIterator<Rec> {
+    return this.byKey.values()
   }
 
   /** The key holds a record again: what was forgotten for it no longer matters. */

@@ -1,6 +1,6 @@
 import type { Clock, Source } from './clock.ts'
 import type { DigestMsg } from '../protocol/messages.ts'
-import { xorHex } from './fingerprint.ts'
+import { Fingerprint, xorHex } from './fingerprint.ts'
 
 /**
  * Per-source fingerprint checks with one peer (ALGORITHM.md, verification).
@@ -33,30 +33,48 @@ export class Verification {
 
   /**
    * Compare the peer's entries with our clock: the sources whose records
-   * must now go in full.
+   * must now go in full. A whole digest lists every source its sender
+   * knows, so one that carries fingerprints and does not list a source of
+   * ours says the peer holds nothing of it (an empty fingerprint at
+   * version 0): that is judged for the sources `heldBack` names, whose
+   * records nothing else would offer the peer.
    */
-  compare(entries: readonly DigestMsg[], clock: Clock, now: number): Source[] {
+  compare(entries: readonly DigestMsg[], clock: Clock, now: number, heldBack?: (src: Source) => boolean): Source[] {
     const different: Source[] = []
+    const listed = new Set<Source>()
+    let verifying = false
     for (const e of entries) {
       if (e.fp === undefined) continue
+      verifying = true
       const src = clock.find(e.source_id, e.gen)
       if (src === undefined) continue
-      const mine = src.fp.toString()
-      if (mine === e.fp) {
-        this.suspects.delete(src)
-        continue
-      }
-      // At different clocks, records in flight may make the difference: it
-      // counts only if the clocks stand where they stood (nothing arrived).
-      const what = e.version === src.clock ? xorHex(mine, e.fp) : `${src.clock}|${e.version}|${xorHex(mine, e.fp)}`
-      const seen = this.suspects.get(src)
-      if (seen === undefined || seen.what !== what) this.suspects.set(src, { what, at: now })
-      else if (now - seen.at >= this.interval) {
-        // Seen again an interval later (not at the other check of the same moment): real.
-        this.suspects.delete(src)
-        different.push(src)
-      }
+      listed.add(src)
+      this.judge(src, e.fp, e.version, now, different)
+    }
+    if (verifying && heldBack !== undefined) {
+      for (const src of clock.values()) if (!listed.has(src) && heldBack(src)) this.judge(src, EMPTY, 0, now, different)
     }
     return different
   }
+
+  private judge(src: Source, theirs: string, version: number, now: number, different: Source[]): void {
+    const mine = src.fp.toString()
+    if (mine === theirs) {
+      this.suspects.delete(src)
+      return
+    }
+    // At different clocks, records in flight may make the difference: it
+    // counts only if the clocks stand where they stood (nothing arrived).
+    const what = version === src.clock ? xorHex(mine, theirs) : `${src.clock}|${version}|${xorHex(mine, theirs)}`
+    const seen = this.suspects.get(src)
+    if (seen === undefined || seen.what !== what) this.suspects.set(src, { what, at: now })
+    else if (now - seen.at >= this.interval) {
+      // Seen again an interval later (not at the other check of the same moment): real.
+      this.suspects.delete(src)
+      different.push(src)
+    }
+  }
 }
+
+/** The fingerprint of no records. */
+const EMPTY = new Fingerprint().toString()

@@ -12,8 +12,8 @@ import { crc32 } from './crc32.ts'
  *
  *   {"store":2,"id":"A","gen":"k3x9q1","file":"Zm9vYmFy"}   header, line 1 (`file`: new at each rewrite)
  *   {"key":...,"value":...,"source_id":...,"version":...}    a record (plus gen, deleted, sig as held)
- *   {"drop":"key","source_id":...,"version":...}             a record removed (a tombstone collected)
- *   {"clock":[[id, gen|null, clock, gc], ...],"version":V}   a clock snapshot
+ *   {"drop":"key","source_id":...,"version":...}             a tombstone collected (removed if held; remembered)
+ *   {"clock":[[id, gen|null, clock, gc], ...],"version":V,"floor":F}   a clock snapshot
  *   {"lease":V}                                              local versions up to V may be in use
  *   {"synced":N}                                             every byte before offset N (this line's own
  *                                                            offset) was fsynced before this line was written
@@ -23,6 +23,10 @@ import { crc32 } from './crc32.ts'
  *
  * Replaying the lines in order rebuilds the state; the last clock snapshot
  * gives the clocks, and the largest lease bounds the versions already used.
+ * The drop lines are the collected tombstones the node remembers by key: a
+ * rewrite writes one for each it still remembers, and `floor` (absent in
+ * logs written before it existed: then the highest gc floor stands in)
+ * bounds those it no longer does (see `Collected`).
  */
 export const LOG_VERSION = 2
 
@@ -48,8 +52,8 @@ export function dropLine(rec: Rec): string {
   return dropJson(rec) + '\n'
 }
 
-export function clockLine(sources: SourceState[], version: number): string {
-  return clockJson(sources, version) + '\n'
+export function clockLine(sources: SourceState[], version: number, floor?: number): string {
+  return clockJson(sources, version, floor) + '\n'
 }
 
 export function leaseLine(version: number): string {
@@ -66,8 +70,10 @@ export function dropJson(rec: Rec): string {
   return JSON.stringify(d)
 }
 
-export function clockJson(sources: SourceState[], version: number): string {
-  return JSON.stringify({ clock: sources.map((s) => [s.id, s.gen ?? null, s.clock, s.gc]), version })
+/** A clock snapshot; `floor` is the collected-tombstone floor (left out: a log that does not save it). */
+export function clockJson(sources: SourceState[], version: number, floor?: number): string {
+  const clock = sources.map((s) => [s.id, s.gen ?? null, s.clock, s.gc])
+  return JSON.stringify(floor === undefined ? { clock, version } : { clock, version, floor })
 }
 
 /** A format 2 line (with its newline) carrying `payload` (one JSON object's text). */

@@ -1,4 +1,5 @@
 import type { SourceState } from '../core/replica.ts'
+import { MAX_COLLECTED } from '../core/tombstones.ts'
 import { sourceKey, type Rec } from '../core/types.ts'
 import type { Message } from '../protocol/messages.ts'
 import { DEFAULT_LIMITS, decode, readUpdate, type Limits, type UpdateSlot } from '../protocol/validate.ts'
@@ -38,6 +39,15 @@ export interface Recovered {
   /** Record lines in the valid prefix and their bytes (to estimate the live state's size). */
   recordLines: number
   recordBytes: number
+  /**
+   * Collected tombstones remembered by key (from the drop lines, oldest
+   * first, at most `MAX_COLLECTED`: a key written again is no longer one)
+   * and the floor below which others were forgotten: the last clock
+   * snapshot's, raised by those dropped past the bound. `saved`: a clock
+   * snapshot carried a floor (a log written before floors were saved has
+   * none, and its gc floors must stand in).
+   */
+  forgotten: { floor: number; tombstones: Map<string, Rec>; saved: boolean }
 }
 
 /** A part of a log left out of recovery. */
@@ -76,7 +86,13 @@ export function emptyRecovery(): Recovered {
     dropped: null,
     recordLines: 0,
     recordBytes: 0,
+    forgotten: { floor: 0, tombstones: new Map(), saved: false },
   }
+}
+
+/** What a replayed log gives `restore` of its collected tombstones (undefined: not saved, or possibly lost to a repair). */
+export function savedForgotten(r: Recovered): { floor: number; tombstones: Iterable<Rec> } | undefined {
+  return r.forgotten.saved && r.dropped === null ? { floor: r.forgotten.floor, tombstones: r.forgotten.tombstones.values() } : undefined
 }
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
@@ -161,6 +177,7 @@ function replayRecord(o: Record<string, unknown>, r: Recovered, b: ReplayBounds)
   const many = countSource(r, indexOf(r), rec.source_id, rec.gen, b)
   if (many !== null) return many
   r.records.set(rec.key, rec)
+  r.forgotten.tombstones.delete(rec.key)
   if (rec.version > r.version) r.version = rec.version
   return null
 }
@@ -171,18 +188,31 @@ function replayDrop(o: Record<string, unknown>, r: Recovered, b: ReplayBounds): 
   if (o.gen !== undefined) t.gen = o.gen
   const p = readUpdate(t, b.limits, false, slot)
   if (p !== null) return `drop: ${p}`
-  const cur = r.records.get(o.drop as string)
-  if (cur !== undefined && cur.source_id === o.source_id && cur.version === o.version && (cur.gen ?? null) === (o.gen ?? null)) {
-    r.records.delete(o.drop as string)
+  const tomb = slot.rec
+  const cur = r.records.get(tomb.key)
+  if (cur !== undefined && cur.source_id === tomb.source_id && cur.version === tomb.version && cur.gen === tomb.gen) {
+    r.records.delete(tomb.key)
     // A tombstone dropped was collected: its source's gc floor is at least its version.
     if (cur.deleted === true) raiseGc(r, cur.source_id, cur.gen, cur.version)
+  }
+  if (r.records.has(tomb.key)) return null
+  // Remembered (a rewrite writes one line per tombstone still remembered), as `Collected` does.
+  const f = r.forgotten
+  f.tombstones.delete(tomb.key)
+  f.tombstones.set(tomb.key, tomb)
+  if (f.tombstones.size > MAX_COLLECTED) {
+    const [key, oldest] = f.tombstones.entries().next().value as [string, Rec]
+    f.tombstones.delete(key)
+    if (oldest.version > f.floor) f.floor = oldest.version
   }
   return null
 }
 
-function replayClock(clock: unknown[], version: unknown, r: Recovered, b: ReplayBounds): string | null {
+function replayClock(clock: unknown[], version: unknown, floor: unknown, r: Recovered, b: ReplayBounds): string | null {
   if (!isCount(version)) return 'clock version must be a non-negative safe integer'
   if (version > b.maxVersion) return future('clock version', version, b)
+  if (floor !== undefined && !isCount(floor)) return 'clock floor must be a non-negative safe integer'
+  if (floor !== undefined && floor > b.maxVersion) return future('clock floor', floor, b)
   const x = indexOf(r)
   const sources: SourceState[] = []
   const at = new Map<string, number>()
@@ -215,6 +245,10 @@ function replayClock(clock: unknown[], version: unknown, r: Recovered, b: Replay
   x.of = sources
   x.at = at
   if (version > r.version) r.version = version
+  if (floor !== undefined) {
+    r.forgotten.saved = true
+    if (floor > r.forgotten.floor) r.forgotten.floor = floor
+  }
   return null
 }
 
@@ -222,7 +256,7 @@ function replayClock(clock: unknown[], version: unknown, r: Recovered, b: Replay
 export function replayObject(o: Record<string, unknown>, r: Recovered, b: ReplayBounds): string | null {
   if (typeof o.key === 'string') return replayRecord(o, r, b)
   if (o.drop !== undefined) return replayDrop(o, r, b)
-  if (Array.isArray(o.clock)) return replayClock(o.clock, o.version, r, b)
+  if (Array.isArray(o.clock)) return replayClock(o.clock, o.version, o.floor, r, b)
   if (o.lease !== undefined) {
     if (!isCount(o.lease)) return 'lease must be a non-negative safe integer'
     if (o.lease > b.maxVersion + LEASE_SPAN) return future('lease', o.lease, b)

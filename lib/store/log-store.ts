@@ -9,7 +9,7 @@ import { realFs, type StoreFs } from './fs.ts'
 import { lockFolder } from './folder-lock.ts'
 import { LEASE_SPAN, LOG_VERSION, clockJson, dropJson, leaseJson } from './log-format.ts'
 import type { LogFile } from './log-file.ts'
-import type { Recovered } from './log-replay.ts'
+import { savedForgotten, type Recovered } from './log-replay.ts'
 import { makeFolder, newId, openFolder } from './open-folder.ts'
 import { FRAMING, PendingLines } from './pending-lines.ts'
 import { guardRewrite, logPaths, rewriteLog, type LogPaths } from './rewrite.ts'
@@ -126,8 +126,8 @@ export class LogStore extends EventEmitter<StoreEvents> {
     }
     this.gossip = gossip
     const r = this.recovered
-    if (r !== null) gossip.restore({ records: r.records.values(), sources: r.sources, version: r.version })
-    this.clockBytes = clockJson(gossip.sources(), gossip.version).length + FRAMING
+    if (r !== null) gossip.restore({ records: r.records.values(), sources: r.sources, version: r.version, forgotten: savedForgotten(r) })
+    this.clockBytes = clockJson(gossip.sources(), gossip.version, gossip.forgotten().floor).length + FRAMING
     gossip.attachJournal(this.journal)
     if (this.s.compactOnHistory) {
       gossip.history.on('compaction', () => {
@@ -317,7 +317,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
     const g = this.gossip!
     this.linesSinceSnapshot = 0
     this.lastSnapshotAt = this.s.timers.now()
-    const payload = clockJson(g.sources(), g.version)
+    const payload = clockJson(g.sources(), g.version, g.forgotten().floor)
     this.clockBytes = payload.length + FRAMING
     return payload
   }
@@ -386,6 +386,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
         sources: g.sources(),
         version: g.version,
         lease: this.lease,
+        forgotten: g.forgotten(),
       })
       this.log?.close()
       this.log = fresh

@@ -6,7 +6,7 @@ import { errorCode, type StoreFs } from './fs.ts'
 import { LOG_VERSION } from './log-format.ts'
 import { LogFile } from './log-file.ts'
 import { readLog } from './log-reader.ts'
-import type { Recovered } from './log-replay.ts'
+import { savedForgotten, type Recovered } from './log-replay.ts'
 import { rewriteLog, syncDir, type LogPaths } from './rewrite.ts'
 import { readSidecar } from './sidecar.ts'
 import type { Settings } from './store-options.ts'
@@ -61,6 +61,8 @@ export function openFolder(id: string, paths: LogPaths, s: Settings): OpenedFold
     sources: r?.sources ?? [],
     version: r?.version ?? 0,
     lease: r?.version ?? 0,
+    // A new log saves its collected tombstones from the start; one converted or repaired keeps what it saved.
+    forgotten: r === null ? { floor: 0, tombstones: [] } : savedForgotten(r),
   })
   if (r !== null && r.format === 1) r.warnings.push(`${paths.file}: converted from format 1 to format ${LOG_VERSION}`)
   if (r !== null && lostData) r.warnings.push(`${paths.file}: repaired; the node continues under a new generation (${generation})`)

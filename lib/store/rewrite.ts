@@ -1,9 +1,9 @@
 import * as path from 'node:path'
-import type { SourceState } from '../core/replica.ts'
+import type { Forgotten, SourceState } from '../core/replica.ts'
 import type { Rec } from '../core/types.ts'
 import { LogReplacedError } from './errors.ts'
 import { closeQuietly, errorCode, writeAll, type StoreFs } from './fs.ts'
-import { clockJson, frameLines, leaseJson, syncedJson, type Header } from './log-format.ts'
+import { clockJson, dropJson, frameLines, leaseJson, syncedJson, type Header } from './log-format.ts'
 import { LogFile } from './log-file.ts'
 import { readHeader } from './log-reader.ts'
 
@@ -14,6 +14,8 @@ export interface LogSnapshot {
   sources: SourceState[]
   version: number
   lease: number
+  /** Collected tombstones (a drop line each) and their floor; undefined: not saved (a clock line without a floor). */
+  forgotten: Forgotten | undefined
 }
 
 export interface LogPaths {
@@ -55,7 +57,13 @@ export function rewriteLog(fs: StoreFs, paths: LogPaths, snap: LogSnapshot): Log
       add(JSON.stringify(rec))
       put(false)
     }
-    add(clockJson(snap.sources, snap.version))
+    if (snap.forgotten !== undefined) {
+      for (const t of snap.forgotten.tombstones) {
+        add(dropJson(t))
+        put(false)
+      }
+    }
+    add(clockJson(snap.sources, snap.version, snap.forgotten?.floor))
     add(leaseJson(snap.lease))
     put(true)
     add(syncedJson(size))

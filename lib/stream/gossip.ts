@@ -3,7 +3,7 @@ import { normalizeConfig, processWarning, type GossipConfig, type NormalizedConf
 import type { Clock } from '../core/clock.ts'
 import { NodeFlow, type QueuedWrite } from '../core/flow-node.ts'
 import type { History } from '../core/history.ts'
-import { Replica, type DropReason, type Journal, type ReplicaStats, type RestoreSnapshot, type SourceState } from '../core/replica.ts'
+import { Replica, type Forgotten, type Journal, type RestoreSnapshot, type SourceState } from '../core/replica.ts'
 import type { SessionOptions } from '../core/session.ts'
 import type { JsonInput, JsonValue, PeerLabel, Rec, ResolveHost, SortFn, Versioned } from '../core/types.ts'
 import { checkNodeId } from '../protocol/validate.ts'
@@ -14,44 +14,9 @@ import { PeerStream } from './peer-stream.ts'
 import { PeerPipes } from './peer-pipes.ts'
 import { WireStream, type WireStreamOptions } from './wire-stream.ts'
 import { stateView } from './state-view.ts'
+import type { GossipEvents, GossipStats } from './gossip-events.ts'
 
-export interface GossipEvents {
-  /** A peer object was refused (on any of this node's streams); nothing was applied. */
-  invalid: [reason: string, message: unknown, stream: Duplex]
-  /** A local `set`/`del` lost to the record already held, under `resolve`. */
-  rejected: [update: Rec]
-  /** After `set` returned false: every stream has room again. */
-  drain: []
-  /**
-   * A record left state without being superseded: another source's
-   * tombstone forgotten after its grace period (`collected`).
-   */
-  drop: [record: Rec, reason: DropReason]
-  /**
-   * Flow control (`config.flow`): the allowed rate τ or the desired rate ρ
-   * changed (updates per second). Emitted once for a burst of changes, after
-   * the exchange that made them.
-   */
-  rate: [allowed: number, desired: number]
-  /**
-   * A queued write (flow control) failed when its turn came: the journal or
-   * `resolve` threw. It is dropped; the writes after it go on.
-   */
-  writeError: [error: unknown, key: string]
-  /**
-   * A listener of this node (on `history`, or on these events) threw. The
-   * update it was told about was applied all the same; nothing else stops.
-   */
-  listenerError: [error: unknown, event: string]
-}
-
-export interface GossipStats extends ReplicaStats {
-  /** Peer objects refused, in total and by reason. */
-  invalid: number
-  invalidByReason: Record<string, number>
-  /** Open peer streams (`createStream`), plus the node itself once used as a stream. */
-  streams: number
-}
+export type { GossipEvents, GossipStats } from './gossip-events.ts'
 
 /**
  * A node of the cluster, and an object-mode Duplex stream to one peer.
@@ -241,6 +206,11 @@ export class Gossip extends PeerDuplex implements ResolveHost {
   /** Clocks and gc floors of every known source, for saving. */
   sources(): SourceState[] {
     return this.replica.sources()
+  }
+
+  /** Collected tombstones, for saving with `sources()` and giving back to `restore()` (read before state changes again). */
+  forgotten(): Forgotten {
+    return this.replica.forgotten()
   }
 
   /** Records held, tombstones included. */

@@ -167,6 +167,31 @@ test('forgotten tombstones past the bound, or from an earlier life, leave a floo
   t.end()
 })
 
+test('restored with its forgotten tombstones saved: those keys refuse what they beat, other covered keys are taken, the saved floor stands', (t) => {
+  const r = new Replica({ id: 'a', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10 })
+  r.restore({
+    records: [{ key: 'back', value: 1, source_id: 'c', version: 95 }],
+    sources: [{ id: 'b', gen: undefined, clock: 100, gc: 80 }],
+    version: 100,
+    forgotten: {
+      floor: 30,
+      tombstones: [
+        { key: 'gone', value: null, source_id: 'b', version: 80, deleted: true },
+        { key: 'back', value: null, source_id: 'b', version: 60, deleted: true },
+      ],
+    },
+  })
+  t.equal(r.collected.floor, 30, 'the saved floor, not the highest gc floor')
+  t.equal(r.collected.get('gone')?.version, 80, 'the forgotten tombstone of gone is remembered')
+  t.equal(r.collected.get('back'), undefined, 'one of a key held again is not')
+  const b = r.clock.find('b', undefined)!
+  t.notOk(r.applyRemote({ key: 'gone', value: 'old', source_id: 'b', version: 70 }, b), 'a record the remembered tombstone beat is refused')
+  t.ok(r.applyRemote({ key: 'z', value: 1, source_id: 'b', version: 70 }, b), 'a covered record of another key below the old gc floor is taken')
+  t.notOk(r.applyRemote({ key: 'y', value: 1, source_id: 'b', version: 20 }, b), 'one at or below the saved floor is refused')
+  t.deepEqual([...r.forgotten().tombstones].map((x) => x.key), ['gone'], 'what is saved next time')
+  t.end()
+})
+
 test('collect(now, grace) forgets another source\'s tombstone only once grace ms have passed since it was applied', (t) => {
   let time = 10_000
   const r = new Replica({ id: 'a', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => time })

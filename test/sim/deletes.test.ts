@@ -8,6 +8,8 @@
 import test from 'tape'
 import { randomInt } from '../../lib/core/random.ts'
 import { Sim } from '../support/sim.ts'
+import { node, quiet, until } from '../support/streams.ts'
+import { base, type Gossip } from '../../lib/index.ts'
 
 function scenario(seed: number) {
   const n = 6 + (seed % 7)
@@ -75,5 +77,39 @@ test('a node cut off for longer than the grace period rejoins without bringing d
   t.ok(collected > 1000, `${collected} tombstones were collected along the way`)
   t.ok(behindAtHeal >= seeds / 2, `${behindAtHeal} cut-off nodes were behind a tombstone collected on the other side when they rejoined`)
   t.ok(deletes > 3000, `${deletes} deletes were made while nodes were cut off`)
+  t.end()
+})
+
+test('a node that never heard of a source whose tombstones a peer forgot still gets its older writes to that peer (a verify interval later)', async (t) => {
+  let now = 10_000_000 // ms
+  let tick = 0
+  const opts = { resolve: base.resolution.lww_vs_current_vers, clock: () => now * 1000 + ++tick, now: () => now, tombstoneGrace: 1_000 }
+  const [a, b, s] = ['A', 'B', 'S'].map((id) => node(id, opts))
+  const join = (x: Gossip, y: Gossip) => {
+    const xy = x.createStream()
+    const yx = y.createStream()
+    xy.pipe(yx).pipe(xy)
+    return xy
+  }
+  s.set('k', 'written while cut off') // S never hears of B
+  now += 10
+  b.set('gone', 1)
+  b.del('gone') // B's only key: once A forgets the tombstone, A holds nothing of B
+  const ab = join(a, b)
+  ab.gossip()
+  await until(() => a.record('gone')?.deleted === true)
+  now += 2_000
+  t.equal(a.collect(), 1, 'A forgot B\'s tombstone')
+  const as = join(a, s)
+  as.gossip()
+  await quiet(20)
+  t.equal(a.record('k'), undefined, 'S, behind A\'s gc floor of B, holds its older write back from A')
+  for (let round = 0; round < 3 && a.record('k') === undefined; round++) {
+    now += 61_000
+    as.gossip()
+    await quiet(20)
+  }
+  t.equal(a.get('k').value, 'written while cut off', 'A\'s digest does not list S: S sends its records in full once that has lasted a verify interval')
+  t.equal(a.record('gone'), undefined, 'the deleted key stays deleted')
   t.end()
 })

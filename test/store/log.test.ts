@@ -5,6 +5,7 @@ import * as path from 'node:path'
 import { base } from '../../lib/index.ts'
 import { LogCorruptError } from '../../lib/store/errors.ts'
 import { readLog } from '../../lib/store/log-reader.ts'
+import { frameLines } from '../../lib/store/log-format.ts'
 import { LogStore } from '../../lib/store/log-store.ts'
 import { openDurable } from '../../lib/store/durable.ts'
 import { FakeTimers } from '../support/fake-timers.ts'
@@ -177,5 +178,28 @@ test('compaction stays amortised with many sources and few keys: the clock snaps
   t.equal(JSON.stringify([...b.gossip.records()].sort((x, y) => (x.key < y.key ? -1 : 1))), held, 'a restart loads the same state')
   t.equal(b.gossip.sources().length, S + 1, 'and every source')
   b.store.close()
+  t.end()
+})
+
+test('a log written before collected tombstones were saved (no floor in its clock lines): its highest gc floor stands in, and is saved from then on', (t) => {
+  const dir = tmp()
+  const payloads = [
+    JSON.stringify({ store: 2, id: 'A', gen: 'g1', file: 'f1' }),
+    JSON.stringify({ key: 'live', value: 1, source_id: 'B', version: 50 }),
+    JSON.stringify({ drop: 'gone', source_id: 'B', version: 80 }),
+    JSON.stringify({ clock: [['A', 'g1', 0, 0], ['B', null, 100, 80]], version: 100 }),
+  ]
+  fs.writeFileSync(file(dir), Buffer.from(frameLines(payloads)))
+  const a = openDurable('A', cfg, { dir })
+  t.equal(a.gossip.forgotten().floor, 80, 'the highest gc floor is the floor (which keys went before is not known)')
+  a.store.compact()
+  a.store.close()
+  const clock = readLog(file(dir)).sources
+  t.ok(clock.some((s) => s.id === 'B' && s.gc === 80), 'the rewritten log keeps the gc floor')
+  t.match(fs.readFileSync(file(dir), 'utf8'), /"floor":80\}/, 'and now saves the floor')
+  const b = openDurable('A', cfg, { dir })
+  t.equal(b.gossip.forgotten().floor, 80, 'which the next life restores')
+  b.store.close()
+  fs.rmSync(dir, { recursive: true })
   t.end()
 })

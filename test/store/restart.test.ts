@@ -89,3 +89,62 @@ test('a node restarted without its data: its new writes win and reach every node
   a2.store.close()
   t.end()
 })
+
+test('a node restarted after collecting a tombstone takes a cut-off node\'s older write of another key, and still refuses the record the tombstone beat', async (t) => {
+  const dir = tmp()
+  let now = 10_000_000 // ms
+  let tick = 0
+  const clock = () => now * 1000 + ++tick
+  const opts = { resolve: base.resolution.lww_vs_current_vers, clock, now: () => now, tombstoneGrace: 1_000 }
+  const cfg = { ...base.config, ...opts }
+  const b = node('B', opts)
+  const c = node('C', opts)
+  const s = node('S', opts)
+  b.set('gone', 'first')
+  const bc = join(b, c)
+  bc.ab.gossip()
+  await until(() => c.get('gone').value === 'first')
+  bc.ab.destroy()
+  bc.ba.destroy()
+  // S writes while cut off from everyone; C holds B's first write and is cut off before the delete.
+  now += 10
+  s.set('k', 'written while cut off')
+  now += 10
+  b.del('gone')
+  t.ok(b.record('gone')!.version > s.get('k').version, 'the delete is newer than the cut-off write')
+  const a1 = openDurable('A', cfg, { dir })
+  const ab = join(a1.gossip, b)
+  ab.ab.gossip()
+  await until(() => a1.gossip.record('gone')?.deleted === true && a1.gossip.sources().some((x) => x.id === 'B' && x.clock >= b.record('gone')!.version))
+  ab.ab.destroy()
+  ab.ba.destroy()
+  now += 2_000
+  t.equal(a1.gossip.collect(), 1, 'A forgot B\'s tombstone after its grace period')
+  a1.store.compact() // the remembered tombstone must survive a rewrite of the log too
+  a1.store.close()
+
+  const a2 = openDurable('A', cfg, { dir })
+  t.deepEqual([...a2.gossip.forgotten().tombstones].map((x) => x.key), ['gone'], 'A remembers which key it forgot')
+  t.equal(a2.gossip.forgotten().floor, 0, 'and no floor stands in for keys it does not remember')
+  const as = join(a2.gossip, s)
+  const ac = join(a2.gossip, c)
+  // S is behind A's gc floor of B: it holds its records back and offers them
+  // only in a full send, once fingerprints have differed for a verify interval.
+  for (let round = 0; round < 4; round++) {
+    now += 61_000
+    as.ab.gossip()
+    ac.ab.gossip()
+    await quiet(20)
+  }
+  t.equal(a2.gossip.get('k').value, 'written while cut off', 'the cut-off write older than the forgotten tombstone reached A')
+  t.equal(s.get('k').value, 'written while cut off', 'and stays at S')
+  t.equal(a2.gossip.record('gone'), undefined, 'the record the tombstone beat did not come back to A')
+  t.equal(s.record('gone'), undefined, 'nor spread through A to S')
+  for (const l of [as, ac]) {
+    l.ab.destroy()
+    l.ba.destroy()
+  }
+  a2.store.close()
+  fs.rmSync(dir, { recursive: true })
+  t.end()
+})

@@ -24,7 +24,7 @@ import { Session, type SessionOptions } from '../../lib/core/session.ts'
 import type { RandomFn, Rec } from '../../lib/core/types.ts'
 import { DEFAULT_LIMITS } from '../../lib/protocol/validate.ts'
 import { clockLine, dropLine, headerLine, recordLine } from '../../lib/store/log-format.ts'
-import { emptyRecovery, replayLine } from '../../lib/store/log-replay.ts'
+import { emptyRecovery, replayLine, savedForgotten } from '../../lib/store/log-replay.ts'
 import { TimedHeap } from './heap.ts'
 import { HostilePeer, simSigner, simVerifier } from './hostile.ts'
 
@@ -123,7 +123,8 @@ export class FaultSim {
     if (fromLog && n.log.length > 0) n.log.forEach((line, k) => replayLine(line.trimEnd(), k + 1, r))
     else {
       n.gen = `g${++this.gens}`
-      n.log = [headerLine({ store: 1, id: n.id, gen: n.gen })]
+      // As a new store's log: its clock line carries the collected-tombstone floor from the start.
+      n.log = [headerLine({ store: 1, id: n.id, gen: n.gen }), clockLine([], 0, 0)]
     }
     const signed = this.opts.hostile === 'signed'
     const replica = new Replica({
@@ -138,12 +139,12 @@ export class FaultSim {
       sign: signed ? simSigner() : undefined,
       verify: signed ? simVerifier() : undefined,
     })
-    if (fromLog) replica.restore({ records: r.records.values(), sources: r.sources, version: r.version })
+    if (fromLog) replica.restore({ records: r.records.values(), sources: r.sources, version: r.version, forgotten: savedForgotten(r) })
     replica.history.on('update', (u) => {
       n.log.push(recordLine(u))
       if (++n.sinceSnapshot >= 8) {
         n.sinceSnapshot = 0
-        n.log.push(clockLine(replica.sources(), replica.version))
+        n.log.push(clockLine(replica.sources(), replica.version, replica.forgotten().floor))
       }
     })
     replica.onDrop = (rec) => n.log.push(dropLine(rec))
