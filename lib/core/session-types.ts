@@ -1,4 +1,5 @@
 /** What a session needs from its carrier (`SessionPort`) and the options it takes. */
+import type { Pacing } from './answer-pacing.ts'
 import type { NodeFlow } from './flow-node.ts'
 import type { DeltaOrder, PeerLabel, RandomFn, Rec } from './types.ts'
 import type { Limits } from '../protocol/validate.ts'
@@ -79,6 +80,8 @@ export interface SessionOptions {
    * the seed's contract has it.
    */
   readonly answerAfterFinal?: boolean
+  /** Answer the peer's requests at most once per `interval` ms (answer-pacing.ts). Absent: every one. */
+  readonly answerPacing?: Pacing
 }
 
 export interface SessionStats {

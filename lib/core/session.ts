@@ -12,6 +12,7 @@ import { SelfRecovery } from './self-recovery.ts'
 import { newSessionStats, type SessionOptions, type SessionPort, type SessionStats } from './session-types.ts'
 import type { Rec } from './types.ts'
 import { Verification } from './verification.ts'
+import { AnswerPacing } from './answer-pacing.ts'
 import { CHARS_PER_ENTRY, DigestAssembler, type Digest } from '../protocol/digest.ts'
 import { encodeDigest, encodeDone, encodePush, type DigestMsg, type Message, type RateClaim, type WireMessage } from '../protocol/messages.ts'
 import { decode, readUpdate, type UpdateSlot } from '../protocol/validate.ts'
@@ -35,8 +36,8 @@ const PART = 1000
  *
  * The concepts live in their own files: what we know of the peer
  * (`PeerView`), how its updates move our clocks (`Inbound`), how we answer
- * it (`Responder`), resyncs (`Resync`) and fingerprint checks
- * (`Verification`). This file ties them to the legs.
+ * it (`Responder`), resyncs (`Resync`), fingerprint checks (`Verification`)
+ * and the pace of answers (`AnswerPacing`). This file ties them to the legs.
  *
  * Invariants:
  * - A peer's clock is adopted only from the marker that ends a complete
@@ -60,8 +61,7 @@ export class Session implements LocalListener {
   private readonly scratch: Message[] = []
   private readonly slot: UpdateSlot = { rec: null as unknown as Rec, prev: undefined, rprev: undefined }
   private streamingResponse = false
-  /** Records sent in the current streamed response since its last part marker. */
-  private sinceMarker = 0
+  private sinceMarker = 0 // records sent in the current streamed response since its last part marker
   /** An exchange we started is waiting for the peer's reply digest. */
   private awaiting = false
   /** The exchange we started carries fingerprints (its final will too). */
@@ -79,6 +79,7 @@ export class Session implements LocalListener {
   /** Answers owed to the peer, written when our output has room: the latest leg 1 to answer, and our leg 3. */
   private owedAnswer: (() => void) | null = null
   private owedFinish: (() => void) | null = null
+  private readonly pacing: AnswerPacing
   private readonly relays: Relays
   /** Getting our own earlier writes back from this peer (self-recovery.ts). */
   private readonly recovery: SelfRecovery
@@ -102,6 +103,7 @@ export class Session implements LocalListener {
     this.relays = new Relays(replica, out)
     this.recovery = new SelfRecovery(replica.ownLife, lossy, () => replica.self.log.size)
     this.flow = opts.flow?.link() ?? null
+    this.pacing = new AnswerPacing(opts.answerPacing)
     replica.subscribe(this)
   }
 
@@ -232,7 +234,7 @@ export class Session implements LocalListener {
       this.owedFinish = null
       f()
     }
-    if (this.owedAnswer !== null && (demand || this.port.room())) {
+    if (this.owedAnswer !== null && (demand || this.port.room()) && this.pacing.take()) {
       const f = this.owedAnswer
       this.owedAnswer = null
       f()

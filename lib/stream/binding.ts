@@ -113,6 +113,11 @@ export class Binding implements SessionPort {
 
   // ---- stream side ----
 
+  /** Pay an answer that waited for its time (`SessionOptions.answerPacing`) and what else waits for room. */
+  answerHeld(): void {
+    this.progress(false)
+  }
+
   /** Start an exchange unless our last digest still sits unread in the buffer. */
   exchange(): void {
     if (this.closed) return

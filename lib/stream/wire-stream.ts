@@ -2,6 +2,7 @@ import { Buffer } from 'buffer'
 import { FrameReader } from '../codec/frame-reader.ts'
 import { DEFAULT_MAX_LINE_LENGTH, LineReader } from '../codec/line-reader.ts'
 import { makeEncoder, type WireEncoder, type WireVersion } from '../codec/wire-format.ts'
+import type { Pacing } from '../core/answer-pacing.ts'
 import type { Replica } from '../core/replica.ts'
 import type { SessionOptions, SessionStats } from '../core/session.ts'
 import type { Rec } from '../core/types.ts'
@@ -19,6 +20,12 @@ export interface WireStreamOptions {
   wire?: WireVersion
   /** Bytes of output the reader may fall behind before pushes wait. Default 256 KiB. */
   highWaterMark?: number
+  /**
+   * Answer the peer's requests at most once per `interval` ms of `now`
+   * (core/answer-pacing.ts); a `Network` sets half its round interval and
+   * calls `answerHeld()` every round. Default: every request is answered.
+   */
+  answerPacing?: Pacing
 }
 
 export interface WireStreamEvents {
@@ -101,7 +108,7 @@ export class WireStream extends PeerDuplex {
     if (this.wire !== 1 && this.wire !== 2) throw new RangeError(`wire must be 1 or 2, got ${String(wire.wire)}`)
     this.out = makeEncoder(this.wire)
     // A byte-stream peer answers in legs, so a flood of requests gets one answer per final.
-    this.bound = new Binding(this, replica, { ...opts, answerAfterFinal: opts.lossy !== true }, owner, outlet)
+    this.bound = new Binding(this, replica, { ...opts, answerAfterFinal: opts.lossy !== true, answerPacing: wire.answerPacing }, owner, outlet)
     const Reader = this.wire === 2 ? FrameReader : LineReader
     this.reader = new Reader(
       wire.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
@@ -119,6 +126,11 @@ export class WireStream extends PeerDuplex {
   }
 
   /** The session's counts, bytes both ways, and `merged`: records that took a superseded one's place in the output (see the invariants). */
+  /** Write an answer that waited for its time (`answerPacing`), if it is due and the link has room. */
+  answerHeld(): void {
+    this.bound.answerHeld()
+  }
+
   get stats(): Readonly<SessionStats> & { bytesIn: number; bytesOut: number; merged: number } {
     this.encodeTail()
     return { ...this.bound.session.stats, bytesIn: this.reader.stats.bytes, bytesOut: this.putBytes, merged: this.merged }

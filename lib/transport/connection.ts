@@ -8,6 +8,7 @@ import type { WireStream } from '../stream/wire-stream.ts'
 import { splitHostPort } from './host-port.ts'
 import type { RateLog } from './rate-log.ts'
 import type { Timers } from './timers.ts'
+import type { Pacing } from '../core/answer-pacing.ts'
 
 export type Direction = 'in' | 'out'
 
@@ -42,6 +43,8 @@ export interface ConnectionHost {
   readonly cluster: string
   readonly timers: Timers
   readonly helloTimeout: number
+  /** How often a peer's requests are answered at most (see `WireStreamOptions.answerPacing`). */
+  readonly answerPacing: Pacing
   readonly idleTimeout: number
   readonly stallTimeout: number
   readonly invalidBudget: number
@@ -197,7 +200,7 @@ export class Connection implements PeerInfo {
         if (gossip.destroyed) return this.refuse('the node is destroyed')
         this.id = id
         // From here on both sides speak the format the two hellos agree on.
-        const stream = gossip.createWireStream({ peer: { id }, maxLineLength: maxLine, wire: negotiateWire(offered, first as object) })
+        const stream = gossip.createWireStream({ peer: { id }, maxLineLength: maxLine, wire: negotiateWire(offered, first as object), answerPacing: net.answerPacing })
         this.stream = stream
         stream.on('invalid', (reason: string, _obj: unknown, fault?: boolean) => this.refusedObject(reason, fault !== false))
         stream.on('error', (err: Error) => this.close(`stream error: ${err.message}`))

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3'
 import type { Duplex } from 'node:stream'
+import type { Pacing } from '../core/answer-pacing.ts'
 import type { RandomFn } from '../core/types.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
@@ -131,6 +132,8 @@ export { Connection }
 export class Network extends EventEmitter<NetworkEvents> {
   readonly cluster: string
   readonly helloTimeout: number
+  /** A peer's requests are answered at most twice per round interval: a peer that loops them gets the node's pace. */
+  readonly answerPacing: Pacing
   readonly maxLineLength: number | undefined
   readonly wire: 1 | 2
   readonly maxConnections: number
@@ -184,6 +187,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     })
     this.scheduler = new Scheduler(() => {
       gossip.collect()
+      for (const c of this.connections) c.stream?.answerHeld()
       return this.onePerPeer()
     }, {
       interval: opts.interval,
@@ -191,6 +195,7 @@ export class Network extends EventEmitter<NetworkEvents> {
       random: this.random,
       timers: this.timers,
     })
+    this.answerPacing = { interval: this.scheduler.interval / 2, now: () => this.timers.now() }
     this.scheduler.start()
     this.armSweeper()
   }

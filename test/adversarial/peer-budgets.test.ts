@@ -10,6 +10,10 @@ import { Gossip, base, type Rec } from 'simple-scuttle'
 import { generateSigningKeys, signer, verifier } from 'simple-scuttle/security'
 import { Inbound, MAX_STRANGERS } from '../../lib/core/inbound.ts'
 import { replicaOf } from '../../lib/stream/gossip.ts'
+import { Network, listen } from 'simple-scuttle/net'
+import { FakeTimers } from '../support/fake-timers.ts'
+import { HostileClient } from '../support/hostile-client.ts'
+import { quiet, waitFor } from '../support/streams.ts'
 
 const lines = (chunks: Buffer[]) =>
   Buffer.concat(chunks)
@@ -51,10 +55,10 @@ test('a record resent at the held version with other content goes through accept
 })
 
 /** A node holding `n` keys and one wire stream to a peer we play by hand; returns what it sends. */
-function wireVictim(n: number) {
+function wireVictim(n: number, answerPacing?: { interval: number; now: () => number }) {
   const g = new Gossip('v', { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: 1000 })
   for (let i = 0; i < n; i++) g.set('k' + i, i)
-  const s = g.createWireStream()
+  const s = g.createWireStream({ answerPacing })
   const out: Buffer[] = []
   s.on('data', (b: Buffer) => out.push(b))
   const send = (...objs: object[]) => s.write(Buffer.from(objs.map((o) => JSON.stringify(o) + '\n').join('')))
@@ -77,6 +81,39 @@ test('requests in a loop get one answer per final; the latest held one is answer
   await settle()
   const second = lines(out)
   t.equal(second.filter((m) => m.digest === true && m.done === true && m.reply === true).length, 1, 'the final releases exactly one held request')
+  t.end()
+})
+
+test('with answer pacing, a peer looping request and final gets at most one answer per interval; the held one goes when its time comes', async (t) => {
+  let now = 0
+  const { s, out, send } = wireVictim(50, { interval: 500, now: () => now })
+  const replies = () => lines(out).filter((m) => m.digest === true && m.done === true && m.reply === true && m.final !== true).length
+  const request = { digest: true, done: true }
+  const final = { digest: true, done: true, reply: true, final: true }
+  for (let i = 0; i < 100; i++) {
+    send(request)
+    await settle()
+    send(final)
+    await settle()
+  }
+  t.equal(replies(), 1, '100 request/final loops at one moment: one answer')
+  now += 499
+  s.answerHeld()
+  await settle()
+  t.equal(replies(), 1, 'none before the interval has passed')
+  now += 1
+  s.answerHeld()
+  await settle()
+  t.equal(replies(), 2, 'the latest held request is answered once it has')
+  send(final)
+  for (let i = 0; i < 20; i++) {
+    now += 100
+    send(request)
+    await settle()
+    send(final)
+    await settle()
+  }
+  t.equal(replies(), 2 + 4, '20 loops over 2 s: one answer per 500 ms, paid as input comes')
   t.end()
 })
 
@@ -128,5 +165,57 @@ test('chain state for sources no one knows stays bounded, whatever a peer sends'
   t.equal(inbound.refetchDue, true, 'past the bound, a refetch is due (nothing is adopted past an unrecorded break)')
   inbound.refetching()
   t.equal(heads.size, 0, 'a refetch forgets them')
+  t.end()
+})
+
+test('over a network, a peer looping request and final is answered at the node\'s pace: a held answer goes at the next round', async (t) => {
+  const timers = new FakeTimers()
+  const v = new Gossip('v', { ...base.config, resolve: base.resolution.lww_vs_current_vers })
+  for (let i = 0; i < 200; i++) v.set('k' + i, i)
+  const net = new Network(v, { interval: 1000, timers })
+  const { port } = await listen(net, { port: 0 })
+  const h = await HostileClient.open({ port, id: 'evil' })
+  let replies = 0
+  let text = ''
+  h.socket.on('data', (d: Buffer) => {
+    text += d.toString('utf8')
+    const parts = text.split('\n')
+    text = parts.pop() ?? ''
+    for (const p of parts) if (p.includes('"done":true') && p.includes('"reply":true') && !p.includes('"final":true')) replies++
+  })
+  await waitFor(() => net.peers.length === 1, 10_000, 'the hostile peer connected')
+  let sent = 0
+  const send = async (line: string) => {
+    sent += line.length + 1
+    await h.send([line])
+  }
+  /** Everything either side sent has arrived. */
+  const settled = async () => {
+    const peer = () => net.peers[0]
+    await waitFor(() => peer().bytesOut === h.bytesIn && peer().bytesIn >= sent, 10_000, 'both directions to arrive')
+    await quiet(10)
+  }
+  for (let i = 0; i < 30; i++) {
+    await send('{"digest":true,"done":true}')
+    await settled()
+    await send('{"digest":true,"done":true,"reply":true,"final":true}')
+  }
+  await settled()
+  t.equal(replies, 1, '30 request/final loops within one round: one answer')
+  timers.advance(1000)
+  await settled()
+  t.equal(replies, 2, 'the round answers the latest held request')
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 10; i++) {
+      await send('{"digest":true,"done":true,"reply":true,"final":true}')
+      await send('{"digest":true,"done":true}')
+      await settled()
+    }
+    timers.advance(1000)
+    await settled()
+  }
+  t.equal(replies, 5, 'then one answer a round, however many requests')
+  h.close()
+  await net.close()
   t.end()
 })
