@@ -332,12 +332,11 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     if (flow === null || !flow.settings.timer || this.flowTimer !== null || flow.queued === 0 || this.destroyed) return
     const wait = flow.wait()
     if (!Number.isFinite(wait)) return // the rate is 0: a change of rate wakes the queue
-    const t = setTimeout(() => {
+    // Not unref'd: queued writes keep the process alive until applied (or the node is destroyed), as a socket's pending writes do.
+    this.flowTimer = setTimeout(() => {
       this.flowTimer = null
       this.applyQueued()
     }, Math.max(1, Math.ceil(wait)))
-    ;(t as { unref?: () => void }).unref?.()
-    this.flowTimer = t
   }
 
   /**

@@ -107,7 +107,7 @@ export interface WebSocketDialOptions extends WebSocketStreamOptions {
   /** `ws://host:port/path` or `wss://...`. */
   url: string
   /** Shared secret the listener asks for (see `listenWebSocket`). */
-  token?: string
+  token?: string | undefined
   /** Time allowed for the WebSocket to open, ms. Default 5000. */
   connectTimeout?: number
   /** The WebSocket class. Default `globalThis.WebSocket` (browsers, Node 22); on Node 20 pass `ws`'s `WebSocket`. */

@@ -55,7 +55,7 @@ export interface WebSocketListenOptions {
   /** Only upgrades to this path (others are left to the server's other listeners, or answered 404 on a server of its own). Default: any path. */
   path?: string
   /** Shared secret clients must offer (see above). Default: none. */
-  token?: string
+  token?: string | undefined
   /** Browser origins allowed, e.g. ['https://app.example.org']. Default: any. */
   origins?: string[]
   /** Largest frame accepted, bytes; a larger one closes the link. Default 1 MiB + 64 KiB. */

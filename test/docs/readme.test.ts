@@ -260,7 +260,7 @@ console.log('README-CHECK resolve: both nodes agree, tombstones included:', JSON
     expect: /README-CHECK resolve: both nodes agree/,
   },
   // In the browser: the WebSocket listener, on its own port and on an existing server; a Node dialler with ws's class (here, to itself).
-  "await listenWebSocket(network, { server: httpsServer, path: '/gossip' }) // wss:// on the page's origin": {
+  "await listenWebSocket(network, { server: httpsServer, path: '/gossip', token }) // wss:// on the page's origin": {
     prelude: `import { Gossip, base } from 'simple-scuttle'
 import { Network } from 'simple-scuttle/net'
 import * as http from 'node:http'

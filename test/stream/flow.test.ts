@@ -7,6 +7,7 @@
  * here waits on a wall clock but the one test of the timer.
  */
 import test from 'tape'
+import { spawnSync } from 'node:child_process'
 import { Transform } from 'readable-stream'
 import { Gossip, FlowError, type FlowConfig, type GossipConfig } from '../../lib/index.ts'
 import { trustedShare } from '../../lib/core/flow-link.ts'
@@ -428,5 +429,20 @@ test('a queued write keeps the value as it was when set: the caller changing its
   t.equal(g.applyQueued(), 1, 'applied when the rate allows')
   t.deepEqual(g.get('k').value, { n: 1, list: [1, 2] }, 'the value written is the one set, not the caller\'s object as changed since')
   t.ok(Object.isFrozen(g.get('k').value), 'and it is frozen in state')
+  t.end()
+})
+
+test('writes queued by flow control keep the process alive until they are applied, with nothing else running', (t) => {
+  const script = [
+    "import { Gossip, base } from 'simple-scuttle'",
+    "const g = new Gossip('s', { ...base.config, resolve: base.resolution.lww_vs_current_vers, flow: { desired: 20 } })",
+    "for (let i = 0; i < 4; i++) g.set('r', i)",
+    "console.log('queued', g.queued)",
+    "process.on('exit', () => console.log('exit', g.queued, g.get('r').value))",
+  ].join('\n')
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 })
+  const lines = r.stdout.trim().split('\n')
+  t.ok(Number(lines[0].split(' ')[1]) > 0, `writes were queued (${lines[0]})`)
+  t.equal(lines[lines.length - 1], 'exit 0 3', 'at exit none is left queued and the last write is applied')
   t.end()
 })
