@@ -66,6 +66,8 @@ export interface Forgotten {
   readonly floor: number
   /** Oldest first; without signatures. */
   readonly tombstones: Iterable<Rec>
+  /** How many `tombstones` holds (when known). */
+  readonly count?: number
 }
 
 /** Why a record left state without being superseded: a tombstone forgotten after its grace period. */

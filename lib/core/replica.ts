@@ -436,7 +436,7 @@ export class Replica implements ResolveHost {
 
   /** The forgotten tombstones, for saving (the iterator is live: read it before state changes). */
   forgotten(): Forgotten {
-    return { floor: this.collected.floor, tombstones: this.collected.values() }
+    return { floor: this.collected.floor, tombstones: this.collected.values(), count: this.collected.size }
   }
 
   /** Clocks and gc floors of every known source, for saving. */

@@ -75,6 +75,11 @@ export class Collected {
     this.raise(oldest.version)
   }
 
+  /** How many are remembered by key. */
+  get size(): number {
+    return this.byKey.size
+  }
+
   /** Those remembered, oldest first (what a store saves). */
   values(): IterableIterator<Rec> {
     return this.byKey.values()

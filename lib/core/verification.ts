@@ -15,12 +15,17 @@ import { Fingerprint, xorHex } from './fingerprint.ts'
  * session compares only after a whole
  * response (the initiator at the reply, the responder at the final), when
  * each side holds what the other had: a backlog cut at the MTU is no
- * difference.
+ * difference. The same difference seen again after a full send for it
+ * (the peer refused the records, or cannot hold their source) waits twice
+ * as long before the next, up to 64 times the interval: a difference
+ * no send can mend costs a send an hour (at the default 60 s), not a minute.
  */
 export class Verification {
   private last = -Infinity
   /** Per source, the difference seen (the XOR of the two fingerprints), and when it was first seen. */
   private readonly suspects = new Map<Source, { what: string; at: number }>()
+  /** Per source, the difference the last full send was for, and how many sends in a row it has had. */
+  private readonly sent = new Map<Source, { what: string; times: number }>()
 
   constructor(private readonly interval: number) {}
 
@@ -61,20 +66,26 @@ export class Verification {
     const mine = src.fp.toString()
     if (mine === theirs) {
       this.suspects.delete(src)
+      this.sent.delete(src)
       return
     }
     // At different clocks, records in flight may make the difference: it
     // counts only if the clocks stand where they stood (nothing arrived).
     const what = version === src.clock ? xorHex(mine, theirs) : `${src.clock}|${version}|${xorHex(mine, theirs)}`
     const seen = this.suspects.get(src)
-    if (seen === undefined || seen.what !== what) this.suspects.set(src, { what, at: now })
-    else if (now - seen.at >= this.interval) {
-      // Seen again an interval later (not at the other check of the same moment): real.
-      this.suspects.delete(src)
-      different.push(src)
-    }
+    if (seen === undefined || seen.what !== what) return void this.suspects.set(src, { what, at: now })
+    const last = this.sent.get(src)
+    const times = last !== undefined && last.what === what ? last.times : 0
+    // Seen again an interval later (not at the other check of the same moment): real.
+    if (now - seen.at < this.interval * 2 ** Math.min(times, MAX_BACKOFF_STEPS)) return
+    this.suspects.delete(src)
+    this.sent.set(src, { what, times: times + 1 })
+    different.push(src)
   }
 }
+
+/** A difference that full sends do not mend is sent again at most every 2^6 = 64 intervals. */
+const MAX_BACKOFF_STEPS = 6
 
 /** The fingerprint of no records. */
 const EMPTY = new Fingerprint().toString()

@@ -76,6 +76,8 @@ export class LogStore extends EventEmitter<StoreEvents> {
   private clockBytes = 0
   /** The log's size just after the last rewrite (0 before one): what a rewrite of this state takes at least. */
   private rewrittenBytes = 0
+  /** Average bytes of a drop line of a remembered tombstone (measured at open and at each rewrite). */
+  private dropLineBytes = 80
 
   /**
    * Open (or create) the log in `opts.dir` for node `id` and recover what is
@@ -128,6 +130,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
     const r = this.recovered
     if (r !== null) gossip.restore({ records: r.records.values(), sources: r.sources, version: r.version, forgotten: savedForgotten(r) })
     this.clockBytes = clockJson(gossip.sources(), gossip.version, gossip.forgotten().floor).length + FRAMING
+    this.measureForgotten()
     gossip.attachJournal(this.journal)
     if (this.s.compactOnHistory) {
       gossip.history.on('compaction', () => {
@@ -334,7 +337,8 @@ export class LogStore extends EventEmitter<StoreEvents> {
 
   /**
    * Whether the log is past `compactRatio` times the live state: the live
-   * records (at the average record line's size), the clock snapshot, and
+   * records (at the average record line's size), the drop lines of the
+   * remembered tombstones (a rewrite keeps them), the clock snapshot, and
    * never less than the log just after the last rewrite (which is what the
    * state took when written whole). So a rewrite is only due after at least
    * `compactRatio - 1` times its own size was appended since the last one:
@@ -347,7 +351,19 @@ export class LogStore extends EventEmitter<StoreEvents> {
     const bytes = this.log.size + this.pending.chars
     if (bytes < this.s.minCompactBytes) return false
     const records = this.recLines === 0 ? 0 : g.size * (this.recBytes / this.recLines)
-    return bytes > this.s.compactRatio * Math.max(records + this.clockBytes, this.rewrittenBytes)
+    const forgotten = (g.forgotten().count ?? 0) * this.dropLineBytes
+    return bytes > this.s.compactRatio * Math.max(records + this.clockBytes + forgotten, this.rewrittenBytes)
+  }
+
+  /** The average drop line of the remembered tombstones, which a rewrite keeps: part of the live state. */
+  private measureForgotten(): void {
+    let bytes = 0
+    let n = 0
+    for (const t of this.gossip!.forgotten().tombstones) {
+      bytes += dropJson(t).length + FRAMING
+      n++
+    }
+    if (n > 0) this.dropLineBytes = bytes / n
   }
 
   /**
@@ -399,6 +415,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
     this.sync.markSynced(this.sync.seq)
     this.stats.bytes = this.log.size
     this.rewrittenBytes = this.log.size
+    this.measureForgotten()
     this.stats.appended = 0
     this.stats.compactions++
     this.linesSinceSnapshot = 0

@@ -203,3 +203,24 @@ test('a log written before collected tombstones were saved (no floor in its cloc
   fs.rmSync(dir, { recursive: true })
   t.end()
 })
+
+test('a log that is mostly remembered tombstones is not rewritten again on the first write after a restart', (t) => {
+  const mem = new MemFs()
+  let now = 1_000_000
+  const opts = { ...cfg, now: () => now, tombstoneGrace: 100 }
+  const a = openDurable('A', opts, { dir: '/data', fs: mem, timers: new FakeTimers(), minCompactBytes: 16 * 1024 })
+  const v = now * 1000
+  const N = 3000
+  for (let i = 0; i < N; i++) a.gossip.write({ key: 'gone' + i, value: null, deleted: true, source_id: 'B', version: v - N + i })
+  now += 1000
+  t.equal(a.gossip.collect(), N, `${N} tombstones forgotten`)
+  t.ok(a.store.compact(), 'rewritten: the log is now their drop lines')
+  a.store.close()
+  const b = openDurable('A', opts, { dir: '/data', fs: mem, timers: new FakeTimers(), minCompactBytes: 16 * 1024 })
+  t.equal(b.gossip.forgotten().count, N, `all ${N} remembered after the restart`)
+  const before = b.store.stats.compactions
+  for (let i = 0; i < 10; i++) b.gossip.set('own' + i, i)
+  t.equal(b.store.stats.compactions - before, 0, '10 writes after the restart rewrote nothing')
+  b.store.close()
+  t.end()
+})
