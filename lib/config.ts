@@ -125,7 +125,7 @@ export function processWarning(text: string, type: string): void {
 }
 
 /** A received value as messages show it: strings quoted ("10"), numbers as JavaScript writes them (NaN, Infinity). */
-function shown(v: unknown): string {
+export function shown(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 64 ? v.slice(0, 64) + '…' : v)
   if (typeof v === 'bigint') return `${v}n`
   if (typeof v === 'function') return 'a function'
@@ -184,21 +184,25 @@ function edits(a: string, b: string): number {
 }
 
 /**
- * Warn once per process for each own key of `config` that is no option
- * (a misspelling is otherwise silently ignored), naming the option it is
- * closest to. Never throws: a config object may carry fields of its own.
+ * Warn once per process for each own key of `options` that is not in
+ * `known` (a misspelling is otherwise silently ignored), naming the known
+ * key it is closest to. `subject(key)` starts the warning ("config.mtuu is
+ * not an option of new Gossip"). Never throws: an options object may carry
+ * fields of its own.
  */
-function warnUnknown(config: object): void {
-  for (const key of Object.keys(config)) {
-    if (Object.hasOwn(OPTIONS, key) || warned.has(`unknown ${key}`)) continue
-    warned.add(`unknown ${key}`)
+export function warnUnknownKeys(options: object, known: readonly string[], subject: (key: string) => string): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue
     let near: string | undefined
     let best = Infinity
-    for (const o of Object.keys(OPTIONS)) {
+    for (const o of known) {
       const d = o.toLowerCase() === key.toLowerCase() ? 0 : edits(o.toLowerCase(), key.toLowerCase())
       if (d <= (o.length > 4 ? 2 : 1) && d < best) [near, best] = [o, d]
     }
-    processWarning(`simple-scuttle: config.${key} is not an option of new Gossip; it is ignored${near === undefined ? '' : ` (did you mean ${near}?)`}`, 'ConfigWarning')
+    const text = `simple-scuttle: ${subject(key)}; it is ignored${near === undefined ? '' : ` (did you mean ${near}?)`}`
+    if (warned.has(text)) continue
+    warned.add(text)
+    processWarning(text, 'ConfigWarning')
   }
 }
 
@@ -213,7 +217,7 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
         `Built-in choices: ${BUILTINS}. lww_vs_current_vers (last write wins) is the usual one.`,
     )
   }
-  warnUnknown(config)
+  warnUnknownKeys(config, Object.keys(OPTIONS), (key) => `config.${key} is not an option of new Gossip`)
   const order = config.order ?? 'depth'
   if (order !== 'depth' && order !== 'breadth') {
     throw new ConfigError(`config.order must be 'depth' or 'breadth', got ${shown(order)}`)

@@ -17,12 +17,11 @@
  * With `--tls-*` or `--secret*`, the listener and every dialled peer
  * (`--peer`, `connect`) use the same TLS mode.
  */
-import * as fs from 'node:fs'
-import * as path from 'node:path'
 import * as readline from 'node:readline'
 import { base } from '../base.ts'
 import { Gossip } from '../stream/gossip.ts'
 import { openDurable } from '../store/durable.ts'
+import { notAFolder } from '../store/not-a-folder.ts'
 import type { LogStore } from '../store/log-store.ts'
 import { Network, type PeerInfo } from '../transport/network.ts'
 import { BurstLog, RateLog, withRepeats } from '../transport/rate-log.ts'
@@ -58,30 +57,6 @@ async function closeNetwork(network: Network): Promise<boolean> {
   const done = await Promise.race([network.close().then(() => true), timeout])
   clearTimeout(timer)
   return done
-}
-
-/**
- * Why `dir` cannot be the data folder, or null: it, or the nearest part of
- * its path that exists, is a file (or anything else but a folder).
- */
-function notAFolder(dir: string): string | null {
-  let at = path.resolve(dir)
-  for (;;) {
-    let st: fs.Stats | undefined
-    try {
-      st = fs.statSync(at)
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') return null // openDurable says what is wrong
-    }
-    if (st !== undefined) {
-      if (st.isDirectory()) return null
-      return at === path.resolve(dir) ? 'it is not a folder' : `${at} is not a folder`
-    }
-    const up = path.dirname(at)
-    if (up === at) return null
-    at = up
-  }
 }
 
 /** The node's output: results, events and notes, in the mode chosen by `--json`. */

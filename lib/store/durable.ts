@@ -27,11 +27,13 @@ export interface Durable {
 export function openDurable(id: string, config: GossipConfig, storeOpts: StoreOptions): Durable {
   const cfg = normalizeConfig(config)
   checkNodeId(id, cfg.limits.maxIdLength) // before the folder is locked and a log written under it
+  if (typeof storeOpts !== 'object' || storeOpts === null) throw new TypeError('openDurable(id, config, storeOpts): storeOpts must be an object with dir (the log\'s folder)')
+  // The gossip's bounds, unless the store options give their own (undefined is "not given").
   const store = new LogStore(id, {
-    limits: cfg.limits,
-    maxClockOffset: cfg.maxClockOffset,
-    now: () => cfg.versionClock() / 1000,
     ...storeOpts,
+    limits: storeOpts.limits ?? cfg.limits,
+    maxClockOffset: storeOpts.maxClockOffset ?? cfg.maxClockOffset,
+    now: storeOpts.now ?? (() => cfg.versionClock() / 1000),
   })
   let gossip: Gossip
   try {

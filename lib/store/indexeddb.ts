@@ -20,11 +20,12 @@
  *
  * Browser only (no Node modules); any `IDBFactory` can be passed.
  */
-import type { GossipConfig } from '../config.ts'
+import { shown, warnUnknownKeys, type GossipConfig } from '../config.ts'
 import type { SourceState } from '../core/replica.ts'
 import type { JsonValue, Rec } from '../core/types.ts'
 import { isVersion, makeRec } from '../protocol/validate.ts'
 import { Gossip } from '../stream/gossip.ts'
+import { nameOption, numberOption, objectOption } from './option-checks.ts'
 
 /*
  * The part of the IndexedDB API used here, declared locally so that the
@@ -65,7 +66,7 @@ export interface IDBDatabase {
 export interface IndexedDbOptions {
   /** Database name. Default `simple-scuttle:<id>`. */
   name?: string
-  /** Longest wait before queued changes are written, ms. Default 20. */
+  /** Longest wait before queued changes are written, ms, at least 0. Default 20. */
   batchMs?: number
   /** Default `globalThis.indexedDB`. */
   indexedDB?: IDBFactory
@@ -119,6 +120,20 @@ function loadRec(o: Partial<Rec> | undefined): Rec | undefined {
   return makeRec(o.key, o.value as JsonValue, o.source_id, o.version, typeof o.gen === 'string' ? o.gen : undefined, o.deleted === true, typeof o.sig === 'string' ? o.sig : undefined)
 }
 
+/** Every option `IndexedDbOptions` names (the compiler keeps this list and the interface equal). */
+const OPTIONS: Record<keyof IndexedDbOptions, true> = { name: true, batchMs: true, indexedDB: true }
+
+/** `opts` checked (errors name the option and the value given), with `batchMs` filled in; unknown keys are a warning. */
+function checkOptions(opts: IndexedDbOptions): Required<Pick<IndexedDbOptions, 'batchMs'>> & IndexedDbOptions {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError(`openIndexedDB options must be an object, got ${shown(opts)}`)
+  warnUnknownKeys(opts, Object.keys(OPTIONS), (key) => `IndexedDB store option ${key} is not an option of openIndexedDB`)
+  return {
+    name: nameOption('IndexedDB store option name', opts.name),
+    batchMs: numberOption('IndexedDB store option batchMs', opts.batchMs, 20, { min: 0, what: 'a non-negative number of ms' }),
+    indexedDB: objectOption<IDBFactory>('IndexedDB store option indexedDB', opts.indexedDB, ['open'], 'an IDBFactory (an object with open)'),
+  }
+}
+
 export class IndexedDbStore {
   /** Why the store stopped accepting changes, or null. */
   error: Error | null = null
@@ -139,9 +154,10 @@ export class IndexedDbStore {
 
   /** Open (or create) the database of node `id`; see `openIndexedDB`. */
   static async open(id: string, opts: IndexedDbOptions = {}): Promise<{ store: IndexedDbStore; records: Rec[]; clock: ClockSnapshot | undefined }> {
-    const factory = opts.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB
+    const { name, batchMs, indexedDB } = checkOptions(opts)
+    const factory = indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB
     if (factory === undefined) throw new Error('IndexedDB is not available here')
-    const req = factory.open(opts.name ?? `simple-scuttle:${id}`, 1)
+    const req = factory.open(name ?? `simple-scuttle:${id}`, 1)
     req.onupgradeneeded = () => {
       req.result.createObjectStore(RECORDS, { keyPath: 'key' })
       req.result.createObjectStore(META)
@@ -163,7 +179,7 @@ export class IndexedDbStore {
     if (header === undefined) meta.put({ id, gen } satisfies Header, 'header')
     await done(tx)
     const records = stored.map(loadRec).filter((r): r is Rec => r !== undefined)
-    return { store: new IndexedDbStore(db, id, gen, opts.batchMs ?? 20), records, clock }
+    return { store: new IndexedDbStore(db, id, gen, batchMs), records, clock }
   }
 
   /** Load what was stored into `gossip` (before it has streams) and record every change from now on. */

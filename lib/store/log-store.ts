@@ -10,6 +10,7 @@ import { lockFolder } from './folder-lock.ts'
 import { LEASE_SPAN, LOG_VERSION, clockJson, dropJson, leaseJson } from './log-format.ts'
 import type { LogFile } from './log-file.ts'
 import { savedForgotten, type Recovered } from './log-replay.ts'
+import { notAFolder } from './not-a-folder.ts'
 import { makeFolder, newId, openFolder } from './open-folder.ts'
 import { FRAMING, PendingLines } from './pending-lines.ts'
 import { guardRewrite, logPaths, rewriteLog, type LogPaths } from './rewrite.ts'
@@ -94,7 +95,11 @@ export class LogStore extends EventEmitter<StoreEvents> {
     this.paths = logPaths(opts.dir, LOG)
     this.file = this.paths.file
     this.durability = this.s.durability
-    if (this.fs === realFs) makeFolder(realFs, this.dir)
+    if (this.fs === realFs) {
+      const problem = notAFolder(this.dir)
+      if (problem !== null) throw Object.assign(new Error(`cannot use store option dir ${JSON.stringify(this.dir)}: ${problem}`), { code: 'ENOTDIR' })
+      makeFolder(realFs, this.dir)
+    }
     if (this.s.lock) this.unlock = lockFolder(this.dir)
     let opened: ReturnType<typeof openFolder> | null = null
     try {
