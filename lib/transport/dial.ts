@@ -4,6 +4,8 @@
  * exponential backoff and jitter.
  */
 import * as net from 'node:net'
+import { shown } from '../config.ts'
+import { checkPort } from './host-port.ts'
 import type { LinkAttempt, Opener, Target } from './link.ts'
 import type { Network } from './network.ts'
 import { Redialer } from './redial.ts'
@@ -18,6 +20,16 @@ export interface DialOptions {
   connectTimeout?: number
   /** Authenticate and encrypt the link, as the listener does (see tls.ts). Default: plain TCP. */
   tls?: TlsOptions
+}
+
+/** `opts` when it names a peer to dial: a non-empty host and a port from 1 to 65535. */
+function checkTarget(opts: DialOptions): DialOptions {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError(`connect: options must be { host, port }, got ${shown(opts)}`)
+  if (opts.host === undefined) throw new TypeError('connect: host is missing: give { host, port }, the peer\'s address and TCP port')
+  if (typeof opts.host !== 'string' || opts.host === '') throw new TypeError(`connect: host must be a non-empty string, got ${shown(opts.host)}`)
+  if (opts.port === undefined) throw new TypeError(`connect: port is missing: give { host: ${JSON.stringify(opts.host)}, port }, the peer's TCP port (1 to 65535)`)
+  checkPort('connect: port', opts.port, 1)
+  return opts
 }
 
 /** A plain TCP connection, ready once connected. */
@@ -42,13 +54,17 @@ export function openTcp(target: Target): LinkAttempt {
 export class Dialer extends Redialer<net.Socket> {
   private readonly open: Opener
 
-  /** Throws a TypeError for unusable `opts.tls` (see `secureSetup` in tls.ts). */
+  /**
+   * Throws a TypeError for a missing or empty `opts.host` or a missing
+   * `opts.port`, a RangeError for a port that is no integer from 1 to
+   * 65535, and a TypeError for unusable `opts.tls` (see `secureSetup` in tls.ts).
+   */
   constructor(
     network: Network,
     private readonly opts: DialOptions,
     open?: Opener,
   ) {
-    super(network, `${opts.host}:${opts.port}`, opts.connectTimeout ?? 5000)
+    super(network, `${checkTarget(opts).host}:${opts.port}`, opts.connectTimeout ?? 5000)
     this.open = open ?? (opts.tls === undefined ? openTcp : tlsOpener(network, opts.tls))
     this.start()
   }

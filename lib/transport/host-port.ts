@@ -1,8 +1,21 @@
-/** `host:port` addresses apart, with nothing from Node: the browser bundle carries it (connections, the network). */
+/** `host:port` addresses apart, and ports checked, with nothing from Node: the browser bundle carries it (connections, the network). */
+import { shown } from '../config.ts'
 
 /** The host (without the brackets of an IPv6 one) and port of a `host:port` address. */
 export function splitHostPort(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(':')
   const host = addr.slice(0, i).replace(/^\[(.*)\]$/, '$1')
   return { host, port: Number(addr.slice(i + 1)) }
+}
+
+/**
+ * Check a TCP port option: an integer from `min` (0 for a listener: any
+ * free port; 1 for a peer to dial) to 65535. Anything else (a string,
+ * which Node would take as a pipe's name) is a RangeError naming the value.
+ */
+export function checkPort(subject: string, port: unknown, min: 0 | 1): number {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < min || port > 65535) {
+    throw new RangeError(`${subject} must be an integer from ${min} to 65535, got ${shown(port)}`)
+  }
+  return port
 }

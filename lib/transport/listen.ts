@@ -9,12 +9,13 @@
  * `maxConnections` once the handshake succeeded.
  */
 import * as net from 'node:net'
+import { checkPort } from './host-port.ts'
 import type { Network } from './network.ts'
 import { SecureAcceptor, refuseLink, type TlsOptions } from './tls.ts'
 import { REASON } from './tls-reasons.ts'
 
 export interface ListenOptions {
-  /** Port to listen on; 0 picks a free one. */
+  /** Port to listen on, an integer from 0 to 65535; 0 (or undefined) picks a free one. */
   port: number
   /** Default '127.0.0.1'. */
   host?: string
@@ -56,13 +57,15 @@ function refuseTlsOnPlain(network: Network, socket: net.Socket, address: string)
 
 /**
  * Accept peers on a TCP port, over TLS when `opts.tls` is given. Rejects
- * with a `ListenError` saying why (port busy, not permitted...), or a
+ * with a `ListenError` saying why (port busy, not permitted...), a
+ * RangeError for a port that is no integer from 0 to 65535, or a
  * TypeError for unusable TLS options.
  */
 export function listen(network: Network, opts: ListenOptions): Promise<Listener> {
   const host = opts.host ?? '127.0.0.1'
   let secure: SecureAcceptor | null = null
   try {
+    if (opts.port !== undefined) checkPort('listen: port', opts.port, 0)
     if (opts.tls !== undefined) secure = new SecureAcceptor(network, opts.tls)
   } catch (err) {
     return Promise.reject(err)

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3'
 import type { Duplex } from 'node:stream'
+import { shown, warnUnknownKeys } from '../config.ts'
 import type { Pacing } from '../core/answer-pacing.ts'
 import type { RandomFn } from '../core/types.ts'
 import type { Gossip } from '../stream/gossip.ts'
@@ -120,6 +121,22 @@ export interface NetworkStats {
   invalid: number
 }
 
+/** Every option `NetworkOptions` names (the compiler keeps this list and the interface equal). */
+const OPTIONS: Record<keyof NetworkOptions, true> = {
+  cluster: true, interval: true, fanout: true, backoff: true, helloTimeout: true, maxLineLength: true, wire: true, maxConnections: true,
+  maxConnectionsPerHost: true, maxPending: true, idleTimeout: true, stallTimeout: true, invalidBudget: true, timers: true, random: true,
+}
+
+/** A TypeError unless `gossip` is a Gossip and `opts` an object; a warning (`ConfigWarning`) for each key of `opts` that is no option. */
+function checkArguments(gossip: Gossip, opts: NetworkOptions): void {
+  const g = gossip as Partial<Gossip> | null
+  if (typeof g !== 'object' || g === null || typeof g.collect !== 'function' || typeof g.config?.random !== 'function') {
+    throw new TypeError(`new Network(gossip, options): the first argument must be a Gossip (new Gossip(id, config)), got ${shown(gossip)}`)
+  }
+  if (typeof opts !== 'object' || opts === null) throw new TypeError(`new Network(gossip, options): options must be an object, got ${shown(opts)}`)
+  warnUnknownKeys(opts, Object.keys(OPTIONS), (key) => `Network option ${key} is not an option of new Network`)
+}
+
 export type { Direction, PeerInfo }
 export { Connection }
 
@@ -163,6 +180,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     opts: NetworkOptions = {},
   ) {
     super()
+    checkArguments(gossip, opts)
     this.cluster = opts.cluster ?? 'simple-scuttle'
     this.helloTimeout = opts.helloTimeout ?? 5000
     this.maxLineLength = opts.maxLineLength

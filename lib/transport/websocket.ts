@@ -32,6 +32,7 @@ import * as https from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex as NodeDuplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
+import { checkPort } from './host-port.ts'
 import type { Network } from './network.ts'
 import { underlying } from './pending.ts'
 import { ListenError } from './tcp.ts'
@@ -39,7 +40,7 @@ import { SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX } from './websocket-client.ts'
 import { DEFAULT_MAX_FRAME, WebSocketStream, asDuplex, type FramePort } from './websocket-stream.ts'
 
 export interface WebSocketListenOptions {
-  /** Port of a server of its own (0 picks a free one). Give `port` or `server`. */
+  /** Port of a server of its own, an integer from 0 to 65535 (0 picks a free one). Give `port` or `server`. */
   port?: number
   /** With `port`: default '127.0.0.1'. */
   host?: string
@@ -129,6 +130,11 @@ function wsPort(ws: WebSocket, hwm: number): FramePort {
  */
 export function listenWebSocket(network: Network, opts: WebSocketListenOptions): Promise<WebSocketListener> {
   if ((opts.port === undefined) === (opts.server === undefined)) return Promise.reject(new TypeError('listenWebSocket: give either port or server'))
+  try {
+    if (opts.port !== undefined) checkPort('listenWebSocket: port', opts.port, 0)
+  } catch (err) {
+    return Promise.reject(err)
+  }
   const hwm = opts.highWaterMark ?? 1024 * 1024
   const tokenDigest = opts.token === undefined ? null : digest(new TextEncoder().encode(opts.token))
   const origins = opts.origins === undefined ? null : new Set(opts.origins)

@@ -1,0 +1,87 @@
+/** Network, listen and connect check their arguments: a clear error naming the value, or a warning for an unknown option. */
+import test from 'tape'
+import * as nodeFs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { Network, connect, listen, listenWebSocket, type Listener } from '../../lib/net.ts'
+import type { Gossip } from '../../lib/index.ts'
+import { node } from '../support/streams.ts'
+
+/** `${name}: ${message}` of what `f` throws or rejects with, or 'no error' (a listener it made is closed). */
+async function failure(f: () => unknown): Promise<string> {
+  try {
+    const made = await f()
+    await (made as Listener | undefined)?.close?.()
+  } catch (err) {
+    return `${(err as Error).name}: ${(err as Error).message}`
+  }
+  return 'no error'
+}
+
+/** The warnings `f` emits (run to the next turn, when Node delivers them). */
+async function warningsOf(f: () => void): Promise<string[]> {
+  const seen: string[] = []
+  const onWarning = (w: Error) => seen.push(`${w.name}: ${w.message}`)
+  process.on('warning', onWarning)
+  try {
+    f()
+    await new Promise((done) => setImmediate(done))
+  } finally {
+    process.off('warning', onWarning)
+  }
+  return seen
+}
+
+test('listen and listenWebSocket: a port that is no integer from 0 to 65535 is a RangeError, never a pipe name', async (t) => {
+  const net = new Network(node('a'))
+  // A string was taken by Node as the name of a Unix socket to create: one in a folder of our own.
+  const pipe = path.join(nodeFs.mkdtempSync(path.join(os.tmpdir(), 'scuttle-port-')), 'abc')
+  for (const [port, shown] of [[pipe, JSON.stringify(pipe)], ['8000', '"8000"'], [99999, '99999'], [-1, '-1'], [1.5, '1.5'], [NaN, 'NaN']] as const) {
+    t.equal(await failure(() => listen(net, { port: port as number })), `RangeError: listen: port must be an integer from 0 to 65535, got ${shown}`, `listen port ${shown}`)
+    t.equal(await failure(() => listenWebSocket(net, { port: port as number })), `RangeError: listenWebSocket: port must be an integer from 0 to 65535, got ${shown}`, `listenWebSocket port ${shown}`)
+  }
+  t.notOk(nodeFs.existsSync(pipe), 'no Unix socket was created')
+  const any = await listen(net, { port: undefined as unknown as number })
+  t.ok(any.port > 0, 'port undefined: a free port, as 0')
+  await net.close()
+  t.end()
+})
+
+test('connect: a missing host or port says what is missing; a port out of range is a RangeError', async (t) => {
+  const net = new Network(node('a'))
+  const cases: [object, string][] = [
+    [{ host: '127.0.0.1' }, 'TypeError: connect: port is missing: give { host: "127.0.0.1", port }, the peer\'s TCP port (1 to 65535)'],
+    [{ port: 4000 }, "TypeError: connect: host is missing: give { host, port }, the peer's address and TCP port"],
+    [{ host: '', port: 4000 }, 'TypeError: connect: host must be a non-empty string, got ""'],
+    [{ host: '127.0.0.1', port: 0 }, 'RangeError: connect: port must be an integer from 1 to 65535, got 0'],
+    [{ host: '127.0.0.1', port: '4000' }, 'RangeError: connect: port must be an integer from 1 to 65535, got "4000"'],
+    [{ host: '127.0.0.1', port: 70000 }, 'RangeError: connect: port must be an integer from 1 to 65535, got 70000'],
+  ]
+  for (const [opts, message] of cases) {
+    t.equal(await failure(() => connect(net, opts as { host: string; port: number }).stop()), message, JSON.stringify(opts))
+  }
+  await net.close()
+  t.end()
+})
+
+test('new Network: the first argument must be a Gossip; an unknown option is a warning naming the nearest one', async (t) => {
+  for (const [arg, shown] of [[{}, 'an object'], [undefined, 'undefined'], ['a', '"a"']] as const) {
+    t.equal(
+      await failure(() => new Network(arg as unknown as Gossip)),
+      `TypeError: new Network(gossip, options): the first argument must be a Gossip (new Gossip(id, config)), got ${shown}`,
+      `new Network(${shown})`,
+    )
+  }
+  let net: Network | undefined
+  const seen = await warningsOf(() => (net = new Network(node('a'), { intervall: 5, fanOut: 3, mine: 1 } as object)))
+  t.deepEqual(seen, [
+    'ConfigWarning: simple-scuttle: Network option intervall is not an option of new Network; it is ignored (did you mean interval?)',
+    'ConfigWarning: simple-scuttle: Network option fanOut is not an option of new Network; it is ignored (did you mean fanout?)',
+    'ConfigWarning: simple-scuttle: Network option mine is not an option of new Network; it is ignored',
+  ])
+  t.equal(net!.scheduler.interval, 1000, 'the misspelt option changed nothing')
+  await net!.close()
+  const known = await warningsOf(() => void new Network(node('b'), { interval: 50, fanout: 1, cluster: 'c', backoff: {} }).close())
+  t.deepEqual(known, [], 'known options: no warning')
+  t.end()
+})
