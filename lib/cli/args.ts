@@ -64,6 +64,8 @@ export interface CliOptions {
   maxConnections?: number
   /** Most inbound connections from one host; absent: the network's default (`maxConnections`). */
   maxConnectionsPerHost?: number
+  /** Most sources (node ids and generations) tracked; absent: the default (`limits.maxSources`, 65,536). */
+  maxSources?: number
   /** Machine output: one JSON object per line on stdout. */
   json: boolean
   /** Print the usage and exit. */
@@ -120,6 +122,9 @@ Options:
   --max-connections-per-host <n>
                        most of them from one address, so that one host cannot
                        take every slot (default: --max-connections)
+  --max-sources <n>    most writers (node ids and their generations) this node
+                       keeps track of; records of one more are refused
+                       (default 65536)
   --tls-cert <file>    mutual TLS: this node's certificate (PEM), signed by the CA
   --tls-key <file>     mutual TLS: its private key (PEM)
   --tls-ca <file>      mutual TLS: the cluster CA (PEM); peers must present a
@@ -159,6 +164,7 @@ const SPEC = {
   wire: { type: 'string' },
   'max-connections': { type: 'string' },
   'max-connections-per-host': { type: 'string' },
+  'max-sources': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
@@ -183,7 +189,7 @@ export function intFlag(name: string, raw: string, min: number, max: number): nu
 }
 
 /** Flags whose value is a number: `--port -1` is a value there, not a flag. */
-const NUMERIC_FLAGS = new Set(['port', 'interval', 'fanout', 'mtu', 'grace', 'ws-port', 'wire', 'view', 'phi', 'max-connections', 'max-connections-per-host'])
+const NUMERIC_FLAGS = new Set(['port', 'interval', 'fanout', 'mtu', 'grace', 'ws-port', 'wire', 'view', 'phi', 'max-connections', 'max-connections-per-host', 'max-sources'])
 
 /**
  * `--port -1` as `--port=-1`, so that a negative number reaches `intFlag`
@@ -331,6 +337,7 @@ export function parseCliArgs(argv: string[]): ParseResult {
     if (values['max-connections-per-host'] !== undefined) {
       options.maxConnectionsPerHost = intFlag('max-connections-per-host', values['max-connections-per-host'], 1, 1_000_000)
     }
+    if (values['max-sources'] !== undefined) options.maxSources = intFlag('max-sources', values['max-sources'], 1, 16_777_216)
     if (values['ws-port'] !== undefined) options.wsPort = intFlag('ws-port', values['ws-port'], 0, 65535)
     if (values['ws-token'] !== undefined) options.wsToken = nonEmpty('ws-token', values['ws-token'])
     if (options.wsToken !== undefined && options.wsPort === undefined) throw new FlagError('--ws-token needs --ws-port <n>: it guards the WebSocket listener')

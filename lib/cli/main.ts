@@ -178,7 +178,8 @@ async function main(argv: string[]): Promise<void> {
     return exitAfterFlush(EXIT_USAGE)
   }
 
-  const config = { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: opts.mtu, tombstoneGrace: opts.grace }
+  const limits = opts.maxSources === undefined ? {} : { limits: { maxSources: opts.maxSources } }
+  const config = { ...base.config, resolve: base.resolution.lww_vs_current_vers, mtu: opts.mtu, tombstoneGrace: opts.grace, ...limits }
   let gossip: Gossip
   let store: LogStore | null = null
   if (opts.data === undefined) {
@@ -197,7 +198,9 @@ async function main(argv: string[]): Promise<void> {
       if (opts.json) writeOut(JSON.stringify({ event: 'loaded', records: durable.loaded, dir: opts.data, generation: store.generation }))
       else writeErr(`loaded ${durable.loaded} records from ${opts.data}`)
     } catch (err) {
-      writeErr(`simple-scuttle: cannot open ${opts.data}: ${err instanceof Error ? err.message : String(err)}`)
+      const message = err instanceof Error ? err.message : String(err)
+      // The store's advice names the option; on the command line it is a flag.
+      writeErr(`simple-scuttle: cannot open ${opts.data}: ${message.replace('Raise limits.maxSources', 'Raise --max-sources')}`)
       return exitAfterFlush(EXIT_DATA)
     }
   }

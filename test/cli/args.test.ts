@@ -199,6 +199,14 @@ test('connection limits: --max-connections and --max-connections-per-host', (t) 
   t.end()
 })
 
+test('--max-sources sets limits.maxSources', (t) => {
+  t.equal(options(['--id', 'a', '--max-sources', '100000']).maxSources, 100_000, '--max-sources')
+  t.equal(options(['--id', 'a']).maxSources, undefined, 'absent: the default')
+  t.equal(error(['--id', 'a', '--max-sources', '0']), '--max-sources must be an integer between 1 and 16777216, got "0" (out of range)')
+  t.match(USAGE, /--max-sources <n> +most writers/, 'the usage lists it')
+  t.end()
+})
+
 test('parseHostPort', (t) => {
   t.deepEqual(parseHostPort('localhost:80'), { host: 'localhost', port: 80 })
   t.deepEqual(parseHostPort('[fe80::1]:9'), { host: 'fe80::1', port: 9 })

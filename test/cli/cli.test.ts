@@ -188,6 +188,27 @@ test('--data that is a file, or under a file: exit 4, "not a folder"', async (t)
   t.end()
 })
 
+test('--max-sources: a log naming more sources than the limit exits 4 pointing at the flag; raised, it loads', async (t) => {
+  const fs = await import('node:fs')
+  const os = await import('node:os')
+  const { frameLines } = await import('../../lib/store/log-format.ts')
+  const dir = fs.mkdtempSync(resolve(os.tmpdir(), 'scuttle-cli-sources-'))
+  const now = Date.now() * 1000
+  const payloads = [JSON.stringify({ store: 2, id: 'many', gen: 'g1', file: 'f1' })]
+  for (let i = 0; i < 5; i++) payloads.push(JSON.stringify({ key: 'k' + i, value: i, source_id: 'writer' + i, version: now - 1000 + i }))
+  fs.writeFileSync(resolve(dir, 'log.ndjson'), Buffer.from(frameLines(payloads)))
+  const a = new Cli(['--id', 'many', '--json', '--data', dir, '--max-sources', '3'])
+  t.equal(await exitOf(a), 4, '5 sources with --max-sources 3: exit 4')
+  t.match(a.stderr, /names more sources than limits\.maxSources allows \(3\).*Raise --max-sources to load it whole/s, 'the error names the flag to raise')
+  const b = new Cli(['--id', 'many', '--json', '--data', dir, '--max-sources', '10'])
+  await waitFor(() => b.json().find((e) => e.event === 'loaded'), 15_000, 'loaded')
+  t.equal(b.json().find((e) => e.event === 'loaded')?.records, 5, 'with --max-sources 10: all 5 records load')
+  b.send('quit')
+  t.equal(await exitOf(b), 0, 'and the node runs')
+  fs.rmSync(dir, { recursive: true, force: true })
+  t.end()
+})
+
 test.onFinish(() => {
   killAll()
 })
