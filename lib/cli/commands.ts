@@ -72,13 +72,15 @@ export function dialOnce(ctx: CommandContext, host: string, port: number): { dia
 }
 
 /**
- * sha256 (hex) of the node's records, tombstones included, as JSON of the
- * `[key, version, source_id, value, deleted]` tuples sorted by key. Two nodes
- * hold the same state exactly when their hashes are equal.
+ * sha256 (hex) of the node's live records, as JSON of the `[key, version,
+ * source_id, value]` tuples sorted by key. Two nodes hold the same live
+ * state exactly when their hashes are equal. Tombstones are left out: the
+ * node that wrote one keeps it, the others forget it after the grace period.
  */
 export function stateHash(gossip: Gossip): string {
   const rows = [...gossip.records()]
-    .map((r) => [r.key, r.version, r.source_id, r.value, r.deleted === true] as const)
+    .filter((r) => r.deleted !== true)
+    .map((r) => [r.key, r.version, r.source_id, r.value] as const)
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
   return createHash('sha256').update(JSON.stringify(rows)).digest('hex')
 }
