@@ -5,6 +5,11 @@
  * link at or after that time. So a peer that loops requests gets answers
  * at the node's own pace, as an honest peer would, however cheap its
  * requests: each answer costs the node its whole clock and a response.
+ * Likewise the exchanges of ours that a peer's response calls for (ask
+ * again after a cut reply, recover our own records, send a source in
+ * full): at most one per interval, the rest owed until then, so that a
+ * peer cannot make us start exchanges in a loop either. (Resync replies,
+ * which drain a backlog a cut at a time, go at once: see Session.)
  */
 export interface Pacing {
   readonly interval: number
@@ -13,6 +18,9 @@ export interface Pacing {
 
 export class AnswerPacing {
   private last = -Infinity
+  private lastAgain = -Infinity
+  /** An exchange of ours waits for its time (`again`). */
+  private againOwed = false
 
   constructor(private readonly pacing: Pacing | undefined) {}
 
@@ -23,5 +31,19 @@ export class AnswerPacing {
     if (t - this.last < this.pacing.interval) return false
     this.last = t
     return true
+  }
+
+  /** Whether an exchange of ours a response called for may start now; if not, it is owed (`owedAgain`). */
+  again(): boolean {
+    const t = this.pacing?.now() ?? 0
+    if (this.pacing !== undefined && t - this.lastAgain < this.pacing.interval) return !(this.againOwed = true)
+    this.lastAgain = t
+    this.againOwed = false
+    return true
+  }
+
+  /** Whether an owed exchange of ours may start now. */
+  owedAgain(): boolean {
+    return this.againOwed && this.again()
   }
 }

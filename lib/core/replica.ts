@@ -127,6 +127,11 @@ export class Replica implements ResolveHost {
   }
 
   /** Number of records held, tombstones included. */
+  /** Whether records must be signed (`verify` is set). */
+  get verifies(): boolean {
+    return this.admission.signed
+  }
+
   get size(): number {
     return this.map.size
   }

@@ -88,6 +88,8 @@ export interface ResponderOptions {
  * different by verification (`full`) go in full, unlinked, likewise.
  */
 export class Responder {
+  /** Remembered forgotten tombstones still to offer a peer behind our floors (`sendForgotten`); null once all were. */
+  private forgotten: IterableIterator<Rec> | null | undefined = undefined
   /**
    * Per source to send in full (unlinked), how far it went: every record
    * below version `v` and the first `k` at `v` (a writer that reused a
@@ -137,6 +139,7 @@ export class Responder {
         view.heldAboveSent.set(src, rec.version)
       })
       sent += this.sendFull(budget())
+      if (view.peerLimit > 0) sent += this.sendForgotten(budget())
     }
     return { sent, truncated, wanted: total }
   }
@@ -159,6 +162,36 @@ export class Responder {
       const behind = digest === null ? src.clock > (view.claimed.get(src) ?? 0) : src.clock > (digest.get(src) ?? 0)
       if (view.upto.has(src) || behind || fingerprints) this.out.send(encodeDigest(src.id, src.clock, src.gen, src.gc, u, fingerprints ? src.fp.toString() : undefined))
     }
+  }
+
+  /**
+   * The peer is behind our gc floors: it may hold records that tombstones
+   * we forgot deleted, and no chain from us takes it past them (only their
+   * writer's can, and the writer may not be its peer). So the forgotten
+   * tombstones we still remember go to it, those of sources it is behind
+   * on and above what it holds of them, unlinked (they move no clock):
+   * the deletes reach it whoever its peers are. One pass per session, over
+   * a live cursor; in a signed cluster, only those that kept a signature.
+   */
+  private sendForgotten(budget: number): number {
+    if (this.forgotten === undefined) this.forgotten = this.replica.collected.values()
+    let sent = 0
+    while (this.forgotten !== null && sent < budget) {
+      const next = this.forgotten.next()
+      if (next.done === true) this.forgotten = null
+      else if (this.forgottenDue(next.value)) {
+        this.out.sendLinked(next.value, next.value.version - 1)
+        sent++
+      }
+    }
+    return sent
+  }
+
+  private forgottenDue(t: Rec): boolean {
+    const src = this.replica.clock.find(t.source_id, t.gen)
+    if (src === undefined || (t.sig === undefined && this.replica.verifies)) return false
+    const f = this.view.floor(src)
+    return src.gc > f && t.version > f
   }
 
   /** One record of a response, linked as the rules say. */

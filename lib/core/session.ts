@@ -239,6 +239,7 @@ export class Session implements LocalListener {
       this.owedAnswer = null
       f()
     }
+    if (this.pacing.owedAgain()) this.port.wantExchange()
   }
 
   /** The next part of a cut response (the link has room), from where the peer stands counting what is on its way; when nothing is left, our clock entries and a `final` marker. */
@@ -246,8 +247,7 @@ export class Session implements LocalListener {
     if (!this.streamingResponse || this.closed) return void (this.streamingResponse = false)
     const { sent, truncated } = this.respond(null, false)
     if (truncated) {
-      // A long stream is cut into parts, so that a receiver's clock keeps up
-      // with it (links move clocks only at markers).
+      // Cut into parts, so that a receiver's clock keeps up (links move clocks only at markers).
       this.sinceMarker += sent
       if (this.sinceMarker >= PART) {
         this.sinceMarker = 0
@@ -339,7 +339,7 @@ export class Session implements LocalListener {
       // Leg 3 arrived: the initiator answered our reply digest.
       if (mayAdopt) this.adopt(d.entries, d.ack !== undefined)
       // Records to send in full go in an exchange of ours, started now.
-      if ((mayAdopt && this.compareFingerprints(d)) || recover || this.inbound.refetchDue) this.port.wantExchange()
+      if (((mayAdopt && this.compareFingerprints(d)) || recover || this.inbound.refetchDue) && this.pacing.again()) this.port.wantExchange()
       this.finalOwed = false
       if (this.heldRequest !== null) {
         this.owedAnswer = this.heldRequest
@@ -373,7 +373,8 @@ export class Session implements LocalListener {
       if (mayAdopt && !d.resync) this.adopt(d.entries, d.ack !== undefined)
       if (mayAdopt) this.compareFingerprints(d)
       this.awaiting = false
-      this.owedFinish = () => this.leg3(digest, (d.more && !d.stream && moved > 0) || recover)
+      // Only a resync's cut reply asks again at once (it drains a backlog); other calls for more are paced.
+      this.owedFinish = () => this.leg3(digest, (d.more && !d.stream && moved > 0) || recover, !d.resync || recover)
     }
     this.payDebts()
   }
@@ -423,18 +424,17 @@ export class Session implements LocalListener {
   }
 
   /**
-   * Leg 3: what the responder lacks, our clock entries and the `final`
-   * marker. `again`: its answer was cut and will not stream, so another
-   * exchange is needed.
+   * Leg 3: what the responder lacks, our clock entries and the `final` marker. `again`: its answer
+   * was cut and will not stream, so another exchange is needed (`paced`: at the answer pacing).
    */
-  private leg3(digest: Map<Source, number>, again: boolean): void {
+  private leg3(digest: Map<Source, number>, again: boolean, paced: boolean): void {
     this.view.upto.clear()
     const { truncated } = this.respond(null)
     this.streamingResponse = truncated
     this.responder.finalEntries(digest, truncated, this.recovery.asking, this.verifying)
     this.verifying = false
     this.send(encodeDone(true, truncated, true, this.view.acks(), false, truncated))
-    if (again) this.port.wantExchange()
+    if (again && (!paced || this.pacing.again())) this.port.wantExchange()
   }
 
   /** One response (legs 2 and 3, and parts of a streamed one); AIMD counts the legs' (`leg`). */

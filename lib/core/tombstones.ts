@@ -45,7 +45,9 @@ export const MAX_COLLECTED = 65_536
  * Tombstones this node forgot, remembered by key (at most `max`, the
  * oldest dropped first), so that a record one of them beat is refused
  * however it comes back (a stale peer, a replay, a source this node never
- * knew), while a record of a key never deleted here is taken, however old.
+ * knew), while a record of a key never deleted here is taken, however old;
+ * and so that a peer behind our gc floors can still be sent them (kept
+ * with their signatures).
  *
  * `floor`: the highest version among forgotten tombstones no longer
  * remembered by key (dropped past `max`, or collected in an earlier life
@@ -64,11 +66,10 @@ export class Collected {
     return this.byKey.get(key)
   }
 
-  /** `t` was forgotten (collected); what is kept of it has no signature (it is compared, never sent). */
+  /** `t` was forgotten (collected). */
   add(t: Rec): void {
     this.byKey.delete(t.key)
-    const { sig: _, ...kept } = t
-    this.byKey.set(t.key, kept)
+    this.byKey.set(t.key, t)
     if (this.byKey.size <= this.max) return
     const [key, oldest] = this.byKey.entries().next().value as [string, Rec]
     this.byKey.delete(key)

@@ -67,6 +67,7 @@ export function headerLine(h: Header): string {
 export function dropJson(rec: Rec): string {
   const d: Record<string, unknown> = { drop: rec.key, source_id: rec.source_id, version: rec.version }
   if (rec.gen !== undefined) d.gen = rec.gen
+  if (rec.sig !== undefined) d.sig = rec.sig
   return JSON.stringify(d)
 }
 

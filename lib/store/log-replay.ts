@@ -186,6 +186,7 @@ function replayDrop(o: Record<string, unknown>, r: Recovered, b: ReplayBounds): 
   // Validated as the tombstone it removes.
   const t: Record<string, unknown> = { key: o.drop, value: null, source_id: o.source_id, version: o.version, deleted: true }
   if (o.gen !== undefined) t.gen = o.gen
+  if (o.sig !== undefined) t.sig = o.sig
   const p = readUpdate(t, b.limits, false, slot)
   if (p !== null) return `drop: ${p}`
   const tomb = slot.rec

@@ -117,6 +117,34 @@ test('with answer pacing, a peer looping request and final gets at most one answ
   t.end()
 })
 
+test('with answer pacing, a peer cannot make the node start exchanges in a loop: cut replies and claims of our own records get one a pace', async (t) => {
+  let now = 0
+  const { g, s, out, send } = wireVictim(50, { interval: 500, now: () => now })
+  const own = g.records()[0]
+  const requests = () => lines(out).filter((m) => m.digest === true && m.done === true && m.reply !== true).length
+  s.gossip()
+  await settle()
+  t.equal(requests(), 1, 'the node starts one exchange')
+  // Each request of the node gets a reply cut at the MTU (more, not streamed) carrying a record it holds.
+  for (let i = 0; i < 50; i++) {
+    send({ ...own }, { digest: true, done: true, reply: true, more: true })
+    await settle()
+  }
+  t.ok(requests() <= 2, `50 cut replies at one moment: ${requests()} requests of the node, not 50`)
+  now += 500
+  s.answerHeld()
+  await settle()
+  t.ok(requests() <= 3, 'the one owed goes when its time comes')
+  const before = requests()
+  // Finals that claim the node's own source above what it holds (as if it had lost its records).
+  for (let i = 0; i < 50; i++) {
+    send({ digest: true, done: true, reply: true }, { digest: true, source_id: 'v', gen: own.gen, version: own.version + 1000 + i }, { digest: true, done: true, reply: true, final: true })
+    await settle()
+  }
+  t.ok(requests() - before <= 1, `finals claiming the node's own records above what it holds, 50 times: ${requests() - before} more requests`)
+  t.end()
+})
+
 test('a reply digest nobody asked for gets no leg 3, only a bare final', async (t) => {
   const { s, out, send } = wireVictim(50)
   for (let i = 0; i < 100; i++) send({ digest: true, done: true, reply: true })

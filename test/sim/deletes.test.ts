@@ -113,3 +113,38 @@ test('a node that never heard of a source whose tombstones a peer forgot still g
   t.equal(a.record('gone'), undefined, 'the deleted key stays deleted')
   t.end()
 })
+
+test('a node cut off for longer than the grace period gets a delete from a peer that forgot it, when the deleter is not its peer', async (t) => {
+  let now = 10_000_000 // ms
+  let tick = 0
+  const opts = { resolve: base.resolution.lww_vs_current_vers, clock: () => now * 1000 + ++tick, now: () => now, tombstoneGrace: 1_000 }
+  const [a, b, c] = ['A', 'B', 'C'].map((id) => node(id, opts))
+  const join = (x: Gossip, y: Gossip) => {
+    const xy = x.createStream()
+    const yx = y.createStream()
+    xy.pipe(yx).pipe(xy)
+    return [xy, yx]
+  }
+  const ab = join(a, b)
+  let bc = join(b, c)
+  a.set('k', 1)
+  ab[0].gossip()
+  bc[0].gossip()
+  await until(() => c.get('k').value === 1)
+  for (const s of bc) s.destroy() // C is cut off
+  now += 10
+  a.del('k')
+  ab[0].gossip()
+  await until(() => b.record('k')?.deleted === true)
+  now += 2_000
+  t.equal(b.collect(), 1, 'B forgot A\'s tombstone of k')
+  t.equal(c.get('k').value, 1, 'C, cut off, still holds k')
+  bc = join(b, c) // C comes back, with B as its only peer
+  for (let round = 0; round < 3; round++) {
+    bc[0].gossip()
+    await quiet(20)
+  }
+  t.equal(c.record('k')?.deleted, true, 'C has the delete: B sent the tombstone it remembers')
+  t.equal(b.record('k'), undefined, 'and B did not take k back')
+  t.end()
+})

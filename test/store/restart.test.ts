@@ -139,7 +139,7 @@ test('a node restarted after collecting a tombstone takes a cut-off node\'s olde
   t.equal(a2.gossip.get('k').value, 'written while cut off', 'the cut-off write older than the forgotten tombstone reached A')
   t.equal(s.get('k').value, 'written while cut off', 'and stays at S')
   t.equal(a2.gossip.record('gone'), undefined, 'the record the tombstone beat did not come back to A')
-  t.equal(s.record('gone'), undefined, 'nor spread through A to S')
+  t.ok(s.record('gone') === undefined || s.record('gone')?.deleted === true, 'nor spread through A to S (which may get the delete from A)')
   for (const l of [as, ac]) {
     l.ab.destroy()
     l.ba.destroy()
