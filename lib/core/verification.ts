@@ -15,17 +15,18 @@ import { Fingerprint, xorHex } from './fingerprint.ts'
  * session compares only after a whole
  * response (the initiator at the reply, the responder at the final), when
  * each side holds what the other had: a backlog cut at the MTU is no
- * difference. The same difference seen again after a full send for it
- * (the peer refused the records, or cannot hold their source) waits twice
- * as long before the next, up to 64 times the interval: a difference
+ * difference. A difference seen again after a full send of the source
+ * (the peer refused the records, or cannot hold their source; the same
+ * difference or another) waits twice as long before the next, until the
+ * fingerprints are once equal, up to 64 times the interval: a difference
  * no send can mend costs a send an hour (at the default 60 s), not a minute.
  */
 export class Verification {
   private last = -Infinity
   /** Per source, the difference seen (the XOR of the two fingerprints), and when it was first seen. */
   private readonly suspects = new Map<Source, { what: string; at: number }>()
-  /** Per source, the difference the last full send was for, and how many sends in a row it has had. */
-  private readonly sent = new Map<Source, { what: string; times: number }>()
+  /** Per source, full sends in a row that did not make the fingerprints equal (whatever the differences were). */
+  private readonly sent = new Map<Source, number>()
 
   constructor(private readonly interval: number) {}
 
@@ -74,12 +75,11 @@ export class Verification {
     const what = version === src.clock ? xorHex(mine, theirs) : `${src.clock}|${version}|${xorHex(mine, theirs)}`
     const seen = this.suspects.get(src)
     if (seen === undefined || seen.what !== what) return void this.suspects.set(src, { what, at: now })
-    const last = this.sent.get(src)
-    const times = last !== undefined && last.what === what ? last.times : 0
+    const times = this.sent.get(src) ?? 0
     // Seen again an interval later (not at the other check of the same moment): real.
     if (now - seen.at < this.interval * 2 ** Math.min(times, MAX_BACKOFF_STEPS)) return
     this.suspects.delete(src)
-    this.sent.set(src, { what, times: times + 1 })
+    this.sent.set(src, times + 1)
     different.push(src)
   }
 }

@@ -22,6 +22,8 @@ export type { Durability, StoreEvents, StoreOptions, StoreStats, StoreStatus } f
 const LOG = 'log.ndjson'
 /** Pending characters that make a batch go out before its timer. */
 const MAX_PENDING = 1 << 20
+/** Clock line bytes a snapshot may take per `snapshotMs` (see `snapshotDue`). */
+const SNAPSHOT_BYTES = 64 * 1024
 
 /**
  * An append-only log of one node's changes, its clocks and its version
@@ -317,8 +319,15 @@ export class LogStore extends EventEmitter<StoreEvents> {
 
   // ---- snapshots and rewrites ----
 
+  /**
+   * After `snapshotEvery` lines, or `snapshotMs` after the last snapshot,
+   * stretched by the snapshot's size (one more `snapshotMs` per 64 KiB of
+   * clock line): a trickle of changes from a node of many sources writes
+   * its clocks about as often in bytes as a small node does.
+   */
   private snapshotDue(): boolean {
-    return this.gossip !== null && (this.linesSinceSnapshot >= this.s.snapshotEvery || this.s.timers.now() - this.lastSnapshotAt >= this.s.snapshotMs)
+    const stretch = Math.max(1, this.clockBytes / SNAPSHOT_BYTES)
+    return this.gossip !== null && (this.linesSinceSnapshot >= this.s.snapshotEvery || this.s.timers.now() - this.lastSnapshotAt >= this.s.snapshotMs * stretch)
   }
 
   private snapshotPayload(): string {

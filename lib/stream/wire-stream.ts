@@ -112,8 +112,9 @@ export class WireStream extends PeerDuplex {
     const Reader = this.wire === 2 ? FrameReader : LineReader
     this.reader = new Reader(
       wire.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
-      (obj) => this.bound.receive(obj, true),
-      (reason, sample) => owner.onInvalid(reason, sample, this, true),
+      // Once destroyed (a budget closed the link), the rest of a chunk is no longer taken or reported.
+      (obj) => this.destroyed || this.bound.receive(obj, true),
+      (reason, sample) => this.destroyed || owner.onInvalid(reason, sample, this, true),
     )
   }
 

@@ -306,6 +306,7 @@ export class Connection implements PeerInfo {
    * against the link's budget.
    */
   private refusedObject(reason: string, fault = true): void {
+    if (this.closed) return // what was still decoded after the close
     this.invalid++
     const net = this.net
     net.emit('invalid', this, reason)

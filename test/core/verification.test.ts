@@ -49,3 +49,20 @@ test('a whole digest with fingerprints that does not list a source is an empty f
   for (const now of [0, 1000, 2000]) t.deepEqual(u.compare([bare], r.clock, now, (src) => src === b), [], `at ${now}: a digest without fingerprints says nothing`)
   t.end()
 })
+
+test('a peer alternating between two wrong fingerprints gets the same backoff as one that keeps one', (t) => {
+  const { r, b, entry } = world()
+  const v = new Verification(1000)
+  const wrong = ['0123456789abcdef', 'fedcba9876543210']
+  const sendsAt: number[] = []
+  let k = 0
+  for (let now = 0; now <= 40_000; now += 1000) {
+    // The peer shows one wrong fingerprint until a full send, then the other.
+    if (v.compare([entry(wrong[k % 2])], r.clock, now).includes(b)) {
+      sendsAt.push(now)
+      k++
+    }
+  }
+  t.deepEqual(sendsAt, [1000, 4000, 9000, 18_000, 35_000], 'sent after 1, 2, 4, 8 and 16 intervals, as for one difference')
+  t.end()
+})

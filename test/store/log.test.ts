@@ -224,3 +224,27 @@ test('a log that is mostly remembered tombstones is not rewritten again on the f
   b.store.close()
   t.end()
 })
+
+test('a trickle of changes on a node of many sources writes clock snapshots less often as they grow', (t) => {
+  const dir = tmp()
+  const timers = new FakeTimers()
+  const a = openDurable('A', cfg, { dir, timers, durability: 'batch', minCompactBytes: Infinity })
+  const now = Date.now() * 1000
+  const S = 6000 // a clock line of about 230 KB
+  for (let i = 0; i < S; i++) a.gossip.write({ key: 'k' + i, value: i, source_id: 'writer-' + i, version: now - S + i })
+  timers.advance(2000)
+  a.gossip.set('first', 1)
+  timers.advance(100)
+  const count = () => fs.readFileSync(file(dir), 'utf8').split('\n').filter((l) => l.includes('"clock":[')).length
+  const before = count()
+  for (let s = 0; s < 30; s++) {
+    timers.advance(1000)
+    a.gossip.set('trickle', s) // one change a second
+  }
+  timers.advance(100)
+  const snapshots = count() - before
+  t.ok(snapshots >= 3 && snapshots <= 15, `30 changes a second apart wrote ${snapshots} snapshots of ${S} sources (one a second of a small clock)`)
+  a.store.close()
+  fs.rmSync(dir, { recursive: true })
+  t.end()
+})

@@ -71,3 +71,23 @@ test('a forged record is refused as forged, and counted, whatever its version: a
   }
   t.end()
 })
+
+test('what a chunk still holds after the budget closed the link is neither reported nor counted', async (t) => {
+  const r = node('r', { now: () => Date.now() })
+  const rnet = new Network(r, { interval: 50, invalidBudget: 3 })
+  const reasons: string[] = []
+  rnet.on('invalid', (_peer, reason) => reasons.push(reason))
+  try {
+    const { port } = await listen(rnet, { port: 0, host: '127.0.0.1' })
+    const h = await HostileClient.open({ port, id: 'evil' })
+    await waitFor(() => rnet.peers.length === 1, 10_000, 'the hello taken')
+    await h.send(['1\n'.repeat(5000)]) // one write: 5,000 bad lines
+    await waitFor(() => h.closedReason !== null, 10_000, 'the link closed')
+    t.equal(rnet.stats.invalid, 1, 'one closure counted')
+    t.ok(reasons.length <= 4, `${reasons.length} refusals reported (the budget of 3 and the one over it), not 5,000`)
+    h.close()
+  } finally {
+    await rnet.close()
+  }
+  t.end()
+})
