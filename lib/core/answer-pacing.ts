@@ -14,6 +14,8 @@
 export interface Pacing {
   readonly interval: number
   readonly now: () => number
+  /** Asked before the first answer; false: it waits (the node serves new sessions of that peer's host at a pace). */
+  readonly first?: () => boolean
 }
 
 export class AnswerPacing {
@@ -21,12 +23,17 @@ export class AnswerPacing {
   private lastAgain = -Infinity
   /** An exchange of ours waits for its time (`again`). */
   private againOwed = false
+  private first: (() => boolean) | undefined
 
-  constructor(private readonly pacing: Pacing | undefined) {}
+  constructor(private readonly pacing: Pacing | undefined) {
+    this.first = pacing?.first
+  }
 
   /** Whether an answer may go now; if so, it is counted. */
   take(): boolean {
     if (this.pacing === undefined) return true
+    if (this.first !== undefined && !this.first()) return false
+    this.first = undefined
     const t = this.pacing.now()
     if (t - this.last < this.pacing.interval) return false
     this.last = t

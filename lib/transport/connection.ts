@@ -9,6 +9,7 @@ import { splitHostPort } from './host-port.ts'
 import type { RateLog } from './rate-log.ts'
 import type { Timers } from './timers.ts'
 import type { Pacing } from '../core/answer-pacing.ts'
+import type { HostBudget } from './host-budget.ts'
 
 export type Direction = 'in' | 'out'
 
@@ -45,6 +46,8 @@ export interface ConnectionHost {
   readonly helloTimeout: number
   /** How often a peer's requests are answered at most (see `WireStreamOptions.answerPacing`). */
   readonly answerPacing: Pacing
+  /** New inbound sessions served per host (host-budget.ts). */
+  readonly sessions: HostBudget
   readonly idleTimeout: number
   readonly stallTimeout: number
   readonly invalidBudget: number
@@ -200,7 +203,11 @@ export class Connection implements PeerInfo {
         if (gossip.destroyed) return this.refuse('the node is destroyed')
         this.id = id
         // From here on both sides speak the format the two hellos agree on.
-        const stream = gossip.createWireStream({ peer: { id }, maxLineLength: maxLine, wire: negotiateWire(offered, first as object), answerPacing: net.answerPacing })
+        // A new inbound session is served from its host's budget: our first digest now, or its first answer when the budget allows.
+        const host = splitHostPort(this.address).host
+        const served = this.direction === 'out' || net.sessions.take(host)
+        const answerPacing = served ? net.answerPacing : { ...net.answerPacing, first: () => net.sessions.take(host) }
+        const stream = gossip.createWireStream({ peer: { id }, maxLineLength: maxLine, wire: negotiateWire(offered, first as object), answerPacing })
         this.stream = stream
         stream.on('invalid', (reason: string, _obj: unknown, fault?: boolean) => this.refusedObject(reason, fault !== false))
         stream.on('error', (err: Error) => this.close(`stream error: ${err.message}`))
@@ -214,7 +221,7 @@ export class Connection implements PeerInfo {
           socket.pipe(this.side.input).pipe(stream)
           stream.pipe(socket)
         }
-        stream.gossip()
+        if (served) stream.gossip()
         // Both sides start an exchange at once: a peer that says nothing
         // after its hello is not one, and gives its slot back quickly.
         this.helloTimer = net.timers.setTimeout(() => {

@@ -11,6 +11,7 @@ import { splitHostPort } from './host-port.ts'
 import { PendingSockets } from './pending.ts'
 import { RateLog, withRepeats } from './rate-log.ts'
 import { Scheduler } from './scheduler.ts'
+import { HostBudget } from './host-budget.ts'
 import { realTimers, type BackoffOptions, type Timers } from './timers.ts'
 
 export interface NetworkOptions {
@@ -151,6 +152,8 @@ export class Network extends EventEmitter<NetworkEvents> {
   readonly helloTimeout: number
   /** A peer's requests are answered at most twice per round interval: a peer that loops them gets the node's pace. */
   readonly answerPacing: Pacing
+  /** New inbound sessions served per host: 16 at once, then one per round interval (host-budget.ts). */
+  readonly sessions: HostBudget
   readonly maxLineLength: number | undefined
   readonly wire: 1 | 2
   readonly maxConnections: number
@@ -214,6 +217,7 @@ export class Network extends EventEmitter<NetworkEvents> {
       timers: this.timers,
     })
     this.answerPacing = { interval: this.scheduler.interval / 2, now: () => this.timers.now() }
+    this.sessions = new HostBudget(16, this.scheduler.interval, () => this.timers.now())
     this.scheduler.start()
     this.armSweeper()
   }

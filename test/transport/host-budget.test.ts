@@ -1,0 +1,59 @@
+/** New sessions served per host: a bucket per host, and a network that reconnects in a loop. */
+import test from 'tape'
+import { HostBudget } from '../../lib/transport/host-budget.ts'
+import { Network, listen } from '../../lib/net.ts'
+import { FakeTimers } from '../support/fake-timers.ts'
+import { HostileClient } from '../support/hostile-client.ts'
+import { node, quiet, waitFor } from '../support/streams.ts'
+
+test('a host is served a burst of new sessions, then one per period; hosts have buckets of their own', (t) => {
+  let now = 0
+  const b = new HostBudget(3, 1000, () => now)
+  t.deepEqual([1, 2, 3, 4].map(() => b.take('h')), [true, true, true, false], 'a burst of 3, then none')
+  t.ok(b.take('other'), 'another host has its own')
+  now += 999
+  t.notOk(b.take('h'), 'none before a period has passed')
+  now += 1
+  t.ok(b.take('h'), 'one a period')
+  t.notOk(b.take('h'), 'and only one')
+  now += 10_000
+  t.deepEqual([1, 2, 3, 4].map(() => b.take('h')), [true, true, true, false], 'refilled up to the burst, not beyond')
+  const few = new HostBudget(1, 1000, () => now, 2)
+  few.take('a')
+  few.take('b')
+  few.take('c') // past 2 hosts: the oldest bucket (a) is dropped
+  t.ok(few.take('a'), 'a dropped host starts full again (the buckets stay bounded)')
+  t.end()
+})
+
+test('a host that opens connections in a loop gets full answers at the node\'s pace, not its own', async (t) => {
+  const timers = new FakeTimers()
+  const v = node('v', { now: () => Date.now() })
+  for (let i = 0; i < 100; i++) v.set('k' + i, i)
+  const net = new Network(v, { interval: 1000, timers })
+  const { port } = await listen(net, { port: 0 })
+  let replies = 0
+  const clients: HostileClient[] = []
+  for (let i = 0; i < 24; i++) {
+    const h = await HostileClient.open({ port, id: 'evil' + i })
+    let text = ''
+    h.socket.on('data', (d: Buffer) => {
+      const lines = (text + d.toString('utf8')).split('\n')
+      text = lines.pop() ?? ''
+      for (const l of lines) if (l.includes('"done":true') && l.includes('"reply":true') && !l.includes('"final":true')) replies++
+    })
+    clients.push(h)
+    await h.send(['{"digest":true,"done":true}'])
+  }
+  await waitFor(() => net.peers.length === 24, 10_000, 'the 24 connections')
+  await waitFor(() => replies >= 16, 10_000, 'the first answers')
+  await quiet(50)
+  t.equal(replies, 16, '24 new connections from one host: 16 answered at once (the burst)')
+  timers.advance(1000)
+  await waitFor(() => replies >= 17, 10_000, 'the next answer')
+  await quiet(50)
+  t.equal(replies, 17, 'then one more a round interval')
+  for (const h of clients) h.close()
+  await net.close()
+  t.end()
+})
