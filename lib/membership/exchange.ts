@@ -107,6 +107,8 @@ export interface LinkOptions {
   readonly maxLineBytes: number
   /** Least time between two answers to this peer's beats, ms (a flood gets no amplification). */
   readonly minReplyGap: number
+  /** Asked before the first records answer a peer's sums; false: not now (a new link of a host that reconnects in a loop). */
+  readonly firstRecords?: () => boolean
 }
 
 export interface LinkStats {
@@ -140,6 +142,14 @@ export class MemberLink {
     readonly peerId: string,
     readonly opts: LinkOptions,
   ) {}
+
+  private firstDone = false
+
+  /** Whether records may answer this peer's sums (`LinkOptions.firstRecords`, asked until it allows once). */
+  private firstAllowed(): boolean {
+    if (!this.firstDone) this.firstDone = this.opts.firstRecords?.() ?? true
+    return this.firstDone
+  }
 
   /** Open a round with this peer: our beat. */
   start(): MemberMessage[] {
@@ -177,7 +187,7 @@ export class MemberLink {
       }
       case 'sums': {
         // Records answer sums: at most once a gap for a peer's own sums, and an answer only to sums we sent.
-        if (msg.re === 1 ? !this.sumsAwaited : now < this.nextSumsAt) {
+        if (msg.re === 1 ? !this.sumsAwaited : now < this.nextSumsAt || !this.firstAllowed()) {
           this.stats.unanswered++
           return []
         }

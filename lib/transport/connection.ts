@@ -93,6 +93,7 @@ export class Connection implements PeerInfo {
   side: SideLink | null = null
   invalid = 0
   private closed = false
+  private served = false
   private helloTimer: unknown = null
   private helloBytesIn = 0
   private helloBytesOut = 0
@@ -204,9 +205,8 @@ export class Connection implements PeerInfo {
         this.id = id
         // From here on both sides speak the format the two hellos agree on.
         // A new inbound session is served from its host's budget: our first digest now, or its first answer when the budget allows.
-        const host = splitHostPort(this.address).host
-        const served = this.direction === 'out' || net.sessions.take(host)
-        const answerPacing = served ? net.answerPacing : { ...net.answerPacing, first: () => net.sessions.take(host) }
+        const served = this.serve()
+        const answerPacing = served ? net.answerPacing : { ...net.answerPacing, first: () => this.serve() }
         const stream = gossip.createWireStream({ peer: { id }, maxLineLength: maxLine, wire: negotiateWire(offered, first as object), answerPacing })
         this.stream = stream
         stream.on('invalid', (reason: string, _obj: unknown, fault?: boolean) => this.refusedObject(reason, fault !== false))
@@ -236,6 +236,17 @@ export class Connection implements PeerInfo {
       socket.on('data', onData)
       socket.resume() // a dialler may hand the socket over paused, its first bytes put back
     })
+  }
+
+  /**
+   * Whether this session may be served (our first digest, a first answer
+   * that may be the whole state, the first member records): an outbound
+   * one always; an inbound one once its host's budget allowed it (then or
+   * at a later call, which counts it).
+   */
+  serve(): boolean {
+    if (!this.served) this.served = this.direction === 'out' || this.net.sessions.take(splitHostPort(this.address).host)
+    return this.served
   }
 
   close(reason: string): void {

@@ -240,7 +240,7 @@ export class Membership implements SideChannel, NetworkMembership {
 
   open(conn: Connection, peerHello: Record<string, unknown>): SideLink | null {
     if (peerHello[HELLO_FIELD] !== 1 || this.stopped) return null
-    const link = new MemberLink(this.table, conn.id, { maxBeatEntries: this.limits.maxBeatEntries, maxRecords: this.limits.maxRecords, maxLineBytes: lineBudget(this.maxLine), minReplyGap: this.interval / 4 })
+    const link = new MemberLink(this.table, conn.id, { maxBeatEntries: this.limits.maxBeatEntries, maxRecords: this.limits.maxRecords, maxLineBytes: lineBudget(this.maxLine), minReplyGap: this.interval / 2, firstRecords: () => conn.serve() })
     const ch = new MemberChannel(this, conn, link)
     const splitter = new LineSplitter(
       (line) => ch.receiveLine(line),

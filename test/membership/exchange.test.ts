@@ -154,6 +154,22 @@ test('a flood of beats gets at most one answer per minReplyGap', (t) => {
   t.end()
 })
 
+test('a new link whose host is over its budget answers sums with records only once the budget allows', (t) => {
+  const { t: a } = table('a')
+  for (const id of ['p', 'q', 'r']) a.applyRecord(rec(id), 0)
+  let allow = false
+  let asked = 0
+  const link = new MemberLink(a, 'x', { maxBeatEntries: 1000, maxRecords: 10, maxLineBytes: lineBudget(1024 * 1024), minReplyGap: 75, firstRecords: () => (asked++, allow) })
+  const recsOut = (msgs: MemberMessage[]) => (msgs.some((m) => m.mb === 'recs') ? 1 : 0)
+  t.equal(recsOut(link.receive({ mb: 'sums', b: ['00000000'] }, 1000)), 0, 'over the budget: no records')
+  allow = true
+  t.equal(recsOut(link.receive({ mb: 'sums', b: ['00000000'] }, 1100)), 1, 'once it allows: records')
+  allow = false
+  t.equal(recsOut(link.receive({ mb: 'sums', b: ['00000000'] }, 1200)), 1, 'and from then on at the link\'s own gap')
+  t.equal(asked, 2, 'the budget is asked until it allows once')
+  t.end()
+})
+
 test('bucket sums get records at most once per minReplyGap, and answers (re) only to sums this node sent', (t) => {
   const { t: a } = table('a')
   for (const id of ['p', 'q', 'r']) a.applyRecord(rec(id), 0)
