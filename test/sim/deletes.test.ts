@@ -80,32 +80,39 @@ test('a node cut off for longer than the grace period rejoins without bringing d
   t.end()
 })
 
-test('a node that never heard of a source whose tombstones a peer forgot still gets its older writes to that peer (a verify interval later)', async (t) => {
-  let now = 10_000_000 // ms
+/** Nodes on one injected clock (ms; versions are µs of it), tombstones forgotten 1 s after they were applied. */
+function timed(ids: string[]) {
+  const clock = { now: 10_000_000 }
   let tick = 0
-  const opts = { resolve: base.resolution.lww_vs_current_vers, clock: () => now * 1000 + ++tick, now: () => now, tombstoneGrace: 1_000 }
-  const [a, b, s] = ['A', 'B', 'S'].map((id) => node(id, opts))
-  const join = (x: Gossip, y: Gossip) => {
-    const xy = x.createStream()
-    const yx = y.createStream()
-    xy.pipe(yx).pipe(xy)
-    return xy
-  }
+  const opts = { resolve: base.resolution.lww_vs_current_vers, clock: () => clock.now * 1000 + ++tick, now: () => clock.now, tombstoneGrace: 1_000 }
+  return { clock, nodes: ids.map((id) => node(id, opts)) }
+}
+
+/** x and y joined by one stream each; returns both. */
+function join(x: Gossip, y: Gossip) {
+  const xy = x.createStream()
+  const yx = y.createStream()
+  xy.pipe(yx).pipe(xy)
+  return [xy, yx]
+}
+
+test('a node that never heard of a source whose tombstones a peer forgot still gets its older writes to that peer (a verify interval later)', async (t) => {
+  const { clock, nodes: [a, b, s] } = timed(['A', 'B', 'S'])
   s.set('k', 'written while cut off') // S never hears of B
-  now += 10
+  clock.now += 10
   b.set('gone', 1)
   b.del('gone') // B's only key: once A forgets the tombstone, A holds nothing of B
-  const ab = join(a, b)
+  const [ab] = join(a, b)
   ab.gossip()
   await until(() => a.record('gone')?.deleted === true)
-  now += 2_000
+  clock.now += 2_000
   t.equal(a.collect(), 1, 'A forgot B\'s tombstone')
-  const as = join(a, s)
+  const [as] = join(a, s)
   as.gossip()
   await quiet(20)
   t.equal(a.record('k'), undefined, 'S, behind A\'s gc floor of B, holds its older write back from A')
   for (let round = 0; round < 3 && a.record('k') === undefined; round++) {
-    now += 61_000
+    clock.now += 61_000
     as.gossip()
     await quiet(20)
   }
@@ -115,16 +122,7 @@ test('a node that never heard of a source whose tombstones a peer forgot still g
 })
 
 test('a node cut off for longer than the grace period gets a delete from a peer that forgot it, when the deleter is not its peer', async (t) => {
-  let now = 10_000_000 // ms
-  let tick = 0
-  const opts = { resolve: base.resolution.lww_vs_current_vers, clock: () => now * 1000 + ++tick, now: () => now, tombstoneGrace: 1_000 }
-  const [a, b, c] = ['A', 'B', 'C'].map((id) => node(id, opts))
-  const join = (x: Gossip, y: Gossip) => {
-    const xy = x.createStream()
-    const yx = y.createStream()
-    xy.pipe(yx).pipe(xy)
-    return [xy, yx]
-  }
+  const { clock, nodes: [a, b, c] } = timed(['A', 'B', 'C'])
   const ab = join(a, b)
   let bc = join(b, c)
   a.set('k', 1)
@@ -132,11 +130,11 @@ test('a node cut off for longer than the grace period gets a delete from a peer 
   bc[0].gossip()
   await until(() => c.get('k').value === 1)
   for (const s of bc) s.destroy() // C is cut off
-  now += 10
+  clock.now += 10
   a.del('k')
   ab[0].gossip()
   await until(() => b.record('k')?.deleted === true)
-  now += 2_000
+  clock.now += 2_000
   t.equal(b.collect(), 1, 'B forgot A\'s tombstone of k')
   t.equal(c.get('k').value, 1, 'C, cut off, still holds k')
   bc = join(b, c) // C comes back, with B as its only peer

@@ -9,6 +9,7 @@ import { LogStore, type StoreOptions } from '../../lib/store/log-store.ts'
 import { openIndexedDB, type IDBFactory } from '../../lib/store/indexeddb.ts'
 import { FakeTimers } from '../support/fake-timers.ts'
 import { MemFs } from '../support/fault-fs.ts'
+import { warningsOf } from '../support/warnings.ts'
 
 const cfg = { ...base.config, resolve: base.resolution.lww_vs_current_vers }
 
@@ -20,20 +21,6 @@ function thrown(f: () => unknown): string {
     return `${(err as Error).name}: ${(err as Error).message}`
   }
   return 'no error'
-}
-
-/** The warnings `f` emits (run to the next turn, when Node delivers them). */
-async function warningsOf(f: () => void): Promise<string[]> {
-  const seen: string[] = []
-  const onWarning = (w: Error) => seen.push(`${w.name}: ${w.message}`)
-  process.on('warning', onWarning)
-  try {
-    f()
-    await new Promise((done) => setImmediate(done))
-  } finally {
-    process.off('warning', onWarning)
-  }
-  return seen
 }
 
 const tmp = () => nodeFs.mkdtempSync(path.join(os.tmpdir(), 'scuttle-opts-'))

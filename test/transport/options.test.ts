@@ -6,6 +6,7 @@ import * as path from 'node:path'
 import { Network, connect, listen, listenWebSocket, type Listener } from '../../lib/net.ts'
 import type { Gossip } from '../../lib/index.ts'
 import { node } from '../support/streams.ts'
+import { warningsOf } from '../support/warnings.ts'
 
 /** `${name}: ${message}` of what `f` throws or rejects with, or 'no error' (a listener it made is closed). */
 async function failure(f: () => unknown): Promise<string> {
@@ -16,20 +17,6 @@ async function failure(f: () => unknown): Promise<string> {
     return `${(err as Error).name}: ${(err as Error).message}`
   }
   return 'no error'
-}
-
-/** The warnings `f` emits (run to the next turn, when Node delivers them). */
-async function warningsOf(f: () => void): Promise<string[]> {
-  const seen: string[] = []
-  const onWarning = (w: Error) => seen.push(`${w.name}: ${w.message}`)
-  process.on('warning', onWarning)
-  try {
-    f()
-    await new Promise((done) => setImmediate(done))
-  } finally {
-    process.off('warning', onWarning)
-  }
-  return seen
 }
 
 test('listen and listenWebSocket: a port that is no integer from 0 to 65535 is a RangeError, never a pipe name', async (t) => {
