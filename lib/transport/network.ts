@@ -152,7 +152,12 @@ export class Network extends EventEmitter<NetworkEvents> {
   readonly helloTimeout: number
   /** A peer's requests are answered at most twice per round interval: a peer that loops them gets the node's pace. */
   readonly answerPacing: Pacing
-  /** New inbound sessions served per host: 16 at once, then one per round interval (host-budget.ts). */
+  /**
+   * New inbound sessions served per host (host-budget.ts): as many at once
+   * as one host may hold links (`maxConnectionsPerHost`, at least 16), so a
+   * restart of a cluster on one machine is served whole; then one per round
+   * interval, so a host reconnecting in a loop is served at the node's pace.
+   */
   readonly sessions: HostBudget
   readonly maxLineLength: number | undefined
   readonly wire: 1 | 2
@@ -217,7 +222,7 @@ export class Network extends EventEmitter<NetworkEvents> {
       timers: this.timers,
     })
     this.answerPacing = { interval: this.scheduler.interval / 2, now: () => this.timers.now() }
-    this.sessions = new HostBudget(16, this.scheduler.interval, () => this.timers.now())
+    this.sessions = new HostBudget(Math.max(16, this.maxConnectionsPerHost), this.scheduler.interval, () => this.timers.now())
     this.scheduler.start()
     this.armSweeper()
   }

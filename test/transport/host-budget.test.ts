@@ -30,30 +30,44 @@ test('a host that opens connections in a loop gets full answers at the node\'s p
   const timers = new FakeTimers()
   const v = node('v', { now: () => Date.now() })
   for (let i = 0; i < 100; i++) v.set('k' + i, i)
-  const net = new Network(v, { interval: 1000, timers })
+  // 8 links at once from one host; the budget is 16 new sessions at once (its least), then one a round.
+  const net = new Network(v, { interval: 1000, timers, maxConnectionsPerHost: 8 })
   const { port } = await listen(net, { port: 0 })
   let replies = 0
-  const clients: HostileClient[] = []
-  for (let i = 0; i < 24; i++) {
-    const h = await HostileClient.open({ port, id: 'evil' + i })
-    let text = ''
-    h.socket.on('data', (d: Buffer) => {
-      const lines = (text + d.toString('utf8')).split('\n')
-      text = lines.pop() ?? ''
-      for (const l of lines) if (l.includes('"done":true') && l.includes('"reply":true') && !l.includes('"final":true')) replies++
-    })
-    clients.push(h)
-    await h.send(['{"digest":true,"done":true}'])
+  const wave = async (n: number): Promise<HostileClient[]> => {
+    const clients: HostileClient[] = []
+    for (let i = 0; i < 8; i++) {
+      const h = await HostileClient.open({ port, id: `evil${n}-${i}` })
+      let text = ''
+      h.socket.on('data', (d: Buffer) => {
+        const lines = (text + d.toString('utf8')).split('\n')
+        text = lines.pop() ?? ''
+        for (const l of lines) if (l.includes('"done":true') && l.includes('"reply":true') && !l.includes('"final":true')) replies++
+      })
+      clients.push(h)
+      await h.send(['{"digest":true,"done":true}'])
+    }
+    await waitFor(() => net.peers.length === 8, 10_000, `wave ${n}: 8 links`)
+    return clients
   }
-  await waitFor(() => net.peers.length === 24, 10_000, 'the 24 connections')
-  await waitFor(() => replies >= 16, 10_000, 'the first answers')
+  const close = async (clients: HostileClient[]) => {
+    for (const h of clients) h.close()
+    await waitFor(() => net.peers.length === 0, 10_000, 'the links closed')
+  }
+  const first = await wave(1)
+  await waitFor(() => replies >= 8, 10_000, 'the first wave answered')
+  await close(first)
+  const second = await wave(2)
+  await waitFor(() => replies >= 16, 10_000, 'the second wave answered')
+  await close(second)
+  const third = await wave(3)
   await quiet(50)
-  t.equal(replies, 16, '24 new connections from one host: 16 answered at once (the burst)')
+  t.equal(replies, 16, 'three waves of 8 new links from one host: the first 16 answered at once (the burst), the third wave waits')
   timers.advance(1000)
   await waitFor(() => replies >= 17, 10_000, 'the next answer')
   await quiet(50)
   t.equal(replies, 17, 'then one more a round interval')
-  for (const h of clients) h.close()
+  await close(third)
   await net.close()
   t.end()
 })
