@@ -148,3 +148,46 @@ test('a node restarted after collecting a tombstone takes a cut-off node\'s olde
   fs.rmSync(dir, { recursive: true })
   t.end()
 })
+
+test('a durable node restarted after a crash, cut off longer than the grace period, gets a delete from a peer that forgot it (its clocks restored to 0)', async (t) => {
+  const dir = tmp()
+  let now = 10_000_000 // ms
+  let tick = 0
+  const opts = { resolve: base.resolution.lww_vs_current_vers, clock: () => now * 1000 + ++tick, now: () => now, tombstoneGrace: 1_000 }
+  const a = node('A', opts)
+  const b = node('B', opts)
+  const c1 = openDurable('C', { ...base.config, ...opts }, { dir, durability: 'write', snapshotMs: Infinity, snapshotEvery: Infinity })
+  const ab = join(a, b)
+  const bc = join(b, c1.gossip)
+  a.set('k', 1)
+  ab.ab.gossip()
+  bc.ab.gossip()
+  await until(() => c1.gossip.get('k').value === 1)
+  // C crashes: the folder as it is, no clock snapshot since it took k.
+  const crashed = tmp()
+  fs.cpSync(dir, crashed, { recursive: true })
+  bc.ab.destroy()
+  bc.ba.destroy()
+  c1.store.close()
+  now += 10
+  a.del('k')
+  ab.ab.gossip()
+  await until(() => b.record('k')?.deleted === true)
+  now += 2_000
+  t.equal(b.collect(), 1, 'B forgot A\'s tombstone of k')
+  const c2 = openDurable('C', { ...base.config, ...opts }, { dir: crashed })
+  t.equal(c2.gossip.get('k').value, 1, 'C comes back holding k')
+  t.equal(c2.gossip.sources().find((s) => s.id === 'A')?.clock ?? 0, 0, 'with no clock for A (no snapshot was written)')
+  const again = join(b, c2.gossip)
+  for (let round = 0; round < 3; round++) {
+    again.ab.gossip()
+    await quiet(20)
+  }
+  t.equal(c2.gossip.record('k')?.deleted, true, 'C has the delete from B, the only peer it has')
+  t.equal(b.record('k'), undefined, 'and B did not take k back')
+  for (const s of [ab.ab, ab.ba, again.ab, again.ba]) s.destroy()
+  c2.store.close()
+  fs.rmSync(dir, { recursive: true })
+  fs.rmSync(crashed, { recursive: true })
+  t.end()
+})
