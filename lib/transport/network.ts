@@ -193,16 +193,18 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.helloTimeout = opts.helloTimeout ?? 5000
     this.maxLineLength = opts.maxLineLength
     this.wire = opts.wire ?? 1
-    if (this.wire !== 1 && this.wire !== 2) throw new RangeError('wire must be 1 or 2')
+    if (this.wire !== 1 && this.wire !== 2) throw new RangeError(`Network option wire must be 1 or 2, got ${shown(opts.wire)}`)
     this.maxConnections = opts.maxConnections ?? 256
     this.maxConnectionsPerHost = opts.maxConnectionsPerHost ?? this.maxConnections
     const maxPending = opts.maxPending ?? 64
     this.idleTimeout = opts.idleTimeout ?? 60_000
     this.stallTimeout = opts.stallTimeout ?? 30_000
     this.invalidBudget = opts.invalidBudget ?? 100
-    for (const [name, v] of Object.entries({ maxConnections: this.maxConnections, maxConnectionsPerHost: this.maxConnectionsPerHost, maxPending, idleTimeout: this.idleTimeout, stallTimeout: this.stallTimeout, invalidBudget: this.invalidBudget })) {
-      if (!(typeof v === 'number' && v > 0)) throw new RangeError(`${name} must be a positive number`)
+    const positive = { maxConnections: this.maxConnections, maxConnectionsPerHost: this.maxConnectionsPerHost, maxPending, helloTimeout: this.helloTimeout, idleTimeout: this.idleTimeout, stallTimeout: this.stallTimeout, invalidBudget: this.invalidBudget, maxLineLength: this.maxLineLength ?? 1 }
+    for (const [name, v] of Object.entries(positive)) {
+      if (!(typeof v === 'number' && v > 0)) throw new RangeError(`Network option ${name} must be a positive number, got ${shown(v)}`)
     }
+    if (typeof this.cluster !== 'string' || this.cluster === '') throw new TypeError(`Network option cluster must be a non-empty string, got ${shown(opts.cluster)}`)
     this.timers = opts.timers ?? realTimers
     this.random = opts.random ?? gossip.config.random
     this.backoff = opts.backoff ?? {}

@@ -72,3 +72,24 @@ test('new Network: the first argument must be a Gossip; an unknown option is a w
   t.deepEqual(known, [], 'known options: no warning')
   t.end()
 })
+
+test('new Network: a bad number, wire or cluster names the option and shows the value given', (t) => {
+  const g = node('opts-values')
+  const error = (opts: object) => {
+    try {
+      new Network(g, opts).close()
+    } catch (err) {
+      return `${(err as Error).name}: ${(err as Error).message}`
+    }
+    return 'no error'
+  }
+  t.equal(error({ maxConnections: 0 }), 'RangeError: Network option maxConnections must be a positive number, got 0')
+  t.equal(error({ helloTimeout: '5s' }), 'RangeError: Network option helloTimeout must be a positive number, got "5s"')
+  t.equal(error({ maxLineLength: -1 }), 'RangeError: Network option maxLineLength must be a positive number, got -1')
+  t.equal(error({ idleTimeout: Number.NaN }), 'RangeError: Network option idleTimeout must be a positive number, got NaN')
+  t.equal(error({ wire: 3 }), 'RangeError: Network option wire must be 1 or 2, got 3')
+  t.equal(error({ cluster: '' }), 'TypeError: Network option cluster must be a non-empty string, got ""')
+  t.equal(error({ cluster: 7 }), 'TypeError: Network option cluster must be a non-empty string, got 7')
+  t.equal(error({ helloTimeout: 100, maxLineLength: 4096, cluster: 'c' }), 'no error', 'good values are taken')
+  t.end()
+})
