@@ -47,17 +47,17 @@ export class Verification {
    */
   compare(entries: readonly DigestMsg[], clock: Clock, now: number, heldBack?: (src: Source) => boolean): Source[] {
     const different: Source[] = []
-    const listed = new Set<Source>()
-    let verifying = false
+    // Only a digest with fingerprints (a verifying one) needs the sources it listed.
+    let listed: Set<Source> | null = null
     for (const e of entries) {
       if (e.fp === undefined) continue
-      verifying = true
+      listed ??= new Set()
       const src = clock.find(e.source_id, e.gen)
       if (src === undefined) continue
       listed.add(src)
       this.judge(src, e.fp, e.version, now, different)
     }
-    if (verifying && heldBack !== undefined) {
+    if (listed !== null && heldBack !== undefined) {
       for (const src of clock.values()) if (!listed.has(src) && heldBack(src)) this.judge(src, EMPTY, 0, now, different)
     }
     return different

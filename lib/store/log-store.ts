@@ -79,7 +79,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
   private clockBytes = 0
   /** The log's size just after the last rewrite (0 before one): what a rewrite of this state takes at least. */
   private rewrittenBytes = 0
-  /** Average bytes of a drop line of a remembered tombstone (measured at open and at each rewrite). */
+  /** Average bytes of a drop line of a remembered tombstone (measured at open; after a rewrite, `rewrittenBytes` counts them whole). */
   private dropLineBytes = 80
 
   /**
@@ -429,7 +429,6 @@ export class LogStore extends EventEmitter<StoreEvents> {
     this.sync.markSynced(this.sync.seq)
     this.stats.bytes = this.log.size
     this.rewrittenBytes = this.log.size
-    this.measureForgotten()
     this.stats.appended = 0
     this.stats.compactions++
     this.linesSinceSnapshot = 0

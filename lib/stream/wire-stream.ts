@@ -126,12 +126,12 @@ export class WireStream extends PeerDuplex {
     this.bound.exchange()
   }
 
-  /** The session's counts, bytes both ways, and `merged`: records that took a superseded one's place in the output (see the invariants). */
   /** Write an answer that waited for its time (`answerPacing`), if it is due and the link has room. */
   answerHeld(): void {
     this.bound.answerHeld()
   }
 
+  /** The session's counts, bytes both ways, and `merged`: records that took a superseded one's place in the output (see the invariants). */
   get stats(): Readonly<SessionStats> & { bytesIn: number; bytesOut: number; merged: number } {
     this.encodeTail()
     return { ...this.bound.session.stats, bytesIn: this.reader.stats.bytes, bytesOut: this.putBytes, merged: this.merged }

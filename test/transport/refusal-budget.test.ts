@@ -9,6 +9,16 @@ import { Network, connect, listen } from '../../lib/net.ts'
 import { HostileClient } from '../support/hostile-client.ts'
 import { node, waitFor } from '../support/streams.ts'
 
+/** A node whose links close after 3 invalid objects a minute, the reasons it reports, and a hostile client connected to it. */
+async function budgeted(extra: Parameters<typeof node>[1] = {}) {
+  const r = node('r', { now: () => Date.now(), ...extra })
+  const rnet = new Network(r, { interval: 50, invalidBudget: 3 })
+  const reasons: string[] = []
+  rnet.on('invalid', (_peer, reason) => reasons.push(reason))
+  const { port } = await listen(rnet, { port: 0, host: '127.0.0.1' })
+  return { rnet, reasons, h: await HostileClient.open({ port, id: 'evil' }) }
+}
+
 test('records this node\'s accept refuses are reported, not held against the honest link that brought them', async (t) => {
   const w = node('w', { now: () => Date.now() })
   const r = node('r', { now: () => Date.now(), accept: (rec) => !rec.key.startsWith('no-') })
@@ -53,13 +63,8 @@ test('malformed objects still use up the budget and close the link', async (t) =
 test('a forged record is refused as forged, and counted, whatever its version: a future one does not slip past the budget', async (t) => {
   const { generateSigningKeys, verifier } = await import('../../lib/security.ts')
   const keys = generateSigningKeys()
-  const r = node('r', { now: () => Date.now(), verify: verifier({ w: keys.publicKey }) })
-  const rnet = new Network(r, { interval: 50, invalidBudget: 3 })
-  const reasons: string[] = []
-  rnet.on('invalid', (_peer, reason) => reasons.push(reason))
+  const { rnet, reasons, h } = await budgeted({ verify: verifier({ w: keys.publicKey }) })
   try {
-    const { port } = await listen(rnet, { port: 0, host: '127.0.0.1' })
-    const h = await HostileClient.open({ port, id: 'evil' })
     const future = (Date.now() + 3_600_000) * 1000
     await h.send(Array.from({ length: 10 }, (_, i) => JSON.stringify({ key: 'k' + i, value: i, source_id: 'w', version: future + i })))
     await waitFor(() => h.closedReason !== null, 10_000, 'the link closed')
@@ -73,13 +78,8 @@ test('a forged record is refused as forged, and counted, whatever its version: a
 })
 
 test('what a chunk still holds after the budget closed the link is neither reported nor counted', async (t) => {
-  const r = node('r', { now: () => Date.now() })
-  const rnet = new Network(r, { interval: 50, invalidBudget: 3 })
-  const reasons: string[] = []
-  rnet.on('invalid', (_peer, reason) => reasons.push(reason))
+  const { rnet, reasons, h } = await budgeted()
   try {
-    const { port } = await listen(rnet, { port: 0, host: '127.0.0.1' })
-    const h = await HostileClient.open({ port, id: 'evil' })
     await waitFor(() => rnet.peers.length === 1, 10_000, 'the hello taken')
     await h.send(['1\n'.repeat(5000)]) // one write: 5,000 bad lines
     await waitFor(() => h.closedReason !== null, 10_000, 'the link closed')
