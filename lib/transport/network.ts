@@ -12,7 +12,7 @@ import { PendingSockets } from './pending.ts'
 import { RateLog, withRepeats } from './rate-log.ts'
 import { Scheduler } from './scheduler.ts'
 import { HostBudget } from './host-budget.ts'
-import { realTimers, type BackoffOptions, type Timers } from './timers.ts'
+import { checkBackoff, realTimers, type BackoffOptions, type Timers } from './timers.ts'
 
 export interface NetworkOptions {
   /** Nodes refuse peers of another cluster. Default 'simple-scuttle'. */
@@ -207,7 +207,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     if (typeof this.cluster !== 'string' || this.cluster === '') throw new TypeError(`Network option cluster must be a non-empty string, got ${shown(opts.cluster)}`)
     this.timers = opts.timers ?? realTimers
     this.random = opts.random ?? gossip.config.random
-    this.backoff = opts.backoff ?? {}
+    this.backoff = checkBackoff(opts.backoff, 'new Network')
     this.rateLog = new RateLog((line, n) => this.emit('log', withRepeats(line, n)), () => this.timers.now())
     this.pending = new PendingSockets(maxPending, (address) => {
       this.count('overLimit')

@@ -2,6 +2,7 @@
 import { shuffle } from '../core/random.ts'
 import type { RandomFn } from '../core/types.ts'
 import type { Timers } from './timers.ts'
+import { shown } from '../config.ts'
 
 export interface SchedulerOptions {
   /** Time between rounds, ms. Default 1000. */
@@ -35,8 +36,8 @@ export class Scheduler {
   ) {
     this.interval = opts.interval ?? 1000
     this.fanout = opts.fanout ?? 2
-    if (!(this.interval > 0)) throw new RangeError('interval must be a positive number of ms')
-    if (!Number.isInteger(this.fanout) || this.fanout < 1) throw new RangeError('fanout must be a positive integer')
+    if (!(this.interval > 0)) throw new RangeError(`interval must be a positive number of ms, got ${shown(opts.interval)}`)
+    if (!Number.isInteger(this.fanout) || this.fanout < 1) throw new RangeError(`fanout must be a positive integer, got ${shown(opts.fanout)}`)
   }
 
   start(): void {
