@@ -4,7 +4,7 @@
  * exponential backoff and jitter.
  */
 import * as net from 'node:net'
-import { shown } from '../config.ts'
+import { shown, warnUnknownKeys } from '../config.ts'
 import { checkPort } from './host-port.ts'
 import type { LinkAttempt, Opener, Target } from './link.ts'
 import type { Network } from './network.ts'
@@ -22,9 +22,12 @@ export interface DialOptions {
   tls?: TlsOptions
 }
 
+const DIAL_KEYS = ['host', 'port', 'connectTimeout', 'tls']
+
 /** `opts` when it names a peer to dial: a non-empty host and a port from 1 to 65535. */
 function checkTarget(opts: DialOptions): DialOptions {
   if (typeof opts !== 'object' || opts === null) throw new TypeError(`connect: options must be { host, port }, got ${shown(opts)}`)
+  warnUnknownKeys(opts, DIAL_KEYS, (key) => `connect option ${key} is not an option of connect`)
   if (opts.host === undefined) throw new TypeError('connect: host is missing: give { host, port }, the peer\'s address and TCP port')
   if (typeof opts.host !== 'string' || opts.host === '') throw new TypeError(`connect: host must be a non-empty string, got ${shown(opts.host)}`)
   if (opts.port === undefined) throw new TypeError(`connect: port is missing: give { host: ${JSON.stringify(opts.host)}, port }, the peer's TCP port (1 to 65535)`)

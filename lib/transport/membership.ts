@@ -11,6 +11,7 @@
  */
 import { promises as dns } from 'node:dns'
 import { isIP } from 'node:net'
+import { shown, warnUnknownKeys } from '../config.ts'
 import { DEFAULT_MAX_LINE_LENGTH } from '../codec/line-reader.ts'
 import type { JsonValue } from '../core/types.ts'
 import { defaultPrior, detectorOptions } from '../membership/detector.ts'
@@ -100,6 +101,8 @@ async function systemResolve(host: string): Promise<string[]> {
   return found.map((a) => a.address)
 }
 
+const JOIN_KEYS = ['advertise', 'seeds', 'metadata', 'view', 'refreshEvery', 'fanout', 'detector', 'grace', 'tls', 'opener', 'resolve', 'resolveEvery', 'generation', 'limits', 'dial']
+
 /**
  * Join the cluster: publish this node's membership record, dial the seeds,
  * learn the members by gossip, keep a bounded view of outbound links and
@@ -109,6 +112,10 @@ async function systemResolve(host: string): Promise<string[]> {
  * (links opened before it carry no membership).
  */
 export function join(network: Network, opts: MembershipOptions): Membership {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError(`join: options must be { advertise, seeds }, got ${shown(opts)}`)
+  warnUnknownKeys(opts, JOIN_KEYS, (key) => `join option ${key} is not an option of join`)
+  if (typeof opts.advertise !== 'string') throw new TypeError(`join: advertise must be "host:port", where other nodes dial this one, got ${shown(opts.advertise)}`)
+  if (opts.seeds !== undefined && !(Array.isArray(opts.seeds) && opts.seeds.every((s) => typeof s === 'string'))) throw new TypeError(`join: seeds must be an array of "host:port" strings, got ${shown(opts.seeds)}`)
   const m = new Membership(network, opts)
   network.attachMembership(m)
   m.start()
@@ -153,10 +160,10 @@ export class Membership implements SideChannel, NetworkMembership {
     this.view = { size: opts.view ?? VIEW_DEFAULTS.size, refreshEvery: opts.refreshEvery ?? VIEW_DEFAULTS.refreshEvery }
     this.fanout = opts.fanout ?? 2
     for (const [k, v] of Object.entries({ view: this.view.size, refreshEvery: this.view.refreshEvery, fanout: this.fanout })) {
-      if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`membership ${k} must be a positive integer`)
+      if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`membership ${k} must be a positive integer, got ${shown(v)}`)
     }
     const grace = opts.grace ?? 3_600_000
-    if (!(grace > 0)) throw new RangeError('membership grace must be a positive number of ms')
+    if (!(grace > 0)) throw new RangeError(`membership grace must be a positive number of ms, got ${shown(grace)}`)
     this.maxLine = network.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH
     // The largest record the limits admit fits one line: no record, ours or a peer's, is ever cut off.
     const most = RECS_FRAME + maxRecordBytes(this.limits)

@@ -3,6 +3,7 @@
  * a browser as it is, on Node with the `ws` package's client (pass its
  * class as `WebSocket`). Nothing here imports a Node module.
  */
+import { shown, warnUnknownKeys } from '../config.ts'
 import type { Network } from './network.ts'
 import { LinkRefused, Redialer, type StreamAttempt } from './redial.ts'
 import { WebSocketStream, asDuplex, type FramePort, type WebSocketStreamOptions } from './websocket-stream.ts'
@@ -137,6 +138,16 @@ export function openWebSocket(opts: WebSocketDialOptions): StreamAttempt<WebSock
   return { ready, cancel: () => ws.close() }
 }
 
+const DIAL_KEYS = ['url', 'token', 'connectTimeout', 'WebSocket', 'highWaterMark', 'maxFrame', 'pollMs', 'timers']
+
+/** `opts` when it names a WebSocket listener to dial: an object with an absolute ws://, wss://, http:// or https:// url; unknown keys are a warning. */
+function checkDial(opts: WebSocketDialOptions): WebSocketDialOptions {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError(`connectWebSocket: options must be { url }, got ${shown(opts)}`)
+  warnUnknownKeys(opts, DIAL_KEYS, (key) => `connectWebSocket option ${key} is not an option of connectWebSocket`)
+  if (typeof opts.url !== 'string' || !/^(wss?|https?):\/\/./i.test(opts.url)) throw new TypeError(`connectWebSocket: url must be a ws:// or wss:// URL (http:// and https:// are taken as ws:// and wss://), got ${shown(opts.url)}`)
+  return opts
+}
+
 /**
  * A WebSocket peer that stays connected (see `Redialer`). After a
  * reconnection the new session starts from this node's clock, so nothing
@@ -148,7 +159,7 @@ export class WebSocketDialer extends Redialer<WebSocketStream> {
     network: Network,
     private readonly opts: WebSocketDialOptions,
   ) {
-    super(network, opts.url, opts.connectTimeout ?? 5000)
+    super(network, checkDial(opts).url, opts.connectTimeout ?? 5000)
     if (opts.WebSocket === undefined && (globalThis as { WebSocket?: unknown }).WebSocket === undefined) {
       throw new TypeError('connectWebSocket: no WebSocket class here (Node 20 has none): pass one as options.WebSocket, for instance the ws package\'s')
     }

@@ -3,7 +3,7 @@ import test from 'tape'
 import * as nodeFs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { Network, connect, listen, listenWebSocket, type Listener } from '../../lib/net.ts'
+import { Network, connect, connectWebSocket, join, listen, listenWebSocket, type Listener } from '../../lib/net.ts'
 import type { Gossip } from '../../lib/index.ts'
 import { node } from '../support/streams.ts'
 import { warningsOf } from '../support/warnings.ts'
@@ -102,5 +102,36 @@ test('new Network: a bad number, wire or cluster names the option and shows the 
   t.equal(error({ backoff: { initial: 500, max: 200 } }), 'RangeError: new Network: backoff.max must be at least backoff.initial (500 ms), got 200')
   t.equal(error({ backoff: { initial: 50, max: 50, factor: 1 } }), 'no error', 'a constant backoff is taken')
   t.equal(error({ helloTimeout: 100, maxLineLength: 4096, cluster: 'c' }), 'no error', 'good values are taken')
+  t.end()
+})
+
+test('connect, connectWebSocket and join: options that are not an object, a bad url or advertise are clear errors; unknown keys are warnings', async (t) => {
+  const net = new Network(node('dial-keys'))
+  const { WebSocket } = await import('ws')
+  t.equal(await failure(() => connectWebSocket(net, undefined as unknown as { url: string })), 'TypeError: connectWebSocket: options must be { url }, got undefined')
+  for (const [url, shown] of [[undefined, 'undefined'], ['', '""'], ['127.0.0.1:7000', '"127.0.0.1:7000"'], ['ftp://x', '"ftp://x"']] as const) {
+    t.equal(
+      await failure(() => connectWebSocket(net, { url: url as unknown as string, WebSocket })),
+      `TypeError: connectWebSocket: url must be a ws:// or wss:// URL (http:// and https:// are taken as ws:// and wss://), got ${shown}`,
+      `url ${shown}`,
+    )
+  }
+  t.equal(await failure(() => join(net, undefined as unknown as { advertise: string })), 'TypeError: join: options must be { advertise, seeds }, got undefined')
+  t.equal(await failure(() => join(net, {} as { advertise: string })), 'TypeError: join: advertise must be "host:port", where other nodes dial this one, got undefined')
+  t.equal(await failure(() => join(net, { advertise: '127.0.0.1:1', seeds: '127.0.0.1:2' as unknown as string[] })), 'TypeError: join: seeds must be an array of "host:port" strings, got "127.0.0.1:2"')
+  t.equal(await failure(() => join(net, { advertise: '127.0.0.1:1', view: 0 })), 'RangeError: membership view must be a positive integer, got 0')
+  const seen = await warningsOf(() => {
+    connect(net, { host: '127.0.0.1', port: 9, timeout: 5 } as object as { host: string; port: number }).stop()
+    connectWebSocket(net, { url: 'ws://127.0.0.1:9/', WebSocket, tokn: 'x' } as object as { url: string }).stop()
+  })
+  t.deepEqual(seen, [
+    'ConfigWarning: simple-scuttle: connect option timeout is not an option of connect; it is ignored',
+    'ConfigWarning: simple-scuttle: connectWebSocket option tokn is not an option of connectWebSocket; it is ignored (did you mean token?)',
+  ])
+  const net2 = new Network(node('join-keys'))
+  const joined = await warningsOf(() => void join(net2, { advertise: '127.0.0.1:1', seed: ['127.0.0.1:2'] } as object as { advertise: string }))
+  t.deepEqual(joined, ['ConfigWarning: simple-scuttle: join option seed is not an option of join; it is ignored (did you mean seeds?)'])
+  await net.close()
+  await net2.close()
   t.end()
 })
