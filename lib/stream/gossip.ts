@@ -106,14 +106,21 @@ export class Gossip extends PeerDuplex implements ResolveHost {
       },
     }
     // A peer gone or replaced: forget the own stream's session; the next read or write starts a new one.
-    this.pipes = new PeerPipes(this, () => {
-      this.own?.close()
-      this.own = null
-    })
+    this.pipes = new PeerPipes(
+      this,
+      () => {
+        this.own?.close()
+        this.own = null
+      },
+      (src) => src instanceof PeerDuplex && src.readableObjectMode && !(src instanceof WireStream),
+      () => this.createStream(),
+    )
   }
 
-  /** Pipe the node to its peer's input (see `PeerPipes` for how reconnects are handled). */
+  /** Pipe the node to its peer's input (see `PeerPipes` for how reconnects and several neighbour nodes are handled). */
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    const own = this.pipes.routeTo(destination)
+    if (own !== undefined) return own.pipe(destination, options)
     this.pipes.destination(destination)
     return super.pipe(destination, options)
   }
