@@ -142,10 +142,11 @@ function decodeDigest(o: Record<string, unknown>, limits: Limits, out: Message[]
     const p = idProblem('source_id', o.source_id, limits.maxIdLength)
     if (p !== null) return p
     const v = o.version
-    // -Infinity (in-process) and null (its JSON form) mean "nothing held".
-    if (v === null || v === -Infinity) version = 0
+    // -Infinity (in-process), null (its JSON form) and any negative number
+    // (the seed's tests ask with -10) mean "nothing held".
+    if (v === null || (typeof v === 'number' && v < 0 && (Number.isSafeInteger(v) || v === -Infinity))) version = 0
     else if (isCount(v)) version = v
-    else return 'digest version must be a non-negative safe integer'
+    else return 'digest version must be a safe integer (negative, -Infinity or null: nothing held)'
     if (o.gen !== undefined) {
       const g = idProblem('gen', o.gen, limits.maxIdLength)
       if (g !== null) return g
@@ -230,8 +231,9 @@ export interface UpdateSlot {
  * Returns null, or the reason it was refused (`slot` then holds nothing new).
  */
 export function readUpdate(o: Record<string, unknown>, limits: Limits, fresh: boolean, slot: UpdateSlot): string | null {
-  const key = o.key
-  if (typeof key !== 'string') return 'update key must be a string'
+  // A finite number is taken as its string, as `set` and a JavaScript object take it (the seed's tests use numeric keys).
+  const key = typeof o.key === 'number' && Number.isFinite(o.key) ? String(o.key) : o.key
+  if (typeof key !== 'string') return 'update key must be a string or a finite number'
   if (key.length > limits.maxKeyLength) return `update key longer than ${limits.maxKeyLength}`
   const p = idProblem('source_id', o.source_id, limits.maxIdLength)
   if (p !== null) return p
@@ -260,7 +262,7 @@ export function readUpdate(o: Record<string, unknown>, limits: Limits, fresh: bo
     return 'rprev must be a safe integer below version'
   }
   // A fresh object with exactly the record's fields is kept as the record.
-  const exact = fresh && prev === undefined && rprev === undefined && countKeys(o) === 4 + (gen !== undefined ? 1 : 0) + (deleted !== undefined ? 1 : 0) + (sig !== undefined ? 1 : 0)
+  const exact = fresh && key === o.key && prev === undefined && rprev === undefined && countKeys(o) === 4 + (gen !== undefined ? 1 : 0) + (deleted !== undefined ? 1 : 0) + (sig !== undefined ? 1 : 0)
   slot.rec =
     exact && deleted !== false
       ? (o as unknown as Rec)

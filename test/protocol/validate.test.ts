@@ -16,11 +16,12 @@ const BAD: [string, unknown][] = [
   ['digest entry without source_id', { digest: true, version: 3 }],
   ['digest source_id number', { digest: true, source_id: 5, version: 1 }],
   ['digest NaN version', { digest: true, source_id: 'a', version: NaN }],
-  ['digest negative version', { digest: true, source_id: 'a', version: -2 }],
+  ['digest negative fractional version', { digest: true, source_id: 'a', version: -1.5 }],
   ['digest fractional version', { digest: true, source_id: 'a', version: 1.5 }],
   ['done not boolean', { digest: true, done: 'yes' }],
   ['update key missing', { value: 1, source_id: 'a', version: 1 }],
-  ['update key number', { key: 1, value: 1, source_id: 'a', version: 1 }],
+  ['update key NaN', { key: NaN, value: 1, source_id: 'a', version: 1 }],
+  ['update key boolean', { key: true, value: 1, source_id: 'a', version: 1 }],
   ['update value missing', { key: 'k', source_id: 'a', version: 1 }],
   ['update value undefined', { key: 'k', value: undefined, source_id: 'a', version: 1 }],
   ['update value function', { key: 'k', value: () => 1, source_id: 'a', version: 1 }],
@@ -66,6 +67,10 @@ test('decode accepts the seed\'s shapes and the extensions', (t) => {
     'a seed entry carrying done decodes to both',
   )
   t.equal((ok({ digest: true, source_id: 'a', version: null }).out[0] as { version: number }).version, 0, 'null version (JSON of -Infinity) means none')
+  for (const v of [-1, -10, -(2 ** 53 - 1)]) {
+    t.equal((ok({ digest: true, source_id: 'a', version: v, done: true }).out[0] as { version: number }).version, 0, `a negative version (${v}, as the seed's tests send) means none`)
+  }
+  t.deepEqual(ok({ key: 7, value: 1, source_id: 'a', version: 3 }).out[0], { type: 'update', rec: { key: '7', value: 1, source_id: 'a', version: 3 } }, 'a numeric key is taken as its string, as set() takes it')
   const u = ok({ key: 'k', value: { deep: [1, 'x'] }, source_id: 'a', version: 3, extra: 'dropped' }).out[0]
   t.deepEqual(u, { type: 'update', rec: { key: 'k', value: { deep: [1, 'x'] }, source_id: 'a', version: 3 } }, 'update; unknown fields dropped')
   const p = ok({ key: 'k', value: 1, source_id: 'a', version: 3, prev: 2 }).out[0]

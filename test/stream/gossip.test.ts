@@ -91,6 +91,30 @@ test('a digest is answered with every update of that source above its version', 
   t.end()
 })
 
+test('a digest asking with a negative version (the seed\'s tests send -10) is answered with everything of that source', async (t) => {
+  const g = node('#A', { mtu: 50 })
+  for (let i = 1; i <= 4; i++) g.set('k' + i, i)
+  const invalid: unknown[] = []
+  g.on('invalid', (r) => invalid.push(r))
+  g.write({ source_id: '#A', version: -10, digest: true, done: true })
+  await quiet()
+  const out = readAll(g).filter((o) => o.digest !== true)
+  t.deepEqual(out.map((u) => u.key), ['k1', 'k2', 'k3', 'k4'], 'every update, ascending')
+  t.deepEqual(invalid, [], 'the digest was not refused')
+  t.end()
+})
+
+test('an update with a numeric key is held under its string, as set() holds it', async (t) => {
+  const g = node('A')
+  g.write({ key: 1, value: 'one', source_id: 'peer', version: 5 })
+  g.set(2, 'two')
+  await quiet()
+  t.equal(g.get(1).value, 'one', 'get(1)')
+  t.equal(g.get('1').value, 'one', "get('1')")
+  t.deepEqual(g.keys().sort(), ['1', '2'], 'both keys are strings')
+  t.end()
+})
+
 test('done: sources the digest did not mention are sent in full', async (t) => {
   const g = node('A', { mtu: 50 })
   g.write({ key: 'p', value: 1, source_id: 'peer', version: 24 })
