@@ -43,11 +43,24 @@ export class History extends EventEmitter<HistoryEvents> {
     readonly sort: SortFn,
   ) {
     super()
+    if (typeof sort !== 'function') throw new TypeError(`new History(max, sort): sort must be a function (a, b) => number, got ${typeof sort}`)
+    if (!(max >= 0)) throw new RangeError(`new History(max, sort): max must be a number of entries, got ${String(max)}`)
   }
 
-  /** Record an update, emit `update`, then compact past `max`. */
-  write(update: Rec): Rec {
-    return this.commit(update, this.place(update))
+  /**
+   * Record an update, emit `update`, then compact past `max`. Takes the
+   * update object, or its fields in the seed's order
+   * `(key, value, source_id, version)`. Only the history changes: state and
+   * peers never learn of what is written here.
+   */
+  write(update: Rec): Rec
+  write(key: string, value: Rec['value'], source_id: string, version: number): Rec
+  write(update: Rec | string, value?: Rec['value'], source_id?: string, version?: number): Rec {
+    const rec = typeof update === 'object' && update !== null ? update : ({ key: update, value: value ?? null, source_id, version } as Rec)
+    if (typeof rec.key !== 'string' || typeof rec.source_id !== 'string' || typeof rec.version !== 'number') {
+      throw new TypeError('history.write: an update {key, value, source_id, version} (key and source_id strings, version a number), or those four arguments')
+    }
+    return this.commit(rec, this.place(rec))
   }
 
   /**

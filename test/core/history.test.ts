@@ -144,3 +144,20 @@ test('history: the per-source index stays right across sources and generations w
   }
   t.end()
 })
+
+test("history: write takes an update or the seed's four fields; anything else is a TypeError and memory is unchanged", (t) => {
+  const h = new History(10, sort)
+  const seen: Rec[] = []
+  h.on('update', (u) => seen.push(u))
+  h.write({ key: 'a', value: 1, source_id: 'A', version: 1 })
+  h.write('b', 2, 'A', 2)
+  t.deepEqual(h.memory, [{ key: 'a', value: 1, source_id: 'A', version: 1 }, { key: 'b', value: 2, source_id: 'A', version: 2 }], 'both forms are recorded')
+  t.deepEqual(seen.map((u) => u.key), ['a', 'b'], 'both emit update')
+  t.deepEqual(h.news('A', 1).map((u) => u.key), ['b'], 'and news finds them')
+  for (const bad of [() => h.write('k' as unknown as Rec), () => h.write(null as unknown as Rec), () => h.write({ key: 1 } as unknown as Rec)]) {
+    t.throws(bad, /history\.write: an update \{key, value, source_id, version\}/)
+  }
+  t.equal(h.memory.length, 2, 'nothing bad was recorded')
+  t.throws(() => new History(3, 100 as unknown as typeof sort), /sort must be a function/, 'a sort that is no function is refused at once, not at the first write')
+  t.end()
+})
