@@ -99,9 +99,9 @@ function digest(o: Record<string, unknown>, limits: SpecLimits): SpecMessage[] |
   const out: SpecMessage[] = []
   if (o.source_id !== undefined) {
     if (!id(o.source_id, limits)) return null
-    // `version`: a count; null (JSON's -Infinity) and, on object streams, -Infinity itself mean nothing: 0.
+    // `version`: a safe integer; null (JSON's -Infinity), any negative one and, on object streams, -Infinity itself mean nothing: 0.
     let version: number
-    if (o.version === null || o.version === -Infinity) version = 0
+    if (o.version === null || o.version === -Infinity || (Number.isSafeInteger(o.version) && (o.version as number) < 0)) version = 0
     else if (count(o.version)) version = o.version
     else return null
     if (o.gen !== undefined && !id(o.gen, limits)) return null
@@ -134,7 +134,9 @@ function digest(o: Record<string, unknown>, limits: SpecLimits): SpecMessage[] |
 }
 
 function update(o: Record<string, unknown>, limits: SpecLimits): SpecMessage[] | null {
-  const { key, source_id, version } = o
+  const { source_id, version } = o
+  // `key`: a string, or a finite number taken as its string.
+  const key = typeof o.key === 'number' && Number.isFinite(o.key) ? String(o.key) : o.key
   if (typeof key !== 'string' || key.length > limits.maxKeyLength) return null
   if (!id(source_id, limits)) return null
   if (!(count(version) && version >= 1)) return null
