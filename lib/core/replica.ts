@@ -9,7 +9,7 @@ import { Collected, MAX_COLLECTED, Tombstones } from './tombstones.ts'
 import { OwnLife } from './own-life.ts'
 import { LocalWrites } from './local-writes.ts'
 import type { ClockFn, JsonValue, PeerLabel, Rec, ResolveFn, ResolveHost, SignFn, SortFn, Versioned } from './types.ts'
-import { isVersion, makeRec } from '../protocol/validate.ts'
+import { isVersion, makeRec, MAX_SIG_LENGTH } from '../protocol/validate.ts'
 
 // Everything a replica's callers name comes with it.
 export * from './replica-types.ts'
@@ -161,6 +161,10 @@ export class Replica implements ResolveHost {
         sig = this.sign(bare)
       } catch (err) {
         throw new RefusedError(`config.sign threw: ${describe(err)}`, { cause: err })
+      }
+      // What peers and the log would refuse is refused here, before anything is stored or sent.
+      if (typeof sig !== 'string' || sig.length > MAX_SIG_LENGTH) {
+        throw new RefusedError(`config.sign must return a string of at most ${MAX_SIG_LENGTH} characters, got ${typeof sig === 'string' ? `${sig.length} characters` : typeof sig}`)
       }
       rec = makeRec(key, bare.value, this.id, version, this.gen, deleted, sig)
     }

@@ -256,7 +256,7 @@ export function readUpdate(o: Record<string, unknown>, limits: Limits, fresh: bo
     return 'prev must be a safe integer below version'
   }
   const sig = o.sig
-  if (sig !== undefined && (typeof sig !== 'string' || sig.length > 1024)) return 'sig must be a string of at most 1024 characters'
+  if (sig !== undefined && (typeof sig !== 'string' || sig.length > MAX_SIG_LENGTH)) return `sig must be a string of at most ${MAX_SIG_LENGTH} characters`
   const rprev = o.rprev
   if (rprev !== undefined && !(typeof rprev === 'number' && Number.isSafeInteger(rprev) && rprev >= 0 && rprev < version)) {
     return 'rprev must be a safe integer below version'
@@ -278,6 +278,9 @@ function countKeys(o: object): number {
   for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) n++
   return n
 }
+
+/** Longest signature a record may carry, in UTF-16 code units (peers and the log refuse longer ones). */
+export const MAX_SIG_LENGTH = 1024
 
 /** A fresh record with exactly the record fields (no peer-supplied extras). */
 export function makeRec(

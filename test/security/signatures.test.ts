@@ -114,3 +114,28 @@ test('a forged enormous version is refused and cannot block a source', async (t)
   t.ok(b.set('own', 1), 'and b can still write')
   t.end()
 })
+
+test('a signature peers and the log would refuse (no string, or over 1,024 characters) is refused at set, before anything is stored or sent', async (t) => {
+  for (const [what, sign] of [
+    ['2,000 characters', () => 'x'.repeat(2000)],
+    ['a number', () => 42 as unknown as string],
+  ] as const) {
+    const g = new Gossip('s', { ...base.config, resolve: base.resolution.lww_vs_current_vers, sign })
+    const peer = new Gossip('p', { ...base.config, resolve: base.resolution.lww_vs_current_vers })
+    g.pipe(peer).pipe(g)
+    const logged: Rec[] = []
+    g.history.on('update', (u) => logged.push(u))
+    t.throws(() => g.set('k', 1), (err: Error) => err.name === 'RefusedError' && /config\.sign must return a string of at most 1024 characters/.test(err.message), `${what}: set throws a RefusedError`)
+    g.gossip()
+    await quiet(5)
+    t.equal(g.get('k').value, null, `${what}: nothing held`)
+    t.equal(logged.length, 0, `${what}: nothing in history (nothing journaled)`)
+    t.equal(peer.get('k').value, null, `${what}: nothing sent`)
+    g.destroy()
+    peer.destroy()
+  }
+  const ok = new Gossip('s', { ...base.config, resolve: base.resolution.lww_vs_current_vers, sign: () => 'y'.repeat(1024) })
+  ok.set('k', 1)
+  t.equal(ok.get('k').value, 1, 'a signature of exactly 1,024 characters is taken')
+  t.end()
+})
