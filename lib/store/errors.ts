@@ -33,7 +33,7 @@ export class LogCorruptError extends Error implements Damage {
           `${file}: line ${line} (byte ${offset}) ${reason}; the log cannot be loaded with these limits. Raise limits.maxSources to load it whole.`
         : `${file}: line ${line} is corrupt at byte ${offset} (${reason}); the log cannot be loaded. ` +
             'Open it with repair (openDurable(..., { repair: true }), or the CLI\'s --repair) to keep the valid lines before it, ' +
-            'or restore it from a backup.',
+            'or restore it from a backup (the log together with the log.ndjson.synced saved with it, or delete that file: an older log is refused as truncated against a newer one).',
     )
     this.offset = offset
     this.reason = reason
