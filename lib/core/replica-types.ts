@@ -59,6 +59,13 @@ export interface RestoreSnapshot {
    * the floor: every covered absent record at or below it is refused.
    */
   readonly forgotten?: Forgotten
+  /**
+   * When each restored tombstone was applied (ms of `time`), by key, as
+   * `Replica.tombstoneTimes` gave it: its grace period runs on from then
+   * instead of starting again at the restart. A tombstone without one (a
+   * store that does not save it) is taken as applied at the restart.
+   */
+  readonly appliedAt?: ReadonlyMap<string, number>
 }
 
 /** Collected tombstones, as saved and restored: those remembered by key, and the floor below which others were. */

@@ -162,10 +162,7 @@ export class Replica implements ResolveHost {
       } catch (err) {
         throw new RefusedError(`config.sign threw: ${describe(err)}`, { cause: err })
       }
-      // What peers and the log would refuse is refused here, before anything is stored or sent.
-      if (typeof sig !== 'string' || sig.length > MAX_SIG_LENGTH) {
-        throw new RefusedError(`config.sign must return a string of at most ${MAX_SIG_LENGTH} characters, got ${typeof sig === 'string' ? `${sig.length} characters` : typeof sig}`)
-      }
+      if (typeof sig !== 'string' || sig.length > MAX_SIG_LENGTH) throw new RefusedError(`config.sign must return a string of at most ${MAX_SIG_LENGTH} characters (peers and the log refuse others), got ${typeof sig === 'string' ? `${sig.length} characters` : typeof sig}`)
       rec = makeRec(key, bare.value, this.id, version, this.gen, deleted, sig)
     }
     const cur = this.map.get(key)
@@ -419,12 +416,14 @@ export class Replica implements ResolveHost {
    */
   restore(snapshot: RestoreSnapshot): void {
     if (this.listeners.size > 0) throw new Error('restore() must run before any stream is created')
+    const tombs: [Rec, number][] = []
     for (const rec of snapshot.records) {
       const src = this.clock.intern(rec.source_id, rec.gen)
       this.map.replace(rec, src, this.map.get(rec.key))
-      if (rec.deleted === true) this.tombs.note(rec, this.time())
+      if (rec.deleted === true) tombs.push([rec, Math.min(this.time(), snapshot.appliedAt?.get(rec.key) ?? Infinity)])
       if (rec.version > this.version) this.version = rec.version
     }
+    this.tombs.restored(tombs)
     for (const s of snapshot.sources) {
       const src = this.clock.intern(s.id, s.gen)
       this.clock.advance(src, s.clock)
@@ -446,6 +445,11 @@ export class Replica implements ResolveHost {
   /** The forgotten tombstones, for saving (the iterator is live: read it before state changes). */
   forgotten(): Forgotten {
     return { floor: this.collected.floor, tombstones: this.collected.values(), count: this.collected.size }
+  }
+
+  /** When each held tombstone not yet collected was applied (ms of `time`), by key, for saving with `records()` (see `RestoreSnapshot.appliedAt`). */
+  tombstoneTimes(): Map<string, number> {
+    return this.tombs.timesOf((rec) => this.map.get(rec.key) === rec)
   }
 
   /** Clocks and gc floors of every known source, for saving. */

@@ -32,6 +32,19 @@ export class Tombstones {
     }
   }
 
+  /** Restored tombstones with the time each was applied: noted oldest first, before any new one (applied later). */
+  restored(entries: [Rec, number][]): void {
+    entries.sort((x, y) => x[1] - y[1])
+    for (const [rec, at] of entries) this.note(rec, at)
+  }
+
+  /** When each entry not yet popped that `held` still holds was applied, by key. */
+  timesOf(held: (rec: Rec) => boolean): Map<string, number> {
+    const out = new Map<string, number>()
+    for (let i = this.head; i < this.tombs.length; i++) if (held(this.tombs[i])) out.set(this.tombs[i].key, this.times[i])
+    return out
+  }
+
   /** Entries not yet due or popped (some may have been superseded since). */
   *pending(): IterableIterator<Rec> {
     for (let i = this.head; i < this.tombs.length; i++) yield this.tombs[i]

@@ -11,7 +11,8 @@ import { crc32 } from './crc32.ts'
  * digits) and the payload, a JSON object:
  *
  *   {"store":2,"id":"A","gen":"k3x9q1","file":"Zm9vYmFy"}   header, line 1 (`file`: new at each rewrite)
- *   {"key":...,"value":...,"source_id":...,"version":...}    a record (plus gen, deleted, sig as held)
+ *   {"key":...,"value":...,"source_id":...,"version":...}    a record (plus gen, deleted, sig as held; a
+ *                                                            tombstone also `at`: when it was applied, ms)
  *   {"drop":"key","source_id":...,"version":...}             a tombstone collected (removed if held; remembered)
  *   {"clock":[[id, gen|null, clock, gc], ...],"version":V,"floor":F}   a clock snapshot
  *   {"lease":V}                                              local versions up to V may be in use
@@ -43,6 +44,12 @@ export interface Header {
 
 /** Bytes before the payload in a format 2 line: `["` + 8 hex digits + `",`. */
 export const FRAME_HEAD = 12
+
+/** A record's payload; a tombstone's with `at`, when it was applied (ms), so its grace period survives a restart. */
+export function recordJson(rec: Rec, at?: number): string {
+  const json = JSON.stringify(rec)
+  return rec.deleted === true && at !== undefined ? `${json.slice(0, -1)},"at":${at}}` : json
+}
 
 export function recordLine(rec: Rec): string {
   return JSON.stringify(rec) + '\n'

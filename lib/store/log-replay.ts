@@ -48,6 +48,8 @@ export interface Recovered {
    * none, and its gc floors must stand in).
    */
   forgotten: { floor: number; tombstones: Map<string, Rec>; saved: boolean }
+  /** When each held tombstone was applied (ms), by key, where its line says (`at`). */
+  appliedAt: Map<string, number>
 }
 
 /** A part of a log left out of recovery. */
@@ -87,6 +89,7 @@ export function emptyRecovery(): Recovered {
     recordLines: 0,
     recordBytes: 0,
     forgotten: { floor: 0, tombstones: new Map(), saved: false },
+    appliedAt: new Map(),
   }
 }
 
@@ -178,6 +181,9 @@ function replayRecord(o: Record<string, unknown>, r: Recovered, b: ReplayBounds)
   if (many !== null) return many
   r.records.set(rec.key, rec)
   r.forgotten.tombstones.delete(rec.key)
+  // When a tombstone was applied: a count of ms, else (an older line, or damage to a field nothing else reads) the restart's time stands in.
+  if (rec.deleted === true && typeof o.at === 'number' && Number.isSafeInteger(o.at) && o.at >= 0) r.appliedAt.set(rec.key, o.at)
+  else r.appliedAt.delete(rec.key)
   if (rec.version > r.version) r.version = rec.version
   return null
 }

@@ -7,7 +7,7 @@ import { DiskHealth } from './disk-health.ts'
 import { StoreClosedError, StoreDegradedError } from './errors.ts'
 import { realFs, type StoreFs } from './fs.ts'
 import { lockFolder } from './folder-lock.ts'
-import { LEASE_SPAN, LOG_VERSION, clockJson, dropJson, leaseJson } from './log-format.ts'
+import { LEASE_SPAN, LOG_VERSION, clockJson, dropJson, leaseJson, recordJson } from './log-format.ts'
 import type { LogFile } from './log-file.ts'
 import { savedForgotten, type Recovered } from './log-replay.ts'
 import { notAFolder } from './not-a-folder.ts'
@@ -135,7 +135,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
     }
     this.gossip = gossip
     const r = this.recovered
-    if (r !== null) gossip.restore({ records: r.records.values(), sources: r.sources, version: r.version, forgotten: savedForgotten(r) })
+    if (r !== null) gossip.restore({ records: r.records.values(), sources: r.sources, version: r.version, forgotten: savedForgotten(r), appliedAt: r.appliedAt })
     this.clockBytes = clockJson(gossip.sources(), gossip.version, gossip.forgotten().floor).length + FRAMING
     this.measureForgotten()
     gossip.attachJournal(this.journal)
@@ -160,7 +160,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
   private onAppend(rec: Rec): void {
     this.writable()
     if (this.compactionDue()) this.rewrite(false)
-    const payload = JSON.stringify(rec)
+    const payload = rec.deleted === true ? recordJson(rec, this.gossip?.config.now()) : JSON.stringify(rec)
     // A local version above the lease is reserved on disk before the write
     // can reach any peer, so a restart never reuses a version a peer may hold.
     const own = rec.source_id === this.id && rec.gen === this.generation
@@ -417,6 +417,7 @@ export class LogStore extends EventEmitter<StoreEvents> {
         version: g.version,
         lease: this.lease,
         forgotten: g.forgotten(),
+        appliedAt: g.tombstoneTimes(),
       })
       this.log?.close()
       this.log = fresh

@@ -3,7 +3,7 @@ import type { Forgotten, SourceState } from '../core/replica.ts'
 import type { Rec } from '../core/types.ts'
 import { LogReplacedError } from './errors.ts'
 import { closeQuietly, errorCode, writeAll, type StoreFs } from './fs.ts'
-import { clockJson, dropJson, frameLines, leaseJson, syncedJson, type Header } from './log-format.ts'
+import { clockJson, dropJson, frameLines, leaseJson, recordJson, syncedJson, type Header } from './log-format.ts'
 import { LogFile } from './log-file.ts'
 import { readHeader } from './log-reader.ts'
 
@@ -16,6 +16,8 @@ export interface LogSnapshot {
   lease: number
   /** Collected tombstones (a drop line each) and their floor; undefined: not saved (a clock line without a floor). */
   forgotten: Forgotten | undefined
+  /** When each held tombstone was applied (ms), by key (`Gossip.tombstoneTimes`). */
+  appliedAt?: ReadonlyMap<string, number>
 }
 
 export interface LogPaths {
@@ -54,7 +56,7 @@ export function rewriteLog(fs: StoreFs, paths: LogPaths, snap: LogSnapshot): Log
   try {
     add(JSON.stringify(snap.header))
     for (const rec of snap.records) {
-      add(JSON.stringify(rec))
+      add(recordJson(rec, rec.deleted === true ? snap.appliedAt?.get(rec.key) : undefined))
       put(false)
     }
     if (snap.forgotten !== undefined) {

@@ -215,6 +215,11 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     return this.replica.sources()
   }
 
+  /** When each held tombstone was applied (ms of `config.now`), by key, for saving with `records()` and giving back to `restore()` as `appliedAt`. */
+  tombstoneTimes(): Map<string, number> {
+    return this.replica.tombstoneTimes()
+  }
+
   /** Collected tombstones, for saving with `sources()` and giving back to `restore()` (read before state changes again). */
   forgotten(): Forgotten {
     return this.replica.forgotten()

@@ -191,3 +191,42 @@ test('a durable node restarted after a crash, cut off longer than the grace peri
   fs.rmSync(crashed, { recursive: true })
   t.end()
 })
+
+test("a restart does not start the grace period of a held tombstone again: restarted more often than tombstoneGrace, a node still forgets other nodes' tombstones", async (t) => {
+  for (const rewrite of [false, true]) {
+    const dir = tmp()
+    let now = 50_000_000 // ms
+    let tick = 0
+    const opts = { resolve: base.resolution.lww_vs_current_vers, clock: () => now * 1000 + ++tick, now: () => now, tombstoneGrace: 1_000 }
+    const a = node('A', opts)
+    const open = () => openDurable('C', { ...base.config, ...opts }, { dir })
+    let c = open()
+    const link = join(a, c.gossip)
+    a.set('k', 1)
+    a.set('kept', 2)
+    link.ab.gossip()
+    await until(() => c.gossip.get('kept').value === 2)
+    a.del('k')
+    link.ab.gossip()
+    await until(() => c.gossip.record('k')?.deleted === true)
+    link.ab.destroy()
+    link.ba.destroy()
+    const applied = now
+    // Restarts every 600 ms, each before the 1,000 ms grace since the last one is over.
+    for (let i = 0; i < 3; i++) {
+      if (rewrite) c.store.compact()
+      await c.store.close()
+      now += 600
+      c = open()
+      const collected = c.gossip.collect()
+      const over = now - applied >= 1_000
+      t.equal(collected, over ? 1 : 0, `${rewrite ? 'compacted, ' : ''}restart ${i + 1}, ${now - applied} ms after the delete was applied: ${over ? 'forgotten' : 'still held'}`)
+      if (over) break
+    }
+    t.equal(c.gossip.record('k'), undefined, `${rewrite ? 'compacted: ' : ''}the tombstone is gone once its grace is over, whatever the restarts`)
+    t.equal(c.gossip.get('kept').value, 2, 'the rest is held')
+    await c.store.close()
+    fs.rmSync(dir, { recursive: true })
+  }
+  t.end()
+})
