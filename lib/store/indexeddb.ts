@@ -6,7 +6,7 @@
  *
  * Database `simple-scuttle:<id>` (or `name`), two object stores:
  *   records  one record per key (the winning one, tombstones included), keyPath "key"
- *   meta     "header" {id, gen}; "clock" {sources, version}
+ *   meta     "header" {id, gen}; "clock" {sources, version}; "closed" {gen}
  *
  * When a change is durable: changes are queued as they are applied and
  * written every `batchMs` (default 20 ms; at once past 1000 queued) in one
@@ -17,6 +17,19 @@
  * A failed transaction (quota, storage cleared) puts the store in a
  * read-only state: `store.error` says why, and every change after it is
  * refused (a local `set` throws), never acknowledged without being stored.
+ *
+ * Generations: a reopened database continues its earlier life (same
+ * generation, versions above its clock) only when that life closed:
+ * `close()` writes, in its one last transaction, every change not yet
+ * known to be stored, the clocks and the mark "closed", after refusing
+ * every later change; `open` removes the mark before the node exists.
+ * Any other reopen (a tab closed or crashed without `close()`, a failed
+ * write) starts a new generation: versions given out after the last
+ * committed batch may be held by peers though not on disk, and a
+ * continued life could give them out again, which peers holding the
+ * earlier ones would never take. (A version lease as the log store keeps
+ * cannot close that gap here: a write reaches peers at once, before any
+ * transaction holding a lease can commit.)
  *
  * Browser only (no Node modules); any `IDBFactory` can be passed.
  */
@@ -84,6 +97,11 @@ interface Header {
   gen: string
 }
 
+/** The mark of a life that closed with every change stored (see Generations). */
+interface Closed {
+  gen: string
+}
+
 interface ClockSnapshot {
   sources: SourceState[]
   version: number
@@ -144,6 +162,9 @@ export class IndexedDbStore {
   private writing: Promise<void> = Promise.resolve()
   private gossip: Gossip | null = null
   private closed = false
+  private closing: Promise<void> | null = null
+  /** Batches whose transaction has not completed yet, oldest first: `close` writes them again. */
+  private unconfirmed: Array<Map<string, Rec | null>> = []
 
   private constructor(
     private readonly db: IDBDatabase,
@@ -165,18 +186,23 @@ export class IndexedDbStore {
     const db = await request(req)
     const tx = db.transaction([RECORDS, META], 'readwrite')
     const meta = tx.objectStore(META)
-    const [header, clock, stored] = await Promise.all([
+    const [header, clock, closed, stored] = await Promise.all([
       request(meta.get('header')) as Promise<Header | undefined>,
       request(meta.get('clock')) as Promise<ClockSnapshot | undefined>,
+      request(meta.get('closed')) as Promise<Closed | undefined>,
       request(tx.objectStore(RECORDS).getAll()) as Promise<Partial<Rec>[]>,
     ])
     if (header !== undefined && header.id !== id) {
       db.close()
       throw new Error(`IndexedDB database ${db.name} belongs to node ${JSON.stringify(header.id)}, not ${JSON.stringify(id)}`)
     }
-    const gen = header?.gen ?? newGeneration()
-    // A new database gets a new generation, so a node that lost its data never reuses its earlier life's versions.
-    if (header === undefined) meta.put({ id, gen } satisfies Header, 'header')
+    // The earlier life is continued only if it closed; a new database, or a life that may have
+    // given out versions not on disk, gets a new generation, so no version is ever given out twice.
+    const resumed = header !== undefined && typeof header.gen === 'string' && closed?.gen === header.gen
+    const gen = resumed ? header.gen : newGeneration()
+    if (!resumed) meta.put({ id, gen } satisfies Header, 'header')
+    // Removed before this life's first write: only its own close() can mark it closed again.
+    if (closed !== undefined) meta.delete('closed')
     await done(tx)
     const records = stored.map(loadRec).filter((r): r is Rec => r !== undefined)
     return { store: new IndexedDbStore(db, id, gen, batchMs), records, clock }
@@ -212,45 +238,91 @@ export class IndexedDbStore {
 
   /** Write what is queued now; resolves once every change made so far is durable (rejects if the store failed). */
   flush(): Promise<void> {
-    if (this.timer !== null) clearTimeout(this.timer)
-    this.timer = null
-    const g = this.gossip
-    if (this.queue.size > 0 && g !== null && this.error === null) {
+    this.stopTimer()
+    if (this.queue.size > 0 && this.gossip !== null && this.error === null) {
       const batch = this.queue
       this.queue = new Map()
-      const clock: ClockSnapshot = { sources: g.sources(), version: g.version }
-      const tx = this.db.transaction([RECORDS, META], 'readwrite')
-      const records = tx.objectStore(RECORDS)
-      for (const [key, rec] of batch) {
-        if (rec === null) {
-          records.delete(key)
-          this.stats.removed++
-        } else {
-          records.put(rec)
-          this.stats.written++
-        }
-      }
-      tx.objectStore(META).put(clock, 'clock')
-      const written = done(tx).then(
-        () => void this.stats.batches++,
-        (err: unknown) => {
-          this.error ??= err instanceof Error ? err : new Error(String(err))
-        },
-      )
-      this.writing = this.writing.then(() => written)
+      this.write(batch, false)
     }
+    return this.settled()
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+  }
+
+  /** Resolves once every transaction started so far has ended; rejects if the store failed. */
+  private settled(): Promise<void> {
     return this.writing.then(() => {
       if (this.error !== null) throw this.error
     })
   }
 
-  /** Write what is queued, then close the database. Changes after this are refused. */
-  async close(): Promise<void> {
-    if (this.closed) return
+  /**
+   * One transaction: the changes of `batch`, the clocks as they stand now
+   * (they cover every change made so far), and with `closing` the mark
+   * that this life ended with all of them stored.
+   */
+  private write(batch: Map<string, Rec | null>, closing: boolean): void {
+    const g = this.gossip
+    const tx = this.db.transaction([RECORDS, META], 'readwrite')
+    const records = tx.objectStore(RECORDS)
+    for (const [key, rec] of batch) {
+      if (rec === null) {
+        records.delete(key)
+        this.stats.removed++
+      } else {
+        records.put(rec)
+        this.stats.written++
+      }
+    }
+    const meta = tx.objectStore(META)
+    if (g !== null) meta.put({ sources: g.sources(), version: g.version } satisfies ClockSnapshot, 'clock')
+    if (closing) meta.put({ gen: this.generation } satisfies Closed, 'closed')
+    this.unconfirmed.push(batch)
+    const written = done(tx).then(
+      () => {
+        this.stats.batches++
+        this.unconfirmed.splice(this.unconfirmed.indexOf(batch), 1)
+      },
+      (err: unknown) => {
+        this.error ??= err instanceof Error ? err : new Error(String(err))
+      },
+    )
+    this.writing = this.writing.then(() => written)
+  }
+
+  /**
+   * Refuse every change from now on, write what is queued, then close the
+   * database. A store that has not failed writes its last transaction at
+   * once (it holds every change whose transaction has not completed, so it
+   * stands alone) with the mark that lets the next open continue this
+   * generation; rejects if a transaction failed (the next open then starts
+   * a new generation).
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown()
+    return this.closing
+  }
+
+  private async shutDown(): Promise<void> {
+    this.closed = true // no change can follow the last transaction: its clocks bound every version this life gave out
+    this.stopTimer()
     try {
-      await this.flush()
+      if (this.error === null) {
+        const last = new Map<string, Rec | null>()
+        for (const batch of [...this.unconfirmed, this.queue]) {
+          for (const [key, rec] of batch) {
+            last.delete(key)
+            last.set(key, rec)
+          }
+        }
+        this.queue = new Map()
+        this.write(last, true)
+      }
+      await this.settled()
     } finally {
-      this.closed = true
       this.db.close()
     }
   }

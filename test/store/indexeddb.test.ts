@@ -1,0 +1,137 @@
+/**
+ * The IndexedDB store on an in-memory IndexedDB (test/support): what a
+ * reloaded tab continues, and what it must not. A tab closed before its
+ * last batch committed may have given out versions its peers hold but its
+ * disk does not; a reload under the same generation would give them out
+ * again, and peers holding the earlier ones would never take the new
+ * writes. Only a tab that closed its store keeps its generation.
+ */
+import test from 'tape'
+import { Gossip, base, type GossipConfig } from '../../lib/index.ts'
+import { openIndexedDB, type IndexedDbOptions } from '../../lib/store/indexeddb.ts'
+import { FakeIndexedDB } from '../support/fake-indexeddb.ts'
+import { quiet, sameState } from '../support/streams.ts'
+
+const T0 = 1_796_000_000_000
+
+function config(now: () => number): GossipConfig {
+  return { ...base.config, resolve: base.resolution.lww_vs_current_vers, now }
+}
+
+/** One link between `a` and `b`, an exchange each way until they hold the same records (at most `rounds`). */
+async function sync(a: Gossip, b: Gossip, rounds = 5): Promise<boolean> {
+  const ab = a.createStream({ peer: { id: b.id } })
+  const ba = b.createStream({ peer: { id: a.id } })
+  ab.pipe(ba).pipe(ab)
+  for (let i = 0; i < rounds && !sameState([a, b]); i++) {
+    ab.gossip()
+    await quiet(30)
+    ba.gossip()
+    await quiet(30)
+  }
+  ab.destroy()
+  ba.destroy()
+  await quiet(5)
+  return sameState([a, b])
+}
+
+const opts = (idb: FakeIndexedDB): IndexedDbOptions => ({ indexedDB: idb, batchMs: 60_000 })
+
+test('a tab reloaded after its last batch was lost never gives out a version a peer holds (peer clock ahead)', async (t) => {
+  let now = T0
+  const idb = new FakeIndexedDB()
+  const tab = await openIndexedDB('tab', config(() => now), opts(idb))
+  const peer = new Gossip('peer', config(() => now + 120_000)) // two minutes ahead, within maxClockOffset
+  peer.set('p', 1)
+  t.ok(await sync(peer, tab.gossip), 'the tab met the peer: its versions now follow the peer\'s clock')
+  tab.gossip.set('first', 1)
+  await tab.store.flush()
+  idb.hold = true // the next batch never commits: the tab is closed before
+  tab.gossip.set('a', 'written just before the tab closed')
+  t.ok(await sync(peer, tab.gossip), 'the peer holds a')
+  const a = peer.record('a')!
+  t.ok(a.version > now * 1000, 'a\'s version is ahead of the tab\'s wall clock')
+
+  now += 50
+  const again = await openIndexedDB('tab', config(() => now), opts(idb.crashCopy()))
+  t.equal(again.loaded, 2, 'the reloaded tab has p and first, not a')
+  t.notEqual(again.store.generation, tab.store.generation, 'it did not close: a new generation')
+  again.gossip.set('b', 'new after the reload')
+  const b = again.gossip.record('b')!
+  t.notOk(b.gen === a.gen && b.version <= a.version, `b (${b.gen} ${b.version}) is no version of a's life at or below a (${a.gen} ${a.version})`)
+  t.ok(await sync(peer, again.gossip, 3), 'one link: both converge')
+  t.equal(peer.get('b').value, 'new after the reload', 'the peer took b')
+  t.equal(again.gossip.get('a').value, 'written just before the tab closed', 'the tab got a back')
+  idb.release()
+  await tab.store.close().catch(() => {})
+  await again.store.close()
+  t.end()
+})
+
+test('a tab that closed its store keeps its generation and continues its versions', async (t) => {
+  let now = T0
+  const idb = new FakeIndexedDB()
+  const tab = await openIndexedDB('tab', config(() => now), opts(idb))
+  const peer = new Gossip('peer', config(() => now + 120_000))
+  peer.set('p', 1)
+  await sync(peer, tab.gossip)
+  tab.gossip.set('a', 1)
+  tab.gossip.set('b', 2)
+  const last = tab.gossip.record('b')!.version
+  await tab.store.close()
+  t.throws(() => tab.gossip.set('c', 3), /not stored: the store is closed/, 'a change after close is refused')
+  t.equal(tab.gossip.get('c').value, null, 'and never entered state')
+
+  now += 50
+  const again = await openIndexedDB('tab', config(() => now), opts(idb))
+  t.equal(again.store.generation, tab.store.generation, 'the same generation')
+  t.equal(again.loaded, 3, 'every record, the last batch included (written by close)')
+  again.gossip.set('d', 4)
+  t.ok(again.gossip.record('d')!.version > last, 'the next version is above every one the closed life gave out')
+  t.ok(await sync(peer, again.gossip), 'converges with the peer')
+
+  // This life does not close: the mark of the earlier one was removed when it opened.
+  const third = await openIndexedDB('tab', config(() => now), opts(idb.crashCopy()))
+  t.notEqual(third.store.generation, again.store.generation, 'a life that did not close is not continued, even after one that did')
+  await again.store.close()
+  await third.store.close()
+  t.end()
+})
+
+test('close writes every change whose batch has not committed, in one transaction that stands alone', async (t) => {
+  const now = T0
+  const idb = new FakeIndexedDB()
+  const tab = await openIndexedDB('tab', config(() => now), opts(idb))
+  tab.gossip.set('x', 1)
+  const inFlight = tab.store.flush()
+  idb.failNext = new Error('the batch transaction aborted')
+  tab.gossip.set('y', 2)
+  const closing = tab.store.close()
+  await inFlight.catch(() => {})
+  let closeError = 'none'
+  await closing.catch((err: Error) => {
+    closeError = err.message
+  })
+  t.equal(closeError, 'the batch transaction aborted', 'close reports the failed batch')
+  const again = await openIndexedDB('tab', config(() => now), opts(idb))
+  t.deepEqual([again.gossip.get('x').value, again.gossip.get('y').value], [1, 2], 'the closing transaction held x (whose batch failed) and y')
+  t.equal(again.store.generation, tab.store.generation, 'and the mark: every change of that life is stored')
+  await again.store.close()
+  t.end()
+})
+
+test('a store that failed before close does not mark its life closed', async (t) => {
+  const now = T0
+  const idb = new FakeIndexedDB()
+  const tab = await openIndexedDB('tab', config(() => now), opts(idb))
+  tab.gossip.set('x', 1)
+  idb.failNext = new Error('quota')
+  await tab.store.flush().catch(() => {})
+  t.equal(tab.store.error?.message, 'quota', 'the store failed')
+  t.throws(() => tab.gossip.set('y', 2), /not stored: quota/, 'and refuses changes')
+  await tab.store.close().catch(() => {})
+  const again = await openIndexedDB('tab', config(() => now), opts(idb))
+  t.notEqual(again.store.generation, tab.store.generation, 'the next open starts a new generation')
+  await again.store.close()
+  t.end()
+})
