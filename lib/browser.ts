@@ -26,4 +26,5 @@ export {
 } from './transport/websocket-client.ts'
 export { WebSocketStream, type FramePort, type WebSocketStreamOptions } from './transport/websocket-stream.ts'
 export { openIndexedDB, IndexedDbStore, type IndexedDbOptions, type IndexedDbNode } from './store/indexeddb.ts'
+export { DatabaseLockedError, type LockManager } from './store/web-lock.ts'
 export { makeHello, PROTOCOL_VERSION, type Hello } from './protocol/hello.ts'

@@ -31,6 +31,12 @@
  * cannot close that gap here: a write reaches peers at once, before any
  * transaction holding a lease can commit.)
  *
+ * One store per database: `open` first takes the database's Web Lock
+ * (`navigator.locks`, see web-lock.ts) and holds it until `close()`, so a
+ * second tab or worker of the origin opening the same database fails with
+ * `DatabaseLockedError` (or waits, with `waitForLock`) instead of running
+ * as the same node. Where the Web Locks API is missing, nothing guards it.
+ *
  * Browser only (no Node modules); any `IDBFactory` can be passed.
  */
 import { shown, warnUnknownKeys, type GossipConfig } from '../config.ts'
@@ -38,7 +44,8 @@ import type { SourceState } from '../core/replica.ts'
 import type { JsonValue, Rec } from '../core/types.ts'
 import { isVersion, makeRec } from '../protocol/validate.ts'
 import { Gossip } from '../stream/gossip.ts'
-import { nameOption, numberOption, objectOption } from './option-checks.ts'
+import { booleanOption, nameOption, numberOption, objectOption } from './option-checks.ts'
+import { defaultLockManager, holdDatabaseLock, type LockManager } from './web-lock.ts'
 
 /*
  * The part of the IndexedDB API used here, declared locally so that the
@@ -83,6 +90,14 @@ export interface IndexedDbOptions {
   batchMs?: number
   /** Default `globalThis.indexedDB`. */
   indexedDB?: IDBFactory
+  /**
+   * Where the database's lock is taken (one store per database among the
+   * tabs and workers of an origin). Default `navigator.locks`; where there
+   * is none, or with `null`, no lock is taken.
+   */
+  locks?: LockManager | null
+  /** Wait for a lock another tab or worker holds, rather than fail with `DatabaseLockedError`. Default false. */
+  waitForLock?: boolean
 }
 
 export interface IndexedDbNode {
@@ -139,17 +154,26 @@ function loadRec(o: Partial<Rec> | undefined): Rec | undefined {
 }
 
 /** Every option `IndexedDbOptions` names (the compiler keeps this list and the interface equal). */
-const OPTIONS: Record<keyof IndexedDbOptions, true> = { name: true, batchMs: true, indexedDB: true }
+const OPTIONS: Record<keyof IndexedDbOptions, true> = { name: true, batchMs: true, indexedDB: true, locks: true, waitForLock: true }
 
 /** `opts` checked (errors name the option and the value given), with `batchMs` filled in; unknown keys are a warning. */
-function checkOptions(opts: IndexedDbOptions): Required<Pick<IndexedDbOptions, 'batchMs'>> & IndexedDbOptions {
+function checkOptions(opts: IndexedDbOptions): Required<Pick<IndexedDbOptions, 'batchMs' | 'waitForLock'>> & IndexedDbOptions {
   if (typeof opts !== 'object' || opts === null) throw new TypeError(`openIndexedDB options must be an object, got ${shown(opts)}`)
   warnUnknownKeys(opts, Object.keys(OPTIONS), (key) => `IndexedDB store option ${key} is not an option of openIndexedDB`)
   return {
     name: nameOption('IndexedDB store option name', opts.name),
     batchMs: numberOption('IndexedDB store option batchMs', opts.batchMs, 20, { min: 0, what: 'a non-negative number of ms' }),
     indexedDB: objectOption<IDBFactory>('IndexedDB store option indexedDB', opts.indexedDB, ['open'], 'an IDBFactory (an object with open)'),
+    locks: opts.locks === null ? null : objectOption<LockManager>('IndexedDB store option locks', opts.locks, ['request'], 'a LockManager (an object with request) or null'),
+    waitForLock: booleanOption('IndexedDB store option waitForLock', opts.waitForLock, false),
   }
+}
+
+/** A store just opened, with what it read: records and clocks for `attach`. */
+interface Opened {
+  store: IndexedDbStore
+  records: Rec[]
+  clock: ClockSnapshot | undefined
 }
 
 export class IndexedDbStore {
@@ -171,14 +195,30 @@ export class IndexedDbStore {
     readonly id: string,
     readonly generation: string,
     private readonly batchMs: number,
+    /** Releases the database's lock, resolving once it is free (at once when none was taken). */
+    private readonly unlock: () => Promise<void>,
   ) {}
 
   /** Open (or create) the database of node `id`; see `openIndexedDB`. */
-  static async open(id: string, opts: IndexedDbOptions = {}): Promise<{ store: IndexedDbStore; records: Rec[]; clock: ClockSnapshot | undefined }> {
-    const { name, batchMs, indexedDB } = checkOptions(opts)
+  static async open(id: string, opts: IndexedDbOptions = {}): Promise<Opened> {
+    const { name, batchMs, indexedDB, locks, waitForLock } = checkOptions(opts)
     const factory = indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB
     if (factory === undefined) throw new Error('IndexedDB is not available here')
-    const req = factory.open(name ?? `simple-scuttle:${id}`, 1)
+    const dbName = name ?? `simple-scuttle:${id}`
+    // Taken before the database is read: a second opener touches nothing (not even the closed mark).
+    const manager = locks === undefined ? defaultLockManager() : locks
+    const unlock = manager === undefined || manager === null ? async () => {} : await holdDatabaseLock(manager, dbName, waitForLock)
+    try {
+      return await IndexedDbStore.load(factory, dbName, id, batchMs, unlock)
+    } catch (err) {
+      await unlock()
+      throw err
+    }
+  }
+
+  /** Open database `dbName` (its lock held, released by the store's close) and read what it holds. */
+  private static async load(factory: IDBFactory, dbName: string, id: string, batchMs: number, unlock: () => Promise<void>): Promise<Opened> {
+    const req = factory.open(dbName, 1)
     req.onupgradeneeded = () => {
       req.result.createObjectStore(RECORDS, { keyPath: 'key' })
       req.result.createObjectStore(META)
@@ -205,7 +245,7 @@ export class IndexedDbStore {
     if (closed !== undefined) meta.delete('closed')
     await done(tx)
     const records = stored.map(loadRec).filter((r): r is Rec => r !== undefined)
-    return { store: new IndexedDbStore(db, id, gen, batchMs), records, clock }
+    return { store: new IndexedDbStore(db, id, gen, batchMs, unlock), records, clock }
   }
 
   /** Load what was stored into `gossip` (before it has streams) and record every change from now on. */
@@ -214,12 +254,13 @@ export class IndexedDbStore {
     if (gossip.id !== this.id || gossip.config.generation !== this.generation) {
       throw new Error(`attach: the gossip must have id ${JSON.stringify(this.id)} and config.generation ${JSON.stringify(this.generation)}`)
     }
-    this.gossip = gossip
     gossip.restore({ records, sources: clock?.sources ?? [], version: clock?.version ?? 0 })
     gossip.attachJournal({
       append: (rec) => this.change(rec.key, rec),
       remove: (rec) => this.change(rec.key, null),
     })
+    // Set last: a store whose attach failed never writes this gossip's clocks (only the closed mark, as it gave out nothing).
+    this.gossip = gossip
   }
 
   private change(key: string, rec: Rec | null): void {
@@ -324,6 +365,7 @@ export class IndexedDbStore {
       await this.settled()
     } finally {
       this.db.close()
+      await this.unlock()
     }
   }
 }
@@ -338,7 +380,12 @@ export class IndexedDbStore {
  */
 export async function openIndexedDB(id: string, config: GossipConfig, opts: IndexedDbOptions = {}): Promise<IndexedDbNode> {
   const { store, records, clock } = await IndexedDbStore.open(id, opts)
-  const gossip = new Gossip(id, { ...config, generation: store.generation })
-  store.attach(gossip, records, clock)
-  return { gossip, store, loaded: records.length }
+  try {
+    const gossip = new Gossip(id, { ...config, generation: store.generation })
+    store.attach(gossip, records, clock)
+    return { gossip, store, loaded: records.length }
+  } catch (err) {
+    await store.close().catch(() => {}) // releases the database's lock: opening again can work
+    throw err
+  }
 }

@@ -4,12 +4,15 @@
  * last batch committed may have given out versions its peers hold but its
  * disk does not; a reload under the same generation would give them out
  * again, and peers holding the earlier ones would never take the new
- * writes. Only a tab that closed its store keeps its generation.
+ * writes. Only a tab that closed its store keeps its generation. Two
+ * tabs of one origin never open the same database at once (Web Locks).
  */
 import test from 'tape'
 import { Gossip, base, type GossipConfig } from '../../lib/index.ts'
 import { openIndexedDB, type IndexedDbOptions } from '../../lib/store/indexeddb.ts'
+import { DatabaseLockedError, type LockManager } from '../../lib/store/web-lock.ts'
 import { FakeIndexedDB } from '../support/fake-indexeddb.ts'
+import { FakeLocks } from '../support/fake-locks.ts'
 import { quiet, sameState } from '../support/streams.ts'
 
 const T0 = 1_796_000_000_000
@@ -35,7 +38,8 @@ async function sync(a: Gossip, b: Gossip, rounds = 5): Promise<boolean> {
   return sameState([a, b])
 }
 
-const opts = (idb: FakeIndexedDB): IndexedDbOptions => ({ indexedDB: idb, batchMs: 60_000 })
+/** A crash copy stands for the disk a later tab finds: no lock is shared with the tab that wrote it (locks: null). */
+const opts = (idb: FakeIndexedDB, locks: LockManager | null = null): IndexedDbOptions => ({ indexedDB: idb, batchMs: 60_000, locks })
 
 test('a tab reloaded after its last batch was lost never gives out a version a peer holds (peer clock ahead)', async (t) => {
   let now = T0
@@ -133,5 +137,79 @@ test('a store that failed before close does not mark its life closed', async (t)
   const again = await openIndexedDB('tab', config(() => now), opts(idb))
   t.notEqual(again.store.generation, tab.store.generation, 'the next open starts a new generation')
   await again.store.close()
+  t.end()
+})
+
+test('a second tab opening a database another tab holds is refused, naming the database; it opens once the first closes', async (t) => {
+  const now = T0
+  const idb = new FakeIndexedDB()
+  const locks = new FakeLocks() // one origin
+  const first = await openIndexedDB('tab-1', config(() => now), opts(idb, locks))
+  first.gossip.set('a', 1)
+  let refused: unknown = null
+  await openIndexedDB('tab-1', config(() => now), opts(idb, locks)).catch((err) => {
+    refused = err
+  })
+  t.ok(refused instanceof DatabaseLockedError, 'DatabaseLockedError')
+  t.match((refused as Error).message, /IndexedDB database "simple-scuttle:tab-1" is open in another tab or worker of this origin/, 'naming the database')
+  t.equal((refused as DatabaseLockedError).database, 'simple-scuttle:tab-1')
+  first.gossip.set('b', 2)
+  await first.store.flush()
+  t.equal(first.store.error, null, 'the first tab writes on')
+
+  const other = await openIndexedDB('tab-2', config(() => now), opts(idb, locks))
+  t.pass('another database of the origin opens meanwhile')
+  await other.store.close()
+
+  await first.store.close()
+  t.deepEqual(locks.names, [], 'close released the lock')
+  const second = await openIndexedDB('tab-1', config(() => now), opts(idb, locks))
+  t.equal(second.store.generation, first.store.generation, 'then it opens, continuing the closed life')
+  t.equal(second.loaded, 2, 'with its records')
+  await second.store.close()
+  t.end()
+})
+
+test('with waitForLock a second opener waits for the first to close', async (t) => {
+  const now = T0
+  const idb = new FakeIndexedDB()
+  const locks = new FakeLocks()
+  const first = await openIndexedDB('tab', config(() => now), opts(idb, locks))
+  first.gossip.set('a', 1)
+  let opened = false
+  const waiting = openIndexedDB('tab', config(() => now), { ...opts(idb, locks), waitForLock: true }).then((n) => {
+    opened = true
+    return n
+  })
+  await quiet(50)
+  t.notOk(opened, 'not opened while the first holds the database')
+  await first.store.close()
+  const second = await waiting
+  t.equal(second.store.generation, first.store.generation, 'opened after the close, continuing its life')
+  t.equal(second.gossip.get('a').value, 1, 'with what the first wrote')
+  await second.store.close()
+  t.end()
+})
+
+test('a failed open releases the lock; locks: null takes none', async (t) => {
+  const now = T0
+  const idb = new FakeIndexedDB()
+  const locks = new FakeLocks()
+  const a = await openIndexedDB('a', config(() => now), { ...opts(idb, locks), name: 'shared' })
+  await a.store.close()
+  const wrong = await openIndexedDB('b', config(() => now), { ...opts(idb, locks), name: 'shared' }).catch((err: Error) => err.message)
+  t.equal(wrong, 'IndexedDB database shared belongs to node "a", not "b"', 'a database of another node is refused')
+  t.deepEqual(locks.names, [], 'and its lock released')
+  const bad = await openIndexedDB('a', { ...base.config }, { ...opts(idb, locks), name: 'shared' }).catch((err: Error) => err.message)
+  t.match(String(bad), /config.resolve is required/, 'a config the gossip refuses fails the open')
+  t.deepEqual(locks.names, [], 'and releases the lock')
+  const after = await openIndexedDB('a', config(() => now), { ...opts(idb, locks), name: 'shared' })
+  t.equal(after.store.generation, a.store.generation, 'the failed open gave out nothing: the closed life is still continued')
+  await after.store.close()
+  const one = await openIndexedDB('a', config(() => now), { ...opts(idb, null), name: 'shared' })
+  const two = await openIndexedDB('a', config(() => now), { ...opts(idb, null), name: 'shared' })
+  t.pass('without a lock manager nothing refuses a second opener (the documented limit)')
+  await one.store.close()
+  await two.store.close()
   t.end()
 })

@@ -146,6 +146,8 @@ test('IndexedDB store options are checked before the database is opened', async 
   t.equal(await refused({ batchMs: 'x' }), 'TypeError: IndexedDB store option batchMs must be a non-negative number of ms, got "x"')
   t.equal(await refused({ name: '' }), 'TypeError: IndexedDB store option name must be a non-empty string, got ""')
   t.equal(await refused({ indexedDB: {} }), 'TypeError: IndexedDB store option indexedDB must be an IDBFactory (an object with open) (missing: open)')
+  t.equal(await refused({ locks: {} }), 'TypeError: IndexedDB store option locks must be a LockManager (an object with request) or null (missing: request)')
+  t.equal(await refused({ waitForLock: 'yes' }), 'TypeError: IndexedDB store option waitForLock must be true or false, got "yes"')
   t.equal(opened, 0, 'none of them reached the database')
   const seen = await warningsOf(() => void refused({ batchMS: 5 }))
   t.deepEqual(seen, ['ConfigWarning: simple-scuttle: IndexedDB store option batchMS is not an option of openIndexedDB; it is ignored (did you mean batchMs?)'], 'an unknown key: a warning')
