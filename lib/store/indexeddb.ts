@@ -6,7 +6,7 @@
  *
  * Database `simple-scuttle:<id>` (or `name`), two object stores:
  *   records  one record per key (the winning one, tombstones included), keyPath "key"
- *   meta     "header" {id, gen}; "clock" {sources, version}; "closed" {gen}
+ *   meta     "header" {id, gen}; "clock" {sources, version, wall}; "closed" {gen}
  *
  * When a change is durable: changes are queued as they are applied and
  * written every `batchMs` (default 20 ms; at once past 1000 queued) in one
@@ -18,18 +18,39 @@
  * read-only state: `store.error` says why, and every change after it is
  * refused (a local `set` throws), never acknowledged without being stored.
  *
- * Generations: a reopened database continues its earlier life (same
- * generation, versions above its clock) only when that life closed:
- * `close()` writes, in its one last transaction, every change not yet
- * known to be stored, the clocks and the mark "closed", after refusing
- * every later change; `open` removes the mark before the node exists.
- * Any other reopen (a tab closed or crashed without `close()`, a failed
- * write) starts a new generation: versions given out after the last
- * committed batch may be held by peers though not on disk, and a
- * continued life could give them out again, which peers holding the
- * earlier ones would never take. (A version lease as the log store keeps
- * cannot close that gap here: a write reaches peers at once, before any
- * transaction holding a lease can commit.)
+ * Generations and versions: a reopened database always continues its
+ * generation (a new generation per reload would add a source, kept for
+ * good, to every peer's clock each time a tab goes away without closing,
+ * which is most times in a browser: peers never retire sources, at most
+ * `limits.maxSources` (65,536) of them, digests grow with each, and each
+ * new one makes peers resync). What must not happen is that a continued
+ * life gives out again a version of its source a peer holds: the peer
+ * would take the new write as one it has. A life that closed (`close()`
+ * refuses every later change, then writes, in its one last transaction,
+ * every change not yet known to be stored, the clocks and the mark
+ * "closed") stored the highest version it gave out: the next goes above
+ * it. A life that did not (a tab reloaded or crashed, a failed write) may
+ * have given out versions after its last committed batch, on disk nowhere
+ * though peers hold them. Its versions follow its wall clock, or run ahead
+ * of it when a peer's clock is ahead (within `maxClockOffset`: the hybrid
+ * logical clock takes the highest version seen), so every batch also
+ * stores `wall`, the version clock (µs) when its clocks were taken. The
+ * next life then starts above now + max(0, version - wall): the run-ahead
+ * at the last committed batch, added to a later wall clock.
+ *
+ * Invariant: a reopened life never gives out a version its source gave
+ * out before, provided the wall clock did not go back across the reload
+ * and the run-ahead did not grow between the last committed batch and the
+ * crash (a peer persistently ahead keeps it about constant). Limit: a
+ * run-ahead that grew in that window (a peer's clock jumping ahead within
+ * the last batch before a crash) can make a new write reuse a version a
+ * peer holds; that peer takes it as held until the fingerprint checks
+ * (once a minute, on a link that lasts that long) exchange the
+ * source's records in full. A clock stored without `wall` (none stored,
+ * or written before `wall` existed) counts as no run-ahead. The mark is
+ * removed by `open` before the node exists, so only this life's own
+ * `close()` writes it again (a store closed without a node keeps what it
+ * found: it gave out nothing).
  *
  * One store per database: `open` first takes the database's Web Lock
  * (`navigator.locks`, see web-lock.ts) and holds it until `close()`, so a
@@ -112,7 +133,7 @@ interface Header {
   gen: string
 }
 
-/** The mark of a life that closed with every change stored (see Generations). */
+/** The mark of a life that closed with every change stored (see Generations and versions). */
 interface Closed {
   gen: string
 }
@@ -120,6 +141,8 @@ interface Closed {
 interface ClockSnapshot {
   sources: SourceState[]
   version: number
+  /** The version clock (µs) when the clocks were taken; absent in clocks stored before it existed. */
+  wall?: number
 }
 
 const RECORDS = 'records'
@@ -151,6 +174,20 @@ function newGeneration(): string {
 function loadRec(o: Partial<Rec> | undefined): Rec | undefined {
   if (o === undefined || typeof o.key !== 'string' || typeof o.source_id !== 'string' || !isVersion(o.version) || !('value' in o)) return undefined
   return makeRec(o.key, o.value as JsonValue, o.source_id, o.version, typeof o.gen === 'string' ? o.gen : undefined, o.deleted === true, typeof o.sig === 'string' ? o.sig : undefined)
+}
+
+/**
+ * The version new local writes go above: the stored version, and for a
+ * life that did not close also `now` (µs) plus the run-ahead of the
+ * versions over the wall clock at the last committed batch (see
+ * Generations and versions).
+ */
+function versionFloor(clock: ClockSnapshot | undefined, closed: boolean, now: number): number {
+  const version = clock?.version ?? 0
+  if (closed) return version
+  const wall = clock?.wall
+  const runAhead = typeof wall === 'number' && Number.isFinite(wall) ? Math.max(0, version - wall) : 0
+  return Math.max(version, Math.floor(now) + runAhead)
 }
 
 /** Every option `IndexedDbOptions` names (the compiler keeps this list and the interface equal). */
@@ -197,6 +234,8 @@ export class IndexedDbStore {
     private readonly batchMs: number,
     /** Releases the database's lock, resolving once it is free (at once when none was taken). */
     private readonly unlock: () => Promise<void>,
+    /** The earlier life closed (or there was none): its stored version bounds every version it gave out. */
+    private readonly earlierClosed: boolean,
   ) {}
 
   /** Open (or create) the database of node `id`; see `openIndexedDB`. */
@@ -236,16 +275,16 @@ export class IndexedDbStore {
       db.close()
       throw new Error(`IndexedDB database ${db.name} belongs to node ${JSON.stringify(header.id)}, not ${JSON.stringify(id)}`)
     }
-    // The earlier life is continued only if it closed; a new database, or a life that may have
-    // given out versions not on disk, gets a new generation, so no version is ever given out twice.
-    const resumed = header !== undefined && typeof header.gen === 'string' && closed?.gen === header.gen
-    const gen = resumed ? header.gen : newGeneration()
-    if (!resumed) meta.put({ id, gen } satisfies Header, 'header')
+    // The earlier life is always continued; only a new database (or an unreadable header) gets a new generation.
+    const continued = header !== undefined && typeof header.gen === 'string'
+    const gen = continued ? header.gen : newGeneration()
+    if (!continued) meta.put({ id, gen } satisfies Header, 'header')
+    const earlierClosed = !continued || closed?.gen === gen
     // Removed before this life's first write: only its own close() can mark it closed again.
     if (closed !== undefined) meta.delete('closed')
     await done(tx)
     const records = stored.map(loadRec).filter((r): r is Rec => r !== undefined)
-    return { store: new IndexedDbStore(db, id, gen, batchMs, unlock), records, clock }
+    return { store: new IndexedDbStore(db, id, gen, batchMs, unlock, earlierClosed), records, clock }
   }
 
   /** Load what was stored into `gossip` (before it has streams) and record every change from now on. */
@@ -254,12 +293,14 @@ export class IndexedDbStore {
     if (gossip.id !== this.id || gossip.config.generation !== this.generation) {
       throw new Error(`attach: the gossip must have id ${JSON.stringify(this.id)} and config.generation ${JSON.stringify(this.generation)}`)
     }
-    gossip.restore({ records, sources: clock?.sources ?? [], version: clock?.version ?? 0 })
+    // Above every version an earlier life may have given out (see Generations and versions).
+    const version = versionFloor(clock, this.earlierClosed, gossip.config.versionClock())
+    gossip.restore({ records, sources: clock?.sources ?? [], version })
     gossip.attachJournal({
       append: (rec) => this.change(rec.key, rec),
       remove: (rec) => this.change(rec.key, null),
     })
-    // Set last: a store whose attach failed never writes this gossip's clocks (only the closed mark, as it gave out nothing).
+    // Set last: a store whose attach failed never writes this gossip's clocks (nor a closed mark the earlier life lacked).
     this.gossip = gossip
   }
 
@@ -302,8 +343,10 @@ export class IndexedDbStore {
 
   /**
    * One transaction: the changes of `batch`, the clocks as they stand now
-   * (they cover every change made so far), and with `closing` the mark
-   * that this life ended with all of them stored.
+   * (they cover every change made so far) with the wall clock of that
+   * moment, and with `closing` the mark that this life ended with all of
+   * them stored (not for a store closed without a node after a life that
+   * did not close: the mark would hide that life's run-ahead).
    */
   private write(batch: Map<string, Rec | null>, closing: boolean): void {
     const g = this.gossip
@@ -319,8 +362,8 @@ export class IndexedDbStore {
       }
     }
     const meta = tx.objectStore(META)
-    if (g !== null) meta.put({ sources: g.sources(), version: g.version } satisfies ClockSnapshot, 'clock')
-    if (closing) meta.put({ gen: this.generation } satisfies Closed, 'closed')
+    if (g !== null) meta.put({ sources: g.sources(), version: g.version, wall: Math.floor(g.config.versionClock()) } satisfies ClockSnapshot, 'clock')
+    if (closing && (g !== null || this.earlierClosed)) meta.put({ gen: this.generation } satisfies Closed, 'closed')
     this.unconfirmed.push(batch)
     const written = done(tx).then(
       () => {
@@ -338,9 +381,9 @@ export class IndexedDbStore {
    * Refuse every change from now on, write what is queued, then close the
    * database. A store that has not failed writes its last transaction at
    * once (it holds every change whose transaction has not completed, so it
-   * stands alone) with the mark that lets the next open continue this
-   * generation; rejects if a transaction failed (the next open then starts
-   * a new generation).
+   * stands alone) with the mark that lets the next open continue above
+   * its stored version; rejects if a transaction failed (the next open
+   * then starts above the run-ahead floor).
    */
   close(): Promise<void> {
     this.closing ??= this.shutDown()

@@ -73,8 +73,7 @@ if (missing !== null) {
       await keyCount(page, 220)
       await waitFor(() => server.gossip.keys().length === 220, T, 'the server holds the tab\'s writes')
       t.equal(await page.evaluate(() => (globalThis as any).node.remoteUpdates), 200, 'the first visit received the 200 records once')
-      // Closed before the reload, so the next open continues this generation (a tab reloaded without it gets a new one).
-      await page.evaluate(() => (globalThis as any).node.store.close())
+      await page.evaluate(() => (globalThis as any).node.store.flush())
       const redundantBefore = server.gossip.stats.redundant
       await page.reload()
       await page.waitForFunction(() => (globalThis as any).ready === true, null, { timeout: T })

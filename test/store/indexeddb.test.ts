@@ -1,11 +1,13 @@
 /**
  * The IndexedDB store on an in-memory IndexedDB (test/support): what a
- * reloaded tab continues, and what it must not. A tab closed before its
- * last batch committed may have given out versions its peers hold but its
- * disk does not; a reload under the same generation would give them out
- * again, and peers holding the earlier ones would never take the new
- * writes. Only a tab that closed its store keeps its generation. Two
- * tabs of one origin never open the same database at once (Web Locks).
+ * reloaded tab continues, and what it must not. A reloaded tab always
+ * keeps its generation. A tab closed before its last batch committed may
+ * have given out versions its peers hold but its disk does not, ahead of
+ * its wall clock when a peer's clock is ahead; giving them out again,
+ * peers holding the earlier ones would never take the new writes. So a
+ * life that did not close starts above now plus the run-ahead stored with
+ * its last batch; one that closed, above its stored version. Two tabs of
+ * one origin never open the same database at once (Web Locks).
  */
 import test from 'tape'
 import { Gossip, base, type GossipConfig } from '../../lib/index.ts'
@@ -41,7 +43,7 @@ async function sync(a: Gossip, b: Gossip, rounds = 5): Promise<boolean> {
 /** A crash copy stands for the disk a later tab finds: no lock is shared with the tab that wrote it (locks: null). */
 const opts = (idb: FakeIndexedDB, locks: LockManager | null = null): IndexedDbOptions => ({ indexedDB: idb, batchMs: 60_000, locks })
 
-test('a tab reloaded after its last batch was lost never gives out a version a peer holds (peer clock ahead)', async (t) => {
+test('a tab reloaded after its last batch was lost keeps its generation and never gives out a version a peer holds (peer clock ahead)', async (t) => {
   let now = T0
   const idb = new FakeIndexedDB()
   const tab = await openIndexedDB('tab', config(() => now), opts(idb))
@@ -59,10 +61,11 @@ test('a tab reloaded after its last batch was lost never gives out a version a p
   now += 50
   const again = await openIndexedDB('tab', config(() => now), opts(idb.crashCopy()))
   t.equal(again.loaded, 2, 'the reloaded tab has p and first, not a')
-  t.notEqual(again.store.generation, tab.store.generation, 'it did not close: a new generation')
+  t.equal(again.store.generation, tab.store.generation, 'the same generation, though it did not close')
   again.gossip.set('b', 'new after the reload')
   const b = again.gossip.record('b')!
-  t.notOk(b.gen === a.gen && b.version <= a.version, `b (${b.gen} ${b.version}) is no version of a's life at or below a (${a.gen} ${a.version})`)
+  t.equal(b.gen, a.gen, 'b is of a\'s source')
+  t.ok(b.version > a.version, `b's version (${b.version}) is above a's (${a.version}): the run-ahead of the last batch was kept`)
   t.ok(await sync(peer, again.gossip, 3), 'one link: both converge')
   t.equal(peer.get('b').value, 'new after the reload', 'the peer took b')
   t.equal(again.gossip.get('a').value, 'written just before the tab closed', 'the tab got a back')
@@ -72,7 +75,7 @@ test('a tab reloaded after its last batch was lost never gives out a version a p
   t.end()
 })
 
-test('a tab that closed its store keeps its generation and continues its versions', async (t) => {
+test('a tab that closed its store continues right above its versions; a later life that did not close starts above the run-ahead', async (t) => {
   let now = T0
   const idb = new FakeIndexedDB()
   const tab = await openIndexedDB('tab', config(() => now), opts(idb))
@@ -91,12 +94,18 @@ test('a tab that closed its store keeps its generation and continues its version
   t.equal(again.store.generation, tab.store.generation, 'the same generation')
   t.equal(again.loaded, 3, 'every record, the last batch included (written by close)')
   again.gossip.set('d', 4)
-  t.ok(again.gossip.record('d')!.version > last, 'the next version is above every one the closed life gave out')
+  const d = again.gossip.record('d')!.version
+  t.equal(d, last + 1, 'the next version is the one above the last the closed life gave out (no run-ahead floor)')
   t.ok(await sync(peer, again.gossip), 'converges with the peer')
+  again.gossip.set('e', 5)
+  const e = again.gossip.record('e')!.version
 
-  // This life does not close: the mark of the earlier one was removed when it opened.
+  // This life does not close (nothing of it committed): the mark of the earlier one was removed when it opened.
+  now += 50
   const third = await openIndexedDB('tab', config(() => now), opts(idb.crashCopy()))
-  t.notEqual(third.store.generation, again.store.generation, 'a life that did not close is not continued, even after one that did')
+  t.equal(third.store.generation, again.store.generation, 'the same generation again')
+  third.gossip.set('f', 6)
+  t.ok(third.gossip.record('f')!.version > e, 'a life after one that did not close starts above what that one gave out, though only the closed life\'s clock is on disk')
   await again.store.close()
   await third.store.close()
   t.end()
@@ -117,9 +126,9 @@ test('close writes every change whose batch has not committed, in one transactio
     closeError = err.message
   })
   t.equal(closeError, 'the batch transaction aborted', 'close reports the failed batch')
+  t.deepEqual(idb.row('simple-scuttle:tab', 'meta', 'closed'), { gen: tab.store.generation }, 'and the mark: every change of that life is stored')
   const again = await openIndexedDB('tab', config(() => now), opts(idb))
   t.deepEqual([again.gossip.get('x').value, again.gossip.get('y').value], [1, 2], 'the closing transaction held x (whose batch failed) and y')
-  t.equal(again.store.generation, tab.store.generation, 'and the mark: every change of that life is stored')
   await again.store.close()
   t.end()
 })
@@ -134,8 +143,9 @@ test('a store that failed before close does not mark its life closed', async (t)
   t.equal(tab.store.error?.message, 'quota', 'the store failed')
   t.throws(() => tab.gossip.set('y', 2), /not stored: quota/, 'and refuses changes')
   await tab.store.close().catch(() => {})
+  t.equal(idb.row('simple-scuttle:tab', 'meta', 'closed'), undefined, 'no closed mark')
   const again = await openIndexedDB('tab', config(() => now), opts(idb))
-  t.notEqual(again.store.generation, tab.store.generation, 'the next open starts a new generation')
+  t.equal(again.store.generation, tab.store.generation, 'the next open continues the generation (above the run-ahead floor)')
   await again.store.close()
   t.end()
 })
@@ -203,13 +213,74 @@ test('a failed open releases the lock; locks: null takes none', async (t) => {
   const bad = await openIndexedDB('a', { ...base.config }, { ...opts(idb, locks), name: 'shared' }).catch((err: Error) => err.message)
   t.match(String(bad), /config.resolve is required/, 'a config the gossip refuses fails the open')
   t.deepEqual(locks.names, [], 'and releases the lock')
+  t.deepEqual(idb.row('shared', 'meta', 'closed'), { gen: a.store.generation }, 'the failed open gave out nothing: the closed mark is still there')
   const after = await openIndexedDB('a', config(() => now), { ...opts(idb, locks), name: 'shared' })
-  t.equal(after.store.generation, a.store.generation, 'the failed open gave out nothing: the closed life is still continued')
+  t.equal(after.store.generation, a.store.generation, 'the closed life is continued')
   await after.store.close()
   const one = await openIndexedDB('a', config(() => now), { ...opts(idb, null), name: 'shared' })
   const two = await openIndexedDB('a', config(() => now), { ...opts(idb, null), name: 'shared' })
   t.pass('without a lock manager nothing refuses a second opener (the documented limit)')
   await one.store.close()
   await two.store.close()
+  t.end()
+})
+
+test('a reload with no run-ahead starts right above now, in the same generation', async (t) => {
+  let now = T0
+  const idb = new FakeIndexedDB()
+  const tab = await openIndexedDB('tab', config(() => now), opts(idb))
+  const peer = new Gossip('peer', config(() => now)) // same clock: the tab's versions follow its wall clock
+  peer.set('p', 1)
+  await sync(peer, tab.gossip)
+  now += 1000
+  tab.gossip.set('x', 1) // at the wall clock: the batch stores no run-ahead
+  await tab.store.flush()
+  t.equal(tab.gossip.record('x')!.version, now * 1000, 'x is at the wall clock')
+  idb.hold = true
+  tab.gossip.set('y', 2) // lost with the tab
+  t.ok(await sync(peer, tab.gossip), 'the peer holds y')
+  const y = peer.record('y')!
+
+  now += 10_000
+  const again = await openIndexedDB('tab', config(() => now), opts(idb.crashCopy()))
+  t.equal(again.store.generation, tab.store.generation, 'the same generation')
+  again.gossip.set('z', 3)
+  const z = again.gossip.record('z')!.version
+  t.equal(z, now * 1000 + 1, 'its first version is the one right above now (µs), not pushed further')
+  t.ok(z > y.version, 'and above what the earlier life gave out')
+  t.ok(await sync(peer, again.gossip, 3), 'one link: both converge')
+  t.equal(peer.get('z').value, 3, 'the peer took z')
+  t.equal(again.gossip.get('y').value, 2, 'the tab got y back')
+  idb.release()
+  await tab.store.close().catch(() => {})
+  await again.store.close()
+  t.end()
+})
+
+test('an open that fails after a life that did not close leaves that life unclosed', async (t) => {
+  let now = T0
+  const idb = new FakeIndexedDB()
+  const tab = await openIndexedDB('tab', config(() => now), opts(idb))
+  const peer = new Gossip('peer', config(() => now + 120_000))
+  peer.set('p', 1)
+  await sync(peer, tab.gossip)
+  tab.gossip.set('first', 1)
+  await tab.store.flush()
+  idb.hold = true
+  tab.gossip.set('a', 2) // lost with the tab, held by the peer
+  await sync(peer, tab.gossip)
+  const a = peer.record('a')!
+  const disk = idb.crashCopy()
+  const bad = await openIndexedDB('tab', { ...base.config }, opts(disk)).catch((err: Error) => err.message)
+  t.match(String(bad), /config.resolve is required/, 'a config the gossip refuses fails the open')
+  t.equal(disk.row('simple-scuttle:tab', 'meta', 'closed'), undefined, 'and its close wrote no closed mark')
+  now += 50
+  const again = await openIndexedDB('tab', config(() => now), opts(disk))
+  again.gossip.set('b', 3)
+  const b = again.gossip.record('b')!
+  t.ok(b.gen === a.gen && b.version > a.version, 'the next life still starts above the run-ahead: above a')
+  idb.release()
+  await tab.store.close().catch(() => {})
+  await again.store.close()
   t.end()
 })
