@@ -33,6 +33,8 @@ export interface SideLink {
   readonly bytesOut: number
   /** Whole lines taken in (the progress `Connection.sweep` counts). */
   readonly messagesIn: number
+  /** Its output is held back for a peer that does not read (lines dropped, bytes still waiting): a stall, like the replica's full output. */
+  readonly blocked: boolean
   close(): void
 }
 
@@ -83,7 +85,8 @@ export interface PeerInfo {
  * first protocol bytes, must each come within `helloTimeout`; past them,
  * `sweep` closes a connection that sent no whole message for
  * `idleTimeout` (unless a long one is still arriving at `MIN_PROGRESS_RATE`)
- * or left its output full for `stallTimeout`, and a peer that
+ * or left its output full (the replica's, or the side channel's) for
+ * `stallTimeout`, and a peer that
  * sends more than `invalidBudget` invalid objects in a minute is cut off.
  */
 export class Connection implements PeerInfo {
@@ -290,19 +293,24 @@ export class Connection implements PeerInfo {
       this.close(`idle: no whole message for ${Math.round((now - this.seenInAt) / 1000)} s` + (got > 0 ? ` (${got} bytes of an unfinished one)` : ''))
       return false
     }
-    // Stalled: its output stays full and it takes nothing of it (a slow but
-    // reading peer, such as one catching up on a big state, is not cut off).
-    const taken = stream.stats.bytesOut - stream.waiting
-    if (stream.waiting >= stream.readableHighWaterMark && taken === this.stalledAt) {
+    // Stalled: output is held back (the replica's stream full, or the side
+    // channel dropping lines for a full socket) and the socket passes
+    // nothing of what it holds on to the peer (a slow but reading peer, such
+    // as one catching up on a big state, is not cut off). What the socket
+    // passed on: every byte written into it, less those it still holds.
+    const waiting = stream.waiting
+    const side = this.side
+    const passed = this.helloBytesOut + stream.stats.bytesOut - waiting + (side?.bytesOut ?? 0) - this.socket.writableLength
+    if ((waiting >= stream.readableHighWaterMark || side?.blocked === true) && passed === this.stalledAt) {
       if (this.stalledSince < 0) this.stalledSince = now
       else if (now - this.stalledSince >= net.stallTimeout) {
         net.count('stalled')
-        this.close(`the peer does not read: ${stream.waiting} bytes waiting for ${Math.round((now - this.stalledSince) / 1000)} s`)
+        this.close(`the peer does not read: ${waiting + this.socket.writableLength} bytes waiting for ${Math.round((now - this.stalledSince) / 1000)} s`)
         return false
       }
     } else {
       this.stalledSince = -1
-      this.stalledAt = taken
+      this.stalledAt = passed
     }
     return now - this.seenInAt >= net.idleTimeout / 3
   }

@@ -17,12 +17,18 @@ export interface ChannelOwner {
   read(obj: unknown): MemberMessage | string
 }
 
-/** Bytes queued on a connection above which membership lines are dropped instead of written. */
+/**
+ * The most bytes a connection holds unread, membership lines included,
+ * before membership lines are dropped instead of written (a line longer
+ * than this goes only onto an empty queue).
+ */
 export const MAX_QUEUED = 1024 * 1024
 
 export class MemberChannel implements SideLink {
   splitter: LineSplitter | null = null
   bytesOut = 0
+  /** Lines were dropped for a full queue, and the queue has not been empty since. */
+  private dropping = false
 
   constructor(
     private readonly owner: ChannelOwner,
@@ -48,9 +54,27 @@ export class MemberChannel implements SideLink {
   }
 
   /**
-   * Write messages to the peer: dropped once the connection is closing, and
-   * while more than `MAX_QUEUED` bytes wait for a peer that does not read
-   * (membership repeats itself every round; nothing is lost by dropping).
+   * Whether this link's output is held back: lines were dropped because
+   * the connection held too much unread, and the queue has not emptied
+   * since (what `Connection.sweep` counts as a stall when no byte of it
+   * leaves; small lines that still fit the queue do not clear it).
+   */
+  get blocked(): boolean {
+    if (this.dropping && this.conn.socket.writableLength === 0) this.dropping = false
+    return this.dropping
+  }
+
+  /**
+   * Write messages to the peer, one line at a time: dropped once the
+   * connection is closing, and from the first line that would leave more
+   * than `MAX_QUEUED` bytes waiting unread on the connection (membership
+   * repeats itself every round: the peer asks again, nothing is lost).
+   *
+   * Invariant: a line is serialised only when it is about to be written,
+   * so what one link's membership output costs this node is at most
+   * `MAX_QUEUED` bytes of unread lines (or one line, when a single line is
+   * longer), however large the answer (the whole table, to a peer that
+   * asked for every bucket); `msgs` only refer to held records.
    */
   send(msgs: MemberMessage[], done?: () => void): void {
     const socket = this.conn.socket
@@ -58,19 +82,27 @@ export class MemberChannel implements SideLink {
       done?.()
       return
     }
-    if (socket.writableLength > MAX_QUEUED) {
-      this.owner.stats.messagesDropped += msgs.length
-      done?.()
-      return
+    const stats = this.owner.stats
+    if (socket.writableLength === 0) this.dropping = false
+    let sent = 0
+    for (; sent < msgs.length; sent++) {
+      const queued = socket.writableLength
+      if (queued >= MAX_QUEUED) break
+      // Bytes, not a string: the socket's queue is then counted in bytes, as `bytesOut` is.
+      const line = Buffer.from(messageJson(msgs[sent]) + '\n')
+      const bytes = line.length
+      if (queued > 0 && queued + bytes > MAX_QUEUED) break
+      this.bytesOut += bytes
+      stats.bytesOut += bytes
+      stats.messagesOut++
+      if (done !== undefined && sent === msgs.length - 1) socket.write(line, () => done())
+      else socket.write(line)
     }
-    let text = ''
-    for (const m of msgs) text += messageJson(m) + '\n'
-    const bytes = Buffer.byteLength(text)
-    this.bytesOut += bytes
-    this.owner.stats.bytesOut += bytes
-    this.owner.stats.messagesOut += msgs.length
-    if (done === undefined) socket.write(text)
-    else socket.write(text, () => done())
+    if (sent < msgs.length) {
+      this.dropping = true
+      stats.messagesDropped += msgs.length - sent
+      done?.()
+    }
   }
 
   /** Send this node's record at once; resolves once the socket took it (or the link is gone). */

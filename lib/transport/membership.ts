@@ -75,7 +75,7 @@ export interface MembershipStats {
   rounds: number
   messagesIn: number
   messagesOut: number
-  /** Lines not written because the peer was not reading (more than 1 MiB queued). */
+  /** Lines not written because the peer was not reading (they would leave more than 1 MiB waiting unread; see `MemberChannel.send`). */
   messagesDropped: number
   bytesIn: number
   bytesOut: number

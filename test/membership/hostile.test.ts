@@ -13,6 +13,7 @@ import type { MemberRecord } from '../../lib/membership/types.ts'
 import { HostileClient } from '../support/hostile-client.ts'
 import { waitFor } from '../support/streams.ts'
 import { memberNet, untilAllAlive, type MemberNet } from './support/nets.ts'
+import { MAX_QUEUED } from '../../lib/transport/member-channel.ts'
 
 const S = '0000000000000000'
 const line = (o: unknown) => JSON.stringify(o)
@@ -132,6 +133,28 @@ test('signed cluster: a left record needs the node\'s signature; unsigned or bad
   await v.net.close()
   await waitFor(() => n.member('v')?.state === 'left', 10_000, 'v left at n')
   t.equal(n.events.find((e) => e.kind === 'leave' && e.id === 'v')?.reason, 'left the cluster', 'v\'s own signed leave: left the cluster')
+  h.close()
+  await n.net.close()
+  t.end()
+})
+
+test('a peer that asks for every bucket and never reads: at most 1 MiB of membership output waits for it, and it is cut off as stalled', async (t) => {
+  const n = await memberNet('n', { network: { stallTimeout: 500, idleTimeout: 120_000 } })
+  // 4,000 members of 4 KB: the whole table is a 16 MB answer, more than loopback's socket buffers hold.
+  const gen = Date.now() - 1000
+  const meta = { blob: 'x'.repeat(4000) }
+  for (let i = 0; i < 4000; i++) n.membership.table.applyRecord({ id: `m${i}`, gen, v: 1, addr: `127.0.0.1:${1 + i}`, st: 'up', meta }, n.net.timers.now())
+  const h = await HostileClient.open({ port: n.port, id: 'evil', extraHello: { members: 1 }, read: false })
+  await h.send([line({ mb: 'sums', b: Array(256).fill('00000000') })])
+  const conn = () => n.net.peers.find((p) => p.id === 'evil') as unknown as { socket: { writableLength: number } } | undefined
+  let most = 0
+  await waitFor(() => {
+    most = Math.max(most, conn()?.socket.writableLength ?? 0)
+    return n.net.stats.stalled >= 1
+  }, 10_000, 'the peer that does not read cut off as stalled')
+  t.ok(most <= MAX_QUEUED, `bytes waiting for it: at most ${most}, within ${MAX_QUEUED}`)
+  t.ok(n.membership.stats.messagesDropped > 0, `the rest of the answer dropped, counted (${n.membership.stats.messagesDropped} lines)`)
+  t.equal(n.net.stats.stalled, 1, 'counted as stalled')
   h.close()
   await n.net.close()
   t.end()

@@ -1,6 +1,6 @@
 /** Networks with cluster membership on loopback, for the membership network tests. */
 import test from 'tape'
-import { Network, join, listen, type Membership, type MembershipOptions } from '../../../lib/net.ts'
+import { Network, join, listen, type Membership, type MembershipOptions, type NetworkOptions } from '../../../lib/net.ts'
 import type { Gossip, GossipConfig } from '../../../lib/index.ts'
 import type { Member } from '../../../lib/membership/types.ts'
 import { node, waitFor } from '../../support/streams.ts'
@@ -27,16 +27,16 @@ export interface MemberNet {
 /** A node listening on 127.0.0.1 (a free port) that joins through `seeds`; its wall clock is the real one. */
 export async function memberNet(
   id: string,
-  opts: Partial<MembershipOptions> & { interval?: number; config?: Partial<GossipConfig>; invalidBudget?: number } = {},
+  opts: Partial<MembershipOptions> & { interval?: number; config?: Partial<GossipConfig>; invalidBudget?: number; network?: Partial<NetworkOptions> } = {},
 ): Promise<MemberNet> {
   // A real wall clock: generations are start times, and hellos compare clocks.
   const gossip = node(id, { now: () => Date.now(), ...opts.config })
-  const net = new Network(gossip, { interval: opts.interval ?? 100, backoff: { initial: 10, max: 200 }, ...(opts.invalidBudget === undefined ? {} : { invalidBudget: opts.invalidBudget }) })
+  const net = new Network(gossip, { interval: opts.interval ?? 100, backoff: { initial: 10, max: 200 }, ...(opts.invalidBudget === undefined ? {} : { invalidBudget: opts.invalidBudget }), ...opts.network })
   const listener = await listen(net, { port: 0, host: '127.0.0.1' })
   const addr = `127.0.0.1:${listener.port}`
   const events: Seen[] = []
   for (const kind of ['join', 'up', 'down', 'leave'] as const) net.on(kind, (m, reason) => events.push({ kind, id: m.id, generation: m.generation, reason }))
-  const { interval: _i, config: _c, invalidBudget: _b, ...membershipOpts } = opts
+  const { interval: _i, config: _c, invalidBudget: _b, network: _n, ...membershipOpts } = opts
   const membership = join(net, { advertise: addr, ...membershipOpts })
   opened.add(net)
   return { id, gossip, net, membership, port: listener.port, addr, events, member: (m) => net.members().find((x) => x.id === m) }
