@@ -26,7 +26,7 @@
  */
 import { utf8Length } from '../core/values.ts'
 import { recordJson } from './held-record.ts'
-import { bucketCount, readBeats, readRecord, recordBytes } from './record.ts'
+import { bucketCount, GEN_AHEAD, readBeats, readRecord, recordBytes } from './record.ts'
 import type { MemberTable } from './table.ts'
 import type { Beats, MemberLimits, MemberRecord } from './types.ts'
 
@@ -63,8 +63,14 @@ const BEAT_FRAME = JSON.stringify({ mb: 'beat', s: '0123456789abcdef', hb: [], r
 const HEX16 = /^[0-9a-f]{16}$/
 const HEX8 = /^[0-9a-f]{8}$/
 
-/** Validate an untrusted membership message; returns it (fresh where it matters) or why it is refused. */
-export function readMessage(obj: unknown, limits: MemberLimits, wallNow: number): MemberMessage | string {
+/**
+ * Validate an untrusted membership message; returns it (fresh where it
+ * matters) or why it is refused. Heartbeats and records that are well
+ * formed but lie beyond this node's clock (see `readBeats`, `GEN_AHEAD`)
+ * are dropped from it alone, each reported to `ahead`: a peer whose clock
+ * runs ahead of ours relays them in good faith.
+ */
+export function readMessage(obj: unknown, limits: MemberLimits, wallNow: number, ahead?: (what: 'beat' | 'record') => void): MemberMessage | string {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return 'membership message must be an object'
   const o = obj as Record<string, unknown>
   const re = o.re === undefined ? undefined : o.re === 1 ? 1 : null
@@ -72,7 +78,7 @@ export function readMessage(obj: unknown, limits: MemberLimits, wallNow: number)
   switch (o.mb) {
     case 'beat': {
       if (typeof o.s !== 'string' || !HEX16.test(o.s)) return 'beat s must be 16 lower-case hex digits'
-      const hb = readBeats(o.hb, limits, wallNow)
+      const hb = readBeats(o.hb, limits, wallNow, ahead && (() => ahead('beat')))
       if (typeof hb === 'string') return hb
       return re === 1 ? { mb: 'beat', s: o.s, hb, re } : { mb: 'beat', s: o.s, hb }
     }
@@ -88,6 +94,10 @@ export function readMessage(obj: unknown, limits: MemberLimits, wallNow: number)
       const out: MemberRecord[] = []
       for (const r of recs) {
         const read = readRecord(r, limits, wallNow)
+        if (read === GEN_AHEAD) {
+          ahead?.('record')
+          continue
+        }
         if (typeof read === 'string') return read
         out.push(read)
       }

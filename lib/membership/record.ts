@@ -80,13 +80,20 @@ export function recordBytes(r: MemberRecord): number {
  * generation: a life cannot begin further in the future than the clock
  * offset allowed.
  */
+/**
+ * Why `readRecord` refuses a well-formed record whose generation lies
+ * beyond this node's clock: no fault of the peer that relays it (its clock,
+ * or its source's, may run ahead of ours), so the record is dropped alone.
+ */
+export const GEN_AHEAD = 'member gen is ahead of this node\'s clock by more than maxClockOffset'
+
 export function readRecord(o: unknown, limits: MemberLimits, wallNow: number): MemberRecord | string {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'member record must be an object'
   const r = o as Record<string, unknown>
   const idBad = idProblem('member id', r.id, limits.maxIdLength)
   if (idBad !== null) return idBad
   if (!isCount(r.gen)) return 'member gen must be a non-negative safe integer'
-  if (r.gen > wallNow + limits.maxClockOffset) return 'member gen is ahead of this node\'s clock by more than maxClockOffset'
+  if (r.gen > wallNow + limits.maxClockOffset) return GEN_AHEAD
   if (!isCount(r.v) || r.v < 1) return 'member v must be a positive safe integer'
   if (r.v > MAX_MEMBER_V) return `member v above ${MAX_MEMBER_V}`
   const addrBad = addressProblem(r.addr, limits.maxAddressLength)
@@ -109,21 +116,41 @@ export function readRecord(o: unknown, limits: MemberLimits, wallNow: number): M
  * at most once a millisecond of its life: `n` may not exceed the time
  * since `gen` (by `wallNow`) plus the clock offset allowed, so no forged
  * counter can run a life's counter out of numbers.
+ *
+ * A malformed list refuses the message. A well-formed triple beyond this
+ * node's clock is no fault of the peer that sent it: the bound is this
+ * node's clock, and an honest peer whose clock runs ahead (within the
+ * offset the hellos allow) relays counters that were within its own bound,
+ * forged there or not. Such a triple never refuses the line (the other
+ * members' heartbeats in it are read) and `ahead` is called for it: a
+ * counter over the bound is taken as the bound (it did rise, at least that
+ * far: an arrival, so a member whose counter a peer pushed up is not held
+ * dead here while its honest relays run ahead of our clock, and no held
+ * counter ever exceeds the bound); a generation ahead of the clock by more
+ * than the offset, a life this node cannot hold, is dropped.
  */
-export function readBeats(hb: unknown, limits: MemberLimits, wallNow: number): Beats | string {
+export function readBeats(hb: unknown, limits: MemberLimits, wallNow: number, ahead?: () => void): Beats | string {
   if (!Array.isArray(hb)) return 'hb must be an array'
   if (hb.length % 3 !== 0) return 'hb must hold triples: id, gen, n'
   if (hb.length > 3 * limits.maxBeatEntries) return `more than ${limits.maxBeatEntries} heartbeat entries`
+  const latest = wallNow + limits.maxClockOffset
+  // A copy only once a triple changes: the first triples are taken as they are.
+  let kept: Beats | null = null
   for (let i = 0; i < hb.length; i += 3) {
     const idBad = idProblem('heartbeat id', hb[i], limits.maxIdLength)
     if (idBad !== null) return idBad
     const gen = hb[i + 1]
     const n = hb[i + 2]
     if (!isCount(gen) || !isCount(n)) return 'heartbeat gen and n must be non-negative safe integers'
-    if (gen > wallNow + limits.maxClockOffset) return 'heartbeat gen is ahead of this node\'s clock by more than maxClockOffset'
-    if (n > wallNow + limits.maxClockOffset - gen) return 'heartbeat counter higher than one a millisecond since its generation began'
+    if (gen > latest || n > latest - gen) {
+      ahead?.()
+      kept ??= hb.slice(0, i) as Beats
+      if (gen <= latest) kept.push(hb[i] as string, gen, latest - gen)
+      continue
+    }
+    kept?.push(hb[i] as string, gen, n)
   }
-  return hb as Beats
+  return kept ?? (hb as Beats)
 }
 
 /** 32-bit FNV-1a of a string (its UTF-16 units), with a chosen offset basis. */

@@ -89,6 +89,15 @@ export interface MembershipStats {
   dialsSameAddress: number
   /** Dials whose hello showed another node than the member record's (counted as failures for the backoff). */
   dialsWrongNode: number
+  /**
+   * Heartbeat entries and records beyond this node's clock: a counter over
+   * one a millisecond since its generation began (taken as that bound), a
+   * generation ahead by more than maxClockOffset (dropped). A peer whose
+   * clock runs ahead relays them in good faith: never counted against its
+   * link, and the rest of the line is read (see `readBeats`).
+   */
+  beatsAhead: number
+  recordsAhead: number
   /** Records applied and refused (stale, buried, bad signature...). */
   recordsApplied: number
   recordsRefused: number
@@ -133,7 +142,7 @@ export class Membership implements SideChannel, NetworkMembership {
   readonly limits: MemberLimits
   readonly stats: MembershipStats = {
     rounds: 0, messagesIn: 0, messagesOut: 0, messagesDropped: 0, bytesIn: 0, bytesOut: 0, dials: 0, dialFailures: 0,
-    dialsBackedOff: 0, dialsRateLimited: 0, dialsSameAddress: 0, dialsWrongNode: 0, recordsApplied: 0, recordsRefused: 0,
+    dialsBackedOff: 0, dialsRateLimited: 0, dialsSameAddress: 0, dialsWrongNode: 0, beatsAhead: 0, recordsAhead: 0, recordsApplied: 0, recordsRefused: 0,
   }
   /** The dial backoff per address and the dial rate (driven here; read it to see what is held back). */
   readonly gate: DialGate
@@ -264,8 +273,10 @@ export class Membership implements SideChannel, NetworkMembership {
 
   /** Called by channels: a message that was read and validated. */
   read(msg: unknown): MemberMessage | string {
-    return readMessage(msg, this.limits, this.network.gossip.config.now())
+    return readMessage(msg, this.limits, this.network.gossip.config.now(), this.countAhead)
   }
+
+  private readonly countAhead = (what: 'beat' | 'record') => void (what === 'beat' ? this.stats.beatsAhead++ : this.stats.recordsAhead++)
 
   /** Ids of the members reached by an open membership link. */
   get linked(): Set<string> {
