@@ -19,9 +19,8 @@
  *   life is buried (see graveyard.ts) so that no laggard resurrects it,
  *   while a new generation of the same id joins. Past half the grace period
  *   they leave the summary, so nodes stop spreading them.
- * - The summary is the XOR of 64-bit hashes of the records in it: two
- *   nodes with equal summaries hold the same records, so in a steady
- *   cluster the record digest is one 16-digit string, whatever its size.
+ * - The summary is the XOR of 64-bit hashes of the records in it
+ *   (summary.ts): equal summaries, equal records.
  * - Records are held with their metadata as text (held-record.ts): what a
  *   peer can make the table hold grows with the bytes it sent, not with
  *   the objects they parse into.
@@ -29,7 +28,8 @@
 import { ArrivalWindow } from './detector.ts'
 import { Graveyard } from './graveyard.ts'
 import { heldRecord, hold, memberOf, metaText, type RecordFields } from './held-record.ts'
-import { bucketHash, hex8, MAX_MEMBER_V, OWN_CHANGES, recordHash } from './record.ts'
+import { bucketHash, MAX_MEMBER_V, OWN_CHANGES } from './record.ts'
+import { RecordSummary } from './summary.ts'
 import type { Beats, DetectorOptions, Member, MemberEventKind, MemberLimits, MemberRecord, MemberState } from './types.ts'
 
 export interface TableOptions {
@@ -77,8 +77,7 @@ export interface TableStats {
   collected: number
 }
 
-/** The most buckets a summary is split into (a power of two). */
-export const MAX_BUCKETS = 256
+export { MAX_BUCKETS } from './summary.ts'
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 
@@ -93,11 +92,7 @@ export class MemberTable {
   private logEntries: MemberEntry[] = []
   private logSeqs: number[] = []
   private seqNo = 0
-  private sum0 = 0
-  private sum1 = 0
-  private summed = 0
-  /** Per bucket of the finest split (256), the XOR of its records' first hashes; coarser splits fold it. */
-  private readonly fine = new Array<number>(MAX_BUCKETS).fill(0)
+  private readonly sums = new RecordSummary()
   /** Ids whose buried life came back by its heartbeats, until its record is taken again. */
   private readonly revived = new Set<string>()
 
@@ -303,20 +298,17 @@ export class MemberTable {
 
   /** The records summary: 16 hex digits; equal summaries, equal records. */
   summary(): string {
-    return hex8(this.sum0) + hex8(this.sum1)
+    return this.sums.hex
   }
 
   /** Records in the summary. */
   get summarized(): number {
-    return this.summed
+    return this.sums.count
   }
 
   /** Per bucket (of `count`, a power of two up to 256), the XOR of its records' hashes, as hex. */
   buckets(count: number): string[] {
-    const acc = new Array<number>(count).fill(0)
-    const mask = count - 1
-    for (let i = 0; i < MAX_BUCKETS; i++) acc[i & mask] ^= this.fine[i]
-    return acc.map(hex8)
+    return this.sums.buckets(count)
   }
 
   /** The records in the summary whose bucket (of `count`) is in `wanted`. */
@@ -438,24 +430,11 @@ export class MemberTable {
   }
 
   private include(e: MemberEntry): void {
-    if (e.inSummary) return
-    const [h0, h1] = recordHash(e.record)
-    e.h0 = h0
-    e.h1 = h1
-    this.sum0 ^= h0
-    this.sum1 ^= h1
-    this.fine[e.slot & (MAX_BUCKETS - 1)] ^= h0
-    this.summed++
-    e.inSummary = true
+    this.sums.include(e)
   }
 
   private exclude(e: MemberEntry): void {
-    if (!e.inSummary) return
-    this.sum0 ^= e.h0
-    this.sum1 ^= e.h1
-    this.fine[e.slot & (MAX_BUCKETS - 1)] ^= e.h0
-    this.summed--
-    e.inSummary = false
+    this.sums.exclude(e)
   }
 
   private remove(e: MemberEntry): void {
