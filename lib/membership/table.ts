@@ -13,8 +13,8 @@
  *   until this node holds the member dead by its own detector.
  * - Heartbeats are counters a node raises every round; this node learns
  *   them directly or through others, and each rise is an arrival for the
- *   detector. Every rise gets a local sequence number, so that the
- *   heartbeats a peer has not been sent yet are found in O(changes).
+ *   detector. Every rise gets a local sequence number (beat-log.ts), so
+ *   that the heartbeats a peer has not been sent yet are found in O(changes).
  * - Dead and left members are kept `grace` ms, then collected; a collected
  *   life is buried (see graveyard.ts) so that no laggard resurrects it,
  *   while a new generation of the same id joins. Past half the grace period
@@ -29,6 +29,7 @@ import { ArrivalWindow } from './detector.ts'
 import { Graveyard } from './graveyard.ts'
 import { heldRecord, hold, memberOf, metaText, type RecordFields } from './held-record.ts'
 import { bucketHash, MAX_MEMBER_V, OWN_CHANGES } from './record.ts'
+import { BeatLog } from './beat-log.ts'
 import { RecordSummary } from './summary.ts'
 import type { Beats, DetectorOptions, Member, MemberEventKind, MemberLimits, MemberRecord, MemberState } from './types.ts'
 
@@ -89,9 +90,7 @@ export class MemberTable {
   private readonly self: MemberEntry
   private readonly graveyard: Graveyard
   /** Heartbeat rises in order: the entries and the sequence numbers they rose at. */
-  private logEntries: MemberEntry[] = []
-  private logSeqs: number[] = []
-  private seqNo = 0
+  private readonly log = new BeatLog<MemberEntry>()
   private readonly sums = new RecordSummary()
   /** Ids whose buried life came back by its heartbeats, until its record is taken again. */
   private readonly revived = new Set<string>()
@@ -119,7 +118,7 @@ export class MemberTable {
 
   /** The latest local sequence number (a peer sent everything up to it is up to date). */
   get seq(): number {
-    return this.seqNo
+    return this.log.seq
   }
 
   get(id: string): MemberEntry | undefined {
@@ -181,24 +180,7 @@ export class MemberTable {
    * that came from `from`; at most `max`. Returns them and the new mark.
    */
   beatsSince(mark: number, from: unknown, max: number): { beats: Beats; mark: number } {
-    const seqs = this.logSeqs
-    let lo = 0
-    let hi = seqs.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (seqs[mid] <= mark) lo = mid + 1
-      else hi = mid
-    }
-    const out: Beats = []
-    const log = this.logEntries
-    const limit = 3 * max
-    for (let i = lo; i < seqs.length; i++) {
-      const e = log[i]
-      if (e.seq !== seqs[i] || (from !== null && e.from === from) || !e.inSummary) continue
-      out.push(e.record.id, e.record.gen, e.hb)
-      if (out.length >= limit) return { beats: out, mark: seqs[i] }
-    }
-    return { beats: out, mark: this.seqNo }
+    return this.log.since(mark, from, max)
   }
 
   /**
@@ -406,27 +388,7 @@ export class MemberTable {
   }
 
   private rose(e: MemberEntry, from: unknown): void {
-    e.seq = ++this.seqNo
-    e.from = from
-    this.logEntries.push(e)
-    this.logSeqs.push(e.seq)
-    if (this.logSeqs.length > 2 * this.entries.size + 1024) this.compactLog()
-  }
-
-  /** Keep one log entry per member: its latest rise. */
-  private compactLog(): void {
-    const entries: MemberEntry[] = []
-    const seqs: number[] = []
-    const log = this.logEntries
-    for (let i = 0; i < log.length; i++) {
-      // An entry's latest rise is the one whose sequence number it still holds; the log is in sequence order.
-      if (log[i].seq === this.logSeqs[i]) {
-        entries.push(log[i])
-        seqs.push(this.logSeqs[i])
-      }
-    }
-    this.logEntries = entries
-    this.logSeqs = seqs
+    this.log.rose(e, from, this.entries.size)
   }
 
   private include(e: MemberEntry): void {
