@@ -11,6 +11,17 @@
  *   taken only when it is signed (signed clusters) or arrives from the
  *   node itself, on its own link (`direct`); relayed unsigned, it waits
  *   until this node holds the member dead by its own detector.
+ * - An earlier generation than a life held or buried is over, unless it
+ *   shows otherwise. Generations are start times, and any peer can relay
+ *   a later one (within the clock offset) that no node lived: taken while
+ *   the member is not held alive, it would otherwise keep the member's
+ *   real life out until its burial expires. So an earlier life comes back
+ *   (the later one buried, the earlier spared) on the word of the member
+ *   itself, on its own link, over a life the member never confirmed there
+ *   (`confirmed`); or, over a life held dead or buried, by its counter
+ *   rising `REVIVE_RISES` times (graveyard.ts), which no laggard's does.
+ *   Invariant: what a relay says of a member never outranks what the
+ *   member says of itself on its own link, nor its rising heartbeats.
  * - Heartbeats are counters a node raises every round; this node learns
  *   them directly or through others, and each rise is an arrival for the
  *   detector. Every rise gets a local sequence number (beat-log.ts), so
@@ -26,7 +37,7 @@
  *   the objects they parse into.
  */
 import { ArrivalWindow } from './detector.ts'
-import { Graveyard } from './graveyard.ts'
+import { Graveyard, risen, watch, type Watch } from './graveyard.ts'
 import { heldRecord, hold, memberOf, metaText, type RecordFields } from './held-record.ts'
 import { bucketHash, MAX_MEMBER_V, OWN_CHANGES } from './record.ts'
 import { BeatLog } from './beat-log.ts'
@@ -62,6 +73,10 @@ export interface MemberEntry {
   h1: number
   /** Hash of the id that picks its bucket. */
   readonly slot: number
+  /** A record of this life arrived from the member itself, on its own link. */
+  confirmed: boolean
+  /** While it is dead or left: an earlier life's counter, watched (see the rule on earlier generations). */
+  lower: Watch | null
 }
 
 /** Outcome of a record from a peer. */
@@ -99,7 +114,7 @@ export class MemberTable {
     this.selfId = self.id
     this.graveyard = new Graveyard(opts.buryFor, opts.limits.maxMembers)
     const record = this.signed({ id: self.id, gen: self.gen, v: 1, addr: self.addr, st: 'up' }, self.meta === undefined ? undefined : JSON.stringify(self.meta))
-    this.self = { record, hb: 0, seq: 0, from: null, state: 'alive', since: now, window: new ArrivalWindow(), inSummary: false, h0: 0, h1: 0, slot: bucketHash(self.id) }
+    this.self = { record, hb: 0, seq: 0, from: null, state: 'alive', since: now, window: new ArrivalWindow(), inSummary: false, h0: 0, h1: 0, slot: bucketHash(self.id), confirmed: true, lower: null }
     this.entries.set(self.id, this.self)
     this.include(this.self)
   }
@@ -141,12 +156,17 @@ export class MemberTable {
     const d = this.opts.detector
     for (let i = 0; i + 2 < beats.length; i += 3) {
       const n = beats[i + 2] as number
+      const gen = beats[i + 1] as number
       const e = this.entries.get(beats[i] as string)
       if (e === undefined) {
-        if (this.graveyard.size > 0 && this.graveyard.beat(beats[i] as string, beats[i + 1] as number, n)) this.revive(beats[i] as string)
+        if (this.graveyard.size > 0 && this.graveyard.beat(beats[i] as string, gen, n)) this.revive(beats[i] as string)
         continue
       }
-      if (n < e.hb || e.record.gen !== beats[i + 1]) continue
+      if (e.record.gen !== gen) {
+        if (gen < e.record.gen && (e.state === 'dead' || e.state === 'left') && e !== this.self) e.lower = watch(e.lower, gen, n)
+        continue
+      }
+      if (n < e.hb) continue
       if (n === e.hb) {
         // The peer holds what we hold: no need to send it this one.
         if (e.seq > 0) e.from = from
@@ -191,9 +211,15 @@ export class MemberTable {
   applyRecord(rec: MemberRecord, now: number, direct = false): RecordOutcome {
     const e = this.entries.get(rec.id)
     if (e === this.self) return this.aboutSelf(rec)
-    if (this.graveyard.holds(rec.id, rec.gen)) return this.refused('buried')
-    if (e !== undefined && rec.gen < e.record.gen) return this.refused('stale')
-    if (e !== undefined && rec.gen === e.record.gen && rec.v <= e.record.v) return 'known'
+    // An earlier life comes back on its member's own word, or by its rising counter (see the rule above).
+    const owner = direct && rec.st === 'up'
+    if (this.graveyard.holds(rec.id, rec.gen, owner)) return this.refused('buried')
+    const earlier = e !== undefined && rec.gen < e.record.gen
+    if (earlier && !(owner && !e.confirmed) && !(rec.st === 'up' && (e.state === 'dead' || e.state === 'left') && risen(e.lower, rec.gen))) return this.refused('stale')
+    if (e !== undefined && rec.gen === e.record.gen && rec.v <= e.record.v) {
+      if (direct) e.confirmed = true
+      return 'known'
+    }
     if (e === undefined && this.entries.size >= this.opts.limits.maxMembers) return this.refused('full')
     const sigBad = this.signatureProblem(rec)
     if (sigBad !== null) return this.refused(sigBad)
@@ -202,6 +228,7 @@ export class MemberTable {
     if (e !== undefined && rec.gen === e.record.gen) {
       this.exclude(e)
       e.record = hold(rec)
+      if (direct) e.confirmed = true
       if (!(e.state === 'dead' || e.state === 'left') || now - e.since < this.opts.grace / 2) this.include(e)
       if (rec.st === 'left' && e.state !== 'left') this.change(e, 'left', now, 'leave', 'left the cluster')
       else if (rec.st === 'up' && e.state === 'left') {
@@ -210,16 +237,24 @@ export class MemberTable {
       return 'applied'
     }
     let reason = 'new member'
-    if (e !== undefined) {
+    if (earlier) {
+      // The member's real life, back over a later one that was not its own: that one is buried, this one spared.
+      const how = owner ? 'its own record, on its own link' : 'its heartbeats rose'
+      reason = `generation ${rec.gen}, not ${e.record.gen} (${how})`
+      this.remove(e)
+      this.graveyard.bury(rec.id, e.record.gen, now, e.hb, { confirmed: e.confirmed, alive: rec.gen })
+      this.emit('leave', e, now, `replaced by generation ${rec.gen} (${how})`)
+    } else if (e !== undefined) {
       // A later life of a known id: the earlier one is over, and buried.
       reason = `restarted (generation ${rec.gen} after ${e.record.gen})`
       this.remove(e)
-      this.graveyard.bury(rec.id, e.record.gen, now, e.hb)
+      this.graveyard.bury(rec.id, e.record.gen, now, e.hb, { confirmed: e.confirmed })
       this.emit('leave', e, now, `restarted as generation ${rec.gen}`)
     } else if (this.revived.delete(rec.id)) {
       reason = 'back: its heartbeats rose past where it was collected'
     }
-    const fresh: MemberEntry = { record: hold(rec), hb: 0, seq: 0, from: null, state: rec.st === 'left' ? 'left' : 'alive', since: now, window: new ArrivalWindow(), inSummary: false, h0: 0, h1: 0, slot: bucketHash(rec.id) }
+    if (owner) this.graveyard.spare(rec.id, rec.gen)
+    const fresh: MemberEntry = { record: hold(rec), hb: 0, seq: 0, from: null, state: rec.st === 'left' ? 'left' : 'alive', since: now, window: new ArrivalWindow(), inSummary: false, h0: 0, h1: 0, slot: bucketHash(rec.id), confirmed: direct, lower: null }
     this.entries.set(rec.id, fresh)
     this.include(fresh)
     if (fresh.state !== 'left') this.emit('join', fresh, now, reason)
@@ -257,7 +292,7 @@ export class MemberTable {
       if (e.inSummary && (age >= grace / 2 || never)) this.exclude(e)
       if (age >= grace || (never && age >= d.maxInterval)) {
         this.remove(e)
-        this.graveyard.bury(e.record.id, e.record.gen, now, e.hb)
+        this.graveyard.bury(e.record.id, e.record.gen, now, e.hb, { confirmed: e.confirmed })
         this.stats.collected++
         if (e.state === 'dead') this.emit('leave', e, now, `collected after ${seconds(age)} dead`)
       }
@@ -325,6 +360,15 @@ export class MemberTable {
     return c
   }
 
+  /**
+   * A record of this node's own id. Another generation is 'not ours', a
+   * later one too: this node does not move to a new generation to outrank
+   * it. Generations are start times; a life that jumped ahead (up to the
+   * clock offset) would make this node's next restart an earlier
+   * generation than its last, refused everywhere. Its own record on its
+   * own links and its rising heartbeats bring its life back instead (see
+   * the rule on earlier generations).
+   */
   private aboutSelf(rec: MemberRecord): RecordOutcome {
     const own = this.self.record
     if (rec.gen !== own.gen || rec.v < own.v) return 'not ours'
@@ -379,6 +423,7 @@ export class MemberTable {
     const wasOut = (e.state === 'dead' || e.state === 'left') && !e.inSummary
     e.state = state
     e.since = now
+    if (state === 'alive') e.lower = null // an earlier life's rises count only against a life held dead or left
     if (wasOut && (state === 'alive' || state === 'suspect')) this.include(e)
     if (event !== null) this.emit(event, e, now, reason)
   }

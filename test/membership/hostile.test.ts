@@ -179,3 +179,22 @@ test('a counter within one node\'s clock bound but over that of a node 1 s behin
   await Promise.all([a.net.close(), x.net.close(), b.net.close()])
   t.end()
 })
+
+test('plain cluster: a forged later generation of a member not held alive does not keep the member out: it joins at its own generation', async (t) => {
+  const a = await memberNet('a')
+  const b = await memberNet('b', { seeds: [a.addr] })
+  await untilAllAlive([a, b], true, 20_000, 'a and b alive at each other')
+  const h = await HostileClient.open({ port: a.port, id: 'evil', extraHello: { members: 1 } })
+  // w has not joined yet: a generation just under the clock bound, at an address of the attacker's choice.
+  await h.send([line({ mb: 'recs', recs: [{ id: 'w', gen: Date.now() + 290_000, v: 1, addr: '127.0.0.1:9', st: 'up' }] })])
+  await waitFor(() => a.member('w') !== undefined && b.member('w') !== undefined, 10_000, 'the forged life of w at a and b')
+  h.close()
+  const w = await memberNet('w', { seeds: [a.addr] })
+  const real = w.membership.table.selfRecord.gen
+  const atReal = (n: MemberNet) => n.member('w')?.generation === real && n.member('w')?.state === 'alive' && n.member('w')?.address === w.addr
+  await waitFor(() => atReal(a) && atReal(b), 20_000, 'w alive at its own generation and address at a and b')
+  t.pass('a and b hold w alive, at its own generation and address')
+  t.ok(a.events.some((e) => e.kind === 'leave' && e.id === 'w' && e.generation > real), 'a: the forged life left')
+  await Promise.all([a.net.close(), b.net.close(), w.net.close()])
+  t.end()
+})
