@@ -5,7 +5,9 @@
  * hello from another node than the one expected, holds the address back;
  * a hello from the expected node (or from any node whose record names that
  * address) clears it. Seeds (no id expected) are never held back. Failures
- * are logged rate-limited, one line per 10 s for all addresses.
+ * are logged rate-limited, one line per 10 s for all addresses. An address
+ * that answers with this node's own id is not dialled again while it is
+ * among the latest `MAX_SELF_ADDRESSES` such (`SelfAddresses`).
  */
 import type { DialGate } from '../membership/dial-backoff.ts'
 import { SAME_ID } from '../protocol/hello.ts'
@@ -21,11 +23,55 @@ export interface DialStats {
   dialsWrongNode: number
 }
 
+/** Addresses that answered as this node, remembered (the most recent; see `SelfAddresses`). */
+export const MAX_SELF_ADDRESSES = 1024
+
+/**
+ * The address keys of this node: the ones it was given (its advertised
+ * address), kept, and those that answered a dial with its own id, the most
+ * recent `max` of them. Any record can name an address, and a host can
+ * answer with any id, so these are bounded: an address forgotten is dialled
+ * again, under the dial rate, and learnt again.
+ */
+export class SelfAddresses {
+  private readonly given = new Set<string>()
+  /** In the order they were (last) learnt. */
+  private readonly learnt = new Set<string>()
+
+  constructor(private readonly max = MAX_SELF_ADDRESSES) {}
+
+  /** Add an address key: `given` ones are kept; others go, oldest first, past `max`. */
+  add(key: string, given = false): void {
+    if (given) {
+      this.learnt.delete(key)
+      this.given.add(key)
+      return
+    }
+    if (this.given.has(key)) return
+    this.learnt.delete(key) // re-inserted: the most recent
+    this.learnt.add(key)
+    if (this.learnt.size > this.max) this.learnt.delete(this.learnt.values().next().value as string)
+  }
+
+  has(key: string): boolean {
+    return this.given.has(key) || this.learnt.has(key)
+  }
+
+  get size(): number {
+    return this.given.size + this.learnt.size
+  }
+
+  *[Symbol.iterator](): IterableIterator<string> {
+    yield* this.given
+    yield* this.learnt
+  }
+}
+
 export class MemberDialer {
   /** Address keys being dialled, with the member id expected there (null: a seed). */
   readonly dialing = new Map<string, string | null>()
-  /** Address keys of this node (its advertised one, and any that answered as itself). */
-  readonly selfAddresses = new Set<string>()
+  /** Address keys of this node (its advertised one, and the latest that answered as itself). */
+  readonly selfAddresses = new SelfAddresses()
   /** Keys of the addresses seen lately. */
   private readonly keys = new Map<string, string>()
 

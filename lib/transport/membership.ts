@@ -207,7 +207,7 @@ export class Membership implements SideChannel, NetworkMembership {
     const opener = opts.opener ?? (opts.tls === undefined ? openTcp : tlsOpener(network, opts.tls))
     this.dialer = new MemberDialer(network, this.table, this.gate, this.stats, opener, Math.max(1000, Math.min(5000, 10 * this.interval)), 2 * this.limits.maxMembers)
     this.resolveHost = opts.resolve ?? systemResolve
-    this.dialer.selfAddresses.add(addressKey(opts.advertise))
+    this.dialer.selfAddresses.add(addressKey(opts.advertise), true)
   }
 
   /** Start the rounds (the first one at once: the seeds are dialled now). */
