@@ -88,7 +88,7 @@ export interface TableStats {
   recordsApplied: number
   recordsRefused: number
   beatsApplied: number
-  /** Records or heartbeats of this node's own life that claimed more than it wrote (forged), answered by a higher one. */
+  /** Records or heartbeats of this node's own life that claimed more than it wrote (forged), answered by a higher one (or its next generation). */
   refuted: number
   collected: number
 }
@@ -101,6 +101,8 @@ export class MemberTable {
   readonly selfId: string
   readonly stats: TableStats = { recordsApplied: 0, recordsRefused: 0, beatsApplied: 0, refuted: 0, collected: 0 }
   onEvent: MemberListener | null = null
+  /** Called when this node moved to a new generation (`renew`): its record, to be sent to every peer at once. */
+  onRenew: ((rec: MemberRecord) => void) | null = null
   private readonly entries = new Map<string, MemberEntry>()
   private readonly self: MemberEntry
   private readonly graveyard: Graveyard
@@ -362,12 +364,10 @@ export class MemberTable {
 
   /**
    * A record of this node's own id. Another generation is 'not ours', a
-   * later one too: this node does not move to a new generation to outrank
-   * it. Generations are start times; a life that jumped ahead (up to the
-   * clock offset) would make this node's next restart an earlier
-   * generation than its last, refused everywhere. Its own record on its
-   * own links and its rising heartbeats bring its life back instead (see
-   * the rule on earlier generations).
+   * later one too: this node does not jump above it, since generations are
+   * start times and its next restart would then be an earlier one, refused
+   * everywhere; its own record on its links and its rising heartbeats win
+   * instead (see the rule on earlier generations).
    */
   private aboutSelf(rec: MemberRecord): RecordOutcome {
     const own = this.self.record
@@ -375,9 +375,29 @@ export class MemberTable {
     if (rec.v === own.v && rec.st === own.st && rec.addr === own.addr) return 'known'
     if (this.signatureProblem(rec) !== null) return this.refused('bad signature')
     // A record of this very life that this node did not write: re-assert ours above it, if that leaves room for our own changes.
-    if (rec.v > MAX_MEMBER_V - OWN_CHANGES) return this.refused('not ours')
+    if (rec.v > MAX_MEMBER_V - OWN_CHANGES) return this.renew()
     this.stats.refuted++
     this.rewriteSelf({}, rec.v + 1)
+    return 'refuted'
+  }
+
+  /**
+   * A record of this life that this node did not write, at a version it
+   * cannot rise above (within `OWN_CHANGES` of the bound): answered by a
+   * new life, as SWIM raises an incarnation; the forged record dies with
+   * the old one. Generation + 1 is still a start time no later than now,
+   * so the next restart stays later. Peers take it as a restart (`leave`,
+   * `join`): those linked to this node at once (`onRenew` sends it on
+   * each link), the others once they hold the old life dead.
+   */
+  private renew(): RecordOutcome {
+    if (this.self.state === 'left') return this.refused('not ours')
+    this.stats.refuted++
+    const r = this.self.record
+    this.exclude(this.self)
+    this.self.record = this.signed({ id: r.id, gen: r.gen + 1, v: 1, addr: r.addr, st: r.st }, metaText(r))
+    this.include(this.self)
+    this.onRenew?.(this.self.record)
     return 'refuted'
   }
 

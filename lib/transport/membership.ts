@@ -194,6 +194,10 @@ export class Membership implements SideChannel, NetworkMembership {
       },
       network.timers.now(),
     )
+    // A new generation (a forged record of this life it cannot answer within it): every peer linked gets it at once.
+    this.table.onRenew = (rec) => {
+      for (const ch of this.channels) void ch.push(rec)
+    }
     this.table.onEvent = (kind, member, reason) => {
       try {
         network.emit(kind, member, reason)

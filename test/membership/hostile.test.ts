@@ -198,3 +198,21 @@ test('plain cluster: a forged later generation of a member not held alive does n
   await Promise.all([a.net.close(), b.net.close(), w.net.close()])
   t.end()
 })
+
+test('plain cluster: a forged record of a live node at the version bound is answered by the node\'s next generation; its address, metadata and leave are its own again', async (t) => {
+  const [n, v] = await pair()
+  const vRec = v.membership.table.selfRecord
+  const h = await HostileClient.open({ port: n.port, id: 'evil', extraHello: { members: 1 } })
+  await h.send([line({ mb: 'recs', recs: [{ id: 'v', gen: vRec.gen, v: 2 ** 48, addr: '127.0.0.1:9', st: 'up', meta: { owned: true } }] })])
+  const own = (m: MemberNet) => m.member('v')?.generation === vRec.gen + 1 && m.member('v')?.address === v.addr && m.member('v')?.state === 'alive'
+  await waitFor(() => own(n) && own(v), 10_000, 'v at its next generation, at its own address, at n and at v')
+  t.deepEqual(n.member('v')?.metadata, {}, 'with its own metadata')
+  t.ok(v.membership.table.stats.refuted >= 1, 'v answered the forged record')
+  t.deepEqual(n.events.filter((e) => e.id === 'v').slice(1).map((e) => [e.kind, e.generation]), [['leave', vRec.gen], ['join', vRec.gen + 1]], 'n: after v joined, the old life leaves, the new one joins')
+  h.close()
+  await v.net.close()
+  await waitFor(() => n.member('v')?.state === 'left', 5000, 'v\'s leave taken at n at once')
+  t.pass('v\'s graceful leave reached n')
+  await n.net.close()
+  t.end()
+})

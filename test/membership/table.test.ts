@@ -183,17 +183,25 @@ test('records and counters of this node\'s own life that it did not write are an
   t.end()
 })
 
-test('a forged record of this node\'s life with a version near the bound is refused, not answered: the node\'s own record stays readable everywhere', (t) => {
+test('a forged record of this node\'s life with a version near the bound is answered by a new generation: the forged record dies with the old life', (t) => {
   const { t: a } = table('a')
-  const huge = rec('a', { v: MAX_MEMBER_V, st: 'left' })
+  const renewed: MemberRecord[] = []
+  a.onRenew = (r) => renewed.push(r)
+  const huge = rec('a', { v: MAX_MEMBER_V, addr: 'evil.test:1', st: 'up', meta: { owned: true } })
   t.equal(typeof readRecord(huge, MEMBER_LIMITS, WALL), 'object', 'the bound itself is readable')
   t.equal(readRecord({ ...huge, v: MAX_MEMBER_V + 1 }, MEMBER_LIMITS, WALL), `member v above ${MAX_MEMBER_V}`, 'above it is refused by every reader')
   t.equal(readRecord({ ...huge, v: Number.MAX_SAFE_INTEGER }, MEMBER_LIMITS, WALL), `member v above ${MAX_MEMBER_V}`, 'and so is the largest safe integer')
-  t.equal(a.applyRecord(huge, 0), 'not ours', 'a forged left of a at the bound: refused')
-  t.equal(a.selfRecord.v, 1, 'a does not answer it: its version stays where its own changes put it')
-  t.equal(a.applyRecord(rec('a', { v: MAX_MEMBER_V - OWN_CHANGES, st: 'left' }), 0), 'refuted', 'one that leaves room for a\'s own changes is answered')
+  t.equal(a.applyRecord(rec('a', { v: MAX_MEMBER_V - OWN_CHANGES, st: 'left' }), 0), 'refuted', 'one that leaves room for a\'s own changes is answered in this life')
+  t.equal(a.selfRecord.gen, WALL, 'a\'s generation unchanged')
+  t.equal(a.applyRecord(huge, 0), 'refuted', 'one at the bound: answered too')
+  t.deepEqual([a.selfRecord.gen, a.selfRecord.v, a.selfRecord.addr, a.selfRecord.st], [WALL + 1, 1, 'a.test:7000', 'up'], 'by a new life: generation + 1, version 1, a\'s own address, up')
+  t.deepEqual(renewed, [a.selfRecord], 'its record handed on to be sent at once')
+  t.equal(a.applyRecord(huge, 0), 'not ours', 'the forged record is now of an earlier life: not ours')
+  t.equal(a.stats.refuted, 2, 'both answers counted')
   a.leave()
-  t.equal(typeof readRecord(a.selfRecord, MEMBER_LIMITS, WALL), 'object', 'and a\'s later leave is still a record every node reads')
+  t.equal(a.applyRecord(rec('a', { gen: WALL + 1, v: MAX_MEMBER_V }), 0), 'not ours', 'after a leaves, a forged record at the bound is refused: a stays left')
+  t.deepEqual([a.selfRecord.gen, a.selfRecord.st], [WALL + 1, 'left'], 'in its generation')
+  t.equal(typeof readRecord(a.selfRecord, MEMBER_LIMITS, WALL + 1), 'object', 'and a\'s leave is a record every node reads')
   t.end()
 })
 
