@@ -31,17 +31,24 @@ import { DEFAULT_LIMITS, readUpdate, type Limits, type UpdateSlot } from '../pro
  *   up to our clock, in ascending version; when more than `mtu` want to go,
  *   each source keeps a prefix (only a suffix is cut), sources chosen by
  *   `order` (`selectDelta`).
+ * - Each source's first record carries an explicit chain link, `prev`,
+ *   to the peer's digest entry for that source (the version the response
+ *   answers); the source's later records go without `prev` and chain from
+ *   the one before them. So a response computed for another digest (or
+ *   another node's) moves no clock across a gap: it moves only clocks that
+ *   cover the entries it answers.
  * - Records we cannot vouch for go out with an explicit chain link to their
  *   own version minus one, so they move nobody's clock: records held above
  *   our clock (they arrived out of order), and those of a source whose
  *   tombstones we forgot above the peer's entry. Held-above records never
  *   cut a response and go only when it was not cut.
  * - On receipt, a record without `prev` chains from the record of the same
- *   source before it in the same response (the first one from the digest
- *   the response answers, which our clock covers); a record moves our clock
- *   only if the clock covers its link. A record refused (invalid, not
- *   admitted, or a user function threw) breaks its source's chain for the
- *   rest of the response.
+ *   source before it in the same response, linked or not (a source's first
+ *   record without `prev` chains from 0: it is trusted to answer our
+ *   current digest); a record moves our clock only if the clock covers its
+ *   link, through the records before it in the response. A record refused
+ *   (invalid, not admitted, or a user function threw) breaks its source's
+ *   chain for the rest of the response.
  *
  * Not covered here (use `Session`): per-connection memory of what the peer
  * already holds, pushes of new writes, adoption of the peer's clock after a
@@ -152,10 +159,18 @@ export class Engine {
     const mtu = opts.mtu
     const sel = candidates.length === 0 ? null : selectDelta(candidates, mtu, opts.order ?? 'depth', opts.random)
     const deltas: Delta[] = []
+    const linked = new Set<Source>()
     for (const rec of sel?.recs ?? []) {
       const src = this.replica.sourceOf(rec)
-      // Forgotten tombstones above the peer's entry: we cannot vouch for the gap.
-      deltas.push(src.gc <= floorOf(src) ? rec : encodePush(rec, rec.version - 1))
+      const floor = floorOf(src)
+      if (src.gc > floor) {
+        // Forgotten tombstones above the peer's entry: we cannot vouch for the gap.
+        deltas.push(encodePush(rec, rec.version - 1))
+      } else if (!linked.has(src)) {
+        // The source's first record links to the digest entry it answers; the rest chain from it.
+        linked.add(src)
+        deltas.push(encodePush(rec, floor))
+      } else deltas.push(rec)
     }
     const truncated = sel?.truncated === true
     if (!truncated) heldAbove(this.replica, floorOf, mtu - deltas.length, (rec) => deltas.push(encodePush(rec, rec.version - 1)))
@@ -171,7 +186,7 @@ export class Engine {
     const r: ApplyResult = { applied: 0, rejected: 0, redundant: 0, refused: 0, advanced: 0, reasons: [] }
     const replica = this.replica
     const redundantBefore = replica.stats.redundant
-    const inbound = new Inbound(replica, this.peer, null)
+    const inbound = new Inbound(replica, this.peer, null, true)
     const slot = this.slot
     for (const obj of deltas) {
       const bad = typeof obj !== 'object' || obj === null || Array.isArray(obj) ? 'expected an update object' : readUpdate(obj as Record<string, unknown>, this.limits, false, slot)

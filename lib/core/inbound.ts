@@ -28,7 +28,8 @@ export type Outcome =
  * Invariants:
  * - A clock moves only along a link whose `prev` it covers: explicit, or
  *   inside a response on a reliable link the record of the same source the
- *   peer sent before it on this link (`heads`, from 0).
+ *   peer sent before it on this link (`heads`, from 0; with `linkedHeads`,
+ *   explicitly linked records count among those sent before).
  * - Links inside a response are `earned` and take effect only when the peer
  *   ends the response (or a part of it) with a marker (`commit`): an update
  *   pushed into a response that never ends moves nothing.
@@ -71,10 +72,19 @@ export class Inbound {
   /** Keys of unknown sources with chain state here (at most MAX_STRANGERS). */
   private readonly strangers = new Set<string>()
 
+  /**
+   * `linkedHeads`: inside a response, a record with an explicit link is
+   * also the head its source's next unlinked record chains from (the
+   * Engine's responses link each source's first record to the digest they
+   * answer, the rest implicitly). Sessions leave it off: there the heads
+   * follow what the responder noted as sent on the link, which records
+   * sent outside their chain are not.
+   */
   constructor(
     private readonly replica: Replica,
     private readonly peer: PeerLabel,
     private readonly from: LocalListener | null,
+    private readonly linkedHeads = false,
   ) {}
 
   /**
@@ -114,9 +124,9 @@ export class Inbound {
     let link = prev
     let own = false
     if (inResponse) {
-      if (link === undefined) {
+      if (link === undefined || this.linkedHeads) {
         const head = this.heads.get(src.key)
-        link = head ?? (this.unknownBroken ? undefined : 0)
+        if (link === undefined) link = head ?? (this.unknownBroken ? undefined : 0)
         if (head === undefined || rec.version > head) this.heads.set(src.key, Math.max(head ?? 0, rec.version))
       }
     } else own = link !== undefined

@@ -153,7 +153,8 @@ test('property: for random states and MTU, min(mtu, total) deltas, per source a 
       const sent = new Map<string, number[]>()
       const seq: string[] = []
       for (const d of r.deltas) {
-        if ('prev' in d) return false // everything here is vouched for
+        // Everything here is vouched for: only each source's first record is linked, to the peer's entry.
+        if ('prev' in d !== !sent.has(d.source_id) || ('prev' in d && d.prev !== peer[d.source_id])) return false
         sent.set(d.source_id, [...(sent.get(d.source_id) ?? []), d.version])
         if (seq[seq.length - 1] !== d.source_id) seq.push(d.source_id)
       }
@@ -299,5 +300,48 @@ test('layering: engine.ts and flow.ts import nothing from streams, transports, s
     t.ok(imports.every((p) => p.startsWith('./') || p.startsWith('../protocol/')), `${file} imports only core and protocol: ${imports.join(', ')}`)
     t.notOk(/setTimeout|setInterval|Date\.|Math\.random/.test(src), `${file}: no timers, clock or ambient randomness`)
   }
+  t.end()
+})
+
+test('apply: a response cut for another digest moves no clock across a gap (each source\'s first delta links to the digest entry it answers)', (t) => {
+  const random = seededRandom(1)
+  const w = new Engine({ id: 'w' })
+  for (let i = 1; i <= 10; i++) w.set(`k${i}`, i)
+  const all = w.deltasFor([], { mtu: Infinity, random }).deltas
+  const x = new Engine({ id: 'x' })
+  x.apply(all.slice(0, 5))
+  const q = new Engine({ id: 'q' })
+  q.apply(all.slice(0, 2))
+  t.equal(q.clockOf('w'), 2)
+  const toX = w.deltasFor(x.digest(), { mtu: 100, random })
+  t.deepEqual(
+    toX.deltas.map((d) => ('prev' in d ? `${d.version}(prev ${d.prev})` : `${d.version}`)),
+    ['6(prev 5)', '7', '8', '9', '10'],
+    'the first record links to x\'s entry (5), the rest chain from it',
+  )
+  const r = q.apply(toX.deltas)
+  t.equal(r.applied, 5, 'q takes the records')
+  t.equal(r.advanced, 0, 'but moves no clock')
+  t.equal(q.clockOf('w'), 2, 'q\'s clock of w stays below the gap (k3..k5 never arrived)')
+  const again = w.deltasFor(q.digest(), { mtu: 100, random })
+  t.deepEqual(again.deltas.map(tag), ['w3', 'w4', 'w5', 'w6', 'w7', 'w8', 'w9', 'w10'], 'the next exchange sends from q\'s clock')
+  t.equal(again.candidates, 8)
+  const r2 = q.apply(again.deltas)
+  t.equal(q.clockOf('w'), 10, 'and the clock reaches 10 once the gap is filled')
+  t.equal(r2.redundant, 5, 'the records q held above its clock come again, counted as redundant')
+  for (let i = 1; i <= 10; i++) t.deepEqual(q.get(`k${i}`), w.get(`k${i}`))
+  t.end()
+})
+
+test('apply: a response with the digest link of a source whose clock covers it moves the clock; a cut response chains through the first record', (t) => {
+  const h = holder({ s: 6, u: 3 })
+  const e = new Engine({ id: 'e' })
+  e.apply(h.deltasFor([], { mtu: 2, order: 'depth', random: seededRandom(2) }).deltas)
+  const d = h.deltasFor(e.digest(), { mtu: 100, random: seededRandom(2) })
+  const firsts = d.deltas.filter((x) => 'prev' in x).map((x) => `${tag(x)}<-${(x as { prev: number }).prev}`)
+  t.deepEqual(firsts.sort(), ['s3<-2', 'u1<-0'], 'one linked record per source, linked to the peer\'s entry')
+  e.apply(d.deltas)
+  t.equal(e.clockOf('s'), 6)
+  t.equal(e.clockOf('u'), 3)
   t.end()
 })
