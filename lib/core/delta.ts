@@ -18,6 +18,25 @@ export interface Selection {
 }
 
 /**
+ * Check the options of a response (`Engine.deltasFor`, `selectDelta`):
+ * `mtu` a non-negative integer or Infinity, `order` 'depth' or 'breadth'
+ * (undefined: 'depth'), `random` a function. Throws a `RangeError` or
+ * `TypeError` naming the option and showing the value; returns the order.
+ */
+export function checkDeltaOptions(mtu: unknown, order: unknown, random: unknown): DeltaOrder {
+  if (typeof mtu !== 'number' || !(mtu === Infinity || (Number.isInteger(mtu) && mtu >= 0))) {
+    throw new (typeof mtu === 'number' ? RangeError : TypeError)(`mtu must be a non-negative integer or Infinity, got ${show(mtu)}`)
+  }
+  if (order !== undefined && order !== 'depth' && order !== 'breadth') throw new RangeError(`order must be 'depth' or 'breadth', got ${show(order)}`)
+  if (typeof random !== 'function') throw new TypeError(`random must be a function returning a number in [0, 1), got ${show(random)}`)
+  return order ?? 'depth'
+}
+
+function show(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v)
+}
+
+/**
  * Choose what one exchange sends when the peer lacks `candidates`.
  *
  * Rule 2 holds for every order: per source, records go in ascending version
@@ -29,6 +48,7 @@ export interface Selection {
  *   every source (in random source order), then the second, and so on.
  */
 export function selectDelta(candidates: Candidate[], mtu: number, order: DeltaOrder, random: RandomFn): Selection {
+  checkDeltaOptions(mtu, order, random)
   const recs: Rec[] = []
   let total = 0
   for (const c of candidates) total += c.count

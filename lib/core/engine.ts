@@ -1,5 +1,5 @@
 import type { Source } from './clock.ts'
-import { selectDelta } from './delta.ts'
+import { checkDeltaOptions, selectDelta } from './delta.ts'
 import { Inbound } from './inbound.ts'
 import { Replica, type ReplicaOptions } from './replica.ts'
 import { heldAbove, plan } from './responder.ts'
@@ -68,11 +68,11 @@ export interface DigestEntry {
 export type Delta = Rec | WirePush
 
 export interface DeltaOptions {
-  /** Most deltas in the response (Infinity: no limit). */
+  /** Most deltas in the response: a non-negative integer, or Infinity (no limit). */
   readonly mtu: number
-  /** Which sources go first when not everything fits. Default 'depth'. */
+  /** Which sources go first when not everything fits: 'depth' (default) or 'breadth'. */
   readonly order?: DeltaOrder
-  /** Breaks ties; uniform in [0, 1). */
+  /** Breaks ties; uniform in [0, 1) (a draw outside it is clamped). */
   readonly random: RandomFn
 }
 
@@ -146,8 +146,15 @@ export class Engine {
     return out
   }
 
-  /** What a peer whose digest is `peer` lacks, ordered and cut at `mtu` (see the rules above). */
+  /**
+   * What a peer whose digest is `peer` lacks, ordered and cut at `mtu` (see
+   * the rules above). Throws a `RangeError` or `TypeError` for an `mtu`
+   * that is not a non-negative integer or Infinity, an `order` other than
+   * 'depth' or 'breadth', or a `random` that is not a function.
+   */
   deltasFor(peer: Iterable<DigestEntry>, opts: DeltaOptions): DeltaSet {
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('deltasFor(peer, opts): opts must be an object such as { mtu, order, random }')
+    const order = checkDeltaOptions(opts.mtu, opts.order, opts.random)
     const theirs = new Map<string, number>()
     for (const e of peer) {
       const k = sourceKey(e.source_id, e.gen)
@@ -157,7 +164,7 @@ export class Engine {
     const floorOf = (src: Source) => theirs.get(src.key) ?? 0
     const { candidates, total } = plan(this.replica, floorOf, false, 0, () => 0)
     const mtu = opts.mtu
-    const sel = candidates.length === 0 ? null : selectDelta(candidates, mtu, opts.order ?? 'depth', opts.random)
+    const sel = candidates.length === 0 ? null : selectDelta(candidates, mtu, order, opts.random)
     const deltas: Delta[] = []
     const linked = new Set<Source>()
     for (const rec of sel?.recs ?? []) {

@@ -15,10 +15,14 @@ export function seededRandom(seed: number): RandomFn {
   }
 }
 
-/** Fisher-Yates shuffle in place, driven by `random`. */
+/**
+ * Fisher-Yates shuffle in place, driven by `random`. A draw outside [0, 1)
+ * (a user's `random` may return 1, a negative number or NaN) is clamped
+ * into range, so the result is always a permutation of `items`.
+ */
 export function shuffle<T>(items: T[], random: RandomFn): T[] {
   for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1))
+    const j = randomInt(random, i + 1)
     const t = items[i]
     items[i] = items[j]
     items[j] = t
@@ -26,7 +30,8 @@ export function shuffle<T>(items: T[], random: RandomFn): T[] {
   return items
 }
 
-/** Integer in [0, n). */
+/** Integer in [0, n) (0 when n ≤ 0); a draw outside [0, 1), or NaN, is clamped into range. */
 export function randomInt(random: RandomFn, n: number): number {
-  return Math.floor(random() * n)
+  const j = Math.floor(random() * n)
+  return j > 0 && n > 0 ? (j < n ? j : Math.ceil(n) - 1) : 0
 }

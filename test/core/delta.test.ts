@@ -1,5 +1,8 @@
 import test from 'tape'
 import { replica, session, updates } from '../support/core.ts'
+import { selectDelta, type Candidate } from '../../lib/core/delta.ts'
+import { seededRandom } from '../../lib/core/random.ts'
+import type { DeltaOrder } from '../../lib/core/types.ts'
 
 function digest(entries: [string, number][]): Record<string, unknown>[] {
   return [...entries.map(([source_id, version]) => ({ digest: true, source_id, version })), { digest: true, done: true }]
@@ -77,5 +80,44 @@ test('sources the digest does not mention are sent in full (the seed\'s done)', 
   const { s, port } = session(h, 10)
   for (const m of digest([['x', 2]])) s.receive(m)
   t.deepEqual(updates(port.take()).map((u) => `${u.source_id}${u.version}`), ['y1', 'y2'], 'only y, all of it')
+  t.end()
+})
+
+/** selectDelta's candidates for a peer holding nothing of `h`. */
+function candidatesOf(h: ReturnType<typeof holder>): Candidate[] {
+  const out: Candidate[] = []
+  for (const src of h.clock.values()) {
+    const from = src.log.firstAfter(0)
+    const count = src.log.liveFrom(from)
+    if (count > 0) out.push({ src, from, count })
+  }
+  return out
+}
+
+test('selectDelta: a random that returns 1, NaN, a negative number or 7 still gives a valid selection (the draw is clamped)', (t) => {
+  const h = holder({ a: 1, b: 2, c: 3, d: 4 })
+  for (const [name, random] of [['1', () => 1], ['NaN', () => NaN], ['-0.5', () => -0.5], ['7', () => 7]] as const) {
+    for (const order of ['depth', 'breadth'] as const) {
+      const sel = selectDelta(candidatesOf(h), 3, order, random)
+      const tags = sel.recs.map((r) => `${r.source_id}${r.version}`)
+      t.equal(tags.length, 3, `random returning ${name}, ${order}: 3 records`)
+      const per: Record<string, number[]> = {}
+      for (const r of sel.recs) (per[r.source_id] ??= []).push(r.version)
+      t.ok(Object.values(per).every((vs) => vs.every((v, i) => v === i + 1)), `random returning ${name}, ${order}: each source a prefix (${tags.join(' ')})`)
+      t.equal(sel.truncated, true)
+    }
+  }
+  t.end()
+})
+
+test('selectDelta: refuses an mtu that is not a non-negative integer or Infinity, an unknown order, a random that is not a function', (t) => {
+  const h = holder({ a: 2 })
+  const random = seededRandom(1)
+  for (const mtu of [2.5, -1, NaN, '3', undefined, null]) {
+    t.throws(() => selectDelta(candidatesOf(h), mtu as number, 'depth', random), /mtu must be a non-negative integer or Infinity, got/, `mtu ${String(mtu)}`)
+  }
+  t.throws(() => selectDelta(candidatesOf(h), 1, 'bogus' as DeltaOrder, random), /order must be 'depth' or 'breadth', got "bogus"/)
+  t.throws(() => selectDelta(candidatesOf(h), 1, 'depth', undefined as unknown as () => number), /random must be a function/)
+  t.equal(selectDelta(candidatesOf(h), Infinity, 'breadth', random).recs.length, 2, 'Infinity is no limit')
   t.end()
 })

@@ -345,3 +345,34 @@ test('apply: a response with the digest link of a source whose clock covers it m
   t.equal(e.clockOf('u'), 3)
   t.end()
 })
+
+test('deltasFor: refuses an mtu that is not a non-negative integer or Infinity, an unknown order, a missing random (even when nothing is cut)', (t) => {
+  const h = holder({ s: 3 })
+  const random = seededRandom(1)
+  for (const mtu of [2.5, 0.5, -1, NaN, -Infinity]) {
+    t.throws(() => h.deltasFor([], { mtu, random }), (e: unknown) => e instanceof RangeError && e.message.includes(`mtu must be a non-negative integer or Infinity, got ${mtu}`), `mtu ${mtu}: RangeError`)
+  }
+  for (const mtu of ['3', undefined, null]) {
+    t.throws(() => h.deltasFor([], { mtu: mtu as unknown as number, random }), (e: unknown) => e instanceof TypeError && /mtu must be/.test((e as Error).message), `mtu ${JSON.stringify(mtu)}: TypeError`)
+  }
+  t.throws(() => h.deltasFor([], { mtu: 3, order: 'bogus' as DeltaOrder, random }), /order must be 'depth' or 'breadth', got "bogus"/)
+  t.throws(() => h.deltasFor([], { mtu: 100, random: undefined as unknown as () => number }), (e: unknown) => e instanceof TypeError && /random must be a function/.test((e as Error).message), 'random missing, nothing cut')
+  t.throws(() => h.deltasFor([], undefined as unknown as { mtu: number; random: () => number }), TypeError, 'no options')
+  t.equal(h.deltasFor([], { mtu: Infinity, random }).deltas.length, 3, 'Infinity: no limit')
+  t.equal(h.deltasFor([], { mtu: 0, order: 'breadth', random }).deltas.length, 0, '0: nothing')
+  t.end()
+})
+
+test('deltasFor: a random that returns values out of [0, 1) still gives each source a prefix, in both orders', (t) => {
+  const h = holder({ a: 1, b: 2, c: 3, d: 4 })
+  for (const random of [() => 1, () => NaN, () => -0.5, () => 7]) {
+    for (const order of ['depth', 'breadth'] as const) {
+      const r = h.deltasFor([], { mtu: 3, order, random })
+      t.equal(r.deltas.length, 3)
+      const per: Record<string, number[]> = {}
+      for (const d of r.deltas) (per[d.source_id] ??= []).push(d.version)
+      t.ok(Object.values(per).every((vs) => vs.every((v, i) => v === i + 1)), `${order}, random () => ${random()}: ${r.deltas.map(tag).join(' ')}`)
+    }
+  }
+  t.end()
+})
