@@ -14,8 +14,11 @@
  *   τ'_p = ρ_p + (S − ρ_p − ρ_q) / 2. Where the surplus is negative (the pair
  *   wants more than S) the split is max-min fair instead: both get S/2 when
  *   both want at least that much, otherwise the smaller desire is granted in
- *   full and the other side gets the rest. Invariants: τ'_p + τ'_q = S (up to
- *   rounding), and no τ' is negative when τ_p, τ_q, ρ_p, ρ_q are not.
+ *   full and the other side gets the rest. Invariants: one side is
+ *   computed and the other is S minus it, so τ'_p + τ'_q = S (exactly,
+ *   except where a granted desire leaves a rest that needs rounding); a
+ *   granted desire is granted exactly; the split does not depend on which
+ *   side computes it; no τ' is negative when τ_p, τ_q, ρ_p, ρ_q are not.
  *   Redistribution never changes the cluster's total allowance.
  * - **AIMD** on the total (`FlowControl.sent`): after each message a node
  *   sends, it compares how many deltas it wanted to send (the candidates)
@@ -64,30 +67,50 @@ export function effectiveRate(r: Rates): number {
 }
 
 /**
- * The new allowed rate of `self` after an exchange with `peer`. Each side
- * computes its own share from the same four numbers; `share(p, q) + share(q,
- * p)` is `p.allowed + q.allowed` up to rounding.
+ * The new allowed rate of `self` after an exchange with `peer`: the first
+ * of `redistribute(self, peer)`. Each side computes its own share from the
+ * same four numbers, and `share(q, p)` is the second of `redistribute(p,
+ * q)`: the two sides' shares add up as `redistribute` says.
  */
 export function share(self: Rates, peer: Rates): number {
-  const total = self.allowed + peer.allowed
-  const wanted = self.desired + peer.desired
-  if (wanted <= total) return self.desired + (total - wanted) / 2
-  // Capacity is short: max-min fairness over [0, total].
-  const half = total / 2
-  if (self.desired >= half && peer.desired >= half) return half
-  if (self.desired < peer.desired) return self.desired
-  if (peer.desired < self.desired) return total - peer.desired
-  return half // equal desires below half cannot be short of capacity; kept for safety
+  return redistribute(self, peer)[0]
 }
 
 /**
- * Both new allowed rates of a pair, with the sum kept exactly: the second
- * is computed as the remainder of the first.
+ * Both new allowed rates of a pair. One side's rate is computed directly
+ * and the other's as the total minus it, the side chosen from the four
+ * numbers alone (not from the order of the arguments), so
+ * `redistribute(q, p)` is exactly the swap of `redistribute(p, q)`:
+ * - equal desires, or capacity short and both wanting at least half: both
+ *   get S/2;
+ * - capacity short otherwise: the smaller desire is granted exactly, and
+ *   the other side gets S minus it (rounded to the nearest double: the two
+ *   add up to S within that rounding, which no split that grants a desire
+ *   exactly can always avoid);
+ * - enough capacity: the side with the larger desire gets its desire plus
+ *   half the surplus (at least S/2), the other S minus that; S minus a
+ *   number in [S/2, S] is exact, so the two add up to S exactly.
+ * Neither is negative when the inputs are not.
  */
 export function redistribute(p: Rates, q: Rates): [number, number] {
   const total = p.allowed + q.allowed
-  const a = share(p, q)
-  return [a, Math.max(0, total - a)]
+  const wanted = p.desired + q.desired
+  const half = total / 2
+  if (p.desired === q.desired) return [half, half]
+  const pLarger = p.desired > q.desired
+  let small: number
+  if (wanted <= total) {
+    const large = (pLarger ? p.desired : q.desired) + (total - wanted) / 2
+    // In [S/2, S] as a real; kept there against rounding, so that S − large is exact.
+    const big = large > half ? (large < total ? large : total) : half
+    small = total - big
+    return pLarger ? [big, small] : [small, big]
+  }
+  // Short: max-min fairness over [0, S].
+  small = pLarger ? q.desired : p.desired
+  if (small >= half) return [half, half]
+  const big = total - small
+  return pLarger ? [big, small] : [small, big]
 }
 
 function check(name: string, v: number, ok: boolean): void {

@@ -1,6 +1,7 @@
 import test from 'tape'
 import fc from 'fast-check'
 import { FLOW_DEFAULTS, FlowControl, effectiveRate, redistribute, share, type Rates } from '../../lib/core/flow.ts'
+import { seededRandom } from '../../lib/core/random.ts'
 
 const close = (a: number, b: number, eps = 1e-9) => Math.abs(a - b) <= eps * Math.max(1, Math.abs(a), Math.abs(b))
 const rate = fc.double({ min: 0, max: 1000, noNaN: true, noDefaultInfinity: true })
@@ -80,6 +81,50 @@ test('property: max-min fair where capacity is short, desires met where it is no
     { numRuns: 2000 },
   )
   t.pass('2000 random pairs')
+  t.end()
+})
+
+test('redistribute is exact: a granted desire exactly, the sum exactly, and redistribute(q, p) exactly the swap of redistribute(p, q)', (t) => {
+  t.deepEqual(redistribute({ desired: 9.3, allowed: 2.5 }, { desired: 0.2, allowed: 0 }), [2.3, 0.2], 'the smaller desire, 0.2, granted exactly')
+  t.deepEqual(redistribute({ desired: 0.2, allowed: 0 }, { desired: 9.3, allowed: 2.5 }), [0.2, 2.3], 'and in the other order')
+  const [a, b] = redistribute({ desired: 0.1, allowed: 10 }, { desired: 5, allowed: 1 })
+  t.deepEqual(redistribute({ desired: 5, allowed: 1 }, { desired: 0.1, allowed: 10 }), [b, a], 'enough capacity: the same split either way')
+  t.equal(a + b, 11)
+  // The spec, in exact terms where it grants a desire, within rounding elsewhere.
+  const spec = (p: Rates, q: Rates) => {
+    const S = p.allowed + q.allowed
+    if (p.desired + q.desired <= S) return p.desired + (S - p.desired - q.desired) / 2
+    if (p.desired >= S / 2 && q.desired >= S / 2) return S / 2
+    return p.desired < q.desired ? p.desired : S - q.desired
+  }
+  const random = seededRandom(3)
+  let bad = 0
+  let cases = 0
+  for (let i = 0; i < 100_000; i++) {
+    const v = [0, 0.1, 0.2, 0.3, 1, 2.5, 3, 5, 9.3, 10, 1e-9, 1e6, random() * 10, random() * 1000]
+    const pick = () => v[Math.floor(random() * v.length)]
+    const p = { desired: pick(), allowed: pick() }
+    const q = { desired: pick(), allowed: pick() }
+    const S = p.allowed + q.allowed
+    const [x, y] = redistribute(p, q)
+    const [y2, x2] = redistribute(q, p)
+    const why: string[] = []
+    const granted = p.desired + q.desired > S && Math.min(p.desired, q.desired) < S / 2
+    // One side is the total minus the other: exactly so, except that the rest of a granted desire is rounded once.
+    if (x !== S - y && y !== S - x) why.push(`neither is the total minus the other: ${x} + ${y} vs ${S}`)
+    if (!granted && x + y !== S) why.push(`sum ${x + y} is not ${S}`)
+    if (granted && Math.abs(x + y - S) > Number.EPSILON * S) why.push(`sum ${x + y} is not ${S} within a rounding`)
+    if (x !== x2 || y !== y2) why.push(`not the swap: ${[x, y]} vs ${[x2, y2]}`)
+    if (share(p, q) !== x || share(q, p) !== y) why.push('share differs from redistribute')
+    if (!(x >= 0 && y >= 0)) why.push('negative')
+    if (!close(x, spec(p, q))) why.push(`${x} is not the spec's ${spec(p, q)}`)
+    // Short of capacity with one desire below half: that desire is granted exactly.
+    if (p.desired + q.desired > S && p.desired < q.desired && p.desired < S / 2 && x !== p.desired) why.push(`granted ${x}, not ${p.desired}`)
+    if (p.desired + q.desired > S && q.desired < p.desired && q.desired < S / 2 && y !== q.desired) why.push(`granted ${y}, not ${q.desired}`)
+    if (why.length > 0 && bad++ < 5) t.fail(`${JSON.stringify(p)} ${JSON.stringify(q)}: ${why.join('; ')}`)
+    cases++
+  }
+  t.equal(bad, 0, `${cases} seeded random pairs`)
   t.end()
 })
 
