@@ -117,16 +117,23 @@ function check(name: string, v: number, ok: boolean): void {
   if (!ok) throw new RangeError(`flow control: ${name} is out of range (${v})`)
 }
 
+/** A rate: a non-negative finite number (of updates per second). */
+function checkRate(name: string, v: number): number {
+  check(name, v, typeof v === 'number' && v >= 0 && Number.isFinite(v))
+  return v
+}
+
 /**
  * One participant's flow-control state: ρ, τ and the AIMD counters.
  *
- * Invariants: `allowed` ≥ 0, and > 0 while it and every desire it meets
+ * Invariants: `desired` and `allowed` are finite and ≥ 0 (the setters
+ * refuse anything else), and `allowed` > 0 while it and every desire it meets
  * are (a participant that desires nothing may be granted nothing); `over`
  * < φ1 and `under` < φ2 between calls; at most one of them is non-zero.
  */
 export class FlowControl implements Rates {
-  desired: number
-  allowed: number
+  private rho: number
+  private tau: number
   /** Consecutive overflowing messages since the last event. */
   over = 0
   /** Consecutive messages that fit since the last event. */
@@ -147,10 +154,26 @@ export class FlowControl implements Rates {
     check('beta', this.beta, this.beta >= 0 && Number.isFinite(this.beta))
     check('phi1', this.phi1, Number.isInteger(this.phi1) && this.phi1 >= 1)
     check('phi2', this.phi2, Number.isInteger(this.phi2) && this.phi2 >= 1)
-    check('desired', desired, desired >= 0 && Number.isFinite(desired))
-    check('allowed', allowed, allowed >= 0 && Number.isFinite(allowed))
-    this.desired = desired
-    this.allowed = allowed
+    this.rho = checkRate('desired', desired)
+    this.tau = checkRate('allowed', allowed)
+  }
+
+  /** ρ: a non-negative finite number of updates per second; setting anything else throws a `RangeError`. */
+  get desired(): number {
+    return this.rho
+  }
+
+  set desired(v: number) {
+    this.rho = checkRate('desired', v)
+  }
+
+  /** τ: a non-negative finite number of updates per second; setting anything else throws a `RangeError`. */
+  get allowed(): number {
+    return this.tau
+  }
+
+  set allowed(v: number) {
+    this.tau = checkRate('allowed', v)
   }
 
   /** min(ρ, τ): the rate this participant writes at. */
@@ -165,6 +188,8 @@ export class FlowControl implements Rates {
 
   /** Take this side's share after an exchange in which the peer carried `peer`. */
   exchange(peer: Rates): void {
+    checkRate('the peer\'s desired', peer.desired)
+    checkRate('the peer\'s allowed', peer.allowed)
     this.allowed = share(this, peer)
   }
 
@@ -177,20 +202,24 @@ export class FlowControl implements Rates {
 
   /**
    * A message just went out: `candidates` deltas wanted to go, `mtu` could.
-   * Applies AIMD and says what it did.
+   * Applies AIMD and says what it did. `candidates` is a non-negative
+   * integer, `mtu` a non-negative integer or Infinity (no limit: every
+   * message fits); anything else throws a `RangeError` and changes nothing.
    */
   sent(candidates: number, mtu: number): AimdEvent {
+    check('candidates', candidates, Number.isSafeInteger(candidates) && candidates >= 0)
+    check('mtu', mtu, mtu === Infinity || (Number.isSafeInteger(mtu) && mtu >= 0))
     if (candidates > mtu) {
       this.under = 0
       if (++this.over < this.phi1) return null
       this.over = 0
-      this.allowed *= this.alpha
+      this.tau *= this.alpha
       return 'decrease'
     }
     this.over = 0
     if (++this.under < this.phi2) return null
     this.under = 0
-    this.allowed += this.beta
+    this.tau = Math.min(Number.MAX_VALUE, this.tau + this.beta)
     return 'increase'
   }
 

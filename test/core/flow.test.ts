@@ -241,3 +241,30 @@ test('bad parameters are refused', (t) => {
   t.throws(() => new FlowControl(1, NaN), /allowed/)
   t.end()
 })
+
+test('sent refuses counts that are not non-negative integers (Infinity only as the MTU) and changes nothing', (t) => {
+  for (const [c, m] of [[NaN, 100], [100, NaN], [-1, 100], [Infinity, Infinity], [1.5, 100], [3, -1], [3, 2.5], ['3', 100]] as [number, number][]) {
+    const f = new FlowControl(10, 1)
+    t.throws(() => f.sent(c, m), (e: unknown) => e instanceof RangeError && /candidates|mtu/.test((e as Error).message), `sent(${c}, ${m}) throws a RangeError`)
+    t.deepEqual([f.allowed, f.over, f.under], [1, 0, 0], `sent(${c}, ${m}) changed nothing`)
+  }
+  const g = new FlowControl(10, 1)
+  for (let i = 0; i < 3; i++) g.sent(1e6, Infinity)
+  t.ok(close(g.allowed, 1.05), 'an MTU of Infinity: every message fits')
+  t.end()
+})
+
+test('desired and allowed are validated setters: non-negative finite numbers', (t) => {
+  const f = new FlowControl(10, 1)
+  for (const v of [-5, NaN, Infinity, -Infinity, '2' as unknown as number]) {
+    t.throws(() => (f.desired = v), /flow control: desired is out of range/, `desired = ${String(v)}`)
+    t.throws(() => (f.allowed = v), /flow control: allowed is out of range/, `allowed = ${String(v)}`)
+  }
+  t.deepEqual(f.rates(), { desired: 10, allowed: 1 }, 'unchanged')
+  f.desired = 0
+  f.allowed = 2.5
+  t.deepEqual([f.rate, f.allowance(10)], [0, 0], 'a valid rate is taken')
+  t.throws(() => f.exchange({ desired: NaN, allowed: 1 }), /the peer's desired is out of range/, 'exchange refuses a peer\'s bad rates')
+  t.equal(f.allowed, 2.5)
+  t.end()
+})
