@@ -14,6 +14,11 @@
  *   sessions (rates on digests, the trust rule, the write gate): give a
  *   `NodeFlow` as `SessionOptions.flow`.
  *
+ * - What an embedder needs around them: the built-in `resolution`s, `sort`
+ *   and `compareValues`, `DEFAULT_LIMITS` (and `Limits`), and the types of
+ *   records, values and options (`Rec`, `JsonValue`, `Versioned`,
+ *   `DeltaOrder`, `RandomFn`, `PeerLabel`).
+ *
  * Nothing here reads a clock, draws randomness or does I/O of its own: time
  * and randomness are injected.
  */
@@ -26,6 +31,8 @@ export { Session, type SessionOptions, type SessionPort, type SessionStats } fro
 export { selectDelta, type Candidate, type Selection } from './core/delta.ts'
 export { Clock, Source } from './core/clock.ts'
 export { seededRandom } from './core/random.ts'
-export { decode, readUpdate, type UpdateSlot } from './protocol/validate.ts'
+export { compareValues, resolution, sort } from './core/resolve.ts'
+export type { DeltaOrder, JsonValue, PeerLabel, RandomFn, Rec, Versioned } from './core/types.ts'
+export { DEFAULT_LIMITS, decode, readUpdate, type Limits, type UpdateSlot } from './protocol/validate.ts'
 export { MAX_RATE, type Message, type DigestMsg, type DoneMsg, type RateClaim, type UpdateMsg, type WireMessage } from './protocol/messages.ts'
 export type { Digest, Leg } from './protocol/digest.ts'
