@@ -8,7 +8,7 @@ import type { DeltaOrder, JsonValue, PeerLabel, RandomFn, Rec, Versioned } from 
 import { sourceKey } from './types.ts'
 import { frozenJson } from './values.ts'
 import { encodePush, type WirePush } from '../protocol/messages.ts'
-import { DEFAULT_LIMITS, readUpdate, type Limits, type UpdateSlot } from '../protocol/validate.ts'
+import { DEFAULT_LIMITS, checkNodeId, readUpdate, type Limits, type UpdateSlot } from '../protocol/validate.ts'
 
 /**
  * A public sans-I/O core: the Scuttlebutt exchange as four pure operations
@@ -125,8 +125,13 @@ export class Engine {
       this.peer = {}
       return
     }
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('new Engine(opts): opts must be an object such as { id: "a" }, or a Replica')
+    const limits = opts.limits ?? DEFAULT_LIMITS
+    // Peers refuse records of an id (or generation) they cannot take: refused here as Gossip refuses them.
+    checkNodeId(opts.id, limits.maxIdLength, 'Engine id')
+    if (opts.gen !== undefined) checkNodeId(opts.gen, limits.maxIdLength, 'Engine gen')
     this.replica = new Replica({ resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, ...opts })
-    this.limits = opts.limits ?? DEFAULT_LIMITS
+    this.limits = limits
     this.peer = opts.peer ?? {}
   }
 
@@ -220,34 +225,40 @@ export class Engine {
     return r
   }
 
-  /** A local write; returns the record (stamped with its version). */
-  set(key: string, value: JsonValue): Rec {
+  /**
+   * A local write; returns the record (stamped with its version). A finite
+   * number as `key` is taken as its string, as `Gossip.set` does; a key
+   * over `limits.maxKeyLength` is refused (peers would refuse it).
+   */
+  set(key: string | number, value: JsonValue): Rec {
     return this.write(key, value, false)
   }
 
-  /** A local delete (a tombstone); returns it. */
-  del(key: string): Rec {
+  /** A local delete (a tombstone); returns it. Keys as for `set`. */
+  del(key: string | number): Rec {
     return this.write(key, null, true)
   }
 
-  private write(key: string, value: JsonValue, deleted: boolean): Rec {
-    if (typeof key !== 'string') throw new TypeError('key must be a string')
+  private write(key: string | number, value: JsonValue, deleted: boolean): Rec {
+    if (typeof key === 'number' && Number.isFinite(key)) key = String(key)
+    if (typeof key !== 'string') throw new TypeError(`key must be a string (or a finite number), got ${typeof key === 'number' ? key : typeof key}`)
+    if (key.length > this.limits.maxKeyLength) throw new RangeError(`key longer than limits.maxKeyLength (${this.limits.maxKeyLength})`)
     return this.replica.writeLocal(key, deleted ? null : frozenJson(value, this.limits.maxValueDepth, this.limits.maxValueBytes), deleted).rec
   }
 
   /** The value and version held for `key` (`{version: -Infinity, value: null}` when absent or deleted). */
-  get(key: string): Versioned {
-    return this.replica.get(key)
+  get(key: string | number): Versioned {
+    return this.replica.get(String(key))
   }
 
   /** The version this node holds of `key`, tombstones included; 0 when it holds nothing. */
-  versionOf(key: string): number {
-    return this.replica.record(key)?.version ?? 0
+  versionOf(key: string | number): number {
+    return this.replica.record(String(key))?.version ?? 0
   }
 
   /** The whole record held for `key`, tombstones included. */
-  record(key: string): Rec | undefined {
-    return this.replica.record(key)
+  record(key: string | number): Rec | undefined {
+    return this.replica.record(String(key))
   }
 
   /** This node's clock for a source; 0 when it holds nothing of it. */

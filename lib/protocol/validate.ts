@@ -80,9 +80,9 @@ function itemProblem(v: unknown, maxDepth: number, depth: number): string | null
  * NUL (the separator of source keys). The one definition every layer uses.
  */
 /** Throw a TypeError unless `id` can be a node's id (as `new Gossip` requires). */
-export function checkNodeId(id: unknown, maxLength: number): void {
+export function checkNodeId(id: unknown, maxLength: number, what = 'Gossip id'): void {
   const bad = idProblem('id', id, maxLength)
-  if (bad !== null) throw new TypeError(`Gossip id must be a non-empty string of at most ${maxLength} characters without NUL (${bad})`)
+  if (bad !== null) throw new TypeError(`${what} must be a non-empty string of at most ${maxLength} characters without NUL (${bad})`)
 }
 
 export function idProblem(field: string, v: unknown, maxLength: number): string | null {

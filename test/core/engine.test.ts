@@ -1,7 +1,8 @@
 import test from 'tape'
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
-import { Engine, type Delta, type DigestEntry } from '../../lib/core/engine.ts'
+import { Engine, type Delta, type DigestEntry, type EngineOptions } from '../../lib/core/engine.ts'
+import { DEFAULT_LIMITS } from '../../lib/protocol/validate.ts'
 import { seededRandom, randomInt } from '../../lib/core/random.ts'
 import { Replica } from '../../lib/core/replica.ts'
 import { resolution, sort } from '../../lib/core/resolve.ts'
@@ -374,5 +375,30 @@ test('deltasFor: a random that returns values out of [0, 1) still gives each sou
       t.ok(Object.values(per).every((vs) => vs.every((v, i) => v === i + 1)), `${order}, random () => ${random()}: ${r.deltas.map(tag).join(' ')}`)
     }
   }
+  t.end()
+})
+
+test('new Engine refuses an id Gossip would refuse: missing, not a string, empty, over limits.maxIdLength, with NUL', (t) => {
+  for (const opts of [{}, { id: 5 }, { id: '' }, { id: 'x'.repeat(257) }, { id: 'a\u0000b' }, { id: 'a', gen: '' }]) {
+    t.throws(() => new Engine(opts as unknown as EngineOptions), (e: unknown) => e instanceof TypeError && /^Engine (id|gen) must be a non-empty string of at most 256 characters/.test((e as Error).message), `refused: ${JSON.stringify(opts).slice(0, 40)}`)
+  }
+  t.throws(() => new Engine({ id: 'x'.repeat(20), limits: { ...DEFAULT_LIMITS, maxIdLength: 10 } }), /at most 10 characters/, 'the limits given count')
+  t.throws(() => new Engine(undefined as unknown as EngineOptions), TypeError)
+  t.equal(new Engine({ id: 'x'.repeat(256) }).id.length, 256, 'an id of maxIdLength is taken')
+  t.end()
+})
+
+test('Engine.set and del take a finite number as its string, as Gossip.set does; other keys are refused', (t) => {
+  const e = new Engine({ id: 'e' })
+  t.equal(e.set(5, 'five').key, '5')
+  t.deepEqual(e.get('5'), { version: 1, value: 'five' })
+  t.deepEqual(e.get(5), e.get('5'))
+  t.equal(e.versionOf(5), 1)
+  t.equal(e.record(5)?.key, '5')
+  t.equal(e.del(5).key, '5')
+  for (const key of [NaN, Infinity, null, {}, undefined]) t.throws(() => e.set(key as unknown as string, 1), TypeError, `key ${String(key)}`)
+  t.throws(() => e.set('k'.repeat(4097), 1), /maxKeyLength/, 'a key peers would refuse')
+  const p = new Engine({ id: 'p' })
+  t.equal(p.apply(e.deltasFor([], { mtu: 10, random: seededRandom(1) }).deltas).refused, 0, 'a peer takes what an engine writes')
   t.end()
 })
