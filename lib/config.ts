@@ -1,4 +1,4 @@
-import { flowSettings, type FlowConfig, type FlowSettings } from './core/flow-node.ts'
+import { FLOW_CONFIG_KEYS, flowSettings, type FlowConfig, type FlowSettings } from './core/flow-node.ts'
 import { sort as defaultSort, resolution } from './core/resolve.ts'
 import type { AcceptFn, ClockFn, DeltaOrder, RandomFn, ResolveFn, SignFn, SortFn, VerifyFn } from './core/types.ts'
 import { DEFAULT_LIMITS, idProblem, type Limits } from './protocol/validate.ts'
@@ -228,6 +228,7 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
   }
   let flow: FlowSettings | null = null
   if (config.flow !== undefined && config.flow !== null) {
+    if (typeof config.flow === 'object') warnUnknownKeys(config.flow, FLOW_CONFIG_KEYS, (key) => `config.flow.${key} is not an option of flow control`)
     try {
       flow = flowSettings(config.flow)
     } catch (err) {

@@ -116,6 +116,31 @@ test('an option that does not exist is a warning naming the nearest one, once pe
   t.end()
 })
 
+test('a key of config.flow that is no option is the same warning, naming the nearest one', async (t) => {
+  const warnings: string[] = []
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`)
+  process.on('warning', onWarning)
+  try {
+    const g = new Gossip('x', withResolve({ flow: { desired: 1, alpah: 0.5, maxQueue: 3, timer: false, mine: 1 } }))
+    await new Promise((done) => setImmediate(done))
+    t.equal(g.config.flow?.alpha, 0.75, 'the misspelt option changed nothing')
+    t.deepEqual(warnings, [
+      'ConfigWarning: simple-scuttle: config.flow.alpah is not an option of flow control; it is ignored (did you mean alpha?)',
+      'ConfigWarning: simple-scuttle: config.flow.maxQueue is not an option of flow control; it is ignored (did you mean maxQueued?)',
+      'ConfigWarning: simple-scuttle: config.flow.mine is not an option of flow control; it is ignored',
+    ])
+    g.destroy()
+    warnings.length = 0
+    const h = new Gossip('y', withResolve({ flow: { desired: 1, initial: 1, interval: 500, burst: 2, overflow: 'refuse', maxQueued: 5, timer: false, alpha: 0.5, beta: 0.1, phi1: 2, phi2: 2 } }))
+    await new Promise((done) => setImmediate(done))
+    t.deepEqual(warnings, [], 'every flow option: no warning')
+    h.destroy()
+  } finally {
+    process.off('warning', onWarning)
+  }
+  t.end()
+})
+
 test('config.now that returns no finite number is refused at construction; mtu Infinity makes streams with a finite buffer', (t) => {
   const cfg = { ...base.config, resolve: base.resolution.lww_vs_current_vers }
   t.throws(() => new Gossip('a', { ...cfg, now: () => Number.NaN }), /config\.now must return a finite number of ms, returned NaN/, 'NaN')

@@ -38,6 +38,14 @@ export interface FlowConfig extends FlowOptions {
   timer?: boolean
 }
 
+/** Every option `FlowConfig` names (the compiler keeps this list and the interface equal). */
+const FLOW_OPTIONS: Record<keyof FlowConfig, true> = {
+  desired: true, initial: true, interval: true, burst: true, overflow: true, maxQueued: true, timer: true, alpha: true, beta: true, phi1: true, phi2: true,
+}
+
+/** The option names of `config.flow`, for warnings about the others. */
+export const FLOW_CONFIG_KEYS: readonly string[] = Object.freeze(Object.keys(FLOW_OPTIONS))
+
 export interface FlowSettings extends Readonly<Required<FlowOptions>> {
   readonly desired: number
   readonly initial: number
