@@ -25,8 +25,9 @@ import { MAX_RATE, type RateClaim } from '../protocol/messages.ts'
  *   than our τ + β;
  * - on one connection, a peer's rates are taken at most once per
  *   `interval / 2` ms (we offer ours at most once per `interval`), so a
- *   peer that sends digests in a loop cannot drain us: each take leaves us
- *   at least half, and AIMD brings back β per φ2 messages that fit;
+ *   peer that sends digests in a loop takes no more often than that: each
+ *   take leaves us at least half, and one that claims τ = 0 takes at most
+ *   β;
  * - a reply's rates count only as the answer to a request of ours that
  *   carried rates, once;
  * - a node redistributes in one exchange at a time, as in the paper: it
@@ -38,6 +39,19 @@ import { MAX_RATE, type RateClaim } from '../protocol/messages.ts'
  * - AIMD counts at most one response per connection per `interval / 2`,
  *   so a peer that makes us answer in a loop cannot pump τ up (or down);
  * - our τ stays in [0, MAX_RATE], finite, whatever the arithmetic did.
+ *
+ * What this does not bound: repeated lying. A peer that claims τ = 0 and a
+ * large ρ at every take lowers our τ by β per `interval / 2` on one
+ * connection (0.1/s at the defaults), while AIMD gives back at most β per
+ * φ2 counted responses; so one such peer holds our τ near 0 (at the
+ * defaults, from 2 to under 0.05 within a minute). A liar is not told
+ * apart from an honest starving peer by its claims, and any bound one side
+ * applies alone would either break what honest pairs conserve or stop a
+ * node that desires little from handing its allowance on; a bound kept
+ * per connection ends when the peer reconnects. Flow control assumes, as
+ * the paper does, that peers do not lie about their rates. The harm is
+ * limited to our own writes' pace: flow control never changes what
+ * replicates.
  */
 
 /** A rate forced into [0, MAX_RATE] (NaN counts as 0). */

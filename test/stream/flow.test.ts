@@ -403,6 +403,32 @@ test('hostile rates in range: a peer takes at most β per exchange, gives at mos
   t.end()
 })
 
+test('a peer that claims to starve at every exchange it may: each take at most β, once per interval/2, and τ held near 0 (the documented limit of the trust rule)', async (t) => {
+  const clock = { t: 1_000_000 }
+  const g = flowNode('victim', clock, { desired: 10, initial: 2 }, { mtu: 100 })
+  const peer = asPeer(g)
+  let worst = 0
+  let takes = 0
+  for (let step = 0; step <= 120; step++) {
+    const before = g.allowedRate
+    peer.send({ digest: true, done: true, rho: 1e6, tau: 0 })
+    peer.send({ digest: true, done: true, rho: 1e6, tau: 0 }) // a second within the half interval: not taken
+    await quiet()
+    peer.send({ digest: true, done: true, reply: true, final: true })
+    await quiet()
+    const drop = before - g.allowedRate
+    if (drop > 0) takes++
+    worst = Math.max(worst, drop)
+    clock.t += 500
+  }
+  t.ok(worst <= 0.05 + 1e-12, `each step lowered τ by at most β (worst ${worst})`)
+  t.ok(takes <= 121, `at most one take per half interval (${takes} in 121 steps)`)
+  t.ok(g.allowedRate > 0 && g.allowedRate < 0.05, `after a minute τ is held near 0 (${g.allowedRate.toFixed(4)}): flow control assumes peers that do not lie about their rates`)
+  t.deepEqual(peer.invalid, [])
+  g.destroy()
+  t.end()
+})
+
 test('the trust rule is what both honest sides compute: one exchange gives each trustedShare of the same numbers', async (t) => {
   const clock = { t: 1_000_000 }
   const a = flowNode('a', clock, { desired: 10, initial: 0.2 })
