@@ -48,7 +48,7 @@ export const FRAME_HEAD = 12
 /** A record's payload; a tombstone's with `at`, when it was applied (ms), so its grace period survives a restart. */
 export function recordJson(rec: Rec, at?: number): string {
   const json = JSON.stringify(rec)
-  return rec.deleted === true && at !== undefined ? `${json.slice(0, -1)},"at":${at}}` : json
+  return rec.deleted === true && at !== undefined && Number.isFinite(at) ? `${json.slice(0, -1)},"at":${Math.floor(at)}}` : json
 }
 
 export function recordLine(rec: Rec): string {

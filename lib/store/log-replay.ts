@@ -182,7 +182,7 @@ function replayRecord(o: Record<string, unknown>, r: Recovered, b: ReplayBounds)
   r.records.set(rec.key, rec)
   r.forgotten.tombstones.delete(rec.key)
   // When a tombstone was applied: a count of ms, else (an older line, or damage to a field nothing else reads) the restart's time stands in.
-  if (rec.deleted === true && typeof o.at === 'number' && Number.isSafeInteger(o.at) && o.at >= 0) r.appliedAt.set(rec.key, o.at)
+  if (rec.deleted === true && typeof o.at === 'number' && Number.isFinite(o.at) && o.at >= 0) r.appliedAt.set(rec.key, Math.floor(o.at))
   else r.appliedAt.delete(rec.key)
   if (rec.version > r.version) r.version = rec.version
   return null

@@ -119,10 +119,17 @@ export class Gossip extends PeerDuplex implements ResolveHost {
 
   /** Pipe the node to its peer's input (see `PeerPipes` for how reconnects and several neighbour nodes are handled). */
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
-    const own = this.pipes.routeTo(destination)
-    if (own !== undefined) return own.pipe(destination, options)
+    if (this.pipes.routeTo(destination, options)) return destination
     this.pipes.destination(destination)
     return super.pipe(destination, options)
+  }
+
+  /** Unpipe as a Duplex does; a neighbour node on a stream of its own (either way round) has that pair taken down. */
+  override unpipe(destination?: NodeJS.WritableStream): this {
+    if (destination === undefined) this.pipes.dropAll()
+    else if (!this.pipes.drop(destination) && destination instanceof Gossip) destination.pipes.drop(this)
+    super.unpipe(destination as never)
+    return this
   }
 
   /** Highest version seen, local or remote. */

@@ -72,3 +72,55 @@ test('a node in the middle of a line: a neighbour destroyed leaves the other lin
   t.notOk(b.writableEnded || b.destroyed, 'B stays open')
   t.equal(a.get('y').version, b.get('y').version, 'B holds the write A made after C went')
 })
+
+test('a neighbour piped twice is still one neighbour: everything reaches the far end', async (t) => {
+  const [a, b, c] = ['A', 'B', 'C'].map((id) => node(id))
+  wire([[a, b], [b, c], [b, c]], false)
+  a.set('fromA', 1)
+  c.set('fromC', 3)
+  t.ok((await converge([a, b, c])) > 0, 'converged')
+  t.equal(a.get('fromC').value, 3, "C's write reached A through B")
+  t.equal(b.stats.streams, 2, 'B has its own stream and one for C')
+})
+
+test('unpipe either way takes a neighbour pair down; piping it again brings it back', async (t) => {
+  const [a, b, c] = ['A', 'B', 'C'].map((id) => node(id))
+  wire([[a, b], [b, c]], false)
+  c.set('x', 1)
+  await converge([a, b, c])
+  t.equal(b.get('x').value, 1, 'linked: B has x')
+  b.unpipe(c)
+  c.unpipe(b)
+  b.set('y', 2)
+  c.set('fromC', 3)
+  for (const g of [a, b, c]) g.gossip()
+  await quiet(10)
+  t.equal(c.get('y').value, null, 'unpiped: C does not get B\'s new write')
+  t.equal(b.get('fromC').value, null, 'nor B C\'s')
+  t.equal(b.stats.streams, 1, "C's stream on B is gone")
+  wire([[b, c]], false)
+  t.ok((await converge([a, b, c])) > 0, 'piped again: converged')
+  t.equal(a.get('fromC').value, 3, "C's write reaches A again")
+})
+
+for (const how of ['end', 'destroy'] as const) {
+  test(`neighbours that come and go (${how}) leave nothing behind on the hub: streams, listeners`, async (t) => {
+    const a = node('A')
+    const b = node('B')
+    a.pipe(b).pipe(a)
+    for (let i = 0; i < 60; i++) {
+      const c = node('C' + i)
+      wire([[b, c]], i % 2 === 1)
+      b.set('k', i)
+      b.gossip()
+      await quiet(2)
+      t.equal(c.get('k').value, i, `neighbour ${i} got the write`)
+      c[how]()
+      await quiet(2)
+    }
+    t.equal(b.stats.streams, 1, 'only B\'s own stream is left')
+    t.ok(b.listenerCount('end') <= 3 && b.listenerCount('close') <= 4, `listeners on B stay few (end ${b.listenerCount('end')}, close ${b.listenerCount('close')})`)
+    a.set('after', 1)
+    t.equal(await converge([a, b]), 1, 'A and B still replicate')
+  })
+}
