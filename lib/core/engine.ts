@@ -163,7 +163,7 @@ export class Engine {
     const theirs = new Map<string, number>()
     for (const e of peer) {
       const k = sourceKey(e.source_id, e.gen)
-      const v = Number.isFinite(e.version) && e.version > 0 ? e.version : 0
+      const v = Number.isFinite(e.version) && e.version > 0 ? Math.floor(e.version) : 0
       if ((theirs.get(k) ?? 0) < v) theirs.set(k, v)
     }
     const floorOf = (src: Source) => theirs.get(src.key) ?? 0

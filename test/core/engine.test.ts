@@ -402,3 +402,15 @@ test('Engine.set and del take a finite number as its string, as Gossip.set does;
   t.equal(p.apply(e.deltasFor([], { mtu: 10, random: seededRandom(1) }).deltas).refused, 0, 'a peer takes what an engine writes')
   t.end()
 })
+
+test('deltasFor: a fractional digest version is taken down to a whole one, so the links it gives are ones apply takes', (t) => {
+  const w = new Engine({ id: 'w' })
+  for (let i = 1; i <= 4; i++) w.set('k' + i, i)
+  const q = new Engine({ id: 'q' })
+  const res = w.deltasFor([{ source_id: 'w', version: 2.5 }], { mtu: 10, random: seededRandom(1) })
+  t.deepEqual(res.deltas.map((d) => (d as { prev?: number }).prev), [2, undefined], 'the first delta links to 2')
+  const r = q.apply(res.deltas)
+  t.equal(r.refused, 0, 'nothing refused')
+  t.equal(r.applied, 2, 'both applied')
+  t.end()
+})
