@@ -162,23 +162,15 @@ export class PeerPipes {
     if (this.repiping) return
     if (this.extra.has(src)) {
       // Piped again: its input already goes through its stream.
-      this.repiping = true
-      try {
-        src.unpipe(this.node)
-      } finally {
-        this.repiping = false
-      }
+      this.quietly(() => src.unpipe(this.node))
       return
     }
     if (this.source !== null && src !== this.source && this.isNode(src)) return this.addNeighbour(src)
     // Take the pipe over without its end: the peer's end is not the node's.
-    this.repiping = true
-    try {
+    this.quietly(() => {
       src.unpipe(this.node)
       src.pipe(this.node, { end: false })
-    } finally {
-      this.repiping = false
-    }
+    })
     this.count++
     // Ended, or destroyed (a failed connection's parser closes without ending).
     this.watch(src, () => this.ended(src))
@@ -196,12 +188,7 @@ export class PeerPipes {
     const own = this.extraStream()
     const n: Neighbour = { own, out: false, forget: () => {} }
     this.extra.set(src, n)
-    this.repiping = true
-    try {
-      src.unpipe(this.node)
-    } finally {
-      this.repiping = false
-    }
+    this.quietly(() => src.unpipe(this.node))
     src.pipe(own, { end: false })
     n.forget = this.watch(src, () => this.drop(src))
     // Piped to it already (`b.pipe(c).pipe(b)`): that output goes through its stream now.
