@@ -43,23 +43,37 @@ async function sync(a: Gossip, b: Gossip, rounds = 5): Promise<boolean> {
 /** A crash copy stands for the disk a later tab finds: no lock is shared with the tab that wrote it (locks: null). */
 const opts = (idb: FakeIndexedDB, locks: LockManager | null = null): IndexedDbOptions => ({ indexedDB: idb, batchMs: 60_000, locks })
 
-test('a tab reloaded after its last batch was lost keeps its generation and never gives out a version a peer holds (peer clock ahead)', async (t) => {
-  let now = T0
+/** A tab on a fresh database, met once by a peer whose clock runs `ahead` ms ahead of `clock.now` (both read it). */
+async function tabMetByPeer(clock: { now: number }, ahead: number) {
   const idb = new FakeIndexedDB()
-  const tab = await openIndexedDB('tab', config(() => now), opts(idb))
-  const peer = new Gossip('peer', config(() => now + 120_000)) // two minutes ahead, within maxClockOffset
+  const tab = await openIndexedDB('tab', config(() => clock.now), opts(idb))
+  const peer = new Gossip('peer', config(() => clock.now + ahead))
   peer.set('p', 1)
-  t.ok(await sync(peer, tab.gossip), 'the tab met the peer: its versions now follow the peer\'s clock')
+  const met = await sync(peer, tab.gossip)
+  return { idb, tab, peer, met }
+}
+
+/** The end of a reload test: the held commits let go, the earlier life closed (it may have failed), the later one closed. */
+async function closeLives(idb: FakeIndexedDB, tab: { store: { close(): Promise<void> } }, again: { store: { close(): Promise<void> } }): Promise<void> {
+  idb.release()
+  await tab.store.close().catch(() => {})
+  await again.store.close()
+}
+
+test('a tab reloaded after its last batch was lost keeps its generation and never gives out a version a peer holds (peer clock ahead)', async (t) => {
+  const clock = { now: T0 }
+  const { idb, tab, peer, met } = await tabMetByPeer(clock, 120_000) // two minutes ahead, within maxClockOffset
+  t.ok(met, 'the tab met the peer: its versions now follow the peer\'s clock')
   tab.gossip.set('first', 1)
   await tab.store.flush()
   idb.hold = true // the next batch never commits: the tab is closed before
   tab.gossip.set('a', 'written just before the tab closed')
   t.ok(await sync(peer, tab.gossip), 'the peer holds a')
   const a = peer.record('a')!
-  t.ok(a.version > now * 1000, 'a\'s version is ahead of the tab\'s wall clock')
+  t.ok(a.version > clock.now * 1000, 'a\'s version is ahead of the tab\'s wall clock')
 
-  now += 50
-  const again = await openIndexedDB('tab', config(() => now), opts(idb.crashCopy()))
+  clock.now += 50
+  const again = await openIndexedDB('tab', config(() => clock.now), opts(idb.crashCopy()))
   t.equal(again.loaded, 2, 'the reloaded tab has p and first, not a')
   t.equal(again.store.generation, tab.store.generation, 'the same generation, though it did not close')
   again.gossip.set('b', 'new after the reload')
@@ -69,19 +83,13 @@ test('a tab reloaded after its last batch was lost keeps its generation and neve
   t.ok(await sync(peer, again.gossip, 3), 'one link: both converge')
   t.equal(peer.get('b').value, 'new after the reload', 'the peer took b')
   t.equal(again.gossip.get('a').value, 'written just before the tab closed', 'the tab got a back')
-  idb.release()
-  await tab.store.close().catch(() => {})
-  await again.store.close()
+  await closeLives(idb, tab, again)
   t.end()
 })
 
 test('a tab that closed its store continues right above its versions; a later life that did not close starts above the run-ahead', async (t) => {
-  let now = T0
-  const idb = new FakeIndexedDB()
-  const tab = await openIndexedDB('tab', config(() => now), opts(idb))
-  const peer = new Gossip('peer', config(() => now + 120_000))
-  peer.set('p', 1)
-  await sync(peer, tab.gossip)
+  const clock = { now: T0 }
+  const { idb, tab, peer } = await tabMetByPeer(clock, 120_000)
   tab.gossip.set('a', 1)
   tab.gossip.set('b', 2)
   const last = tab.gossip.record('b')!.version
@@ -89,8 +97,8 @@ test('a tab that closed its store continues right above its versions; a later li
   t.throws(() => tab.gossip.set('c', 3), /not stored: the store is closed/, 'a change after close is refused')
   t.equal(tab.gossip.get('c').value, null, 'and never entered state')
 
-  now += 50
-  const again = await openIndexedDB('tab', config(() => now), opts(idb))
+  clock.now += 50
+  const again = await openIndexedDB('tab', config(() => clock.now), opts(idb))
   t.equal(again.store.generation, tab.store.generation, 'the same generation')
   t.equal(again.loaded, 3, 'every record, the last batch included (written by close)')
   again.gossip.set('d', 4)
@@ -101,8 +109,8 @@ test('a tab that closed its store continues right above its versions; a later li
   const e = again.gossip.record('e')!.version
 
   // This life does not close (nothing of it committed): the mark of the earlier one was removed when it opened.
-  now += 50
-  const third = await openIndexedDB('tab', config(() => now), opts(idb.crashCopy()))
+  clock.now += 50
+  const third = await openIndexedDB('tab', config(() => clock.now), opts(idb.crashCopy()))
   t.equal(third.store.generation, again.store.generation, 'the same generation again')
   third.gossip.set('f', 6)
   t.ok(third.gossip.record('f')!.version > e, 'a life after one that did not close starts above what that one gave out, though only the closed life\'s clock is on disk')
@@ -226,44 +234,34 @@ test('a failed open releases the lock; locks: null takes none', async (t) => {
 })
 
 test('a reload with no run-ahead starts right above now, in the same generation', async (t) => {
-  let now = T0
-  const idb = new FakeIndexedDB()
-  const tab = await openIndexedDB('tab', config(() => now), opts(idb))
-  const peer = new Gossip('peer', config(() => now)) // same clock: the tab's versions follow its wall clock
-  peer.set('p', 1)
-  await sync(peer, tab.gossip)
-  now += 1000
+  const clock = { now: T0 }
+  const { idb, tab, peer } = await tabMetByPeer(clock, 0) // same clock: the tab's versions follow its wall clock
+  clock.now += 1000
   tab.gossip.set('x', 1) // at the wall clock: the batch stores no run-ahead
   await tab.store.flush()
-  t.equal(tab.gossip.record('x')!.version, now * 1000, 'x is at the wall clock')
+  t.equal(tab.gossip.record('x')!.version, clock.now * 1000, 'x is at the wall clock')
   idb.hold = true
   tab.gossip.set('y', 2) // lost with the tab
   t.ok(await sync(peer, tab.gossip), 'the peer holds y')
   const y = peer.record('y')!
 
-  now += 10_000
-  const again = await openIndexedDB('tab', config(() => now), opts(idb.crashCopy()))
+  clock.now += 10_000
+  const again = await openIndexedDB('tab', config(() => clock.now), opts(idb.crashCopy()))
   t.equal(again.store.generation, tab.store.generation, 'the same generation')
   again.gossip.set('z', 3)
   const z = again.gossip.record('z')!.version
-  t.equal(z, now * 1000 + 1, 'its first version is the one right above now (µs), not pushed further')
+  t.equal(z, clock.now * 1000 + 1, 'its first version is the one right above now (µs), not pushed further')
   t.ok(z > y.version, 'and above what the earlier life gave out')
   t.ok(await sync(peer, again.gossip, 3), 'one link: both converge')
   t.equal(peer.get('z').value, 3, 'the peer took z')
   t.equal(again.gossip.get('y').value, 2, 'the tab got y back')
-  idb.release()
-  await tab.store.close().catch(() => {})
-  await again.store.close()
+  await closeLives(idb, tab, again)
   t.end()
 })
 
 test('an open that fails after a life that did not close leaves that life unclosed', async (t) => {
-  let now = T0
-  const idb = new FakeIndexedDB()
-  const tab = await openIndexedDB('tab', config(() => now), opts(idb))
-  const peer = new Gossip('peer', config(() => now + 120_000))
-  peer.set('p', 1)
-  await sync(peer, tab.gossip)
+  const clock = { now: T0 }
+  const { idb, tab, peer } = await tabMetByPeer(clock, 120_000)
   tab.gossip.set('first', 1)
   await tab.store.flush()
   idb.hold = true
@@ -274,13 +272,11 @@ test('an open that fails after a life that did not close leaves that life unclos
   const bad = await openIndexedDB('tab', { ...base.config }, opts(disk)).catch((err: Error) => err.message)
   t.match(String(bad), /config.resolve is required/, 'a config the gossip refuses fails the open')
   t.equal(disk.row('simple-scuttle:tab', 'meta', 'closed'), undefined, 'and its close wrote no closed mark')
-  now += 50
-  const again = await openIndexedDB('tab', config(() => now), opts(disk))
+  clock.now += 50
+  const again = await openIndexedDB('tab', config(() => clock.now), opts(disk))
   again.gossip.set('b', 3)
   const b = again.gossip.record('b')!
   t.ok(b.gen === a.gen && b.version > a.version, 'the next life still starts above the run-ahead: above a')
-  idb.release()
-  await tab.store.close().catch(() => {})
-  await again.store.close()
+  await closeLives(idb, tab, again)
   t.end()
 })
