@@ -96,3 +96,18 @@ test('collected tombstones past the bound are dropped oldest first and raise the
   t.equal(r.forgotten.floor, 103, 'the floor is the newest dropped one\'s version')
   t.end()
 })
+
+test("a tombstone line's `at` (when it was applied) is kept as whole ms; anything else of it, or a record that replaces it, leaves none", (t) => {
+  const r = emptyRecovery()
+  const b = bounds(100)
+  const tomb = (key: string, at: unknown) => JSON.stringify({ key, value: null, source_id: 's', version: 5, deleted: true, at })
+  t.equal(replayLine(tomb('a', 1234.75), 12, r, b), null)
+  t.equal(replayLine(tomb('b', -1), 13, r, b), null, 'a negative at is no damage to the record')
+  t.equal(replayLine(tomb('c', '99'), 11117, r, b), null)
+  t.equal(replayLine(tomb('d', 1e300), 4, r, b), null)
+  t.equal(replayLine(JSON.stringify({ key: 'e', value: 1, source_id: 's', version: 6, at: 7 }), 5, r, b), null)
+  t.deepEqual([...r.appliedAt], [['a', 1234], ['d', 1e300]], 'a fraction floored; negative and non-numbers dropped; a live record keeps none (a time far ahead is kept: restore takes the lesser of it and now)')
+  t.equal(replayLine(JSON.stringify({ key: 'a', value: 2, source_id: 's', version: 7 }), 6, r, b), null)
+  t.notOk(r.appliedAt.has('a'), 'a record replacing the tombstone takes its time away')
+  t.end()
+})
