@@ -15,7 +15,13 @@ export interface HistoryEvents {
  * Invariants:
  * - `memory` is sorted by `sort` and holds at most `max` entries after each write.
  * - `bySource` holds exactly the entries of `memory`, per source, ascending by
- *   version, so `news` answers without scanning memory.
+ *   version, so `news` answers without scanning memory. A caller may change
+ *   `memory` (a 'compaction' listener compacting it itself, or anyone at
+ *   any time): a change of length is seen at the next write or `news`, and
+ *   an entry replaced in place when it is dropped; either rebuilds the index.
+ * - Listeners hear of updates in the order they were applied: an update
+ *   applied by a listener's own write waits until every listener has
+ *   heard of the one before.
  * - A `sort` that throws leaves memory unchanged (`place` runs it before any
  *   change); a listener that throws does not stop the other listeners or the
  *   write: its error goes to `onListenerError`.
@@ -33,6 +39,11 @@ export class History extends EventEmitter<HistoryEvents> {
   /** Listeners of 'update' and of 'compaction', kept by the methods that add and remove them. */
   private updateListeners = 0
   private compactionListeners = 0
+  /** `memory.length` as the last write left it: a different length shows a change made from outside. */
+  private expected = 0
+  /** Updates applied while listeners were hearing of another, waiting their turn (see `deliver`). */
+  private readonly waiting: Rec[] = []
+  private delivering = false
   /** Functions added with `once` and not yet called or removed, per event. */
   private readonly onceFns = new Map<keyof HistoryEvents, Set<unknown>>()
   /** Where an error thrown by an event listener goes (the write itself goes on). */
@@ -70,18 +81,21 @@ export class History extends EventEmitter<HistoryEvents> {
   place(update: Rec): number {
     const memory = this.memory
     const n = memory.length
-    if (n === 0 || this.sort(memory[n - 1], update) <= 0) return n
+    // A comparison that is not a number above 0 (NaN included) counts as 0, as in Array.prototype.sort.
+    if (n === 0 || !(this.sort(memory[n - 1], update) > 0)) return n
     return this.upperBound(update)
   }
 
   /** Insert `update` at `pos` (from `place`), emit `update`, compact. */
   commit(update: Rec, pos: number): Rec {
     const memory = this.memory
+    if (memory.length !== this.expected) this.reindex()
     if (pos === memory.length) memory.push(update)
     else memory.splice(pos, 0, update)
     insertByVersion(this.perSource(update), update)
+    this.expected = memory.length
 
-    this.safeEmit('update', update)
+    this.deliver(update)
 
     if (memory.length > this.max) {
       if (this.compactionListeners > 0) {
@@ -93,8 +107,12 @@ export class History extends EventEmitter<HistoryEvents> {
       const excess = memory.length - this.max
       if (excess > 0) {
         const dropped = excess === 1 ? [memory.shift()!] : memory.splice(0, excess)
-        for (const d of dropped) this.unindex(d)
+        let lost = false
+        for (const d of dropped) if (!this.unindex(d)) lost = true
+        // An entry not in the index was put in memory from outside: the index is stale.
+        if (lost) this.reindex()
       }
+      this.expected = memory.length
     }
     return update
   }
@@ -106,6 +124,7 @@ export class History extends EventEmitter<HistoryEvents> {
    * generations (as `Clock.get`).
    */
   news(source_id: string, version: number, gen?: string): Rec[] {
+    if (this.memory.length !== this.expected) this.reindex()
     if (gen === undefined && !this.bySource.has(source_id)) {
       const out: Rec[] = []
       for (const u of this.memory) if (u.source_id === source_id && u.version > version) out.push(u)
@@ -120,6 +139,24 @@ export class History extends EventEmitter<HistoryEvents> {
     this.bySource.clear()
     this.lastList = null
     for (const u of this.memory) insertByVersion(this.perSource(u), u)
+    this.expected = this.memory.length
+  }
+
+  /** Emit `update`, or, while listeners are hearing of another, queue it behind that one. */
+  private deliver(update: Rec): void {
+    if (this.updateListeners === 0) return
+    if (this.delivering) {
+      this.waiting.push(update)
+      return
+    }
+    this.delivering = true
+    try {
+      this.safeEmit('update', update)
+      for (let i = 0; i < this.waiting.length; i++) this.safeEmit('update', this.waiting[i])
+    } finally {
+      this.waiting.length = 0
+      this.delivering = false
+    }
   }
 
   get length(): number {
@@ -135,11 +172,11 @@ export class History extends EventEmitter<HistoryEvents> {
       return
     }
     const once = this.onceFns.get(event)
-    for (const fn of this.listeners(event)) {
+    for (const { fn, context } of registered(this, event)) {
       // A once listener is removed before it runs, as `emit` does.
-      if (once !== undefined && once.delete(fn)) super.removeListener(event, fn as never, undefined, true)
+      if (once !== undefined && once.delete(fn)) super.removeListener(event, fn as never, context, true)
       try {
-        ;(fn as (...a: HistoryEvents[K]) => void).apply(this, args)
+        fn.apply(context ?? this, args)
       } catch (err) {
         report(err, event)
       }
@@ -155,16 +192,19 @@ export class History extends EventEmitter<HistoryEvents> {
     return list
   }
 
-  private unindex(u: Rec): void {
+  /** Take `u` out of the index; false when it was not there. */
+  private unindex(u: Rec): boolean {
     const list = this.perSourceIfAny(u)
-    if (list === undefined) return
+    if (list === undefined) return false
     const i = list[0] === u ? 0 : list.indexOf(u)
+    if (i < 0) return false
     if (i === 0) list.shift()
-    else if (i > 0) list.splice(i, 1)
+    else list.splice(i, 1)
     if (list.length === 0) {
       this.bySource.delete(sourceKey(u.source_id, u.gen))
       if (this.lastList === list) this.lastList = null
     }
+    return true
   }
 
   private perSourceIfAny(u: Rec): Rec[] | undefined {
@@ -224,7 +264,7 @@ export class History extends EventEmitter<HistoryEvents> {
     let hi = memory.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if (this.sort(memory[mid], u) <= 0) lo = mid + 1
+      if (!(this.sort(memory[mid], u) > 0)) lo = mid + 1
       else hi = mid
     }
     return lo
@@ -238,4 +278,18 @@ function insertByVersion(list: Rec[], u: Rec): void {
     return
   }
   list.splice(firstAbove(list, u.version), 0, u)
+}
+
+/** A listener as eventemitter3 keeps it: the function and the `context` it was added with. */
+interface Registered {
+  fn: (...a: unknown[]) => void
+  context: unknown
+}
+
+/** The listeners of `event` with their contexts, in the order they were added (a copy: calling them may change the list). */
+function registered(ee: object, event: string): Registered[] {
+  const events = (ee as unknown as { _events: Record<string, Registered | Registered[] | undefined> })._events
+  const prefix = (EventEmitter as unknown as { prefixed: string | false }).prefixed
+  const at = events[prefix ? prefix + event : event]
+  return at === undefined ? [] : Array.isArray(at) ? at.slice() : [at]
 }

@@ -12,8 +12,9 @@ import type { Rec } from './types.ts'
  *   history listener, `sign`, the state object, a stream's reader) waits
  *   for the outermost to finish: no listener hears of a version before the
  *   committed ones below it, so each announcement's `prev` is exact.
- * - A write whose commit throws is never announced; the ones its user
- *   functions made still are.
+ * - A write whose commit throws, or that a write its own user functions
+ *   made to the same key superseded before it was stored, is never
+ *   announced; the ones its user functions made still are.
  */
 export class LocalWrites {
   private readonly outbox: Array<Rec | null> = []
@@ -21,8 +22,8 @@ export class LocalWrites {
   private announcing = false
 
   constructor(
-    /** Store `rec` over `cur`, the record held for its key; may throw, and may write again. */
-    private readonly commit: (rec: Rec, cur: Rec | undefined) => void,
+    /** Store `rec` over `cur`, the record held for its key; false when a write it made to the same key superseded it. May throw, and may write again. */
+    private readonly commit: (rec: Rec, cur: Rec | undefined) => boolean,
     /** Move the clock over one write and offer it to listeners; false when one had no room. */
     private readonly announce: (rec: Rec) => boolean,
   ) {}
@@ -38,8 +39,7 @@ export class LocalWrites {
     let sent = true
     this.depth++
     try {
-      this.commit(rec, cur)
-      this.outbox[slot] = rec
+      if (this.commit(rec, cur)) this.outbox[slot] = rec
     } finally {
       this.depth--
       if (this.depth === 0 && !this.announcing) sent = this.flush()

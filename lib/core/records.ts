@@ -65,14 +65,3 @@ export class Records {
     if (this.aged.size === 0 || !this.aged.delete(rec)) src.fp.remove(rec)
   }
 }
-
-/** Store (or, for undefined, delete) a key of a caller-supplied object without touching its prototype. */
-export function writeThrough(state: Record<string, unknown>, key: string, rec: Rec | undefined): void {
-  if (rec === undefined) {
-    if (Object.prototype.hasOwnProperty.call(state, key)) delete state[key]
-  } else if (key === '__proto__') {
-    Object.defineProperty(state, key, { value: rec, writable: true, enumerable: true, configurable: true })
-  } else {
-    state[key] = rec
-  }
-}

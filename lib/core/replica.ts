@@ -2,7 +2,8 @@ import { Admission, describe } from './admission.ts'
 import { deepFreeze } from './values.ts'
 import { Clock, type Source } from './clock.ts'
 import { History } from './history.ts'
-import { Records, writeThrough } from './records.ts'
+import { Records } from './records.ts'
+import { recordOfEntry, undoWrite, writeThrough } from './state-object.ts'
 import { DEFAULT_MAX_OFFSET_US, RefusedError, type DropReason, type Forgotten, type Journal, type LocalListener, type ReplicaOptions, type ReplicaStats, type RestoreSnapshot, type SourceState } from './replica-types.ts'
 import { FAST, type FastResolve } from './resolve.ts'
 import { Collected, MAX_COLLECTED, Tombstones } from './tombstones.ts'
@@ -49,7 +50,7 @@ export class Replica implements ResolveHost {
   /** Called when a record leaves state without being superseded. */
   onDrop: ((rec: Rec, reason: DropReason) => void) | null = null
   /** Called when a history listener throws. */
-  onListenerError: ((err: unknown) => void) | null = null
+  onListenerError: ((err: unknown, event: 'update' | 'compaction') => void) | null = null
   /** Records every change before it happens; null when nothing is persisted. */
   journal: Journal | null = null
   /** `time()` when a node last showed up with a new generation; -Infinity if never. */
@@ -71,7 +72,7 @@ export class Replica implements ResolveHost {
   readonly collected = new Collected(MAX_COLLECTED)
   /** Own writes from their commit to their announcement (local-writes.ts). */
   private readonly writes = new LocalWrites(
-    (rec, cur) => this.commit(rec, this.self, cur),
+    (rec, cur) => this.commit(rec, this.self, cur, true),
     (rec) => this.announce(rec),
   )
   /** What this node knows of its own earlier lives (own-life.ts). */
@@ -88,9 +89,9 @@ export class Replica implements ResolveHost {
     this.maxSources = opts.maxSources ?? Infinity
     this.map = new Records(this.clock)
     this.history = new History(opts.maxHistory, opts.sort)
-    this.history.onListenerError = (err) => {
+    this.history.onListenerError = (err, event) => {
       this.stats.listenerErrors++
-      this.onListenerError?.(err)
+      this.onListenerError?.(err, event)
     }
     this.self = this.clock.intern(opts.id, opts.gen)
     this.userState = opts.state
@@ -174,7 +175,9 @@ export class Replica implements ResolveHost {
   /** One local write committed: the clock moves over it and listeners hear of it. */
   private announce(rec: Rec): boolean {
     this.ownLife.wrote(rec.version)
-    const prev = this.self.clock
+    // A response may have taken the clock over this write already (a
+    // listener that gossips before it is announced): the link stays below it.
+    const prev = Math.min(this.self.clock, rec.version - 1)
     this.clock.advance(this.self, rec.version)
     let sent = true
     for (const l of this.listeners) if (!l.pushLocal(rec, prev)) sent = false
@@ -205,7 +208,7 @@ export class Replica implements ResolveHost {
       this.stats.rejected++
       return false
     }
-    this.commit(rec, src, cur)
+    if (!this.commit(rec, src, cur, false)) return false
     if (covered) {
       // Our clock claimed this record's place, yet it won: whatever had beaten
       // it here is gone (a node lost its data). Pass it on, so the peers whose
@@ -324,16 +327,16 @@ export class Replica implements ResolveHost {
     return Boolean(won) // the seed's truthiness
   }
 
-  /** Store `rec` over `cur`: user functions and the journal first, then state, whole. */
-  private commit(rec: Rec, src: Source, cur: Rec | undefined): void {
-    deepFreeze(rec.value)
+  /**
+   * Store `rec` over `cur`: user functions and the journal first, then state,
+   * whole. Returns false, storing nothing more, when a user function (`sign`,
+   * `resolve`, the state object) wrote the key itself meanwhile: that later
+   * write supersedes this one, which no listener or peer then hears of.
+   */
+  private commit(rec: Rec, src: Source, cur: Rec | undefined, local: boolean): boolean {
+    if (!local) deepFreeze(rec.value) // a local value is a frozen copy already (frozenJson)
     Object.freeze(rec)
-    let pos: number
-    try {
-      pos = this.history.place(rec)
-    } catch (err) {
-      throw new RefusedError(`config.sort threw: ${describe(err)}`, { cause: err })
-    }
+    if (this.map.get(rec.key) !== cur) return false
     const userState = this.userState
     if (userState !== undefined) {
       try {
@@ -341,26 +344,27 @@ export class Replica implements ResolveHost {
       } catch (err) {
         throw new RefusedError(`the state object threw: ${describe(err)}`, { cause: err })
       }
+      if (this.map.get(rec.key) !== cur) return false
     }
-    if (this.journal !== null) {
-      try {
-        this.journal.append(rec)
-      } catch (err) {
-        if (userState !== undefined) {
-          try {
-            writeThrough(userState, rec.key, cur)
-          } catch {
-            // The state object refuses to be restored; the replica is still right.
-          }
-        }
-        throw new RefusedError(`not stored: ${describe(err)}`, { cause: err })
-      }
+    let pos: number
+    try {
+      pos = this.history.place(rec) // after the state object: writes it made went to history first
+    } catch (err) {
+      undoWrite(userState, rec.key, cur)
+      throw new RefusedError(`config.sort threw: ${describe(err)}`, { cause: err })
+    }
+    try {
+      this.journal?.append(rec)
+    } catch (err) {
+      undoWrite(userState, rec.key, cur)
+      throw new RefusedError(`not stored: ${describe(err)}`, { cause: err })
     }
     this.map.replace(rec, src, cur)
     if (cur === undefined) this.collected.delete(rec.key)
     this.stats.applied++
     if (rec.deleted === true) this.tombs.note(rec, this.time())
     this.history.commit(rec, pos)
+    return true
   }
 
   /**
@@ -460,14 +464,8 @@ export class Replica implements ResolveHost {
   /** Index a caller-supplied state object: its records become held, its sources covered. */
   private load(state: Record<string, unknown>): void {
     for (const key of Object.keys(state)) {
-      const e = state[key] as Partial<Rec> | null
-      if (typeof e !== 'object' || e === null || !isVersion(e.version)) {
-        throw new TypeError(`state[${JSON.stringify(key)}] must be {value, version} with a positive integer version`)
-      }
-      const source_id = typeof e.source_id === 'string' && e.source_id !== '' ? e.source_id : this.id
-      const gen = typeof e.gen === 'string' ? e.gen : source_id === this.id ? this.gen : undefined
-      const rec = makeRec(key, (e.value ?? null) as JsonValue, source_id, e.version, gen, e.deleted === true, typeof e.sig === 'string' ? e.sig : undefined)
-      const src = this.clock.intern(source_id, gen)
+      const rec = recordOfEntry(key, state[key], this.id, this.gen)
+      const src = this.clock.intern(rec.source_id, rec.gen)
       this.map.replace(rec, src, this.map.get(key))
       if (rec.deleted === true) this.tombs.note(rec, this.time())
       // Every record of a source up to the highest one held is held: the

@@ -103,9 +103,13 @@ function takeJson(v: unknown, maxDepth: number, depth: number): JsonValue | unde
   return Object.freeze(out) as JsonValue
 }
 
-/** Freeze a JSON value in place, deeply; already-frozen objects are taken as frozen through. */
+/**
+ * Freeze a JSON value in place, all the way down: an object frozen at its
+ * top (a shallow `Object.freeze`) is still looked through, as what it
+ * holds may not be.
+ */
 export function deepFreeze(v: JsonValue): void {
-  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return
+  if (typeof v !== 'object' || v === null) return
   Object.freeze(v)
   if (Array.isArray(v)) for (let i = 0; i < v.length; i++) deepFreeze(v[i])
   else for (const k in v) if (Object.prototype.hasOwnProperty.call(v, k)) deepFreeze(v[k])

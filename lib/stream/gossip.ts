@@ -78,7 +78,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     this.replica.host = this
     replicas.set(this, this.replica)
     this.replica.onDrop = (rec, reason) => this.report('drop', rec, reason)
-    this.replica.onListenerError = (err) => this.listenerFailed(err, 'history')
+    this.replica.onListenerError = (err, event) => this.listenerFailed(err, `history.${event}`)
     this.state = state ?? stateView(this.replica)
     this.flow = cfg.flow === null ? null : new NodeFlow(cfg.flow, cfg.now)
     if (this.flow !== null) this.flow.onChange = () => this.rateChanged()

@@ -161,3 +161,73 @@ test("history: write takes an update or the seed's four fields; anything else is
   t.throws(() => new History(3, 100 as unknown as typeof sort), /sort must be a function/, 'a sort that is no function is refused at once, not at the first write')
   t.end()
 })
+
+test('history: an update applied by a listener is heard of by every listener after the one it reacted to', (t) => {
+  const h = new History(10, sort)
+  const log: string[] = []
+  h.on('update', (x) => {
+    if (x.key === 'speed' && x.version === 1) h.write(u('speed', 'G', 2))
+  })
+  h.on('update', (x) => log.push(`${x.key}@${x.version}`))
+  h.write(u('speed', 'G', 1))
+  t.deepEqual(log, ['speed@1', 'speed@2'], 'the persister hears version 1, then 2: its log replays to what is held')
+  t.deepEqual(h.memory.map((x) => x.version), [1, 2], 'memory holds both at once, sorted')
+  t.end()
+})
+
+test('history: on and once with a context call the listener with it as this, as eventemitter3 does', (t) => {
+  for (const sink of [null, () => {}] as const) {
+    const h = new History(10, sort)
+    h.onListenerError = sink
+    const persister = {
+      lines: [] as string[],
+      save(this: { lines: string[] }, x: Rec) {
+        this.lines.push(x.key)
+      },
+    }
+    let onceThis: unknown = null
+    h.on('update', persister.save, persister)
+    h.once(
+      'update',
+      function (this: unknown) {
+        onceThis = this
+      },
+      persister,
+    )
+    h.write(u('a', 's', 1))
+    h.write(u('b', 's', 2))
+    t.deepEqual(persister.lines, ['a', 'b'], `${sink === null ? 'without' : 'with'} an error sink: on's context is this`)
+    t.equal(onceThis, persister, `${sink === null ? 'without' : 'with'} an error sink: once's context is this`)
+    h.removeListener('update', persister.save, persister)
+    h.write(u('c', 's', 3))
+    t.deepEqual(persister.lines, ['a', 'b'], 'removed by function and context')
+  }
+  t.end()
+})
+
+test('history: a sort that returns NaN counts it as 0 (as Array.prototype.sort does), so new entries are not dropped at once', (t) => {
+  const h = new History(3, (a, b) => (a.value as { ts?: number })?.ts! - (b.value as { ts?: number })?.ts!)
+  for (let i = 1; i <= 9; i++) h.write({ key: 'k' + i, value: i % 2 === 0 ? { ts: i } : null, source_id: 'A', version: i })
+  t.deepEqual(h.memory.map((x) => x.key), ['k7', 'k8', 'k9'], 'the latest three stay, as Array.sort with the same comparator keeps them')
+  t.equal(h.news('A', 8).length, 1, 'and the newest is in the index')
+  t.end()
+})
+
+test('history: memory changed from outside (cleared, or an entry replaced in place) keeps the index bounded and right', (t) => {
+  const cleared = new History(10, sort)
+  cleared.on('update', () => {
+    if (cleared.memory.length >= 5) cleared.memory.length = 0 // saved elsewhere, then cleared
+  })
+  for (let i = 1; i <= 1000; i++) cleared.write(u('k' + i, 'A', i))
+  t.ok(cleared.news('A', 0).length <= 10, `news holds what memory holds, not every write (${cleared.news('A', 0).length})`)
+  t.deepEqual(cleared.news('A', 0), cleared.memory, 'exactly memory')
+
+  const summarised = new History(10, sort)
+  summarised.on('compaction', (memory) => {
+    memory[0] = { ...memory[0], value: 'summary' } // compacts in place: same length
+  })
+  for (let i = 1; i <= 1000; i++) summarised.write(u('k' + i, 'A', i))
+  t.ok(summarised.news('A', 0).length <= 11, `news stays bounded (${summarised.news('A', 0).length})`)
+  t.deepEqual(summarised.news('A', 0).slice(-9), summarised.memory.slice(-9), 'and ends with what memory holds')
+  t.end()
+})
