@@ -8,6 +8,13 @@ export function describe(err: unknown): string {
 
 /** The refusal that means this node will never take the record (its `accept` said no). */
 export const NOT_ACCEPTED = 'not accepted'
+/** The refusal of a record of a source `verify` holds no key for (see `VerifyFn.knows`). */
+export const NO_KEY = 'no key for this source'
+
+/** Whether a refusal is this node's for good: the record is passed over, not fetched again. */
+export function refusedForGood(reason: string): boolean {
+  return reason === NOT_ACCEPTED || reason === NO_KEY
+}
 
 /**
  * Whether a remote update may be considered at all, before `resolve`: its
@@ -36,6 +43,7 @@ export class Admission {
    */
   admit(rec: Rec, peer: PeerLabel): string | null {
     if (this.verify !== undefined) {
+      if (this.verify.knows !== undefined && ask('verify.knows', (r) => this.verify!.knows!(r.source_id), rec, peer) === false) return NO_KEY
       const ok = ask('verify', this.verify, rec, peer)
       if (typeof ok === 'string') return ok
       if (!ok) return rec.sig === undefined ? UNSIGNED : BAD_SIGNATURE

@@ -1,5 +1,5 @@
 /** What becomes of each update a peer sends: applied, lost under `resolve`, dropped as old, or refused (and the chain broken). */
-import { NOT_ACCEPTED } from './admission.ts'
+import { refusedForGood } from './admission.ts'
 import type { Source } from './clock.ts'
 import { RefusedError, type LocalListener, type Replica } from './replica.ts'
 import { compareValues } from './resolve.ts'
@@ -44,8 +44,9 @@ export type Outcome =
  *   after a minute without a refusal. So a record refused for a while is
  *   fetched soon after it can be taken, and records refused for good (or
  *   two nodes refusing each other's) cost a refetch a minute, never a
- *   loop. A record this node's own `accept` refuses breaks nothing: it
- *   will never be taken, and is passed over as if held (`passOver`).
+ *   loop. A record this node's own `accept` refuses, or one of a source
+ *   `verify` holds no key for, breaks nothing: it will never be taken,
+ *   and is passed over as if held (`passOver`).
  * - Chain state is bounded: per known source (at most `maxSources`), and
  *   for at most `MAX_STRANGERS` ids this node does not know (forgotten at
  *   each refetch). Past that, a record of an unknown source that is not
@@ -115,7 +116,7 @@ export class Inbound {
     const refused = same ? null : replica.admit(rec, this.peer)
     const src = refused === null ? replica.admitSource(rec) : undefined
     if (refused !== null || src === undefined) {
-      if (refused !== NOT_ACCEPTED) this.breakChain(rec.source_id, rec.gen, rec.version)
+      if (refused === null || !refusedForGood(refused)) this.breakChain(rec.source_id, rec.gen, rec.version)
       else if (prev !== undefined && !inResponse) this.passOver(rec, prev)
       return { refused: refused ?? `too many sources (limits.maxSources is ${replica.maxSources})` }
     }

@@ -51,7 +51,16 @@ export interface PeerLabel {
 /** `config.sign`: a signature for one of this node's own records. */
 export type SignFn = (rec: Rec) => string
 /** `config.verify`: whether `rec.sig` is its source's signature over it. */
-export type VerifyFn = (rec: Rec) => boolean
+export type VerifyFn = ((rec: Rec) => boolean) & {
+  /**
+   * Whether this node holds a key for `source_id` at all. When it says no,
+   * the record is refused as `no key for this source` and passed over, as
+   * `accept`'s refusals are: an honest peer may relay records of a source
+   * this node does not trust (or not yet), so that is not held against
+   * the link, where a false from `verify` (a forged record) is.
+   */
+  knows?: (source_id: string) => boolean
+}
 /** `config.accept`: whether to admit a remote update at all (authorisation). */
 export type AcceptFn = (update: Rec, peer: PeerLabel) => boolean
 

@@ -28,13 +28,14 @@ export function signer(privateKey: string | KeyObject): SignFn {
 
 /**
  * `config.verify` from the public keys of the sources this node accepts,
- * by `source_id`. A record of a source without a key, without a signature,
- * or whose signature does not match its bytes, is refused.
+ * by `source_id`. A record without a signature, or whose signature does not
+ * match its bytes, is refused as forged; one of a source without a key is
+ * refused and passed over (`knows`), as an honest peer may relay it.
  */
 export function verifier(publicKeys: Record<string, string | KeyObject>): VerifyFn {
   const keys = new Map<string, KeyObject>()
   for (const [id, k] of Object.entries(publicKeys)) keys.set(id, typeof k === 'string' ? createPublicKey(k) : k)
-  return (rec: Rec) => {
+  const verifyFn: VerifyFn = (rec: Rec) => {
     const key = keys.get(rec.source_id)
     if (key === undefined || typeof rec.sig !== 'string') return false
     try {
@@ -43,4 +44,7 @@ export function verifier(publicKeys: Record<string, string | KeyObject>): Verify
       return false
     }
   }
+  // A source without a key is this node's choice (or a key not rolled out yet), not a forgery by whoever relayed it.
+  verifyFn.knows = (source_id: string) => keys.has(source_id)
+  return verifyFn
 }

@@ -70,7 +70,7 @@ test('a forged or unsigned update is refused; an old signed update cannot be rep
   b.write(latest)
   b.write(old) // replayed
   await quiet()
-  t.deepEqual(seen, ['bad signature', 'unsigned update', 'bad signature'], 'forgeries refused')
+  t.deepEqual(seen, ['bad signature', 'unsigned update', 'no key for this source'], 'forgeries refused (a source without a key as such)')
   t.equal(b.get('k').value, 'second', 'the replay of the older update did not win')
   t.equal(b.stats.rejected, 1, 'it was refused by resolve, as stale')
   t.end()
@@ -137,5 +137,40 @@ test('a signature peers and the log would refuse (no string, or over 1,024 chara
   const ok = new Gossip('s', { ...base.config, resolve: base.resolution.lww_vs_current_vers, sign: () => 'y'.repeat(1024) })
   ok.set('k', 1)
   t.equal(ok.get('k').value, 1, 'a signature of exactly 1,024 characters is taken')
+  t.end()
+})
+
+test('records of a source this node holds no key for are refused without fault and passed over: an honest relay keeps its link (a key rollout)', async (t) => {
+  const d = generateSigningKeys()
+  const all = { ...publicKeys, d: d.publicKey }
+  const writer = new Gossip('d', { ...base.config, resolve: base.resolution.lww_vs_current_vers, sign: signer(d.privateKey), verify: verifier(all) })
+  const b = signed('b', { verify: verifier(all) }) // has d's key already
+  const a = signed('a') // not yet
+  const faults: Array<[string, boolean]> = []
+  writer.pipe(b).pipe(writer)
+  const sa = a.createStream()
+  const sb = b.createStream()
+  sa.on('invalid', (reason: string, _o: unknown, fault: boolean) => faults.push([reason, fault]))
+  sa.pipe(sb).pipe(sa)
+  for (let i = 0; i < 30; i++) writer.set(`d/${i}`, i)
+  b.set('b/1', 1)
+  for (let r = 0; r < 4; r++) {
+    writer.gossip()
+    b.gossip()
+    a.gossip()
+    await quiet()
+  }
+  t.ok(faults.length > 0, 'a refused d\'s records (the case under test happened)')
+  t.ok(faults.every(([reason, fault]) => reason === 'no key for this source' && fault === false), 'each as "no key for this source", not held against the relay')
+  t.equal(a.get('b/1').value, 1, "b's own write reached a")
+  t.equal(a.stats.invalid, faults.length, 'counted as refused')
+  const rounds = faults.length
+  for (let r = 0; r < 4; r++) {
+    b.gossip()
+    a.gossip()
+    await quiet()
+  }
+  t.ok(faults.length - rounds <= 30, `passed over, not fetched again round after round (${faults.length - rounds} more refusals in 4 rounds)`)
+  t.ok(verifier(all).knows?.('d') === true && verifier(publicKeys).knows?.('d') === false, "the verifier says which sources it holds keys for")
   t.end()
 })
