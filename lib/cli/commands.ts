@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { JsonValue } from '../core/types.ts'
+import { sortKeys } from '../protocol/canonical.ts'
 import type { StoreStatus } from '../store/log-store.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import { connect, type Dialer } from '../transport/tcp.ts'
@@ -73,14 +74,16 @@ export function dialOnce(ctx: CommandContext, host: string, port: number): { dia
 
 /**
  * sha256 (hex) of the node's live records, as JSON of the `[key, version,
- * source_id, value]` tuples sorted by key. Two nodes hold the same live
- * state exactly when their hashes are equal. Tombstones are left out: the
+ * source_id, value]` tuples sorted by key, object keys in values sorted
+ * (their order is not part of a value: signatures and fingerprints ignore
+ * it, and a relay may change it). Two nodes hold the same live state
+ * exactly when their hashes are equal. Tombstones are left out: the
  * node that wrote one keeps it, the others forget it after the grace period.
  */
 export function stateHash(gossip: Gossip): string {
   const rows = [...gossip.records()]
     .filter((r) => r.deleted !== true)
-    .map((r) => [r.key, r.version, r.source_id, r.value] as const)
+    .map((r) => [r.key, r.version, r.source_id, sortKeys(r.value)] as const)
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
   return createHash('sha256').update(JSON.stringify(rows)).digest('hex')
 }

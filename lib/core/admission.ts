@@ -57,6 +57,18 @@ export class Admission {
     return null
   }
 
+  /**
+   * Why a local write must be refused, or null: `accept` is asked of it as
+   * of a peer's (with this node as the peer), since every peer would
+   * refuse a write this node's own rule refuses, and the node would hold
+   * a value no one else ever takes.
+   */
+  local(rec: Rec, selfId: string): string | null {
+    if (this.accept === undefined) return null
+    const ok = ask('accept', this.accept, rec, { id: selfId })
+    return ok === true ? null : ok === false ? `${NOT_ACCEPTED}: config.accept refuses this write (peers would refuse it too)` : ok
+  }
+
   /** Whether a version a peer claims is within `maxOffset` of our physical clock. */
   plausible(version: number): boolean {
     return version <= this.now() + this.maxOffset

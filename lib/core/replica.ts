@@ -166,6 +166,8 @@ export class Replica implements ResolveHost {
       if (typeof sig !== 'string' || sig.length > MAX_SIG_LENGTH) throw new RefusedError(`config.sign must return a string of at most ${MAX_SIG_LENGTH} characters (peers and the log refuse others), got ${typeof sig === 'string' ? `${sig.length} characters` : typeof sig}`)
       rec = makeRec(key, bare.value, this.id, version, this.gen, deleted, sig)
     }
+    const refusal = this.admission.local(rec, this.id)
+    if (refusal !== null) throw new RefusedError(refusal)
     const cur = this.map.get(key)
     if (!this.decide(cur, rec, this.self)) return { rec, applied: false, sent: true }
     const sent = this.writes.write(rec, cur)

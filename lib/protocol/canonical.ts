@@ -10,7 +10,8 @@ export function canonical(rec: Rec): string {
   return JSON.stringify([rec.key, sortKeys(rec.value), rec.source_id, rec.version, rec.gen ?? null, rec.deleted === true])
 }
 
-function sortKeys(v: JsonValue): JsonValue {
+/** `v` with object keys sorted at every level: one form for values that differ only in key order (which no check of the protocol tells apart). */
+export function sortKeys(v: JsonValue): JsonValue {
   if (v === null || typeof v !== 'object') return v
   if (Array.isArray(v)) return v.map(sortKeys)
   const out: Record<string, JsonValue> = {}

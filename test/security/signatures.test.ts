@@ -95,6 +95,12 @@ test('accept: the application decides which sources may write which keys', async
   t.equal(b.get('c/profile').version, -Infinity, 'but not under c/')
   t.deepEqual(seen, ['not accepted'], 'refused with a reason')
   t.deepEqual(accepted, [['a/profile', 'a'], ['c/profile', 'a']], 'the hook sees the peer\'s id')
+  // The node's own writes answer to the same rule: every peer would refuse one it refuses.
+  t.doesNotThrow(() => b.set('b/mine', 1), 'its own keys it may write')
+  t.throws(() => b.set('a/theirs', 1), /not accepted/, 'a write its own accept refuses throws')
+  t.throws(() => b.del('a/profile'), /not accepted/, 'so does such a delete')
+  t.deepEqual([b.get('b/mine').value, b.get('a/theirs').version, b.get('a/profile').value], [1, -Infinity, 1], 'state unchanged by the refused writes')
+  t.deepEqual(accepted.slice(2).map(([k, id]) => `${k}:${id}`), ['b/mine:b', 'a/theirs:b', 'a/profile:b'], 'asked with the node itself as the peer')
   t.end()
 })
 
