@@ -16,6 +16,13 @@ export interface Damage {
  */
 /** In a reason when the log is intact but names more sources than `limits.maxSources`. */
 export const OVER_LIMIT = 'names more sources than limits.maxSources allows'
+/** In a reason when the log is intact but holds versions ahead of this machine's clock by more than `maxClockOffset`. */
+export const AHEAD_OF_CLOCK = "ahead of this machine's clock"
+
+/** Whether a reason is no damage: the log is intact, this node's clock or limits cannot take it, and repair must not cut it. */
+export function intactLog(reason: string): boolean {
+  return reason.includes(OVER_LIMIT) || reason.includes(AHEAD_OF_CLOCK)
+}
 
 export class LogCorruptError extends Error implements Damage {
   override name = 'LogCorruptError'
@@ -31,7 +38,11 @@ export class LogCorruptError extends Error implements Damage {
       reason.includes(OVER_LIMIT)
         ? // An intact log this node's limits are too small for: repair would drop every line from here on.
           `${file}: line ${line} (byte ${offset}) ${reason}; the log cannot be loaded with these limits. Raise limits.maxSources to load it whole.`
-        : `${file}: line ${line} is corrupt at byte ${offset} (${reason}); the log cannot be loaded. ` +
+        : reason.includes(AHEAD_OF_CLOCK)
+          ? // An intact log this clock is behind: repair would drop every record from here on.
+            `${file}: line ${line} (byte ${offset}): ${reason}. The log is intact; this machine's clock is behind it. ` +
+            'Set the clock right (or wait until it passes those versions), or raise maxClockOffset; repair would not help (it refuses to cut an intact log).'
+          : `${file}: line ${line} is corrupt at byte ${offset} (${reason}); the log cannot be loaded. ` +
             'Open it with repair (openDurable(..., { repair: true }), or the CLI\'s --repair) to keep the valid lines before it, ' +
             'or restore it from a backup (the log together with the log.ndjson.synced saved with it, or delete that file: an older log is refused as truncated against a newer one).',
     )

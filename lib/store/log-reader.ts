@@ -1,6 +1,6 @@
 /** Reading a log back: header, framed lines, the synced length from the sidecar; a torn tail is cut, damage elsewhere is a `LogCorruptError` (or dropped, in repair mode). */
 import { DEFAULT_LIMITS } from '../protocol/validate.ts'
-import { LogCorruptError, type Damage } from './errors.ts'
+import { LogCorruptError, intactLog, type Damage } from './errors.ts'
 import { naming, realFs, type StoreFs } from './fs.ts'
 import { unframe, type Header } from './log-format.ts'
 import { emptyRecovery, headerProblem, parseObject, replayObject, type Dropped, type Recovered, type ReplayBounds } from './log-replay.ts'
@@ -82,7 +82,7 @@ export function readLog(file: string, opts: ReadOptions = {}): Recovered {
   r.synced = scan.synced
   const damage = scan.decide()
   if (damage !== null) {
-    if (opts.repair !== true) throw new LogCorruptError(file, damage.line, damage.offset, damage.reason)
+    if (opts.repair !== true || intactLog(damage.reason)) throw new LogCorruptError(file, damage.line, damage.offset, damage.reason)
     r.dropped = damage
     r.goodBytes = Math.min(damage.offset, r.bytes)
     r.warnings.push(

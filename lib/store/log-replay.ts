@@ -3,7 +3,7 @@ import { MAX_COLLECTED } from '../core/tombstones.ts'
 import { sourceKey, type Rec } from '../core/types.ts'
 import type { Message } from '../protocol/messages.ts'
 import { DEFAULT_LIMITS, decode, readUpdate, type Limits, type UpdateSlot } from '../protocol/validate.ts'
-import { OVER_LIMIT, type Damage } from './errors.ts'
+import { AHEAD_OF_CLOCK, OVER_LIMIT, type Damage } from './errors.ts'
 import { LEASE_SPAN, type Header } from './log-format.ts'
 
 /**
@@ -103,7 +103,7 @@ const slot: UpdateSlot = { rec: null as unknown as Rec, prev: undefined, rprev: 
 const digestOut: Message[] = []
 
 function future(what: string, v: number, b: ReplayBounds): string {
-  return `${what} ${v} is ${Math.round((v - b.now) / 1e6)} s ahead of this machine's clock, more than maxClockOffset allows ` +
+  return `${what} ${v} is ${Math.round((v - b.now) / 1e6)} s ${AHEAD_OF_CLOCK}, more than maxClockOffset allows ` +
     '(was the log written by a machine whose clock was ahead, or did this clock go back?)'
 }
 

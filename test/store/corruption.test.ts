@@ -109,7 +109,7 @@ test('issue 11 cases: a flipped digit that keeps the JSON valid, a truncation in
   t.end()
 })
 
-test('a version far ahead of the clock is refused with the reason; repair keeps what comes before it', (t) => {
+test('a version far ahead of the clock is refused with the reason, as an intact log: set the clock right; repair refuses to cut it', (t) => {
   const dir = tmp()
   const a = openDurable('A', cfg, { dir, durability: 'write' })
   a.gossip.set('x', 1)
@@ -121,13 +121,22 @@ test('a version far ahead of the clock is refused with the reason; repair keeps 
   const copy = tmp()
   fs.cpSync(dir, copy, { recursive: true })
   t.throws(() => openDurable('A', cfg, { dir }), /version \d+ is 3600 s ahead of this machine's clock/, 'an hour ahead: refused, with how far')
+  const err = (() => {
+    try {
+      openDurable('A', cfg, { dir })
+    } catch (e) {
+      return e as Error
+    }
+  })()
+  t.match(err?.message ?? '', /The log is intact; this machine's clock is behind it\. Set the clock right/, 'the error says the log is intact and names the fix')
+  t.doesNotMatch(err?.message ?? '', /is corrupt|Open it with repair/, 'it neither calls the log corrupt nor sends the user to repair')
   const later = openDurable('A', { ...cfg, now: () => Date.now() + 3_600_000 }, { dir })
   t.equal(later.gossip.get('y').value, 2, 'read by a node whose clock is that far on, it loads')
   later.store.close()
-  const repaired = openDurable('A', cfg, { dir: copy, repair: true })
-  t.equal(repaired.gossip.get('x').value, 1, 'repair keeps the record before it')
-  t.equal(repaired.gossip.get('y').version, -Infinity, 'and drops the one from the future')
-  repaired.store.close()
+  t.throws(() => openDurable('A', cfg, { dir: copy, repair: true }), /The log is intact/, 'repair refuses to drop intact records for a clock that is behind')
+  const afterRepair = openDurable('A', { ...cfg, now: () => Date.now() + 3_600_000 }, { dir: copy })
+  t.deepEqual([afterRepair.gossip.get('x').value, afterRepair.gossip.get('y').value], [1, 2], 'and cut nothing: with the clock right, every record loads')
+  afterRepair.store.close()
   fs.rmSync(dir, { recursive: true, force: true })
   fs.rmSync(copy, { recursive: true, force: true })
   t.end()
