@@ -257,6 +257,8 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
   const now: ClockFn = nowFn ?? timeMs ?? (clockUs !== undefined ? () => clockUs() / 1000 : Date.now)
   const probe: unknown = now()
   if (typeof probe !== 'number' || !Number.isFinite(probe)) throw new ConfigError(`config.now must return a finite number of ms, returned ${shown(probe)}`)
+  // Versions are µs of it: a clock in µs (as the core's Engine takes) would put every write past the safe integers.
+  if (nowFn !== undefined && Math.abs(probe) * 1000 > Number.MAX_SAFE_INTEGER) throw new ConfigError(`config.now must return ms (versions are µs of it), returned ${shown(probe)}, whose µs are beyond the safe integers: a clock in µs?`)
   const versionClock: ClockFn = clockUs ?? (nowFn !== undefined ? () => nowFn() * 1000 : timeMs !== undefined ? () => timeMs() * 1000 : () => Date.now() * 1000)
   return Object.freeze({
     mtu: positiveInt('mtu', config.mtu, 10),

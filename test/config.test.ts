@@ -145,6 +145,8 @@ test('config.now that returns no finite number is refused at construction; mtu I
   const cfg = { ...base.config, resolve: base.resolution.lww_vs_current_vers }
   t.throws(() => new Gossip('a', { ...cfg, now: () => Number.NaN }), /config\.now must return a finite number of ms, returned NaN/, 'NaN')
   t.throws(() => new Gossip('a', { ...cfg, now: (() => '5') as unknown as () => number }), /config\.now must return a finite number/, 'a string')
+  t.throws(() => new Gossip('a', { ...cfg, now: () => Date.now() * 1000 }), /config\.now must return ms .*a clock in µs\?/, 'a clock in µs (as the Engine takes) is refused at construction, not at every set')
+  t.ok(new Gossip('a', { ...cfg, now: () => Date.now() }).set('k', 1), 'a clock in ms is fine')
   const g = new Gossip('a', { ...cfg, mtu: Infinity })
   t.ok(g.createStream() && g.createWireStream(), 'an unbounded mtu: object and wire streams are made')
   t.ok(g.set('k', 1), 'and writes go')
