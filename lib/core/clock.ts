@@ -57,7 +57,7 @@ export class Clock {
   generationChanges = 0
   /** Called when that happens. */
   onNewGeneration: (() => void) | null = null
-  /** The replica's wall clock, ms (for GENERATION_QUIET_MS). */
+  /** The clock GENERATION_QUIET_MS is measured on, ms (the replica's `timeMs`: never running back). */
   timeMs: () => number = () => 0
   private lastCounted = -Infinity
 

@@ -41,8 +41,9 @@ export type Outcome =
  *   it (`cap`), and a refetch is due. Refetches back off: the next comes
  *   no sooner than `wait` after the last began, doubling from 1 s to a
  *   minute while records keep being refused, and starting again from 1 s
- *   after a minute without a refusal. So a record refused for a while is
- *   fetched soon after it can be taken, and records refused for good (or
+ *   after a minute without a refusal (on `replica.timeMs()`, where a step
+ *   back of the wall clock is no time: wait-clock.ts). So a record
+ *   refused for a while is fetched soon after it can be taken, and records refused for good (or
  *   two nodes refusing each other's) cost a refetch a minute, never a
  *   loop. A record this node's own `accept` refuses, or one of a source
  *   `verify` holds no key for, breaks nothing: it will never be taken,

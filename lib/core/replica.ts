@@ -9,6 +9,7 @@ import { FAST, type FastResolve } from './resolve.ts'
 import { Collected, MAX_COLLECTED, Tombstones } from './tombstones.ts'
 import { OwnLife } from './own-life.ts'
 import { LocalWrites } from './local-writes.ts'
+import { WaitClock } from './wait-clock.ts'
 import type { ClockFn, JsonValue, PeerLabel, Rec, ResolveFn, ResolveHost, SignFn, SortFn, Versioned } from './types.ts'
 import { isVersion, makeRec, MAX_SIG_LENGTH } from '../protocol/validate.ts'
 
@@ -53,7 +54,7 @@ export class Replica implements ResolveHost {
   onListenerError: ((err: unknown, event: 'update' | 'compaction') => void) | null = null
   /** Records every change before it happens; null when nothing is persisted. */
   journal: Journal | null = null
-  /** `time()` when a node last showed up with a new generation; -Infinity if never. */
+  /** `timeMs()` when a node last showed up with a new generation; -Infinity if never. */
   lastGenerationChange = -Infinity
   readonly maxOffset: number
   readonly maxSources: number
@@ -65,6 +66,7 @@ export class Replica implements ResolveHost {
   readonly now: ClockFn
   private readonly userState: Record<string, unknown> | undefined
   private readonly time: ClockFn
+  private readonly waits = new WaitClock(() => this.time()) // `time` for waits: never runs back
   private readonly sign: SignFn | undefined
   private readonly admission: Admission
   private readonly tombs = new Tombstones()
@@ -98,10 +100,8 @@ export class Replica implements ResolveHost {
     this.time = opts.time ?? (() => 0)
     this.sign = opts.sign
     this.admission = new Admission(this.now, this.maxOffset, opts.verify, opts.accept)
-    this.clock.timeMs = () => this.time()
-    this.clock.onNewGeneration = () => {
-      this.lastGenerationChange = this.time()
-    }
+    this.clock.timeMs = () => this.timeMs()
+    this.clock.onNewGeneration = () => void (this.lastGenerationChange = this.timeMs())
     if (opts.state !== undefined) this.load(opts.state)
     this.ownLife.restored(this.self.clock)
   }
@@ -231,14 +231,14 @@ export class Replica implements ResolveHost {
     return this.admission.plausible(version)
   }
 
-  /** The replica's wall clock, ms (tombstone ages, repair windows). */
+  /** The clock waits and repair windows are measured on, ms: the wall clock (`time`), never running back (wait-clock.ts). */
   timeMs(): number {
-    return this.time()
+    return this.waits.now()
   }
 
-  /** Whether a node showed up with a new generation within the last `window` ms. */
+  /** Whether a node showed up with a new generation within the last `window` ms (of `timeMs`). */
   recentGenerationChange(window: number): boolean {
-    return this.time() - this.lastGenerationChange < window
+    return this.timeMs() - this.lastGenerationChange < window
   }
 
   /**

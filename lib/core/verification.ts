@@ -4,8 +4,10 @@ import { Fingerprint, xorHex } from './fingerprint.ts'
 
 /**
  * Per-source fingerprint checks with one peer (ALGORITHM.md, verification).
- * Every `interval` ms a digest we start carries our fingerprints; the peer's
- * are compared with ours wherever its digest carries them. Fingerprints
+ * Every `interval` ms (of `replica.timeMs()`, which a step back of the wall
+ * clock does not stretch: wait-clock.ts) a digest we start carries our
+ * fingerprints; the peer's are compared with ours wherever its digest
+ * carries them. Fingerprints
  * are XORs, so the difference of two (their XOR) is the XOR of the records
  * one side holds and the other does not: writes both sides took since
  * cancel out of it. The same difference seen at every check for at least

@@ -3,6 +3,7 @@ import { Replica } from '../../lib/core/replica.ts'
 import type { Rec } from '../../lib/core/types.ts'
 import { resolution, sort } from '../../lib/core/resolve.ts'
 import { Collected } from '../../lib/core/tombstones.ts'
+import { GENERATION_QUIET_MS } from '../../lib/core/clock.ts'
 import { replica } from '../support/core.ts'
 
 test('local versions count up from 1 and stay above everything seen', (t) => {
@@ -212,5 +213,28 @@ test('collect(now, grace) forgets another source\'s tombstone only once grace ms
   t.equal(b.gc, 6, 'b\'s gc floor rose to the forgotten tombstone\'s version')
   t.equal(r.record('mine')?.deleted, true, 'our own tombstone is kept, whatever its age')
   t.equal(r.collect(1e12, 5_000), 0, 'and never collected')
+  t.end()
+})
+
+test('waits on the wall clock survive a step back: the quiet time between generation changes and the repair window run on, not an hour longer', (t) => {
+  const HOUR = 3_600_000
+  let wall = 1_700_000_000_000
+  const r = new Replica({ id: 'a', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => wall })
+  r.clock.intern('b', 'g1')
+  r.clock.intern('b', 'g2')
+  t.equal(r.clock.generationChanges, 1, 'b under a new generation: a change')
+  t.ok(r.recentGenerationChange(HOUR), 'within the repair window')
+  wall -= HOUR // NTP steps the wall clock back an hour
+  t.equal(r.timeMs(), 1_700_000_000_000, 'read at the step (sessions read it at every exchange): it stands where it stood')
+  wall += GENERATION_QUIET_MS
+  r.clock.intern('b', 'g3')
+  t.equal(r.clock.generationChanges, 2, 'a minute later b changes again: counted (the quiet time was a minute, not an hour and a minute)')
+  wall -= HOUR // and back once more
+  r.timeMs()
+  wall += HOUR - 1
+  t.ok(r.recentGenerationChange(HOUR), 'just under an hour after that change: still within the repair window')
+  wall += 1
+  t.notOk(r.recentGenerationChange(HOUR), 'an hour after it: the window is over (not two hours later, when the wall clock reads what it did)')
+  t.equal(r.timeMs() - r.lastGenerationChange, HOUR, 'timeMs counted the hour that passed, whatever the wall clock did')
   t.end()
 })

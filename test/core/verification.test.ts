@@ -4,6 +4,7 @@ import { Replica } from '../../lib/core/replica.ts'
 import { resolution, sort } from '../../lib/core/resolve.ts'
 import { Verification } from '../../lib/core/verification.ts'
 import type { DigestMsg } from '../../lib/protocol/messages.ts'
+import { session } from '../support/core.ts'
 
 function world() {
   const r = new Replica({ id: 'a', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10 })
@@ -64,5 +65,20 @@ test('a peer alternating between two wrong fingerprints gets the same backoff as
     }
   }
   t.deepEqual(sendsAt, [1000, 4000, 9000, 18_000, 35_000], 'sent after 1, 2, 4, 8 and 16 intervals, as for one difference')
+  t.end()
+})
+
+test('fingerprint checks keep their interval when the wall clock steps back (not an hour without one after an hour\'s step)', (t) => {
+  let wall = 1_700_000_000_000
+  const r = new Replica({ id: 'a', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => wall })
+  const { s, port } = session(r, 10, 'depth', 1, 'b', 1000)
+  const checks: number[] = []
+  for (let i = 0; i <= 8; i++) {
+    if (i === 4) wall -= 3_600_000 // NTP steps the wall clock back an hour
+    else if (i > 0) wall += 500
+    s.start()
+    if (port.take().some((m) => m.fp !== undefined)) checks.push(i)
+  }
+  t.deepEqual(checks, [0, 2, 5, 7], 'an exchange every 500 ms carries fingerprints every 1,000 ms, across the step')
   t.end()
 })

@@ -75,6 +75,47 @@ test('after refusals, updates the reader can take still flow on the same link', 
   t.equal(refuser.get('good').value, 'yes', 'a later update is taken')
 })
 
+test('records refused for a moment are fetched again within seconds after both wall clocks step back (the refetch backoff is not stretched by the step)', async (t) => {
+  const HOUR = 3_600_000
+  for (const step of [240_000, HOUR]) {
+    let wall = 1_700_000_000_000
+    let back = 0
+    let refusing = true
+    const clock = () => wall - back
+    const writer = new Gossip('alice', { ...base.config, resolve: base.resolution.lww_vs_current_vers, now: clock })
+    const reader = new Gossip('bob', { ...base.config, now: clock, resolve: (g, u) => { if (refusing && u.source_id === 'alice') throw new Error('not now'); return base.resolution.lww_vs_current_vers(g, u) } })
+    reader.on('invalid', () => {})
+    const a = writer.createStream({ peer: { id: 'bob' } })
+    const b = reader.createStream({ peer: { id: 'alice' } })
+    a.pipe(b).pipe(a)
+    for (let i = 0; i < 5; i++) writer.set('k' + i, i)
+    writer.gossip()
+    await turns(5)
+    t.equal(reader.get('k0').version, -Infinity, 'refused while the reader\'s resolve throws')
+    // The reader recovers; both clocks step back (NTP, or one host). Records written before the step are
+    // within maxOffset (5 min) of the clocks after a 4-minute step; an hour's step makes them too far ahead.
+    refusing = false
+    back = step
+    let took = Infinity
+    for (let s = 1; s <= 3700; s++) {
+      wall += 1000
+      writer.gossip()
+      reader.gossip()
+      await turns(3)
+      if (reader.get('k4').value === 4) {
+        took = s
+        break
+      }
+    }
+    if (step === HOUR) {
+      // Versions come within maxOffset of the clocks 55 minutes after the step; the next refetch is at most the backoff's minute later.
+      t.ok(took > 3300 && took <= 3300 + 61, `an hour's step: taken ${took} s after it, within a minute of the versions coming within maxOffset (at 3,300 s), not an hour later`)
+    } else t.ok(took <= 3, `a ${step / 60_000}-minute step: all taken after ${took} s (not ${step / 1000} s)`)
+    writer.destroy()
+    reader.destroy()
+  }
+})
+
 test('what resolve and verify return: booleans decide, other values by truthiness (resolve) or refused with a reason (verify), a Promise refused', (t) => {
   const reasons: string[] = []
   const make = (resolve: GossipConfig['resolve'], extra: Partial<GossipConfig> = {}) => {
