@@ -50,6 +50,17 @@ export const OWN_CHANGES = 2 ** 20
 /** The longest member signature read, characters. */
 export const MAX_SIG_LENGTH = 1024
 
+/** Why a record fails a signed cluster's `verify` (unsigned, or a bad or throwing check), or null (it passes, or no `verify`). */
+export function signatureProblem(verify: ((r: MemberRecord) => boolean) | undefined, rec: MemberRecord): 'unsigned' | 'bad signature' | null {
+  if (verify === undefined) return null
+  if (rec.sig === undefined) return 'unsigned'
+  try {
+    return verify(rec) ? null : 'bad signature'
+  } catch {
+    return 'bad signature'
+  }
+}
+
 /** A record's JSON without its strings' contents: field names, quotes, `left`, and 16 digits for each number. */
 const RECORD_FRAME = JSON.stringify({ id: '', gen: 2 ** 53 - 1, v: 2 ** 53 - 1, addr: '', st: 'left', meta: {}, sig: '' }).length
 

@@ -39,7 +39,7 @@
 import { ArrivalWindow } from './detector.ts'
 import { Graveyard, risen, watch, type Watch } from './graveyard.ts'
 import { heldRecord, hold, memberOf, metaText, type RecordFields } from './held-record.ts'
-import { bucketHash, MAX_MEMBER_V, OWN_CHANGES } from './record.ts'
+import { bucketHash, MAX_MEMBER_V, OWN_CHANGES, signatureProblem } from './record.ts'
 import { BeatLog } from './beat-log.ts'
 import { RecordSummary } from './summary.ts'
 import type { Beats, DetectorOptions, Member, MemberEventKind, MemberLimits, MemberRecord, MemberState } from './types.ts'
@@ -223,7 +223,7 @@ export class MemberTable {
       return 'known'
     }
     if (e === undefined && this.entries.size >= this.opts.limits.maxMembers) return this.refused('full')
-    const sigBad = this.signatureProblem(rec)
+    const sigBad = signatureProblem(this.opts.verify, rec)
     if (sigBad !== null) return this.refused(sigBad)
     if (e !== undefined && !direct && this.opts.verify === undefined && ends(e, rec)) return this.refused('not authority')
     this.stats.recordsApplied++
@@ -373,7 +373,7 @@ export class MemberTable {
     const own = this.self.record
     if (rec.gen !== own.gen || rec.v < own.v) return 'not ours'
     if (rec.v === own.v && rec.st === own.st && rec.addr === own.addr) return 'known'
-    if (this.signatureProblem(rec) !== null) return this.refused('bad signature')
+    if (signatureProblem(this.opts.verify, rec) !== null) return this.refused('bad signature')
     // A record of this very life that this node did not write: re-assert ours above it, if that leaves room for our own changes.
     if (rec.v > MAX_MEMBER_V - OWN_CHANGES) return this.renew()
     this.stats.refuted++
@@ -399,19 +399,6 @@ export class MemberTable {
     this.include(this.self)
     this.onRenew?.(this.self.record)
     return 'refuted'
-  }
-
-  private signatureProblem(rec: MemberRecord): 'unsigned' | 'bad signature' | null {
-    const verify = this.opts.verify
-    if (verify === undefined) return null
-    if (rec.sig === undefined) return 'unsigned'
-    let ok = false
-    try {
-      ok = verify(rec)
-    } catch {
-      ok = false
-    }
-    return ok ? null : 'bad signature'
   }
 
   private revive(id: string): void {
