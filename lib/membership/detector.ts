@@ -13,6 +13,14 @@
  * Memory is three numbers per member: the mean is a running sum over the
  * last `window` intervals, which fades (each new interval replaces the
  * mean's share of one) once the window is full.
+ *
+ * Silence is judged on this node's own time, and this node can stop (its
+ * process paused, its event loop held by a long task): the heartbeats
+ * sent meanwhile wait unread in its socket buffers, and on waking it would
+ * find every member silent for as long as it slept. So a stall (a round
+ * that comes `STALL_FACTOR` intervals or more after the last) is
+ * overlooked: its time beyond one interval counts neither as silence nor
+ * in the interval the next arrival samples (`overlook`).
  */
 import type { DetectorOptions } from './types.ts'
 
@@ -33,6 +41,16 @@ export class ArrivalWindow {
       }
     }
     if (Number.isNaN(this.last) || now > this.last) this.last = now
+  }
+
+  /**
+   * This node did not run for `ms` of the time up to `now`: that time is no
+   * silence of the member's. The last arrival moves forward by it (never
+   * past `now`), so phi leaves it out and the next arrival is not measured
+   * across it.
+   */
+  overlook(ms: number, now: number): void {
+    if (!Number.isNaN(this.last) && ms > 0) this.last = Math.min(now, this.last + ms)
   }
 
   /** Start the clock without a sample (a member just learnt of). */
@@ -60,6 +78,21 @@ export class ArrivalWindow {
   get samples(): number {
     return this.count
   }
+}
+
+/** A round this many intervals or more after the last means this node stalled. */
+export const STALL_FACTOR = 2
+
+/**
+ * Of `gap` ms between two rounds `interval` ms apart, the time this node
+ * stalled, to be overlooked (`ArrivalWindow.overlook`): 0 for a round on
+ * time or late by less than an interval (timer jitter, a busy loop), else
+ * everything past one interval. So a round after a stall judges the
+ * silence a round on time would have; and under a node that stalls every
+ * round silence still grows by an interval a round: it can still convict.
+ */
+export function stallOf(gap: number, interval: number): number {
+  return gap >= STALL_FACTOR * interval ? gap - interval : 0
 }
 
 /**

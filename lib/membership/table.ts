@@ -267,13 +267,16 @@ export class MemberTable {
    * Run the detector at `now`: alive, suspect and dead by phi; dead and
    * left members collected after the grace period (a member never heard
    * to beat, after `maxInterval` dead: nothing says it ever lived).
+   * `stalled`: ms of the time since the last tick that this node did not
+   * run (detector.ts, `stallOf`): overlooked, it is no member's silence.
    */
-  tick(now: number): void {
+  tick(now: number, stalled = 0): void {
     const d = this.opts.detector
     const grace = this.opts.grace
     for (const e of this.entries.values()) {
       if (e === this.self) continue
       if (e.state === 'alive' || e.state === 'suspect') {
+        e.window.overlook(stalled, now)
         if (Number.isNaN(e.window.last)) {
           // Not one heartbeat yet: judged only after maxInterval (a stale record of a dead node goes then).
           if (now - e.since >= d.maxInterval) this.change(e, 'dead', now, 'down', `no heartbeat in the ${seconds(now - e.since)} since it was learnt`)

@@ -14,7 +14,7 @@ import { isIP } from 'node:net'
 import { shown, warnUnknownKeys } from '../config.ts'
 import { DEFAULT_MAX_LINE_LENGTH } from '../codec/line-reader.ts'
 import type { JsonValue } from '../core/types.ts'
-import { defaultPrior, detectorOptions } from '../membership/detector.ts'
+import { defaultPrior, detectorOptions, stallOf } from '../membership/detector.ts'
 import { lineBudget, MemberLink, readMessage, RECS_FRAME, type MemberMessage } from '../membership/exchange.ts'
 import { barred, DialGate, dialLimits, DIAL_LIMITS, type Addressed, type DialLimits } from '../membership/dial-backoff.ts'
 import { maxRecordBytes, readRecord, signedForm } from '../membership/record.ts'
@@ -156,6 +156,8 @@ export class Membership implements SideChannel, NetworkMembership {
   private stopped = false
   private left = false
   private readonly interval: number
+  /** When the last round ran (timers' clock), NaN before the first. */
+  private lastRound = Number.NaN
   /** The longest membership line read, bytes; lines sent are cut to `lineBudget` of it (peers read with the same). */
   private readonly maxLine: number
 
@@ -297,14 +299,24 @@ export class Membership implements SideChannel, NetworkMembership {
     }, this.interval)
   }
 
-  /** One round: heartbeat, detector, view, beats. */
+  /**
+   * One round: heartbeat, detector, view, beats. A round that comes long
+   * after the last (this process was paused, or its event loop held) runs
+   * before the input that waited meanwhile is read: the detector
+   * overlooks that stall (`stallOf`), so the heartbeats peers sent during
+   * it are read before any peer is judged silent over it.
+   */
   round(): void {
     if (this.stopped || this.network.isClosing) return
     const now = this.network.timers.now()
     const t = this.table
     this.stats.rounds++
+    const gap = now - this.lastRound
+    const stalled = stallOf(gap, this.interval)
+    this.lastRound = now
+    if (stalled > 0) this.network.rateLog.line('member stall', `membership: a round ${(gap / 1000).toFixed(1)} s after the last (this node stalled): ${(stalled / 1000).toFixed(1)} s of it not counted as its members' silence`)
     if (!this.left) t.beat()
-    t.tick(now)
+    t.tick(now, stalled)
     const open = [...this.channels].filter((ch) => !ch.conn.isClosed && ch.conn.stream !== null)
     if (!this.left) this.reshape(open)
     for (const ch of shuffle(open, this.network.random).slice(0, this.fanout)) ch.send(ch.link.start())

@@ -1,6 +1,6 @@
 /** Phi accrual arithmetic (lib/membership/detector.ts): the smoothed mean, phi, the window, the settings. */
 import test from 'tape'
-import { ArrivalWindow, defaultPrior, detectorOptions } from '../../lib/membership/detector.ts'
+import { ArrivalWindow, defaultPrior, detectorOptions, STALL_FACTOR, stallOf } from '../../lib/membership/detector.ts'
 
 const opts = detectorOptions(300)
 
@@ -63,5 +63,37 @@ test('ArrivalWindow: start() begins the clock without a sample', (t) => {
   w.start(500)
   t.equal(w.samples, 0, 'no sample')
   t.equal(w.phi(500 + 2400, opts), 8, 'phi counts from the start, over the prior')
+  t.end()
+})
+
+test('stallOf: a round late by an interval or more is a stall of this node; the time past one interval is overlooked', (t) => {
+  t.equal(STALL_FACTOR, 2, 'a round two intervals after the last, or later')
+  t.equal(stallOf(300, 300), 0, 'on time: nothing')
+  t.equal(stallOf(599, 300), 0, 'late by less than an interval (jitter, a busy loop): nothing')
+  t.equal(stallOf(600, 300), 300, 'two intervals: one overlooked')
+  t.equal(stallOf(4300, 300), 4000, 'a 4 s stall: the 4 s past the interval')
+  t.equal(stallOf(Number.NaN, 300), 0, 'no round before (the first round): nothing')
+  t.end()
+})
+
+test('ArrivalWindow.overlook: time this node did not run is neither silence nor part of the next interval sampled', (t) => {
+  const w = new ArrivalWindow()
+  for (let at = 0; at <= 3000; at += 300) w.arrival(at, opts)
+  const mean = w.mean(opts)
+  // This node stalls from about 3000 to 7300 (its round due at 3300 runs at 7300): 4,000 ms past the interval.
+  t.ok(w.phi(7300, opts) >= 8, `unseen, the stall alone would convict (phi ${w.phi(7300, opts).toFixed(1)})`)
+  w.overlook(4000, 7300)
+  t.equal(w.last, 7000, 'the last arrival moves forward by the stall')
+  t.equal(w.phi(7300, opts), 300 / mean, 'phi: the silence of a round on time')
+  w.arrival(7320, opts)
+  t.equal(w.samples, 11, 'the heartbeat read after the stall is a sample')
+  t.equal(w.mean(opts), (10 * 300 + 320 + 5 * 300) / 16, 'of 320 ms, not of 4.3 s')
+  const f = new ArrivalWindow()
+  f.arrival(1000, opts)
+  f.overlook(60_000, 2000)
+  t.equal(f.last, 2000, 'never moved past now')
+  const n = new ArrivalWindow()
+  n.overlook(1000, 2000)
+  t.ok(Number.isNaN(n.last), 'no arrival yet: nothing to move')
   t.end()
 })

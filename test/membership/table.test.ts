@@ -67,6 +67,53 @@ test('suspect back to alive without an event when heartbeats come before the thr
   t.end()
 })
 
+test('this node\'s own stall convicts no one: a round long after the last overlooks the stall; the heartbeats read after it keep the members alive', (t) => {
+  const { t: a, events } = table('a')
+  a.applyRecord(rec('b'), 0)
+  a.applyRecord(rec('c'), 0)
+  let n = 0
+  for (let at = 0; at <= 3000; at += 300) {
+    n++
+    a.applyBeats(beats(['b', n], ['c', n]), at, 'link')
+    a.tick(at)
+  }
+  const samples = a.get('b')!.window.samples
+  // a stalls after its round at 3000 (SIGSTOP, a 4.3 s synchronous task): the round due at 3300 runs at 7300,
+  // before the heartbeats b and c sent meanwhile, which wait in its socket buffers, are read.
+  a.tick(7300, 4000)
+  t.equal(state(a, 'b'), 'alive', 'b is not convicted over a\'s stall')
+  t.equal(state(a, 'c'), 'alive', 'nor c')
+  t.deepEqual(events.map((e) => e.kind), ['join', 'join'], 'no down, no up')
+  a.applyBeats(beats(['b', n + 13], ['c', n + 13]), 7320, 'link')
+  t.equal(a.get('b')!.window.samples, samples + 1, 'the queued heartbeats are read: one more sample')
+  t.ok(a.get('b')!.window.mean(a.opts.detector) < 400, `and the 4 s stall is not in it (mean ${a.get('b')!.window.mean(a.opts.detector).toFixed(0)} ms)`)
+  // c really died during the stall: it is still convicted, on a's time after the stall.
+  for (let at = 7600; at <= 12_000; at += 300) {
+    a.applyBeats(beats(['b', n + 14 + (at - 7600) / 300]), at, 'link')
+    a.tick(at)
+  }
+  t.equal(state(a, 'b'), 'alive', 'b beats on: alive')
+  t.equal(state(a, 'c'), 'dead', 'c, silent after the stall too: dead')
+  t.deepEqual(events.filter((e) => e.kind === 'down').map((e) => e.id), ['c'], 'one down, for c')
+  t.end()
+})
+
+test('a node that stalls every round still convicts: silence grows by an interval a round', (t) => {
+  const { t: a } = table('a')
+  a.applyRecord(rec('b'), 0)
+  beatEvery(a, 'b', 0, 3000, 300)
+  let at = 2700
+  let rounds = 0
+  while (state(a, 'b') !== 'dead' && rounds < 100) {
+    at += 1000 // every round 1,000 ms after the last: 700 ms of it a stall
+    a.tick(at, 700)
+    rounds++
+  }
+  t.equal(state(a, 'b'), 'dead', `b, silent, is dead after ${rounds} rounds`)
+  t.ok(rounds <= 9, 'within eight mean intervals (of 300 ms) of rounds, as without stalls')
+  t.end()
+})
+
 test('dead members are collected after the grace period (and leave the summary at half of it)', (t) => {
   const { t: a, events } = table('a')
   a.applyRecord(rec('b'), 0)

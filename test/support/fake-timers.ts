@@ -25,7 +25,7 @@ export class FakeTimers implements Timers {
     return [...this.pending.values()].map((p) => p.at - this.time).sort((a, b) => a - b)
   }
 
-  /** Move time forward by `ms`, firing due timers in order. */
+  /** Move time forward by `ms`, firing due timers in order (those overdue after a `stall` first, at once). */
   advance(ms: number): void {
     const end = this.time + ms
     for (;;) {
@@ -33,9 +33,14 @@ export class FakeTimers implements Timers {
       for (const e of this.pending) if (e[1].at <= end && (next === undefined || e[1].at < next[1].at)) next = e
       if (next === undefined) break
       this.pending.delete(next[0])
-      this.time = next[1].at
+      this.time = Math.max(this.time, next[1].at)
       next[1].fn()
     }
     this.time = end
+  }
+
+  /** The process stops for `ms` (paused, or its event loop held): time moves on, nothing fires; what fell due fires late, at the next `advance`. */
+  stall(ms: number): void {
+    this.time += ms
   }
 }
