@@ -8,7 +8,7 @@ import type { DeltaOrder, JsonValue, PeerLabel, RandomFn, Rec, Versioned } from 
 import { sourceKey } from './types.ts'
 import { frozenJson } from './values.ts'
 import { encodePush, type WirePush } from '../protocol/messages.ts'
-import { DEFAULT_LIMITS, checkNodeId, readUpdate, type Limits, type UpdateSlot } from '../protocol/validate.ts'
+import { DEFAULT_LIMITS, checkNodeId, readUpdate, reservedKey, reservedKeyError, type Limits, type UpdateSlot } from '../protocol/validate.ts'
 
 /**
  * A public sans-I/O core: the Scuttlebutt exchange as four pure operations
@@ -243,6 +243,7 @@ export class Engine {
     if (typeof key === 'number' && Number.isFinite(key)) key = String(key)
     if (typeof key !== 'string') throw new TypeError(`key must be a string (or a finite number), got ${typeof key === 'number' ? key : typeof key}`)
     if (key.length > this.limits.maxKeyLength) throw new RangeError(`key longer than limits.maxKeyLength (${this.limits.maxKeyLength})`)
+    if (reservedKey(key)) throw reservedKeyError()
     return this.replica.writeLocal(key, deleted ? null : frozenJson(value, this.limits.maxValueDepth, this.limits.maxValueBytes), deleted).rec
   }
 

@@ -4,7 +4,7 @@
  */
 import type { JsonValue, Rec } from '../core/types.ts'
 import { utf8Length } from '../core/values.ts'
-import { idProblem, jsonProblem } from '../protocol/validate.ts'
+import { idProblem, jsonProblem, RESERVED_KEY_PREFIX } from '../protocol/validate.ts'
 import { heldRecord, recordJson } from './held-record.ts'
 import type { Beats, MemberLimits, MemberRecord } from './types.ts'
 
@@ -15,7 +15,7 @@ import type { Beats, MemberLimits, MemberRecord } from './types.ts'
  * version: v, gen: String(gen)}`: its own key, so that it can never be
  * taken for the node's signature over an application key it writes.
  */
-export const MEMBER_KEY = '\u0000simple-scuttle/member'
+export const MEMBER_KEY = `${RESERVED_KEY_PREFIX}member`
 
 /** The record a member record's signature covers (a held record's metadata parsed afresh: deep-equal to what was read). */
 export function signedForm(r: MemberRecord): Rec {

@@ -219,6 +219,24 @@ function decodeUpdate(o: Record<string, unknown>, limits: Limits, out: Message[]
   return null
 }
 
+/**
+ * Keys under this prefix belong to the library (member records are signed
+ * under one): no application write and no peer's update may use them, so a
+ * node's signature over a library record can never stand as an application
+ * write of that node.
+ */
+export const RESERVED_KEY_PREFIX = '\u0000simple-scuttle/'
+
+/** Whether `key` lies in the library's reserved namespace. */
+export function reservedKey(key: string): boolean {
+  return key.charCodeAt(0) === 0 && key.startsWith(RESERVED_KEY_PREFIX)
+}
+
+/** The error a local write to a reserved key throws. */
+export function reservedKeyError(): RangeError {
+  return new RangeError(`keys starting with ${JSON.stringify(RESERVED_KEY_PREFIX)} are reserved for the library`)
+}
+
 /** Where `readUpdate` puts a valid update (reusable: it is overwritten each time). */
 export interface UpdateSlot {
   rec: Rec
@@ -235,6 +253,7 @@ export function readUpdate(o: Record<string, unknown>, limits: Limits, fresh: bo
   const key = typeof o.key === 'number' && Number.isFinite(o.key) ? String(o.key) : o.key
   if (typeof key !== 'string') return 'update key must be a string or a finite number'
   if (key.length > limits.maxKeyLength) return `update key longer than ${limits.maxKeyLength}`
+  if (reservedKey(key)) return 'update key in the reserved namespace'
   const p = idProblem('source_id', o.source_id, limits.maxIdLength)
   if (p !== null) return p
   const version = o.version

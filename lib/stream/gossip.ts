@@ -6,7 +6,7 @@ import type { History } from '../core/history.ts'
 import { Replica, type Forgotten, type Journal, type RestoreSnapshot, type SourceState } from '../core/replica.ts'
 import type { SessionOptions } from '../core/session.ts'
 import type { JsonInput, JsonValue, PeerLabel, Rec, ResolveHost, SortFn, Versioned } from '../core/types.ts'
-import { checkNodeId } from '../protocol/validate.ts'
+import { checkNodeId, reservedKey, reservedKeyError } from '../protocol/validate.ts'
 import { frozenJson } from '../core/values.ts'
 import { Binding, type BindingOwner } from './binding.ts'
 import { PeerDuplex, destroyedError } from './peer-duplex.ts'
@@ -388,6 +388,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     if (key.length > this.config.limits.maxKeyLength) {
       throw new RangeError(`key longer than limits.maxKeyLength (${this.config.limits.maxKeyLength})`)
     }
+    if (reservedKey(key)) throw reservedKeyError()
     return key
   }
 

@@ -3,6 +3,8 @@ import test from 'tape'
 import { Gossip, base, type Rec } from '../../lib/index.ts'
 import { generateSigningKeys, signer, verifier } from '../../lib/security.ts'
 import { quiet, sameState, until } from '../support/streams.ts'
+import { MEMBER_KEY, signedForm } from '../../lib/membership/record.ts'
+import type { MemberRecord } from '../../lib/membership/types.ts'
 
 const keys = { a: generateSigningKeys(), b: generateSigningKeys(), mallory: generateSigningKeys() }
 const publicKeys = { a: keys.a.publicKey, b: keys.b.publicKey }
@@ -178,5 +180,26 @@ test('records of a source this node holds no key for are refused without fault a
   }
   t.ok(faults.length - rounds <= 30, `passed over, not fetched again round after round (${faults.length - rounds} more refusals in 4 rounds)`)
   t.ok(verifier(all).knows?.('d') === true && verifier(publicKeys).knows?.('d') === false, "the verifier says which sources it holds keys for")
+  t.end()
+})
+
+test('a node\'s signed member record cannot be replayed as an application write: the library\'s key namespace is refused from peers and at set', async (t) => {
+  // What a member record of a's signs (lib/membership/record.ts signedForm): a's signature over it verifies as a record.
+  const member: MemberRecord = { id: 'a', gen: 7, v: 3, addr: '127.0.0.1:9000', st: 'alive' }
+  const replayed = { ...signedForm(member), sig: signer(keys.a.privateKey)(signedForm(member)) } as Rec
+  t.ok(verifier(publicKeys)(replayed), 'the replayed record carries a\'s valid signature')
+  const b = signed('b')
+  const seen = refusals(b)
+  b.write(replayed)
+  b.write({ key: `${MEMBER_KEY}x`, value: 1, source_id: 'a', version: 1 })
+  await quiet()
+  t.equal(b.record(MEMBER_KEY), undefined, 'b holds nothing under the member key')
+  t.equal(b.size, 0, 'nor anything else')
+  t.deepEqual(seen, ['update key in the reserved namespace', 'update key in the reserved namespace'], 'both refused as reserved')
+  const a = signed('a')
+  t.throws(() => a.set(MEMBER_KEY, { addr: 'x' }), /reserved for the library/, 'set refuses the reserved namespace')
+  t.throws(() => a.del(`${MEMBER_KEY}/y`), /reserved for the library/, 'and so does del')
+  a.set('\u0000other', 1)
+  t.equal(a.get('\u0000other').value, 1, 'other keys starting with NUL stay the application\'s')
   t.end()
 })
