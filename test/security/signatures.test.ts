@@ -185,7 +185,7 @@ test('records of a source this node holds no key for are refused without fault a
 
 test('a node\'s signed member record cannot be replayed as an application write: the library\'s key namespace is refused from peers and at set', async (t) => {
   // What a member record of a's signs (lib/membership/record.ts signedForm): a's signature over it verifies as a record.
-  const member: MemberRecord = { id: 'a', gen: 7, v: 3, addr: '127.0.0.1:9000', st: 'alive' }
+  const member: MemberRecord = { id: 'a', gen: 7, v: 3, addr: '127.0.0.1:9000', st: 'up' }
   const replayed = { ...signedForm(member), sig: signer(keys.a.privateKey)(signedForm(member)) } as Rec
   t.ok(verifier(publicKeys)(replayed), 'the replayed record carries a\'s valid signature')
   const b = signed('b')
