@@ -37,6 +37,11 @@ export interface GossipEvents {
 export interface GossipStats extends ReplicaStats {
   /** Peer objects refused, in total and by reason. */
   invalid: number
+  /**
+   * By kind of reason: a user function's refusal under its fixed part
+   * (`config.accept threw`, `config.resolve threw`; the message is in the
+   * 'invalid' event), at most 64 kinds, the rest under `other`.
+   */
   invalidByReason: Record<string, number>
   /** Open peer streams (`createStream`), plus the node itself once used as a stream. */
   streams: number

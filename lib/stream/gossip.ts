@@ -14,6 +14,7 @@ import { PeerStream } from './peer-stream.ts'
 import { PeerPipes } from './peer-pipes.ts'
 import { WireStream, type WireStreamOptions } from './wire-stream.ts'
 import { stateView } from './state-view.ts'
+import { InvalidCounts } from './invalid-counts.ts'
 import type { GossipEvents, GossipStats } from './gossip-events.ts'
 
 export type { GossipEvents, GossipStats } from './gossip-events.ts'
@@ -42,8 +43,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
   private own: Binding | null = null
   private readonly pipes: PeerPipes
   private needDrain = false
-  private readonly invalidByReason: Record<string, number> = Object.create(null)
-  private invalidCount = 0
+  private readonly invalids = new InvalidCounts()
   /** Flow control (`config.flow`), shared by every stream of the node; null when off. */
   private readonly flow: NodeFlow | null
   private flowTimer: ReturnType<typeof setTimeout> | null = null
@@ -93,8 +93,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     }
     this.owner = {
       onInvalid: (reason, obj, stream, fault) => {
-        this.invalidCount++
-        this.invalidByReason[reason] = (this.invalidByReason[reason] ?? 0) + 1
+        this.invalids.count(reason)
         if (stream !== this) this.reportOn(stream, 'invalid', reason, obj, fault)
         this.report('invalid', reason, obj, stream)
       },
@@ -267,8 +266,8 @@ export class Gossip extends PeerDuplex implements ResolveHost {
   get stats(): GossipStats {
     return {
       ...this.replica.stats,
-      invalid: this.invalidCount,
-      invalidByReason: { ...this.invalidByReason },
+      invalid: this.invalids.total,
+      invalidByReason: this.invalids.snapshot(),
       streams: this.bindings.size,
     }
   }
