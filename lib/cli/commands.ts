@@ -16,6 +16,7 @@ import type { Network } from '../transport/network.ts'
 import type { TlsOptions } from '../transport/tls.ts'
 import { parseHostPort } from './args.ts'
 import { memberCounts, memberRow, membersText } from './members.ts'
+import { escapeUnsafe, safeJson, shown } from './safe-text.ts'
 
 export interface CommandContext {
   readonly gossip: Gossip
@@ -238,17 +239,22 @@ function stats(ctx: CommandContext): CommandResult {
   }
 }
 
-/** A result as one JSON line (`json`) or as text for people (one line, except `help`). */
+/**
+ * A result as one JSON line (`json`) or as text for people (one line,
+ * except `help`). In text, keys, values, ids and addresses (a peer's
+ * words) are shown safe for a terminal (`safe-text.ts`).
+ */
 export function formatResult(r: CommandResult, json: boolean): string {
   if (json) return JSON.stringify(r)
-  if (!r.ok) return `error: ${r.error}`
-  const v = (x: unknown) => JSON.stringify(x)
-  const k = (key: unknown) => (typeof key === 'string' && /^[^\s"]+$/.test(key) ? key : v(key))
+  if (!r.ok) return `error: ${escapeUnsafe(r.error)}`
+  const v = safeJson
+  const k = (key: unknown) => (typeof key === 'string' && /^[^\s"]+$/.test(key) ? shown(key) : v(key))
+  const s = (x: unknown) => shown(String(x))
   switch (r.cmd) {
     case 'set':
       return r.applied ? `ok ${k(r.key)} = ${v(r.value)} (version ${r.version})` : `not applied: ${k(r.key)} holds a winning value`
     case 'get':
-      return r.found ? `${k(r.key)} = ${v(r.value)} (version ${r.version} from ${r.source_id})` : `${k(r.key)}: ${r.deleted ? 'deleted' : 'not found'}`
+      return r.found ? `${k(r.key)} = ${v(r.value)} (version ${r.version} from ${s(r.source_id)})` : `${k(r.key)}: ${r.deleted ? 'deleted' : 'not found'}`
     case 'del':
       return `deleted ${k(r.key)}${r.existed ? '' : ' (it held no value)'}`
     case 'keys': {
@@ -258,10 +264,10 @@ export function formatResult(r: CommandResult, json: boolean): string {
     case 'peers': {
       const peers = r.peers as ReturnType<typeof peerRows>
       if (peers.length === 0) return '(no peers)'
-      return peers.map((p) => `${p.id} ${p.address} ${p.direction} (in ${p.bytesIn} B, out ${p.bytesOut} B)`).join('; ')
+      return peers.map((p) => `${s(p.id)} ${s(p.address)} ${p.direction} (in ${p.bytesIn} B, out ${p.bytesOut} B)`).join('; ')
     }
     case 'connect':
-      return `${r.dialing ? 'dialling' : 'already dialling'} ${r.address}${r.connected ? ' (connected)' : ''}`
+      return `${r.dialing ? 'dialling' : 'already dialling'} ${s(r.address)}${r.connected ? ' (connected)' : ''}`
     case 'stats':
       return (
         `keys ${r.keys}, records ${r.records}, version ${r.version}, peers ${r.peers}, ` +
@@ -283,7 +289,7 @@ export function formatResult(r: CommandResult, json: boolean): string {
 /** The store's part of the `stats` line: whether the log takes writes. */
 function storeText(s: StoreStatus | undefined): string {
   if (s === undefined) return ''
-  return s.degraded ? `store degraded, read-only (${s.error}), ` : 'store ok, '
+  return s.degraded ? `store degraded, read-only (${escapeUnsafe(String(s.error))}), ` : 'store ok, '
 }
 
 /** The membership part of the `stats` line: member counts by state. */

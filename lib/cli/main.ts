@@ -32,6 +32,7 @@ import { USAGE, parseCliArgs, type CliOptions } from './args.ts'
 import { commandContext, dialOnce, formatResult, runCommand, type CommandContext } from './commands.ts'
 import { joinCluster } from './members.ts'
 import { loadTls } from './tls-files.ts'
+import { escapeUnsafe, shown } from './safe-text.ts'
 
 const EXIT_OK = 0
 const EXIT_ERROR = 1
@@ -66,8 +67,10 @@ class Output {
 
   constructor(private readonly json: boolean) {}
 
+  /** `text` may quote a peer: it is written with its control characters escaped, on one line. */
   event(name: string, fields: Record<string, unknown>, text: string): void {
     if (this.json) return writeOut(JSON.stringify({ event: name, ...fields }))
+    text = escapeUnsafe(text)
     if (this.rl === null) return writeErr(text)
     process.stdout.write('\r\x1b[K')
     writeErr(text)
@@ -91,9 +94,9 @@ function reportEvents(network: Network, output: Output): void {
     LINK_LINES,
   )
   const linkEvent = (key: string, name: string, fields: Record<string, unknown>, text: string): void => links.line(key, text, { name, fields })
-  network.on('connect', (p) => linkEvent('connect', 'connect', peerFields(p), `connected: ${p.id} (${p.address}, ${p.direction})`))
+  network.on('connect', (p) => linkEvent('connect', 'connect', peerFields(p), `connected: ${shown(p.id)} (${shown(p.address)}, ${p.direction})`))
   network.on('disconnect', (p, reason) =>
-    linkEvent(`disconnect ${reason}`, 'disconnect', { ...peerFields(p), reason }, `disconnected: ${p.id || p.address}: ${reason}`),
+    linkEvent(`disconnect ${reason}`, 'disconnect', { ...peerFields(p), reason }, `disconnected: ${shown(p.id || p.address)}: ${reason}`),
   )
   // A flood of refusals (a connection storm) prints one line per reason every 10 s, with a count.
   const refusals = new RateLog<{ address: string; reason: string }>(
@@ -102,7 +105,7 @@ function reportEvents(network: Network, output: Output): void {
   )
   // Keyed on the kind of refusal: the peer's own words (quoted) and numbers in it do not make a new key.
   const kind = (reason: string) => reason.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/\d+(\.\d+)?(e[+-]?\d+)?/gi, 'N')
-  network.on('refused', (address, reason) => refusals.line(`refused ${kind(reason)}`, `refused ${address}: ${reason}`, { address, reason }))
+  network.on('refused', (address, reason) => refusals.line(`refused ${kind(reason)}`, `refused ${shown(address)}: ${reason}`, { address, reason }))
   // Invalid objects reach the output through the network's rate-limited log lines, never one line each.
   network.on('log', (line) => output.event('log', { message: line }, line))
 }

@@ -10,6 +10,7 @@ import type { Network } from '../transport/network.ts'
 import { BurstLog, withRepeats } from '../transport/rate-log.ts'
 import type { TlsOptions } from '../transport/tls.ts'
 import type { HostPort, MembershipFlags } from './args.ts'
+import { escapeUnsafe, shown } from './safe-text.ts'
 
 const hostPort = (hp: HostPort) => (hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`)
 
@@ -36,7 +37,7 @@ export function joinCluster(network: Network, flags: MembershipFlags, listening:
   )
   for (const kind of ['join', 'up', 'down', 'leave'] as const) {
     network.on(kind, (m, reason) =>
-      lines.line(kind, `member ${kind}: ${m.id} (${m.address}, generation ${m.generation}): ${reason}`, { kind, fields: { id: m.id, generation: m.generation, address: m.address, state: m.state, reason } }),
+      lines.line(kind, `member ${kind}: ${shown(m.id)} (${shown(m.address)}, generation ${m.generation}): ${escapeUnsafe(reason)}`, { kind, fields: { id: m.id, generation: m.generation, address: m.address, state: m.state, reason } }),
     )
   }
   join(network, { advertise, seeds: flags.seeds.map(hostPort), view: flags.view, detector: { threshold: flags.phi }, ...(tls === undefined ? {} : { tls }) })
@@ -59,10 +60,10 @@ export function memberCounts(network: Network): Record<string, number> | undefin
   return c
 }
 
-/** The `members` result as text: one member per line. */
+/** The `members` result as text: one member per line, ids and addresses shown safe for a terminal. */
 export function membersText(rows: Record<string, unknown>[]): string {
   if (rows.length === 0) return '(no membership: start the node with --seed or --members)'
   return rows
-    .map((r) => `${r.id} ${r.state} ${r.address} generation ${r.generation} heartbeat ${r.heartbeat}${r.self ? ' (this node)' : ` phi ${r.phi}`}`)
+    .map((r) => `${shown(String(r.id))} ${r.state} ${shown(String(r.address))} generation ${r.generation} heartbeat ${r.heartbeat}${r.self ? ' (this node)' : ` phi ${r.phi}`}`)
     .join('\n')
 }
