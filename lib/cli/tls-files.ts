@@ -1,11 +1,12 @@
 /**
  * The node's TLS options from its flags: reads the certificate, key, CA or
  * secret files named by `--tls-*` and `--secret-file`. Throws an Error whose
- * message names the flag, the file and the reason; it does not check that
- * the files hold usable PEM (`listen` does, with a TypeError).
+ * message names the flag, the file and the reason, for a file that cannot
+ * be read or a CA file without a usable certificate; whether the
+ * certificate and key load is checked by `listen` (a TypeError).
  */
 import * as fs from 'node:fs'
-import type { TlsOptions } from '../transport/tls.ts'
+import { caProblem, type TlsOptions } from '../transport/tls.ts'
 import type { TlsFlags } from './args.ts'
 
 function readFlagFile(flag: string, file: string): Buffer {
@@ -30,6 +31,14 @@ function readSecretFile(file: string): Buffer {
   return bytes.subarray(0, end)
 }
 
+/** The CA file's bytes, when they hold a certificate (not a key given by mistake, not garbage). */
+function readCaFile(file: string): Buffer {
+  const bytes = readFlagFile('tls-ca', file)
+  const problem = caProblem(bytes)
+  if (problem !== null) throw new Error(`--tls-ca ${file} ${problem}`)
+  return bytes
+}
+
 export function loadTls(flags: TlsFlags): TlsOptions {
   switch (flags.kind) {
     case 'secret':
@@ -40,7 +49,7 @@ export function loadTls(flags: TlsFlags): TlsOptions {
       return {
         cert: readFlagFile('tls-cert', flags.certFile),
         key: readFlagFile('tls-key', flags.keyFile),
-        ca: readFlagFile('tls-ca', flags.caFile),
+        ca: readCaFile(flags.caFile),
       }
   }
 }

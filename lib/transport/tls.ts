@@ -24,7 +24,7 @@
  * before a TCP connection exists (refused port, unreachable host) are not
  * refusals, as with plain TCP.
  */
-import { constants, scryptSync } from 'node:crypto'
+import { X509Certificate, constants, scryptSync } from 'node:crypto'
 import type * as net from 'node:net'
 import * as tls from 'node:tls'
 import type { Network } from './network.ts'
@@ -83,11 +83,38 @@ function isPem(x: unknown): boolean {
   return (typeof x === 'string' && x.trim() !== '') || (Buffer.isBuffer(x) && x.length > 0)
 }
 
+const CERTIFICATE = /-----BEGIN ((?:X509 |TRUSTED )?CERTIFICATE)-----[\s\S]*?-----END \1-----/g
+
+/**
+ * Why one PEM text given as a CA cannot be trusted, or null: it holds no
+ * certificate, or one that cannot be read. Node's TLS takes such a CA
+ * without a word (it keeps the certificates it can read, maybe none), and
+ * every peer would then be refused as "not signed by the cluster CA".
+ */
+export function caProblem(pem: Pem): string | null {
+  const text = Buffer.isBuffer(pem) ? pem.toString('latin1') : pem
+  let found = 0
+  for (const m of text.matchAll(CERTIFICATE)) {
+    found++
+    // OpenSSL's trusted form carries trust settings after the certificate: left to OpenSSL.
+    if (m[1] === 'TRUSTED CERTIFICATE') continue
+    try {
+      new X509Certificate(m[0].replace(/X509 CERTIFICATE/g, 'CERTIFICATE'))
+    } catch (err) {
+      return `holds a certificate that cannot be read (${(err as Error).message})`
+    }
+  }
+  if (found > 0) return null
+  const key = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text) ? ': it holds a private key; give the CA\'s certificate, not a key' : ''
+  return `holds no certificate (no PEM block "-----BEGIN CERTIFICATE-----")${key}`
+}
+
 /**
  * Check `options` and prepare what the handshakes need (contexts, the PSK).
  * Throws a TypeError naming the problem: a missing or empty field, both
- * modes at once, a certificate or key that does not load, or a key that
- * does not match the certificate. The result is cached per options object.
+ * modes at once, a CA without a usable certificate, a certificate or key
+ * that does not load, or a key that does not match the certificate. The
+ * result is cached per options object.
  */
 export function secureSetup(options: TlsOptions): SecureSetup {
   if (options === null || typeof options !== 'object') throw new TypeError('tls must be {cert, key, ca} or {secret}')
@@ -109,6 +136,11 @@ export function secureSetup(options: TlsOptions): SecureSetup {
 }
 
 function certificateSetup({ cert, key, ca }: TlsCertificateOptions): SecureSetup {
+  const cas = Array.isArray(ca) ? ca : [ca]
+  for (let i = 0; i < cas.length; i++) {
+    const problem = caProblem(cas[i])
+    if (problem !== null) throw new TypeError(`tls: ${Array.isArray(ca) ? `ca[${i}]` : 'ca'} ${problem}`)
+  }
   const material = { cert, key, ca, minVersion: 'TLSv1.2' as const }
   let secureContext: tls.SecureContext
   try {

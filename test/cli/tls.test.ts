@@ -146,12 +146,19 @@ test('TLS files that cannot be used exit 2 with the reason', async (t) => {
   const notPem = join(tmp, 'not.pem')
   fs.writeFileSync(notPem, 'hello')
   const missing = join(tmp, 'missing.crt')
+  const pki = makeTestPki()
+  fs.writeFileSync(join(tmp, 'ok.crt'), pki.nodeA.cert)
+  fs.writeFileSync(join(tmp, 'ok.key'), pki.nodeA.key)
+  const good = ['--tls-cert', join(tmp, 'ok.crt'), '--tls-key', join(tmp, 'ok.key')]
   const cases: [string[], RegExp][] = [
     [['--secret-file', empty], /--secret-file .*empty\.secret is empty/],
     [['--secret-file', tmp], /cannot read --secret-file .*: is a folder/],
     [['--tls-cert', missing, '--tls-key', notPem, '--tls-ca', notPem], /cannot read --tls-cert .*missing\.crt: no such file/],
-    [['--tls-cert', notPem, '--tls-key', notPem, '--tls-ca', notPem], /tls: cannot load the certificate, key or CA/],
+    [['--tls-cert', notPem, '--tls-key', notPem, '--tls-ca', join(pki.dir, 'cluster-ca.crt')], /tls: cannot load the certificate, key or CA/],
     [['--tls-cert', notPem], /--tls-cert, --tls-key and --tls-ca go together/],
+    // A CA file that holds no certificate (the CA's key, or not PEM at all): refused naming the file.
+    [[...good, '--tls-ca', join(pki.dir, 'cluster-ca.key')], /--tls-ca .*cluster-ca\.key holds no certificate .*private key/],
+    [[...good, '--tls-ca', notPem], /--tls-ca .*not\.pem holds no certificate/],
   ]
   for (const [args, message] of cases) {
     const cli = new Cli(['--id', 'x', ...args])
@@ -159,6 +166,7 @@ test('TLS files that cannot be used exit 2 with the reason', async (t) => {
     t.match(cli.stderr, message, `says ${message}`)
     t.equal(cli.lines.join(''), '', 'nothing on stdout (it never listened)')
   }
+  pki.remove()
   t.end()
 })
 
