@@ -6,6 +6,8 @@
  */
 import { parseArgs } from 'node:util'
 import { DEFAULT_LIMITS } from '../protocol/validate.ts'
+import { addressProblem } from '../membership/record.ts'
+import { MEMBER_LIMITS } from '../membership/types.ts'
 
 /**
  * How links are secured, as given on the command line (files are read by
@@ -209,6 +211,11 @@ function joinNegativeValues(argv: string[]): string[] {
   return out
 }
 
+/** `host:port`, the host in brackets when it is an IPv6 address. */
+export function hostPortText(hp: HostPort): string {
+  return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`
+}
+
 /**
  * `host:port` (or `[v6addr]:port`) with a port in 1..65535; otherwise a
  * string saying what is wrong ("must be host:port", "needs a port ...").
@@ -309,6 +316,12 @@ export function parseCliArgs(argv: string[]): ParseResult {
     if (values.advertise !== undefined) {
       const hp = parseHostPort(values.advertise)
       if (typeof hp === 'string') throw new FlagError(`--advertise ${hp}, got ${JSON.stringify(values.advertise)}`)
+      // Checked as the node's membership record will be: an address its peers would refuse never gets as far as join.
+      const text = hostPortText(hp)
+      const max = MEMBER_LIMITS.maxAddressLength
+      if (text.length > max) throw new FlagError(`--advertise must be at most ${max} characters (a membership record's address), got ${text.length}`)
+      const problem = addressProblem(text, max)
+      if (problem !== null) throw new FlagError(`--advertise: ${problem}, got ${JSON.stringify(values.advertise)}`)
       advertise = hp
     }
     const options: CliOptions = {

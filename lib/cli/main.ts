@@ -10,9 +10,10 @@
  * Lifetime: the node runs until `quit`, SIGINT or SIGTERM, then closes the
  * network (and its log, with --data) and exits 0. The end of stdin does not
  * stop it, so it can run as a service with stdin closed. Exit codes:
- * 0 normal, 1 unexpected error, 2 bad flags (TLS files that cannot be read
- * or loaded included), 3 cannot listen, 4 cannot open the data folder (for
- * instance a corrupt log).
+ * 0 normal, 1 unexpected error or a failed join (what was opened is
+ * closed first), 2 bad flags (TLS files that cannot be read or loaded
+ * included), 3 cannot listen, 4 cannot open the data folder (for instance
+ * a corrupt log).
  *
  * With `--tls-*` or `--secret*`, the listener and every dialled peer
  * (`--peer`, `connect`) use the same TLS mode.
@@ -49,6 +50,26 @@ const writeErr = (line: string) => void process.stderr.write(line + '\n')
 /** Write what is buffered on stdout and stderr, then exit with `code`. */
 function exitAfterFlush(code: number): void {
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)))
+}
+
+/**
+ * What the node has opened, closed on the way out whatever the way: the
+ * data store (its last writes flushed, its LOCK released) and the network.
+ */
+const opened: { network: Network | null; store: LogStore | null; closing: Promise<boolean> | null } = { network: null, store: null, closing: null }
+
+/** Close what is open, once (later calls get the same promise): the network within CLOSE_TIMEOUT_MS, then the store. True when the network closed in time. */
+function closeOpened(): Promise<boolean> {
+  opened.closing ??= (async () => {
+    let clean = true
+    try {
+      if (opened.network !== null) clean = await closeNetwork(opened.network)
+    } finally {
+      opened.store?.close()
+    }
+    return clean
+  })()
+  return opened.closing
 }
 
 /** Close `network`, waiting at most CLOSE_TIMEOUT_MS. */
@@ -197,6 +218,7 @@ async function main(argv: string[]): Promise<void> {
       const durable = openDurable(opts.id, config, { dir: opts.data, durability: opts.durability, repair: opts.repair })
       gossip = durable.gossip
       store = durable.store
+      opened.store = store
       for (const w of durable.warnings) writeErr(`simple-scuttle: warning: ${w}`)
       if (opts.json) writeOut(JSON.stringify({ event: 'loaded', records: durable.loaded, dir: opts.data, generation: store.generation }))
       else writeErr(`loaded ${durable.loaded} records from ${opts.data}`)
@@ -215,6 +237,7 @@ async function main(argv: string[]): Promise<void> {
     maxConnections: opts.maxConnections,
     maxConnectionsPerHost: opts.maxConnectionsPerHost,
   })
+  opened.network = network
   const output = new Output(opts.json)
 
   let listener
@@ -224,8 +247,7 @@ async function main(argv: string[]): Promise<void> {
     // A TypeError: the TLS files were read but do not hold a usable certificate, key or CA.
     if (!(err instanceof ListenError) && !(err instanceof TypeError)) throw err
     writeErr(`simple-scuttle: ${err.message}`)
-    await closeNetwork(network)
-    store?.close()
+    await closeOpened()
     return exitAfterFlush(err instanceof ListenError ? EXIT_LISTEN : EXIT_USAGE)
   }
   let wsListener: WebSocketListener | undefined
@@ -236,8 +258,7 @@ async function main(argv: string[]): Promise<void> {
     } catch (err) {
       if (!(err instanceof ListenError)) throw err
       writeErr(`simple-scuttle: ${err.message}`)
-      await closeNetwork(network)
-      store?.close()
+      await closeOpened()
       return exitAfterFlush(EXIT_LISTEN)
     }
   }
@@ -250,7 +271,14 @@ async function main(argv: string[]): Promise<void> {
   writeOut(opts.json ? JSON.stringify({ event: 'listening', host, port, id: opts.id, tls: mode, ws: wsListener?.url }) : `listening on ${host}:${port}${modeText}`)
   if (wsListener !== undefined && !opts.json) writeOut(`WebSocket peers on ${wsListener.url}${opts.wsToken === undefined ? '' : ' (token required)'}`)
   if (opts.membership !== undefined) {
-    const advertise = joinCluster(network, opts.membership, { host, port }, tls, (name, fields, text) => output.event(name, fields, text))
+    let advertise: string
+    try {
+      advertise = joinCluster(network, opts.membership, { host, port }, tls, (name, fields, text) => output.event(name, fields, text))
+    } catch (err) {
+      writeErr(`simple-scuttle: cannot join the cluster: ${err instanceof Error ? err.message : String(err)}`)
+      await closeOpened()
+      return exitAfterFlush(EXIT_ERROR)
+    }
     const seeds = opts.membership.seeds.length
     output.event('membership', { advertise, seeds }, `membership on: advertising ${advertise}, ${seeds === 0 ? 'no seeds (others join through this node)' : `${seeds} seed(s)`}`)
   }
@@ -259,9 +287,8 @@ async function main(argv: string[]): Promise<void> {
   const stop = (code: number): void => {
     if (stopping) return
     stopping = true
-    closeNetwork(network).then(
+    closeOpened().then(
       (clean) => {
-        store?.close()
         if (!clean) writeErr(`simple-scuttle: the network did not close within ${CLOSE_TIMEOUT_MS} ms`)
         exitAfterFlush(code)
       },
@@ -283,9 +310,13 @@ async function main(argv: string[]): Promise<void> {
   readCommands(ctx, opts, output, stop)
 }
 
+/** An error nothing caught: said with its stack (a bug to report), what is open closed, exit 1. */
 function crash(err: unknown): void {
   writeErr(`simple-scuttle: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
-  exitAfterFlush(EXIT_ERROR)
+  closeOpened().then(
+    () => exitAfterFlush(EXIT_ERROR),
+    () => exitAfterFlush(EXIT_ERROR),
+  )
 }
 
 // A reader that goes away must not take the node down with EPIPE.

@@ -9,10 +9,8 @@ import { join } from '../transport/membership.ts'
 import type { Network } from '../transport/network.ts'
 import { BurstLog, withRepeats } from '../transport/rate-log.ts'
 import type { TlsOptions } from '../transport/tls.ts'
-import type { HostPort, MembershipFlags } from './args.ts'
+import { hostPortText as hostPort, type HostPort, type MembershipFlags } from './args.ts'
 import { escapeUnsafe, shown } from './safe-text.ts'
-
-const hostPort = (hp: HostPort) => (hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`)
 
 /** Member event lines printed in full per 10 s; past that, one line per kind with a count. */
 const MEMBER_LINES = 100
