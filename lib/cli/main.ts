@@ -24,8 +24,7 @@ import { Gossip } from '../stream/gossip.ts'
 import { openDurable } from '../store/durable.ts'
 import { notAFolder } from '../store/not-a-folder.ts'
 import type { LogStore } from '../store/log-store.ts'
-import { Network, type PeerInfo } from '../transport/network.ts'
-import { BurstLog, RateLog, withRepeats } from '../transport/rate-log.ts'
+import { Network } from '../transport/network.ts'
 import { ListenError, listen } from '../transport/tcp.ts'
 import { listenWebSocket, type WebSocketListener } from '../transport/websocket.ts'
 import type { TlsOptions } from '../transport/tls.ts'
@@ -33,7 +32,8 @@ import { USAGE, parseCliArgs, type CliOptions } from './args.ts'
 import { commandContext, dialOnce, formatResult, runCommand, type CommandContext } from './commands.ts'
 import { joinCluster } from './members.ts'
 import { loadTls } from './tls-files.ts'
-import { escapeUnsafe, shown } from './safe-text.ts'
+import { escapeUnsafe } from './safe-text.ts'
+import { reportEvents } from './events.ts'
 
 const EXIT_OK = 0
 const EXIT_ERROR = 1
@@ -97,38 +97,6 @@ class Output {
     writeErr(text)
     this.rl.prompt(true)
   }
-}
-
-function peerFields(p: PeerInfo): Record<string, unknown> {
-  return { id: p.id, address: p.address, direction: p.direction }
-}
-
-/** Connect and disconnect lines printed in full per 10 s; past that, one line per kind (and reason) with a count. */
-const LINK_LINES = 20
-
-function reportEvents(network: Network, output: Output): void {
-  // A peer that reconnects in a loop must not make the log grow with its rate.
-  const links = new BurstLog<{ name: string; fields: Record<string, unknown> }>(
-    (line, d) => output.event(d.name, d.fields, line),
-    (line, repeats, d) => output.event(d.name, repeats > 0 ? { ...d.fields, repeats } : d.fields, withRepeats(line, repeats)),
-    () => Date.now(),
-    LINK_LINES,
-  )
-  const linkEvent = (key: string, name: string, fields: Record<string, unknown>, text: string): void => links.line(key, text, { name, fields })
-  network.on('connect', (p) => linkEvent('connect', 'connect', peerFields(p), `connected: ${shown(p.id)} (${shown(p.address)}, ${p.direction})`))
-  network.on('disconnect', (p, reason) =>
-    linkEvent(`disconnect ${reason}`, 'disconnect', { ...peerFields(p), reason }, `disconnected: ${shown(p.id || p.address)}: ${reason}`),
-  )
-  // A flood of refusals (a connection storm) prints one line per reason every 10 s, with a count.
-  const refusals = new RateLog<{ address: string; reason: string }>(
-    (line, repeats, f) => output.event('refused', repeats > 0 ? { ...f, repeats } : f, withRepeats(line, repeats)),
-    () => Date.now(),
-  )
-  // Keyed on the kind of refusal: the peer's own words (quoted) and numbers in it do not make a new key.
-  const kind = (reason: string) => reason.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/\d+(\.\d+)?(e[+-]?\d+)?/gi, 'N')
-  network.on('refused', (address, reason) => refusals.line(`refused ${kind(reason)}`, `refused ${shown(address)}: ${reason}`, { address, reason }))
-  // Invalid objects reach the output through the network's rate-limited log lines, never one line each.
-  network.on('log', (line) => output.event('log', { message: line }, line))
 }
 
 /** The log entering and leaving degraded (read-only) mode. */
@@ -262,7 +230,7 @@ async function main(argv: string[]): Promise<void> {
       return exitAfterFlush(EXIT_LISTEN)
     }
   }
-  reportEvents(network, output)
+  reportEvents(network, (name, fields, text) => output.event(name, fields, text))
   if (store !== null) reportStore(store, output)
   const { host, port } = listener
   // The link mode is shown only when TLS is on, so plain output is unchanged.

@@ -30,7 +30,7 @@ export function joinCluster(network: Network, flags: MembershipFlags, listening:
   const lines = new BurstLog<{ kind: string; fields: Record<string, unknown> }>(
     (line, d) => event(d.kind, d.fields, line),
     (line, repeats, d) => event(d.kind, repeats > 0 ? { ...d.fields, repeats } : d.fields, withRepeats(line, repeats)),
-    () => Date.now(),
+    () => network.timers.now(), // monotonic: a step of the wall clock does not hold lines back
     MEMBER_LINES,
   )
   for (const kind of ['join', 'up', 'down', 'leave'] as const) {
