@@ -58,7 +58,12 @@ export async function startWebServer(port: number, status: () => WebStatus): Pro
   let seen: () => void = () => {}
   const firstPage = new Promise<void>((r) => (seen = r))
   const server = http.createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname
+    let path: string
+    try {
+      path = new URL(req.url ?? '/', 'http://x').pathname
+    } catch {
+      return void res.writeHead(400, { Connection: 'close' }).end('bad request\n')
+    }
     const send = (type: string, body: string) => {
       res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store' })
       res.end(body)

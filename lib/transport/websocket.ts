@@ -6,6 +6,7 @@
  *
  * Before a WebSocket is accepted, the HTTP upgrade is checked, and refused
  * with an HTTP status (the network emits `'refused'` with the reason):
+ * - a request target that cannot be parsed (400);
  * - the client must offer the `simple-scuttle` subprotocol (400);
  * - with `token`, it must also offer `simple-scuttle-token.<base64url of
  *   the token>` (401): browsers cannot set headers on a WebSocket, and a
@@ -82,6 +83,15 @@ function rejectUpgrade(socket: NodeDuplex, status: number): void {
   socket.on('error', () => {})
   socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
   socket.destroy()
+}
+
+/** The path of a request target (origin form `/p?q` or absolute form `ws://h/p`), or null when it cannot be parsed. */
+function requestPath(target: string | undefined): string | null {
+  try {
+    return new URL(target ?? '/', 'http://x').pathname
+  } catch {
+    return null
+  }
 }
 
 const digest = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest()
@@ -162,7 +172,12 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
 
   const onUpgrade = (req: http.IncomingMessage, socket: NodeDuplex, head: Buffer) => {
     const address = `${req.socket.remoteAddress}:${req.socket.remotePort}`
-    if (opts.path !== undefined && new URL(req.url ?? '/', 'http://x').pathname !== opts.path) {
+    const path = requestPath(req.url)
+    if (path === null) {
+      network.emit('refused', address, `an upgrade to a URL that cannot be parsed (${JSON.stringify((req.url ?? '').slice(0, 200))})`)
+      return rejectUpgrade(socket, 400)
+    }
+    if (opts.path !== undefined && path !== opts.path) {
       if (own) rejectUpgrade(socket, 404)
       return
     }

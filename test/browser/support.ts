@@ -51,7 +51,7 @@ export async function testServer(id = 'server', opts: { token?: string; netOpts?
   const code = await bundleCode()
   const pageJs = readFileSync(join(import.meta.dirname, 'fixtures', 'page.js'), 'utf8')
   const server = http.createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname
+    const path = URL.canParse(req.url ?? '/', 'http://x') ? new URL(req.url ?? '/', 'http://x').pathname : null
     const body = path === '/' ? PAGE : path === '/page.js' ? pageJs : path === '/simple-scuttle.js' ? code : null
     if (body === null) {
       res.writeHead(404).end()
