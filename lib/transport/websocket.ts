@@ -6,7 +6,8 @@
  *
  * Before a WebSocket is accepted, the HTTP upgrade is checked, and refused
  * with an HTTP status (the network emits `'refused'` with the reason):
- * - a request target that cannot be parsed (400);
+ * - a request target that cannot be parsed (400), or a path no listener
+ *   of the server takes (404; see upgrade-routes.ts);
  * - the client must offer the `simple-scuttle` subprotocol (400);
  * - with `token`, it must also offer `simple-scuttle-token.<base64url of
  *   the token>` (401): browsers cannot set headers on a WebSocket, and a
@@ -36,6 +37,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { checkPort } from './host-port.ts'
 import type { Network } from './network.ts'
 import { underlying } from './pending.ts'
+import { addRoute, rejectUpgrade } from './upgrade-routes.ts'
 import { ListenError } from './tcp.ts'
 import { SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX } from './websocket-client.ts'
 import { DEFAULT_MAX_FRAME, WebSocketStream, asDuplex, type FramePort } from './websocket-stream.ts'
@@ -54,7 +56,12 @@ export interface WebSocketListenOptions {
    * for an upgrade: `maxPending` does not count them.
    */
   server?: http.Server | https.Server
-  /** Only upgrades to this path (others are left to the server's other listeners, or answered 404 on a server of its own). Default: any path. */
+  /**
+   * Only upgrades to this path. Others go to the server's other WebSocket
+   * listeners; one no listener takes is answered 404 and closed (unless
+   * the server has an upgrade handler of its own: then it is that
+   * handler's). Default: any path.
+   */
   path?: string
   /** Shared secret clients must offer (see above). Default: none. */
   token?: string | undefined
@@ -76,23 +83,6 @@ export interface WebSocketListener {
 
 /** Largest request head (request line and headers) a listener of its own reads, bytes; a larger one is answered 431. */
 const MAX_HEADER_BYTES = 16 * 1024
-
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }
-
-function rejectUpgrade(socket: NodeDuplex, status: number): void {
-  socket.on('error', () => {})
-  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
-  socket.destroy()
-}
-
-/** The path of a request target (origin form `/p?q` or absolute form `ws://h/p`), or null when it cannot be parsed. */
-function requestPath(target: string | undefined): string | null {
-  try {
-    return new URL(target ?? '/', 'http://x').pathname
-  } catch {
-    return null
-  }
-}
 
 const digest = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest()
 
@@ -172,15 +162,6 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
 
   const onUpgrade = (req: http.IncomingMessage, socket: NodeDuplex, head: Buffer) => {
     const address = `${req.socket.remoteAddress}:${req.socket.remotePort}`
-    const path = requestPath(req.url)
-    if (path === null) {
-      network.emit('refused', address, `an upgrade to a URL that cannot be parsed (${JSON.stringify((req.url ?? '').slice(0, 200))})`)
-      return rejectUpgrade(socket, 400)
-    }
-    if (opts.path !== undefined && path !== opts.path) {
-      if (own) rejectUpgrade(socket, 404)
-      return
-    }
     const problem = checkUpgrade(req, tokenDigest, origins)
     if (problem !== null) {
       network.emit('refused', address, problem.reason)
@@ -217,13 +198,13 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
       socket.once('close', () => held.delete(socket))
     })
   } else server = opts.server!
-  server.on('upgrade', onUpgrade)
+  const unroute = addRoute(server, { path: opts.path, take: onUpgrade, network })
 
   const done = (port: number, host: string): WebSocketListener => {
     const scheme = server instanceof https.Server ? 'wss' : 'ws'
     const close = () =>
       new Promise<void>((resolve) => {
-        server.off('upgrade', onUpgrade)
+        unroute()
         wss.close()
         if (!own) return resolve()
         server.close(() => resolve())
@@ -243,7 +224,7 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
   const host = opts.host ?? '127.0.0.1'
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      server.off('upgrade', onUpgrade)
+      unroute()
       const why = err.code === 'EADDRINUSE' ? `port ${opts.port} on ${host} is already in use` : err.code === 'EACCES' ? `not permitted to listen on ${host}:${opts.port}` : err.message
       reject(new ListenError(`cannot listen for WebSockets: ${why}`, err.code))
     }

@@ -2,7 +2,9 @@
  * Upgrade requests a WebSocket listener cannot take, sent raw over
  * loopback: a request target `new URL` cannot parse is answered 400 and
  * closed (a 'refused' event, no crash), on a listener's own server and on
- * a server given.
+ * a server given; an upgrade to a path no listener takes is answered 404
+ * and closed, unless the server has an upgrade handler of its own (then
+ * it is that handler's).
  */
 import test from 'tape'
 import * as http from 'node:http'
@@ -104,3 +106,68 @@ test('on a server given: an upgrade whose URL cannot be parsed is answered 400 a
   t.end()
 })
 
+
+test('on a server given: an upgrade to a path no listener takes is answered 404 and closed, and reported', async (t) => {
+  const h = await httpServer()
+  const v = new Network(new Gossip('v', cfg()), { interval: 50 })
+  const w = new Network(new Gossip('w', cfg()), { interval: 50 })
+  const refused: string[] = []
+  v.on('refused', (_a, r) => refused.push(r))
+  try {
+    await listenWebSocket(v, { server: h.server, path: '/gossip' })
+    await listenWebSocket(w, { server: h.server, path: '/other' })
+    const nobody = await rawUpgrade(h.port, '/nobody')
+    t.equal(status(nobody.answer), '404', 'a path no listener takes: 404')
+    t.ok(nobody.closed, 'and closed: it holds no descriptor')
+    t.equal(refused.filter((r) => /"\/nobody"/.test(r)).length, 1, 'reported once')
+    const b = new Network(new Gossip('b', cfg()), { interval: 50 })
+    const c = new Network(new Gossip('c', cfg()), { interval: 50 })
+    connectWebSocket(b, { url: `ws://127.0.0.1:${h.port}/gossip`, WebSocket })
+    connectWebSocket(c, { url: `ws://127.0.0.1:${h.port}/other`, WebSocket })
+    await waitFor(() => v.peers.length === 1 && w.peers.length === 1, 10_000, 'a peer on each path')
+    t.pass('each listener still takes its own path')
+    await Promise.all([b.close(), c.close()])
+  } finally {
+    await Promise.all([v.close(), w.close()])
+    h.close()
+  }
+  t.end()
+})
+
+test('a listener closed gives its path back: an upgrade to it is then answered 404 by the listeners left', async (t) => {
+  const h = await httpServer()
+  const v = new Network(new Gossip('v', cfg()), { interval: 50 })
+  try {
+    const gone = await listenWebSocket(v, { server: h.server, path: '/gone' })
+    await listenWebSocket(v, { server: h.server, path: '/gossip' })
+    await gone.close()
+    const r = await rawUpgrade(h.port, '/gone')
+    t.equal(status(r.answer), '404', 'answered 404')
+    t.ok(r.closed, 'and closed')
+  } finally {
+    await v.close()
+    h.close()
+  }
+  t.equal(h.server.listenerCount('upgrade'), 0, 'once every listener closed, the server has no upgrade handler of ours left')
+  t.end()
+})
+
+test('on a server with an upgrade handler of its own, a path no WebSocket listener takes is left to it', async (t) => {
+  const h = await httpServer()
+  const seen: string[] = []
+  h.server.on('upgrade', (req, socket) => {
+    seen.push(req.url ?? '')
+    if (req.url !== '/gossip') socket.end('HTTP/1.1 418 Teapot\r\nContent-Length: 0\r\n\r\n')
+  })
+  const v = new Network(new Gossip('v', cfg()), { interval: 50 })
+  try {
+    await listenWebSocket(v, { server: h.server, path: '/gossip' })
+    const r = await rawUpgrade(h.port, '/mine')
+    t.equal(status(r.answer), '418', 'the server\'s own handler answered')
+    t.deepEqual(seen, ['/mine'], 'and was the only one to')
+  } finally {
+    await v.close()
+    h.close()
+  }
+  t.end()
+})
