@@ -79,7 +79,8 @@ function upgradeRefusal(message: string | undefined, token: string | undefined):
 
 /** A `FramePort` over a standard WebSocket (text frames as strings). */
 export function standardPort(ws: StandardWebSocket): FramePort {
-  const decoder = new TextDecoder()
+  // A frame may begin inside a line, at a U+FEFF of a value: it is text like any other, not a byte order mark to drop.
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true })
   return {
     sendText: (bytes) => {
       if (ws.readyState === OPEN) ws.send(decoder.decode(bytes))

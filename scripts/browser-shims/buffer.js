@@ -3,7 +3,8 @@
 // build aliases the `buffer` package to this file: the full polyfill is
 // 25 kB minified, the largest piece of the bundle.
 const encoder = new TextEncoder()
-const decoder = new TextDecoder()
+// As Node's Buffer: a leading U+FEFF is a character of the text, kept (TextDecoder would drop it as a byte order mark).
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true })
 const UTF8 = new Set(['utf8', 'utf-8', 'buffer', undefined])
 
 function onlyUtf8(encoding) {

@@ -23,7 +23,7 @@ async function openPage(browser: Browser, server: TestServer): Promise<Page> {
   return page
 }
 
-function start(page: Page, opts: { id: string; url: string; db?: string; token?: string }): Promise<{ loaded: number; generation: string }> {
+function start(page: Page, opts: { id: string; url: string; db?: string; token?: string; maxFrame?: number }): Promise<{ loaded: number; generation: string }> {
   return page.evaluate((o) => (globalThis as any).startNode(o), opts)
 }
 
@@ -171,6 +171,26 @@ if (missing !== null) {
       await b.waitForFunction(() => (globalThis as any).node.gossip.get('after-garbage').value === 'from a', null, { timeout: T })
       t.equal(server.network.peers.length, 2, 'the two honest tabs are still connected and replicating')
       await Promise.all([a.close(), b.close(), evil.close()])
+    } finally {
+      await server.close()
+    }
+  })
+
+  test('values beginning with U+FEFF cross both ways unchanged, the tab\'s frames cut inside them', async (t) => {
+    const server = await testServer('server')
+    const BOM = '\ufeff'
+    const values = [`${BOM}x`, BOM.repeat(40), `${BOM}${BOM}é${BOM}`]
+    try {
+      const page = await openPage(browser, server)
+      // Frames of 7 bytes: the tab cuts its lines at character boundaries, many of them just before a U+FEFF.
+      await start(page, { id: 'tab-bom', url: server.wsUrl, maxFrame: 7 })
+      await page.evaluate((vals) => vals.forEach((v, i) => (globalThis as any).node.gossip.set(`tab${i}`, v)), values)
+      values.forEach((v, i) => server.gossip.set(`server${i}`, v))
+      await keyCount(page, 6)
+      await waitFor(() => server.gossip.keys().length === 6, T, 'the server holds 6 keys')
+      t.deepEqual(values.map((_, i) => server.gossip.get(`tab${i}`).value), values, 'the server holds the tab\'s values exactly')
+      t.deepEqual(await page.evaluate((n) => Array.from({ length: n }, (_, i) => (globalThis as any).node.gossip.get(`server${i}`).value), values.length), values, 'the tab holds the server\'s values exactly')
+      await page.close()
     } finally {
       await server.close()
     }
