@@ -12,6 +12,7 @@ import { PendingSockets } from './pending.ts'
 import { RateLog, withRepeats } from './rate-log.ts'
 import { Scheduler } from './scheduler.ts'
 import { HostBudget } from './host-budget.ts'
+import { betterLink, redundantLink } from './duplicate-links.ts'
 import { checkBackoff, realTimers, type BackoffOptions, type Timers } from './timers.ts'
 
 export interface NetworkOptions {
@@ -284,17 +285,16 @@ export class Network extends EventEmitter<NetworkEvents> {
 
   /**
    * With membership, two links between the same two nodes (both dialled)
-   * collapse to one: both ends keep the one dialled by the smaller id (by
-   * the dialler's port when one node dialled both). Returns whether `c`
-   * is kept.
+   * collapse to one, the one dialled by the smaller id; but this node
+   * never closes a link it dialled for one that only claims the peer's id
+   * (duplicate-links.ts). Returns whether `c` is kept.
    */
   private collapse(c: Connection): boolean {
     if (c.side === null) return true
     for (const other of this.connections) {
       if (other === c || other.isClosed || other.side === null || other.id !== c.id || other.stream === null) continue
-      const keep = preferred(this.gossip.id, other, c)
-      if (keep === null) continue
-      const lose = keep === c ? other : c
+      const lose = redundantLink(this.gossip.id, other, c)
+      if (lose === null) continue
       lose.close('duplicate connection')
       if (lose === c) return false
     }
@@ -429,33 +429,14 @@ export class Network extends EventEmitter<NetworkEvents> {
     }, every)
   }
 
-  /** One open stream per distinct peer id, for the scheduler. */
+  /** One open stream per distinct peer id, for the scheduler: a link this node dialled before one that only claims the id. */
   private onePerPeer(): WireStream[] {
-    const byId = new Map<string, WireStream>()
+    const byId = new Map<string, Connection>()
     for (const c of this.connections) {
-      if (c.stream !== null && !c.isClosed && !byId.has(c.id)) byId.set(c.id, c.stream)
+      if (c.stream === null || c.isClosed) continue
+      const had = byId.get(c.id)
+      if (had === undefined || betterLink(c, had)) byId.set(c.id, c)
     }
-    return [...byId.values()]
+    return [...byId.values()].map((c) => c.stream!)
   }
-}
-
-/** The port the dialler of `c` used, when the socket has one (TCP, TLS). */
-function dialerPort(c: Connection): number | undefined {
-  const s = c.socket as Duplex & { localPort?: number; remotePort?: number }
-  return c.direction === 'out' ? s.localPort : s.remotePort
-}
-
-/**
- * Which of two links between this node (`self`) and one peer both ends
- * keep: the one dialled by the smaller id; when one node dialled both, the
- * one from its smaller port. Null when they cannot tell (keep both).
- */
-function preferred(self: string, a: Connection, b: Connection): Connection | null {
-  const da = a.direction === 'out' ? self : a.id
-  const db = b.direction === 'out' ? self : b.id
-  if (da !== db) return da < db ? a : b
-  const pa = dialerPort(a)
-  const pb = dialerPort(b)
-  if (pa === undefined || pb === undefined || pa === pb) return null
-  return pa < pb ? a : b
 }

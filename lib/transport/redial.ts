@@ -4,10 +4,13 @@
  * (authentication failures included) with exponential backoff and jitter,
  * reset by a good hello, until `stop()` or the network closes. It gives up
  * only when the peer has this node's id (it is this node itself, or
- * another started with the same id). A dialler linked to
- * a peer that is already linked another way (both sides dialled, and the
- * other link was kept), or refused by the peer (`LinkRefused`: a wrong
- * token), waits long before looking again. Type-only imports
+ * another started with the same id). A dialler whose link closed while
+ * the peer's id is linked another way (both sides dialled, and the other
+ * link was kept), or refused by the peer (`LinkRefused`: a wrong token),
+ * waits the longest backoff before dialling again. It dials again
+ * whatever other link claims the peer's id: a claim is not proof, and the
+ * peer at the address dialled is the one this dialler is for
+ * (duplicate-links.ts). Type-only imports
  * from Node: the browser's WebSocket dialler is one of these too.
  */
 import type { Duplex } from 'node:stream'
@@ -88,7 +91,6 @@ export abstract class Redialer<S extends { destroy(): unknown }> {
   private dial(): void {
     if (this.stopped || this.network.isClosing) return
     const { network } = this
-    if (this.peerId !== '' && network.peers.some((p) => p.id === this.peerId)) return this.failed(DUPLICATE)
     const attempt = this.openStream()
     this.attempt = attempt
     let settled = false
@@ -123,7 +125,8 @@ export abstract class Redialer<S extends { destroy(): unknown }> {
         this.attempts = 0
         conn.whenClosed((reason) => {
           this.connection = null
-          this.failed(reason)
+          // Closed while another link has the peer's id: most likely the peer kept the link it dialled (duplicate-links.ts).
+          this.failed(this.network.peers.some((p) => p.id === conn.id) ? DUPLICATE : reason)
         })
       },
       (err: Error) => {
