@@ -6,7 +6,8 @@
 import { shown, warnUnknownKeys } from '../config.ts'
 import type { Network } from './network.ts'
 import { LinkRefused, Redialer, type StreamAttempt } from './redial.ts'
-import { WebSocketStream, asDuplex, type FramePort, type WebSocketStreamOptions } from './websocket-stream.ts'
+import { realTimers, type Timers } from './timers.ts'
+import { CLOSE_GRACE_MS, WebSocketStream, asDuplex, type FramePort, type WebSocketStreamOptions } from './websocket-stream.ts'
 
 /** The subprotocol both ends agree on; the listener answers with it. */
 export const SUBPROTOCOL = 'simple-scuttle'
@@ -33,6 +34,8 @@ export interface StandardWebSocket {
   binaryType: string
   send(data: string): void
   close(code?: number, reason?: string): void
+  /** Cut the socket without a closing handshake: the `ws` package's has it, a browser's not. */
+  terminate?(): void
   onopen: EventHandler<unknown>
   onmessage: EventHandler<{ data: unknown }>
   onclose: EventHandler<{ code: number; reason: string; wasClean: boolean }>
@@ -77,29 +80,54 @@ function upgradeRefusal(message: string | undefined, token: string | undefined):
   return null
 }
 
-/** A `FramePort` over a standard WebSocket (text frames as strings). */
-export function standardPort(ws: StandardWebSocket): FramePort {
+/** A `FramePort` over a standard WebSocket, and `closed()` to call once the socket closed. */
+export interface StandardPort extends FramePort {
+  closed(): void
+}
+
+/**
+ * A `FramePort` over a standard WebSocket (text frames as strings). A peer
+ * that does not answer the closing handshake within `CLOSE_GRACE_MS` (on
+ * `timers`) has the socket cut, where the class can (`terminate`); a
+ * browser ends the handshake on its own bound.
+ */
+export function standardPort(ws: StandardWebSocket, timers: Timers = realTimers): StandardPort {
   // A frame may begin inside a line, at a U+FEFF of a value: it is text like any other, not a byte order mark to drop.
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true })
+  let grace: unknown = null
   return {
     sendText: (bytes) => {
       if (ws.readyState === OPEN) ws.send(decoder.decode(bytes))
     },
     bufferedAmount: () => ws.bufferedAmount,
-    // Browsers accept only 1000 and 3000-4999 from a script.
-    close: (code, reason) => ws.close(code === 1000 ? 1000 : 4000, reason),
+    close: (code, reason) => {
+      // Browsers accept only 1000 and 3000-4999 from a script.
+      ws.close(code === 1000 ? 1000 : 4000, reason)
+      if (ws.terminate === undefined || grace !== null) return
+      grace = timers.setTimeout(() => {
+        grace = null
+        ws.terminate?.()
+      }, CLOSE_GRACE_MS)
+    },
+    closed: () => {
+      if (grace !== null) timers.clearTimeout(grace)
+      grace = null
+    },
   }
 }
 
-/** Feed a standard WebSocket's frames and close into `stream`. */
-export function bindStandard(ws: StandardWebSocket, stream: WebSocketStream): void {
+/** Feed a standard WebSocket's frames and close into `stream` (over `port`). */
+export function bindStandard(ws: StandardWebSocket, stream: WebSocketStream, port: StandardPort): void {
   ws.onmessage = (ev) => {
     const d = ev.data
     if (typeof d === 'string') stream.receive(d)
     else if (d instanceof ArrayBuffer) stream.receive(new Uint8Array(d))
     else if (ArrayBuffer.isView(d)) stream.receive(new Uint8Array(d.buffer, d.byteOffset, d.byteLength))
   }
-  ws.onclose = (ev) => stream.socketClosed(ev.wasClean && ev.code === 1000, `websocket closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`)
+  ws.onclose = (ev) => {
+    port.closed()
+    stream.socketClosed(ev.wasClean && ev.code === 1000, `websocket closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`)
+  }
   ws.onerror = () => {
     /* a close event follows */
   }
@@ -131,8 +159,9 @@ export function openWebSocket(opts: WebSocketDialOptions): StreamAttempt<WebSock
     ws.onerror = (ev) => reject(upgradeRefusal(ev.message, opts.token) ?? new Error(ev.message ? `cannot connect: ${ev.message}` : 'cannot connect'))
     ws.onclose = (ev) => reject(new Error(`closed before it opened (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`))
     ws.onopen = () => {
-      const stream = new WebSocketStream(standardPort(ws), opts)
-      bindStandard(ws, stream)
+      const port = standardPort(ws, opts.timers)
+      const stream = new WebSocketStream(port, opts)
+      bindStandard(ws, stream, port)
       resolve(stream)
     }
   })
@@ -172,7 +201,7 @@ export class WebSocketDialer extends Redialer<WebSocketStream> {
   }
 
   protected openStream(): StreamAttempt<WebSocketStream> {
-    return openWebSocket(this.opts)
+    return openWebSocket({ ...this.opts, timers: this.opts.timers ?? this.network.timers })
   }
 
   /** WebSocket links speak ndjson (wire 1). */

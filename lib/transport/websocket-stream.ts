@@ -45,6 +45,9 @@ export interface WebSocketStreamOptions {
 
 export const DEFAULT_MAX_FRAME = 256 * 1024
 
+/** Time a peer has to answer the closing handshake before the socket is cut, ms. */
+export const CLOSE_GRACE_MS = 1000
+
 export class WebSocketStream extends Duplex {
   private readonly port: FramePort
   private readonly hwm: number

@@ -40,7 +40,8 @@ import { underlying } from './pending.ts'
 import { addRoute, rejectUpgrade } from './upgrade-routes.ts'
 import { ListenError } from './tcp.ts'
 import { SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX } from './websocket-client.ts'
-import { DEFAULT_MAX_FRAME, WebSocketStream, asDuplex, type FramePort } from './websocket-stream.ts'
+import type { Timers } from './timers.ts'
+import { CLOSE_GRACE_MS, DEFAULT_MAX_FRAME, WebSocketStream, asDuplex, type FramePort } from './websocket-stream.ts'
 
 export interface WebSocketListenOptions {
   /** Port of a server of its own, an integer from 0 to 65535 (0 picks a free one). Give `port` or `server`. */
@@ -108,15 +109,16 @@ function checkUpgrade(req: http.IncomingMessage, tokenDigest: Buffer | null, ori
 }
 
 /** A `FramePort` over a `ws` WebSocket: frames as bytes, input paused when the stream is full. */
-function wsPort(ws: WebSocket, hwm: number): FramePort {
+function wsPort(ws: WebSocket, hwm: number, timers: Timers): FramePort {
   return {
     sendText: (bytes) => ws.send(bytes, { binary: false }),
     bufferedAmount: () => ws.bufferedAmount,
-    // A peer that does not read, or does not answer the closing handshake, is cut off.
+    // A peer that does not read, or does not answer the closing handshake within the grace, is cut off.
     close: (code, reason) => {
       if (ws.bufferedAmount > hwm || code !== 1000) return ws.terminate()
       ws.close(code, reason)
-      setTimeout(() => ws.terminate(), 1000).unref()
+      const grace = timers.setTimeout(() => ws.terminate(), CLOSE_GRACE_MS)
+      ws.once('close', () => timers.clearTimeout(grace))
     },
     pause: () => ws.pause(),
     resume: () => ws.resume(),
@@ -148,7 +150,7 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
   })
 
   const accept = (ws: WebSocket, address: string) => {
-    const stream = new WebSocketStream(wsPort(ws, hwm), { highWaterMark: hwm, timers: network.timers })
+    const stream = new WebSocketStream(wsPort(ws, hwm, network.timers), { highWaterMark: hwm, timers: network.timers })
     ws.on('message', (data: Buffer) => stream.receive(data))
     ws.on('close', (code: number, reason: Buffer) => stream.socketClosed(code === 1000, `websocket closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`))
     ws.on('error', (err: Error) => stream.socketClosed(false, err.message))
