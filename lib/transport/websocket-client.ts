@@ -7,7 +7,7 @@ import { shown, warnUnknownKeys } from '../config.ts'
 import type { Network } from './network.ts'
 import { LinkRefused, Redialer, type StreamAttempt } from './redial.ts'
 import { realTimers, type Timers } from './timers.ts'
-import { CLOSE_GRACE_MS, WebSocketStream, asDuplex, type FramePort, type WebSocketStreamOptions } from './websocket-stream.ts'
+import { CLOSE_GRACE_MS, WebSocketStream, asDuplex, defaultMaxPayload, type FramePort, type WebSocketStreamOptions } from './websocket-stream.ts'
 
 /** The subprotocol both ends agree on; the listener answers with it. */
 export const SUBPROTOCOL = 'simple-scuttle'
@@ -50,10 +50,10 @@ export interface StandardWebSocket {
 
 /**
  * A WebSocket class: the DOM's `WebSocket`, the `ws` package's, or any with
- * the standard constructor (other overloads, such as `ws`'s with options,
- * do not matter).
+ * the standard constructor. A third argument, `{ maxPayload }`, is given
+ * to it: the `ws` package's class takes it, a browser's ignores it.
  */
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => StandardWebSocket
+export type WebSocketConstructor = new (url: string, protocols?: string | string[], options?: { maxPayload?: number }) => StandardWebSocket
 
 /** The subprotocols a client offers: ours, and the token when there is one. */
 export function offeredProtocols(token?: string): string[] {
@@ -116,20 +116,26 @@ export function standardPort(ws: StandardWebSocket, timers: Timers = realTimers)
   }
 }
 
-/** Feed a standard WebSocket's frames and close into `stream` (over `port`). */
-export function bindStandard(ws: StandardWebSocket, stream: WebSocketStream, port: StandardPort): void {
+/**
+ * Feed a standard WebSocket's frames and close into `stream` (over
+ * `port`). A frame over `maxPayload` bytes ends the link: the `ws` class
+ * refuses it before reading it whole (1009); a browser's reads it all,
+ * then it is dropped here.
+ */
+export function bindStandard(ws: StandardWebSocket, stream: WebSocketStream, port: StandardPort, maxPayload: number): void {
   ws.onmessage = (ev) => {
     const d = ev.data
-    if (typeof d === 'string') stream.receive(d)
-    else if (d instanceof ArrayBuffer) stream.receive(new Uint8Array(d))
-    else if (ArrayBuffer.isView(d)) stream.receive(new Uint8Array(d.buffer, d.byteOffset, d.byteLength))
+    const bytes = typeof d === 'string' ? new TextEncoder().encode(d) : d instanceof ArrayBuffer ? new Uint8Array(d) : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : null
+    if (bytes === null) return
+    if (bytes.byteLength > maxPayload) stream.destroy(new Error(`websocket closed (1009 a frame of ${bytes.byteLength} bytes, over maxPayload ${maxPayload})`))
+    else stream.receive(bytes)
   }
+  // A close event follows an error; what the error said (the `ws` class says why, a browser nothing) goes into its reason.
+  let error = ''
+  ws.onerror = (ev) => void (error = ev.message ?? '')
   ws.onclose = (ev) => {
     port.closed()
-    stream.socketClosed(ev.wasClean && ev.code === 1000, `websocket closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`)
-  }
-  ws.onerror = () => {
-    /* a close event follows */
+    stream.socketClosed(ev.wasClean && ev.code === 1000, `websocket closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''}${error ? `: ${error}` : ''})`)
   }
 }
 
@@ -138,6 +144,8 @@ export interface WebSocketDialOptions extends WebSocketStreamOptions {
   url: string
   /** Shared secret the listener asks for (see `listenWebSocket`). */
   token?: string | undefined
+  /** Largest frame accepted, bytes; a larger one closes the link (1009). Default the network's `maxLineLength` (1 MiB) + 64 KiB, as a listener's. */
+  maxPayload?: number
   /** Time allowed for the WebSocket to open, ms. Default 5000. */
   connectTimeout?: number
   /** The WebSocket class. Default `globalThis.WebSocket` (browsers, Node 22); on Node 20 pass `ws`'s `WebSocket`. */
@@ -148,9 +156,10 @@ export interface WebSocketDialOptions extends WebSocketStreamOptions {
 export function openWebSocket(opts: WebSocketDialOptions): StreamAttempt<WebSocketStream> {
   const Ctor = opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
   if (Ctor === undefined) return { ready: Promise.reject(new Error('no WebSocket class: pass one as options.WebSocket')), cancel: () => {} }
+  const maxPayload = opts.maxPayload ?? defaultMaxPayload(undefined)
   let ws: StandardWebSocket
   try {
-    ws = new Ctor(opts.url, offeredProtocols(opts.token))
+    ws = new Ctor(opts.url, offeredProtocols(opts.token), { maxPayload })
   } catch (err) {
     return { ready: Promise.reject(err instanceof Error ? err : new Error(String(err))), cancel: () => {} }
   }
@@ -161,14 +170,14 @@ export function openWebSocket(opts: WebSocketDialOptions): StreamAttempt<WebSock
     ws.onopen = () => {
       const port = standardPort(ws, opts.timers)
       const stream = new WebSocketStream(port, opts)
-      bindStandard(ws, stream, port)
+      bindStandard(ws, stream, port, maxPayload)
       resolve(stream)
     }
   })
   return { ready, cancel: () => ws.close() }
 }
 
-const DIAL_KEYS = ['url', 'token', 'connectTimeout', 'WebSocket', 'highWaterMark', 'maxFrame', 'pollMs', 'timers']
+const DIAL_KEYS = ['url', 'token', 'maxPayload', 'connectTimeout', 'WebSocket', 'highWaterMark', 'maxFrame', 'pollMs', 'timers']
 
 /** `opts` when it names a WebSocket listener to dial: an object with an absolute ws://, wss://, http:// or https:// url; unknown keys are a warning. */
 function checkDial(opts: WebSocketDialOptions): WebSocketDialOptions {
@@ -201,7 +210,7 @@ export class WebSocketDialer extends Redialer<WebSocketStream> {
   }
 
   protected openStream(): StreamAttempt<WebSocketStream> {
-    return openWebSocket({ ...this.opts, timers: this.opts.timers ?? this.network.timers })
+    return openWebSocket({ ...this.opts, timers: this.opts.timers ?? this.network.timers, maxPayload: this.opts.maxPayload ?? defaultMaxPayload(this.network.maxLineLength) })
   }
 
   /** WebSocket links speak ndjson (wire 1). */

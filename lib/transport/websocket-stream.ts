@@ -1,4 +1,5 @@
 import { Buffer } from 'buffer'
+import { DEFAULT_MAX_LINE_LENGTH } from '../codec/line-reader.ts'
 import { Duplex } from 'readable-stream'
 import { realTimers, type Timers } from './timers.ts'
 import type { Network } from './network.ts'
@@ -44,6 +45,15 @@ export interface WebSocketStreamOptions {
 }
 
 export const DEFAULT_MAX_FRAME = 256 * 1024
+
+/**
+ * The largest frame either side of a link takes by default, bytes: a whole
+ * line (`maxLineLength`) or frame, whichever is larger, and 64 KiB more; a
+ * larger one closes the link (1009) before it is read whole.
+ */
+export function defaultMaxPayload(maxLineLength: number | undefined): number {
+  return Math.max(maxLineLength ?? DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_FRAME) + 64 * 1024
+}
 
 /** Time a peer has to answer the closing handshake before the socket is cut, ms. */
 export const CLOSE_GRACE_MS = 1000

@@ -41,7 +41,7 @@ import { addRoute, rejectUpgrade } from './upgrade-routes.ts'
 import { ListenError } from './tcp.ts'
 import { SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX } from './websocket-client.ts'
 import type { Timers } from './timers.ts'
-import { CLOSE_GRACE_MS, DEFAULT_MAX_FRAME, WebSocketStream, asDuplex, type FramePort } from './websocket-stream.ts'
+import { CLOSE_GRACE_MS, WebSocketStream, defaultMaxPayload, asDuplex, type FramePort } from './websocket-stream.ts'
 
 export interface WebSocketListenOptions {
   /** Port of a server of its own, an integer from 0 to 65535 (0 picks a free one). Give `port` or `server`. */
@@ -68,7 +68,7 @@ export interface WebSocketListenOptions {
   token?: string | undefined
   /** Browser origins allowed, e.g. ['https://app.example.org']. Default: any. */
   origins?: string[]
-  /** Largest frame accepted, bytes; a larger one closes the link. Default 1 MiB + 64 KiB. */
+  /** Largest frame accepted, bytes; a larger one closes the link (1009). Default the network's `maxLineLength` (1 MiB) + 64 KiB, as a dialler's. */
   maxPayload?: number
   /** Bytes a socket may hold unsent before the node stops writing to it. Default 1 MiB. */
   highWaterMark?: number
@@ -145,7 +145,7 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
     noServer: true,
     clientTracking: false,
     perMessageDeflate: false,
-    maxPayload: opts.maxPayload ?? DEFAULT_MAX_FRAME * 4 + 64 * 1024,
+    maxPayload: opts.maxPayload ?? defaultMaxPayload(network.maxLineLength),
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   })
 
