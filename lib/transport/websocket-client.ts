@@ -152,6 +152,32 @@ export interface WebSocketDialOptions extends WebSocketStreamOptions {
   WebSocket?: WebSocketConstructor
 }
 
+const SCHEMES: Record<string, string> = { 'ws:': 'ws:', 'wss:': 'wss:', 'http:': 'ws:', 'https:': 'wss:' }
+
+/**
+ * `url` as a WebSocket class takes it (http:// and https:// as ws:// and
+ * wss://, which older browsers require); a TypeError or RangeError naming
+ * it when it cannot be dialled: not a URL (`ws://`, `ws://[`, a port over
+ * 65535), another scheme, port 0, or a fragment.
+ */
+export function dialUrl(url: unknown): string {
+  const bad = (why: string) => new TypeError(`connectWebSocket: url ${why}, got ${shown(url)}`)
+  const given = typeof url === 'string' ? /^([a-z][a-z\d+.-]*:)\/\//i.exec(url)?.[1]?.toLowerCase() : undefined
+  const scheme = given === undefined ? undefined : SCHEMES[given]
+  if (scheme === undefined) throw bad('must be a ws:// or wss:// URL (http:// and https:// are taken as ws:// and wss://)')
+  let u: URL
+  try {
+    u = new URL(url as string)
+  } catch {
+    throw bad('cannot be parsed as a URL (give ws://host:port/path, a port from 1 to 65535)')
+  }
+  if (u.hostname === '') throw bad('has no host')
+  if (u.port === '0') throw new RangeError(`connectWebSocket: url port must be from 1 to 65535, got ${shown(url)}`)
+  if (u.hash !== '') throw bad('must have no fragment (#...)')
+  u.protocol = scheme
+  return u.href
+}
+
 /** One try: resolves with the stream once the socket is open; `cancel` closes it. */
 export function openWebSocket(opts: WebSocketDialOptions): StreamAttempt<WebSocketStream> {
   const Ctor = opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
@@ -159,7 +185,7 @@ export function openWebSocket(opts: WebSocketDialOptions): StreamAttempt<WebSock
   const maxPayload = opts.maxPayload ?? defaultMaxPayload(undefined)
   let ws: StandardWebSocket
   try {
-    ws = new Ctor(opts.url, offeredProtocols(opts.token), { maxPayload })
+    ws = new Ctor(dialUrl(opts.url), offeredProtocols(opts.token), { maxPayload })
   } catch (err) {
     return { ready: Promise.reject(err instanceof Error ? err : new Error(String(err))), cancel: () => {} }
   }
@@ -179,11 +205,11 @@ export function openWebSocket(opts: WebSocketDialOptions): StreamAttempt<WebSock
 
 const DIAL_KEYS = ['url', 'token', 'maxPayload', 'connectTimeout', 'WebSocket', 'highWaterMark', 'maxFrame', 'pollMs', 'timers']
 
-/** `opts` when it names a WebSocket listener to dial: an object with an absolute ws://, wss://, http:// or https:// url; unknown keys are a warning. */
+/** `opts` when it names a WebSocket listener to dial: an object with a url `dialUrl` takes; unknown keys are a warning. */
 function checkDial(opts: WebSocketDialOptions): WebSocketDialOptions {
   if (typeof opts !== 'object' || opts === null) throw new TypeError(`connectWebSocket: options must be { url }, got ${shown(opts)}`)
   warnUnknownKeys(opts, DIAL_KEYS, (key) => `connectWebSocket option ${key} is not an option of connectWebSocket`)
-  if (typeof opts.url !== 'string' || !/^(wss?|https?):\/\/./i.test(opts.url)) throw new TypeError(`connectWebSocket: url must be a ws:// or wss:// URL (http:// and https:// are taken as ws:// and wss://), got ${shown(opts.url)}`)
+  dialUrl(opts.url)
   return opts
 }
 

@@ -89,3 +89,56 @@ test('a class that takes no options (a browser\'s) is given maxPayload all the s
   }
   t.end()
 })
+
+test('a url that cannot be dialled is an error at the call, naming it', async (t) => {
+  const b = new Network(new Gossip('b', cfg()), { interval: 50, backoff: { initial: 10, max: 20 } })
+  const cases: [string, RegExp][] = [
+    ['ws://', /cannot be parsed as a URL/],
+    ['ws://[', /cannot be parsed as a URL/],
+    ['ws://a b/', /cannot be parsed as a URL/],
+    ['ws://127.0.0.1:99999/', /cannot be parsed as a URL/],
+    ['ws://127.0.0.1:0/', /port must be from 1 to 65535/],
+    ['ftp://x/', /must be a ws:\/\/ or wss:\/\/ URL/],
+    ['x', /must be a ws:\/\/ or wss:\/\/ URL/],
+    ['ws://127.0.0.1:7101/#frag', /fragment/],
+  ]
+  for (const [url, why] of cases) {
+    try {
+      connectWebSocket(b, { url, WebSocket })
+      t.fail(`${url}: accepted`)
+    } catch (err) {
+      const e = err as Error
+      t.ok((e instanceof TypeError || e instanceof RangeError) && why.test(e.message) && e.message.includes(JSON.stringify(url)), `${url}: ${e.name}: ${e.message}`)
+    }
+  }
+  await b.close()
+  t.end()
+})
+
+test('http:// and https:// urls are dialled as ws:// and wss://, whatever the class takes', async (t) => {
+  const urls: string[] = []
+  class Recording {
+    readyState = 0
+    bufferedAmount = 0
+    binaryType = 'blob'
+    onopen = null
+    onmessage = null
+    onclose = null
+    onerror = null
+    constructor(url: string) {
+      if (!/^wss?:/.test(url)) throw new SyntaxError(`unsupported scheme in ${url}`)
+      urls.push(url)
+    }
+    send(): void {}
+    close(): void {}
+  }
+  const b = new Network(new Gossip('b', cfg()), { interval: 50, backoff: { initial: 1000, max: 1000 } })
+  try {
+    connectWebSocket(b, { url: 'http://127.0.0.1:7101/gossip', WebSocket: Recording })
+    connectWebSocket(b, { url: 'HTTPS://example.org/g?x=1', WebSocket: Recording })
+    t.deepEqual(urls, ['ws://127.0.0.1:7101/gossip', 'wss://example.org/g?x=1'], 'the class is given ws:// and wss://')
+  } finally {
+    await b.close()
+  }
+  t.end()
+})
