@@ -9,6 +9,7 @@
  * `maxConnections` once the handshake succeeded.
  */
 import * as net from 'node:net'
+import { AcceptedSockets } from './accepted.ts'
 import { checkPort } from './host-port.ts'
 import type { Network } from './network.ts'
 import { SecureAcceptor, refuseLink, type TlsOptions } from './tls.ts'
@@ -26,6 +27,7 @@ export interface ListenOptions {
 export interface Listener {
   readonly port: number
   readonly host: string
+  /** Stop accepting, and end the links this listener accepted (reason "listener closed"); resolves once the port is free. */
   close(): Promise<void>
 }
 
@@ -70,7 +72,9 @@ export function listen(network: Network, opts: ListenOptions): Promise<Listener>
   } catch (err) {
     return Promise.reject(err)
   }
+  const accepted = new AcceptedSockets()
   const server = net.createServer((socket) => {
+    accepted.add(socket)
     socket.setNoDelay(true)
     socket.setKeepAlive(true, 10_000)
     const address = `${socket.remoteAddress}:${socket.remotePort}`
@@ -103,6 +107,7 @@ export function listen(network: Network, opts: ListenOptions): Promise<Listener>
         new Promise<void>((done) => {
           server.close(() => done())
           secure?.close()
+          accepted.closeLinks(network)
         })
       network.own(close)
       const mode = secure === null ? '' : secure.mode === 'secret' ? ' (TLS-PSK)' : ' (mutual TLS)'

@@ -372,6 +372,11 @@ export class Network extends EventEmitter<NetworkEvents> {
     return this.connections.size
   }
 
+  /** End every connection `which` selects (those a listener accepted, as it closes), with `reason`. */
+  closeWhere(which: (c: Connection) => boolean, reason: string): void {
+    for (const c of [...this.connections]) if (which(c)) c.close(reason)
+  }
+
   /** Register something to stop on `close()` (servers, dialers). */
   own(closer: () => Promise<void>): () => void {
     this.closers.add(closer)

@@ -35,6 +35,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex as NodeDuplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { checkPort } from './host-port.ts'
+import { AcceptedSockets } from './accepted.ts'
 import type { Network } from './network.ts'
 import { underlying } from './pending.ts'
 import { addRoute, rejectUpgrade } from './upgrade-routes.ts'
@@ -79,6 +80,7 @@ export interface WebSocketListener {
   readonly host: string
   /** `ws://host:port/path` (or `wss://`), for clients. */
   readonly url: string
+  /** Stop taking upgrades, and end the links this listener accepted (reason "listener closed"); a server given serves on. */
   close(): Promise<void>
 }
 
@@ -154,11 +156,14 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
     ws.on('message', (data: Buffer) => stream.receive(data))
     ws.on('close', (code: number, reason: Buffer) => stream.socketClosed(code === 1000, `websocket closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`))
     ws.on('error', (err: Error) => stream.socketClosed(false, err.message))
+    accepted.add(stream)
     network.attach(asDuplex(stream), address, 'in', 1).catch(() => {
       /* reported through the network's events */
     })
   }
 
+  /** The links accepted (ended when the listener closes). */
+  const accepted = new AcceptedSockets()
   /** Sockets of a server of its own that hold a pending slot (ended when the listener closes). */
   const held = new Set<Socket>()
 
@@ -208,6 +213,7 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
       new Promise<void>((resolve) => {
         unroute()
         wss.close()
+        accepted.closeLinks(network)
         if (!own) return resolve()
         server.close(() => resolve())
         // Sockets still in their handshake or request would hold close() until they end.
