@@ -30,8 +30,13 @@ export class MsgpackReader {
   private view: DataView = null as unknown as DataView
   private pos = 0
   private end = 0
-  /** Recent short map keys by a hash of their bytes; a slot is replaced on a miss. */
-  private readonly keys: ({ bytes: Uint8Array; text: string } | undefined)[] = new Array(KEY_CACHE)
+  /**
+   * Recent short ASCII map keys by a hash of their bytes; a slot is
+   * replaced on a miss. Strings only, compared with the input byte by byte:
+   * never a view of an input buffer, which would keep a whole frame alive
+   * and change when its owner reuses it.
+   */
+  private readonly keys: (string | undefined)[] = new Array(KEY_CACHE)
 
   constructor(private readonly maxDepth = MAX_DEPTH) {}
 
@@ -204,23 +209,24 @@ export class MsgpackReader {
     for (let i = at; i < at + n; i++) h = (h * 31 + b[i]) | 0
     const slot = h & (KEY_CACHE - 1)
     const hit = this.keys[slot]
-    if (hit !== undefined && hit.bytes.length === n) {
+    if (hit !== undefined && hit.length === n) {
       let same = true
       for (let i = 0; i < n; i++) {
-        if (hit.bytes[i] !== b[at + i]) {
+        if (hit.charCodeAt(i) !== b[at + i]) {
           same = false
           break
         }
       }
       if (same) {
         this.pos = at + n
-        return hit.text
+        return hit
       }
     }
     this.pos = at
     const text = this.short(at, n)
     this.pos = at + n
-    if (text.length === n) this.keys[slot] = { bytes: b.slice(at, at + n), text }
+    // An ASCII key (one UTF-16 unit per byte) is cached.
+    if (text.length === n) this.keys[slot] = text
     return text
   }
 
