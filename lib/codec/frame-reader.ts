@@ -17,6 +17,7 @@
  */
 import { Buffer } from 'buffer'
 import { GrowBuffer } from './grow-buffer.ts'
+import { MAX_DEPTH } from './json-depth.ts'
 import { notObject, parseLine, SAMPLE_LENGTH, type DecoderStats } from './line-reader.ts'
 import { MsgpackReader } from './msgpack.ts'
 
@@ -141,8 +142,8 @@ export class FrameReader {
 
   private value(v: unknown): void {
     if (typeof v === 'string') {
-      // A message as JSON text.
-      const r = parseLine(v)
+      // A message as JSON text, held to the nesting limit of the frame's MessagePack values.
+      const r = parseLine(v, MAX_DEPTH)
       if (r === null) return this.reject('expected an object, got a blank string', v)
       if ('reason' in r) return this.reject(r.reason, v)
       v = r.value

@@ -13,6 +13,7 @@
 
 import { Buffer } from 'buffer'
 import { GrowBuffer } from './grow-buffer.ts'
+import { nestedDeeperThan } from './json-depth.ts'
 
 export interface DecoderStats {
   /** Non-blank lines seen; always `objects + invalid`. */
@@ -40,12 +41,15 @@ export function notObject(value: unknown): string | null {
 /**
  * One line of text (without its `\n`): null for a blank line, the object it
  * holds, or why it is refused. Never throws. An own `__proto__` key from
- * JSON.parse stays an inert data property.
+ * JSON.parse stays an inert data property. Text nesting arrays and objects
+ * more than `maxDepth` levels deep is refused before it is parsed
+ * (json-depth.ts); the default sets no limit of its own.
  */
-export function parseLine(text: string): { value: object } | { reason: string } | null {
+export function parseLine(text: string, maxDepth = Infinity): { value: object } | { reason: string } | null {
   if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1)
   // The common case, a line that starts an object, skips the blank test.
   if (text.charCodeAt(0) !== 123 && text.trim() === '') return null
+  if (maxDepth !== Infinity && nestedDeeperThan(text, maxDepth)) return { reason: `malformed JSON: nested deeper than ${maxDepth} levels` }
   let value: unknown
   try {
     value = JSON.parse(text)

@@ -14,9 +14,10 @@
  * object arrives whichever codec carried it.
  */
 import type { Buffer } from 'buffer'
+import { MAX_DEPTH } from './json-depth.ts'
 
-/** Deepest nesting read (a message's own object counts as one level). */
-export const MAX_DEPTH = 100
+/** Deepest nesting read (a message's own object counts as one level): the one limit of peer input (json-depth.ts). */
+export { MAX_DEPTH }
 
 /** Slots of the map-key cache (a power of two). */
 const KEY_CACHE = 512

@@ -1,5 +1,6 @@
 import { Buffer } from 'buffer'
 import type { Duplex } from 'node:stream'
+import { MAX_DEPTH } from '../codec/json-depth.ts'
 import { DEFAULT_MAX_LINE_LENGTH, parseLine } from '../codec/line-reader.ts'
 import { GrowBuffer } from '../codec/grow-buffer.ts'
 import { SAME_ID, helloProblem, makeHello, negotiateWire } from '../protocol/hello.ts'
@@ -193,7 +194,8 @@ export class Connection implements PeerInfo {
         // The first idle window begins with the hello; its bytes are not progress.
         this.seenInAt = net.timers.now()
         this.windowBytes = this.helloBytesIn
-        const parsed = parseLine(head.toString('utf8', 0, nl))
+        // A hello's fields reach reasons and logs as JSON: nesting past the limit of peer input is no hello.
+        const parsed = parseLine(head.toString('utf8', 0, nl), MAX_DEPTH)
         const first = parsed !== null && 'value' in parsed ? parsed.value : null
         const problem = helloProblem(first, {
           cluster: net.cluster,
