@@ -9,7 +9,10 @@
  *
  * Invariants: never throws out of `readAll`; a declared length is checked
  * against the bytes left before anything is allocated for it, so memory is
- * bounded by the input's size; each byte is read once; a map key
+ * bounded by the input's size: a container's elements are budgeted by the
+ * bytes left less those its enclosing containers still need (an element
+ * takes a byte at least, a map entry two), so nested containers together
+ * never claim more slots than there are bytes; each byte is read once; a map key
  * `__proto__` becomes an own data property, as with JSON.parse, so the same
  * object arrives whichever codec carried it.
  */
@@ -31,6 +34,8 @@ export class MsgpackReader {
   private view: DataView = null as unknown as DataView
   private pos = 0
   private end = 0
+  /** Bytes the enclosing containers still need after the value being read (one an element, two a map entry). */
+  private owed = 0
   /**
    * Recent short ASCII map keys by a hash of their bytes; a slot is
    * replaced on a miss. Strings only, compared with the input byte by byte:
@@ -53,6 +58,7 @@ export class MsgpackReader {
     this.end = end
     while (this.pos < end) {
       let v: unknown
+      this.owed = 0
       try {
         v = this.value(0)
       } catch (err) {
@@ -232,25 +238,37 @@ export class MsgpackReader {
   }
 
   private array(n: number, depth: number): unknown[] {
-    // Every element takes at least one byte: a longer claim is a lie, refused before allocating.
-    this.need(n)
+    // Every element takes at least one byte, after what the enclosing containers still need: a longer claim is a lie, refused before allocating.
+    const left = this.end - this.pos - this.owed
+    // A reason without the numbers: reasons are counted by their text (gossip.stats.invalidByReason), so a peer must not be able to make new ones.
+    if (n > left) throw new Refused('truncated value: an array claims more elements than the bytes left')
     if (depth >= this.maxDepth) throw new Refused('nested too deeply')
+    const outer = this.owed
     const a = new Array(n)
-    for (let i = 0; i < n; i++) a[i] = this.value(depth + 1)
+    for (let i = 0; i < n; i++) {
+      this.owed = outer + (n - 1 - i)
+      a[i] = this.value(depth + 1)
+    }
+    this.owed = outer
     return a
   }
 
   private map(n: number, depth: number): Record<string, unknown> {
-    this.need(2 * n)
+    const left = this.end - this.pos - this.owed
+    if (2 * n > left) throw new Refused('truncated value: a map claims more entries than the bytes left')
     if (depth >= this.maxDepth) throw new Refused('nested too deeply')
+    const outer = this.owed
     const o: Record<string, unknown> = {}
     for (let i = 0; i < n; i++) {
+      this.owed = outer + 2 * (n - 1 - i) + 1
       const k = this.key(depth + 1)
       if (typeof k !== 'string') throw new Refused('map key is not a string')
+      this.owed = outer + 2 * (n - 1 - i)
       const v = this.value(depth + 1)
       if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true })
       else o[k] = v
     }
+    this.owed = outer
     return o
   }
 }
