@@ -1,5 +1,6 @@
 import { BAD_SIGNATURE, UNSIGNED } from './refusals.ts'
 import type { AcceptFn, ClockFn, PeerLabel, Rec, VerifyFn } from './types.ts'
+import { isOversize, overLimit, oversizeReason } from './value-size.ts'
 
 /** An error's message, or the value as text. */
 export function describe(err: unknown): string {
@@ -13,15 +14,17 @@ export const NO_KEY = 'no key for this source'
 
 /** Whether a refusal is this node's for good: the record is passed over, not fetched again. */
 export function refusedForGood(reason: string): boolean {
-  return reason === NOT_ACCEPTED || reason === NO_KEY
+  return reason === NOT_ACCEPTED || reason === NO_KEY || isOversize(reason)
 }
 
 /**
  * Whether a remote update may be considered at all, before `resolve`: its
- * signature (`verify`), its version against our physical clock, and the
- * `accept` hook. Each user function must answer true or false; anything
- * else, or a throw, refuses the update with the reason (and its chain
- * breaks, so it is fetched again once the function answers).
+ * signature (`verify`), the size of its value (`maxValueBytes`, in its
+ * larger encoding: a value one wire format could not carry on is refused
+ * for good), its version against our physical clock, and the `accept`
+ * hook. Each user function must answer true or false; anything else, or a
+ * throw, refuses the update with the reason (and its chain breaks, so it
+ * is fetched again once the function answers).
  */
 export class Admission {
   constructor(
@@ -29,6 +32,7 @@ export class Admission {
     private readonly maxOffset: number,
     private readonly verify: VerifyFn | undefined,
     private readonly accept: AcceptFn | undefined,
+    private readonly maxValueBytes = Infinity,
   ) {}
 
   /** Whether records must be signed (`verify` is set). */
@@ -48,6 +52,7 @@ export class Admission {
       if (typeof ok === 'string') return ok
       if (!ok) return rec.sig === undefined ? UNSIGNED : BAD_SIGNATURE
     }
+    if (rec.deleted !== true && overLimit(rec.value, this.maxValueBytes) !== null) return oversizeReason(this.maxValueBytes)
     if (!this.plausible(rec.version)) return 'version too far ahead of this node\'s clock (clock skew?)'
     if (this.accept !== undefined) {
       const ok = ask('accept', this.accept, rec, peer)

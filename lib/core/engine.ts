@@ -130,7 +130,7 @@ export class Engine {
     // Peers refuse records of an id (or generation) they cannot take: refused here as Gossip refuses them.
     checkNodeId(opts.id, limits.maxIdLength, 'Engine id')
     if (opts.gen !== undefined) checkNodeId(opts.gen, limits.maxIdLength, 'Engine gen')
-    this.replica = new Replica({ resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, ...opts })
+    this.replica = new Replica({ resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, maxValueBytes: limits.maxValueBytes, ...opts })
     this.limits = limits
     this.peer = opts.peer ?? {}
   }

@@ -27,6 +27,13 @@ export interface ReplicaOptions {
   readonly maxOffset?: number
   /** Most sources tracked; a record of one more is refused. Default unbounded. */
   readonly maxSources?: number
+  /**
+   * Largest value a remote record may hold, in bytes of its larger encoding
+   * (JSON or MessagePack, value-size.ts); a record over it is refused for
+   * good (passed over, not fetched again). Default unbounded. Records
+   * restored from this node's own log are not measured.
+   */
+  readonly maxValueBytes?: number
   /** Caller-supplied key/value object: loaded at start, written through on every change. */
   readonly state?: Record<string, unknown>
   /** Milliseconds, for tombstone ages. Default: always 0 (nothing ever ages). */

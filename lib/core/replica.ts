@@ -99,7 +99,7 @@ export class Replica implements ResolveHost {
     this.userState = opts.state
     this.time = opts.time ?? (() => 0)
     this.sign = opts.sign
-    this.admission = new Admission(this.now, this.maxOffset, opts.verify, opts.accept)
+    this.admission = new Admission(this.now, this.maxOffset, opts.verify, opts.accept, opts.maxValueBytes)
     this.clock.timeMs = () => this.timeMs()
     this.clock.onNewGeneration = () => void (this.lastGenerationChange = this.timeMs())
     if (opts.state !== undefined) this.load(opts.state)

@@ -1,5 +1,6 @@
 import type { JsonValue } from './types.ts'
 import { jsonProblem } from '../protocol/validate.ts'
+import { valueBytes } from './value-size.ts'
 
 /**
  * Values in state are immutable: a local write stores a frozen copy of what
@@ -15,8 +16,9 @@ import { jsonProblem } from '../protocol/validate.ts'
  * `jsonProblem` accepts), else a `TypeError` with `jsonProblem`'s message.
  * The copy is the writer's own from then on: a caller that changes its
  * object afterwards (a queued write not yet applied included) changes
- * nothing here. A value longer than `maxBytes` as JSON (UTF-8) is a
- * `RangeError`: no peer could receive it.
+ * nothing here. A value longer than `maxBytes` as JSON (UTF-8) or as
+ * MessagePack, whichever is larger (value-size.ts), is a `RangeError`: a
+ * peer on one wire format or the other could not receive it.
  */
 export function frozenJson(v: unknown, maxDepth: number, maxBytes = Infinity): JsonValue {
   // A getter of the caller's value may write (and so walk) another value: the walk in progress keeps its own count.
@@ -31,10 +33,10 @@ export function frozenJson(v: unknown, maxDepth: number, maxBytes = Infinity): J
     units = outer
   }
   if (out === undefined) throw new TypeError(jsonProblem(v, maxDepth) ?? 'not a JSON value')
-  // `taken` bounds the JSON's length in UTF-16 units, each at most 6 bytes (an escape): only a long one is measured.
+  // `taken` bounds the JSON's length in UTF-16 units, each at most 6 bytes (an escape), and so its MessagePack too: only a long one is measured.
   if (taken * 6 > maxBytes) {
-    const bytes = utf8Length(JSON.stringify(out))
-    if (bytes > maxBytes) throw new RangeError(`value is ${bytes} bytes as JSON, over limits.maxValueBytes (${maxBytes})`)
+    const size = valueBytes(out)
+    if (size.bytes > maxBytes) throw new RangeError(`value is ${size.bytes} bytes as ${size.as}, over limits.maxValueBytes (${maxBytes})`)
   }
   return out
 }

@@ -15,8 +15,11 @@ export interface Limits {
   /** Deepest nesting accepted inside a value. */
   readonly maxValueDepth: number
   /**
-   * Largest value a local write may hold, in bytes of its JSON (UTF-8):
-   * one that no peer's line or frame could carry is refused at `set`.
+   * Largest value a record may hold, in bytes of its larger encoding (JSON
+   * in UTF-8, or MessagePack: core/value-size.ts): one that some peer's
+   * line or frame could not carry is refused at `set`, and a peer's record
+   * holding one is refused for good (core/admission.ts). Records restored
+   * from the node's own log are not measured.
    */
   readonly maxValueBytes: number
   /** Most sources a peer's digests may make this node track. */

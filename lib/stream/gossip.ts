@@ -69,6 +69,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
       now: cfg.versionClock,
       maxOffset: cfg.maxClockOffset * 1000,
       maxSources: cfg.limits.maxSources,
+      maxValueBytes: cfg.limits.maxValueBytes,
       time: cfg.now,
       sign: cfg.sign,
       verify: cfg.verify,

@@ -6,6 +6,7 @@
 import test from 'tape'
 import fc from 'fast-check'
 import { deepFreeze, frozenJson, utf8Length } from '../../lib/core/values.ts'
+import { MsgpackWriter } from '../../lib/codec/msgpack-writer.ts'
 import { jsonProblem } from '../../lib/protocol/validate.ts'
 
 const deeplyFrozen = (v: unknown): boolean =>
@@ -85,10 +86,14 @@ test('deepFreeze freezes nested values in place, looking through objects frozen 
   t.end()
 })
 
-test('frozenJson refuses a value longer than maxBytes as JSON, exactly at the bound, whatever its shape', (t) => {
+test('frozenJson refuses a value longer than maxBytes as JSON or as MessagePack (the larger), exactly at the bound, whatever its shape', (t) => {
   fc.assert(
     fc.property(fc.jsonValue({ maxDepth: 4 }), fc.integer({ min: 0, max: 400 }), (v, cut) => {
-      const bytes = Buffer.byteLength(JSON.stringify(v))
+      const json = Buffer.byteLength(JSON.stringify(v))
+      const writer = new MsgpackWriter()
+      writer.message(v as object)
+      const bytes = Math.max(json, writer.pos)
+      const as = writer.pos > json ? 'MessagePack' : 'JSON'
       const max = Math.max(1, bytes - 200 + cut)
       let threw: unknown = null
       try {
@@ -96,7 +101,7 @@ test('frozenJson refuses a value longer than maxBytes as JSON, exactly at the bo
       } catch (err) {
         threw = err
       }
-      return bytes > max ? threw instanceof RangeError && (threw as Error).message === `value is ${bytes} bytes as JSON, over limits.maxValueBytes (${max})` : threw === null
+      return bytes > max ? threw instanceof RangeError && (threw as Error).message === `value is ${bytes} bytes as ${as}, over limits.maxValueBytes (${max})` : threw === null
     }),
     { seed: 17, numRuns: 500 },
   )
