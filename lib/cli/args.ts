@@ -118,7 +118,9 @@ Options:
                        part (what is dropped is reported)
   --grace <ms>         keep tombstones of deleted keys this long (default 86400000)
   --wire <1|2>         2: binary frames with peers that offer them too, ndjson
-                       with the others; 1: ndjson always (default 1)
+                       with the others (not with --seed or --members: links
+                       that carry membership speak ndjson); 1: ndjson always
+                       (default 1)
   --max-connections <n>
                        most inbound connections at once (default 256)
   --max-connections-per-host <n>

@@ -197,11 +197,15 @@ async function main(argv: string[]): Promise<void> {
       return exitAfterFlush(EXIT_DATA)
     }
   }
+  // Membership lines share each link with the replica's: with membership, links speak ndjson (transport/membership.ts).
+  if (opts.membership !== undefined && opts.wire === 2) {
+    writeErr('simple-scuttle: warning: --wire 2 has no effect with cluster membership (--seed, --members): membership lines share each link with the replica\'s, so links speak ndjson (wire 1)')
+  }
   const network = new Network(gossip, {
     cluster: opts.cluster,
     interval: opts.interval,
     fanout: opts.fanout,
-    wire: opts.wire,
+    wire: opts.membership === undefined ? opts.wire : undefined,
     maxConnections: opts.maxConnections,
     maxConnectionsPerHost: opts.maxConnectionsPerHost,
   })

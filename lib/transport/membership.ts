@@ -11,7 +11,7 @@
  */
 import { promises as dns } from 'node:dns'
 import { isIP } from 'node:net'
-import { shown, warnUnknownKeys } from '../config.ts'
+import { processWarning, shown, warnUnknownKeys } from '../config.ts'
 import { DEFAULT_MAX_LINE_LENGTH } from '../codec/line-reader.ts'
 import type { JsonValue } from '../core/types.ts'
 import { defaultPrior, detectorOptions, stallOf } from '../membership/detector.ts'
@@ -127,8 +127,25 @@ export function join(network: Network, opts: MembershipOptions): Membership {
   if (opts.seeds !== undefined && !(Array.isArray(opts.seeds) && opts.seeds.every((s) => typeof s === 'string'))) throw new TypeError(`join: seeds must be an array of "host:port" strings, got ${shown(opts.seeds)}`)
   const m = new Membership(network, opts)
   network.attachMembership(m)
+  if (network.wire === 2) warnWireOnce()
   m.start()
   return m
+}
+
+let warnedWire = false
+
+/**
+ * Membership lines share each link's byte stream with the replica's lines
+ * (line-split.ts), so a network that joined offers wire 1 in every hello:
+ * its `wire: 2` is not used. Said once per process, where it is asked for.
+ */
+function warnWireOnce(): void {
+  if (warnedWire) return
+  warnedWire = true
+  processWarning(
+    'simple-scuttle: join() on a Network of wire: 2: links that carry cluster membership speak ndjson (wire 1), since membership lines share the byte stream with the replica\'s; every link this network opens from now on offers wire 1 in its hello, and its wire: 2 has no effect (this warning is shown once).',
+    'MembershipWireWarning',
+  )
 }
 
 /**

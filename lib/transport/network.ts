@@ -31,7 +31,9 @@ export interface NetworkOptions {
   /**
    * The highest wire format offered in the hello: 1 (default), ndjson
    * always; 2, frames of MessagePack values with peers that offer 2 as
-   * well, ndjson with the others. WebSocket links always use 1.
+   * well, ndjson with the others. WebSocket links always use 1, and so
+   * do links opened after `join` (membership lines share the stream;
+   * `join` warns once that 2 then has no effect).
    */
   wire?: 1 | 2
   /**
