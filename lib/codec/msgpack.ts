@@ -1,8 +1,9 @@
 /**
  * A strict MessagePack reader for untrusted bytes: exactly the JSON data
  * model and nothing else. Accepted: nil, booleans, integers (64-bit ones
- * only within the safe range), floats, UTF-8 strings, arrays, and maps whose
- * keys are strings. Refused, with a reason: bin, every extension (no
+ * only within the safe range), finite floats, UTF-8 strings, arrays, and
+ * maps whose keys are strings. Refused, with a reason: NaN and the
+ * infinities, bin, every extension (no
  * dates, records, typed arrays, regular expressions or code generation from
  * peer data), non-string map keys, nesting past `maxDepth`, a length
  * running past the end of the input.
@@ -27,6 +28,12 @@ const KEY_CACHE = 512
 
 class Refused {
   constructor(readonly reason: string) {}
+}
+
+/** A float JSON can carry: NaN and the infinities are not (no line could hold them). */
+function finite(x: number): number {
+  if (x - x !== 0) throw new Refused('a number that is not finite is not a JSON value')
+  return x
 }
 
 export class MsgpackReader {
@@ -94,11 +101,11 @@ export class MsgpackReader {
       case 0xca:
         this.need(4)
         this.pos += 4
-        return v.getFloat32(this.pos - 4)
+        return finite(v.getFloat32(this.pos - 4))
       case 0xcb:
         this.need(8)
         this.pos += 8
-        return v.getFloat64(this.pos - 8)
+        return finite(v.getFloat64(this.pos - 8))
       case 0xcc:
         this.need(1)
         return this.buf[this.pos++]
