@@ -7,9 +7,11 @@
  * the output, and `take` returns everything queued as one chunk whose
  * length is the sum of what `put` returned plus `take`'s own framing
  * (`overhead`); so a stream counts bytes exactly at both ends. A frame
- * never holds more than `FRAME_TARGET` bytes of body unless one message
- * alone is larger (it then has a frame to itself, as a long line has a
- * line to itself).
+ * never holds more than its encoder's target of body (`FRAME_TARGET`, or
+ * less: a stream gives the frame limit it reads with, which its peer reads
+ * with too) unless one message alone is larger (it then has a frame to
+ * itself, as a long line has a line to itself): a frame a peer refuses as
+ * too long is one message too long for a line.
  */
 import { Buffer } from 'buffer'
 import type { Rec } from '../core/types.ts'
@@ -64,7 +66,7 @@ export class LineEncoder implements WireEncoder {
  * Wire v2: each message written as a MessagePack map (msgpack-writer.ts)
  * straight into the chunk of this turn, behind its frame's 4-byte header;
  * a frame is closed before the message that would take its body past
- * `FRAME_TARGET` (that message starts the next one).
+ * `target` (that message starts the next one).
  */
 export class FrameEncoder implements WireEncoder {
   private readonly w = new MsgpackWriter()
@@ -72,6 +74,11 @@ export class FrameEncoder implements WireEncoder {
   private frameAt = -1
   private frames = 0
   overhead = 0
+
+  /** `target`: body bytes a frame holds at most, unless one message alone is larger. */
+  constructor(private readonly target = FRAME_TARGET) {
+    if (!(target >= 1)) throw new RangeError(`frame target must be a positive number of bytes, got ${target}`)
+  }
 
   put(msg: WireMessage): number {
     const at = this.open()
@@ -110,7 +117,7 @@ export class FrameEncoder implements WireEncoder {
   private close(at: number): number {
     const w = this.w
     const size = w.pos - at
-    if (w.pos - this.frameAt - FRAME_HEADER > FRAME_TARGET && at > this.frameAt + FRAME_HEADER) {
+    if (w.pos - this.frameAt - FRAME_HEADER > this.target && at > this.frameAt + FRAME_HEADER) {
       writeU32(w.buf, at - this.frameAt - FRAME_HEADER, this.frameAt)
       w.ensure(FRAME_HEADER)
       w.buf.copyWithin(at + FRAME_HEADER, at, w.pos)
@@ -122,6 +129,7 @@ export class FrameEncoder implements WireEncoder {
   }
 }
 
-export function makeEncoder(wire: WireVersion): WireEncoder {
-  return wire === 2 ? new FrameEncoder() : new LineEncoder()
+/** The encoder of `wire`; frames (wire 2) of at most `frameTarget` bytes of body, and never more than `FRAME_TARGET`. */
+export function makeEncoder(wire: WireVersion, frameTarget = FRAME_TARGET): WireEncoder {
+  return wire === 2 ? new FrameEncoder(Math.min(frameTarget, FRAME_TARGET)) : new LineEncoder()
 }
