@@ -30,9 +30,25 @@ function checkTarget(opts: DialOptions): DialOptions {
   warnUnknownKeys(opts, DIAL_KEYS, (key) => `connect option ${key} is not an option of connect`)
   if (opts.host === undefined) throw new TypeError('connect: host is missing: give { host, port }, the peer\'s address and TCP port')
   if (typeof opts.host !== 'string' || opts.host === '') throw new TypeError(`connect: host must be a non-empty string, got ${shown(opts.host)}`)
+  const bad = hostProblem(opts.host)
+  if (bad !== null) throw new TypeError(`connect: host ${JSON.stringify(opts.host)} ${bad}`)
   if (opts.port === undefined) throw new TypeError(`connect: port is missing: give { host: ${JSON.stringify(opts.host)}, port }, the peer's TCP port (1 to 65535)`)
   checkPort('connect: port', opts.port, 1)
   return opts
+}
+
+/**
+ * Why `host` can name no peer (null when it may): an IP address, or a name
+ * without the characters no host name holds. Such a host would fail at
+ * every dial, retried for ever; it is refused at the call instead.
+ */
+function hostProblem(host: string): string | null {
+  if (net.isIP(host) !== 0) return null
+  if (/^\[.*\]$/.test(host)) return 'is in brackets: give an IPv6 address without them (host: "::1")'
+  if (host.length > 253) return 'is longer than a host name may be (253 characters)'
+  // Whitespace, controls, and what separates a host from the rest of an address or URL.
+  if (/[\s\x00-\x1f\x7f[\]/\\@?#:%]/.test(host)) return 'is neither an IP address nor a host name'
+  return null
 }
 
 /** A plain TCP connection, ready once connected. */

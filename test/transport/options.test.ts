@@ -34,12 +34,18 @@ test('listen and listenWebSocket: a port that is no integer from 0 to 65535 is a
   t.end()
 })
 
-test('connect: a missing host or port says what is missing; a port out of range is a RangeError', async (t) => {
+test('connect: a missing host or port says what is missing; a host no dial could reach is a TypeError; a port out of range is a RangeError', async (t) => {
   const net = new Network(node('a'))
   const cases: [object, string][] = [
     [{ host: '127.0.0.1' }, 'TypeError: connect: port is missing: give { host: "127.0.0.1", port }, the peer\'s TCP port (1 to 65535)'],
     [{ port: 4000 }, "TypeError: connect: host is missing: give { host, port }, the peer's address and TCP port"],
     [{ host: '', port: 4000 }, 'TypeError: connect: host must be a non-empty string, got ""'],
+    [{ host: '[', port: 4000 }, 'TypeError: connect: host "[" is neither an IP address nor a host name'],
+    [{ host: '[::1]', port: 4000 }, 'TypeError: connect: host "[::1]" is in brackets: give an IPv6 address without them (host: "::1")'],
+    [{ host: 'peer:4000', port: 4000 }, 'TypeError: connect: host "peer:4000" is neither an IP address nor a host name'],
+    [{ host: 'ws://peer', port: 4000 }, 'TypeError: connect: host "ws://peer" is neither an IP address nor a host name'],
+    [{ host: 'a b', port: 4000 }, 'TypeError: connect: host "a b" is neither an IP address nor a host name'],
+    [{ host: `${'a'.repeat(254)}`, port: 4000 }, 'TypeError: connect: host "' + 'a'.repeat(254) + '" is longer than a host name may be (253 characters)'],
     [{ host: '127.0.0.1', port: 0 }, 'RangeError: connect: port must be an integer from 1 to 65535, got 0'],
     [{ host: '127.0.0.1', port: '4000' }, 'RangeError: connect: port must be an integer from 1 to 65535, got "4000"'],
     [{ host: '127.0.0.1', port: 70000 }, 'RangeError: connect: port must be an integer from 1 to 65535, got 70000'],
