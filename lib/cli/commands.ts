@@ -16,7 +16,7 @@ import type { Network } from '../transport/network.ts'
 import type { TlsOptions } from '../transport/tls.ts'
 import { parseHostPort } from './args.ts'
 import { memberCounts, memberRow, membersText } from './members.ts'
-import { escapeUnsafe, safeJson, shown } from './safe-text.ts'
+import { escapeUnsafe, safeJson, shown } from '../transport/safe-text.ts'
 
 export interface CommandContext {
   readonly gossip: Gossip

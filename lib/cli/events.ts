@@ -5,7 +5,7 @@
 import type { Network, PeerInfo } from '../transport/network.ts'
 import { BurstLog, RateLog, withRepeats } from '../transport/rate-log.ts'
 import type { EventOut } from './members.ts'
-import { shown } from './safe-text.ts'
+import { shown } from '../transport/safe-text.ts'
 
 function peerFields(p: PeerInfo): Record<string, unknown> {
   return { id: p.id, address: p.address, direction: p.direction }

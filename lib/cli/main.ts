@@ -32,7 +32,7 @@ import { USAGE, parseCliArgs, type CliOptions } from './args.ts'
 import { commandContext, dialOnce, formatResult, runCommand, type CommandContext } from './commands.ts'
 import { joinCluster } from './members.ts'
 import { loadTls } from './tls-files.ts'
-import { escapeUnsafe } from './safe-text.ts'
+import { escapeUnsafe } from '../transport/safe-text.ts'
 import { reportEvents } from './events.ts'
 
 const EXIT_OK = 0

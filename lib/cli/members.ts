@@ -10,7 +10,7 @@ import type { Network } from '../transport/network.ts'
 import { BurstLog, withRepeats } from '../transport/rate-log.ts'
 import type { TlsOptions } from '../transport/tls.ts'
 import { hostPortText as hostPort, type HostPort, type MembershipFlags } from './args.ts'
-import { escapeUnsafe, shown } from './safe-text.ts'
+import { escapeUnsafe, shown } from '../transport/safe-text.ts'
 
 /** Member event lines printed in full per 10 s; past that, one line per kind with a count. */
 const MEMBER_LINES = 100

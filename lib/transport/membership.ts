@@ -31,6 +31,7 @@ import { openTcp } from './dial.ts'
 import { addressKey, joinHostPort, splitHostPort } from './member-address.ts'
 import { MemberDialer } from './member-dial.ts'
 import { tlsOpener, type TlsOptions } from './tls.ts'
+import { escapeUnsafe } from './safe-text.ts'
 
 export interface MembershipOptions {
   /** Where other nodes dial this one, "host:port" (the listener's address as others reach it). */
@@ -221,7 +222,7 @@ export class Membership implements SideChannel, NetworkMembership {
       try {
         network.emit(kind, member, reason)
       } catch (err) {
-        network.emit('log', `a ${kind} listener threw: ${err instanceof Error ? err.message : String(err)}`)
+        network.emit('log', escapeUnsafe(`a ${kind} listener threw: ${err instanceof Error ? err.message : String(err)}`))
       }
     }
     this.gate = new DialGate(dialLimits(opts.dial, { ...DIAL_LIMITS, burst: this.view.size }), this.interval, network.timers.now())

@@ -13,6 +13,7 @@ import { RateLog, withRepeats } from './rate-log.ts'
 import { Scheduler } from './scheduler.ts'
 import { HostBudget } from './host-budget.ts'
 import { betterLink, redundantLink } from './duplicate-links.ts'
+import { escapeUnsafe } from './safe-text.ts'
 import { checkBackoff, realTimers, type BackoffOptions, type Timers } from './timers.ts'
 
 export interface NetworkOptions {
@@ -211,7 +212,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.timers = opts.timers ?? realTimers
     this.random = opts.random ?? gossip.config.random
     this.backoff = checkBackoff(opts.backoff, 'new Network')
-    this.rateLog = new RateLog((line, n) => this.emit('log', withRepeats(line, n)), () => this.timers.now())
+    this.rateLog = new RateLog((line, n) => this.emit('log', escapeUnsafe(withRepeats(line, n))), () => this.timers.now())
     this.pending = new PendingSockets(maxPending, (address) => {
       this.count('overLimit')
       this.rateLog.line('pending over limit', `refused a connection from ${address}: ${maxPending} handshakes are in progress (maxPending)`)

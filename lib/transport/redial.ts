@@ -17,6 +17,7 @@ import type { Duplex } from 'node:stream'
 import { SAME_ID } from '../protocol/hello.ts'
 import type { Connection } from './connection.ts'
 import type { Network } from './network.ts'
+import { escapeUnsafe } from './safe-text.ts'
 import { backoffDelay } from './timers.ts'
 
 /** One try at opening a stream: ready to gossip over, or a rejection saying why not. */
@@ -147,7 +148,7 @@ export abstract class Redialer<S extends { destroy(): unknown }> {
     if (refused) this.network.emit('refused', this.address, reason)
     if (reason === DUPLICATE || refused) this.attempts = Math.max(this.attempts, LONG_WAIT)
     const delay = backoffDelay(this.attempts++, this.network.random, this.network.backoff)
-    if (reason !== DUPLICATE) this.network.emit('log', `${this.address}: ${reason}; retrying in ${delay} ms`)
+    if (reason !== DUPLICATE) this.network.emit('log', escapeUnsafe(`${this.address}: ${reason}; retrying in ${delay} ms`))
     this.timer = this.network.timers.setTimeout(() => {
       this.timer = null
       this.dial()

@@ -1,6 +1,7 @@
 /**
  * Text from peers (ids, keys, values, source ids, member addresses, the
- * reasons that quote them) made safe for an operator's terminal and log.
+ * reasons that quote them) made safe for an operator's terminal and log:
+ * the network's 'log' lines and the CLI's text output.
  * Control characters (C0, DEL, C1), line and paragraph separators and the
  * bidirectional controls could move the cursor, retitle or clear a
  * terminal, or start a line that looks like the node's own; in text mode
