@@ -5,7 +5,8 @@ import { History } from './history.ts'
 import { Records } from './records.ts'
 import { recordOfEntry, undoWrite, writeThrough } from './state-object.ts'
 import { DEFAULT_MAX_OFFSET_US, RefusedError, type DropReason, type Forgotten, type Journal, type LocalListener, type ReplicaOptions, type ReplicaStats, type RestoreSnapshot, type SourceState } from './replica-types.ts'
-import { FAST, type FastResolve } from './resolve.ts'
+import { askResolve, FAST, type FastResolve } from './resolve.ts'
+import { forgottenView } from './forgotten-view.ts'
 import { Collected, MAX_COLLECTED, Tombstones } from './tombstones.ts'
 import { OwnLife } from './own-life.ts'
 import { LocalWrites } from './local-writes.ts'
@@ -197,7 +198,8 @@ export class Replica implements ResolveHost {
     if (rec.version > src.seen) src.seen = rec.version
     const cur = this.map.get(rec.key)
     const covered = rec.version <= src.clock
-    if (cur === undefined && this.buried(rec, src, covered)) {
+    const gone = cur === undefined ? this.collected.get(rec.key) : undefined
+    if (cur === undefined && this.buried(rec, covered, gone)) {
       // Absent, and beaten by a tombstone since forgotten: refused, so deleted keys stay deleted.
       this.stats.redundant++
       this.stats.rejected++
@@ -206,7 +208,7 @@ export class Replica implements ResolveHost {
     if (covered || (cur !== undefined && cur.version === rec.version && cur.source_id === rec.source_id && cur.gen === rec.gen)) {
       this.stats.redundant++
     }
-    if (!this.decide(cur, rec, src)) {
+    if (!this.decide(cur, rec, src, gone)) {
       this.stats.rejected++
       return false
     }
@@ -242,15 +244,17 @@ export class Replica implements ResolveHost {
   }
 
   /**
-   * Whether a record of a key not held is one a forgotten tombstone beat
-   * (see `Collected`). A built-in `resolve` decides against the remembered
-   * tombstone as if it were held; a user's, which reads the node and not
-   * the tombstone, only refuses what the clock covers at or below it.
+   * Whether a record of a key not held is refused before `resolve`, as one
+   * a forgotten tombstone may have beaten (see `Collected`): one the clock
+   * covers at or below the floor, or, under a user's `resolve`, at or below
+   * the key's remembered tombstone `gone` too. Past this, `resolve` decides
+   * against `gone` as if it were held (`decide`).
    */
-  private buried(rec: Rec, src: Source, covered: boolean): boolean {
-    const t = this.collected.get(rec.key)
-    if (t !== undefined && this.fast !== undefined) return !this.fast(t, rec, src.clock)
-    return covered && rec.version <= (t === undefined ? this.collected.floor : Math.max(t.version, this.collected.floor))
+  private buried(rec: Rec, covered: boolean, gone: Rec | undefined): boolean {
+    if (!covered) return false
+    const floor = this.collected.floor
+    if (gone === undefined) return rec.version <= floor
+    return this.fast === undefined && rec.version <= Math.max(gone.version, floor)
   }
 
   /**
@@ -315,18 +319,10 @@ export class Replica implements ResolveHost {
     return this.listeners.size
   }
 
-  private decide(cur: Rec | undefined, rec: Rec, src: Source): boolean {
-    if (this.fast !== undefined) return this.fast(cur, rec, src.clock)
-    let won: unknown
-    try {
-      won = this.resolveFn(this.host, rec)
-    } catch (err) {
-      throw new RefusedError(`config.resolve threw: ${describe(err)}`, { cause: err })
-    }
-    if (typeof won === 'boolean') return won
-    // A promise cannot decide now: refused, rather than taken as a truthy yes.
-    if (typeof (won as { then?: unknown } | null)?.then === 'function') throw new RefusedError('config.resolve returned a Promise: it must decide synchronously, with true or false')
-    return Boolean(won) // the seed's truthiness
+  /** Whether `rec` wins over `cur`; `gone`: the key's forgotten tombstone (it decides as if held, forgotten-view.ts). */
+  private decide(cur: Rec | undefined, rec: Rec, src: Source, gone?: Rec): boolean {
+    if (this.fast !== undefined) return this.fast(cur ?? gone, rec, src.clock)
+    return askResolve(this.resolveFn, gone === undefined ? this.host : forgottenView(this.host, gone), rec)
   }
 
   /**

@@ -1,3 +1,5 @@
+import { describe } from './admission.ts'
+import { RefusedError } from './replica-types.ts'
 import type { JsonValue, Rec, ResolveFn, ResolveHost } from './types.ts'
 
 /**
@@ -117,5 +119,23 @@ export const strictly_order_values = builtin('strictly_order_values', (cur, u) =
   const c = compareValues(u.value, cur.value)
   return c !== 0 ? c > 0 : sort(u, cur) > 0
 })
+
+/**
+ * Ask a user's `resolve` whether `update` wins over what `host` holds. A
+ * resolve that throws, or returns a Promise (it cannot decide in time),
+ * refuses the update with a `RefusedError`; anything but a boolean is
+ * taken by its truthiness, as in the seed.
+ */
+export function askResolve(resolve: ResolveFn, host: ResolveHost, update: Rec): boolean {
+  let won: unknown
+  try {
+    won = resolve(host, update)
+  } catch (err) {
+    throw new RefusedError(`config.resolve threw: ${describe(err)}`, { cause: err })
+  }
+  if (typeof won === 'boolean') return won
+  if (typeof (won as { then?: unknown } | null)?.then === 'function') throw new RefusedError('config.resolve returned a Promise: it must decide synchronously, with true or false')
+  return Boolean(won)
+}
 
 export const resolution = { strictly_order_values, lww_vs_current_vers, lww_vs_clock }

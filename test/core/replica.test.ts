@@ -238,3 +238,37 @@ test('waits on the wall clock survive a step back: the quiet time between genera
   t.equal(r.timeMs() - r.lastGenerationChange, HOUR, 'timeMs counted the hour that passed, whatever the wall clock did')
   t.end()
 })
+
+test('a user resolve decides against a forgotten tombstone as if it were held: an old value of the deleted key from a source not covered is refused, as under the default', (t) => {
+  // Last write wins written as a user function: it reads the record held for the key.
+  const lww = (g: Parameters<typeof resolution.lww_vs_current_vers>[0], u: Rec) => {
+    const cur = g.record(u.key)
+    return cur === undefined || g.sort(u, cur) > 0
+  }
+  const shown: (Rec | undefined)[] = []
+  const results: Record<string, { old: boolean; held: Rec | undefined; newer: boolean }> = {}
+  for (const [name, resolve] of [['default', resolution.lww_vs_current_vers], ['user', lww]] as const) {
+    let time = 10_000
+    const r = new Replica({ id: 'a', resolve: name === 'user' ? (g, u) => (shown.push(g.record(u.key)), resolve(g, u)) : resolve, sort, maxHistory: 10, time: () => time })
+    const b = r.clock.intern('b', undefined)
+    r.applyRemote({ key: 'k', value: 1, source_id: 'b', version: 50 }, b)
+    r.applyRemote({ key: 'k', value: null, source_id: 'b', version: 60, deleted: true }, b)
+    r.clock.advance(b, 60)
+    time = 20_000
+    t.equal(r.collect(time, 5_000), 1, `${name}: b's tombstone of k is forgotten`)
+    shown.length = 0
+    // An old value of k from a source this node never knew: its clock does not cover it.
+    const x = r.clock.intern('x', undefined)
+    const old = r.applyRemote({ key: 'k', value: 'old', source_id: 'x', version: 40 }, x)
+    const held = r.record('k')
+    const newer = r.applyRemote({ key: 'k', value: 'new', source_id: 'x', version: 70 }, x)
+    results[name] = { old, held, newer }
+  }
+  t.deepEqual(results.user, results.default, 'the user resolve decides as the default does')
+  t.notOk(results.user.old, 'the old value is refused')
+  t.equal(results.user.held, undefined, 'k stays deleted')
+  t.ok(results.user.newer, 'a value written after the delete is taken')
+  t.equal(shown[0]?.deleted, true, 'resolve was shown the forgotten tombstone as the record held for k')
+  t.equal(shown[0]?.version, 60, 'the tombstone itself')
+  t.end()
+})
