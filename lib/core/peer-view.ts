@@ -31,9 +31,13 @@ export class PeerView {
   peerLimit = 0
   /**
    * We are behind the peer's gc floors: it forgot tombstones we never got, so
-   * our records at or below this version may be ones those deleted. We hold
-   * them back from it (it would refuse them) and vouch for nothing below it;
-   * only a full send (verification) offers them, unlinked.
+   * our records at or below this version may be ones those deleted. We
+   * vouch for none of them (a peer that forgot tombstones without keeping
+   * their keys drops them, and a chain would stop there); those of other
+   * sources we hold back (it would refuse them), and only a full send
+   * (verification) offers them, unlinked. Our own go as ever, unlinked
+   * (`holdOf`): no one else may hold them, and the peer refuses, by key,
+   * those its forgotten tombstones beat.
    */
   selfLimit = 0
   /**
@@ -71,6 +75,11 @@ export class PeerView {
     if (!this.lossy) return
     if (ack !== undefined && ack > this.acked) this.acked = Math.min(ack, this.sent)
     if (seq !== undefined && seq > this.peerSeq) this.peerSeq = seq
+  }
+
+  /** Records of `src` at or below this are held back from the peer (`selfLimit`; 0 for our own source, `self`). */
+  holdOf(src: Source, self: Source): number {
+    return src === self ? 0 : this.selfLimit
   }
 
   /** The peer holds `src` up to `v` (a push showed it, or a digest on a lossy link said so). */
@@ -130,11 +139,14 @@ export class PeerView {
    * The `upto` of a reply or final entry. On a lossy link every entry of a
    * complete response carries one (entries without it are not adopted) and
    * a cut response's carry none; on a reliable link only where the peer must
-   * check that it received what we sent.
+   * check that it received what we sent. Nor does the entry of our own
+   * source (`own`) while records of it we sent unvouched (we are behind the
+   * peer's floors) are above the peer's claim: they may still be on their
+   * way, and the peer takes our own clock from us above the records it saw.
    */
-  uptoFor(src: Source, cut: boolean): number | undefined {
+  uptoFor(src: Source, cut: boolean, own = false): number | undefined {
     if (!this.lossy) return this.upto.get(src)
-    if (cut) return undefined
+    if (cut || (own && (this.unlinkedSent.get(src) ?? 0) > (this.claimed.get(src) ?? 0))) return undefined
     return this.upto.get(src) ?? this.claimed.get(src) ?? 0
   }
 

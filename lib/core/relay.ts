@@ -45,7 +45,7 @@ export class Relays {
   offer(rec: Rec, src: Source, view: PeerView, room: () => boolean): boolean {
     if (this.off.has(src)) return false
     const f = view.floor(src)
-    if (rec.version <= f || rec.version <= view.selfLimit || !room()) return false
+    if (rec.version <= f || rec.version <= view.holdOf(src, this.replica.self) || !room()) return false
     const pred = src.log.versionBefore(rec.version)
     if (rec.version <= src.clock && src.gc <= pred && view.selfLimit <= pred) {
       this.out.sendLinked(rec, pred)

@@ -26,14 +26,15 @@ export interface Planned {
 /**
  * `floorOf(src)`: what the peer holds of `src`. `exact`: a resync asks from
  * exactly its floors and takes everything; `hold`: our records at or below
- * it are held back; `sentOf(src)`: how far unvouched records already went.
+ * it are not vouched for, and those of other sources than our own are held
+ * back; `sentOf(src)`: how far unvouched records already went.
  */
 export function plan(replica: Replica, floorOf: (src: Source) => number, exact: boolean, hold: number, sentOf: (src: Source) => number): Planned {
   const candidates: Candidate[] = []
   let total = 0
   for (const src of replica.clock.values()) {
     const f = floorOf(src)
-    const start = exact || (src.gc <= f && hold <= f) ? f : Math.max(f, sentOf(src), hold)
+    const start = exact || (src.gc <= f && hold <= f) ? f : Math.max(f, sentOf(src), src === replica.self ? 0 : hold)
     const log = src.log
     if (log.size === 0 || log.maxVersion <= start) continue
     const from = log.firstAfter(start)
@@ -104,10 +105,11 @@ export class Responder {
     private readonly out: Outgoing,
   ) {}
 
-  /** Whether records of `src` are held back from the peer (at or below `selfLimit`): only a full send offers them. */
+  /** Whether records of `src` are held back from the peer (at or below `selfLimit`; never our own): only a full send offers them. */
   heldBack(src: Source): boolean {
     const log = src.log
-    return this.view.selfLimit > 0 && log.size > 0 && log.liveFrom(0) > log.liveFrom(log.firstAfter(this.view.selfLimit))
+    const hold = this.view.holdOf(src, this.replica.self)
+    return hold > 0 && log.size > 0 && log.liveFrom(0) > log.liveFrom(log.firstAfter(hold))
   }
 
   /**
@@ -134,7 +136,7 @@ export class Responder {
     const truncated = sel?.truncated === true
     if (exact === null && !truncated) {
       const budget = () => this.opts.mtu - sent
-      sent += heldAbove(this.replica, (src) => Math.max(view.claimed.get(src) ?? 0, view.heldAboveSent.get(src) ?? 0, hold), budget(), (rec, src) => {
+      sent += heldAbove(this.replica, (src) => Math.max(view.claimed.get(src) ?? 0, view.heldAboveSent.get(src) ?? 0, view.holdOf(src, this.replica.self)), budget(), (rec, src) => {
         this.out.sendLinked(rec, rec.version - 1)
         view.heldAboveSent.set(src, rec.version)
       })
@@ -154,7 +156,7 @@ export class Responder {
   finalEntries(digest: Map<Source, number> | null, cut: boolean, askOwn: boolean, fingerprints = false): void {
     const view = this.view
     for (const src of this.replica.clock.values()) {
-      const u = view.uptoFor(src, cut)
+      const u = view.uptoFor(src, cut, src === this.replica.self)
       if (askOwn && src === this.replica.self) {
         this.out.send(encodeDigest(src.id, 0, src.gen, src.gc, u))
         continue
@@ -229,7 +231,7 @@ export class Responder {
       const budget0 = budget
       log.take(log.firstAt(at.v), budget + at.k, recs)
       const skip = Math.min(at.k, recs.length)
-      // Even those at or below `selfLimit`: the peer refuses the ones its forgotten tombstones beat, by key.
+      // Even those held back (`holdOf`): the peer refuses the ones its forgotten tombstones beat, by key.
       for (let i = skip; i < recs.length; i++) this.out.sendLinked(recs[i], recs[i].version - 1)
       budget -= recs.length - skip
       sent += recs.length - skip

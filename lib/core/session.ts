@@ -199,7 +199,7 @@ export class Session implements LocalListener {
 
   /** A record that repaired a gap here: offer it to this peer too (it moves no clock). */
   pushRepair(rec: Rec): void {
-    if (this.closed || rec.version <= this.view.selfLimit || !this.port.room()) return
+    if (this.closed || rec.version <= this.view.holdOf(this.replica.sourceOf(rec), this.replica.self) || !this.port.room()) return
     this.sendLinked(rec, rec.version - 1)
     this.stats.pushesSent++
   }
@@ -460,7 +460,7 @@ export class Session implements LocalListener {
     if (!reply && this.open < 2) this.open++
     for (const s of sources) {
       const version = resync ? this.resync.versionFor(s) : asks && s === this.replica.self ? 0 : s.clock
-      this.send(encodeDigest(s.id, version, s.gen, s.gc, reply ? this.view.uptoFor(s, more) : undefined, fp ? s.fp.toString() : undefined))
+      this.send(encodeDigest(s.id, version, s.gen, s.gc, reply ? this.view.uptoFor(s, more, s === this.replica.self) : undefined, fp ? s.fp.toString() : undefined))
     }
     this.send(encodeDone(reply, more, false, this.view.acks(), resync || answersResync, stream, rates))
     this.stats.digestsSent++
