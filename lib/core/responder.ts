@@ -69,6 +69,10 @@ export function heldAbove(replica: Replica, startOf: (src: Source) => number, bu
   return sent
 }
 
+/** Lossy links: the wait before the forgotten tombstones go to a peer again, from its least to its most (ms). */
+export const FORGOTTEN_RESEND_MIN_MS = 60_000
+export const FORGOTTEN_RESEND_MAX_MS = 64 * 60_000
+
 /** Where a responder writes. */
 export interface Outgoing {
   send(msg: WireMessage): void
@@ -91,6 +95,9 @@ export interface ResponderOptions {
 export class Responder {
   /** Remembered forgotten tombstones still to offer a peer behind our floors (`sendForgotten`); null once all were. */
   private forgotten: IterableIterator<Rec> | null | undefined = undefined
+  /** Lossy links: when the last pass over them ended (`replica.timeMs()`), and the wait before the next (0 before the first ended). */
+  private forgottenAt = -Infinity
+  private forgottenWait = 0
   /**
    * Per source to send in full (unlinked), how far it went: every record
    * below version `v` and the first `k` at `v` (a writer that reused a
@@ -174,19 +181,30 @@ export class Responder {
    * on and above what it holds of them, unlinked (they move no clock):
    * the deletes reach it whoever its peers are. One pass per session, over
    * a live cursor; in a signed cluster, only those that kept a signature.
+   * On a lossy link, where some are lost and nothing says which, the pass
+   * starts again once a wait has passed since the last one ended: 60 s,
+   * doubling with each pass up to 64 min (on `replica.timeMs()`).
    */
   private sendForgotten(budget: number): number {
+    if (this.forgotten === null && this.opts.lossy && this.replica.timeMs() - this.forgottenAt >= this.forgottenWait) this.forgotten = undefined
     if (this.forgotten === undefined) this.forgotten = this.replica.collected.values()
     let sent = 0
     while (this.forgotten !== null && sent < budget) {
       const next = this.forgotten.next()
-      if (next.done === true) this.forgotten = null
+      if (next.done === true) this.passEnded()
       else if (this.forgottenDue(next.value)) {
         this.out.sendLinked(next.value, next.value.version - 1)
         sent++
       }
     }
     return sent
+  }
+
+  /** A pass over the forgotten tombstones ended: the next waits (lossy links), twice as long as the last. */
+  private passEnded(): void {
+    this.forgotten = null
+    this.forgottenAt = this.replica.timeMs()
+    this.forgottenWait = this.forgottenWait === 0 ? FORGOTTEN_RESEND_MIN_MS : Math.min(2 * this.forgottenWait, FORGOTTEN_RESEND_MAX_MS)
   }
 
   private forgottenDue(t: Rec): boolean {

@@ -7,8 +7,9 @@
  */
 import test from 'tape'
 import { Session } from '../../lib/core/session.ts'
-import type { Replica } from '../../lib/core/replica.ts'
-import { CapturePort, replica, sessionOpts } from '../support/core.ts'
+import { Replica } from '../../lib/core/replica.ts'
+import { resolution, sort } from '../../lib/core/resolve.ts'
+import { CapturePort, link, replica, sessionOpts } from '../support/core.ts'
 
 type Msg = Record<string, unknown>
 
@@ -287,5 +288,77 @@ test("lossy link: a peer's bogus seq (huge, then lower) only comes back to it as
   sync()
   sync()
   t.equal(b.clock.get('a'), a.clock.get('a'), 'a and b still exchange: b covers a')
+  t.end()
+})
+
+test('lossy link: the forgotten tombstones a peer behind our floors is sent go again 60 s after a pass, the wait doubling up to 64 min (on the injected clock)', (t) => {
+  let time = 1_000_000
+  const opts = { resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => time }
+  const a = new Replica({ id: 'a', ...opts })
+  const b = new Replica({ id: 'b', ...opts })
+  // x wrote k and deleted it; a applied both and forgot the tombstone; b got only the write.
+  for (const r of [a, b]) {
+    const x = r.clock.intern('x', undefined)
+    r.applyRemote({ key: 'k', value: 1, source_id: 'x', version: 50 }, x)
+    r.clock.advance(x, 50)
+  }
+  const ax = a.clock.find('x', undefined)!
+  a.applyRemote({ key: 'k', value: null, source_id: 'x', version: 60, deleted: true }, ax)
+  a.clock.advance(ax, 60)
+  time += 10_000
+  t.equal(a.collect(time, 5_000), 1, 'a forgot x\'s tombstone of k: b is behind a\'s gc floor of x')
+  const { B, run } = lossyLink(a, b)
+  const isTomb = (from: string, m: Msg) => from === 'a' && m.key === 'k' && m.deleted === true
+  /** One exchange b starts; how many times a sent the tombstone (the link loses them all). */
+  const exchange = () => {
+    let sent = 0
+    B.s.start()
+    run((from, m) => (isTomb(from, m) ? (sent++, true) : false))
+    return sent
+  }
+  t.equal(exchange(), 1, 'the first exchange sends it (lost)')
+  t.equal(exchange(), 0, 'the next exchange at once does not repeat it')
+  const gaps: number[] = []
+  let since = 0
+  for (let step = 0; step < 1000 && gaps.length < 9; step++) {
+    time += 30_000
+    since += 30_000
+    if (exchange() > 0) {
+      gaps.push(since / 1000)
+      since = 0
+    }
+  }
+  t.deepEqual(gaps, [60, 120, 240, 480, 960, 1920, 3840, 3840, 3840], 'sent again after 60 s, then 2, 4 ... 64 min, and every 64 min from then on')
+  B.s.start()
+  run()
+  time += 3_840_000
+  B.s.start()
+  run()
+  t.equal(b.record('k')?.deleted, true, 'once the link delivers it, b has the delete')
+  t.end()
+})
+
+test('a sound link sends the forgotten tombstones once per connection, however long it lasts', (t) => {
+  let time = 1_000_000
+  const opts = { resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, time: () => time }
+  const a = new Replica({ id: 'a', ...opts })
+  const b = new Replica({ id: 'b', ...opts })
+  for (const r of [a, b]) r.clock.advance(r.clock.intern('x', undefined), 50)
+  const ax = a.clock.find('x', undefined)!
+  a.applyRemote({ key: 'k', value: null, source_id: 'x', version: 60, deleted: true }, ax)
+  a.clock.advance(ax, 60)
+  time += 10_000
+  t.equal(a.collect(time, 5_000), 1, 'a forgot x\'s tombstone of k')
+  const { B, log, run } = link(b, a, 10, 'depth', 3_600_000)
+  let sent = 0
+  for (let round = 0; round < 10; round++) {
+    const mark = log.length
+    B.s.start()
+    run()
+    sent += log.slice(mark).filter((d) => d.from === 'b' && d.msg.key === 'k').length
+    time += 600_000
+  }
+  t.equal(sent, 1, 'one pass, in the first exchange')
+  t.equal(b.record('k')?.deleted, true, 'b has the delete')
   t.end()
 })
