@@ -11,12 +11,13 @@ import type { Rec } from './types.ts'
  * log; it is in its source's fingerprint unless it is `aged` (a tombstone
  * of this node past the grace period, kept but left out, as other nodes
  * forget theirs); `seen` of a source is at least the version of any record
- * of it ever held.
+ * of it ever held. An aged tombstone keeps when it was applied, so that a
+ * store saving state (a rewrite of the log) saves it as aged still.
  */
 export class Records {
   private readonly map = new Map<string, Rec>()
-  /** Own tombstones past the grace period: held, not fingerprinted. */
-  private readonly aged = new Set<Rec>()
+  /** Own tombstones past the grace period: held, not fingerprinted; with when each was applied (ms). */
+  private readonly aged = new Map<Rec, number>()
 
   constructor(private readonly clock: Clock) {}
 
@@ -52,11 +53,16 @@ export class Records {
     this.map.delete(rec.key)
   }
 
-  /** Keep `rec` (an own tombstone past the grace period) but leave it out of its source's fingerprint. */
-  age(rec: Rec, src: Source): void {
+  /** Keep `rec` (an own tombstone past the grace period, applied at `at`) but leave it out of its source's fingerprint. */
+  age(rec: Rec, src: Source, at: number): void {
     if (this.aged.has(rec)) return
-    this.aged.add(rec)
+    this.aged.set(rec, at)
     src.fp.remove(rec)
+  }
+
+  /** The aged tombstones held, with when each was applied. */
+  agedTimes(): IterableIterator<[Rec, number]> {
+    return this.aged.entries()
   }
 
   private unindex(rec: Rec, src: Source | undefined): void {

@@ -382,8 +382,7 @@ export class Replica implements ResolveHost {
       }
       const src = this.sourceOf(t)
       if (t.source_id === this.id && t.gen === this.gen) {
-        this.tombs.pop()
-        this.map.age(t, src)
+        this.map.age(t, src, this.tombs.pop())
         continue
       }
       if (this.journal !== null) {
@@ -449,9 +448,11 @@ export class Replica implements ResolveHost {
     return { floor: this.collected.floor, tombstones: this.collected.values(), count: this.collected.size }
   }
 
-  /** When each held tombstone not yet collected was applied (ms of `time`), by key, for saving with `records()` (see `RestoreSnapshot.appliedAt`). */
+  /** When each held tombstone was applied (ms of `time`), by key, own ones past the grace period included, for saving with `records()` (see `RestoreSnapshot.appliedAt`). */
   tombstoneTimes(): Map<string, number> {
-    return this.tombs.timesOf((rec) => this.map.get(rec.key) === rec)
+    const out = this.tombs.timesOf((rec) => this.map.get(rec.key) === rec)
+    for (const [rec, at] of this.map.agedTimes()) out.set(rec.key, at)
+    return out
   }
 
   /** Clocks and gc floors of every known source, for saving. */

@@ -22,14 +22,16 @@ export class Tombstones {
     return this.head < this.tombs.length && this.times[this.head] + grace <= now ? this.tombs[this.head] : undefined
   }
 
-  /** Done with the oldest (from `peekDue`). */
-  pop(): void {
+  /** Done with the oldest (from `peekDue`); returns when it was applied. */
+  pop(): number {
+    const at = this.times[this.head]
     this.head++
     if (this.head > 1024 && this.head * 2 > this.tombs.length) {
       this.tombs = this.tombs.slice(this.head)
       this.times = this.times.slice(this.head)
       this.head = 0
     }
+    return at
   }
 
   /** Restored tombstones with the time each was applied: noted oldest first, before any new one (applied later). */

@@ -3,7 +3,7 @@ import test from 'tape'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { base, type Gossip, type PeerStream } from '../../lib/index.ts'
+import { base, replicaOf, type Gossip, type PeerStream } from '../../lib/index.ts'
 import { openDurable } from '../../lib/store/durable.ts'
 import { node, quiet, sameState, until } from '../support/streams.ts'
 
@@ -225,6 +225,40 @@ test("a restart does not start the grace period of a held tombstone again: resta
     }
     t.equal(c.gossip.record('k'), undefined, `${rewrite ? 'compacted: ' : ''}the tombstone is gone once its grace is over, whatever the restarts`)
     t.equal(c.gossip.get('kept').value, 2, 'the rest is held')
+    await c.store.close()
+    fs.rmSync(dir, { recursive: true })
+  }
+  t.end()
+})
+
+test("a node's own tombstone past the grace period keeps when it was applied across rewrites of the log: after a restart it is still left out of the fingerprint", async (t) => {
+  for (const rewrite of [false, true]) {
+    const dir = tmp()
+    let now = 50_000_000 // ms
+    let tick = 0
+    const opts = { resolve: base.resolution.lww_vs_current_vers, clock: () => now * 1000 + ++tick, now: () => now, tombstoneGrace: 1_000 }
+    const open = () => openDurable('C', { ...base.config, ...opts }, { dir })
+    const what = rewrite ? 'compacted' : 'appended'
+    let c = open()
+    c.gossip.set('k', 1)
+    c.gossip.set('kept', 2)
+    const applied = now
+    c.gossip.del('k')
+    now += 2_000
+    t.equal(c.gossip.collect(), 0, `${what}: a node keeps its own tombstone past the grace period`)
+    const fp = replicaOf(c.gossip).self.fp.toString()
+    t.equal(c.gossip.tombstoneTimes().get('k'), applied, `${what}: it still knows when the tombstone was applied`)
+    if (rewrite) c.store.compact()
+    await c.store.close()
+    const line = fs.readFileSync(path.join(dir, 'log.ndjson'), 'utf8').split('\n').filter((l) => l.includes('"key":"k"') && l.includes('"deleted":true'))
+    t.equal(line.length, 1, `${what}: the log holds the tombstone once`)
+    t.ok(line[0]?.includes(`"at":${applied}`), `${what}: with the time it was applied (at)`)
+    now += 10
+    c = open()
+    t.equal(c.gossip.tombstoneTimes().get('k'), applied, `${what}: restarted, the tombstone's applied time is the one before`)
+    c.gossip.collect()
+    t.equal(replicaOf(c.gossip).self.fp.toString(), fp, `${what}: restarted, the tombstone is still past the grace period: left out of the fingerprint as before`)
+    t.equal(c.gossip.record('k')?.deleted, true, `${what}: and still held`)
     await c.store.close()
     fs.rmSync(dir, { recursive: true })
   }
