@@ -3,7 +3,7 @@ import { deepFreeze } from './values.ts'
 import { Clock, type Source } from './clock.ts'
 import { History } from './history.ts'
 import { Records } from './records.ts'
-import { recordOfEntry, undoWrite, writeThrough } from './state-object.ts'
+import { recordOfEntry, undoWrite, writeQuietly, writeThrough } from './state-object.ts'
 import { DEFAULT_MAX_OFFSET_US, RefusedError, type DropReason, type Forgotten, type Journal, type LocalListener, type ReplicaOptions, type ReplicaStats, type RestoreSnapshot, type SourceState } from './replica-types.ts'
 import { askResolve, FAST, type FastResolve } from './resolve.ts'
 import { forgottenView } from './forgotten-view.ts'
@@ -396,13 +396,7 @@ export class Replica implements ResolveHost {
       if (t.version > src.gc) src.gc = t.version
       this.map.remove(t, src)
       this.collected.add(t)
-      if (this.userState !== undefined) {
-        try {
-          writeThrough(this.userState, t.key, undefined)
-        } catch {
-          // The caller's object keeps a forgotten tombstone; state here is right.
-        }
-      }
+      writeQuietly(this.userState, t.key, undefined) // a refusal leaves a forgotten tombstone there; state here is right
       this.stats.collected++
       n++
       this.onDrop?.(t, 'collected')
@@ -413,7 +407,8 @@ export class Replica implements ResolveHost {
   /**
    * Load a saved replica: its records, its sources' clocks and gc floors, and
    * a version floor (new local writes go above it). Call before any session
-   * exists. Records replace what is held for their keys; no history events.
+   * exists. Records replace what is held for their keys, in the state object
+   * too (as an applied update is written there); no history events.
    */
   restore(snapshot: RestoreSnapshot): void {
     if (this.listeners.size > 0) throw new Error('restore() must run before any stream is created')
@@ -421,6 +416,7 @@ export class Replica implements ResolveHost {
     for (const rec of snapshot.records) {
       const src = this.clock.intern(rec.source_id, rec.gen)
       this.map.replace(rec, src, this.map.get(rec.key))
+      writeQuietly(this.userState, rec.key, rec) // a refusal leaves the object behind; state here is right
       if (rec.deleted === true) tombs.push([rec, Math.min(this.time(), snapshot.appliedAt?.get(rec.key) ?? Infinity)])
       if (rec.version > this.version) this.version = rec.version
     }

@@ -37,12 +37,15 @@ export function recordOfEntry(key: string, entry: unknown, id: string, gen: stri
   return makeRec(key, (e.value ?? null) as JsonValue, source_id, e.version, g, e.deleted === true, typeof e.sig === 'string' ? e.sig : undefined)
 }
 
-/** Put `cur` back for `key` after a refused change; a state object that refuses that too keeps what it has (the replica is still right). */
-export function undoWrite(state: Record<string, unknown> | undefined, key: string, cur: Rec | undefined): void {
+/** Write `rec` (undefined: delete) for `key` to a state object if there is one; one that throws keeps what it has (the replica is still right). */
+export function writeQuietly(state: Record<string, unknown> | undefined, key: string, rec: Rec | undefined): void {
   if (state === undefined) return
   try {
-    writeThrough(state, key, cur)
+    writeThrough(state, key, rec)
   } catch {
-    // Nothing more to do: the replica never took the change.
+    // Nothing more to do: the replica holds what it holds either way.
   }
 }
+
+/** Put `cur` back for `key` after a refused change (the replica never took it). */
+export const undoWrite = writeQuietly
