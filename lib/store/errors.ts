@@ -19,9 +19,12 @@ export const OVER_LIMIT = 'names more sources than limits.maxSources allows'
 /** In a reason when the log is intact but holds versions ahead of this machine's clock by more than `maxClockOffset`. */
 export const AHEAD_OF_CLOCK = "ahead of this machine's clock"
 
+/** In a reason when the log is intact but holds a value nested deeper than a log is read to (log-replay.ts). */
+export const OVER_DEPTH = 'deeper than a log is read to (limits.maxValueDepth, at least 1000)'
+
 /** Whether a reason is no damage: the log is intact, this node's clock or limits cannot take it, and repair must not cut it. */
 export function intactLog(reason: string): boolean {
-  return reason.includes(OVER_LIMIT) || reason.includes(AHEAD_OF_CLOCK)
+  return reason.includes(OVER_LIMIT) || reason.includes(AHEAD_OF_CLOCK) || reason.includes(OVER_DEPTH)
 }
 
 export class LogCorruptError extends Error implements Damage {
@@ -38,6 +41,8 @@ export class LogCorruptError extends Error implements Damage {
       reason.includes(OVER_LIMIT)
         ? // An intact log this node's limits are too small for: repair would drop every line from here on.
           `${file}: line ${line} (byte ${offset}) ${reason}; the log cannot be loaded with these limits. Raise limits.maxSources to load it whole.`
+        : reason.includes(OVER_DEPTH)
+          ? `${file}: line ${line} (byte ${offset}): ${reason}. The log is intact; raise limits.maxValueDepth to load it whole (repair would not help: it refuses to cut an intact log).`
         : reason.includes(AHEAD_OF_CLOCK)
           ? // An intact log this clock is behind: repair would drop every record from here on.
             `${file}: line ${line} (byte ${offset}): ${reason}. The log is intact; this machine's clock is behind it. ` +

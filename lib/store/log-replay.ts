@@ -3,7 +3,7 @@ import { MAX_COLLECTED } from '../core/tombstones.ts'
 import { sourceKey, type Rec } from '../core/types.ts'
 import type { Message } from '../protocol/messages.ts'
 import { DEFAULT_LIMITS, decode, readUpdate, type Limits, type UpdateSlot } from '../protocol/validate.ts'
-import { AHEAD_OF_CLOCK, OVER_LIMIT, type Damage } from './errors.ts'
+import { AHEAD_OF_CLOCK, OVER_DEPTH, OVER_LIMIT, type Damage } from './errors.ts'
 import { LEASE_SPAN, type Header } from './log-format.ts'
 
 /**
@@ -12,8 +12,28 @@ import { LEASE_SPAN, type Header } from './log-format.ts'
  * (`readUpdate`, digest rules for clock entries, at most `maxSources`
  * sources besides the node's own), plus: every number is a safe integer, and no version, clock or lease is
  * beyond `maxVersion` (the local clock plus the allowed offset at load): a
- * value from the future is damage, not data.
+ * value from the future is damage, not data. The log holds what this node
+ * accepted, under whatever limits it had then: lengths of keys and ids are
+ * not held against `limits` (nor value sizes), and values are walked to
+ * `limits.maxValueDepth` or `REPLAY_DEPTH` levels, whichever is more (a
+ * bound for the stack; a value deeper is reported as an intact log the
+ * limit is too low for, not as damage).
  */
+
+/** Fewest levels of nesting a value read back from a log may have. */
+export const REPLAY_DEPTH = 1000
+
+let lastLimits: Limits | undefined
+let lastOwn: Limits = DEFAULT_LIMITS
+
+/** `limits` as a log is read with: no bound on key and id lengths, values walked to at least `REPLAY_DEPTH` levels. */
+function ownLogLimits(limits: Limits): Limits {
+  if (limits !== lastLimits) {
+    lastOwn = { ...limits, maxKeyLength: Infinity, maxIdLength: Infinity, maxValueDepth: Math.max(limits.maxValueDepth, REPLAY_DEPTH) }
+    lastLimits = limits
+  }
+  return lastOwn
+}
 
 /** What is loaded from a log. */
 export interface Recovered {
@@ -112,7 +132,7 @@ export function headerProblem(o: Record<string, unknown>, format: number, b: Rep
   if (o.store !== format) return `missing or unknown header (expected format ${format})`
   const d = { digest: true, source_id: o.id, gen: o.gen, version: 0 }
   digestOut.length = 0
-  const p = decode(d, b.limits, digestOut)
+  const p = decode(d, ownLogLimits(b.limits), digestOut)
   if (p !== null || typeof o.gen !== 'string') return `bad header: ${p ?? 'gen must be a string'}`
   if (format >= 2 && typeof o.file !== 'string') return 'bad header: file must be a string'
   return null
@@ -172,8 +192,8 @@ function raiseGc(r: Recovered, id: string, gen: string | undefined, version: num
 }
 
 function replayRecord(o: Record<string, unknown>, r: Recovered, b: ReplayBounds): string | null {
-  const p = readUpdate(o, b.limits, false, slot)
-  if (p !== null) return p
+  const p = readUpdate(o, ownLogLimits(b.limits), false, slot)
+  if (p !== null) return p.startsWith('value is nested deeper') ? `${p}: ${OVER_DEPTH}` : p
   if (slot.prev !== undefined || slot.rprev !== undefined) return 'a stored record carries no chain link'
   const rec = slot.rec
   if (rec.version > b.maxVersion) return future('version', rec.version, b)
@@ -193,7 +213,7 @@ function replayDrop(o: Record<string, unknown>, r: Recovered, b: ReplayBounds): 
   const t: Record<string, unknown> = { key: o.drop, value: null, source_id: o.source_id, version: o.version, deleted: true }
   if (o.gen !== undefined) t.gen = o.gen
   if (o.sig !== undefined) t.sig = o.sig
-  const p = readUpdate(t, b.limits, false, slot)
+  const p = readUpdate(t, ownLogLimits(b.limits), false, slot)
   if (p !== null) return `drop: ${p}`
   const tomb = slot.rec
   const cur = r.records.get(tomb.key)
@@ -229,7 +249,7 @@ function replayClock(clock: unknown[], version: unknown, floor: unknown, r: Reco
     const d: Record<string, unknown> = { digest: true, source_id: e[0], version: e[2], gc: e[3] }
     if (e[1] !== null) d.gen = e[1]
     digestOut.length = 0
-    const p = decode(d, b.limits, digestOut)
+    const p = decode(d, ownLogLimits(b.limits), digestOut)
     if (p !== null) return `clock entry: ${p}`
     if (e[2] > b.maxVersion || e[3] > b.maxVersion) return future('clock of ' + JSON.stringify(e[0]), Math.max(e[2], e[3]), b)
     const gen = e[1] ?? undefined
