@@ -8,8 +8,8 @@
  * length is the sum of what `put` returned plus `take`'s own framing
  * (`overhead`); so a stream counts bytes exactly at both ends. A frame
  * never holds more than its encoder's target of body (`FRAME_TARGET`, or
- * less: a stream gives the frame limit it reads with, which its peer reads
- * with too) unless one message alone is larger (it then has a frame to
+ * less: a stream gives the lower of the frame limits it and its peer read
+ * with) unless one message alone is larger (it then has a frame to
  * itself, as a long line has a line to itself): a frame a peer refuses as
  * too long is one message too long for a line.
  */

@@ -6,7 +6,9 @@
  * and the highest wire format it speaks (`wire`, absent for 1), so that both
  * ends choose the same format (the lower of the two) without another round
  * trip. `hello` stays 1: a node of wire 1 alone accepts the hello and
- * ignores `wire`.
+ * ignores `wire`. `maxLineLength` (absent in older hellos) is the longest
+ * line or frame the sender reads, bytes: the other end packs its frames to
+ * fit it.
  */
 import { idProblem } from './validate.ts'
 
@@ -23,12 +25,21 @@ export interface Hello {
   time: number
   /** The highest wire format the sender speaks; absent means 1. */
   wire?: number
+  /** The longest line or frame the sender reads, bytes; absent: not said (an older node). */
+  maxLineLength?: number
 }
 
-export function makeHello(id: string, cluster: string, time: number, wire = 1): Hello {
+export function makeHello(id: string, cluster: string, time: number, wire = 1, maxLineLength?: number): Hello {
   const h: Hello = { hello: PROTOCOL_VERSION, id, cluster, time: Math.round(time) }
   if (wire > 1) h.wire = wire
+  if (maxLineLength !== undefined) h.maxLineLength = maxLineLength
   return h
+}
+
+/** The longest line or frame the peer of an (accepted) hello reads, or undefined when its hello does not say. */
+export function peerMaxLineLength(peerHello: object): number | undefined {
+  const n = (peerHello as { maxLineLength?: unknown }).maxLineLength
+  return typeof n === 'number' ? n : undefined
 }
 
 /**
@@ -83,6 +94,9 @@ export function helloProblem(obj: unknown, check: HelloCheck): string | null {
   if (idBad !== null) return `hello without a valid id (${idBad})`
   if (h.cluster !== check.cluster) return `cluster mismatch: peer is in ${quoted(h.cluster)}, this node in ${JSON.stringify(check.cluster)}`
   if (h.wire !== undefined && !(typeof h.wire === 'number' && Number.isSafeInteger(h.wire) && h.wire >= 1)) return 'hello wire must be a positive integer'
+  if (h.maxLineLength !== undefined && !(typeof h.maxLineLength === 'number' && Number.isSafeInteger(h.maxLineLength) && h.maxLineLength >= 1)) {
+    return 'hello maxLineLength must be a positive integer'
+  }
   if (h.time !== undefined) {
     if (typeof h.time !== 'number' || !Number.isFinite(h.time)) return 'hello time must be a number of ms'
     const skew = h.time - check.now

@@ -12,11 +12,16 @@ import { PeerDuplex } from './peer-duplex.ts'
 export interface WireStreamOptions {
   /**
    * Longest line (wire 1) or frame (wire 2) accepted from the peer, bytes.
-   * Default 1 MiB. Frames sent hold at most this much body (or 64 KiB)
-   * unless one message alone is larger, so that a peer reading with the
-   * same limit refuses only what it would refuse as a line.
+   * Default 1 MiB. Frames sent hold at most this much body (or 64 KiB, or
+   * `peerMaxLineLength`, whichever is least) unless one message alone is
+   * larger, so that the peer refuses only what it would refuse as a line.
    */
   maxLineLength?: number
+  /**
+   * Longest line or frame the peer reads, bytes, when known (a `Network`
+   * takes it from the peer's hello); default: `maxLineLength`.
+   */
+  peerMaxLineLength?: number
   /**
    * The byte format both ways: 1, ndjson (the default); 2, frames of
    * MessagePack values (PROTOCOL.md). Both ends must use the same: over a
@@ -43,8 +48,8 @@ export interface WireStreamEvents {
  * itself: bytes in and out, the same protocol as `PeerStream` behind a
  * codec, without an object stream per hop. Messages sent in one turn of the
  * event loop leave as one chunk (in wire 2, as frames of at most 64 KiB of
- * body each, or `maxLineLength` when lower, unless one message alone is
- * larger).
+ * body each, or `maxLineLength` or `peerMaxLineLength` when lower, unless
+ * one message alone is larger).
  *
  * Invariants: every object written is one line or one value of a frame;
  * input lines or frames are bounded by `maxLineLength` bytes and refused
@@ -113,8 +118,8 @@ export class WireStream extends PeerDuplex {
     this.wire = wire.wire ?? 1
     if (this.wire !== 1 && this.wire !== 2) throw new RangeError(`wire must be 1 or 2, got ${String(wire.wire)}`)
     const maxLine = wire.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH
-    // Frames of several messages fit the limit this stream reads with, and so the peer's (a cluster's nodes read alike).
-    this.out = makeEncoder(this.wire, maxLine)
+    // Frames of several messages fit the limit the peer reads with (unknown: this stream's own, as a cluster's nodes mostly read alike) and this stream's.
+    this.out = makeEncoder(this.wire, Math.min(maxLine, wire.peerMaxLineLength ?? maxLine))
     // A byte-stream peer answers in legs, so a flood of requests gets one answer per final.
     this.bound = new Binding(this, replica, { ...opts, answerAfterFinal: opts.lossy !== true, answerPacing: wire.answerPacing }, owner, outlet)
     const Reader = this.wire === 2 ? FrameReader : LineReader

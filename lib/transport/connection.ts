@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream'
 import { MAX_DEPTH } from '../codec/json-depth.ts'
 import { DEFAULT_MAX_LINE_LENGTH, parseLine } from '../codec/line-reader.ts'
 import { GrowBuffer } from '../codec/grow-buffer.ts'
-import { SAME_ID, helloProblem, makeHello, negotiateWire } from '../protocol/hello.ts'
+import { SAME_ID, helloProblem, makeHello, negotiateWire, peerMaxLineLength } from '../protocol/hello.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
 import { splitHostPort } from './host-port.ts'
@@ -163,7 +163,7 @@ export class Connection implements PeerInfo {
       const side = net.sideChannel ?? null
       // A side channel (membership) splits lines off the byte stream: its links speak ndjson.
       const offered = side === null ? Math.min(net.wire, this.maxWire) : 1
-      const base = makeHello(gossip.id, net.cluster, gossip.config.now(), offered)
+      const base = makeHello(gossip.id, net.cluster, gossip.config.now(), offered, maxLine)
       const hello = JSON.stringify(side === null ? base : { ...base, ...side.helloFields() }) + '\n'
       this.helloBytesOut = Buffer.byteLength(hello)
       socket.write(hello)
@@ -212,7 +212,9 @@ export class Connection implements PeerInfo {
         // A new inbound session is served from its host's budget: our first digest now, or its first answer when the budget allows.
         const served = this.serve()
         const answerPacing = served ? net.answerPacing : { ...net.answerPacing, first: () => this.serve() }
-        const stream = gossip.createWireStream({ peer: { id }, maxLineLength: maxLine, wire: negotiateWire(offered, first as object), answerPacing })
+        const wire = negotiateWire(offered, first as object)
+        // Frames fit the peer's reader as well as ours: its hello says how long a frame it takes (older peers do not say).
+        const stream = gossip.createWireStream({ peer: { id }, maxLineLength: maxLine, peerMaxLineLength: peerMaxLineLength(first as object), wire, answerPacing })
         this.stream = stream
         stream.on('invalid', (reason: string, _obj: unknown, fault?: boolean) => this.refusedObject(reason, fault !== false))
         stream.on('error', (err: Error) => this.close(`stream error: ${err.message}`))

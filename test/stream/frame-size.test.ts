@@ -10,7 +10,7 @@ import { Buffer } from 'node:buffer'
 import { FrameEncoder, FRAME_TARGET } from '../../lib/codec/wire-format.ts'
 import { FRAME_HEADER } from '../../lib/codec/frame-reader.ts'
 import type { WireMessage } from '../../lib/protocol/messages.ts'
-import { node, until } from '../support/streams.ts'
+import { node, quiet, until } from '../support/streams.ts'
 
 function frameSizes(bytes: Buffer): number[] {
   const sizes: number[] = []
@@ -44,6 +44,36 @@ test('two nodes on wire 2 with maxLineLength 16 KiB and a large mtu: every recor
     await until(() => b.size === 2000 || refused.length > 0, 10_000, 'every record, or a refusal')
     t.equal(b.size, 2000, `wire ${wire}: every record arrived`)
     t.deepEqual(refused.slice(0, 3), [], `wire ${wire}: nothing refused`)
+    a.destroy()
+    b.destroy()
+  }
+  t.end()
+})
+
+test('frames fit the peer\'s limit (peerMaxLineLength) when it is lower; a single message over it is refused alone, passed over, and holds nothing back', async (t) => {
+  for (const wire of [1, 2] as const) {
+    const a = node('a' + wire, { mtu: 100 })
+    const b = node('b' + wire, { mtu: 100 })
+    const sa = a.createWireStream({ wire, peerMaxLineLength: 16 * 1024 })
+    const sb = b.createWireStream({ wire, maxLineLength: 16 * 1024 })
+    const refused: string[] = []
+    b.on('invalid', (reason: string) => refused.push(reason))
+    sa.pipe(sb).pipe(sa)
+    for (let i = 0; i < 50; i++) {
+      a.set('k' + i, { i, pad: 'p'.repeat(50) })
+      if (i === 25) a.set('big', 'x'.repeat(20_000))
+    }
+    sa.gossip()
+    await until(() => b.size === 50, 10_000, 'the 50 small records')
+    for (let round = 0; round < 5; round++) {
+      sa.gossip()
+      sb.gossip()
+      await quiet()
+    }
+    t.equal(b.size, 50, `wire ${wire}: the 50 small records arrived, written before and after the large one`)
+    t.equal(b.get('big').version, -Infinity, `wire ${wire}: the large one did not`)
+    t.equal(refused.length, 1, `wire ${wire}: it was refused once, not sent again every exchange`)
+    t.match(refused[0] ?? '', wire === 1 ? /line longer than 16384/ : /frame longer than 16384/, `wire ${wire}: as over-long (${refused[0]})`)
     a.destroy()
     b.destroy()
   }
