@@ -1,5 +1,6 @@
 /** What becomes of each update a peer sends: applied, lost under `resolve`, dropped as old, or refused (and the chain broken). */
 import { refusedForGood } from './admission.ts'
+import { BAD_SIGNATURE } from './refusals.ts'
 import type { Source } from './clock.ts'
 import { RefusedError, type LocalListener, type Replica } from './replica.ts'
 import { compareValues } from './resolve.ts'
@@ -47,7 +48,10 @@ export type Outcome =
  *   two nodes refusing each other's) cost a refetch a minute, never a
  *   loop. A record this node's own `accept` refuses, or one of a source
  *   `verify` holds no key for, breaks nothing: it will never be taken,
- *   and is passed over as if held (`passOver`).
+ *   and is passed over as if held (`passOver`). Nor does one with a bad
+ *   signature (a relay of a record signed with a key this node does not
+ *   hold cannot be told from a forgery): it is passed over inside a
+ *   response only, where the responder could have left it out anyway.
  * - Chain state is bounded: per known source (at most `maxSources`), and
  *   for at most `MAX_STRANGERS` ids this node does not know (forgotten at
  *   each refetch). Past that, a record of an unknown source that is not
@@ -117,6 +121,11 @@ export class Inbound {
     const refused = same ? null : replica.admit(rec, this.peer)
     const src = refused === null ? replica.admitSource(rec) : undefined
     if (refused !== null || src === undefined) {
+      // A bad signature is passed over without moving a clock: inside a
+      // response the next record's link passes it (as it would a record
+      // the responder left out), and outside one nothing moves, since a
+      // forger's link could otherwise carry our clock past real records.
+      if (refused === BAD_SIGNATURE) return { refused }
       if (refused === null || !refusedForGood(refused)) this.breakChain(rec.source_id, rec.gen, rec.version)
       else if (prev !== undefined && !inResponse) this.passOver(rec, prev)
       return { refused: refused ?? `too many sources (limits.maxSources is ${replica.maxSources})` }

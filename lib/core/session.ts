@@ -4,7 +4,7 @@ import { Inbound } from './inbound.ts'
 import { PeerView } from './peer-view.ts'
 import { Relays } from './relay.ts'
 import { shuffle } from './random.ts'
-import { isForged } from './refusals.ts'
+import { holdsAgainstPeer } from './refusals.ts'
 import type { LocalListener, Replica } from './replica.ts'
 import { Responder } from './responder.ts'
 import { Resync } from './resync.ts'
@@ -15,7 +15,7 @@ import { Verification } from './verification.ts'
 import { AnswerPacing } from './answer-pacing.ts'
 import { CHARS_PER_ENTRY, DigestAssembler, type Digest } from '../protocol/digest.ts'
 import { encodeDigest, encodeDone, encodePush, type DigestMsg, type Message, type RateClaim, type WireMessage } from '../protocol/messages.ts'
-import { decode, readUpdate, type UpdateSlot } from '../protocol/validate.ts'
+import { decode, isLimitReason, readUpdate, type UpdateSlot } from '../protocol/validate.ts'
 
 export type { SessionOptions, SessionPort, SessionStats } from './session-types.ts'
 
@@ -264,8 +264,8 @@ export class Session implements LocalListener {
 
   // ---- input ----
 
-  /** A peer object failed validation (`fault`) or was refused: count it and report why. */
-  private refuse(reason: string, obj: unknown, fault = true): void {
+  /** A peer object was refused: count, report; `fault` holds it against the link (not our limits': a peer's may be larger; it is passed over). */
+  private refuse(reason: string, obj: unknown, fault = !isLimitReason(reason)): void {
     this.stats.invalid++
     this.port.invalid(reason, obj, fault)
   }
@@ -296,7 +296,7 @@ export class Session implements LocalListener {
     if ('dropped' in outcome) {
       this.stats.staleDropped++
       this.droppedSinceDone++
-    } else this.refuse(outcome.refused, rec, isForged(outcome.refused))
+    } else this.refuse(outcome.refused, rec, holdsAgainstPeer(outcome.refused))
   }
 
   /** A whole digest arrived. */

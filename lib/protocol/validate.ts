@@ -96,6 +96,16 @@ export function idProblem(field: string, v: unknown, maxLength: number): string 
   return null
 }
 
+/**
+ * Whether `reason` refuses an object only for a limit of this node's
+ * (`maxKeyLength`, `maxIdLength`, `maxValueDepth`, `maxDigestEntries`):
+ * an honest peer configured with larger limits sends such objects, so
+ * they are refused without counting against the link.
+ */
+export function isLimitReason(reason: string): boolean {
+  return / longer than \d+( entries.*)?$/.test(reason) || reason.startsWith('value is nested deeper than ')
+}
+
 /** A version is a positive safe integer. */
 export function isVersion(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1

@@ -11,6 +11,7 @@ import type { RateLog } from './rate-log.ts'
 import type { Timers } from './timers.ts'
 import type { Pacing } from '../core/answer-pacing.ts'
 import type { HostBudget } from './host-budget.ts'
+import type { InvalidCuts } from './invalid-cuts.ts'
 
 export type Direction = 'in' | 'out'
 
@@ -54,6 +55,8 @@ export interface ConnectionHost {
   readonly idleTimeout: number
   readonly stallTimeout: number
   readonly invalidBudget: number
+  /** Peers whose links were closed for invalid objects in the last minute: their hellos are refused. */
+  readonly invalidCuts: InvalidCuts
   readonly maxLineLength: number | undefined
   /** The highest wire format offered in our hellos (1 or 2). */
   readonly wire: number
@@ -206,6 +209,7 @@ export class Connection implements PeerInfo {
         if (problem !== null) return this.refuse(problem)
         const id = (first as { id: string }).id
         if (id === gossip.id) return this.refuse(SAME_ID)
+        if (net.invalidCuts.recent(splitHostPort(this.address).host, id, net.timers.now())) return this.refuse(`${INVALID_BUDGET_CLOSE} from this peer in the last minute`)
         if (gossip.destroyed) return this.refuse('the node is destroyed')
         this.id = id
         // From here on both sides speak the format the two hellos agree on.
@@ -350,10 +354,14 @@ export class Connection implements PeerInfo {
     }
     if (++this.invalidWindow > net.invalidBudget) {
       net.count('invalid')
-      this.close(`too many invalid objects (more than ${net.invalidBudget} in a minute)`)
+      net.invalidCuts.note(splitHostPort(this.address).host, this.id, now)
+      this.close(`${INVALID_BUDGET_CLOSE} (more than ${net.invalidBudget} in a minute)`)
     }
   }
 }
+
+/** How the reason a link closed for its peer's invalid objects begins. */
+export const INVALID_BUDGET_CLOSE = 'too many invalid objects'
 
 /**
  * Bytes a second that keep a connection without whole messages alive: a

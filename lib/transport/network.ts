@@ -1,3 +1,4 @@
+import { InvalidCuts } from './invalid-cuts.ts'
 import { EventEmitter } from 'eventemitter3'
 import type { Duplex } from 'node:stream'
 import { shown, warnUnknownKeys } from '../config.ts'
@@ -172,6 +173,7 @@ export class Network extends EventEmitter<NetworkEvents> {
   readonly idleTimeout: number
   readonly stallTimeout: number
   readonly invalidBudget: number
+  readonly invalidCuts = new InvalidCuts()
   readonly timers: Timers
   readonly random: RandomFn
   readonly backoff: BackoffOptions

@@ -2,7 +2,9 @@
  * An outbound link that stays up, whatever carries it: open a stream, hand
  * it to the network, and redial after any failure or disconnect
  * (authentication failures included) with exponential backoff and jitter,
- * reset by a good hello, until `stop()` or the network closes. It gives up
+ * reset by a good hello (but not after a link closed for its peer's
+ * invalid objects: those closes back off further each time, so the invalid
+ * budget bounds what a peer costs a minute, not a connection), until `stop()` or the network closes. It gives up
  * only when the peer has this node's id (it is this node itself, or
  * another started with the same id). A dialler whose link closed while
  * the peer's id is linked another way (both sides dialled, and the other
@@ -15,7 +17,7 @@
  */
 import type { Duplex } from 'node:stream'
 import { SAME_ID } from '../protocol/hello.ts'
-import type { Connection } from './connection.ts'
+import { INVALID_BUDGET_CLOSE, type Connection } from './connection.ts'
 import type { Network } from './network.ts'
 import { escapeUnsafe } from './safe-text.ts'
 import { backoffDelay } from './timers.ts'
@@ -46,6 +48,8 @@ export abstract class Redialer<S extends { destroy(): unknown }> {
   private attempt: StreamAttempt<S> | null = null
   /** The peer's id from its last hello ('' before one). */
   private peerId = ''
+  /** The last link closed for too many invalid objects: the next hello does not reset the backoff. */
+  private penalised = false
 
   /** `address`: how events and log lines name the peer ("host:port" or a URL). */
   protected constructor(
@@ -123,9 +127,10 @@ export abstract class Redialer<S extends { destroy(): unknown }> {
       (conn) => {
         this.connection = conn
         this.peerId = conn.id
-        this.attempts = 0
+        if (!this.penalised) this.attempts = 0
         conn.whenClosed((reason) => {
           this.connection = null
+          this.penalised = reason.startsWith(INVALID_BUDGET_CLOSE)
           // Closed while another link has the peer's id: most likely the peer kept the link it dialled (duplicate-links.ts).
           this.failed(this.network.peers.some((p) => p.id === conn.id) ? DUPLICATE : reason)
         })

@@ -48,14 +48,17 @@ test('an update without prev that answers no digest of ours moves no clock', (t)
 })
 
 test('inside a response, a refused record breaks its chain, and the next exchange asks for it again', (t) => {
-  const verify = (u: Rec) => u.sig === 'good'
+  const verify = (u: Rec) => {
+    if (u.sig === 'flaky') throw new Error('key store down')
+    return u.sig === 'good'
+  }
   const v = new Replica({ id: 'v', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, verify })
   const { s, port } = session(v)
   s.start()
   s.receive(rec('a1', 1, 'b', { sig: 'good' }))
-  s.receive(rec('bad', 2, 'b', { sig: 'forged' }))
+  s.receive(rec('bad', 2, 'b', { sig: 'flaky' }))
   s.receive(rec('a3', 3, 'b', { sig: 'good' }))
-  t.deepEqual(port.invalids, ['bad signature'], 'the middle record was refused')
+  t.deepEqual(port.invalids, ['config.verify threw: key store down'], 'the middle record was refused')
   t.equal(v.clock.get('b'), -Infinity, 'no clock moves before the response ends')
   t.equal(v.get('a3').value, 3, 'the record after it is held all the same')
   s.receive({ digest: true, source_id: 'b', version: 3 })
@@ -419,5 +422,27 @@ test('a writer that sent two values under one version: fingerprints see it, and 
   for (let i = 0; i < 4; i++) L.exchange()
   t.equal(a.get('k').value, b.get('k').value, `both hold ${JSON.stringify(a.get('k').value)}`)
   t.equal(a.clock.find('w')!.fp.toString(), b.clock.find('w')!.fp.toString(), 'and their fingerprints match')
+  t.end()
+})
+
+test('a bad signature is passed over inside a response (not asked for again), and moves no clock outside one', (t) => {
+  const verify = (u: Rec) => u.sig === 'good'
+  const v = new Replica({ id: 'v', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, verify })
+  const { s, port } = session(v)
+  s.start()
+  s.receive(rec('a1', 1, 'b', { sig: 'good' }))
+  s.receive(rec('old-key', 2, 'b', { sig: 'signed with a rotated key' }))
+  s.receive(rec('a3', 3, 'b', { sig: 'good' }))
+  t.deepEqual(port.invalids, ['bad signature'], 'the middle record was refused')
+  s.receive({ digest: true, source_id: 'b', version: 3 })
+  s.receive({ digest: true, done: true, reply: true })
+  t.equal(v.clock.get('b'), 3, 'the next record\'s link passed over it: the clock covers it')
+  port.take()
+  s.start()
+  const asked = port.take()
+  t.deepEqual(asked.filter((m) => m.source_id === 'b').map((m) => m.version), [3], 'the next exchange asks from 3')
+  t.notOk(asked[asked.length - 1].resync, 'not as a resync: nothing is fetched again')
+  s.receive(rec('forged', 1000, 'b', { sig: 'forged', prev: 3 } as Partial<Rec>))
+  t.equal(v.clock.get('b'), 3, 'a bad signature pushed with a link to our clock moves no clock')
   t.end()
 })
