@@ -1,3 +1,4 @@
+import { Holes } from './holes.ts'
 import { Fingerprint } from './fingerprint.ts'
 import { SourceLog } from './source-log.ts'
 import { sourceKey } from './types.ts'
@@ -50,6 +51,8 @@ export const GENERATION_QUIET_MS = 60_000
 
 /** The replica's vector clock: every source it knows, by identity. */
 export class Clock {
+  /** Records passed over without being held, which this node must not vouch for (holes.ts). */
+  readonly holes = new Holes()
   private readonly byKey = new Map<string, Source>()
   /** Every source of a node id, one per generation seen. */
   private readonly byId = new Map<string, Source[]>()

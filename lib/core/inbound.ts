@@ -1,6 +1,8 @@
 /** What becomes of each update a peer sends: applied, lost under `resolve`, dropped as old, or refused (and the chain broken). */
 import { refusedForGood } from './admission.ts'
 import { BAD_SIGNATURE } from './refusals.ts'
+import { Holes } from './holes.ts'
+import { isLimitReason, isVersion } from '../protocol/validate.ts'
 import type { Source } from './clock.ts'
 import { RefusedError, type LocalListener, type Replica } from './replica.ts'
 import { compareValues } from './resolve.ts'
@@ -125,13 +127,17 @@ export class Inbound {
       // response the next record's link passes it (as it would a record
       // the responder left out), and outside one nothing moves, since a
       // forger's link could otherwise carry our clock past real records.
-      if (refused === BAD_SIGNATURE) return { refused }
-      if (refused === null || !refusedForGood(refused)) this.breakChain(rec.source_id, rec.gen, rec.version)
+      if (refused === BAD_SIGNATURE) {
+        if (inResponse && !this.hole(rec.source_id, rec.gen, rec.key, rec.version)) this.breakChain(rec.source_id, rec.gen, rec.version)
+        return { refused }
+      }
+      if (refused === null || !refusedForGood(refused) || !this.hole(rec.source_id, rec.gen, rec.key, rec.version)) this.breakChain(rec.source_id, rec.gen, rec.version)
       else if (prev !== undefined && !inResponse) this.passOver(rec, prev)
       return { refused: refused ?? `too many sources (limits.maxSources is ${replica.maxSources})` }
     }
     // Share one copy of the id: records from a parser each carry their own.
     ;(rec as { source_id: string }).source_id = src.id
+    replica.clock.holes.taken(src, rec.key, rec.version)
     let link = prev
     let own = false
     if (inResponse) {
@@ -160,6 +166,28 @@ export class Inbound {
     // Passed on at once to the other peers that lack it (prompt relay).
     if (applied) replica.relayFrom(rec, src, this.from)
     return { taken: src, applied }
+  }
+
+  /**
+   * An object from the peer failed validation: whether it counts against
+   * the link. One over a limit of ours does not (a peer's limits may be
+   * larger): a record is passed over as one refused for good, noted as a
+   * hole (inside a response the next record's link passes it).
+   */
+  invalid(reason: string, obj: unknown): boolean {
+    if (!isLimitReason(reason)) return true
+    const o = obj as { key?: unknown; source_id?: unknown; gen?: unknown; version?: unknown } | null
+    if (o === null || typeof o !== 'object' || typeof o.source_id !== 'string' || !isVersion(o.version)) return false
+    const gen = typeof o.gen === 'string' ? o.gen : undefined
+    const key = typeof o.key === 'string' && !reason.startsWith('update key') ? o.key : Holes.keyless(o.version)
+    if (!this.hole(o.source_id, gen, key, o.version)) this.breakChain(o.source_id, gen, o.version)
+    return false
+  }
+
+  /** A record passed over without being held: a hole (false: none is left, and the record must not be passed over). */
+  private hole(source_id: string, gen: string | undefined, key: string, version: number): boolean {
+    const src = this.replica.clock.find(source_id, gen)
+    return src === undefined || this.replica.clock.holes.add(src, key, version)
   }
 
   /**

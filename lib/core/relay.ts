@@ -14,7 +14,8 @@ import { encodeRelay } from '../protocol/messages.ts'
  * Links: when our clock covers the record, nothing of its source lies
  * between the record before it in our log and it, so that is its link (a
  * chain the peer's clock may follow, as it follows a source's own pushes);
- * otherwise it is linked to its own version minus one and moves no clock.
+ * otherwise (or when a record we passed over lies between: holes.ts) it
+ * is linked to its own version minus one and moves no clock.
  *
  * Relay trees (as in Plumtree): a relayed record we already held means
  * another path is faster, so we ask this peer to stop relaying that
@@ -47,7 +48,7 @@ export class Relays {
     const f = view.floor(src)
     if (rec.version <= f || rec.version <= view.holdOf(src, this.replica.self) || !room()) return false
     const pred = src.log.versionBefore(rec.version)
-    if (rec.version <= src.clock && src.gc <= pred && view.selfLimit <= pred) {
+    if (rec.version <= src.clock && src.gc <= pred && view.selfLimit <= pred && !this.replica.clock.holes.between(src, pred, rec.version)) {
       this.out.sendLinked(rec, pred)
       if (pred <= f) view.noteSent(src, rec.version)
     } else this.out.sendLinked(rec, rec.version - 1)

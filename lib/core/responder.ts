@@ -13,7 +13,8 @@ import { encodeDigest, encodePush, type WireMessage } from '../protocol/messages
  * the receiver's clock may follow) when our clock covers it and we forgot
  * no tombstone of its source above the floor (`gc`), nor are we behind the
  * peer's floors (`hold`); otherwise it goes linked to its own version minus
- * one, so it cannot move anyone's clock across a gap.
+ * one, so it cannot move anyone's clock across a gap, nor across a
+ * record we passed over without holding it (a hole: holes.ts).
  */
 
 /** The records a peer lacks, source by source, from the floors given. */
@@ -34,7 +35,7 @@ export function plan(replica: Replica, floorOf: (src: Source) => number, exact: 
   let total = 0
   for (const src of replica.clock.values()) {
     const f = floorOf(src)
-    const start = exact || (src.gc <= f && hold <= f) ? f : Math.max(f, sentOf(src), src === replica.self ? 0 : hold)
+    const start = exact || (src.gc <= f && hold <= f && !replica.clock.holes.above(src, f)) ? f : Math.max(f, sentOf(src), src === replica.self ? 0 : hold)
     const log = src.log
     if (log.size === 0 || log.maxVersion <= start) continue
     const from = log.firstAfter(start)
@@ -168,8 +169,9 @@ export class Responder {
         this.out.send(encodeDigest(src.id, 0, src.gen, src.gc, u))
         continue
       }
-      const behind = digest === null ? src.clock > (view.claimed.get(src) ?? 0) : src.clock > (digest.get(src) ?? 0)
-      if (view.upto.has(src) || behind || fingerprints) this.out.send(encodeDigest(src.id, src.clock, src.gen, src.gc, u, fingerprints ? src.fp.toString() : undefined))
+      const v = this.replica.clock.holes.vouched(src)
+      const behind = digest === null ? v > (view.claimed.get(src) ?? 0) : v > (digest.get(src) ?? 0)
+      if (view.upto.has(src) || behind || fingerprints) this.out.send(encodeDigest(src.id, v, src.gen, src.gc, u, fingerprints ? src.fp.toString() : undefined))
     }
   }
 
@@ -221,7 +223,7 @@ export class Responder {
     const rprev = rprevs?.get(src)
     if (rprevs !== null) rprevs.set(src, rec.version)
     const prev = floors.get(src)!
-    if (rec.version <= src.clock && src.gc <= prev && view.selfLimit <= prev) {
+    if (rec.version <= src.clock && src.gc <= prev && view.selfLimit <= prev && !this.replica.clock.holes.between(src, prev, rec.version)) {
       this.out.send(this.opts.lossy || rprev !== undefined ? encodePush(rec, prev, rprev) : rec)
       floors.set(src, rec.version)
       view.noteSent(src, rec.version)

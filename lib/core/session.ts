@@ -135,14 +135,14 @@ export class Session implements LocalListener {
     if (typeof obj === 'object' && obj !== null && !Array.isArray(obj) && (obj as { digest?: unknown }).digest === undefined) {
       const slot = this.slot
       const reason = readUpdate(obj as Record<string, unknown>, this.opts.limits, fresh, slot)
-      if (reason !== null) this.refuse(reason, obj)
+      if (reason !== null) this.refuse(reason, obj, this.inbound.invalid(reason, obj))
       else this.onUpdate(slot.rec, slot.prev, slot.rprev)
       return
     }
     const msgs = this.scratch
     msgs.length = 0
     const reason = decode(obj, this.opts.limits, msgs, fresh)
-    if (reason !== null) return this.refuse(reason, obj)
+    if (reason !== null) return this.refuse(reason, obj, this.inbound.invalid(reason, obj))
     for (let i = 0; i < msgs.length; i++) this.handle(msgs[i])
   }
 
@@ -459,7 +459,7 @@ export class Session implements LocalListener {
     // The peer answers a leg 1 digest with a response (leg 2), which over synchronous pipes arrives inside these sends.
     if (!reply && this.open < 2) this.open++
     for (const s of sources) {
-      const version = resync ? this.resync.versionFor(s) : asks && s === this.replica.self ? 0 : s.clock
+      const version = resync ? this.resync.versionFor(s) : asks && s === this.replica.self ? 0 : reply ? this.replica.clock.holes.vouched(s) : s.clock
       this.send(encodeDigest(s.id, version, s.gen, s.gc, reply ? this.view.uptoFor(s, more, s === this.replica.self) : undefined, fp ? s.fp.toString() : undefined))
     }
     this.send(encodeDone(reply, more, false, this.view.acks(), resync || answersResync, stream, rates))
