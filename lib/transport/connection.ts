@@ -12,6 +12,7 @@ import type { Timers } from './timers.ts'
 import type { Pacing } from '../core/answer-pacing.ts'
 import type { HostBudget } from './host-budget.ts'
 import type { InvalidCuts } from './invalid-cuts.ts'
+import { BAD_SIGNATURE } from '../core/refusals.ts'
 
 export type Direction = 'in' | 'out'
 
@@ -337,7 +338,10 @@ export class Connection implements PeerInfo {
    * `fault`: the object itself was bad. A well-formed record this node
    * turned down for its own reasons (its clock, accept, resolve, storage),
    * which an honest peer may relay, is reported and logged but not held
-   * against the link's budget.
+   * against the link's budget. A bad signature is the exception, at a
+   * tenth of an object: an honest relay under a key rotation sends some,
+   * but each costs a verification, so a forger sending them without end is
+   * still cut off (10 x invalidBudget a minute).
    */
   private refusedObject(reason: string, fault = true): void {
     if (this.closed) return // what was still decoded after the close
@@ -346,19 +350,24 @@ export class Connection implements PeerInfo {
     net.emit('invalid', this, reason)
     // Keyed by host, not host:port: a peer that reconnects from new ports is still one source of lines.
     net.rateLog.line(`invalid ${splitHostPort(this.address).host}`, `${this.id} (${this.address}): invalid object: ${reason}`)
-    if (!fault) return
+    const weight = fault ? TENTHS : reason === BAD_SIGNATURE ? 1 : 0
+    if (weight === 0) return
     const now = net.timers.now()
     if (now - this.invalidWindowAt >= 60_000) {
       this.invalidWindowAt = now
       this.invalidWindow = 0
     }
-    if (++this.invalidWindow > net.invalidBudget) {
+    this.invalidWindow += weight
+    if (this.invalidWindow > net.invalidBudget * TENTHS) {
       net.count('invalid')
       net.invalidCuts.note(splitHostPort(this.address).host, this.id, now)
       this.close(`${INVALID_BUDGET_CLOSE} (more than ${net.invalidBudget} in a minute)`)
     }
   }
 }
+
+/** The invalid budget is counted in tenths of an object: an invalid object counts ten, a bad signature one. */
+const TENTHS = 10
 
 /** How the reason a link closed for its peer's invalid objects begins. */
 export const INVALID_BUDGET_CLOSE = 'too many invalid objects'
