@@ -139,15 +139,29 @@ export class PeerView {
    * The `upto` of a reply or final entry. On a lossy link every entry of a
    * complete response carries one (entries without it are not adopted) and
    * a cut response's carry none; on a reliable link only where the peer must
-   * check that it received what we sent. Nor does the entry of our own
-   * source (`own`) while records of it we sent unvouched (we are behind the
-   * peer's floors) are above the peer's claim: they may still be on their
-   * way, and the peer takes our own clock from us above the records it saw.
+   * check that it received what we sent. Nor does an entry while records of
+   * its source we sent unvouched are above the peer's claim: they may still
+   * be on their way (the peer takes our own clock from us above the records
+   * it saw). While we hold records of `src` back from the peer (`withholds`)
+   * the entry vouches for nothing: its `upto` is our clock itself, so the
+   * peer takes no clock of ours over records it never got.
    */
   uptoFor(src: Source, cut: boolean, own = false): number | undefined {
-    if (!this.lossy) return this.upto.get(src)
-    if (cut || (own && (this.unlinkedSent.get(src) ?? 0) > (this.claimed.get(src) ?? 0))) return undefined
+    const withheld = this.withholds(src, own)
+    if (!this.lossy) return withheld ? src.clock : this.upto.get(src)
+    if (cut || withheld || (this.unlinkedSent.get(src) ?? 0) > (this.claimed.get(src) ?? 0)) return undefined
     return this.upto.get(src) ?? this.claimed.get(src) ?? 0
+  }
+
+  /**
+   * Whether records of `src` above the peer's claim are held back from it:
+   * another source's, at or below `selfLimit` (`holdOf`).
+   */
+  withholds(src: Source, own: boolean): boolean {
+    const claimed = this.claimed.get(src) ?? 0
+    if (own || this.selfLimit <= claimed) return false
+    const log = src.log
+    return log.size > 0 && log.liveFrom(log.firstAfter(claimed)) > log.liveFrom(log.firstAfter(this.selfLimit))
   }
 
   /**
