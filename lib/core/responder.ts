@@ -202,6 +202,24 @@ export class Responder {
     return sent
   }
 
+  /**
+   * A live record of the peer's was not taken, of a key we hold nothing of:
+   * when we remember a forgotten tombstone of that key (it beat the record),
+   * the tombstone goes to the peer, unlinked (it moves no clock), so the
+   * peer's copy of the deleted key goes too, whether or not the peer is
+   * behind our floors (a writer may have told it its clock covered the
+   * delete). In a signed cluster, only one that kept its signature. One
+   * tombstone per record the peer sent: a peer cannot make us send more
+   * than it does. Returns whether one went.
+   */
+  answerBeaten(rec: Rec): boolean {
+    if (rec.deleted === true || this.replica.record(rec.key) !== undefined) return false
+    const t = this.replica.collected.get(rec.key)
+    if (t === undefined || (t.sig === undefined && this.replica.verifies)) return false
+    this.out.sendLinked(t, t.version - 1)
+    return true
+  }
+
   /** A pass over the forgotten tombstones ended: the next waits (lossy links), twice as long as the last. */
   private passEnded(): void {
     this.forgotten = null

@@ -281,9 +281,9 @@ export class Session implements LocalListener {
       if (prev !== undefined && src === this.replica.self) this.recovery.ownLink(prev, rec.version)
       if (rprev !== undefined) this.resync.onRecord(src, rprev, rec.version)
       if (!outcome.applied && !inResponse && prev !== undefined && rec.source_id !== this.opts.peer?.id) this.relays.duplicate(src)
-      // A push or relay linked below its own version minus one comes from a
-      // clock that covers it: the peer holds its source up to it, so nothing
-      // up to it goes back (crossing relays stop sooner).
+      if (!outcome.applied && this.port.room() && this.responder.answerBeaten(rec)) this.stats.pushesSent++
+      // A push or relay linked below its own version minus one comes from a clock that covers it:
+      // the peer holds its source up to it, so nothing up to it goes back (crossing relays stop sooner).
       if (!inResponse && prev !== undefined && prev !== rec.version - 1) this.view.claim(src, rec.version)
       return
     }
