@@ -1,7 +1,8 @@
 /**
  * The flags of `npm run soak` (test/soak.ts) and `npm run bench`
  * (bench/run.ts): a flag they do not know is refused with the usage before
- * any work starts, and a partial bench run leaves bench/results.md alone.
+ * any work starts, a soak replay says its grace period, and a partial bench
+ * run leaves bench/results.md alone.
  */
 import test from 'tape'
 import { execFile } from 'node:child_process'
@@ -42,6 +43,17 @@ test('soak: --schedules N --from S runs exactly those seeds', async (t) => {
   const r = await run('test/soak.ts', ['--schedules', '3', '--from', '7'])
   t.equal(r.code, 0, 'exit 0')
   t.match(r.stdout, /^3 schedules from seed 7: 0 failed$/m, 'three schedules from seed 7')
+  t.end()
+})
+
+test('soak --seed S: the replay says its grace period, and whether tombstones are collected', async (t) => {
+  const gc = await run('test/soak.ts', ['--seed', '1100'])
+  t.equal(gc.code, 0, 'seed 1100: exit 0')
+  t.match(gc.stdout, /^grace period 101 ms: tombstones are collected; twice the longest cut, 50\.\d ms \(the cluster is made whole after 43 ms/m, 'seed 1100 collects tombstones, and says why its grace period is what it is')
+  t.equal(JSON.parse(gc.stdout.slice(gc.stdout.indexOf('{'))).options.graceMs, 101, 'its options say the same')
+  const none = await run('test/soak.ts', ['--seed', '8'])
+  t.equal(none.code, 0, 'seed 8: exit 0')
+  t.match(none.stdout, /^grace period 100000 ms: no tombstone is collected$/m, 'seed 8 collects none')
   t.end()
 })
 

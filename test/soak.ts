@@ -3,10 +3,12 @@
  * (`-- --schedules N --from S` to change), printing every failing seed with
  * the command that replays it; `-- --seed S` replays one, verbosely.
  * Unknown flags are refused with the usage (exit 2), so a mistyped flag
- * never starts the full soak.
+ * never starts the full soak. Half the schedules collect tombstones, with a
+ * grace period twice their longest cut (fault-sim.ts, `gcGrace`); a replay
+ * says which, and its grace period.
  */
 import { parseArgs } from 'node:util'
-import { runSchedule, defaultFaultOptions } from './support/fault-sim.ts'
+import { runSchedule, defaultFaultOptions, longestCutMs, type FaultOptions } from './support/fault-sim.ts'
 
 const USAGE = `Usage: npm run soak -- [--schedules N] [--from S]
        npm run soak -- --seed S
@@ -49,10 +51,19 @@ if (values.seed !== undefined && (values.schedules !== undefined || values.from 
   usageError('--seed replays one schedule: it does not combine with --schedules or --from')
 }
 
+/** What a schedule's grace period is, and why. */
+function grace(o: FaultOptions): string {
+  if (o.maxCutMs === null) return `grace period ${o.graceMs} ms: no tombstone is collected`
+  const cut = longestCutMs(o.maxCutMs, o.maxDelay)
+  return `grace period ${o.graceMs} ms: tombstones are collected; twice the longest cut, ${cut.toFixed(1)} ms (the cluster is made whole after ${o.maxCutMs} ms, at the next step, its messages delivered within ${(cut - o.maxCutMs).toFixed(1)} ms more)`
+}
+
 if (values.seed !== undefined) {
   const one = integer('seed', values.seed, 0, 0)
-  const r = runSchedule(one)
-  console.log(JSON.stringify({ options: defaultFaultOptions(one), ...r }, null, 2))
+  const options = defaultFaultOptions(one)
+  const r = runSchedule(one, options)
+  console.log(grace(options))
+  console.log(JSON.stringify({ options, ...r }, null, 2))
   process.exit(r.ok ? 0 : 1)
 }
 const from = integer('from', values.from, 1, 0)
@@ -61,11 +72,16 @@ const started = Date.now()
 let failed = 0
 let writes = 0
 let messages = 0
+let collected = 0
+let gc = 0
 const totals: Record<string, number> = {}
 for (let seed = from; seed < from + count; seed++) {
-  const r = runSchedule(seed)
+  const options = defaultFaultOptions(seed)
+  const r = runSchedule(seed, options)
   writes += r.writes
   messages += r.messages
+  collected += r.collected
+  if (options.maxCutMs !== null) gc++
   for (const [k, v] of Object.entries(r.faults)) totals[k] = (totals[k] ?? 0) + v
   if (!r.ok) {
     failed++
@@ -74,6 +90,6 @@ for (let seed = from; seed < from + count; seed++) {
   if ((seed - from + 1) % 10_000 === 0) console.log(`${seed - from + 1} schedules, ${failed} failed, ${((Date.now() - started) / 1000).toFixed(0)} s`)
 }
 console.log(`faults injected: ${Object.entries(totals).map(([k, v]) => `${k} ${v}`).join(', ')}`)
-console.log(`${writes} writes, ${messages} messages delivered`)
+console.log(`${writes} writes, ${messages} messages delivered; ${gc} schedules collected tombstones (${collected} forgotten)`)
 console.log(`${count} schedules from seed ${from}: ${failed} failed`)
 process.exit(failed ? 1 : 0)

@@ -10,6 +10,12 @@
  * delay (reliable links), partitions that split and heal, crashes with a
  * restart from the log or with total data loss, nodes joining late.
  *
+ * Half the schedules (by seed) collect tombstones (`maxCutMs`, `gcGrace`):
+ * their grace period is short enough for tombstones to be forgotten within
+ * the schedule, and twice as long as any cut, which they end when it lasts
+ * `maxCutMs`, as README "Deletes" asks (the grace period far longer than
+ * any partition); the others keep every tombstone.
+ *
  * Checked: the paper's invariant at the receiving node after every delivered
  * message; after healing, every node holds the oracle's state: the winner,
  * under last-write-wins, of every acknowledged write (all writes are
@@ -23,7 +29,7 @@ import { randomInt, seededRandom } from '../../lib/core/random.ts'
 import { Session, type SessionOptions } from '../../lib/core/session.ts'
 import type { RandomFn, Rec } from '../../lib/core/types.ts'
 import { DEFAULT_LIMITS } from '../../lib/protocol/validate.ts'
-import { clockLine, dropLine, headerLine, recordLine } from '../../lib/store/log-format.ts'
+import { clockLine, dropLine, headerLine, recordJson } from '../../lib/store/log-format.ts'
 import { emptyRecovery, replayLine, savedForgotten } from '../../lib/store/log-replay.ts'
 import { TimedHeap } from './heap.ts'
 import { HostilePeer, simSigner, simVerifier } from './hostile.ts'
@@ -32,6 +38,10 @@ import { HostilePeer, simSigner, simVerifier } from './hostile.ts'
 const H = -2
 /** Clock bound of the simulated replicas, µs (the library's default, 5 minutes). */
 const OFFSET_US = 300_000_000
+/** Virtual ms a schedule step lasts, at most (`play`). */
+const STEP_MS = 5
+/** The grace period of schedules without gc: longer than any schedule, settling included. */
+const NO_GC_GRACE_MS = 100_000
 
 export interface FaultOptions {
   seed: number
@@ -46,7 +56,19 @@ export interface FaultOptions {
   /** Largest extra delivery delay, virtual ms (reorders lossy links). */
   maxDelay: number
   mtu: number
+  /**
+   * Tombstone grace period, ms. In gc schedules (`maxCutMs` set) it is
+   * `gcGrace(maxCutMs, maxDelay)`: tombstones are collected within the
+   * schedule, and every cut is shorter than the grace period, as README
+   * "Deletes" asks; elsewhere 100 s, longer than any schedule.
+   */
   graceMs: number
+  /**
+   * gc schedules: the longest the cluster stays broken (a partition in
+   * effect or a joined node down); the schedule heals the partition and
+   * restarts every down node then. null: no bound.
+   */
+  maxCutMs: number | null
   /** A hostile member joins: in a plain or a signed cluster. */
   hostile: 'none' | 'plain' | 'signed'
 }
@@ -80,6 +102,8 @@ export interface FaultReport {
   faults: Record<string, number>
   writes: number
   messages: number
+  /** Tombstones forgotten past the grace period, over all nodes. */
+  collected: number
 }
 
 export class FaultSim {
@@ -95,13 +119,14 @@ export class FaultSim {
   private readonly group = new Map<number, number>()
   private gens = 0
   faultsOn = true
-  readonly faults: Record<string, number> = { lost: 0, duplicated: 0, delayed: 0, partitions: 0, crashes: 0, diskLosses: 0, joins: 0, invalid: 0, hostile: 0, hidden: 0 }
+  readonly faults: Record<string, number> = { lost: 0, duplicated: 0, delayed: 0, partitions: 0, crashes: 0, diskLosses: 0, joins: 0, invalid: 0, hostile: 0, hidden: 0, cutsEnded: 0 }
   readonly hostile: HostilePeer | null
   readonly writes: Rec[] = []
   private readonly excluded = new Set<Rec>()
   private readonly winners = new Map<string, Rec>()
   readonly violations: string[] = []
   messages = 0
+  collected = 0
   private readonly sessionOpts: SessionOptions
   private readonly deferred = new Map<number, () => void>()
   private readonly continuing = new Set<Session>()
@@ -139,19 +164,24 @@ export class FaultSim {
       sign: signed ? simSigner() : undefined,
       verify: signed ? simVerifier() : undefined,
     })
-    if (fromLog) replica.restore({ records: r.records.values(), sources: r.sources, version: r.version, forgotten: savedForgotten(r) })
+    if (fromLog) replica.restore({ records: r.records.values(), sources: r.sources, version: r.version, forgotten: savedForgotten(r), appliedAt: r.appliedAt })
     replica.history.on('update', (u) => {
-      n.log.push(recordLine(u))
+      // As the durable store does: a tombstone's line says when it was applied.
+      n.log.push(recordJson(u, this.now) + '\n')
       if (++n.sinceSnapshot >= 8) {
         n.sinceSnapshot = 0
         n.log.push(clockLine(replica.sources(), replica.version, replica.forgotten().floor))
       }
     })
-    replica.onDrop = (rec) => n.log.push(dropLine(rec))
+    replica.onDrop = (rec, reason) => {
+      n.log.push(dropLine(rec))
+      if (reason === 'collected') this.collected++
+    }
     n.replica = replica
     n.alive = true
     n.joined = true
     n.wiped = false
+    this.cutEnds()
     for (let j = 0; j < this.nodes.length; j++) if (j !== i) this.reconnect(i, j)
     if (this.hostile !== null) this.reconnect(i, H)
   }
@@ -160,16 +190,24 @@ export class FaultSim {
     const n = this.nodes[i]
     if (!n.alive) return
     n.alive = false
+    this.cutStarts()
     for (let j = 0; j < this.nodes.length; j++) if (j !== i) this.disconnect(i, j)
     if (this.hostile !== null) this.disconnect(i, H)
     this.faults.crashes++
     if (!diskLost) return
     this.faults.diskLosses++
     // Writes no other node holds are gone with this disk (a node that still
-    // has its log counts: it will come back with what it held).
+    // has its log counts: it will come back with what it held). A delete
+    // another node applied and then forgot past the grace period is not
+    // gone: that node remembers it by key and refuses what it beat
+    // (README "Deletes"), so the deleted key stays deleted.
     const holds = (o: FNode, w: Rec) => {
       if (o === n || !o.joined || o.wiped) return false
       const h = o.replica.record(w.key)
+      if (h === undefined && w.deleted === true) {
+        const t = o.replica.collected.get(w.key)
+        return t !== undefined && sort(t, w) === 0
+      }
       return h !== undefined && sort(h, w) === 0
     }
     for (const w of this.writes) {
@@ -338,12 +376,51 @@ export class FaultSim {
     return this.nodes.filter((n) => n.alive).map((n) => n.index)
   }
 
+  // ---- cuts ----
+
+  /** When the cluster last went from whole to broken (a partition in effect, or a joined node down); null while whole. */
+  private brokenSince: number | null = null
+
+  private whole(): boolean {
+    const groups = new Set<number>()
+    for (const n of this.nodes) {
+      if (!n.joined) continue
+      if (!n.alive) return false
+      groups.add(this.group.get(n.index) ?? 0)
+    }
+    return groups.size <= 1
+  }
+
+  private cutStarts(): void {
+    if (this.brokenSince === null) this.brokenSince = this.now
+  }
+
+  /** After a node came up or a partition changed: the cluster may be whole (or broken) again. */
+  private cutEnds(): void {
+    if (this.whole()) this.brokenSince = null
+    else this.cutStarts()
+  }
+
+  /**
+   * gc schedules: a cluster broken for `maxCutMs` is made whole (every down
+   * node restarts from its log, the partition heals), so no node is cut off
+   * from another for longer than `maxCutMs` plus a step.
+   */
+  private boundCut(): void {
+    const max = this.opts.maxCutMs
+    if (max === null || this.brokenSince === null || this.now - this.brokenSince < max) return
+    this.faults.cutsEnded++
+    for (const n of this.nodes) if (n.joined && !n.alive) this.boot(n.index, true)
+    this.heal()
+  }
+
   /** Run the random schedule, heal everything, let it settle, and check. */
   play(): FaultReport {
     const r = this.random
     const joinAt = new Map<number, number>()
     for (let k = this.opts.nodes; k < this.nodes.length; k++) joinAt.set(randomInt(r, this.opts.steps), k)
     for (let step = 0; step < this.opts.steps; step++) {
+      this.boundCut()
       const join = joinAt.get(step)
       if (join !== undefined) {
         this.faults.joins++
@@ -368,7 +445,7 @@ export class FaultSim {
       } else if (x < 0.96) this.split()
       else if (x < 0.98) this.heal()
       for (const n of this.nodes) if (n.alive) n.replica.collect(this.now, this.opts.graceMs)
-      this.run(this.now + 2 + r() * 3)
+      this.run(this.now + 2 + r() * (STEP_MS - 2))
     }
     // Heal: every node up, one network, no more faults; then settle.
     this.faultsOn = false
@@ -378,6 +455,7 @@ export class FaultSim {
     if (this.hostile !== null) for (const n of this.nodes) for (const line of this.hostile.dump()) this.enqueue(H, n.index, this.epoch.get(this.pair(H, n.index)) ?? 0, line)
     let settled = false
     for (let round = 0; round < 200 && !settled; round++) {
+      for (const n of this.nodes) n.replica.collect(this.now, this.opts.graceMs)
       for (const a of this.alive()) {
         const others = this.alive().filter((b) => b !== a)
         this.sessions.get(`${a}>${others[randomInt(r, others.length)]}`)?.start()
@@ -387,18 +465,20 @@ export class FaultSim {
     }
     const problems = [...this.violations]
     if (!settled) problems.push(`did not converge to the oracle: ${this.diff()}`)
-    return { seed: this.opts.seed, ok: problems.length === 0, problems, faults: this.faults, writes: this.writes.length, messages: this.messages }
+    return { seed: this.opts.seed, ok: problems.length === 0, problems, faults: this.faults, writes: this.writes.length, messages: this.messages, collected: this.collected }
   }
 
   private split(): void {
     this.faults.partitions++
     for (const n of this.nodes) this.group.set(n.index, randomInt(this.random, 2))
     this.relink()
+    this.cutEnds()
   }
 
   private heal(): void {
     this.group.clear()
     this.relink()
+    this.cutEnds()
   }
 
   private relink(): void {
@@ -446,10 +526,27 @@ export class FaultSim {
   }
 }
 
+
+/**
+ * The longest cut of a gc schedule, ms: no two live nodes go without a
+ * message for longer than `maxCutMs` (the cluster is then made whole), plus
+ * a step (it is made whole at the next step), plus a delivery (1 ms and
+ * `maxDelay`). Crashed nodes, partitions and the combinations of the two
+ * all end there; a late joiner holds nothing until it joins.
+ */
+export function longestCutMs(maxCutMs: number, maxDelay: number): number {
+  return maxCutMs + STEP_MS + 1 + maxDelay
+}
+
+/** The grace period of a gc schedule: twice its longest cut (README "Deletes": keep it far longer than any partition). */
+export function gcGrace(maxCutMs: number, maxDelay: number): number {
+  return Math.ceil(2 * longestCutMs(maxCutMs, maxDelay))
+}
+
 export function defaultFaultOptions(seed: number): FaultOptions {
   const r = seededRandom(seed ^ 0x5eed)
   const lossy = r() < 0.5
-  return {
+  const o: FaultOptions = {
     seed,
     nodes: 3 + randomInt(r, 4),
     lateJoiners: randomInt(r, 3),
@@ -459,11 +556,23 @@ export function defaultFaultOptions(seed: number): FaultOptions {
     dup: lossy ? r() * 0.1 : 0,
     maxDelay: r() * 6,
     mtu: 1 + randomInt(r, 12),
-    graceMs: 100_000,
+    graceMs: NO_GC_GRACE_MS,
+    maxCutMs: null,
     hostile: (['none', 'none', 'plain', 'signed'] as const)[randomInt(r, 4)],
   }
+  // Drawn last, so the schedules without gc are those of before.
+  if (r() < 0.5) {
+    o.maxCutMs = 10 + randomInt(r, 90)
+    o.graceMs = gcGrace(o.maxCutMs, o.maxDelay)
+  }
+  return o
 }
 
-export function runSchedule(seed: number): FaultReport {
-  return new FaultSim(defaultFaultOptions(seed)).play()
+/** The schedule of `seed` without gc, as every seed's ran before gc schedules (regressions named then replay it). */
+export function withoutGc(seed: number): FaultOptions {
+  return { ...defaultFaultOptions(seed), graceMs: NO_GC_GRACE_MS, maxCutMs: null }
+}
+
+export function runSchedule(seed: number, opts: FaultOptions = defaultFaultOptions(seed)): FaultReport {
+  return new FaultSim(opts).play()
 }
