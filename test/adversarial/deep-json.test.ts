@@ -9,22 +9,10 @@ import { Buffer } from 'node:buffer'
 import { Network, listen } from '../../lib/net.ts'
 import { HostileClient } from '../support/hostile-client.ts'
 import { node, waitFor } from '../support/streams.ts'
+import { frame, msgpackStr } from '../support/frames.ts'
 
 const DEEP = 100_000
 const deep = (inner: string) => '['.repeat(DEEP) + inner + ']'.repeat(DEEP)
-
-function frame(body: Buffer): Buffer {
-  const h = Buffer.alloc(4)
-  h.writeUInt32BE(body.length)
-  return Buffer.concat([h, body])
-}
-
-function jsonString(text: string): Buffer {
-  const b = Buffer.from(text, 'utf8')
-  const h = Buffer.from([0xdb, 0, 0, 0, 0])
-  h.writeUInt32BE(b.length, 1)
-  return Buffer.concat([h, b])
-}
 
 async function victim() {
   const v = node('v')
@@ -72,7 +60,7 @@ test('a wire 2 peer\'s message as JSON text nested 100,000 deep is refused and c
     const h = await HostileClient.open({ port: w.port, wire: 2, id: 'm', time: 0 })
     const good = { key: 'good', value: 1, source_id: 'm', version: 1000, prev: 0 }
     const bad = `{"key":"bad","value":${deep('1')},"source_id":"m","version":999}`
-    await h.sendBytes(frame(Buffer.concat([jsonString(bad), jsonString(JSON.stringify(good))])))
+    await h.sendBytes(frame(Buffer.concat([msgpackStr(bad), msgpackStr(JSON.stringify(good))])))
     await waitFor(() => w.invalid.length >= 1 && w.v.get('good').value === 1, 10_000, 'the refusal and the good message')
     t.equal(w.invalid.length, 1, 'one refusal')
     t.match(w.invalid[0], /nested deeper than 100 levels/, `with its reason (${w.invalid[0]})`)

@@ -16,16 +16,11 @@ import type { Gossip } from '../../lib/index.ts'
 import type { WireMessage } from '../../lib/protocol/messages.ts'
 import { HostileClient } from '../support/hostile-client.ts'
 import { node, waitFor } from '../support/streams.ts'
+import { frame } from '../support/frames.ts'
 
 type Mode = 'plain' | 'psk'
 const SECRET = 'correct horse battery staple'
 const tlsFor = (mode: Mode): TlsOptions | undefined => (mode === 'psk' ? { secret: SECRET } : undefined)
-
-function frame(body: Buffer): Buffer {
-  const h = Buffer.alloc(4)
-  h.writeUInt32BE(body.length)
-  return Buffer.concat([h, body])
-}
 
 async function world(mode: Mode) {
   const v = node('v', { mtu: 100 })

@@ -13,6 +13,7 @@ import { Packr, Unpackr } from 'msgpackr'
 import { FrameReader, FRAME_HEADER } from '../../lib/codec/frame-reader.ts'
 import { FrameEncoder, FRAME_TARGET } from '../../lib/codec/wire-format.ts'
 import type { WireMessage } from '../../lib/protocol/messages.ts'
+import { frame } from '../support/frames.ts'
 
 interface Out {
   objects: object[]
@@ -37,13 +38,6 @@ function cut(bytes: Buffer, at: number[]): Buffer[] {
   }
   out.push(bytes.subarray(prev))
   return out
-}
-
-function frame(body: Buffer | number[]): Buffer {
-  const b = Buffer.from(body)
-  const h = Buffer.alloc(FRAME_HEADER)
-  h.writeUInt32BE(b.length)
-  return Buffer.concat([h, b])
 }
 
 const encode = (msgs: object[]): Buffer => {

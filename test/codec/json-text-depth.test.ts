@@ -8,24 +8,11 @@
  */
 import test from 'tape'
 import { Buffer } from 'node:buffer'
-import { FrameReader, FRAME_HEADER } from '../../lib/codec/frame-reader.ts'
+import { FrameReader } from '../../lib/codec/frame-reader.ts'
 import fc from 'fast-check'
 import { MAX_DEPTH } from '../../lib/codec/msgpack.ts'
 import { nestedDeeperThan } from '../../lib/codec/json-depth.ts'
-
-function frame(body: Buffer): Buffer {
-  const h = Buffer.alloc(FRAME_HEADER)
-  h.writeUInt32BE(body.length)
-  return Buffer.concat([h, body])
-}
-
-/** A MessagePack str32 of `text`. */
-function str(text: string): Buffer {
-  const b = Buffer.from(text, 'utf8')
-  const h = Buffer.from([0xdb, 0, 0, 0, 0])
-  h.writeUInt32BE(b.length, 1)
-  return Buffer.concat([h, b])
-}
+import { frame, msgpackStr } from '../support/frames.ts'
 
 /** A message whose `value` holds `levels - 1` arrays, one in another: `levels` levels with the message's object. */
 const nestedText = (levels: number) => '{"key":"k","value":' + '['.repeat(levels - 1) + ']'.repeat(levels - 1) + '}'
@@ -47,7 +34,7 @@ function read(body: Buffer) {
 test('JSON text in a frame nested 100,000 deep is refused with a reason and counted; the next value is read', (t) => {
   const deep = '{"key":"k","value":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}'
   const after = { key: 'after', value: 1 }
-  const r = read(Buffer.concat([str(deep), str(JSON.stringify(after))]))
+  const r = read(Buffer.concat([msgpackStr(deep), msgpackStr(JSON.stringify(after))]))
   t.equal(r.refused.length, 1, 'one refusal')
   t.match(r.refused[0] ?? '', new RegExp(`nested deeper than ${MAX_DEPTH} levels`), `with its reason (${r.refused[0]})`)
   t.deepEqual(r.objects, [after], 'the message after it is read')
@@ -57,7 +44,7 @@ test('JSON text in a frame nested 100,000 deep is refused with a reason and coun
 
 test('JSON text and MessagePack values in a frame have the same nesting limit', (t) => {
   for (const levels of [MAX_DEPTH, MAX_DEPTH + 1]) {
-    const asText = read(str(nestedText(levels)))
+    const asText = read(msgpackStr(nestedText(levels)))
     const asPack = read(nestedPack(levels))
     const ok = levels <= MAX_DEPTH
     t.equal(asPack.objects.length, ok ? 1 : 0, `${levels} levels as MessagePack: ${ok ? 'read' : 'refused'}`)
@@ -69,7 +56,7 @@ test('JSON text and MessagePack values in a frame have the same nesting limit', 
 
 test('brackets inside strings, and escaped quotes, are not nesting', (t) => {
   const msg = { key: 'k', value: ['['.repeat(5000), '\\"['.repeat(300), { '{{{': '"}}}"' }] }
-  const r = read(str(JSON.stringify(msg)))
+  const r = read(msgpackStr(JSON.stringify(msg)))
   t.deepEqual(r.refused, [], 'nothing refused')
   t.deepEqual(r.objects, [msg], 'the message read whole')
   t.end()
