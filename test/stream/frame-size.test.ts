@@ -79,3 +79,14 @@ test('frames fit the peer\'s limit (peerMaxLineLength) when it is lower; a singl
   }
   t.end()
 })
+
+test('a peer claiming the smallest reader limit (1 byte) gets every message, each in a frame of its own, none lost or split', (t) => {
+  const msgs = Array.from({ length: 50 }, (_, i) => ({ key: 'k' + i, value: i, source_id: 'A', version: i + 1 }) as WireMessage)
+  const e = new FrameEncoder(1)
+  let bytes = 0
+  for (const m of msgs) bytes += e.put(m)
+  const sizes = frameSizes(e.take()!)
+  t.equal(sizes.length, msgs.length, 'one frame per message')
+  t.equal(sizes.reduce((a, b) => a + b, 0), bytes, 'their bodies hold every message byte, nothing dropped')
+  t.end()
+})
