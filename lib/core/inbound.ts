@@ -128,7 +128,7 @@ export class Inbound {
       // the responder left out), and outside one nothing moves, since a
       // forger's link could otherwise carry our clock past real records.
       if (refused === BAD_SIGNATURE) {
-        if (inResponse && !this.hole(rec.source_id, rec.gen, rec.key, rec.version)) this.breakChain(rec.source_id, rec.gen, rec.version)
+        if (inResponse && !this.unprovenHole(rec.source_id, rec.gen, rec.key, rec.version)) this.breakChain(rec.source_id, rec.gen, rec.version)
         return { refused }
       }
       if (refused === null || !refusedForGood(refused) || !this.hole(rec.source_id, rec.gen, rec.key, rec.version)) this.breakChain(rec.source_id, rec.gen, rec.version)
@@ -180,8 +180,20 @@ export class Inbound {
     if (o === null || typeof o !== 'object' || typeof o.source_id !== 'string' || !isVersion(o.version)) return false
     const gen = typeof o.gen === 'string' ? o.gen : undefined
     const key = typeof o.key === 'string' && !reason.startsWith('update key') ? o.key : Holes.keyless(o.version)
-    if (!this.hole(o.source_id, gen, key, o.version)) this.breakChain(o.source_id, gen, o.version)
+    if (!this.unprovenHole(o.source_id, gen, key, o.version)) this.breakChain(o.source_id, gen, o.version)
     return false
+  }
+
+  /**
+   * A hole for a record whose source and version nothing proves (a bad
+   * signature, or an object refused before its signature was checked). In
+   * a signed cluster none is made: anyone could claim any source's
+   * version, and a hole, lasting while the node runs, would lower for good
+   * the clock it vouches for an honest source. The record is passed over
+   * all the same.
+   */
+  private unprovenHole(source_id: string, gen: string | undefined, key: string, version: number): boolean {
+    return this.replica.verifies || this.hole(source_id, gen, key, version)
   }
 
   /** A record passed over without being held: a hole (false: none is left, and the record must not be passed over). */

@@ -128,12 +128,12 @@ export class Replica implements ResolveHost {
     return this.map.values()
   }
 
-  /** Number of records held, tombstones included. */
   /** Whether records must be signed (`verify` is set). */
   get verifies(): boolean {
     return this.admission.signed
   }
 
+  /** Number of records held, tombstones included. */
   get size(): number {
     return this.map.size
   }

@@ -446,3 +446,19 @@ test('a bad signature is passed over inside a response (not asked for again), an
   t.equal(v.clock.get('b'), 3, 'a bad signature pushed with a link to our clock moves no clock')
   t.end()
 })
+
+test('in a signed cluster a bad signature makes no hole: a forger cannot lower for good the clock a node vouches for an honest source', (t) => {
+  const verify = (u: Rec) => u.sig === 'good'
+  const v = new Replica({ id: 'v', resolve: resolution.lww_vs_current_vers, sort, maxHistory: 10, verify })
+  const { s } = session(v)
+  s.start()
+  s.receive(rec('a1', 1, 'b', { sig: 'good' }))
+  s.receive(rec('never-rewritten', 2, 'b', { sig: 'forged' }))
+  s.receive(rec('a3', 3, 'b', { sig: 'good' }))
+  s.receive({ digest: true, source_id: 'b', version: 3 })
+  s.receive({ digest: true, done: true, reply: true })
+  const b = v.clock.find('b')!
+  t.equal(b.clock, 3, 'the forged record was passed over')
+  t.equal(v.clock.holes.vouched(b), 3, 'and the node vouches for its whole clock of b')
+  t.end()
+})
