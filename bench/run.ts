@@ -118,33 +118,47 @@ function row(scenario: string, impl: string, rows: Row[], note = ''): void {
 
 /**
  * Ours against npm scuttlebutt, each with and without warm-up; returns the
- * rows by warmth (`'0'`, `'1'`) and implementation.
+ * rows by warmth (`'0'`, `'1'`) and implementation. With `floor`, the
+ * scenario's floor (bench/scenarios/floor.ts: keep, stringify, parse, keep;
+ * nothing else) runs beside them.
  */
-function compare(id: string, label: string, script: string, args: (string | number)[], extra?: (r: Row[]) => string, gc = false, frames = false) {
-  const impls = frames ? ['ours', 'scuttlebutt', 'ours-binary'] : ['ours', 'scuttlebutt']
+function compare(id: string, label: string, script: string, args: (string | number)[], extra?: (r: Row[]) => string, gc = false, frames = false, floor = false) {
+  const impls = ['ours', 'scuttlebutt', ...(frames ? ['ours-binary'] : []), ...(floor ? ['floor'] : [])]
   const k = impls.length
   const variants = WARMTH.flatMap(([w]) => impls.map((impl) => [impl, ...args, w]))
   const rows = measureAll(script, variants, gc)
-  const by: Record<string, { ours: Row[]; theirs: Row[]; frames?: Row[] }> = {}
+  const by: Record<string, By> = {}
+  const names: Record<string, string> = { ours: 'simple-scuttle (ndjson)', scuttlebutt: 'scuttlebutt 5.6.15', 'ours-binary': 'simple-scuttle (frames, wire 2)', floor: 'floor of ndjson (no replication)' }
   WARMTH.forEach(([w, name], i) => {
-    by[w] = { ours: rows[k * i], theirs: rows[k * i + 1], frames: frames ? rows[k * i + 2] : undefined }
-    row(`(${id}) ${label}, ${name}`, 'simple-scuttle (ndjson)', rows[k * i], extra?.(rows[k * i]) ?? '')
-    row(`(${id}) ${label}, ${name}`, 'scuttlebutt 5.6.15', rows[k * i + 1], extra?.(rows[k * i + 1]) ?? '')
-    if (frames) row(`(${id}) ${label}, ${name}`, 'simple-scuttle (frames, wire 2)', rows[k * i + 2], extra?.(rows[k * i + 2]) ?? '')
+    const of = (impl: string) => (impls.includes(impl) ? rows[k * i + impls.indexOf(impl)] : undefined)
+    by[w] = { ours: of('ours')!, theirs: of('scuttlebutt')!, frames: of('ours-binary'), floor: of('floor') }
+    impls.forEach((impl, j) => row(`(${id}) ${label}, ${name}`, names[impl]!, rows[k * i + j], extra?.(rows[k * i + j]) ?? ''))
   })
   return by
 }
 
-/** Speed ratio target (on the run without warm-up) and the memory target (both runs). */
-function speedup(id: string, label: string, by: Record<string, { ours: Row[]; theirs: Row[]; frames?: Row[] }>, need: number): void {
+interface By {
+  ours: Row[]
+  theirs: Row[]
+  frames?: Row[]
+  floor?: Row[]
+}
+
+/**
+ * Speed ratio target (on the run without warm-up) and the memory target
+ * (both runs). Where the floor ran, the line gives its own ratio: a target
+ * above it is out of reach of any implementation over ndjson.
+ */
+function speedup(id: string, label: string, by: Record<string, By>, need: number): void {
   const ratio = (w: string, rows = by[w].ours) => median(rows, 'ups') / median(by[w].theirs, 'ups')
   const x = ratio('0')
   const frames = by['0'].frames !== undefined ? `; over frames (wire 2): ${fmt(ratio('0', by['0'].frames), 2)}x, warm ${fmt(ratio('1', by['1'].frames), 2)}x` : ''
-  targets.push(`(${id}) ${label}, no warm-up: ${fmt(x, 2)}x the updates/s of npm scuttlebutt, both over ndjson (target >= ${need}x) ${verdict(x >= need)} (warm: ${fmt(ratio('1'), 2)}x${frames})`)
+  const floor = by['0'].floor !== undefined ? `; the floor of ndjson: ${fmt(ratio('0', by['0'].floor), 2)}x, warm ${fmt(ratio('1', by['1'].floor), 2)}x, ours at ${fmt((100 * median(by['0'].ours, 'ups')) / median(by['0'].floor, 'ups'))}% of it` : ''
+  targets.push(`(${id}) ${label}, no warm-up: ${fmt(x, 2)}x the updates/s of npm scuttlebutt, both over ndjson (target >= ${need}x) ${verdict(x >= need)} (warm: ${fmt(ratio('1'), 2)}x${frames}${floor})`)
   memory(id, label, by)
 }
 
-function memory(id: string, label: string, by: Record<string, { ours: Row[]; theirs: Row[] }>): void {
+function memory(id: string, label: string, by: Record<string, By>): void {
   for (const [w, name] of WARMTH) {
     const o = median(by[w].ours, 'rssMB')
     const t = median(by[w].theirs, 'rssMB')
@@ -153,8 +167,8 @@ function memory(id: string, label: string, by: Record<string, { ours: Row[]; the
 }
 
 if (want('a')) {
-  speedup('a', '10k distinct keys', compare('a', 'two nodes, A sets 10k keys', 'distinct.ts', [10_000], undefined, false, true), 2)
-  speedup('a', '100k distinct keys', compare('a', 'two nodes, A sets 100k keys', 'distinct.ts', [100_000], undefined, false, true), 4)
+  speedup('a', '10k distinct keys', compare('a', 'two nodes, A sets 10k keys', 'distinct.ts', [10_000], undefined, false, true, true), 2)
+  speedup('a', '100k distinct keys', compare('a', 'two nodes, A sets 100k keys', 'distinct.ts', [100_000], undefined, false, true, true), 4)
 }
 if (want('b')) {
   speedup('b', 'one key set 100k times', compare('b', 'one key set 100k times', 'hot-key.ts', [100_000], (rows) => `retained ${fmt(median(rows, 'retainedMB'), 2)} MB`, true), 5)
@@ -177,7 +191,7 @@ if (want('c')) {
     memory('c', label, by)
   }
 }
-if (want('d')) speedup('d', 'empty node catches up 100k keys', compare('d', 'empty B joins A holding 100k keys', 'catchup.ts', [100_000], undefined, false, true), 3)
+if (want('d')) speedup('d', 'empty node catches up 100k keys', compare('d', 'empty B joins A holding 100k keys', 'catchup.ts', [100_000], undefined, false, true, true), 3)
 if (want('e')) {
   const impls = [['ours', 'simple-scuttle, ndjson (wire 1)'], ['ours-binary', 'simple-scuttle, frames (wire 2)'], ['raw', 'raw ndjson (no replication)']] as const
   const variants = WARMTH.flatMap(([w]) => impls.map(([impl]) => [impl, 200_000, w]))

@@ -1,8 +1,10 @@
 /**
  * (d) A holds N keys; an empty B connects; time until B holds all.
- *   node --import tsx bench/scenarios/catchup.ts <ours|ours-binary|scuttlebutt> <N> <warm 0|1>
+ *   node --import tsx bench/scenarios/catchup.ts <ours|ours-binary|scuttlebutt|floor> <N> <warm 0|1>
+ * `floor`: the least any replication over ndjson does (floor.ts).
  * With warm 1, another empty node first catches up on 10,000 keys of another.
  */
+import { floorPair } from './floor.ts'
 import { emit, joinOurs, joinScuttlebutt, ours, peakRssMB, ScuttlebuttModel, until, wireOf } from './common.ts'
 
 const [impl, nArg, warmArg] = process.argv.slice(2)
@@ -27,6 +29,20 @@ if (impl === 'ours' || impl === 'ours-binary') {
   await until(() => b.size === n)
   const ms = performance.now() - t0
   emit({ ms, ups: (n / ms) * 1000, rssMB: peakRssMB(), bytesPerUpdate: bytes() / n })
+} else if (impl === 'floor') {
+  if (WARM > 0) {
+    const w = floorPair()
+    for (let i = 0; i < WARM; i++) w.keep('warm-' + i, value(i))
+    w.sendAll()
+    await until(() => w.size === WARM)
+  }
+  const a = floorPair()
+  for (let i = 0; i < n; i++) a.keep('key-' + i, value(i))
+  const t0 = performance.now()
+  a.sendAll()
+  await until(() => a.size === n)
+  const ms = performance.now() - t0
+  emit({ ms, ups: (n / ms) * 1000, rssMB: peakRssMB(), bytesPerUpdate: a.bytes() / n })
 } else {
   const Model = ScuttlebuttModel()
   if (WARM > 0) {
