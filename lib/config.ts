@@ -1,7 +1,7 @@
 import { FLOW_CONFIG_KEYS, flowSettings, type FlowConfig, type FlowSettings } from './core/flow-node.ts'
 import { sort as defaultSort, resolution } from './core/resolve.ts'
 import type { AcceptFn, ClockFn, DeltaOrder, RandomFn, ResolveFn, SignFn, SortFn, VerifyFn } from './core/types.ts'
-import { DEFAULT_LIMITS, idProblem, type Limits } from './protocol/validate.ts'
+import { idProblem, limitsOf, type Limits } from './protocol/validate.ts'
 
 /**
  * What `new Gossip(id, config)` accepts. Only `resolve` is required.
@@ -235,11 +235,11 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
       throw new ConfigError((err as Error).message)
     }
   }
-  const limits = Object.freeze({ ...DEFAULT_LIMITS, ...(config.limits ?? {}) })
-  for (const [k, v] of Object.entries(limits)) {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
-      throw new ConfigError(`config.limits.${k} must be a positive integer, got ${shown(v)}`)
-    }
+  let limits: Limits
+  try {
+    limits = limitsOf(config.limits, 'config.limits', shown)
+  } catch (err) {
+    throw new ConfigError((err as Error).message)
   }
   if (config.max_version_jump !== undefined && config.max_version_jump !== null) {
     deprecated('max_version_jump', 'remote versions are now bounded by maxClockOffset (ms ahead of this node\'s clock); the option is ignored')

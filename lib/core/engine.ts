@@ -8,7 +8,7 @@ import type { DeltaOrder, JsonValue, PeerLabel, RandomFn, Rec, Versioned } from 
 import { sourceKey } from './types.ts'
 import { frozenJson } from './values.ts'
 import { encodePush, type WirePush } from '../protocol/messages.ts'
-import { DEFAULT_LIMITS, checkNodeId, readUpdate, reservedKey, reservedKeyError, type Limits, type UpdateSlot } from '../protocol/validate.ts'
+import { DEFAULT_LIMITS, checkNodeId, limitsOf, readUpdate, reservedKey, reservedKeyError, type Limits, type UpdateSlot } from '../protocol/validate.ts'
 
 /**
  * A public sans-I/O core: the Scuttlebutt exchange as four pure operations
@@ -126,7 +126,8 @@ export class Engine {
       return
     }
     if (typeof opts !== 'object' || opts === null) throw new TypeError('new Engine(opts): opts must be an object such as { id: "a" }, or a Replica')
-    const limits = opts.limits ?? DEFAULT_LIMITS
+    checkEngineOptions(opts)
+    const limits = limitsOf(opts.limits, 'new Engine(opts): opts.limits')
     // Peers refuse records of an id (or generation) they cannot take: refused here as Gossip refuses them.
     checkNodeId(opts.id, limits.maxIdLength, 'Engine id')
     if (opts.gen !== undefined) checkNodeId(opts.gen, limits.maxIdLength, 'Engine gen')
@@ -266,4 +267,20 @@ export class Engine {
   clockOf(source_id: string, gen?: string): number {
     return this.replica.clock.find(source_id, gen)?.clock ?? 0
   }
+}
+
+/** The functions and numbers of `EngineOptions`, checked as `Gossip` checks its config: a wrong type fails here, not at every record. */
+function checkEngineOptions(opts: EngineOptions): void {
+  for (const name of ['resolve', 'sort', 'now', 'time', 'sign', 'verify', 'accept'] as const) {
+    const f = opts[name]
+    if (f !== undefined && typeof f !== 'function') throw new TypeError(`new Engine(opts): opts.${name} must be a function, got ${f === null ? 'null' : typeof f}`)
+  }
+  const count = (name: 'maxHistory' | 'maxSources' | 'maxValueBytes', v: unknown) => {
+    if (v !== undefined && !(v === Infinity || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1))) throw new RangeError(`new Engine(opts): opts.${name} must be a positive integer or Infinity, got ${String(v)}`)
+  }
+  count('maxHistory', opts.maxHistory)
+  count('maxSources', opts.maxSources)
+  count('maxValueBytes', opts.maxValueBytes)
+  const offset = opts.maxOffset
+  if (offset !== undefined && !(typeof offset === 'number' && offset >= 0 && !Number.isNaN(offset))) throw new RangeError(`new Engine(opts): opts.maxOffset must be a non-negative number of µs, got ${String(offset)}`)
 }

@@ -414,3 +414,39 @@ test('deltasFor: a fractional digest version is taken down to a whole one, so th
   t.equal(r.applied, 2, 'both applied')
   t.end()
 })
+
+test('new Engine: partial limits keep the defaults of the bounds they leave out, so a peer\'s long key, long id or deep value is still refused', (t) => {
+  const e = new Engine({ id: 'e', limits: { maxValueBytes: 1000 } as unknown as EngineOptions['limits'] })
+  let deep: unknown = 1
+  for (let i = 0; i < 5000; i++) deep = [deep]
+  let res: ReturnType<Engine['apply']> | undefined
+  t.doesNotThrow(() => {
+    res = e.apply([
+      { key: 'k'.repeat(5000), value: 1, source_id: 'p', version: 1 },
+      { key: 'a', value: 1, source_id: 'q'.repeat(300), version: 1 },
+      { key: 'b', value: deep, source_id: 'r', version: 1 },
+      { key: 'c', value: 'x'.repeat(2000), source_id: 's', version: 1 },
+    ])
+  }, 'apply does not throw on a deep value')
+  t.equal(res?.refused, 4, 'every one refused')
+  t.equal(res?.applied, 0, 'none entered state')
+  t.ok(res?.reasons.some((r) => /key longer than 4096/.test(r)), 'the default maxKeyLength holds')
+  t.ok(res?.reasons.some((r) => /nested deeper than 64/.test(r)), 'the default maxValueDepth holds')
+  t.end()
+})
+
+test('new Engine refuses limits and options of the wrong kind at construction, naming them', (t) => {
+  const bad: [unknown, RegExp][] = [
+    [{ limits: { maxKeyLength: 0 } }, /opts\.limits\.maxKeyLength must be a positive integer, got 0/],
+    [{ limits: { maxValueDepth: '64' } }, /opts\.limits\.maxValueDepth must be a positive integer, got "64"/],
+    [{ limits: 5 }, /opts\.limits must be an object/],
+    [{ resolve: 5 }, /opts\.resolve must be a function, got number/],
+    [{ sort: 'asc' }, /opts\.sort must be a function/],
+    [{ verify: {} }, /opts\.verify must be a function/],
+    [{ maxHistory: -1 }, /opts\.maxHistory must be a positive integer or Infinity/],
+    [{ maxOffset: NaN }, /opts\.maxOffset must be a non-negative number/],
+  ]
+  for (const [extra, msg] of bad) t.throws(() => new Engine({ id: 'e', ...(extra as object) } as EngineOptions), msg, JSON.stringify(extra))
+  t.doesNotThrow(() => new Engine({ id: 'e', limits: { maxValueBytes: 1000 } as unknown as EngineOptions['limits'], maxHistory: Infinity }), 'partial limits and an unbounded history are fine')
+  t.end()
+})
