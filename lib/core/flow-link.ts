@@ -48,9 +48,14 @@ import { MAX_RATE, type RateClaim } from '../protocol/messages.ts'
  * apart from an honest starving peer by its claims, and any bound one side
  * applies alone would either break what honest pairs conserve or stop a
  * node that desires little from handing its allowance on; a bound kept
- * per connection ends when the peer reconnects. Flow control assumes, as
- * the paper does, that peers do not lie about their rates. The harm is
- * limited to our own writes' pace: flow control never changes what
+ * per connection ends when the peer reconnects. Nor is the other
+ * direction bounded beyond each step: a peer that claims plenty (ρ = 0, a
+ * large τ) at every take may double our τ (plus β) each time, and honest
+ * exchanges hand an inflated τ on, so one such peer can lift the
+ * allowances of the nodes around it up to their desires, faster than AIMD
+ * brings them down: flow control is then as if off (staleness grows as
+ * without it). Flow control assumes, as the paper does, that peers do not
+ * lie about their rates; a liar changes the pace of writes, never what
  * replicates.
  */
 

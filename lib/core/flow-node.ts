@@ -26,7 +26,7 @@ export interface FlowConfig extends FlowOptions {
   desired: number
   /** τ at start, updates per second. Default `desired` (the paper's runs start at 0.2). */
   initial?: number
-  /** Offer our rates on a connection at most once per this many ms (take a peer's once per half of it). Default 1000. */
+  /** Offer our rates on a connection at most once per this many ms (take a peer's once per half of it); positive. Default 1000. */
   interval?: number
   /** Writes the gate lets through at once after a quiet spell. Default 1. */
   burst?: number
@@ -34,7 +34,7 @@ export interface FlowConfig extends FlowOptions {
   overflow?: 'queue' | 'refuse'
   /** Most writes queued; one more is refused with a `FlowError`. Default 1000. */
   maxQueued?: number
-  /** Wake the queue with a timer when the next write is due. Default true; off when `now` is not the wall clock. */
+  /** Wake the queue with a timer when the next write is due. Default true (the timer sleeps in real time: set false with a `now` that is not the wall clock, and call `applyQueued`). */
   timer?: boolean
 }
 
@@ -81,7 +81,8 @@ export function flowSettings(cfg: FlowConfig): FlowSettings {
   }
   const desired = num('desired', cfg.desired, isRate, `a rate in updates per second from 0 to ${MAX_RATE}`)
   const initial = num('initial', cfg.initial ?? desired, isRate, `a rate in updates per second from 0 to ${MAX_RATE}`)
-  const interval = num('interval', cfg.interval ?? 1000, (x) => Number.isFinite(x) && x >= 0, 'a non-negative number of ms')
+  // 0 would lift every throttle of the trust rule (flow-link.ts): takes on every message, offers open side by side.
+  const interval = num('interval', cfg.interval ?? 1000, (x) => Number.isFinite(x) && x > 0, 'a positive number of ms')
   const burst = num('burst', cfg.burst ?? 1, (x) => Number.isFinite(x) && x >= 1, 'a number of writes, at least 1')
   const maxQueued = num('maxQueued', cfg.maxQueued ?? 1000, (x) => Number.isSafeInteger(x) && x >= 0, 'a non-negative integer')
   const overflow = cfg.overflow ?? 'queue'
@@ -106,7 +107,9 @@ export class NodeFlow implements FlowHost {
   onChange: (() => void) | null = null
   private tokens: number
   private refilledAt: number | null = null
-  private readonly queue: QueuedWrite[] = []
+  /** Writes held, in order, from `head` on (taken by index, so a long queue drains in linear time). */
+  private queue: QueuedWrite[] = []
+  private head = 0
   /** The link whose offer of our rates is open, and since when (ms). */
   private offer: FlowLink | null = null
   private offerAt = 0
@@ -207,7 +210,7 @@ export class NodeFlow implements FlowHost {
 
   /** Writes waiting for the rate. */
   get queued(): number {
-    return this.queue.length
+    return this.queue.length - this.head
   }
 
   /**
@@ -217,7 +220,7 @@ export class NodeFlow implements FlowHost {
    * the queue first: a write never overtakes a queued one.)
    */
   write(w: QueuedWrite, apply: (w: QueuedWrite) => void): boolean {
-    if (this.queue.length === 0 && this.take()) {
+    if (this.queued === 0 && this.take()) {
       apply(w)
       return true
     }
@@ -227,8 +230,8 @@ export class NodeFlow implements FlowHost {
     if (s.overflow === 'refuse') {
       throw new FlowError(`write of ${JSON.stringify(w.key)} refused: over the allowed rate, ${rate}; retry in ${Number.isFinite(wait) ? `${Math.ceil(wait)} ms` : 'a while (the rate is 0)'}`, 'ERATE', wait)
     }
-    if (this.queue.length >= s.maxQueued) {
-      throw new FlowError(`write of ${JSON.stringify(w.key)} refused: ${this.queue.length} writes already wait for the allowed rate, ${rate} (config.flow.maxQueued)`, 'EQUEUEFULL', wait)
+    if (this.queued >= s.maxQueued) {
+      throw new FlowError(`write of ${JSON.stringify(w.key)} refused: ${this.queued} writes already wait for the allowed rate, ${rate} (config.flow.maxQueued)`, 'EQUEUEFULL', wait)
     }
     this.queue.push(w)
     return false
@@ -241,17 +244,22 @@ export class NodeFlow implements FlowHost {
    */
   drain(apply: (w: QueuedWrite) => void, failed?: (err: unknown, w: QueuedWrite) => void): number {
     let n = 0
-    while (this.queue.length > 0 && this.take()) {
-      const w = this.queue.shift()!
-      n++
-      try {
-        apply(w)
-      } catch (err) {
-        if (failed === undefined) throw err
-        failed(err, w)
+    try {
+      while (this.queued > 0 && this.take()) {
+        const w = this.queue[this.head]!
+        this.queue[this.head++] = undefined as unknown as QueuedWrite // applied writes are not held
+        n++
+        try {
+          apply(w)
+        } catch (err) {
+          if (failed === undefined) throw err
+          failed(err, w)
+        }
       }
+    } finally {
+      this.compact()
     }
-    if (this.queue.length === 0) this.tokens = Math.min(this.tokens, this.settings.burst)
+    if (this.queued === 0) this.tokens = Math.min(this.tokens, this.settings.burst)
     return n
   }
 
@@ -261,6 +269,17 @@ export class NodeFlow implements FlowHost {
     if (this.tokens >= 1) return 0
     const rate = this.rate
     return rate > 0 ? ((1 - this.tokens) / rate) * 1000 : Infinity
+  }
+
+  /** Drop the taken slots once they are at least half the array (amortized linear). */
+  private compact(): void {
+    if (this.head === this.queue.length) {
+      this.queue = []
+      this.head = 0
+    } else if (this.head > 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head)
+      this.head = 0
+    }
   }
 
   private take(): boolean {
@@ -282,7 +301,7 @@ export class NodeFlow implements FlowHost {
     this.refilledAt = now
     if (last === null || !(now > last)) return
     const t = this.tokens + (this.rate * (now - last)) / 1000
-    this.tokens = this.queue.length > 0 ? t : Math.min(this.settings.burst, t)
+    this.tokens = this.queued > 0 ? t : Math.min(this.settings.burst, t)
   }
 
   private changed(): void {

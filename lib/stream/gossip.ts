@@ -19,6 +19,9 @@ import type { GossipEvents, GossipStats } from './gossip-events.ts'
 
 export type { GossipEvents, GossipStats } from './gossip-events.ts'
 
+
+/** The longest delay setTimeout takes (2^31 - 1 ms); Node fires a longer one after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 /**
  * A node of the cluster, and an object-mode Duplex stream to one peer.
  *
@@ -352,10 +355,11 @@ export class Gossip extends PeerDuplex implements ResolveHost {
     const wait = flow.wait()
     if (!Number.isFinite(wait)) return // the rate is 0: a change of rate wakes the queue
     // Not unref'd: queued writes keep the process alive until applied (or the node is destroyed), as a socket's pending writes do.
+    // A wait past the longest timer (about 24.8 days; a tiny rate) wakes at that and waits again: Node would fire it at once.
     this.flowTimer = setTimeout(() => {
       this.flowTimer = null
       this.applyQueued()
-    }, Math.max(1, Math.ceil(wait)))
+    }, Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(wait))))
   }
 
   /**

@@ -322,6 +322,7 @@ test('config.flow is validated with the option named', (t) => {
     [{ desired: 2 * MAX_RATE }, /desired/],
     [{ desired: 1, initial: NaN }, /initial/],
     [{ desired: 1, interval: -5 }, /interval/],
+    [{ desired: 1, interval: 0 }, /config.flow.interval must be a positive number of ms, got 0/],
     [{ desired: 1, burst: 0.5 }, /burst/],
     [{ desired: 1, maxQueued: 1.5 }, /maxQueued/],
     [{ desired: 1, overflow: 'drop' }, /overflow must be 'queue' or 'refuse'/],
@@ -337,5 +338,31 @@ test('config.flow is validated with the option named', (t) => {
     'defaults: the paper\'s AIMD, τ from ρ, an interval of a second, strict pacing, a queue of 1000',
   )
   t.ok(Object.isFrozen(s), 'frozen')
+  t.end()
+})
+
+test('NodeFlow gate: a long queue drains in order across partial drains, each write once, a throwing apply dropping only its own write', (t) => {
+  const { flow, clock, applied, apply } = nodeFlow({ desired: 1000, initial: 1000, maxQueued: 10_000 })
+  flow.write(w('k0'), apply)
+  let queuedAll = true
+  for (let i = 1; i < 6000; i++) queuedAll = !flow.write(w(`k${i}`), apply) && queuedAll
+  t.ok(queuedAll, 'each write beyond the first queued')
+  t.equal(flow.queued, 5999, 'all but the first queued')
+  let drained = 0
+  const failed: string[] = []
+  // 1,000 writes a second: 1.7 s, then 1.3 s more (crossing the point where taken slots are dropped), then the rest.
+  for (const [ms, bad] of [[1700, 'k1500'], [3000, 'k2500'], [7000, '']] as const) {
+    clock.t = ms
+    drained += flow.drain((x) => {
+      if (x.key === bad) throw new Error('user function threw')
+      apply(x)
+    }, (_err, x) => failed.push(x.key))
+  }
+  t.equal(drained, 5999, 'every queued write taken once')
+  t.equal(flow.queued, 0, 'nothing left')
+  t.deepEqual(failed, ['k1500', 'k2500'], 'the writes whose apply threw were dropped, reported')
+  const want = Array.from({ length: 6000 }, (_, i) => `k${i}`).filter((k) => k !== 'k1500' && k !== 'k2500')
+  t.deepEqual(applied, want, 'the others applied in order')
+  t.equal(flow.write(w('next'), apply), true, 'an empty queue lets the next write through')
   t.end()
 })

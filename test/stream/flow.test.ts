@@ -472,3 +472,29 @@ test('writes queued by flow control keep the process alive until they are applie
   t.equal(lines[lines.length - 1], 'exit 0 3', 'at exit none is left queued and the last write is applied')
   t.end()
 })
+
+test('a tiny allowed rate: the timer waits in steps of the longest delay a timer takes, never firing at once in a loop', (t) => {
+  const delays: number[] = []
+  const realSet = globalThis.setTimeout
+  const realClear = globalThis.clearTimeout
+  // Timers recorded, not run: what matters is the delay asked for.
+  globalThis.setTimeout = ((_fn: () => void, ms: number) => {
+    delays.push(ms)
+    return { ref() {}, unref() {}, hasRef: () => true, refresh() {} }
+  }) as unknown as typeof setTimeout
+  globalThis.clearTimeout = (() => {}) as typeof clearTimeout
+  try {
+    const g = new Gossip('a', config({ now: () => 1_000_000, flow: { desired: 1e-7, initial: 1e-7 } }))
+    g.set('k0', 0) // the burst's token
+    g.set('k1', 1) // due in 1e7 s
+    t.equal(g.queued, 1, 'the second write waits')
+    t.ok(delays.length > 0, 'a timer was asked for')
+    t.ok(delays.every((ms) => ms >= 1 && ms <= 2 ** 31 - 1), `every delay fits a timer (${delays.join(', ')})`)
+    t.equal(Math.max(...delays), 2 ** 31 - 1, 'the wait is slept in the longest step')
+    g.destroy()
+  } finally {
+    globalThis.setTimeout = realSet
+    globalThis.clearTimeout = realClear
+  }
+  t.end()
+})
