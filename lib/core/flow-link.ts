@@ -29,7 +29,10 @@ import { MAX_RATE, type RateClaim } from '../protocol/messages.ts'
  *   take leaves us at least half, and one that claims τ = 0 takes at most
  *   β;
  * - a reply's rates count only as the answer to a request of ours that
- *   carried rates, once;
+ *   carried rates, once; a reply that comes after the offer lapsed
+ *   (`interval`) counts only if nothing happened since (no other offer,
+ *   no take): otherwise the responder's move stands alone and the pair's
+ *   sum changes by it (AIMD then moves τ toward what the links carry);
  * - a node redistributes in one exchange at a time, as in the paper: it
  *   offers its rates on one connection at a time (until the reply, or for
  *   at most `interval`), and while its offer is open it takes no other
@@ -89,7 +92,7 @@ export interface FlowHost {
   readonly beta: number
   /** May `link` offer our rates now (no other link's offer is open)? If so, it holds the offer. */
   claimOffer(link: FlowLink): boolean
-  /** Whether `link`'s offer is still the open one (not lapsed and replaced). */
+  /** Whether `link`'s offer still stands: open, or lapsed with no other offer and no take since. */
   holdsOffer(link: FlowLink): boolean
   /** `link`'s offer is answered or abandoned. */
   releaseOffer(link: FlowLink): void

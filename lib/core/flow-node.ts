@@ -113,6 +113,9 @@ export class NodeFlow implements FlowHost {
   /** The link whose offer of our rates is open, and since when (ms). */
   private offer: FlowLink | null = null
   private offerAt = 0
+  /** The link that offered last, until its reply or close; and whether a peer may have taken our rates since. */
+  private lastOffer: FlowLink | null = null
+  private tookSince = false
 
   constructor(settings: FlowSettings, private readonly clock: ClockFn) {
     this.settings = settings
@@ -166,19 +169,30 @@ export class NodeFlow implements FlowHost {
     if (this.offer !== link && this.offerOpen()) return false
     this.offer = link
     this.offerAt = this.clock()
+    this.lastOffer = link
+    this.tookSince = false
     return true
   }
 
+  /**
+   * Whether `link`'s offer still stands: open, or lapsed with nothing since
+   * (no other offer, no take), so that its late reply redistributes
+   * nothing twice and the pair still conserves its sum.
+   */
   holdsOffer(link: FlowLink): boolean {
-    return this.offer === link && this.offerOpen()
+    if (this.offerOpen()) return this.offer === link
+    return this.lastOffer === link && !this.tookSince
   }
 
   releaseOffer(link: FlowLink): void {
     if (this.offer === link) this.offer = null
+    if (this.lastOffer === link) this.lastOffer = null
   }
 
   mayTake(): boolean {
-    return !this.offerOpen()
+    if (this.offerOpen()) return false
+    this.tookSince = true // the caller may take a peer's rates now: a lapsed offer's late reply no longer counts
+    return true
   }
 
   /** An offer of ours is open; it lapses after `interval` (its reply was lost, or its connection hangs). */

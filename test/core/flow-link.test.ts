@@ -366,3 +366,27 @@ test('NodeFlow gate: a long queue drains in order across partial drains, each wr
   t.equal(flow.write(w('next'), apply), true, 'an empty queue lets the next write through')
   t.end()
 })
+
+test('NodeFlow: a reply that comes after the offer lapsed still redistributes when nothing happened since, so an honest pair keeps its sum', (t) => {
+  const clock = { t: 0 }
+  const p = nodeFlow({ initial: 1 }, clock)
+  const q = nodeFlow({ initial: 5 }, clock)
+  const [lp, lq] = [p.flow.link(), q.flow.link()]
+  const req = lp.request()
+  clock.t = 3000 // the reply is 3 s late (a long answer on a slow link): p's offer lapsed, nothing else happened
+  const rep = lq.answer(req)
+  t.ok(rep !== undefined, 'q took p\'s rates')
+  lp.replied(rep)
+  t.equal(p.flow.allowed + q.flow.allowed, 6, 'τ_p + τ_q kept (before: p stayed at 1, the sum fell to 4)')
+  t.equal(p.flow.allowed, 2.05, 'p redistributed from the same four numbers (the paper gives 3; the trust rule: at most 2τ + β)')
+
+  // Something happened between the lapse and the reply: a take on another link. The late reply is not taken.
+  const other = p.flow.link()
+  const req2 = lp.request()
+  clock.t = 6000
+  t.ok(other.answer({ desired: 10, allowed: 3 }) !== undefined, 'p took another peer\'s rates after its offer lapsed')
+  const before = p.flow.allowed
+  lp.replied(lq.answer(req2))
+  t.equal(p.flow.allowed, before, 'so the late reply is ignored: no allowance redistributed twice')
+  t.end()
+})
