@@ -37,8 +37,9 @@ export function reportEvents(network: Network, event: EventOut): void {
     (line, repeats, f) => event('refused', repeats > 0 ? { ...f, repeats } : f, withRepeats(line, repeats)),
     () => network.timers.now(), // monotonic: a step of the wall clock does not hold lines back
   )
-  // Keyed on the kind of refusal: the peer's own words (quoted) and numbers in it do not make a new key.
-  const kind = (reason: string) => reason.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/\d+(\.\d+)?(e[+-]?\d+)?/gi, 'N')
+  // Keyed on the kind of refusal: the reason up to the first of the peer's values in it (a quote, a bracket,
+  // a brace or a digit starts one), so what a peer sends does not make a new key.
+  const kind = (reason: string) => reason.slice(0, reason.search(/["[{\d]|$/))
   network.on('refused', (address, reason) => refusals.line(`refused ${kind(reason)}`, `refused ${shown(address)}: ${reason}`, { address, reason }))
   // Invalid objects reach the output through the network's rate-limited log lines, never one line each.
   network.on('log', (line) => event('log', { message: line }, line))

@@ -1,11 +1,18 @@
 /**
  * Log lines that count instead of repeating: at most one line per key per
  * `interval` ms; lines suppressed meanwhile are counted and the count is
- * handed over with the next line of that key. Keys are bounded: the oldest are
- * forgotten past `maxKeys`, so a flood of distinct keys costs bounded memory.
+ * handed over with the next line of that key. Keys are bounded, and so is
+ * the output: past `maxKeys`, a new key takes the place of the oldest only
+ * once that one's line is an interval old; until then its lines share one
+ * overflow key. So a flood of distinct keys costs bounded memory and
+ * prints at most `maxKeys + 1` lines per interval (evicting the oldest at
+ * once would let keys cycle, each forgotten before it came back, and every
+ * line print).
  */
 export class RateLog<T = undefined> {
   private readonly last = new Map<string, { at: number; suppressed: number }>()
+  /** The key lines of new keys share while every kept key's line is recent. */
+  static readonly OVERFLOW = '\u0000overflow'
 
   constructor(
     /** Called with the line and how many lines of its key were suppressed since the last one. */
@@ -18,6 +25,11 @@ export class RateLog<T = undefined> {
   /** Log `line` (and `data`) under `key`, unless a line of that key went out less than `interval` ago. */
   line(key: string, line: string, data?: T): void {
     const t = this.now()
+    if (!this.last.has(key) && this.last.size >= this.maxKeys) {
+      const [oldest, o] = this.last.entries().next().value as [string, { at: number }]
+      if (t - o.at >= this.interval || t < o.at) this.last.delete(oldest)
+      else key = RateLog.OVERFLOW
+    }
     const e = this.last.get(key)
     if (e !== undefined && t - e.at < this.interval) {
       e.suppressed++
@@ -26,7 +38,6 @@ export class RateLog<T = undefined> {
     const suppressed = e?.suppressed ?? 0
     this.last.delete(key)
     this.last.set(key, { at: t, suppressed: 0 })
-    if (this.last.size > this.maxKeys) this.last.delete(this.last.keys().next().value as string)
     this.emit(line, suppressed, data as T)
   }
 }

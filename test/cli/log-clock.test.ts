@@ -75,3 +75,21 @@ test('member lines after the wall clock steps back an hour', (t) => {
   network.close()
   t.end()
 })
+
+test('refusals whose reason quotes a peer\'s value of any shape (a cluster given as JSON) print one line per kind, however many shapes', (t) => {
+  const { timers, network, lines, out } = setup()
+  try {
+    reportEvents(network, out)
+    for (let i = 0; i < 3000; i++) {
+      // What helloProblem writes for a cluster that is not a string: its JSON, a new shape each time.
+      const shape = JSON.stringify(Array.from({ length: 1 + (i % 40) }, (_, j) => ((i >> j) & 1 ? {} : [])))
+      network.emit('refused', '127.0.0.1:' + (40000 + (i % 1000)), `cluster mismatch: peer is in ${shape}, this node in "simple-scuttle"`)
+      timers.advance(3)
+    }
+    t.ok(lines.length <= 2, `3,000 refusals over 9 s: ${lines.length} line(s)`)
+  } finally {
+    Date.now = realNow
+  }
+  network.close()
+  t.end()
+})
