@@ -5,32 +5,58 @@
  * minute, not a connection (a peer that redials at once would otherwise
  * start a new budget each time). Keyed by host and the id the peer gave,
  * at most `MAX_CUTS` of them (the oldest forgotten first).
+ *
+ * The id is the peer's own word, so one host could start a new budget per
+ * connection under a new id. A host with links of `HOST_CUTS` different
+ * ids closed this way within a minute has every hello refused until the
+ * oldest of those closes is a minute old: one host costs at most
+ * `HOST_CUTS` budgets a minute, whatever ids it gives. (Honest nodes
+ * sharing the host with such peers wait out that minute too.)
  */
 
 /** Peers remembered at most. */
 export const MAX_CUTS = 1024
 /** How long a close for invalid objects is remembered, ms: the budget's window. */
 export const CUT_MS = 60_000
+/** Closes of different ids from one host within `CUT_MS` past which the whole host is refused. */
+export const HOST_CUTS = 8
 
 export class InvalidCuts {
   /** Per host and id, when its link was closed (in insertion order: the oldest first). */
   private readonly cuts = new Map<string, number>()
+  /** Per host, when its latest closes were (at most `HOST_CUTS`, oldest first; in insertion order of hosts). */
+  private readonly hosts = new Map<string, number[]>()
 
   /** The link of peer `id` from `host` was closed for its invalid objects at `now`. */
   note(host: string, id: string, now: number): void {
     const key = `${host}\u0000${id}`
+    const again = this.cuts.has(key)
     this.cuts.delete(key)
     this.cuts.set(key, now)
     if (this.cuts.size > MAX_CUTS) this.cuts.delete(this.cuts.keys().next().value!)
+    if (again) return // the same id again: its own refusal covers it
+    const times = this.hosts.get(host) ?? []
+    times.push(now)
+    if (times.length > HOST_CUTS) times.shift()
+    this.hosts.delete(host)
+    this.hosts.set(host, times)
+    if (this.hosts.size > MAX_CUTS) this.hosts.delete(this.hosts.keys().next().value!)
   }
 
-  /** Whether peer `id` from `host` had a link closed for invalid objects less than `CUT_MS` before `now`. */
+  /** Whether a hello of peer `id` from `host` is refused at `now`: that peer's link, or `HOST_CUTS` of that host's, closed within `CUT_MS`. */
   recent(host: string, id: string, now: number): boolean {
     const key = `${host}\u0000${id}`
     const at = this.cuts.get(key)
-    if (at === undefined) return false
-    if (now - at >= 0 && now - at < CUT_MS) return true
-    this.cuts.delete(key)
+    if (at !== undefined) {
+      if (within(at, now)) return true
+      this.cuts.delete(key)
+    }
+    const times = this.hosts.get(host)
+    if (times === undefined) return false
+    if (times.length === HOST_CUTS && within(times[0]!, now)) return true
+    if (!within(times[times.length - 1]!, now)) this.hosts.delete(host)
     return false
   }
 }
+
+const within = (at: number, now: number) => now - at >= 0 && now - at < CUT_MS
