@@ -10,6 +10,14 @@
  * An arrival is the moment this node learns a higher heartbeat counter of
  * the member, whether from the member itself or through others.
  *
+ * Heartbeats share a link's byte stream with the replica's data, and on a
+ * slow link they wait behind it. So bytes from the member itself, on its
+ * own link, are a sign of life too (`heard`): silence is counted from the
+ * later of the last arrival and the last such byte. They are no arrival:
+ * the mean stays the mean interval between heartbeats (bytes come far more
+ * often; a mean of them would convict a member the moment its data ends).
+ * Which bytes may count is the caller's rule (table.ts, `heardFrom`).
+ *
  * Memory is three numbers per member: the mean is a running sum over the
  * last `window` intervals, which fades (each new interval replaces the
  * mean's share of one) once the window is full.
@@ -29,6 +37,8 @@ export class ArrivalWindow {
   private sum = 0
   /** Time of the last arrival (ms), or NaN before the first. */
   last = Number.NaN
+  /** Time the member was last heard otherwise (`heard`), or NaN. */
+  lastHeard = Number.NaN
 
   /** A heartbeat arrived at `now`. */
   arrival(now: number, opts: DetectorOptions): void {
@@ -43,14 +53,26 @@ export class ArrivalWindow {
     if (Number.isNaN(this.last) || now > this.last) this.last = now
   }
 
+  /** The member was heard at `now` by other means than a heartbeat: no sample, only the silence ends. */
+  heard(now: number): void {
+    if (!(now <= this.lastHeard)) this.lastHeard = now
+  }
+
+  /** When the member was last heard from, by a heartbeat or otherwise; NaN if never. */
+  get quietSince(): number {
+    return Number.isNaN(this.lastHeard) ? this.last : Number.isNaN(this.last) ? this.lastHeard : Math.max(this.last, this.lastHeard)
+  }
+
   /**
    * This node did not run for `ms` of the time up to `now`: that time is no
-   * silence of the member's. The last arrival moves forward by it (never
-   * past `now`), so phi leaves it out and the next arrival is not measured
-   * across it.
+   * silence of the member's. The last arrival (and the last time heard)
+   * moves forward by it (never past `now`), so phi leaves it out and the
+   * next arrival is not measured across it.
    */
   overlook(ms: number, now: number): void {
-    if (!Number.isNaN(this.last) && ms > 0) this.last = Math.min(now, this.last + ms)
+    if (!(ms > 0)) return
+    if (!Number.isNaN(this.last)) this.last = Math.min(now, this.last + ms)
+    if (!Number.isNaN(this.lastHeard)) this.lastHeard = Math.min(now, this.lastHeard + ms)
   }
 
   /** Start the clock without a sample (a member just learnt of). */
@@ -63,21 +85,52 @@ export class ArrivalWindow {
     return (this.sum + opts.priorWeight * opts.prior) / (this.count + opts.priorWeight)
   }
 
-  /** Suspicion at `now` (0 before any arrival or start). */
+  /** Suspicion at `now`: the silence since it was last heard over the mean interval (0 before any arrival or start). */
   phi(now: number, opts: DetectorOptions): number {
     if (Number.isNaN(this.last)) return 0
-    return Math.max(0, now - this.last) / this.mean(opts)
+    return Math.max(0, now - this.quietSince) / this.mean(opts)
   }
 
   /** Forget the samples (a member declared dead starts afresh if it comes back). */
   reset(): void {
     this.count = 0
     this.sum = 0
+    this.lastHeard = Number.NaN
   }
 
   get samples(): number {
     return this.count
   }
+}
+
+/** What the detector makes of a member at `now`: its state, and the reason of a `down`. */
+export interface Verdict {
+  state: 'alive' | 'suspect' | 'dead'
+  reason: string
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+
+/** The part of a reason saying how long nothing came on the member's link (`quiet` ms), when it is shorter than the heartbeats' silence (`silent`). */
+const heardFor = (quiet: number, silent: number) => (seconds(quiet) === seconds(silent) ? '' : `, nothing from it on its own link for ${seconds(quiet)}`)
+
+/**
+ * Judge a member held alive or suspect since `since`: dead at phi
+ * `threshold`, suspect at `suspect`; a member never heard to beat is
+ * judged only after `maxInterval` of silence (since it was learnt, or
+ * last heard), when nothing says it ever lived; null leaves it as it is.
+ */
+export function verdict(w: ArrivalWindow, since: number, now: number, d: DetectorOptions): Verdict | null {
+  if (Number.isNaN(w.last)) {
+    const from = Number.isNaN(w.lastHeard) ? since : Math.max(since, w.lastHeard)
+    if (now - from < d.maxInterval) return null
+    return { state: 'dead', reason: `no heartbeat in the ${seconds(now - since)} since it was learnt${heardFor(now - from, now - since)}` }
+  }
+  const phi = w.phi(now, d)
+  if (phi >= d.threshold) {
+    return { state: 'dead', reason: `no heartbeat for ${seconds(now - w.last)}${heardFor(now - w.quietSince, now - w.last)} (phi ${phi.toFixed(1)} >= ${d.threshold})` }
+  }
+  return { state: phi >= d.suspect ? 'suspect' : 'alive', reason: '' }
 }
 
 /** A round this many intervals or more after the last means this node stalled. */

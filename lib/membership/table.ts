@@ -26,6 +26,8 @@
  *   them directly or through others, and each rise is an arrival for the
  *   detector. Every rise gets a local sequence number (beat-log.ts), so
  *   that the heartbeats a peer has not been sent yet are found in O(changes).
+ *   Bytes from the member itself on its own link end its silence too, but
+ *   are no arrival (`heardFrom`).
  * - Dead and left members are kept `grace` ms, then collected; a collected
  *   life is buried (see graveyard.ts) so that no laggard resurrects it,
  *   while a new generation of the same id joins. Past half the grace period
@@ -36,7 +38,7 @@
  *   peer can make the table hold grows with the bytes it sent, not with
  *   the objects they parse into.
  */
-import { ArrivalWindow } from './detector.ts'
+import { ArrivalWindow, verdict } from './detector.ts'
 import { Graveyard, risen, watch, type Watch } from './graveyard.ts'
 import { heldRecord, hold, memberOf, metaText, type RecordFields } from './held-record.ts'
 import { bucketHash, MAX_MEMBER_V, OWN_CHANGES, signatureProblem } from './record.ts'
@@ -198,6 +200,18 @@ export class MemberTable {
   }
 
   /**
+   * Bytes came at `now` from member `id` itself, on a link whose identity
+   * the caller trusts as the member's (the transport's rule): a sign of
+   * life, no heartbeat (detector.ts). It keeps a member held alive or
+   * suspect from being judged silent while its heartbeats wait behind its
+   * data; it brings back no member held dead or left (its heartbeats do).
+   */
+  heardFrom(id: string, now: number): void {
+    const e = this.entries.get(id)
+    if (e !== undefined && e !== this.self && (e.state === 'alive' || e.state === 'suspect')) e.window.heard(now)
+  }
+
+  /**
    * The heartbeats that rose after `mark` (a sequence number), except those
    * that came from `from`; at most `max`. Returns them and the new mark.
    */
@@ -277,19 +291,11 @@ export class MemberTable {
       if (e === this.self) continue
       if (e.state === 'alive' || e.state === 'suspect') {
         e.window.overlook(stalled, now)
-        if (Number.isNaN(e.window.last)) {
-          // Not one heartbeat yet: judged only after maxInterval (a stale record of a dead node goes then).
-          if (now - e.since >= d.maxInterval) this.change(e, 'dead', now, 'down', `no heartbeat in the ${seconds(now - e.since)} since it was learnt`)
-          continue
-        }
-        const phi = e.window.phi(now, d)
-        if (phi >= d.threshold) {
-          const silent = now - e.window.last
-          e.window.reset()
-          this.change(e, 'dead', now, 'down', `no heartbeat for ${seconds(silent)} (phi ${phi.toFixed(1)} >= ${d.threshold})`)
-        } else if (phi >= d.suspect) {
-          if (e.state !== 'suspect') this.change(e, 'suspect', now, null, '')
-        } else if (e.state !== 'alive') this.change(e, 'alive', now, null, '')
+        // A member never heard to beat is judged after maxInterval (a stale record of a dead node goes then).
+        const v = verdict(e.window, e.since, now, d)
+        if (v === null || v.state === e.state) continue
+        if (v.state === 'dead') e.window.reset()
+        this.change(e, v.state, now, v.state === 'dead' ? 'down' : null, v.reason)
         continue
       }
       const age = now - e.since

@@ -32,6 +32,8 @@ export class LineSplitter extends Transform {
     private readonly onLine: (line: string) => void,
     private readonly onInvalid: (reason: string) => void,
     private readonly maxLine: number,
+    /** Called for every chunk of bytes that comes in, whatever it holds. */
+    private readonly onBytes?: () => void,
   ) {
     super({ highWaterMark: 64 * 1024 })
     this.acc = new GrowBuffer(maxLine)
@@ -40,6 +42,7 @@ export class LineSplitter extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
     const c = chunk
     const len = c.length
+    if (len > 0) this.onBytes?.()
     const out: Buffer[] = []
     let appFrom = this.state === 'app' ? 0 : -1
     let i = 0

@@ -282,10 +282,14 @@ export class Membership implements SideChannel, NetworkMembership {
     if (peerHello[HELLO_FIELD] !== 1 || this.stopped) return null
     const link = new MemberLink(this.table, conn.id, { maxBeatEntries: this.limits.maxBeatEntries, maxRecords: this.limits.maxRecords, maxLineBytes: lineBudget(this.maxLine), minReplyGap: this.interval / 2, firstRecords: () => conn.serve() })
     const ch = new MemberChannel(this, conn, link)
+    // Bytes from the peer are a sign of its life (table.ts, heardFrom) where its hello's id is taken as its own: not in a signed cluster, where nothing proves it.
+    const net = this.network
+    const heard = net.gossip.config.verify === undefined ? () => this.table.heardFrom(conn.id, net.timers.now()) : undefined
     const splitter = new LineSplitter(
       (line) => ch.receiveLine(line),
       (reason) => conn.reportInvalid(reason),
       this.maxLine,
+      heard,
     )
     ch.splitter = splitter
     this.channels.add(ch)
