@@ -60,6 +60,32 @@ export function negotiateWire(offered: number, peerHello: object): 1 | 2 {
  */
 export const SAME_ID = "the peer has this node's id: this node itself, or another node using the same id"
 
+/**
+ * The line a listener sends in place of its hello when it refuses the
+ * dialler for a reason the dialler cannot see in a hello (its link was cut
+ * for invalid objects, the listener's node is destroyed):
+ * `{"refused": reason}`, the reason worded for its receiver. A dialler of
+ * an older version reads it as no hello (and refuses it as such).
+ */
+export function makeRefusal(reason: string): { refused: string } {
+  return { refused: reason }
+}
+
+/** How a dialler's reason begins when the listener refused it with a refusal line. */
+export const PEER_REFUSED = 'the peer refused this node'
+
+/** The longest part of a peer's refusal reason kept (it reaches events and logs). */
+export const MAX_REFUSAL_REASON = 200
+
+/** The reason of a refusal line, as this node reports it, or null when `obj` is none (a hello, or garbage). */
+export function peerRefusal(obj: unknown): string | null {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return null
+  const r = (obj as Record<string, unknown>).refused
+  if (typeof r !== 'string' || 'hello' in obj) return null
+  const reason = r.length <= MAX_REFUSAL_REASON ? r : r.slice(0, MAX_REFUSAL_REASON).replace(/[\uD800-\uDBFF]$/, '') + '…'
+  return `${PEER_REFUSED}: ${reason}`
+}
+
 /** What a hello is checked against. */
 export interface HelloCheck {
   readonly cluster: string

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream'
 import { MAX_DEPTH } from '../codec/json-depth.ts'
 import { DEFAULT_MAX_LINE_LENGTH, parseLine } from '../codec/line-reader.ts'
 import { GrowBuffer } from '../codec/grow-buffer.ts'
-import { SAME_ID, helloProblem, makeHello, negotiateWire, peerMaxLineLength } from '../protocol/hello.ts'
+import { SAME_ID, helloProblem, makeHello, makeRefusal, negotiateWire, peerMaxLineLength, peerRefusal } from '../protocol/hello.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
 import { splitHostPort } from './host-port.ts'
@@ -93,6 +93,15 @@ export interface PeerInfo {
  * or left its output full (the replica's, or the side channel's) for
  * `stallTimeout`, and a peer that
  * sends more than `invalidBudget` invalid objects in a minute is cut off.
+ *
+ * Each side sends its hello at once, except a listener whose node is
+ * destroyed or that cut a peer of the dialler's host off for invalid
+ * objects in the last minute: it holds its hello back until it has read
+ * the dialler's, and if it refuses the dialler for one of those reasons
+ * (which the dialler cannot see in a hello) it sends a refusal line
+ * (`{"refused": reason}`) in its place, so the dialler reports why and
+ * waits its longest backoff (redial.ts). Refused for anything else, it
+ * sends the held hello: the dialler then refuses for itself, as ever.
  */
 export class Connection implements PeerInfo {
   id = ''
@@ -103,6 +112,10 @@ export class Connection implements PeerInfo {
   private closed = false
   private served = false
   private helloTimer: unknown = null
+  /** Our hello, held back until the peer's has been read (see the class doc), or null. */
+  private heldHello: string | null = null
+  /** A line to send before the socket ends (the held hello, or a refusal line), or null. */
+  private lastWords: string | null = null
   private helloBytesIn = 0
   private helloBytesOut = 0
   private readonly onClose: ((reason: string) => void)[] = []
@@ -169,27 +182,28 @@ export class Connection implements PeerInfo {
       const offered = side === null ? Math.min(net.wire, this.maxWire) : 1
       const base = makeHello(gossip.id, net.cluster, gossip.config.now(), offered, maxLine)
       const hello = JSON.stringify(side === null ? base : { ...base, ...side.helloFields() }) + '\n'
-      this.helloBytesOut = Buffer.byteLength(hello)
-      socket.write(hello)
+      const held = this.direction === 'in' && (gossip.destroyed || net.invalidCuts.hostRecent(splitHostPort(this.address).host, net.timers.now()))
+      if (held) this.heldHello = hello
+      else this.sendHello(hello)
       this.helloTimer = net.timers.setTimeout(() => this.refuse('no hello in time'), net.helloTimeout)
 
       // The peer's first line is its hello; what follows it belongs to the protocol.
       // Chunks are gathered until the newline, each searched once: a hello dribbled in small pieces costs linear time, and memory about its length.
-      const held = new GrowBuffer(maxLine)
+      const pieces = new GrowBuffer(maxLine)
       const onData = (chunk: Buffer) => {
         // A socket already destroyed was refused by whoever destroyed it (a plain listener meeting TLS): it is not refused twice.
         if (socket.destroyed) return
         const at = chunk.indexOf(10)
         if (at === -1) {
-          held.append(chunk)
-          if (held.length > maxLine) this.refuse('expected a hello object')
+          pieces.append(chunk)
+          if (pieces.length > maxLine) this.refuse('expected a hello object')
           return
         }
-        const nl = held.length + at
+        const nl = pieces.length + at
         let head = chunk
-        if (held.length > 0) {
-          held.append(chunk)
-          head = held.view()
+        if (pieces.length > 0) {
+          pieces.append(chunk)
+          head = pieces.view()
         }
         socket.off('data', onData)
         net.timers.clearTimeout(this.helloTimer)
@@ -201,6 +215,8 @@ export class Connection implements PeerInfo {
         // A hello's fields reach reasons and logs as JSON: nesting past the limit of peer input is no hello.
         const parsed = parseLine(head.toString('utf8', 0, nl), MAX_DEPTH)
         const first = parsed !== null && 'value' in parsed ? parsed.value : null
+        const refusal = this.direction === 'out' ? peerRefusal(first) : null
+        if (refusal !== null) return this.refuse(refusal)
         const problem = helloProblem(first, {
           cluster: net.cluster,
           maxIdLength: gossip.config.limits.maxIdLength,
@@ -210,8 +226,11 @@ export class Connection implements PeerInfo {
         if (problem !== null) return this.refuse(problem)
         const id = (first as { id: string }).id
         if (id === gossip.id) return this.refuse(SAME_ID)
-        if (net.invalidCuts.recent(splitHostPort(this.address).host, id, net.timers.now())) return this.refuse(`${INVALID_BUDGET_CLOSE} from this peer in the last minute`)
-        if (gossip.destroyed) return this.refuse('the node is destroyed')
+        if (net.invalidCuts.recent(splitHostPort(this.address).host, id, net.timers.now())) {
+          return this.refuse(`${INVALID_BUDGET_CLOSE} from this peer in the last minute`, `${INVALID_BUDGET_CLOSE} from this node in the last minute`)
+        }
+        if (gossip.destroyed) return this.refuse('the node is destroyed', 'the peer is destroyed')
+        if (this.heldHello !== null) this.sendHello(this.heldHello)
         this.id = id
         // From here on both sides speak the format the two hellos agree on.
         // A new inbound session is served from its host's budget: our first digest now, or its first answer when the budget allows.
@@ -267,7 +286,9 @@ export class Connection implements PeerInfo {
     if (this.helloTimer !== null) this.net.timers.clearTimeout(this.helloTimer)
     this.stream?.destroy()
     this.side?.close()
-    this.socket.destroy()
+    const last = this.lastWords
+    if (last !== null && !this.socket.destroyed) this.part(last)
+    else this.socket.destroy()
     for (const fn of this.onClose.splice(0)) fn(reason)
   }
 
@@ -329,9 +350,32 @@ export class Connection implements PeerInfo {
     this.refusedObject(reason)
   }
 
-  private refuse(reason: string): void {
+  private sendHello(hello: string): void {
+    this.heldHello = null
+    this.helloBytesOut = Buffer.byteLength(hello)
+    this.socket.write(hello)
+  }
+
+  /**
+   * `toPeer`: the reason worded for the peer, when it cannot see it in a
+   * hello; sent in place of a held hello (a hello sent already says
+   * everything the peer can be told).
+   */
+  private refuse(reason: string, toPeer?: string): void {
+    if (this.heldHello !== null) {
+      this.lastWords = toPeer === undefined ? this.heldHello : JSON.stringify(makeRefusal(toPeer)) + '\n'
+      this.heldHello = null
+    }
     this.net.emit('refused', this.address, reason)
     this.close(`refused: ${reason}`)
+  }
+
+  /** End the socket after `line`: destroyed once it is written, or after `helloTimeout` at the latest. */
+  private part(line: string): void {
+    const { socket, net } = this
+    const timer = net.timers.setTimeout(() => socket.destroy(), net.helloTimeout)
+    socket.once('close', () => net.timers.clearTimeout(timer))
+    socket.end(line, () => socket.destroy())
   }
 
   /**

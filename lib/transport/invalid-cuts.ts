@@ -4,7 +4,10 @@
  * refused until it ends, so the invalid budget bounds what a peer costs a
  * minute, not a connection (a peer that redials at once would otherwise
  * start a new budget each time). Keyed by host and the id the peer gave,
- * at most `MAX_CUTS` of them (the oldest forgotten first).
+ * at most `MAX_CUTS` of them (the oldest forgotten first). A host with such
+ * a cut is known too (`hostRecent`): a listener holds its hello back from
+ * that host until it has read the dialler's, so that it can send the
+ * refusal in its place (connection.ts).
  *
  * The id is the peer's own word, so one host could start a new budget per
  * connection under a new id. A host with links of `HOST_CUTS` different
@@ -24,8 +27,10 @@ export const HOST_CUTS = 8
 export class InvalidCuts {
   /** Per host and id, when its link was closed (in insertion order: the oldest first). */
   private readonly cuts = new Map<string, number>()
-  /** Per host, when its latest closes were (at most `HOST_CUTS`, oldest first; in insertion order of hosts). */
+  /** Per host, when its latest closes of different ids were (at most `HOST_CUTS`, oldest first; hosts in insertion order). */
   private readonly hosts = new Map<string, number[]>()
+  /** Per host, when a link of one of its peers was last closed (hosts in insertion order). */
+  private readonly hostLast = new Map<string, number>()
 
   /** The link of peer `id` from `host` was closed for its invalid objects at `now`. */
   note(host: string, id: string, now: number): void {
@@ -34,13 +39,21 @@ export class InvalidCuts {
     this.cuts.delete(key)
     this.cuts.set(key, now)
     if (this.cuts.size > MAX_CUTS) this.cuts.delete(this.cuts.keys().next().value!)
+    bounded(this.hostLast, host, now)
     if (again) return // the same id again: its own refusal covers it
     const times = this.hosts.get(host) ?? []
     times.push(now)
     if (times.length > HOST_CUTS) times.shift()
-    this.hosts.delete(host)
-    this.hosts.set(host, times)
-    if (this.hosts.size > MAX_CUTS) this.hosts.delete(this.hosts.keys().next().value!)
+    bounded(this.hosts, host, times)
+  }
+
+  /** Whether a peer from `host` had a link closed for invalid objects less than `CUT_MS` before `now`. */
+  hostRecent(host: string, now: number): boolean {
+    const at = this.hostLast.get(host)
+    if (at === undefined) return false
+    if (within(at, now)) return true
+    this.hostLast.delete(host)
+    return false
   }
 
   /** Whether a hello of peer `id` from `host` is refused at `now`: that peer's link, or `HOST_CUTS` of that host's, closed within `CUT_MS`. */
@@ -60,3 +73,10 @@ export class InvalidCuts {
 }
 
 const within = (at: number, now: number) => now - at >= 0 && now - at < CUT_MS
+
+/** Set `key` as the newest entry of `map`, the oldest forgotten past `MAX_CUTS`. */
+function bounded<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key)
+  map.set(key, value)
+  if (map.size > MAX_CUTS) map.delete(map.keys().next().value!)
+}

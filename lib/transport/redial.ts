@@ -8,15 +8,17 @@
  * only when the peer has this node's id (it is this node itself, or
  * another started with the same id). A dialler whose link closed while
  * the peer's id is linked another way (both sides dialled, and the other
- * link was kept), or refused by the peer (`LinkRefused`: a wrong token),
- * waits the longest backoff before dialling again. It dials again
+ * link was kept), or refused by the peer (`LinkRefused`: a wrong token; a
+ * refusal line in place of the peer's hello: this node's links were cut
+ * for invalid objects, or the peer is destroyed), waits the longest
+ * backoff before dialling again. It dials again
  * whatever other link claims the peer's id: a claim is not proof, and the
  * peer at the address dialled is the one this dialler is for
  * (duplicate-links.ts). Type-only imports
  * from Node: the browser's WebSocket dialler is one of these too.
  */
 import type { Duplex } from 'node:stream'
-import { SAME_ID } from '../protocol/hello.ts'
+import { PEER_REFUSED, SAME_ID } from '../protocol/hello.ts'
 import { INVALID_BUDGET_CLOSE, type Connection } from './connection.ts'
 import type { Network } from './network.ts'
 import { escapeUnsafe } from './safe-text.ts'
@@ -141,6 +143,8 @@ export abstract class Redialer<S extends { destroy(): unknown }> {
           this.stopped = true
           return
         }
+        // The peer said why it refuses this node (the connection reported it as 'refused'): it will until the reason passes.
+        if (err.message.includes(PEER_REFUSED)) this.attempts = Math.max(this.attempts, LONG_WAIT)
         this.failed(this.helloFailure(stream, err))
       },
     )
