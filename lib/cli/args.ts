@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import { DEFAULT_LIMITS } from '../protocol/validate.ts'
 import { addressProblem } from '../membership/record.ts'
 import { MEMBER_LIMITS } from '../membership/types.ts'
+import { parseHostPort, type HostPort } from '../transport/host-port.ts'
 
 /**
  * How links are secured, as given on the command line (files are read by
@@ -20,10 +21,8 @@ export type TlsFlags =
   | { kind: 'secret-file'; secretFile: string }
 
 /** A TCP address to dial. */
-export interface HostPort {
-  host: string
-  port: number
-}
+export type { HostPort }
+export { parseHostPort }
 
 export interface CliOptions {
   /** This node's id (its `source_id` on the wire). Empty only with `help`. */
@@ -216,18 +215,6 @@ function joinNegativeValues(argv: string[]): string[] {
 /** `host:port`, the host in brackets when it is an IPv6 address. */
 export function hostPortText(hp: HostPort): string {
   return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`
-}
-
-/**
- * `host:port` (or `[v6addr]:port`) with a port in 1..65535; otherwise a
- * string saying what is wrong ("must be host:port", "needs a port ...").
- */
-export function parseHostPort(text: string): HostPort | string {
-  const m = /^(?:\[([^\]\s]+)\]|([^:\s\[\]]+)):([^:]*)$/.exec(text)
-  if (m === null) return 'must be host:port'
-  const port = /^\d{1,5}$/.test(m[3]) ? Number(m[3]) : NaN
-  if (!(port >= 1 && port <= 65535)) return 'needs a port between 1 and 65535'
-  return { host: m[1] ?? m[2], port }
 }
 
 function nonEmpty(name: string, raw: string): string {

@@ -31,6 +31,7 @@ import { openTcp } from './dial.ts'
 import { addressKey, joinHostPort, splitHostPort } from './member-address.ts'
 import { MemberDialer } from './member-dial.ts'
 import { tlsOpener, type TlsOptions } from './tls.ts'
+import { parseHostPort } from './host-port.ts'
 import { escapeUnsafe } from './safe-text.ts'
 
 export interface MembershipOptions {
@@ -126,6 +127,11 @@ export function join(network: Network, opts: MembershipOptions): Membership {
   warnUnknownKeys(opts, JOIN_KEYS, (key) => `join option ${key} is not an option of join`)
   if (typeof opts.advertise !== 'string') throw new TypeError(`join: advertise must be "host:port", where other nodes dial this one, got ${shown(opts.advertise)}`)
   if (opts.seeds !== undefined && !(Array.isArray(opts.seeds) && opts.seeds.every((s) => typeof s === 'string'))) throw new TypeError(`join: seeds must be an array of "host:port" strings, got ${shown(opts.seeds)}`)
+  // Checked before anything changes: a malformed seed leaves the network able to join.
+  for (const seed of opts.seeds ?? []) {
+    const hp = parseHostPort(seed)
+    if (typeof hp === 'string') throw new RangeError(`join: seed ${JSON.stringify(seed)} ${hp}`)
+  }
   const m = new Membership(network, opts)
   network.attachMembership(m)
   if (network.wire === 2) warnWireOnce()
