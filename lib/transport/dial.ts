@@ -83,7 +83,7 @@ export class Dialer extends Redialer<net.Socket> {
     private readonly opts: DialOptions,
     open?: Opener,
   ) {
-    super(network, `${checkTarget(opts).host}:${opts.port}`, opts.connectTimeout ?? 5000)
+    super(network, `${checkTarget(opts).host}:${opts.port}`, opts.connectTimeout ?? 5000, 'connect')
     this.open = open ?? (opts.tls === undefined ? openTcp : tlsOpener(network, opts.tls))
     this.start()
   }

@@ -68,6 +68,7 @@ export function listen(network: Network, opts: ListenOptions): Promise<Listener>
   let secure: SecureAcceptor | null = null
   try {
     if (opts.port !== undefined) checkPort('listen: port', opts.port, 0)
+    network.checkOpen('listen')
     if (opts.tls !== undefined) secure = new SecureAcceptor(network, opts.tls)
   } catch (err) {
     return Promise.reject(err)

@@ -382,10 +382,23 @@ export class Network extends EventEmitter<NetworkEvents> {
     for (const c of [...this.connections]) if (which(c)) c.close(reason)
   }
 
-  /** Register something to stop on `close()` (servers, dialers). */
+  /** Register something to stop on `close()` (servers, dialers); stopped at once when `close()` was called already (a listen begun before it). */
   own(closer: () => Promise<void>): () => void {
+    if (this.closed !== null) {
+      void closer()
+      return () => false
+    }
     this.closers.add(closer)
     return () => this.closers.delete(closer)
+  }
+
+  /**
+   * Throws once `close()` was called: `call` (listen, connect...) would
+   * open what no round serves and nothing stops (a listener keeping the
+   * process alive, a dialler that never dials).
+   */
+  checkOpen(call: string): void {
+    if (this.closed !== null) throw Object.assign(new Error(`${call}: the network is closed`), { code: 'ERR_NETWORK_CLOSED' })
   }
 
   get isClosing(): boolean {

@@ -53,12 +53,19 @@ export abstract class Redialer<S extends { destroy(): unknown }> {
   /** The last link closed for too many invalid objects: the next hello does not reset the backoff. */
   private penalised = false
 
-  /** `address`: how events and log lines name the peer ("host:port" or a URL). */
+  /**
+   * `address`: how events and log lines name the peer ("host:port" or a
+   * URL); `call`: how errors name the call that made it. Throws once the
+   * network's `close()` was called.
+   */
   protected constructor(
     protected readonly network: Network,
     readonly address: string,
     private readonly connectTimeout: number,
-  ) {}
+    call: string,
+  ) {
+    network.checkOpen(call)
+  }
 
   /** Open one stream to the peer. */
   protected abstract openStream(): StreamAttempt<S>

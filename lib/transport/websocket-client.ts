@@ -224,7 +224,7 @@ export class WebSocketDialer extends Redialer<WebSocketStream> {
     network: Network,
     private readonly opts: WebSocketDialOptions,
   ) {
-    super(network, checkDial(opts).url, opts.connectTimeout ?? 5000)
+    super(network, checkDial(opts).url, opts.connectTimeout ?? 5000, 'connectWebSocket')
     if (opts.WebSocket === undefined && (globalThis as { WebSocket?: unknown }).WebSocket === undefined) {
       throw new TypeError('connectWebSocket: no WebSocket class here (Node 20 has none): pass one as options.WebSocket, for instance the ws package\'s')
     }

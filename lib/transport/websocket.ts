@@ -136,6 +136,7 @@ export function listenWebSocket(network: Network, opts: WebSocketListenOptions):
   if ((opts.port === undefined) === (opts.server === undefined)) return Promise.reject(new TypeError('listenWebSocket: give either port or server'))
   try {
     if (opts.port !== undefined) checkPort('listenWebSocket: port', opts.port, 0)
+    network.checkOpen('listenWebSocket')
   } catch (err) {
     return Promise.reject(err)
   }
