@@ -18,6 +18,9 @@ export interface Exchangeable {
   gossip(): void
 }
 
+/** The longest wait a timer holds, ms: Node fires a longer one after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 /**
  * Gossip rounds: every `interval`, start an exchange with `fanout` peers
  * chosen at random among those connected. The first round runs one interval
@@ -36,7 +39,8 @@ export class Scheduler {
   ) {
     this.interval = opts.interval ?? 1000
     this.fanout = opts.fanout ?? 2
-    if (!(this.interval > 0)) throw new RangeError(`interval must be a positive number of ms, got ${shown(opts.interval)}`)
+    if (typeof this.interval !== 'number' || !(this.interval > 0)) throw new RangeError(`interval must be a positive number of ms, got ${shown(opts.interval)}`)
+    if (!(this.interval <= MAX_TIMER_MS)) throw new RangeError(`interval must be a positive number of ms up to ${MAX_TIMER_MS} (the longest timer), got ${shown(opts.interval)}`)
     if (!Number.isInteger(this.fanout) || this.fanout < 1) throw new RangeError(`fanout must be a positive integer, got ${shown(opts.fanout)}`)
   }
 

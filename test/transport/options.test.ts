@@ -98,6 +98,11 @@ test('new Network: a bad number, wire or cluster names the option and shows the 
   t.equal(error({ cluster: 7 }), 'TypeError: Network option cluster must be a non-empty string, got 7')
   t.equal(error({ interval: 0 }), 'RangeError: interval must be a positive number of ms, got 0')
   t.equal(error({ interval: '1s' }), 'RangeError: interval must be a positive number of ms, got "1s"')
+  // A number as a string, or a wait no timer can hold (Node fires those after 1 ms), is no interval.
+  t.equal(error({ interval: '1000' }), 'RangeError: interval must be a positive number of ms, got "1000"')
+  t.equal(error({ interval: Infinity }), 'RangeError: interval must be a positive number of ms up to 2147483647 (the longest timer), got Infinity')
+  t.equal(error({ interval: 2 ** 31 }), 'RangeError: interval must be a positive number of ms up to 2147483647 (the longest timer), got 2147483648')
+  t.equal(error({ interval: 2 ** 31 - 1 }), 'no error', 'the longest timer is an interval')
   t.equal(error({ fanout: 1.5 }), 'RangeError: fanout must be a positive integer, got 1.5')
   // A backoff that would redial at once, or never, is refused before any dial.
   t.equal(error({ backoff: 5 }), 'TypeError: new Network: backoff must be an object { initial, max, factor }, got 5')
