@@ -1,6 +1,7 @@
 import type { Replica } from '../core/replica.ts'
 import type { SessionOptions, SessionStats } from '../core/session.ts'
 import { Binding, type BindingOwner } from './binding.ts'
+import { OnePeer } from './one-peer.ts'
 import { PeerDuplex } from './peer-duplex.ts'
 
 export interface PeerStreamEvents {
@@ -11,15 +12,23 @@ export interface PeerStreamEvents {
 /**
  * One peer's object-mode Duplex, from `gossip.createStream()`. It shares the
  * node's state and history and keeps its own digest progress. Ending its
- * writable side (the peer finished) ends its readable side too.
+ * writable side (the peer finished) ends its readable side too. It is one
+ * peer's: a second source or destination is refused (`OnePeer`).
  */
 export class PeerStream extends PeerDuplex {
   private readonly bound: Binding
+  private readonly peer = new OnePeer(this, 'createStream')
 
   /** @internal use `gossip.createStream()` */
   constructor(replica: Replica, opts: SessionOptions, owner: BindingOwner) {
     super({ objectMode: true, highWaterMark: Math.min(opts.mtu, 65_536) }) // mtu may be Infinity; a buffer needs a bound
     this.bound = new Binding(this, replica, opts, owner)
+  }
+
+  /** Pipe to the peer's input; throws if the stream is piped to another destination already. */
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    if (this.peer.destination(destination)) return destination
+    return super.pipe(destination, options)
   }
 
   /** Start an exchange with this peer now. */

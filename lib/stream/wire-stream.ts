@@ -7,6 +7,7 @@ import type { Replica } from '../core/replica.ts'
 import type { SessionOptions, SessionStats } from '../core/session.ts'
 import type { Rec } from '../core/types.ts'
 import { Binding, type BindingOwner, type Outlet } from './binding.ts'
+import { OnePeer } from './one-peer.ts'
 import { PeerDuplex } from './peer-duplex.ts'
 
 export interface WireStreamOptions {
@@ -51,7 +52,8 @@ export interface WireStreamEvents {
  * body each, or `maxLineLength` or `peerMaxLineLength` when lower, unless
  * one message alone is larger).
  *
- * Invariants: every object written is one line or one value of a frame;
+ * Invariants: it is one peer's session (`OnePeer`: a second source or
+ * destination is refused); every object written is one line or one value of a frame;
  * input lines or frames are bounded by `maxLineLength` bytes and refused
  * ones change nothing (`invalid` event); the output buffer (pending bytes
  * plus the readable buffer, counted exactly in bytes whatever the format)
@@ -70,6 +72,7 @@ export interface WireStreamEvents {
  */
 export class WireStream extends PeerDuplex {
   private readonly bound: Binding
+  private readonly peer = new OnePeer(this, 'createWireStream')
   private readonly reader: LineReader | FrameReader
   private readonly out: WireEncoder
   private pendingBytes = 0
@@ -133,6 +136,12 @@ export class WireStream extends PeerDuplex {
 
   /** The byte format of this stream (see `WireStreamOptions.wire`). */
   readonly wire: WireVersion
+
+  /** Pipe to the peer's connection; throws if the stream is piped to another destination already (it is one peer's session). */
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    if (this.peer.destination(destination)) return destination
+    return super.pipe(destination, options)
+  }
 
   /** Start an exchange with this peer now. */
   gossip(): void {
