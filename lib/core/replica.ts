@@ -456,10 +456,11 @@ export class Replica implements ResolveHost {
     return Array.from(this.clock.values(), (s) => ({ id: s.id, gen: s.gen, clock: s.clock, gc: s.gc }))
   }
 
-  /** Index a caller-supplied state object: its records become held, its sources covered. */
+  /** Index a caller-supplied state object: its records become held, its sources covered; an entry from the future throws (`recordOfEntry`). */
   private load(state: Record<string, unknown>): void {
+    const maxVersion = this.now() + this.maxOffset
     for (const key of Object.keys(state)) {
-      const rec = recordOfEntry(key, state[key], this.id, this.gen)
+      const rec = recordOfEntry(key, state[key], this.id, this.gen, maxVersion, this.maxOffset)
       const src = this.clock.intern(rec.source_id, rec.gen)
       this.map.replace(rec, src, this.map.get(key))
       if (rec.deleted === true) this.tombs.note(rec, this.time())
