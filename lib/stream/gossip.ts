@@ -9,7 +9,7 @@ import type { JsonInput, JsonValue, PeerLabel, Rec, ResolveHost, SortFn, Version
 import { checkNodeId, reservedKey, reservedKeyError } from '../protocol/validate.ts'
 import { frozenJson } from '../core/values.ts'
 import { Binding, type BindingOwner } from './binding.ts'
-import { PeerDuplex, destroyedError } from './peer-duplex.ts'
+import { PeerDuplex, checkObjectDestination, destroyedError } from './peer-duplex.ts'
 import { PeerStream } from './peer-stream.ts'
 import { PeerPipes } from './peer-pipes.ts'
 import { WireStream, type WireStreamOptions } from './wire-stream.ts'
@@ -122,6 +122,7 @@ export class Gossip extends PeerDuplex implements ResolveHost {
 
   /** Pipe the node to its peer's input (see `PeerPipes` for how reconnects and several neighbour nodes are handled). */
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    checkObjectDestination(destination, 'gossip')
     if (this.pipes.routeTo(destination, options)) return destination
     this.pipes.destination(destination)
     return super.pipe(destination, options)

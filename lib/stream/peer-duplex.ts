@@ -62,3 +62,19 @@ export abstract class PeerDuplex extends Duplex {
 export function destroyedError(call: string): Error {
   return Object.assign(new Error(`${call}: the node is destroyed`), { code: 'ERR_STREAM_DESTROYED' })
 }
+
+/**
+ * Refuse, before piping objects to `dest`, a destination that takes bytes
+ * (a socket, a wire stream): it would throw out of the stream's 'data'
+ * handler at the first object, where no caller can catch it. A destination
+ * that does not say (`writableObjectMode` undefined: an old-style stream) is
+ * taken.
+ */
+export function checkObjectDestination(dest: object, who: string): void {
+  if ((dest as { writableObjectMode?: unknown }).writableObjectMode !== false) return
+  throw new TypeError(
+    `${who}.pipe(): the destination takes bytes, and this stream gives objects; ` +
+      'put a codec in between (createEncoder() or ndjson.stringify(), and createDecoder() or ndjson.parse() on the way back), ' +
+      'or use gossip.createWireStream(), which speaks bytes itself',
+  )
+}

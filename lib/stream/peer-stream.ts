@@ -2,7 +2,7 @@ import type { Replica } from '../core/replica.ts'
 import type { SessionOptions, SessionStats } from '../core/session.ts'
 import { Binding, type BindingOwner } from './binding.ts'
 import { OnePeer } from './one-peer.ts'
-import { PeerDuplex } from './peer-duplex.ts'
+import { PeerDuplex, checkObjectDestination } from './peer-duplex.ts'
 
 export interface PeerStreamEvents {
   /** A peer object was refused; the stream carries on with the next one. */
@@ -25,8 +25,9 @@ export class PeerStream extends PeerDuplex {
     this.bound = new Binding(this, replica, opts, owner)
   }
 
-  /** Pipe to the peer's input; throws if the stream is piped to another destination already. */
+  /** Pipe to the peer's input; throws if the stream is piped to another destination already, or `destination` takes bytes. */
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    checkObjectDestination(destination, 'stream')
     if (this.peer.destination(destination)) return destination
     return super.pipe(destination, options)
   }
