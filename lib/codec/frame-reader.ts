@@ -13,7 +13,9 @@
  * cannot be read is refused with a reason from the first bad value on
  * (the values before it are delivered); how the input is cut into chunks
  * never changes what is decoded; every input byte is looked at a bounded
- * number of times.
+ * number of times. A first frame refused as too long whose header reads
+ * '{"' says the peer likely speaks ndjson (wire 1): only the start of the
+ * stream is looked at.
  */
 import { Buffer } from 'buffer'
 import { GrowBuffer } from './grow-buffer.ts'
@@ -92,8 +94,10 @@ export class FrameReader {
           this.want = readU32(this.header, 0)
         }
         if (this.want > this.maxFrameLength) {
+          // The first header read as '{"' is the start of a JSON line: say which format the peer likely speaks.
+          const hint = this.stats.frames === 0 && this.want >>> 16 === 0x7b22 ? `: the stream starts with '{"', as a JSON line does; does the peer speak ndjson (wire 1)?` : ''
           this.stats.frames++
-          this.reject(`frame longer than ${this.maxFrameLength} bytes`, `a frame of ${this.want} bytes`)
+          this.reject(`frame longer than ${this.maxFrameLength} bytes${hint}`, `a frame of ${this.want} bytes`)
           this.skip = this.want
           this.want = -1
         } else if (this.want === 0) {

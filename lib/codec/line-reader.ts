@@ -74,6 +74,8 @@ export class LineReader {
   private readonly acc: GrowBuffer
   /** Set while discarding the rest of an over-long line (already reported) up to its `\n`. */
   private skipping = false
+  /** A byte arrived: the start of the stream was looked at. */
+  private started = false
 
   constructor(
     readonly maxLineLength: number,
@@ -91,6 +93,7 @@ export class LineReader {
    */
   feed(buf: Buffer): void {
     this.stats.bytes += buf.length
+    if (!this.started && buf.length > 0) this.start(buf)
     let start = 0
     let nl = buf.indexOf(NL)
     if (nl !== -1 && (this.acc.length > 0 || this.skipping)) {
@@ -115,6 +118,19 @@ export class LineReader {
       }
     }
     if (start < buf.length) this.hold(buf, start, buf.length)
+  }
+
+  /**
+   * The first bytes of the stream. A 0 byte starts no JSON text but starts
+   * every frame header of wire 2 (a body under 16 MiB): that first line is
+   * refused saying the peer likely speaks frames, and skipped to its `\n`.
+   */
+  private start(buf: Buffer): void {
+    this.started = true
+    if (buf[0] !== 0) return
+    this.stats.lines++
+    this.reject('malformed JSON: the stream starts with a 0 byte, as a frame header does; does the peer speak frames (wire 2)?', buf.toString('hex', 0, 8))
+    this.skipping = true
   }
 
   /** The input ended: a last line without its `\n` still counts. */

@@ -26,7 +26,8 @@ export interface WireStreamOptions {
   /**
    * The byte format both ways: 1, ndjson (the default); 2, frames of
    * MessagePack values (PROTOCOL.md). Both ends must use the same: over a
-   * `Network` the hellos choose it.
+   * `Network` the hellos choose it. A mismatch is named by the first
+   * refusal at each end (the readers look at the start of the stream).
    */
   wire?: WireVersion
   /** Bytes of output the reader may fall behind before pushes wait. Default 256 KiB. */
