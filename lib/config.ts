@@ -1,7 +1,7 @@
 import { FLOW_CONFIG_KEYS, flowSettings, type FlowConfig, type FlowSettings } from './core/flow-node.ts'
 import { sort as defaultSort, resolution } from './core/resolve.ts'
 import type { AcceptFn, ClockFn, DeltaOrder, RandomFn, ResolveFn, SignFn, SortFn, VerifyFn } from './core/types.ts'
-import { idProblem, limitsOf, type Limits } from './protocol/validate.ts'
+import { DEFAULT_LIMITS, idProblem, limitsOf, type Limits } from './protocol/validate.ts'
 
 /**
  * What `new Gossip(id, config)` accepts. Only `resolve` is required.
@@ -186,7 +186,7 @@ function edits(a: string, b: string): number {
 /**
  * Warn once per process for each own key of `options` that is not in
  * `known` (a misspelling is otherwise silently ignored), naming the known
- * key it is closest to. `subject(key)` starts the warning ("config.mtuu is
+ * key it is closest to (at most 2 edits, or a start of it 6 or more long). `subject(key)` starts the warning ("config.mtuu is
  * not an option of new Gossip"). Never throws: an options object may carry
  * fields of its own.
  */
@@ -196,7 +196,9 @@ export function warnUnknownKeys(options: object, known: readonly string[], subje
     let near: string | undefined
     let best = Infinity
     for (const o of known) {
-      const d = o.toLowerCase() === key.toLowerCase() ? 0 : edits(o.toLowerCase(), key.toLowerCase())
+      const [ol, kl] = [o.toLowerCase(), key.toLowerCase()]
+      // A key cut short (maxKeyLen for maxKeyLength) is near however much is missing.
+      const d = ol === kl ? 0 : kl.length >= 6 && ol.startsWith(kl) ? 2 : edits(ol, kl)
       if (d <= (o.length > 4 ? 2 : 1) && d < best) [near, best] = [o, d]
     }
     const text = `simple-scuttle: ${subject(key)}; it is ignored${near === undefined ? '' : ` (did you mean ${near}?)`}`
@@ -236,6 +238,7 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
     }
   }
   let limits: Limits
+  if (typeof config.limits === 'object' && config.limits !== null) warnUnknownKeys(config.limits, Object.keys(DEFAULT_LIMITS), (key) => `config.limits.${key} is not a limit`)
   try {
     limits = limitsOf(config.limits, 'config.limits', shown)
   } catch (err) {
@@ -244,6 +247,8 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
   if (config.max_version_jump !== undefined && config.max_version_jump !== null) {
     deprecated('max_version_jump', 'remote versions are now bounded by maxClockOffset (ms ahead of this node\'s clock); the option is ignored')
   }
+  const lossy = config.lossy ?? false
+  if (typeof lossy !== 'boolean') throw new ConfigError(`config.lossy must be true or false, got ${shown(lossy)}`)
   const offset = config.maxClockOffset ?? 300_000
   if (typeof offset !== 'number' || !Number.isFinite(offset) || offset < 0) {
     throw new ConfigError(`config.maxClockOffset must be a non-negative number of ms, got ${shown(offset)}`)
@@ -272,7 +277,7 @@ export function normalizeConfig(config: GossipConfig | undefined): NormalizedCon
     maxClockOffset: offset,
     generation: gen,
     tombstoneGrace: positiveInt('tombstoneGrace', renamed<number>(config, 'tombstoneGrace', 'tombstone_grace'), 24 * 60 * 60 * 1000),
-    lossy: config.lossy === true,
+    lossy,
     sign: optionalFn<SignFn>('sign', config.sign),
     verify: optionalFn<VerifyFn>('verify', config.verify),
     accept: optionalFn<AcceptFn>('accept', config.accept),

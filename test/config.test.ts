@@ -153,3 +153,44 @@ test('config.now that returns no finite number is refused at construction; mtu I
   g.destroy()
   t.end()
 })
+
+test('config.lossy must be a boolean: a string or a number is a ConfigError, not a silent false', (t) => {
+  for (const lossy of ['yes', 1, 0, 'true', {}]) {
+    t.throws(
+      () => normalizeConfig(withResolve({ lossy }) as never),
+      (e: unknown) => e instanceof ConfigError && /config\.lossy must be true or false/.test((e as Error).message),
+      `lossy: ${JSON.stringify(lossy)}`,
+    )
+  }
+  t.equal(normalizeConfig(withResolve({ lossy: true })).lossy, true, 'true')
+  t.equal(normalizeConfig(withResolve({ lossy: false })).lossy, false, 'false')
+  t.equal(normalizeConfig(withResolve({ lossy: undefined })).lossy, false, 'undefined: the default')
+  t.equal(normalizeConfig(withResolve({ lossy: null })).lossy, false, 'null: the default')
+  t.end()
+})
+
+test('a key of config.limits that is no limit is the same warning, naming the nearest one, and is ignored', async (t) => {
+  const warnings: string[] = []
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`)
+  process.on('warning', onWarning)
+  try {
+    const g = new Gossip('x', withResolve({ limits: { maxKeyLen: 10, maxSources: 5, mine: 'text' } }))
+    await new Promise((done) => setImmediate(done))
+    t.equal(g.config.limits.maxKeyLength, 4096, 'the misspelt limit changed nothing')
+    t.equal(g.config.limits.maxSources, 5, 'the known one is taken')
+    t.notOk('maxKeyLen' in g.config.limits || 'mine' in g.config.limits, 'unknown keys are not carried into the limits')
+    t.deepEqual(warnings, [
+      'ConfigWarning: simple-scuttle: config.limits.maxKeyLen is not a limit; it is ignored (did you mean maxKeyLength?)',
+      'ConfigWarning: simple-scuttle: config.limits.mine is not a limit; it is ignored',
+    ])
+    g.destroy()
+    warnings.length = 0
+    const h = new Gossip('y', withResolve({ limits: { maxKeyLength: 10, maxIdLength: 10, maxValueDepth: 10, maxValueBytes: 1000, maxSources: 10 } }))
+    await new Promise((done) => setImmediate(done))
+    t.deepEqual(warnings, [], 'every limit: no warning')
+    h.destroy()
+  } finally {
+    process.off('warning', onWarning)
+  }
+  t.end()
+})

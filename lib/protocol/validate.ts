@@ -39,18 +39,21 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
  * `given` over the defaults, every bound a positive safe integer; throws a
  * RangeError naming `where` (such as `config.limits`) and the bound. A
  * partial object keeps the defaults of the bounds it leaves out: none is
- * ever left undefined, which would switch its check off.
+ * ever left undefined, which would switch its check off. Keys that are no
+ * bound are left out (`normalizeConfig` warns of them).
  */
 export function limitsOf(given: unknown, where: string, show: (v: unknown) => string = (v) => (typeof v === 'string' ? JSON.stringify(v) : String(v))): Limits {
   if (given === undefined || given === null) return DEFAULT_LIMITS
   if (typeof given !== 'object' || Array.isArray(given)) throw new TypeError(`${where} must be an object of bounds such as { maxValueBytes: 65536 }, got ${Array.isArray(given) ? 'an array' : typeof given}`)
-  const limits = Object.freeze({ ...DEFAULT_LIMITS, ...(given as Partial<Limits>) })
+  const g = given as Record<string, unknown>
+  const limits = { ...DEFAULT_LIMITS } as Record<keyof Limits, unknown>
+  for (const k of Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]) if (Object.prototype.hasOwnProperty.call(g, k)) limits[k] = g[k]
   for (const [k, v] of Object.entries(limits)) {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
       throw new RangeError(`${where}.${k} must be a positive integer, got ${show(v)}`)
     }
   }
-  return limits
+  return Object.freeze(limits) as Limits
 }
 
 /** Why `value` cannot be carried losslessly as JSON, or null when it can. */
