@@ -11,8 +11,8 @@
  */
 export class RateLog<T = undefined> {
   private readonly last = new Map<string, { at: number; suppressed: number }>()
-  /** The key lines of new keys share while every kept key's line is recent. */
-  static readonly OVERFLOW = '\u0000overflow'
+  /** What lines of new keys share while every kept key's line is recent: outside `last`, never evicted. */
+  private readonly overflow = { at: -Infinity, suppressed: 0 }
 
   constructor(
     /** Called with the line and how many lines of its key were suppressed since the last one. */
@@ -27,11 +27,11 @@ export class RateLog<T = undefined> {
     const t = this.now()
     if (!this.last.has(key) && this.last.size >= this.maxKeys) {
       const [oldest, o] = this.last.entries().next().value as [string, { at: number }]
-      if (t - o.at >= this.interval || t < o.at) this.last.delete(oldest)
-      else key = RateLog.OVERFLOW
+      if (!due(o.at, t, this.interval)) return this.overflowLine(t, line, data)
+      this.last.delete(oldest)
     }
     const e = this.last.get(key)
-    if (e !== undefined && t - e.at < this.interval) {
+    if (e !== undefined && !due(e.at, t, this.interval)) {
       e.suppressed++
       return
     }
@@ -40,7 +40,23 @@ export class RateLog<T = undefined> {
     this.last.set(key, { at: t, suppressed: 0 })
     this.emit(line, suppressed, data as T)
   }
+
+  /** A line of a new key while every kept key's line is recent: at most one such line per interval. */
+  private overflowLine(t: number, line: string, data?: T): void {
+    const o = this.overflow
+    if (!due(o.at, t, this.interval)) {
+      o.suppressed++
+      return
+    }
+    const suppressed = o.suppressed
+    o.at = t
+    o.suppressed = 0
+    this.emit(line, suppressed, data as T)
+  }
 }
+
+/** Whether a line last printed at `at` may print again at `t` (an interval on, or the clock went back). */
+const due = (at: number, t: number, interval: number) => t - at >= interval || t < at
 
 /**
  * The first `burst` lines of every `interval` ms in full (`full`); past
