@@ -3,7 +3,7 @@ import { deepFreeze } from './values.ts'
 import { Clock, type Source } from './clock.ts'
 import { History } from './history.ts'
 import { Records } from './records.ts'
-import { recordOfEntry, undoWrite, writeQuietly, writeThrough } from './state-object.ts'
+import { futureEntry, recordOfEntry, undoWrite, writeQuietly, writeThrough } from './state-object.ts'
 import { DEFAULT_MAX_OFFSET_US, RefusedError, type DropReason, type Forgotten, type Journal, type LocalListener, type ReplicaOptions, type ReplicaStats, type RestoreSnapshot, type SourceState } from './replica-types.ts'
 import { askResolve, FAST, type FastResolve } from './resolve.ts'
 import { forgottenView } from './forgotten-view.ts'
@@ -65,6 +65,8 @@ export class Replica implements ResolveHost {
   private readonly resolveFn: ResolveFn
   private readonly fast: FastResolve | undefined
   readonly now: ClockFn
+  /** Whether `now` was given (without one, versions count 1, 2, 3 and the clock reads 0). */
+  private readonly clocked: boolean
   private readonly userState: Record<string, unknown> | undefined
   private readonly time: ClockFn
   private readonly waits = new WaitClock(() => this.time()) // `time` for waits: never runs back
@@ -88,6 +90,7 @@ export class Replica implements ResolveHost {
     this.resolveFn = opts.resolve
     this.fast = (opts.resolve as Partial<Record<typeof FAST, FastResolve>>)[FAST]
     this.now = opts.now ?? (() => 0)
+    this.clocked = opts.now !== undefined
     this.maxOffset = opts.maxOffset ?? DEFAULT_MAX_OFFSET_US
     this.maxSources = opts.maxSources ?? Infinity
     this.map = new Records(this.clock)
@@ -456,11 +459,11 @@ export class Replica implements ResolveHost {
     return Array.from(this.clock.values(), (s) => ({ id: s.id, gen: s.gen, clock: s.clock, gc: s.gc }))
   }
 
-  /** Index a caller-supplied state object: its records become held, its sources covered; an entry from the future throws (`recordOfEntry`). */
+  /** Index a caller-supplied state object: its records become held, its sources covered; an entry a peer's record could not be (too far ahead) throws. */
   private load(state: Record<string, unknown>): void {
-    const maxVersion = this.now() + this.maxOffset
     for (const key of Object.keys(state)) {
-      const rec = recordOfEntry(key, state[key], this.id, this.gen, maxVersion, this.maxOffset)
+      const rec = recordOfEntry(key, state[key], this.id, this.gen)
+      if (!this.plausible(rec.version)) throw futureEntry(key, rec.version, this.now(), this.maxOffset, this.clocked)
       const src = this.clock.intern(rec.source_id, rec.gen)
       this.map.replace(rec, src, this.map.get(key))
       if (rec.deleted === true) this.tombs.note(rec, this.time())

@@ -22,21 +22,12 @@ export function writeThrough(state: Record<string, unknown>, key: string, rec: R
  * The record a state object's entry stands for: `{value, version}` at
  * least, the value JSON; without a `source_id` it is the node's own (`id`,
  * `gen`). The value is frozen where it is. Throws a TypeError for anything
- * else, and a RangeError for a version above `maxVersion` (the clock plus
- * `maxOffset`, µs), as a log holding one is refused: taken, it would lift
- * the node's version, and every later local write would carry a version
- * peers refuse.
+ * else.
  */
-export function recordOfEntry(key: string, entry: unknown, id: string, gen: string | undefined, maxVersion: number, maxOffset: number): Rec {
+export function recordOfEntry(key: string, entry: unknown, id: string, gen: string | undefined): Rec {
   const e = entry as Partial<Rec> | null
   if (typeof e !== 'object' || e === null || !isVersion(e.version)) {
     throw new TypeError(`state[${JSON.stringify(key)}] must be {value, version} with a positive integer version`)
-  }
-  if (e.version > maxVersion) {
-    throw new RangeError(
-      `state[${JSON.stringify(key)}]: version ${e.version} is ${Math.round((e.version - maxVersion + maxOffset) / 1e6)} s ahead of this machine's clock, ` +
-        `more than maxClockOffset (${maxOffset / 1e6} s) allows (was the state saved by a machine whose clock was ahead, or did this clock go back?)`,
-    )
   }
   const source_id = typeof e.source_id === 'string' && e.source_id !== '' ? e.source_id : id
   const g = typeof e.gen === 'string' ? e.gen : source_id === id ? gen : undefined
@@ -58,3 +49,17 @@ export function writeQuietly(state: Record<string, unknown> | undefined, key: st
 
 /** Put `cur` back for `key` after a refused change (the replica never took it). */
 export const undoWrite = writeQuietly
+
+/**
+ * Why a state entry at `version` is refused: further ahead of the clock
+ * (`now`, µs) than `maxOffset` (µs) allows, the rule every peer's record
+ * meets (Admission.plausible). Taken, it would lift the node's version, and
+ * every later local write would carry a version peers refuse. `clocked`:
+ * the replica was given a clock (without one, it counts versions 1, 2, 3).
+ */
+export function futureEntry(key: string, version: number, now: number, maxOffset: number, clocked: boolean): RangeError {
+  const ahead = clocked
+    ? `${Math.round((version - now) / 1e6)} s ahead of this machine's clock, more than maxClockOffset (${maxOffset / 1e6} s) allows (was the state saved by a machine whose clock was ahead, or did this clock go back?)`
+    : `above what a replica without a clock admits (${maxOffset}): give it \`now\` to load states written with one`
+  return new RangeError(`state[${JSON.stringify(key)}]: version ${version} is ${ahead}`)
+}

@@ -50,3 +50,16 @@ test('the bound follows config.maxClockOffset', (t) => {
   t.doesNotThrow(() => new Gossip('a', { ...cfg(), maxClockOffset: 30_000 }, { k: { value: 1, version } }).destroy())
   t.end()
 })
+
+test('a replica without a clock (the core Engine\'s default) refuses a state written with one, saying to give it now, not that a clock is ahead', async (t) => {
+  const { Engine } = await import('../../lib/core/engine.ts')
+  const version = NOW_MS * 1000
+  t.throws(
+    () => new Engine({ id: 'e', state: { k: { value: 1, version } } }),
+    (err: Error) => err instanceof RangeError && /state\["k"\]/.test(err.message) && /without a clock/.test(err.message) && /give it `now`/.test(err.message) && !/machine's clock/.test(err.message),
+    'RangeError naming the key and the missing clock',
+  )
+  const e = new Engine({ id: 'e', now: () => NOW_MS * 1000, state: { k: { value: 1, version } } })
+  t.equal(e.replica.get('k')?.value, 1, 'with a clock (µs, as the core takes it) the same state loads')
+  t.end()
+})
