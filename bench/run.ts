@@ -147,7 +147,8 @@ interface By {
 /**
  * Speed ratio target (on the run without warm-up) and the memory target
  * (both runs). Where the floor ran, the line gives its own ratio: a target
- * above it is out of reach of any implementation over ndjson.
+ * above it is out of reach of an implementation that serializes each update
+ * as it sends it and parses it into an object it keeps (floor.ts).
  */
 function speedup(id: string, label: string, by: Record<string, By>, need: number): void {
   const ratio = (w: string, rows = by[w].ours) => median(rows, 'ups') / median(by[w].theirs, 'ups')

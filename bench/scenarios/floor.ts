@@ -5,9 +5,11 @@
  * lines at a time); a reader splits the lines (the same LineReader as
  * ours), parses each and keeps it in a Map. The same objects as ours sends in
  * bulk (`{key, value, source_id, version}`), through the same metered
- * in-memory pipes. No versions compared, no digests, no validation: a
- * replication can only be slower, so a target above the floor's own ratio
- * to npm scuttlebutt cannot be met over ndjson.
+ * in-memory pipes. No versions compared, no digests, no validation: an
+ * implementation that serializes each update when it sends it and parses
+ * it into an object it keeps can only be slower. (One that kept each
+ * record's line text could skip the writer's stringify when it sends a
+ * record again, as in a catch-up.)
  */
 import { LineReader } from '../../lib/codec/ndjson.ts'
 import { meter } from './common.ts'
