@@ -124,6 +124,9 @@ export function processWarning(text: string, type: string): void {
   else console.warn(text)
 }
 
+/** The longest delay setTimeout takes (2^31 - 1 ms); Node fires a longer one after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
 /** A received value as messages show it: strings quoted ("10"), numbers as JavaScript writes them (NaN, Infinity). */
 export function shown(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 64 ? v.slice(0, 64) + '…' : v)

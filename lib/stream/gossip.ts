@@ -1,5 +1,5 @@
 import type { Duplex, DuplexOptions } from 'readable-stream'
-import { normalizeConfig, processWarning, type GossipConfig, type NormalizedConfig } from '../config.ts'
+import { MAX_TIMER_MS, normalizeConfig, processWarning, type GossipConfig, type NormalizedConfig } from '../config.ts'
 import type { Clock } from '../core/clock.ts'
 import { NodeFlow, type QueuedWrite } from '../core/flow-node.ts'
 import type { History } from '../core/history.ts'
@@ -19,9 +19,6 @@ import type { GossipEvents, GossipStats } from './gossip-events.ts'
 
 export type { GossipEvents, GossipStats } from './gossip-events.ts'
 
-
-/** The longest delay setTimeout takes (2^31 - 1 ms); Node fires a longer one after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1
 /**
  * A node of the cluster, and an object-mode Duplex stream to one peer.
  *

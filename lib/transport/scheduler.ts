@@ -2,7 +2,7 @@
 import { shuffle } from '../core/random.ts'
 import type { RandomFn } from '../core/types.ts'
 import type { Timers } from './timers.ts'
-import { shown } from '../config.ts'
+import { MAX_TIMER_MS, shown } from '../config.ts'
 
 export interface SchedulerOptions {
   /** Time between rounds, ms. Default 1000. */
@@ -17,9 +17,6 @@ export interface SchedulerOptions {
 export interface Exchangeable {
   gossip(): void
 }
-
-/** The longest wait a timer holds, ms: Node fires a longer one after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * Gossip rounds: every `interval`, start an exchange with `fanout` peers
