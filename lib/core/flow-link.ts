@@ -98,6 +98,8 @@ export interface FlowHost {
   releaseOffer(link: FlowLink): void
   /** May we take a peer's rates now (no offer of ours is open)? */
   mayTake(): boolean
+  /** We took a peer's rates (after `mayTake`): an offer of ours that lapsed no longer stands. */
+  took?(): void
 }
 
 /** One connection's flow-control state: the throttles and our pending request. */
@@ -130,6 +132,7 @@ export class FlowLink {
     const now = this.host.now()
     if (now - this.takenAt < this.host.interval / 2 && now >= this.takenAt) return undefined
     this.takenAt = now
+    this.host.took?.()
     const mine = this.host.rates()
     this.host.shift(trustedShare(mine, peer, this.host.beta) - mine.allowed)
     return mine

@@ -190,9 +190,11 @@ export class NodeFlow implements FlowHost {
   }
 
   mayTake(): boolean {
-    if (this.offerOpen()) return false
-    this.tookSince = true // the caller may take a peer's rates now: a lapsed offer's late reply no longer counts
-    return true
+    return !this.offerOpen()
+  }
+
+  took(): void {
+    this.tookSince = true // a lapsed offer's late reply no longer counts
   }
 
   /** An offer of ours is open; it lapses after `interval` (its reply was lost, or its connection hangs). */
