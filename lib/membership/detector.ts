@@ -17,6 +17,10 @@
  * the mean stays the mean interval between heartbeats (bytes come far more
  * often; a mean of them would convict a member the moment its data ends).
  * Which bytes may count is the caller's rule (table.ts, `heardFrom`).
+ * Bytes end silence only within `heardBound` of the last arrival (of the
+ * start, before any): a member whose replica still answers but whose
+ * membership stalled sends bytes and never a heartbeat, and past the bound
+ * it is judged on its heartbeats alone.
  *
  * Memory is three numbers per member: the mean is a running sum over the
  * last `window` intervals, which fades (each new interval replaces the
@@ -58,9 +62,15 @@ export class ArrivalWindow {
     if (!(now <= this.lastHeard)) this.lastHeard = now
   }
 
-  /** When the member was last heard from, by a heartbeat or otherwise; NaN if never. */
-  get quietSince(): number {
-    return Number.isNaN(this.lastHeard) ? this.last : Number.isNaN(this.last) ? this.lastHeard : Math.max(this.last, this.lastHeard)
+  /**
+   * When the member was last heard from at `now`, by a heartbeat or by
+   * bytes; the bytes count only while `now` is within `heardBound` of the
+   * last arrival (past it, the last arrival). NaN if never.
+   */
+  quietSince(now: number, opts: DetectorOptions): number {
+    if (Number.isNaN(this.lastHeard)) return this.last
+    if (Number.isNaN(this.last)) return this.lastHeard
+    return now - this.last < heardBound(opts) ? Math.max(this.last, this.lastHeard) : this.last
   }
 
   /**
@@ -88,7 +98,7 @@ export class ArrivalWindow {
   /** Suspicion at `now`: the silence since it was last heard over the mean interval (0 before any arrival or start). */
   phi(now: number, opts: DetectorOptions): number {
     if (Number.isNaN(this.last)) return 0
-    return Math.max(0, now - this.quietSince) / this.mean(opts)
+    return Math.max(0, now - this.quietSince(now, opts)) / this.mean(opts)
   }
 
   /** Forget the samples (a member declared dead starts afresh if it comes back). */
@@ -103,6 +113,22 @@ export class ArrivalWindow {
   }
 }
 
+/**
+ * Past how many `maxInterval`s after its last heartbeat bytes from a member
+ * no longer end its silence (`heardBound`). Heartbeats wait behind the
+ * replica's data for as long as the data queued ahead of them takes to
+ * cross the link: a 6 MB catch-up on a 200 KB/s link held them up 20.5 s
+ * (one `maxInterval`, 10 s, would have convicted that member). Three give
+ * 30 s, and a member whose membership stalled while its replica answers is
+ * down within that much past its last heartbeat.
+ */
+export const HEARD_FACTOR = 3
+
+/** How long past its last heartbeat (or, before any, since it was learnt) bytes from a member keep it from being judged silent. */
+export function heardBound(opts: DetectorOptions): number {
+  return HEARD_FACTOR * opts.maxInterval
+}
+
 /** What the detector makes of a member at `now`: its state, and the reason of a `down`. */
 export interface Verdict {
   state: 'alive' | 'suspect' | 'dead'
@@ -114,21 +140,32 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 /** The part of a reason saying how long nothing came on the member's link (`quiet` ms), when it is shorter than the heartbeats' silence (`silent`). */
 const heardFor = (quiet: number, silent: number) => (seconds(quiet) === seconds(silent) ? '' : `, nothing from it on its own link for ${seconds(quiet)}`)
 
+/** The part of a reason saying the member's link still carries bytes (last `ago` ms before) though no heartbeat came. */
+const stalled = (ago: number) => `, though its link carried bytes ${seconds(ago)} ago: its membership stalled`
+
 /**
  * Judge a member held alive or suspect since `since`: dead at phi
  * `threshold`, suspect at `suspect`; a member never heard to beat is
  * judged only after `maxInterval` of silence (since it was learnt, or
  * last heard), when nothing says it ever lived; null leaves it as it is.
+ * Bytes count only within `heardBound` of the last heartbeat (of `since`
+ * before any): a member convicted past it while bytes would have kept it
+ * is said to have stalled.
  */
 export function verdict(w: ArrivalWindow, since: number, now: number, d: DetectorOptions): Verdict | null {
   if (Number.isNaN(w.last)) {
-    const from = Number.isNaN(w.lastHeard) ? since : Math.max(since, w.lastHeard)
+    const bounded = now - since < heardBound(d)
+    const from = Number.isNaN(w.lastHeard) || !bounded ? since : Math.max(since, w.lastHeard)
     if (now - from < d.maxInterval) return null
-    return { state: 'dead', reason: `no heartbeat in the ${seconds(now - since)} since it was learnt${heardFor(now - from, now - since)}` }
+    const heard = Number.isNaN(w.lastHeard) ? since : Math.max(since, w.lastHeard)
+    const why = !bounded && now - heard < d.maxInterval ? stalled(now - heard) : heardFor(now - heard, now - since)
+    return { state: 'dead', reason: `no heartbeat in the ${seconds(now - since)} since it was learnt${why}` }
   }
   const phi = w.phi(now, d)
   if (phi >= d.threshold) {
-    return { state: 'dead', reason: `no heartbeat for ${seconds(now - w.last)}${heardFor(now - w.quietSince, now - w.last)} (phi ${phi.toFixed(1)} >= ${d.threshold})` }
+    const heard = Number.isNaN(w.lastHeard) ? w.last : Math.max(w.last, w.lastHeard)
+    const why = now - heard < d.threshold * w.mean(d) ? stalled(now - heard) : heardFor(now - heard, now - w.last)
+    return { state: 'dead', reason: `no heartbeat for ${seconds(now - w.last)}${why} (phi ${phi.toFixed(1)} >= ${d.threshold})` }
   }
   return { state: phi >= d.suspect ? 'suspect' : 'alive', reason: '' }
 }

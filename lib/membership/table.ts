@@ -26,8 +26,8 @@
  *   them directly or through others, and each rise is an arrival for the
  *   detector. Every rise gets a local sequence number (beat-log.ts), so
  *   that the heartbeats a peer has not been sent yet are found in O(changes).
- *   Bytes from the member itself on its own link end its silence too, but
- *   are no arrival (`heardFrom`).
+ *   Bytes from the member itself on its own link end its silence too, for
+ *   a bounded time past its last arrival (`heardFrom`, detector.ts).
  * - Dead and left members are kept `grace` ms, then collected; a collected
  *   life is buried (see graveyard.ts) so that no laggard resurrects it,
  *   while a new generation of the same id joins. Past half the grace period
@@ -204,7 +204,9 @@ export class MemberTable {
    * the caller trusts as the member's (the transport's rule): a sign of
    * life, no heartbeat (detector.ts). It keeps a member held alive or
    * suspect from being judged silent while its heartbeats wait behind its
-   * data; it brings back no member held dead or left (its heartbeats do).
+   * data, up to `heardBound` past its last one (a member whose membership
+   * stalled while its replica answers is then judged on its heartbeats);
+   * it brings back no member held dead or left (its heartbeats do).
    */
   heardFrom(id: string, now: number): void {
     const e = this.entries.get(id)

@@ -6,6 +6,7 @@
  * once they stop the member is judged by the same silence as before.
  */
 import test from 'tape'
+import { HEARD_FACTOR } from '../../lib/membership/detector.ts'
 import { beatEvery, beats, rec, state, table } from './support/tables.ts'
 
 test('bytes from a member keep it alive without a heartbeat, and are no samples; once they stop, down after the usual silence, the reason saying both', (t) => {
@@ -77,5 +78,43 @@ test('a member never heard to beat but heard from is judged maxInterval after th
   a.heardFrom('a', 25_000)
   t.equal(a.get('nobody'), undefined, 'an unknown id: nothing')
   t.equal(a.get('a')!.state, 'alive', 'this node itself: unchanged')
+  t.end()
+})
+
+test('a member whose bytes keep coming but whose counter is frozen (its membership stalled, its replica answering) is down HEARD_FACTOR maxIntervals after its last heartbeat', (t) => {
+  const { t: a, events } = table('a')
+  a.applyRecord(rec('b'), 0)
+  beatEvery(a, 'b', 0, 3000, 300) // last arrival at 2700
+  const bound = HEARD_FACTOR * a.opts.detector.maxInterval
+  t.ok(bound > 20_500, `the bound (${bound} ms) is longer than the heartbeat gap of a 6 MB transfer on a 200 KB/s link (20.5 s)`)
+  // Bytes every 100 ms, no heartbeat, for ever.
+  let at = 2800
+  for (; at < 2700 + bound; at += 100) {
+    a.heardFrom('b', at)
+    a.tick(at)
+  }
+  t.equal(state(a, 'b'), 'alive', 'alive until the bound, its bytes arriving')
+  t.deepEqual(events.filter((e) => e.kind !== 'join'), [], 'no down meanwhile')
+  a.heardFrom('b', at)
+  a.tick(at)
+  t.equal(state(a, 'b'), 'dead', `dead at the bound (${at - 2700} ms after its last heartbeat), its bytes still arriving`)
+  t.equal(events.at(-1)!.reason, 'no heartbeat for 30.0 s, though its link carried bytes 0.0 s ago: its membership stalled (phi 100.0 >= 8)', `the reason: "${events.at(-1)!.reason}"`)
+  t.end()
+})
+
+test('a member never heard to beat whose bytes keep coming is down HEARD_FACTOR maxIntervals after it was learnt', (t) => {
+  const { t: a, events } = table('a')
+  a.applyRecord(rec('b'), 0)
+  const bound = HEARD_FACTOR * a.opts.detector.maxInterval
+  let at = 0
+  for (; at < bound; at += 100) {
+    a.heardFrom('b', at)
+    a.tick(at)
+  }
+  t.equal(state(a, 'b'), 'alive', 'alive until the bound, its bytes arriving')
+  a.heardFrom('b', at)
+  a.tick(at)
+  t.equal(state(a, 'b'), 'dead', 'dead at the bound, its bytes still arriving')
+  t.equal(events.at(-1)!.reason, 'no heartbeat in the 30.0 s since it was learnt, though its link carried bytes 0.0 s ago: its membership stalled', `the reason: "${events.at(-1)!.reason}"`)
   t.end()
 })

@@ -15,6 +15,8 @@ import { seededRandom } from '../../lib/core/random.ts'
 import { Network, join } from '../../lib/net.ts'
 import { makeHello } from '../../lib/protocol/hello.ts'
 import { signedForm } from '../../lib/membership/record.ts'
+import { HEARD_FACTOR } from '../../lib/membership/detector.ts'
+import { DETECTOR_DEFAULTS } from '../../lib/membership/types.ts'
 import type { MemberRecord } from '../../lib/membership/types.ts'
 import { generateSigningKeys, signer, verifier, type SignFn } from '../../lib/security.ts'
 import type { GossipConfig } from '../../lib/index.ts'
@@ -128,6 +130,31 @@ test('a member whose heartbeats wait behind its own data on its link is not decl
   t.ok(down !== undefined, `a, silent on an open connection, is declared down (${down})`)
   t.match(down ?? '', /^down a: no heartbeat for \d+\.\d s, nothing from it on its own link for \d+\.\d s \(phi \d+\.\d >= 8\)$/, 'the reason says how long it was silent, and since when nothing came on its link')
   t.ok(s.timers.now() - wedged <= 12_000, 'within the usual silence')
+  await close(s)
+  t.end()
+})
+
+test('a member whose data keeps arriving on its link but whose heartbeats stopped (its membership stalled, its replica answering) is declared down HEARD_FACTOR maxIntervals after its last heartbeat', async (t) => {
+  const s = await setup()
+  await run(s.timers, 9000, 100, (i) => {
+    if (i % 3 === 0) s.beat()
+    if (i % 10 === 0) s.data()
+  })
+  t.equal(s.state('a'), 'alive', 'a alive')
+  const bound = HEARD_FACTOR * DETECTOR_DEFAULTS.maxInterval
+  // Its data goes on every 100 ms; no heartbeat line comes again.
+  let aliveFor = 0
+  await run(s.timers, bound + 2000, 100, (i) => {
+    s.data()
+    if (s.state('a') === 'alive') aliveFor = i * 100
+  })
+  const down = s.events.find((e) => e.startsWith('down a'))
+  t.ok(down !== undefined, `a is declared down though its data keeps arriving (${down})`)
+  t.match(down ?? '', /^down a: no heartbeat for \d+\.\d s, though its link carried bytes 0\.\d s ago: its membership stalled \(phi \d+\.\d >= 8\)$/, 'the reason says its link carries data but no heartbeat came')
+  const silent = Number(/no heartbeat for (\d+\.\d) s/.exec(down ?? '')?.[1]) * 1000
+  t.ok(silent >= bound && silent <= bound + INTERVAL, `down at the bound past its last heartbeat (${silent} ms, bound ${bound} ms)`)
+  t.ok(aliveFor >= bound - 1000, `alive until then (${aliveFor} ms of data alone)`)
+  t.notOk(s.conn.isClosed, 'the connection is still open')
   await close(s)
   t.end()
 })
