@@ -71,6 +71,28 @@ export function makeRefusal(reason: string): { refused: string } {
   return { refused: reason }
 }
 
+/**
+ * What a refusal during the hellos was, set by the code that decided it and
+ * never read from the peer's words (its refusal reason, its cluster name):
+ * a dialler acts on the code, so a peer's text cannot choose what it does.
+ * `ERR_SAME_ID`: the peer's hello has this node's id; `ERR_PEER_REFUSED`:
+ * the peer sent a refusal line in place of its hello; `ERR_HELLO`: the
+ * peer's hello is refused (none in time, malformed, another cluster, clock
+ * skew); `ERR_INVALID_CUT`: the peer's links were cut for invalid objects
+ * in the last minute; `ERR_DESTROYED`: this node is destroyed.
+ */
+export type RefusalCode = 'ERR_SAME_ID' | 'ERR_PEER_REFUSED' | 'ERR_HELLO' | 'ERR_INVALID_CUT' | 'ERR_DESTROYED'
+
+/** The rejection of a connection refused during the hellos: the reason as reported, and its code. */
+export class HelloRefused extends Error {
+  constructor(
+    message: string,
+    readonly code: RefusalCode,
+  ) {
+    super(message)
+  }
+}
+
 /** How a dialler's reason begins when the listener refused it with a refusal line. */
 export const PEER_REFUSED = 'the peer refused this node'
 

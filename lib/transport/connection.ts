@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream'
 import { MAX_DEPTH } from '../codec/json-depth.ts'
 import { DEFAULT_MAX_LINE_LENGTH, parseLine } from '../codec/line-reader.ts'
 import { GrowBuffer } from '../codec/grow-buffer.ts'
-import { SAME_ID, helloProblem, makeHello, makeRefusal, negotiateWire, peerMaxLineLength, peerRefusal } from '../protocol/hello.ts'
+import { HelloRefused, SAME_ID, helloProblem, makeHello, makeRefusal, negotiateWire, peerMaxLineLength, peerRefusal, type RefusalCode } from '../protocol/hello.ts'
 import type { Gossip } from '../stream/gossip.ts'
 import type { WireStream } from '../stream/wire-stream.ts'
 import { splitHostPort } from './host-port.ts'
@@ -116,6 +116,8 @@ export class Connection implements PeerInfo {
   private heldHello: string | null = null
   /** A line to send before the socket ends (the held hello, or a refusal line), or null. */
   private lastWords: string | null = null
+  /** What the refusal that closed the connection during the hellos was, or null (closed otherwise, or not closed). */
+  private refusal: RefusalCode | null = null
   private helloBytesIn = 0
   private helloBytesOut = 0
   private readonly onClose: ((reason: string) => void)[] = []
@@ -173,7 +175,7 @@ export class Connection implements PeerInfo {
     const maxLine = net.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH
     const gossip = net.gossip
     return new Promise((resolve, reject) => {
-      this.whenClosed((reason) => reject(new Error(reason)))
+      this.whenClosed((reason) => reject(this.refusal === null ? new Error(reason) : new HelloRefused(reason, this.refusal)))
       socket.on('error', (err: Error) => this.close(`socket error: ${err.message}`))
       socket.on('close', () => this.close('connection closed'))
       socket.on('end', () => this.close('peer ended the connection'))
@@ -185,7 +187,7 @@ export class Connection implements PeerInfo {
       const held = this.direction === 'in' && (gossip.destroyed || net.invalidCuts.hostRecent(splitHostPort(this.address).host, net.timers.now()))
       if (held) this.heldHello = hello
       else this.sendHello(hello)
-      this.helloTimer = net.timers.setTimeout(() => this.refuse('no hello in time'), net.helloTimeout)
+      this.helloTimer = net.timers.setTimeout(() => this.refuse('no hello in time', 'ERR_HELLO'), net.helloTimeout)
 
       // The peer's first line is its hello; what follows it belongs to the protocol.
       // Chunks are gathered until the newline, each searched once: a hello dribbled in small pieces costs linear time, and memory about its length.
@@ -196,7 +198,7 @@ export class Connection implements PeerInfo {
         const at = chunk.indexOf(10)
         if (at === -1) {
           pieces.append(chunk)
-          if (pieces.length > maxLine) this.refuse('expected a hello object')
+          if (pieces.length > maxLine) this.refuse('expected a hello object', 'ERR_HELLO')
           return
         }
         const nl = pieces.length + at
@@ -216,20 +218,20 @@ export class Connection implements PeerInfo {
         const parsed = parseLine(head.toString('utf8', 0, nl), MAX_DEPTH)
         const first = parsed !== null && 'value' in parsed ? parsed.value : null
         const refusal = this.direction === 'out' ? peerRefusal(first) : null
-        if (refusal !== null) return this.refuse(refusal)
+        if (refusal !== null) return this.refuse(refusal, 'ERR_PEER_REFUSED')
         const problem = helloProblem(first, {
           cluster: net.cluster,
           maxIdLength: gossip.config.limits.maxIdLength,
           now: gossip.config.now(),
           maxClockOffset: gossip.config.maxClockOffset,
         })
-        if (problem !== null) return this.refuse(problem)
+        if (problem !== null) return this.refuse(problem, 'ERR_HELLO')
         const id = (first as { id: string }).id
-        if (id === gossip.id) return this.refuse(SAME_ID)
+        if (id === gossip.id) return this.refuse(SAME_ID, 'ERR_SAME_ID')
         if (net.invalidCuts.recent(splitHostPort(this.address).host, id, net.timers.now())) {
-          return this.refuse(`${INVALID_BUDGET_CLOSE} from this peer in the last minute`, `${INVALID_BUDGET_CLOSE} from this node in the last minute`)
+          return this.refuse(`${INVALID_BUDGET_CLOSE} from this peer in the last minute`, 'ERR_INVALID_CUT', `${INVALID_BUDGET_CLOSE} from this node in the last minute`)
         }
-        if (gossip.destroyed) return this.refuse('the node is destroyed', 'the peer is destroyed')
+        if (gossip.destroyed) return this.refuse('the node is destroyed', 'ERR_DESTROYED', 'the peer is destroyed')
         if (this.heldHello !== null) this.sendHello(this.heldHello)
         this.id = id
         // From here on both sides speak the format the two hellos agree on.
@@ -357,15 +359,16 @@ export class Connection implements PeerInfo {
   }
 
   /**
-   * `toPeer`: the reason worded for the peer, when it cannot see it in a
+   * `code`: what the refusal is (see `RefusalCode`). `toPeer`: the reason worded for the peer, when it cannot see it in a
    * hello; sent in place of a held hello (a hello sent already says
    * everything the peer can be told).
    */
-  private refuse(reason: string, toPeer?: string): void {
+  private refuse(reason: string, code: RefusalCode, toPeer?: string): void {
     if (this.heldHello !== null) {
       this.lastWords = toPeer === undefined ? this.heldHello : JSON.stringify(makeRefusal(toPeer)) + '\n'
       this.heldHello = null
     }
+    if (!this.closed) this.refusal = code
     this.net.emit('refused', this.address, reason)
     this.close(`refused: ${reason}`)
   }

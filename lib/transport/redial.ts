@@ -18,7 +18,7 @@
  * from Node: the browser's WebSocket dialler is one of these too.
  */
 import type { Duplex } from 'node:stream'
-import { PEER_REFUSED, SAME_ID } from '../protocol/hello.ts'
+import { HelloRefused, SAME_ID } from '../protocol/hello.ts'
 import { INVALID_BUDGET_CLOSE, type Connection } from './connection.ts'
 import type { Network } from './network.ts'
 import { escapeUnsafe } from './safe-text.ts'
@@ -145,13 +145,15 @@ export abstract class Redialer<S extends { destroy(): unknown }> {
         })
       },
       (err: Error) => {
-        if (err.message.includes(SAME_ID)) {
+        // Acted on by code, never by the text: the reasons carry the peer's words (a refusal line's reason, a hello's cluster name).
+        const code = err instanceof HelloRefused ? err.code : null
+        if (code === 'ERR_SAME_ID') {
           this.lastError = SAME_ID
           this.stopped = true
           return
         }
         // The peer said why it refuses this node (the connection reported it as 'refused'): it will until the reason passes.
-        if (err.message.includes(PEER_REFUSED)) this.attempts = Math.max(this.attempts, LONG_WAIT)
+        if (code === 'ERR_PEER_REFUSED') this.attempts = Math.max(this.attempts, LONG_WAIT)
         this.failed(this.helloFailure(stream, err))
       },
     )
