@@ -228,9 +228,9 @@ export class Connection implements PeerInfo {
         if (problem !== null) return this.refuse(problem, 'ERR_HELLO')
         const id = (first as { id: string }).id
         if (id === gossip.id) return this.refuse(SAME_ID, 'ERR_SAME_ID')
-        if (net.invalidCuts.recent(splitHostPort(this.address).host, id, net.timers.now())) {
-          return this.refuse(`${INVALID_BUDGET_CLOSE} from this peer in the last minute`, 'ERR_INVALID_CUT', `${INVALID_BUDGET_CLOSE} from this node in the last minute`)
-        }
+        const cut = net.invalidCuts.recent(splitHostPort(this.address).host, id, net.timers.now())
+        if (cut === 'peer') return this.refuse(`${INVALID_BUDGET_CLOSE} from this peer in the last minute`, 'ERR_INVALID_CUT', `${INVALID_BUDGET_CLOSE} from this node in the last minute`)
+        if (cut === 'host') return this.refuse(`${INVALID_BUDGET_CLOSE} from this peer's host in the last minute`, 'ERR_INVALID_CUT', `${INVALID_BUDGET_CLOSE} from this host in the last minute`)
         if (gossip.destroyed) return this.refuse('the node is destroyed', 'ERR_DESTROYED', 'the peer is destroyed')
         if (this.heldHello !== null) this.sendHello(this.heldHello)
         this.id = id

@@ -24,6 +24,9 @@ export const CUT_MS = 60_000
 /** Closes of different ids from one host within `CUT_MS` past which the whole host is refused. */
 export const HOST_CUTS = 8
 
+/** What a refusal for invalid objects is for: the peer's own link, or its host's links of other ids. */
+export type CutScope = 'peer' | 'host'
+
 export class InvalidCuts {
   /** Per host and id, when its link was closed (in insertion order: the oldest first). */
   private readonly cuts = new Map<string, number>()
@@ -56,19 +59,23 @@ export class InvalidCuts {
     return false
   }
 
-  /** Whether a hello of peer `id` from `host` is refused at `now`: that peer's link, or `HOST_CUTS` of that host's, closed within `CUT_MS`. */
-  recent(host: string, id: string, now: number): boolean {
+  /**
+   * Whether a hello of peer `id` from `host` is refused at `now`, and why:
+   * 'peer' when that peer's link was closed within `CUT_MS`, else 'host'
+   * when `HOST_CUTS` of that host's were; null when it is not refused.
+   */
+  recent(host: string, id: string, now: number): CutScope | null {
     const key = `${host}\u0000${id}`
     const at = this.cuts.get(key)
     if (at !== undefined) {
-      if (within(at, now)) return true
+      if (within(at, now)) return 'peer'
       this.cuts.delete(key)
     }
     const times = this.hosts.get(host)
-    if (times === undefined) return false
-    if (times.length === HOST_CUTS && within(times[0]!, now)) return true
+    if (times === undefined) return null
+    if (times.length === HOST_CUTS && within(times[0]!, now)) return 'host'
     if (!within(times[times.length - 1]!, now)) this.hosts.delete(host)
-    return false
+    return null
   }
 }
 
