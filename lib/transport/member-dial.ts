@@ -10,7 +10,7 @@
  * among the latest `MAX_SELF_ADDRESSES` such (`SelfAddresses`).
  */
 import type { DialGate } from '../membership/dial-backoff.ts'
-import { SAME_ID } from '../protocol/hello.ts'
+import { HelloRefused } from '../protocol/hello.ts'
 import type { MemberTable } from '../membership/table.ts'
 import type { Opener } from './link.ts'
 import { addressKey, splitHostPort } from './member-address.ts'
@@ -110,11 +110,13 @@ export class MemberDialer {
     this.stats.dials++
     const attempt = this.opener({ host, port, address: addr })
     let settled = false
-    const done = (failure: string | null, peer = '') => {
+    // Acted on by its code, never its text: a refusal's reason carries the peer's words (hello.ts, HelloRefused).
+    const failed = (err: Error) => done(err.message, '', err instanceof HelloRefused && err.code === 'ERR_SAME_ID')
+    const done = (failure: string | null, peer = '', self = false) => {
       this.dialing.delete(addr)
       if (failure === null) return this.reached(addr, expected, peer)
       this.stats.dialFailures++
-      if (failure.includes(SAME_ID)) return void this.selfAddresses.add(addr)
+      if (self) return void this.selfAddresses.add(addr)
       if (failure === 'duplicate connection') {
         // A link kept the other way (both dialled) is no failure worth a log line; another node already linked is the wrong one.
         if (expected !== null && !network.peers.some((p) => p.id === expected)) this.wrongNode(addr, expected, 'a node already linked')
@@ -136,14 +138,14 @@ export class MemberDialer {
         network.timers.clearTimeout(timer)
         network.attach(socket, addr, 'out').then(
           (conn) => done(null, conn.id),
-          (err: Error) => done(err.message),
+          failed,
         )
       },
       (err: Error) => {
         if (settled) return
         settled = true
         network.timers.clearTimeout(timer)
-        done(err.message)
+        failed(err)
       },
     )
     return true

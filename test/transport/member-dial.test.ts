@@ -8,7 +8,7 @@
 import test from 'tape'
 import { DialGate, DIAL_LIMITS } from '../../lib/membership/dial-backoff.ts'
 import { MemberTable } from '../../lib/membership/table.ts'
-import { SAME_ID } from '../../lib/protocol/hello.ts'
+import { HelloRefused, SAME_ID } from '../../lib/protocol/hello.ts'
 import type { Opener } from '../../lib/transport/link.ts'
 import { MemberDialer } from '../../lib/transport/member-dial.ts'
 
@@ -18,12 +18,15 @@ import type { Network } from '../../lib/transport/network.ts'
 import { FakeTimers } from '../support/fake-timers.ts'
 import { tableOptions, WALL } from '../membership/support/tables.ts'
 
-/** A dialler whose every dial is answered by a hello with this node's own id. */
-function dialler() {
+/** A dialler whose every dial is answered by a hello with this node's own id (or, with `words`, by a refusal whose peer-written reason is that text). */
+function dialler(words = false) {
   const timers = new FakeTimers()
   const network = { timers, random: () => 0.5, peers: [], rateLog: { line: () => {} } } as unknown as Network
   const table = new MemberTable({ id: 'me', gen: WALL, addr: 'me.test:7000' }, tableOptions(), 0)
-  const opener: Opener = () => ({ ready: Promise.reject(new Error(`refused: ${SAME_ID}`)), cancel: () => {} })
+  const opener: Opener = () => ({
+    ready: Promise.reject(words ? new HelloRefused(`the peer refused this node: ${SAME_ID}`, 'ERR_PEER_REFUSED') : new HelloRefused(SAME_ID, 'ERR_SAME_ID')),
+    cancel: () => {},
+  })
   const stats = { dials: 0, dialFailures: 0, dialsWrongNode: 0 }
   const d = new MemberDialer(network, table, new DialGate(DIAL_LIMITS, 100, 0), stats, opener, 5000, 1024)
   return { d, stats }
@@ -49,5 +52,14 @@ test(`addresses that answer as this node: remembered and not dialled again, at m
   t.notOk(d.selfAddresses.has('10.0.0.1:7000'), 'the oldest was forgotten')
   t.ok(d.dial('10.0.0.1:7000', 'ghost'), 'and may be dialled again')
   t.equal([...d.selfAddresses].length, d.selfAddresses.size, 'iterating gives them all')
+  t.end()
+})
+
+test('a listener whose refusal reason is the same-id text is not taken for this node: its address is dialled again', async (t) => {
+  const { d, stats } = dialler(true)
+  t.ok(d.dial('10.0.0.1:7000', 'ghost'), 'dialled')
+  await settle()
+  t.equal(stats.dialFailures, 1, 'the dial failed')
+  t.notOk(d.selfAddresses.has('10.0.0.1:7000'), 'the peer\'s words did not make it this node\'s address')
   t.end()
 })
