@@ -68,9 +68,12 @@ export class ArrivalWindow {
    * last arrival (past it, the last arrival). NaN if never.
    */
   quietSince(now: number, opts: DetectorOptions): number {
-    if (Number.isNaN(this.lastHeard)) return this.last
-    if (Number.isNaN(this.last)) return this.lastHeard
-    return now - this.last < heardBound(opts) ? Math.max(this.last, this.lastHeard) : this.last
+    return Number.isNaN(this.last) || now - this.last < heardBound(opts) ? this.latest : this.last
+  }
+
+  /** The later of the last arrival and the last time heard otherwise, whatever the bound; NaN if neither. */
+  get latest(): number {
+    return Number.isNaN(this.lastHeard) ? this.last : Number.isNaN(this.last) ? this.lastHeard : Math.max(this.last, this.lastHeard)
   }
 
   /**
@@ -163,7 +166,7 @@ export function verdict(w: ArrivalWindow, since: number, now: number, d: Detecto
   }
   const phi = w.phi(now, d)
   if (phi >= d.threshold) {
-    const heard = Number.isNaN(w.lastHeard) ? w.last : Math.max(w.last, w.lastHeard)
+    const heard = w.latest
     const why = now - heard < d.threshold * w.mean(d) ? stalled(now - heard) : heardFor(now - heard, now - w.last)
     return { state: 'dead', reason: `no heartbeat for ${seconds(now - w.last)}${why} (phi ${phi.toFixed(1)} >= ${d.threshold})` }
   }
